@@ -1,0 +1,32 @@
+# Sunset Radar: `make demo` runs the main job on the embedded demo, `make test` runs the tests.
+SHELL := /bin/bash
+VENV := .venv/bin
+export DAGSTER_HOME ?= $(CURDIR)/warehouse/dagster_home
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: setup demo test dev catalog lint report clean
+
+setup:
+	@./scripts/bootstrap.sh >/dev/null
+
+demo: setup
+	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	$(VENV)/python -m pipelines.demo.generate
+	$(VENV)/dagster job execute -m pipelines.definitions -j radar_refresh
+	@$(VENV)/python -m pipelines.demo.summary
+
+test: setup
+	$(VENV)/python -m pytest -q
+
+dev: setup
+	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	exec $(VENV)/dagster dev -m pipelines.definitions --host 127.0.0.1 --port 3000
+
+catalog: setup
+	$(VENV)/python -m pipelines.lib.catalog_build
+
+lint: setup
+	$(VENV)/ruff check .
+
+clean:
+	rm -rf warehouse/radar.duckdb* warehouse/published warehouse/reports warehouse/landing

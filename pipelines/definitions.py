@@ -1,0 +1,29 @@
+"""The Sunset Radar code location. Thin: it gathers each layer's definitions and sets policy."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines import jobs
+from pipelines.catalog import assets as catalog_assets
+from pipelines.ingest import assets as ingest_assets
+from pipelines.ingest.sensors import build_landing_sensor
+from pipelines.marts import assets as mart_assets
+from pipelines.resources import default_resources
+from pipelines.settings import RadarSettings
+
+
+def build_defs() -> dg.Definitions:
+    settings = RadarSettings.from_env()
+    return dg.Definitions(
+        assets=[*catalog_assets.assets, *ingest_assets.assets, *mart_assets.assets],
+        jobs=[jobs.radar_refresh, jobs.weekly_migration_report],
+        schedules=[jobs.daily_refresh_schedule, jobs.weekly_report_schedule],
+        sensors=[build_landing_sensor(jobs.radar_refresh)],
+        resources=default_resources(settings),
+        # one process writes the DuckDB file: steps run in the run's own process
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

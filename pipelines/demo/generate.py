@@ -1,0 +1,340 @@
+"""Write realistic, deterministic demo exports for the 60 days before as-of.
+
+``python -m pipelines.demo.generate [--landing DIR] [--as-of YYYY-MM-DD]``
+
+What it writes, in the four real formats (see ``../shared/reference/formats.md``):
+
+* ``usage_api/completions.json`` - Usage API pages (a JSON array of pages, 7 daily buckets
+  each, the newer field set): team *search* mid-migration from a deprecated model to an
+  active one, a batch key, cached tokens, and an unmapped project (``proj_sandbox``).
+* ``usage_api/embeddings.jsonl`` - embeddings pages as JSON Lines, the older field set.
+* ``dashboard/activity_export.csv`` - a dashboard export for team *support* (float counts,
+  TRUE/FALSE, empty rows), which also repeats three days of *search* buckets already in the
+  API pages: they must count once.
+* ``gateway/litellm_spend_logs.csv`` - one row per gateway request: team *growth* on a model
+  that was shut down (its calls now fail), team *data-science* known only by its alias, one
+  model no catalog knows. The prompt/response columns are filled and must never be loaded.
+* ``costs/costs_api.json`` - the Costs API's daily billed amounts per project.
+
+Models are chosen from the shipped catalog by their lifecycle status **as of the as-of date**,
+so the demo always shows an active model, a deprecated one with its shutdown ahead and a
+shut-down one, whatever day it runs. Values for a given day depend only on the seed and that
+day, so regenerating tomorrow repeats today's buckets exactly (exact duplicates, not new usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.lib.catalog import Lifecycle, read_lifecycle, read_prices
+from pipelines.settings import CATALOG_DATA_DIR, RadarSettings
+
+DAYS = 60
+SEED = 20260217
+UNKNOWN_MODEL = "acme-llm-7b-instruct"
+
+
+@dataclass(frozen=True)
+class DemoModels:
+    active: str
+    active_cheap: str
+    deprecated: str          # deprecated, shutdown ahead, nearest
+    deprecated_later: str    # deprecated, shutdown further ahead (the migration in progress)
+    shutdown: str            # shut down recently: gateway calls now fail
+    shutdown_long_ago: str   # shut down long ago, still called through the gateway
+    embedding: str
+
+
+def _status(row: Lifecycle | None, as_of: dt.date) -> str:
+    if row is None:
+        return "active"
+    if row.shutdown_date and row.shutdown_date <= as_of:
+        return "shutdown"
+    if row.announced_date is None or row.announced_date <= as_of:
+        return "deprecated"
+    return "active"
+
+
+def pick_models(as_of: dt.date) -> DemoModels:
+    lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
+    priced = {p.model: p for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+    chat = sorted(m for m, p in priced.items() if p.mode == "chat" and not m.startswith("ft:"))
+
+    def status(m: str) -> str:
+        return _status(lifecycle.get(m), as_of)
+
+    def first(preferred: list[str], want: str, key=None) -> str:
+        for m in preferred:
+            if m in priced and status(m) == want:
+                return m
+        pool = [m for m in chat if status(m) == want]
+        if not pool:
+            raise RuntimeError(f"the catalog has no priced chat model that is {want} on {as_of}")
+        return sorted(pool, key=key)[0] if key else pool[0]
+
+    def shutdown_of(m: str) -> dt.date:
+        row = lifecycle.get(m)
+        return row.shutdown_date if row and row.shutdown_date else dt.date.max
+
+    ahead = sorted((m for m in chat if status(m) == "deprecated"), key=shutdown_of)
+    deprecated = first(["gpt-5-mini-2025-08-07", "gpt-4o-mini-2024-07-18"], "deprecated",
+                       key=shutdown_of)
+    later = [m for m in ["gpt-4o-2024-08-06", *ahead]
+             if m in priced and status(m) == "deprecated" and m != deprecated]
+    return DemoModels(
+        active=first(["gpt-5.6-sol", "gpt-6.1-sol"], "active"),
+        active_cheap=first(["gpt-6-luna", "gpt-5.6-luna"], "active"),
+        deprecated=deprecated,
+        deprecated_later=later[0] if later else deprecated,
+        shutdown=first(["gpt-4.1-nano-2025-04-14", "o4-mini-2025-04-16", "o3-mini"],
+                       "shutdown", key=lambda m: -shutdown_of(m).toordinal()),
+        shutdown_long_ago=first(["chatgpt-4o-latest", "gpt-4.5-preview"], "shutdown"),
+        embedding=first(["text-embedding-3-small"], "active") if "text-embedding-3-small"
+        in priced else "text-embedding-3-small",
+    )
+
+
+def _rng(stream: str, day: dt.date) -> random.Random:
+    return random.Random(f"{SEED}:{stream}:{day.isoformat()}")
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def _days(as_of: dt.date) -> list[dt.date]:
+    return [as_of - dt.timedelta(days=DAYS - i) for i in range(DAYS)]
+
+
+def _migration_share(day: dt.date, as_of: dt.date) -> float:
+    """Share of the search team's traffic still on the old model: 100% -> ~25% over 60 days."""
+    progress = (DAYS - (as_of - day).days) / DAYS
+    return max(0.25, 1.0 - 0.9 * progress)
+
+
+def _completion(rng, model, project, key, batch, requests, tier="default", user=None):
+    inp = requests * rng.randint(800, 2400)
+    cached = inp * rng.randint(10, 45) // 100
+    out = requests * rng.randint(150, 600)
+    return {
+        "object": "organization.usage.completions.result", "input_tokens": inp,
+        "output_tokens": out, "input_cached_tokens": cached, "input_uncached_tokens": inp - cached,
+        "input_text_tokens": inp - cached, "output_text_tokens": out,
+        "input_cached_text_tokens": cached, "input_audio_tokens": 0, "output_audio_tokens": 0,
+        "num_model_requests": requests, "project_id": project, "user_id": user,
+        "api_key_id": key, "model": model, "batch": batch, "service_tier": tier,
+    }
+
+
+def search_buckets(day: dt.date, as_of: dt.date, m: DemoModels) -> list[dict]:
+    rng = _rng("search", day)
+    total = rng.randint(900, 1300)
+    old = round(total * _migration_share(day, as_of))
+    results = [
+        _completion(rng, m.deprecated_later, "proj_search", "key_search_prod", False, old),
+        _completion(rng, m.active, "proj_search", "key_search_prod", False, total - old),
+        _completion(rng, m.deprecated_later, "proj_search", "key_search_batch", True,
+                    rng.randint(150, 260)),
+        _completion(rng, m.deprecated, "proj_sandbox", "key_sandbox", False, rng.randint(20, 60)),
+    ]
+    if day.weekday() == 6:  # quiet Sundays: the sandbox is idle
+        results.pop()
+    return results
+
+
+def write_completions(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    days = _days(as_of)
+    pages = []
+    for i in range(0, len(days), 7):
+        chunk = days[i:i + 7]
+        buckets = [{"object": "bucket", "start_time": _epoch(d),
+                    "end_time": _epoch(d + dt.timedelta(days=1)),
+                    "results": search_buckets(d, as_of, m)} for d in chunk]
+        more = i + 7 < len(days)
+        pages.append({"object": "page", "data": buckets, "has_more": more,
+                      "next_page": f"page_{i // 7 + 1:04d}" if more else None})
+    path.write_text(json.dumps(pages, indent=1), encoding="utf-8")
+
+
+def write_embeddings(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    days = _days(as_of)
+    lines = []
+    for i in range(0, len(days), 7):
+        buckets = []
+        for d in days[i:i + 7]:
+            rng = _rng("embeddings", d)
+            req = rng.randint(300, 500)
+            buckets.append({"object": "bucket", "start_time": _epoch(d),
+                            "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
+                                {"object": "organization.usage.embeddings.result",
+                                 "input_tokens": req * rng.randint(200, 400),
+                                 "num_model_requests": req, "project_id": "proj_search",
+                                 "user_id": None, "api_key_id": "key_search_prod",
+                                 "model": m.embedding}]})
+        more = i + 7 < len(days)
+        lines.append(json.dumps({"object": "page", "data": buckets, "has_more": more,
+                                 "next_page": f"emb_{i // 7 + 1:04d}" if more else None}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+DASHBOARD_COLUMNS = [
+    "start_time", "end_time", "start_time_iso", "end_time_iso", "project_id",
+    "num_model_requests", "user_id", "api_key_id", "model", "batch", "service_tier",
+    "input_tokens", "output_tokens", "input_cached_tokens", "input_uncached_tokens",
+    "input_text_tokens", "output_text_tokens", "input_cached_text_tokens", "input_audio_tokens",
+    "input_cached_audio_tokens", "output_audio_tokens", "input_image_tokens",
+    "input_cached_image_tokens", "output_image_tokens",
+]
+
+
+def _dash_row(day: dt.date, r: dict | None) -> list[str]:
+    start, end = _epoch(day), _epoch(day + dt.timedelta(days=1))
+    iso = [dt.datetime.fromtimestamp(t, dt.UTC).isoformat() for t in (start, end)]
+    row = [str(start), str(end), *iso]
+    if r is None:  # an empty bucket: time columns only
+        return row + [""] * (len(DASHBOARD_COLUMNS) - 4)
+    for col in DASHBOARD_COLUMNS[4:]:
+        v = r.get(col, 0 if col.endswith("tokens") else None)
+        if isinstance(v, bool):
+            row.append("TRUE" if v else "FALSE")
+        elif isinstance(v, int):
+            row.append(f"{v}.0")
+        else:
+            row.append("" if v is None else str(v))
+    return row
+
+
+def write_dashboard(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    rows = []
+    for d in _days(as_of):
+        rng = _rng("support", d)
+        if d.weekday() == 5 and rng.random() < 0.5:
+            rows.append(_dash_row(d, None))
+            continue
+        rows.append(_dash_row(d, _completion(rng, m.deprecated, "proj_support",
+                                             "key_support_bot", False, rng.randint(400, 700))))
+        rows.append(_dash_row(d, _completion(rng, m.deprecated, "proj_support",
+                                             "key_support_bot", True, rng.randint(80, 160))))
+        rows.append(_dash_row(d, _completion(rng, m.active_cheap, "proj_support",
+                                             "key_support_agent", False, rng.randint(50, 90),
+                                             tier="flex", user="user_ana")))
+    # the same buckets the API pages hold for the last three days: must count once
+    for d in _days(as_of)[-3:]:
+        rows.extend(_dash_row(d, r) for r in search_buckets(d, as_of, m))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(DASHBOARD_COLUMNS)
+        writer.writerows(rows)
+
+
+LITELLM_COLUMNS = [
+    "request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens",
+    "completion_tokens", "startTime", "endTime", "completionStartTime", "model", "model_id",
+    "model_group", "custom_llm_provider", "api_base", "user", "metadata", "cache_hit",
+    "cache_key", "request_tags", "team_id", "organization_id", "end_user", "messages",
+    "response", "session_id", "status", "proxy_server_request",
+]
+
+
+def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.date | None) -> None:
+    teams = [
+        # (team_id, team_alias, api_key hash, model calls per day: [(model, n)])
+        ("team-7f3a-growth", "growth", "88c1f0e5a9b2",
+         lambda d: [(m.shutdown, 40), (m.active_cheap, 25)]),
+        ("", "data-science", "4b9d27aa01fe",
+         lambda d: [(m.shutdown_long_ago, 6), (UNKNOWN_MODEL, 12), (m.active, 10)]),
+        ("team-91c2-platform", "platform", "d2e7c3b14a60",
+         lambda d: [(m.embedding, 30), (m.active_cheap, 15)]),
+    ]
+    rows = []
+    for d in _days(as_of):
+        rng = _rng("gateway", d)
+        for team_id, alias, key_hash, calls in teams:
+            for model, n in calls(d):
+                call_type = "aembedding" if model == m.embedding else "acompletion"
+                for i in range(rng.randint(n // 2, n)):
+                    start = dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC) + dt.timedelta(
+                        seconds=rng.randint(0, 86_399))
+                    end = start + dt.timedelta(milliseconds=rng.randint(200, 9000))
+                    failed = model == m.shutdown_long_ago or (
+                        model == m.shutdown and shutdown_day is not None and d >= shutdown_day)
+                    prompt = 0 if failed else rng.randint(200, 3000)
+                    completion = 0 if failed or call_type == "aembedding" else rng.randint(50, 800)
+                    meta = {"user_api_key": key_hash, "user_api_key_alias": f"{alias}-service",
+                            "user_api_key_team_id": team_id or None,
+                            "user_api_key_team_alias": alias,
+                            "status": "failure" if failed else "success"}
+                    if failed:
+                        meta["error_information"] = {
+                            "error_code": "404",
+                            "error_message": f"The model `{model}` has been deprecated"}
+                    rows.append([
+                        f"req-{d.isoformat()}-{alias}-{model}-{i:05d}", call_type, key_hash,
+                        "0.0", str(prompt + completion), str(prompt), str(completion),
+                        start.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        end.strftime("%Y-%m-%d %H:%M:%S.%f"), "", model, "dep-1",
+                        model, "openai", "https://api.openai.com/v1", "",
+                        json.dumps(meta), "False", "", "[]", team_id, "", "",
+                        json.dumps([{"role": "user", "content": "Summarise our Q3 churn memo"}]),
+                        json.dumps({"choices": [{"message": {"content": "CONFIDENTIAL draft"}}]}),
+                        "", "failure" if failed else "success",
+                        json.dumps({"headers": {"authorization": "Bearer <redacted-in-demo>"}}),
+                    ])
+    rows.sort(key=lambda r: r[7])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(LITELLM_COLUMNS)
+        writer.writerows(rows)
+
+
+def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    """Daily billed amounts per project, near what the usage prices to (not exactly: bills
+    include line items the token catalog does not price)."""
+    buckets = []
+    for d in _days(as_of):
+        rng = _rng("costs", d)
+        buckets.append({"object": "bucket", "start_time": _epoch(d),
+                        "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
+                            {"object": "organization.costs.result",
+                             "amount": {"value": round(rng.uniform(20, 40), 6), "currency": "usd"},
+                             "line_item": None, "project_id": p, "api_key_id": None}
+                            for p in ("proj_search", "proj_support")]})
+    path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
+                                "next_page": None}), encoding="utf-8")
+
+
+def generate(landing: Path, as_of: dt.date) -> DemoModels:
+    m = pick_models(as_of)
+    lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
+    shutdown_row = lifecycle.get(m.shutdown)
+    for sub in ("usage_api", "dashboard", "gateway", "costs"):
+        (landing / sub).mkdir(parents=True, exist_ok=True)
+    write_completions(landing / "usage_api" / "completions.json", as_of, m)
+    write_embeddings(landing / "usage_api" / "embeddings.jsonl", as_of, m)
+    write_dashboard(landing / "dashboard" / "activity_export.csv", as_of, m)
+    write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m,
+                  shutdown_row.shutdown_date if shutdown_row else None)
+    write_costs(landing / "costs" / "costs_api.json", as_of, m)
+    return m
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = RadarSettings.from_env()
+    parser = argparse.ArgumentParser(description="Write demo exports into the landing folder.")
+    parser.add_argument("--landing", type=Path, default=settings.landing_dir)
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=settings.as_of)
+    args = parser.parse_args(argv)
+    m = generate(args.landing, args.as_of)
+    print(f"demo exports for {DAYS} days before {args.as_of} written to {args.landing}")
+    for role, model in vars(m).items():
+        print(f"  {role:18} {model}")
+
+
+if __name__ == "__main__":
+    main()

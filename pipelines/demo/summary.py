@@ -1,0 +1,36 @@
+"""Print where the results are and the top deprecated-model users (the end of `make demo`)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.lib.markdown import table
+from pipelines.settings import RadarSettings
+
+
+def main() -> None:
+    s = RadarSettings.from_env()
+    con = duckdb.connect(str(s.warehouse), read_only=True)
+    rows = con.execute(
+        "SELECT team, endpoint, model, lifecycle_status AS status, days_to_shutdown AS days_left, "
+        "requests_28d, failed_requests_28d AS failed_28d, round(cost_usd_28d, 2) AS cost_28d, "
+        "replacement_model, round(replacement_cost_usd_28d, 2) AS replacement_cost_28d "
+        "FROM marts.deprecated_model_usage LIMIT 10"
+    )
+    columns = [d[0] for d in rows.description]
+    data = rows.fetchall()
+    unpriced = con.execute(
+        "SELECT count(*), coalesce(sum(requests), 0) FROM marts.unpriced_usage").fetchall()[0]
+    con.close()
+    print(f"\nSunset Radar, as of {s.as_of} (window {s.window_start} .. {s.as_of})")
+    print(f"  warehouse (working file): {s.warehouse}")
+    print(f"  BI copy (read-only):      {s.publish_dir / 'radar.duckdb'}")
+    print(f"  reports:                  {s.reports_dir}")
+    print("\nTop deprecated-model users (last 28 days):\n")
+    print(table(columns, data, limit=10))
+    print(f"\nUnpriced usage: {unpriced[0]} model/endpoint pairs, {unpriced[1]:,} requests "
+          "(see marts.unpriced_usage)")
+
+
+if __name__ == "__main__":
+    main()

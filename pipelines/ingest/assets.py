@@ -1,0 +1,88 @@
+"""Ingest layer: every new export file in the landing folder, loaded once, into staging."""
+
+
+from collections import Counter
+
+import dagster as dg
+
+from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.markdown import table
+from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+
+GROUP = "staging"
+OWNERS = ["team:platform-finops"]
+
+INGESTED_FILES = dg.AssetKey(["staging", "ingested_files"])
+USAGE = dg.AssetKey(["staging", "usage"])
+BILLED_COSTS = dg.AssetKey(["staging", "billed_costs"])
+REJECTED_ROWS = dg.AssetKey(["staging", "rejected_rows"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(INGESTED_FILES, group_name=GROUP, owners=OWNERS, kinds={"duckdb"},
+                     description="The file manifest: one row per (path, sha256) looked at, with "
+                     "its format, status (loaded, duplicate, rejected) and row accounting "
+                     "(rows_read = rows_loaded + rows_rejected + rows_duplicate)."),
+        dg.AssetSpec(USAGE, group_name=GROUP, owners=OWNERS, kinds={"duckdb", "polars"},
+                     description="Usage at the source's grain: one row per OpenAI bucket x "
+                     "group (endpoint, bucket start, project, user, API key, model, batch, "
+                     "service tier) or per gateway request. The newest file's version of a "
+                     "bucket wins; nothing is counted twice."),
+        dg.AssetSpec(BILLED_COSTS, group_name=GROUP, owners=OWNERS, kinds={"duckdb"},
+                     description="Billed amounts from Costs API pages and dashboard cost "
+                     "exports: one row per day x project x API key x line item."),
+        dg.AssetSpec(REJECTED_ROWS, group_name=GROUP, owners=OWNERS, kinds={"duckdb"},
+                     description="Quarantine: every row or whole file that could not be loaded, "
+                     "with the reason and the raw input (credentials masked)."),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def ingest_landing_folder(
+    context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+):
+    """Scan `RADAR_LANDING_DIR` recursively and load each new file in its own transaction."""
+    settings = radar.settings()
+    with warehouse.get_connection() as con:
+        outcomes = ingest_landing(con, settings.landing_dir)
+        totals = dict(con.execute(
+            "SELECT 'files', count(*) FROM staging.ingested_files UNION ALL "
+            "SELECT 'usage', count(*) FROM staging.usage UNION ALL "
+            "SELECT 'costs', count(*) FROM staging.billed_costs UNION ALL "
+            "SELECT 'rejected', count(*) FROM staging.rejected_rows").fetchall())
+        span = con.execute(
+            "SELECT min(usage_date), max(usage_date) FROM staging.usage").fetchall()[0]
+    status = Counter(o.status for o in outcomes)
+    for o in outcomes:
+        if o.status == "rejected" or o.rows_rejected:
+            context.log.warning(f"{o.path}: {o.status}; {o.error}")
+    summary = table(
+        ["file", "format", "status", "read", "loaded", "rejected", "duplicate"],
+        [(o.path.rsplit("/", 1)[-1], o.format, o.status, o.rows_read, o.rows_loaded,
+          o.rows_rejected, o.rows_duplicate) for o in outcomes], limit=50)
+    new_rows = sum(o.rows_loaded for o in outcomes)
+    yield dg.MaterializeResult(asset_key=INGESTED_FILES, metadata={
+        "dagster/row_count": totals["files"],
+        "new_files": len(outcomes),
+        "loaded_files": status.get("loaded", 0),
+        "duplicate_files": status.get("duplicate", 0),
+        "rejected_files": status.get("rejected", 0),
+        "this_run": dg.MetadataValue.md(summary),
+        "landing_dir": str(settings.landing_dir),
+    })
+    yield dg.MaterializeResult(asset_key=USAGE, metadata={
+        "dagster/row_count": totals["usage"],
+        "rows_loaded_this_run": new_rows,
+        "rows_duplicate_this_run": sum(o.rows_duplicate for o in outcomes),
+        "first_usage_date": str(span[0]) if span[0] else "",
+        "last_usage_date": str(span[1]) if span[1] else "",
+    })
+    yield dg.MaterializeResult(asset_key=BILLED_COSTS, metadata={
+        "dagster/row_count": totals["costs"]})
+    yield dg.MaterializeResult(asset_key=REJECTED_ROWS, metadata={
+        "dagster/row_count": totals["rejected"],
+        "rows_rejected_this_run": sum(o.rows_rejected for o in outcomes),
+    })
+
+
+assets = [ingest_landing_folder]

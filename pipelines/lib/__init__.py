@@ -1,0 +1,1 @@
+"""Pure building blocks (parsing, pricing, catalog, names): no Dagster imports here."""

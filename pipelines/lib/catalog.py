@@ -1,0 +1,219 @@
+"""The catalog at run time: the shipped CSVs, the user's price overrides, the team directory.
+
+Pure functions (no Dagster, no DuckDB) so the precedence rules are testable on their own.
+Prices stay ``Decimal`` from file to warehouse: they are read as text and never pass
+through a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
+
+OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
+                   "cached_input_usd_per_1m", "output_usd_per_1m"]
+TEAM_HEADER = ["key_type", "key_value", "team"]
+#: most specific first: the order in which a usage row's keys are matched
+TEAM_KEY_TYPES = ("api_key_id", "user_id", "project_id", "litellm_team_id")
+
+
+class CatalogError(ValueError):
+    """A catalog or team file that cannot be used; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class Price:
+    model: str
+    valid_from: dt.date
+    valid_to: dt.date | None  # exclusive; None = open
+    input_usd_per_1m: Decimal
+    cached_input_usd_per_1m: Decimal | None
+    output_usd_per_1m: Decimal
+    batch_discount: Decimal
+    source: str
+    mode: str | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    model: str
+    announced_date: dt.date | None
+    shutdown_date: dt.date | None
+    replacement_model: str | None
+    replacement_note: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class TeamKey:
+    key_type: str
+    key_value: str
+    team: str
+
+
+def _date(text: str | None, what: str) -> dt.date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise CatalogError(f"{what}: {text!r} is not an ISO date") from exc
+
+
+def _price(text: str | None, what: str, required: bool = True) -> Decimal | None:
+    text = (text or "").strip()
+    if not text:
+        if required:
+            raise CatalogError(f"{what} is required")
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise CatalogError(f"{what}: {text!r} is not a decimal number") from exc
+    if not value.is_finite() or value < 0:
+        raise CatalogError(f"{what}: {text!r} must be a non-negative number")
+    return value
+
+
+def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(line for line in fh if not line.startswith("#"))
+        missing = [c for c in header if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CatalogError(f"{path}: missing columns {missing}; expected header {header}")
+        return list(enumerate(reader, start=2))
+
+
+def read_prices(path: Path) -> list[Price]:
+    out = []
+    for line, r in _rows(path, OVERRIDE_HEADER + ["batch_discount", "source"]):
+        where = f"{path.name} line {line}"
+        out.append(Price(
+            model=r["model"].strip(),
+            valid_from=_date(r["valid_from"], where) or dt.date(2020, 1, 1),
+            valid_to=_date(r["valid_to"], where),
+            input_usd_per_1m=_price(r["input_usd_per_1m"], where),
+            cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"], where, required=False),
+            output_usd_per_1m=_price(r["output_usd_per_1m"], where),
+            batch_discount=_price(r["batch_discount"], where, required=False)
+            or DEFAULT_BATCH_DISCOUNT,
+            source=r["source"].strip(),
+            mode=(r.get("mode") or "").strip() or None,
+        ))
+    return out
+
+
+def read_lifecycle(path: Path) -> list[Lifecycle]:
+    out = []
+    header = ["model", "announced_date", "shutdown_date", "replacement_model", "source"]
+    for line, r in _rows(path, header):
+        where = f"{path.name} line {line}"
+        out.append(Lifecycle(
+            model=r["model"].strip(),
+            announced_date=_date(r["announced_date"], where),
+            shutdown_date=_date(r["shutdown_date"], where),
+            replacement_model=(r["replacement_model"] or "").strip() or None,
+            replacement_note=(r.get("replacement_note") or "").strip() or None,
+            source=r["source"].strip(),
+        ))
+    return out
+
+
+def read_overrides(path: Path) -> list[Price]:
+    """Rows of ``RADAR_CATALOG_OVERRIDES`` (contract, section 4); errors name the line."""
+    out = []
+    for line, r in _rows(path, OVERRIDE_HEADER):
+        where = f"{path} line {line}"
+        model = (r["model"] or "").strip()
+        if not model:
+            raise CatalogError(f"{where}: model is empty")
+        start = _date(r["valid_from"], where)
+        if start is None:
+            raise CatalogError(f"{where}: valid_from is required")
+        end = _date(r["valid_to"], where)
+        if end is not None and end <= start:
+            raise CatalogError(f"{where}: valid_to {end} is not after valid_from {start}")
+        out.append(Price(
+            model=model, valid_from=start, valid_to=end,
+            input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
+            cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"],
+                                           f"{where} cached_input_usd_per_1m", required=False),
+            output_usd_per_1m=_price(r["output_usd_per_1m"], f"{where} output_usd_per_1m"),
+            batch_discount=DEFAULT_BATCH_DISCOUNT,
+            source=f"override {path.name} line {line}",
+        ))
+    return out
+
+
+def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Price]:
+    """The parts of ``row``'s validity outside [cut_from, cut_to)."""
+    pieces = []
+    if row.valid_from < cut_from:
+        end = cut_from if row.valid_to is None else min(row.valid_to, cut_from)
+        pieces.append(replace(row, valid_to=end))
+    if cut_to is not None and (row.valid_to is None or row.valid_to > cut_to):
+        start = max(row.valid_from, cut_to)
+        pieces.append(replace(row, valid_from=start))
+    return [p for p in pieces if p.valid_to is None or p.valid_from < p.valid_to]
+
+
+def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]:
+    """Override rows replace the built-in price of that exact model for the dates they cover.
+
+    Built-in rows are cut around each override's window; an override keeps the batch
+    discount of the built-in row it replaces (0.5 where the model is new). Overrides of the
+    same model that overlap each other are an error: which one applies would be a guess.
+    """
+    by_model: dict[str, list[Price]] = {}
+    for o in sorted(overrides, key=lambda p: (p.model, p.valid_from)):
+        prev = by_model.get(o.model, [])
+        if prev and (prev[-1].valid_to is None or prev[-1].valid_to > o.valid_from):
+            raise CatalogError(f"overrides for {o.model} overlap: {prev[-1].source} and {o.source}")
+        by_model.setdefault(o.model, []).append(o)
+    result: list[Price] = []
+    for row in builtin:
+        pieces = [row]
+        for o in by_model.get(row.model, []):
+            pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
+        result.extend(pieces)
+    for model, rows in by_model.items():
+        base = next((p for p in builtin if p.model == model), None)
+        discount = base.batch_discount if base else DEFAULT_BATCH_DISCOUNT
+        result.extend(replace(o, batch_discount=discount, mode=base.mode if base else None)
+                      for o in rows)
+    return sorted(result, key=lambda p: (p.model, p.valid_from))
+
+
+def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
+    """Valid team mappings and a list of problems (bad key types, conflicting duplicates).
+
+    A problem row is skipped, never guessed: the usage it would have matched falls through to
+    the next key in precedence order (or ``unassigned``), and the problem is reported.
+    """
+    keys: dict[tuple[str, str], TeamKey] = {}
+    problems = []
+    for line, r in _rows(path, TEAM_HEADER):
+        kt, kv, team = ((r[c] or "").strip() for c in TEAM_HEADER)
+        where = f"{path.name} line {line}"
+        if kt not in TEAM_KEY_TYPES:
+            problems.append(f"{where}: key_type {kt!r} is not one of {list(TEAM_KEY_TYPES)}")
+            continue
+        if not kv or not team:
+            problems.append(f"{where}: key_value and team are required")
+            continue
+        prev = keys.get((kt, kv))
+        if prev and prev.team != team:
+            problems.append(f"{where}: {kt} {kv} already maps to {prev.team!r}; "
+                            f"kept that, ignored {team!r}")
+            continue
+        keys[(kt, kv)] = TeamKey(kt, kv, team)
+    return list(keys.values()), problems

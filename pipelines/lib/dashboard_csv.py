@@ -1,0 +1,169 @@
+"""OpenAI dashboard exports (CSV): the API fields flattened to one row per bucket x group.
+
+Columns are found by header name, in any order. Counts may be written as floats (``10.0``;
+a fractional part is rejected), booleans as ``TRUE``/``FALSE``, and a row whose every
+non-time column is empty stands for an empty bucket (skipped: it is not usage). A file with
+output or cached-token columns holds completions usage; one with only input tokens and
+request counts holds embeddings usage; one with ``amount_value`` is the cost view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA
+
+SOURCE = "openai_dashboard"
+TIME_COLUMNS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
+DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "service_tier")
+
+
+def _str(col: str, present: set[str]) -> pl.Expr:
+    if col not in present:
+        return pl.lit(None, dtype=pl.String)
+    stripped = pl.col(col).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
+
+
+def _count(col: str, present: set[str]) -> tuple[pl.Expr, pl.Expr]:
+    """(value, error) for a count column: whole numbers written as int or float text."""
+    text = _str(col, present)
+    as_float = text.cast(pl.Float64, strict=False)
+    whole = as_float.floor() == as_float
+    value = (
+        pl.when(text.is_null()).then(0)
+        .when(as_float.is_not_null() & whole & (as_float >= 0) & (as_float <= float(MAX_COUNT)))
+        .then(as_float.cast(pl.Int64, strict=False))
+        .otherwise(None)
+    )
+    error = (
+        pl.when(text.is_null()).then(None)
+        .when(as_float.is_null()).then(pl.lit(f"{col} is not a number: ") + text)
+        .when(as_float < 0).then(pl.lit(f"negative {col}: ") + text)
+        .when(~whole).then(pl.lit(f"{col} is not a whole number: ") + text)
+        .when(as_float > float(MAX_COUNT))
+        .then(pl.lit(f"{col} implausibly large (over 10^15): ") + text)
+        .otherwise(None)
+    )
+    return value, error
+
+
+def _timestamp(present: set[str], epoch_col: str, iso_col: str) -> pl.Expr:
+    epoch = _str(epoch_col, present).cast(pl.Float64, strict=False)
+    from_epoch = (epoch * 1_000_000).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
+    iso = _str(iso_col, present).str.to_datetime(
+        time_zone="UTC", strict=False, time_unit="us"
+    )
+    return pl.coalesce(from_epoch, iso)
+
+
+def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
+    """Return (kind, rows, rows_read); kind is ``usage`` or ``costs``; rows carry `reason`."""
+    df = pl.read_csv(path, infer_schema=False, encoding="utf8", empty_string_is_null=False)
+    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+    present = set(df.columns)
+    measure_cols = [c for c in df.columns if c not in TIME_COLUMNS]
+    df = df.with_row_index("position").with_columns(pl.col("position").cast(pl.Int64))
+    non_empty = pl.any_horizontal(
+        [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in measure_cols]
+    ) if measure_cols else pl.lit(False)
+    df = df.filter(non_empty)
+    raw = pl.struct([pl.col(c) for c in df.columns if c != "position"]).struct.json_encode()
+    start = _timestamp(present, "start_time", "start_time_iso")
+    end = _timestamp(present, "end_time", "end_time_iso")
+    time_error = (
+        pl.when(start.is_null()).then(pl.lit("unparseable start_time"))
+        .when(end.is_null()).then(pl.lit("unparseable end_time"))
+        .when(end <= start).then(pl.lit("end_time is not after start_time"))
+        .otherwise(None)
+    )
+    if "amount_value" in present:
+        return "costs", _costs(df, present, start, end, time_error, raw), len(df)
+    return "usage", _usage(df, present, start, end, time_error, raw), len(df)
+
+
+def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
+    amount = _str("amount_value", present)
+    amount_ok = amount.str.contains(r"^-?\d+(\.\d+)?$")
+    currency = _str("amount_currency", present).str.to_lowercase().fill_null("usd")
+    reason = pl.coalesce(
+        time_error,
+        pl.when(amount.is_null()).then(pl.lit("missing amount_value"))
+        .when(~amount_ok).then(pl.lit("amount_value is not a decimal number: ") + amount)
+        .when(currency != "usd").then(pl.lit("currency is not usd: ") + currency)
+        .otherwise(None),
+    )
+    project, api_key, line_item = (_str(c, present) for c in ("project_id", "api_key_id",
+                                                              "line_item"))
+    key = pl.concat_str(
+        [pl.lit("costs"), start.dt.epoch("s").cast(pl.String), project.fill_null(""),
+         api_key.fill_null(""), line_item.fill_null("")], separator="|")
+    return df.select(
+        pl.col("position"), pl.lit(SOURCE).alias("source"), start.alias("bucket_start"),
+        end.alias("bucket_end"), project.alias("project_id"), api_key.alias("api_key_id"),
+        line_item.alias("line_item"), amount.alias("amount_usd"), currency.alias("currency"),
+        key.alias("dedupe_key"), reason.alias("reason"), raw.alias("raw"),
+    ).cast(COST_SCHEMA)
+
+
+def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
+    is_completions = bool({"output_tokens", "input_cached_tokens"} & present)
+    endpoint = "completions" if is_completions else "embeddings"
+    requests, requests_err = _count("num_model_requests", present)
+    input_tokens, input_err = _count("input_tokens", present)
+    cached, cached_err = _count("input_cached_tokens", present)
+    output, output_err = _count("output_tokens", present)
+    batch_text = _str("batch", present).str.to_uppercase()
+    batch = (
+        pl.when(batch_text.is_in(["TRUE", "1"])).then(True)
+        .when(batch_text.is_in(["FALSE", "0"])).then(False)
+        .otherwise(None)
+    )
+    batch_err = (
+        pl.when(batch_text.is_not_null() & batch.is_null())
+        .then(pl.lit("batch is not TRUE/FALSE: ") + batch_text)
+        .otherwise(None)
+    )
+    dims = {d: _str(d, present) for d in DIMENSIONS}
+    reason = pl.coalesce(
+        time_error, requests_err, input_err, cached_err, output_err, batch_err,
+        pl.when(cached > input_tokens)
+        .then(pl.lit("input_cached_tokens exceeds input_tokens"))
+        .otherwise(None),
+    )
+    batch_key = pl.when(batch.is_null()).then(pl.lit("")).when(batch).then(
+        pl.lit("true")).otherwise(pl.lit("false"))
+    key = pl.concat_str(
+        [pl.lit(endpoint), start.dt.epoch("s").cast(pl.String),
+         dims["project_id"].fill_null(""), dims["user_id"].fill_null(""),
+         dims["api_key_id"].fill_null(""), dims["model"].fill_null(""), batch_key,
+         dims["service_tier"].fill_null(""), pl.lit("")],
+        separator="|",
+    )
+    out = df.select(
+        pl.col("position"),
+        pl.lit(SOURCE).alias("source"),
+        pl.lit(endpoint).alias("endpoint"),
+        pl.lit(None, dtype=pl.String).alias("route"),
+        start.alias("bucket_start"),
+        end.alias("bucket_end"),
+        *[expr.alias(name) for name, expr in dims.items()],
+        batch.alias("is_batch"),
+        pl.lit(None, dtype=pl.String).alias("extra_dims"),
+        pl.lit(None, dtype=pl.String).alias("litellm_team_id"),
+        pl.lit(None, dtype=pl.String).alias("team_alias"),
+        pl.lit(None, dtype=pl.String).alias("request_id"),
+        requests.alias("requests"),
+        pl.lit(0, dtype=pl.Int64).alias("failed_requests"),
+        input_tokens.alias("input_tokens"),
+        cached.alias("cached_input_tokens"),
+        output.alias("output_tokens"),
+        pl.lit(None, dtype=pl.Int64).alias("units"),
+        pl.lit(None, dtype=pl.String).alias("unit"),
+        key.alias("dedupe_key"),
+        reason.alias("reason"),
+        raw.alias("raw"),
+    )
+    return out.select([pl.col(c).cast(t) for c, t in USAGE_SCHEMA.items()])

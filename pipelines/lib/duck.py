@@ -1,0 +1,85 @@
+"""Small helpers around a DuckDB connection: session settings and running SQL files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.settings import SQL_DIR
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Session settings every connection of ours uses: UTC everywhere, no progress bar."""
+    run(con, "SET TimeZone = 'UTC'")
+    run(con, "SET enable_progress_bar = false")
+    return con
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>.sql`` (e.g. ``marts/usage_cost_daily``)."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"SQL model {name!r} not found at {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run a DDL script (several statements, no parameters)."""
+    for statement in con.extract_statements(sql_text(name)):
+        con.execute(statement).fetchall()
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None) -> list:
+    """Execute one statement and drain its result.
+
+    DuckDB 2 refuses new work on a connection while a result is unread, and refuses bound
+    parameters the statement does not use; this passes only the ``$name`` parameters that
+    appear in ``sql``.
+    """
+    return con.execute(sql, _used_params(sql, params or {})).fetchall()
+
+
+def _used_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def build_table(
+    con: duckdb.DuckDBPyConnection, table: str, model: str, params: Mapping[str, Any] | None = None
+) -> int:
+    """(Re)create ``table`` from the SELECT in ``sql/<model>.sql``; return its row count.
+
+    Data values reach the SQL only as bound ``$name`` parameters; ``table`` and ``model`` are
+    code constants. The caller owns the transaction.
+    """
+    sql = sql_text(model)
+    run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
+    return run(con, f"SELECT count(*) FROM {table}")[0][0]
+
+
+def query(
+    con: duckdb.DuckDBPyConnection, model: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyRelation:
+    sql = sql_text(model)
+    return con.execute(sql, _used_params(sql, params or {}))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error: a crash leaves the previous state."""
+    run(con, "BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        run(con, "ROLLBACK")
+        raise
+    run(con, "COMMIT")
+
+
+def sql_path(name: str) -> Path:
+    return SQL_DIR / f"{name}.sql"

@@ -1,0 +1,54 @@
+"""Recognise an export file by its content, never by its name or folder."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+OPENAI_JSON = "openai_api_json"
+DASHBOARD_CSV = "openai_dashboard_csv"
+LITELLM_CSV = "litellm_spend_logs_csv"
+
+LITELLM_REQUIRED = {"request_id", "call_type", "startTime"}
+DASHBOARD_TIME = {"start_time", "start_time_iso"}
+DASHBOARD_MEASURES = {"num_model_requests", "input_tokens", "amount_value"}
+
+
+class UnrecognisedFile(ValueError):
+    """The file is not one of the four supported export formats; the message says why."""
+
+
+def read_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        first = fh.readline()
+    return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
+
+
+def detect_format(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        raise UnrecognisedFile("empty file")
+    if b"\x00" in head:
+        raise UnrecognisedFile("binary content (NUL bytes), not a usage export")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the 4 KiB boundary is fine; anything else is not UTF-8
+        if exc.start < len(head) - 4:
+            raise UnrecognisedFile(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+        text = head[: exc.start].decode("utf-8-sig")
+    stripped = text.lstrip()
+    if stripped[:1] in "{[":
+        return OPENAI_JSON
+    header = set(read_header(path))
+    if header >= LITELLM_REQUIRED:
+        return LITELLM_CSV
+    if header & DASHBOARD_TIME and header & DASHBOARD_MEASURES:
+        return DASHBOARD_CSV
+    raise UnrecognisedFile(
+        "unrecognised CSV header: expected an OpenAI dashboard export (start_time, "
+        "num_model_requests/input_tokens/amount_value) or a LiteLLM spend-log export "
+        f"(request_id, call_type, startTime); got {sorted(header)[:12]}"
+    )

@@ -1,0 +1,307 @@
+"""Load the landing folder into staging, file by file, exactly once.
+
+Pure of Dagster: takes a DuckDB connection and a folder, returns what happened to each file.
+
+Rules
+* A file is identified by (path, sha256). A file already in ``staging.ingested_files`` is
+  skipped; the same content at a second path is recorded as ``duplicate`` and not read.
+* Every file is loaded in **one transaction**: its usage and cost rows, its rejected rows and
+  its manifest row commit together or not at all, so a crash never leaves half a file.
+* Rows are keyed by the contract's bucket identity (or the gateway's request id). A key that
+  is already loaded with exactly the same values is an exact duplicate (counted, not loaded);
+  a key loaded with other values is replaced: the newest file wins.
+* Accounting: for every file, ``rows_read = rows_loaded + rows_rejected + rows_duplicate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
+from pipelines.lib.duck import run as _x
+from pipelines.lib.duck import run_script, transaction
+from pipelines.lib.formats import DASHBOARD_CSV, LITELLM_CSV, OPENAI_JSON, detect_format
+from pipelines.lib.redact import redact
+
+SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
+
+#: columns of ``staging.usage`` that make two rows with the same key "the same usage"
+USAGE_VALUE_COLUMNS = (
+    "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
+    "model", "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias",
+    "requests", "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens",
+    "units", "unit",
+)
+USAGE_COLUMNS = (
+    "dedupe_key", "file_id", "position", "source", "endpoint", "route", "bucket_start",
+    "bucket_end", "usage_date", "project_id", "user_id", "api_key_id", "model", "is_batch",
+    "service_tier", "extra_dims", "litellm_team_id", "team_alias", "requests",
+    "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit",
+)
+COST_VALUE_COLUMNS = ("bucket_start", "bucket_end", "project_id", "api_key_id", "line_item",
+                      "amount_usd", "currency")
+COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "bucket_end",
+                "usage_date", "project_id", "api_key_id", "line_item", "amount_usd", "currency")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: str
+    sha256: str
+    format: str | None
+    status: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_duplicate: int
+    error: str | None
+    usage_dates: tuple[dt.date, ...] = ()
+
+
+@dataclass
+class _Counts:
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    duplicate: int = 0
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def discover(landing_dir: Path) -> list[Path]:
+    """Candidate export files under ``landing_dir``, oldest modification first.
+
+    Hidden files and partial downloads are skipped; processing oldest first means that when
+    two files carry the same bucket, the newest file is applied last and wins.
+    """
+    if not landing_dir.is_dir():
+        return []
+    files = [
+        p for p in landing_dir.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(landing_dir).parts)
+        and not p.name.endswith(SKIP_SUFFIXES)
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    run_script(con, "staging/create_staging_tables")
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None
+) -> list[FileOutcome]:
+    """Ingest every new file under ``landing_dir``; return one outcome per file looked at."""
+    ensure_tables(con)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    seen = {
+        (p, s) for p, s in _x(con, "SELECT path, sha256 FROM staging.ingested_files")
+    }
+    first_path = dict(
+        _x(con, 
+            "SELECT sha256, arg_min(path, file_id) FROM staging.ingested_files "
+            "WHERE status <> 'duplicate' GROUP BY sha256"
+        )
+    )
+    outcomes = []
+    for path in discover(landing_dir):
+        key = str(path.resolve())
+        try:
+            sha = sha256_of(path)
+        except OSError as exc:  # vanished or unreadable: try again next run
+            outcomes.append(FileOutcome(key, "", None, "skipped", 0, 0, 0, 0, str(exc)))
+            continue
+        if (key, sha) in seen:
+            continue
+        if sha in first_path:
+            outcome = _record_duplicate(con, path, key, sha, first_path[sha], now)
+        else:
+            outcome = ingest_file(con, path, key, sha, now)
+            first_path[sha] = key
+        seen.add((key, sha))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    return _x(con, "SELECT coalesce(max(file_id), 0) + 1 FROM staging.ingested_files")[0][0]
+
+
+def _file_meta(path: Path) -> tuple[int, dt.datetime]:
+    st = path.stat()
+    return st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(tzinfo=None)
+
+
+def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, dup_of=None):
+    size, mtime = _file_meta(path)
+    _x(con, 
+        "INSERT INTO staging.ingested_files VALUES "
+        "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
+        "$mtime, $now, $dup_of)",
+        {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
+         "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
+         "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of},
+    )
+
+
+def _record_duplicate(con, path, key, sha, first, now) -> FileOutcome:
+    with transaction(con):
+        file_id = _next_file_id(con)
+        _manifest(con, file_id, key, sha, None, "duplicate", _Counts(), None, path, now, first)
+    return FileOutcome(key, sha, None, "duplicate", 0, 0, 0, 0, None)
+
+
+def _reject_file(con, path, key, sha, fmt, error: str, now) -> FileOutcome:
+    error = redact(error, 500) or "unreadable file"
+    with transaction(con):
+        file_id = _next_file_id(con)
+        _x(con, 
+            "INSERT INTO staging.rejected_rows VALUES ($id, $path, NULL, $reason, NULL, $now)",
+            {"id": file_id, "path": key, "reason": error, "now": now},
+        )
+        _manifest(con, file_id, key, sha, fmt, "rejected", _Counts(), error, path, now)
+    return FileOutcome(key, sha, fmt, "rejected", 0, 0, 0, 0, error)
+
+
+def _naive_utc(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(pl.col(pl.Datetime("us", "UTC")).dt.replace_time_zone(None))
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime
+) -> FileOutcome:
+    """Parse one file and load it in a single transaction (or quarantine it whole)."""
+    fmt: str | None = None
+    usage_df: pl.DataFrame | None = None
+    costs_df: pl.DataFrame | None = None
+    try:
+        fmt = detect_format(path)
+        if fmt == OPENAI_JSON:
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+            parsed = openai_pages.parse_pages(text)
+            usage_df, costs_df = parsed.usage, parsed.costs
+        elif fmt == DASHBOARD_CSV:
+            kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
+            usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
+        elif fmt == LITELLM_CSV:
+            present = litellm_csv.csv_columns(con, path)
+            _x(con, "CREATE OR REPLACE TEMP TABLE incoming_usage AS "
+                        + litellm_csv.parse_sql(present), {"path": str(path)})
+    except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
+        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now)
+
+    counts = _Counts()
+    dates: set[dt.date] = set()
+    try:
+        with transaction(con):
+            file_id = _next_file_id(con)
+            if usage_df is not None:
+                con.register("incoming_usage_df", _naive_utc(usage_df))
+                _x(con, "CREATE OR REPLACE TEMP TABLE incoming_usage AS "
+                            "SELECT * FROM incoming_usage_df")
+                con.unregister("incoming_usage_df")
+            if usage_df is not None or fmt == LITELLM_CSV:
+                dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
+                                USAGE_VALUE_COLUMNS, file_id, key, now, counts)
+            if costs_df is not None and len(costs_df):
+                con.register("incoming_costs_df", _naive_utc(costs_df))
+                _x(con, 
+                    "CREATE OR REPLACE TEMP TABLE incoming_costs AS SELECT * REPLACE "
+                    "(CASE WHEN reason IS NULL THEN amount_usd END AS amount_usd) "
+                    "FROM incoming_costs_df"
+                )
+                con.unregister("incoming_costs_df")
+                _apply(con, "incoming_costs", "staging.billed_costs", COST_COLUMNS,
+                       COST_VALUE_COLUMNS, file_id, key, now, counts)
+            status = "rejected" if counts.read and counts.rejected == counts.read else "loaded"
+            error = (f"{counts.rejected} of {counts.read} rows rejected, see staging.rejected_rows"
+                     if counts.rejected else None)
+            _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now)
+    except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
+        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now)
+    finally:
+        _x(con, "DROP TABLE IF EXISTS incoming_usage")
+        _x(con, "DROP TABLE IF EXISTS incoming_costs")
+    return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
+                       counts.duplicate, error, tuple(sorted(dates)))
+
+
+def _same(cols: Iterable[str], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{c} IS NOT DISTINCT FROM {b}.{c}" for c in cols)
+
+
+def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int, key: str,
+           now: dt.datetime, counts: _Counts) -> set[dt.date]:
+    """Move the parsed rows of one file from ``incoming`` into ``target``.
+
+    Identifiers are code constants; the file id, path and time are bound parameters.
+    """
+    p = {"file_id": file_id, "path": key, "now": now}
+    read = _x(con, f"SELECT count(*) FROM {incoming}")[0][0]
+    # rows the parser rejected
+    _x(con, 
+        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, reason, raw, $now "
+        f"FROM {incoming} WHERE reason IS NOT NULL", p)
+    rejected = _x(con, f"SELECT count(*) FROM {incoming} WHERE reason IS NOT NULL")[0][0]
+    # the good rows, ranked within the file: the last occurrence of a key is the file's version
+    _x(con, 
+        f"CREATE OR REPLACE TEMP TABLE ranked AS SELECT *, row_number() OVER "
+        f"(PARTITION BY dedupe_key ORDER BY position DESC) AS rn "
+        f"FROM {incoming} WHERE reason IS NULL")
+    same_as_kept = _same(value_columns, "r", "k")
+    within_dup = _x(con, 
+        f"SELECT count(*) FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
+        f"WHERE r.rn > 1 AND {same_as_kept}")[0][0]
+    _x(con, 
+        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, r.position, "
+        f"'conflicts with a later row of the same key ' || r.dedupe_key || "
+        f"' in this file; the later row was kept', r.raw, $now "
+        f"FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
+        f"WHERE r.rn > 1 AND NOT ({same_as_kept})", p)
+    within_conflict = _x(con, 
+        f"SELECT count(*) FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
+        f"WHERE r.rn > 1 AND NOT ({same_as_kept})")[0][0]
+    _x(con, "DELETE FROM ranked WHERE rn > 1")
+    # exact duplicates of what is already loaded: counted, not loaded
+    same_as_loaded = _same(value_columns, "r", "t")
+    _x(con, 
+        f"CREATE OR REPLACE TEMP TABLE exact_dups AS SELECT r.dedupe_key FROM ranked r "
+        f"JOIN {target} t ON t.dedupe_key = r.dedupe_key WHERE {same_as_loaded}")
+    loaded_dup = _x(con, "SELECT count(*) FROM exact_dups")[0][0]
+    _x(con, "DELETE FROM ranked WHERE dedupe_key IN (SELECT dedupe_key FROM exact_dups)")
+    # newest file wins: replace older versions of the same keys
+    _x(con, f"DELETE FROM {target} WHERE dedupe_key IN (SELECT dedupe_key FROM ranked)")
+    select = ", ".join(
+        "$file_id" if c == "file_id"
+        else "CAST(bucket_start AS DATE)" if c == "usage_date"
+        else "CAST(amount_usd AS DECIMAL(38, 10))" if c == "amount_usd"
+        else c
+        for c in columns)
+    _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM ranked", p)
+    loaded = _x(con, "SELECT count(*) FROM ranked")[0][0]
+    dates = {d for (d,) in _x(con, 
+        "SELECT DISTINCT CAST(bucket_start AS DATE) FROM ranked")}
+    _x(con, "DROP TABLE IF EXISTS ranked")
+    _x(con, "DROP TABLE IF EXISTS exact_dups")
+    counts.read += read
+    counts.rejected += rejected + within_conflict
+    counts.duplicate += within_dup + loaded_dup
+    counts.loaded += loaded
+    return dates

@@ -1,0 +1,51 @@
+"""Model-name rules shared by the catalog build and the pricing SQL.
+
+Resolution is exact name first, then the dated snapshot's base name; never a loose prefix.
+A dated snapshot ends in ``-YYYY-MM-DD`` (``gpt-4o-2024-08-06``) or, for the older naming,
+``-MMDD`` (``gpt-4-0613``). ``gpt-4o-mini`` is not a snapshot of ``gpt-4o``.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Same pattern as ``sql/intermediate/int_model_resolution.sql`` uses (kept in sync by a test).
+SNAPSHOT_SUFFIX = r"-(\d{4}-\d{2}-\d{2}|\d{4})$"
+_SNAPSHOT_RE = re.compile(SNAPSHOT_SUFFIX)
+_MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+
+
+def snapshot_base(model: str) -> str | None:
+    """The base name of a dated snapshot, or None when the name is not a dated snapshot."""
+    if not _SNAPSHOT_RE.search(model):
+        return None
+    base = _SNAPSHOT_RE.sub("", model)
+    return base or None
+
+
+def resolve_name(model: str, known: set[str] | frozenset[str]) -> str | None:
+    """Catalog entry for ``model``: the exact name, else its snapshot base, else None."""
+    if model in known:
+        return model
+    base = snapshot_base(model)
+    if base is not None and base in known:
+        return base
+    return None
+
+
+def parse_replacement(text: str | None) -> tuple[str | None, str | None]:
+    """Split the deprecations page's replacement text into (model id, note).
+
+    ``"gpt-5 or gpt-4.1"`` -> ``("gpt-5", "gpt-5 or gpt-4.1")``: the first alternative is the
+    replacement, the full text is kept as a note. A parameter in parentheses is dropped from
+    the id and kept in the note; prose that is no model id gives no replacement, only a note.
+    """
+    if text is None or not text.strip():
+        return None, None
+    raw = text.strip()
+    first = re.split(r",|\bor\b", raw, maxsplit=1)[0].strip()
+    first = re.sub(r"\s*\(.*?\)\s*$", "", first).strip()
+    note = None if first == raw else raw
+    if not _MODEL_ID_RE.match(first):
+        return None, raw
+    return first, note

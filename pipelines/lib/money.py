@@ -1,0 +1,79 @@
+"""Money rules, stated once.
+
+* Token counts are integers (BIGINT in DuckDB, int in Python).
+* Prices are exact decimals in USD per 1M tokens, DECIMAL(18, 6) in the warehouse.
+* The cost of one usage row is computed exactly and then rounded **once**, to 10 decimal
+  places of a dollar (1e-10 USD), half away from zero. That is DuckDB's DECIMAL cast rule and
+  Python's ``ROUND_HALF_UP``. Sums are taken over the rounded row costs, so every total is
+  exactly the sum of the rows shown in the tables; nothing is rounded again in the warehouse.
+  Reports display cents, rounded half away from zero, at the very end.
+
+:func:`row_cost` is the reference implementation of the contract's formula; the SQL in
+``sql/intermediate/int_usage_priced.sql`` must agree with it to the last digit (tested).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+COST_SCALE = Decimal("1e-10")
+PRICE_SCALE = Decimal("1e-6")
+ONE_MILLION = Decimal(1_000_000)
+DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
+
+
+def per_token_to_per_million(value: float | int | str) -> Decimal:
+    """Convert a per-token price written as a JSON float (``2.5e-06``) to USD per 1M, exactly.
+
+    The float's shortest round-trip text is what the catalog author wrote, so we go through
+    ``repr`` and never through binary arithmetic: ``2.5e-06`` becomes ``Decimal('2.5')``, not
+    ``2.4999999999999998``.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    result = Decimal(text) * ONE_MILLION
+    if result < 0:
+        raise ValueError(f"negative price {value!r}")
+    quantized = result.quantize(PRICE_SCALE, rounding=ROUND_HALF_UP)
+    if quantized != result:
+        raise ValueError(f"price {value!r} per token has more precision than 1e-12 USD")
+    return quantized.normalize() if quantized == quantized.to_integral() else quantized
+
+
+def round_cost(value: Decimal) -> Decimal:
+    return value.quantize(COST_SCALE, rounding=ROUND_HALF_UP)
+
+
+def row_cost(
+    input_tokens: int,
+    cached_input_tokens: int,
+    output_tokens: int,
+    input_price: Decimal,
+    cached_price: Decimal | None,
+    output_price: Decimal,
+    is_batch: bool = False,
+    batch_discount: Decimal | None = None,
+) -> Decimal:
+    """The contract's cost formula for one usage row, prices in USD per 1M tokens.
+
+    ``input_tokens`` already includes ``cached_input_tokens``; the cached price falls back to
+    the input price; batch usage is discounted by ``batch_discount`` (0.5 when not given).
+    """
+    for name, n in (
+        ("input_tokens", input_tokens),
+        ("cached_input_tokens", cached_input_tokens),
+        ("output_tokens", output_tokens),
+    ):
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
+    if cached_input_tokens > input_tokens:
+        raise ValueError("cached_input_tokens cannot exceed input_tokens")
+    cached = input_price if cached_price is None else cached_price
+    gross = (
+        (input_tokens - cached_input_tokens) * input_price
+        + cached_input_tokens * cached
+        + output_tokens * output_price
+    ) / ONE_MILLION
+    if is_batch:
+        discount = DEFAULT_BATCH_DISCOUNT if batch_discount is None else batch_discount
+        gross = gross * (1 - discount)
+    return round_cost(gross)

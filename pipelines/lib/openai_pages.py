@@ -1,0 +1,244 @@
+"""OpenAI Usage API and Costs API responses saved as files.
+
+A file holds one page object, a JSON array of page objects, a bare JSON array of bucket objects
+(what the cookbook notebook saves), or JSON Lines with one page per line. Every token sub-field
+and `service_tier` may be missing (older and newer field sets both occur). Results are
+dispatched on their `object` tag; an unknown tag is rejected with a reason, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import polars as pl
+
+from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA, usage_key
+
+SOURCE = "openai_usage_api"
+
+#: result object tag -> (endpoint, request field, unit field, unit name, extra dimensions)
+RESULT_TYPES: dict[str, tuple[str, str | None, str | None, str | None, tuple[str, ...]]] = {
+    "organization.usage.completions.result": ("completions", "num_model_requests", None, None, ()),
+    "organization.usage.embeddings.result": ("embeddings", "num_model_requests", None, None, ()),
+    "organization.usage.moderations.result": ("moderations", "num_model_requests", None, None, ()),
+    "organization.usage.images.result": (
+        "images", "num_model_requests", "images", "images", ("size", "source")),
+    "organization.usage.audio_speeches.result": (
+        "audio_speeches", "num_model_requests", "characters", "characters", ()),
+    "organization.usage.audio_transcriptions.result": (
+        "audio_transcriptions", "num_model_requests", "seconds", "seconds", ()),
+    "organization.usage.vector_stores.result": (
+        "vector_stores", None, "usage_bytes", "bytes", ()),
+    "organization.usage.code_interpreter_sessions.result": (
+        "code_interpreter_sessions", None, "num_sessions", "sessions", ()),
+    "organization.usage.file_searches.result": (
+        "file_searches", "num_requests", None, None, ("vector_store_id",)),
+    "organization.usage.web_searches.result": (
+        "web_searches", "num_model_requests", "num_requests", "search_calls",
+        ("context_level",)),
+}
+COSTS_TAG = "organization.costs.result"
+TOKEN_ENDPOINTS = {"completions", "embeddings", "moderations"}
+
+
+class NotAUsagePage(ValueError):
+    """The JSON is valid but is not a Usage/Costs API page (or a list of its buckets)."""
+
+
+@dataclass
+class ParsedPages:
+    usage: pl.DataFrame
+    costs: pl.DataFrame
+    rows_read: int
+    kinds: set[str] = field(default_factory=set)
+
+
+def _count(value: Any, name: str, required: bool) -> int:
+    if value is None:
+        if required:
+            raise ValueError(f"missing required count {name}")
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} is not a whole number: {value!r}")
+    if value < 0:
+        raise ValueError(f"negative {name}: {value}")
+    if value > MAX_COUNT:
+        raise ValueError(f"{name} implausibly large (over 10^15): {value}")
+    return value
+
+
+def _dim(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} is not a string: {value!r}")
+    return value
+
+
+def _ts(value: Any, name: str) -> dt.datetime:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"bucket {name} is not Unix seconds: {value!r}")
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"bucket {name} implausibly large (over 10^15): {value!r}") from exc
+
+
+def iter_pages(text: str) -> list[Any]:
+    """Split a file's text into its top-level JSON documents (one, an array, or JSON Lines)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as first_error:
+        docs = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                docs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                if lineno == 1:
+                    raise ValueError(f"invalid JSON: {first_error}") from first_error
+                raise ValueError(f"invalid JSON on line {lineno}: {exc.msg}") from exc
+        return docs
+    if isinstance(doc, list):
+        if doc and all(isinstance(d, dict) and d.get("object") == "bucket" for d in doc):
+            return [{"object": "page", "data": doc}]
+        return doc
+    return [doc]
+
+
+def parse_pages(text: str) -> ParsedPages:
+    """Parse the text of a saved Usage/Costs API response into typed rows and rejects."""
+    pages = iter_pages(text)
+    if not pages:
+        raise NotAUsagePage("no page objects in the file")
+    usage_rows: list[dict[str, Any]] = []
+    cost_rows: list[dict[str, Any]] = []
+    kinds: set[str] = set()
+    position = 0
+    for page_no, page in enumerate(pages):
+        if not isinstance(page, dict) or page.get("object") != "page" or not isinstance(
+            page.get("data"), list
+        ):
+            raise NotAUsagePage(
+                f"document {page_no + 1} is not a usage/costs page "
+                "(expected an object with \"object\": \"page\" and a \"data\" list)"
+            )
+        for bucket in page["data"]:
+            results = bucket.get("results") if isinstance(bucket, dict) else None
+            if not isinstance(results, list):
+                raw = json.dumps(bucket)[:2000]
+                usage_rows.append(_reject(position, "bucket without a results list", raw))
+                position += 1
+                continue
+            for result in results:
+                raw = json.dumps(
+                    {"start_time": bucket.get("start_time"), "end_time": bucket.get("end_time"),
+                     "result": result}, sort_keys=True)[:4000]
+                try:
+                    start = _ts(bucket.get("start_time"), "start_time")
+                    end = _ts(bucket.get("end_time"), "end_time")
+                    if end <= start:
+                        raise ValueError("bucket end_time is not after start_time")
+                    if not isinstance(result, dict):
+                        raise ValueError("result is not an object")
+                    tag = result.get("object")
+                    if tag == COSTS_TAG:
+                        cost_rows.append(_cost_row(position, start, end, result, raw))
+                        kinds.add("costs")
+                    elif tag in RESULT_TYPES:
+                        usage_rows.append(_usage_row(position, start, end, tag, result, raw))
+                        kinds.add("usage")
+                    else:
+                        raise ValueError(f"unknown result object type {tag!r}")
+                except ValueError as exc:
+                    usage_rows.append(_reject(position, str(exc), raw))
+                position += 1
+    return ParsedPages(
+        usage=pl.DataFrame(usage_rows, schema=USAGE_SCHEMA, orient="row")
+        if usage_rows else pl.DataFrame(schema=USAGE_SCHEMA),
+        costs=pl.DataFrame(cost_rows, schema=COST_SCHEMA, orient="row")
+        if cost_rows else pl.DataFrame(schema=COST_SCHEMA),
+        rows_read=position,
+        kinds=kinds,
+    )
+
+
+def _reject(position: int, reason: str, raw: str) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(USAGE_SCHEMA)
+    row.update(position=position, source=SOURCE, reason=reason, raw=raw)
+    return row
+
+
+def _usage_row(
+    position: int, start: dt.datetime, end: dt.datetime, tag: str, r: dict, raw: str
+) -> dict[str, Any]:
+    endpoint, req_field, unit_field, unit_name, extra = RESULT_TYPES[tag]
+    requests = _count(r.get(req_field), req_field, required=True) if req_field else 0
+    units = _count(r.get(unit_field), unit_field, required=True) if unit_field else None
+    if endpoint in TOKEN_ENDPOINTS:
+        input_tokens = _count(r.get("input_tokens"), "input_tokens", required=True)
+        cached = _count(r.get("input_cached_tokens"), "input_cached_tokens", required=False)
+        output = _count(
+            r.get("output_tokens"), "output_tokens", required=endpoint == "completions"
+        )
+        if cached > input_tokens:
+            raise ValueError(
+                f"input_cached_tokens ({cached}) exceeds input_tokens ({input_tokens})"
+            )
+    else:
+        input_tokens = cached = output = 0
+    batch = r.get("batch")
+    if batch is not None and not isinstance(batch, bool):
+        raise ValueError(f"batch is not a boolean: {batch!r}")
+    dims = {k: _dim(r.get(k), k) for k in ("project_id", "user_id", "api_key_id", "model",
+                                            "service_tier")}
+    extra_dims = ";".join(f"{k}={_dim(r.get(k), k) or ''}" for k in extra) or None
+    key = usage_key(endpoint, int(start.timestamp()), dims["project_id"], dims["user_id"],
+                    dims["api_key_id"], dims["model"], batch, dims["service_tier"], extra_dims)
+    return {
+        "position": position, "source": SOURCE, "endpoint": endpoint, "route": None,
+        "bucket_start": start, "bucket_end": end, **dims, "is_batch": batch,
+        "extra_dims": extra_dims, "litellm_team_id": None, "team_alias": None,
+        "request_id": None, "requests": requests, "failed_requests": 0,
+        "input_tokens": input_tokens, "cached_input_tokens": cached, "output_tokens": output,
+        "units": units, "unit": unit_name, "dedupe_key": key, "reason": None, "raw": raw,
+    }
+
+
+def _cost_row(
+    position: int, start: dt.datetime, end: dt.datetime, r: dict, raw: str
+) -> dict[str, Any]:
+    amount = r.get("amount")
+    if not isinstance(amount, dict) or "value" not in amount:
+        raise ValueError("costs result without amount.value")
+    value = amount["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"amount.value is not a number: {value!r}")
+    try:
+        dec = Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"amount.value is not a number: {value!r}") from exc
+    if not dec.is_finite():
+        raise ValueError(f"amount.value is not finite: {value!r}")
+    currency = (amount.get("currency") or "usd").lower()
+    if currency != "usd":
+        raise ValueError(f"currency {currency!r} is not usd")
+    project = _dim(r.get("project_id"), "project_id")
+    api_key = _dim(r.get("api_key_id"), "api_key_id")
+    line_item = _dim(r.get("line_item"), "line_item")
+    key = "|".join(["costs", str(int(start.timestamp())), project or "", api_key or "",
+                    line_item or ""])
+    return {
+        "position": position, "source": SOURCE, "bucket_start": start, "bucket_end": end,
+        "project_id": project, "api_key_id": api_key, "line_item": line_item,
+        "amount_usd": format(dec, "f"), "currency": currency, "dedupe_key": key,
+        "reason": None, "raw": raw,
+    }

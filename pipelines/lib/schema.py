@@ -1,0 +1,83 @@
+"""Column sets shared by every parser: what a parsed file hands to the loader."""
+
+from __future__ import annotations
+
+import polars as pl
+
+#: Largest count accepted in one source row. A bucket with more than a quadrillion tokens is a
+#: corrupt export, not usage; the cap also keeps every sum far inside BIGINT and every count
+#: exactly representable when an export writes it as a float (``59200.0``).
+MAX_COUNT = 10**15
+
+ENDPOINTS = (
+    "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
+    "moderations", "vector_stores", "code_interpreter_sessions", "file_searches", "web_searches",
+)
+
+#: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
+#: request id); `reason` is NULL for a good row and says why for a rejected one.
+USAGE_SCHEMA: dict[str, pl.DataType] = {
+    "position": pl.Int64,
+    "source": pl.String,
+    "endpoint": pl.String,
+    "route": pl.String,
+    "bucket_start": pl.Datetime("us", "UTC"),
+    "bucket_end": pl.Datetime("us", "UTC"),
+    "project_id": pl.String,
+    "user_id": pl.String,
+    "api_key_id": pl.String,
+    "model": pl.String,
+    "is_batch": pl.Boolean,
+    "service_tier": pl.String,
+    "extra_dims": pl.String,
+    "litellm_team_id": pl.String,
+    "team_alias": pl.String,
+    "request_id": pl.String,
+    "requests": pl.Int64,
+    "failed_requests": pl.Int64,
+    "input_tokens": pl.Int64,
+    "cached_input_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "units": pl.Int64,
+    "unit": pl.String,
+    "dedupe_key": pl.String,
+    "reason": pl.String,
+    "raw": pl.String,
+}
+
+#: One parsed billed-cost row (Costs API result or dashboard cost export row).
+COST_SCHEMA: dict[str, pl.DataType] = {
+    "position": pl.Int64,
+    "source": pl.String,
+    "bucket_start": pl.Datetime("us", "UTC"),
+    "bucket_end": pl.Datetime("us", "UTC"),
+    "project_id": pl.String,
+    "api_key_id": pl.String,
+    "line_item": pl.String,
+    "amount_usd": pl.String,  # exact decimal text; cast to DECIMAL in DuckDB
+    "currency": pl.String,
+    "dedupe_key": pl.String,
+    "reason": pl.String,
+    "raw": pl.String,
+}
+
+
+def empty_usage() -> pl.DataFrame:
+    return pl.DataFrame(schema=USAGE_SCHEMA)
+
+
+def empty_costs() -> pl.DataFrame:
+    return pl.DataFrame(schema=COST_SCHEMA)
+
+
+def usage_key(
+    endpoint: str | None, start_epoch: int | None, project_id: str | None, user_id: str | None,
+    api_key_id: str | None, model: str | None, is_batch: bool | None, service_tier: str | None,
+    extra_dims: str | None,
+) -> str:
+    """Bucket identity: endpoint, bucket start, project, user, API key, model, batch flag,
+    service tier (plus the endpoint's own extra group-by dimensions). Null and empty are equal."""
+    batch = "" if is_batch is None else ("true" if is_batch else "false")
+    parts = [endpoint, start_epoch, project_id, user_id, api_key_id, model, batch, service_tier,
+             extra_dims]
+    return "|".join("" if p is None else str(p) for p in parts)

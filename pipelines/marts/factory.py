@@ -1,0 +1,88 @@
+"""One Dagster asset per SQL model: the asset key mirrors the table, the SQL file is the logic.
+
+The first comment block of each SQL file is its description (what one row means, who reads
+it), so the UI and the file never disagree.
+"""
+
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from pipelines.lib.duck import build_table, run, sql_path, sql_text, transaction
+from pipelines.lib.markdown import table
+from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+from pipelines.settings import (
+    RECONCILIATION_TOLERANCE_PCT,
+    RECONCILIATION_TOLERANCE_USD,
+    RadarSettings,
+)
+
+OWNERS = ["team:platform-finops"]
+
+MetadataFn = Callable[[duckdb.DuckDBPyConnection, RadarSettings], dict[str, Any]]
+
+
+def sql_description(model: str) -> str:
+    lines = []
+    for line in sql_text(model).splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line[2:].strip())
+    return " ".join(lines)
+
+
+def sql_params(settings: RadarSettings) -> dict[str, Any]:
+    return {
+        "as_of": settings.as_of,
+        "tolerance_pct": RECONCILIATION_TOLERANCE_PCT,
+        "tolerance_usd": RECONCILIATION_TOLERANCE_USD,
+    }
+
+
+def sql_table_asset(
+    schema: str,
+    name: str,
+    model: str,
+    deps: Sequence[dg.AssetKey | Sequence[str]],
+    group: str,
+    extra_metadata: MetadataFn | None = None,
+    check_specs: Sequence[dg.AssetCheckSpec] = (),
+) -> dg.AssetsDefinition:
+    key = dg.AssetKey([schema, name])
+    table_name = f"{schema}.{name}"
+
+    @dg.asset(
+        key=key, deps=[dg.AssetKey(d) if not isinstance(d, dg.AssetKey) else d for d in deps],
+        group_name=group, owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+        description=sql_description(model),
+        metadata={"sql_file": str(sql_path(model).relative_to(sql_path(model).parents[2]))},
+    )
+    def _asset(
+        context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        settings = radar.settings()
+        with warehouse.get_connection() as con:
+            with transaction(con):
+                run(con, f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                rows = build_table(con, table_name, model, sql_params(settings))
+            metadata: dict[str, Any] = {
+                "dagster/row_count": rows,
+                "as_of": settings.as_of.isoformat(),
+                "query": dg.MetadataValue.md(f"```sql\n{sql_text(model)}\n```"),
+            }
+            if extra_metadata is not None:
+                metadata.update(extra_metadata(con, settings))
+        return dg.MaterializeResult(metadata=metadata)
+
+    _asset.__name__ = f"{schema}_{name}"
+    return _asset
+
+
+def preview(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None,
+            limit: int = 15) -> dg.MetadataValue:
+    rel = con.execute(sql, params or {})
+    columns = [d[0] for d in rel.description]
+    return dg.MetadataValue.md(table(columns, rel.fetchall(), limit=limit))

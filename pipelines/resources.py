@@ -1,0 +1,46 @@
+"""Resources, defined once: the run's settings and the DuckDB warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from pipelines.lib.duck import prepare
+from pipelines.settings import RadarSettings
+
+#: every asset that writes the working DuckDB file declares this pool (see dagster.yaml)
+WAREHOUSE_POOL = "radar_warehouse"
+
+
+class RadarConfig(dg.ConfigurableResource):
+    """The contract's RADAR_* settings. Empty fields fall back to the environment variable of
+    the same name, then to the default; the as-of date is resolved when the run starts, so a
+    long-lived `dagster dev` never reports against the day it was started."""
+
+    as_of: str = ""
+
+    def settings(self) -> RadarSettings:
+        return RadarSettings.from_env(as_of=self.as_of or None)
+
+
+class WarehouseResource(DuckDBResource):
+    """dagster-duckdb's resource, with our session settings (UTC) and the folder created."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with super().get_connection() as con:
+            yield prepare(con)
+
+
+def default_resources(settings: RadarSettings) -> dict[str, object]:
+    return {
+        "radar": RadarConfig(),
+        "warehouse": WarehouseResource(database=str(settings.warehouse)),
+    }

@@ -1,0 +1,78 @@
+"""The one place that reads configuration (the contract's `RADAR_*` variables).
+
+Every setting has a default that works on a fresh checkout, relative to the repository root,
+and every one can be overridden by an environment variable of exactly the contract's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SQL_DIR = REPO_ROOT / "sql"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CATALOG_DATA_DIR = PACKAGE_DIR / "catalog_data"
+SAMPLE_TEAMS_FILE = PACKAGE_DIR / "sample" / "teams.csv"
+
+#: Reporting window of the contract: the 28 days ending on as-of, inclusive.
+WINDOW_DAYS = 28
+#: Reconciliation tolerance: 1% of the billed amount or $0.01, whichever is larger.
+RECONCILIATION_TOLERANCE_PCT = "0.01"
+RECONCILIATION_TOLERANCE_USD = "0.01"
+
+
+def _path(var: str, default: Path) -> Path:
+    value = os.environ.get(var, "").strip()
+    path = Path(value) if value else default
+    return path if path.is_absolute() else (Path.cwd() / path)
+
+
+def parse_as_of(value: str | None) -> dt.date:
+    """`RADAR_AS_OF` as a date; empty means today in UTC."""
+    if value is None or not value.strip():
+        return dt.datetime.now(dt.UTC).date()
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"RADAR_AS_OF must be an ISO date YYYY-MM-DD, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class RadarSettings:
+    landing_dir: Path
+    warehouse: Path
+    teams_file: Path
+    catalog_overrides: Path | None
+    as_of: dt.date
+    publish_dir: Path
+    reports_dir: Path
+    sync_start: dt.date
+
+    @property
+    def window_start(self) -> dt.date:
+        return self.as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+
+    @classmethod
+    def from_env(cls, as_of: str | None = None) -> RadarSettings:
+        """Read the contract's variables now; ``as_of`` (if given) wins over RADAR_AS_OF."""
+        as_of = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
+        overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
+        sync_start_raw = os.environ.get("RADAR_SYNC_START", "").strip()
+        sync_start = (
+            dt.date.fromisoformat(sync_start_raw)
+            if sync_start_raw
+            else as_of - dt.timedelta(days=35)
+        )
+        return cls(
+            landing_dir=_path("RADAR_LANDING_DIR", REPO_ROOT / "warehouse" / "landing"),
+            warehouse=_path("RADAR_WAREHOUSE", REPO_ROOT / "warehouse" / "radar.duckdb"),
+            teams_file=_path("RADAR_TEAMS_FILE", SAMPLE_TEAMS_FILE),
+            catalog_overrides=_path("RADAR_CATALOG_OVERRIDES", Path()) if overrides else None,
+            as_of=as_of,
+            publish_dir=_path("RADAR_PUBLISH_DIR", REPO_ROOT / "warehouse" / "published"),
+            reports_dir=_path("RADAR_REPORTS_DIR", REPO_ROOT / "warehouse" / "reports"),
+            sync_start=sync_start,
+        )

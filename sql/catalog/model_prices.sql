@@ -1,0 +1,14 @@
+-- catalog.model_prices: one row per model and validity window (valid_to exclusive, NULL = open).
+-- Input: `prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
+SELECT
+    model,
+    CAST(valid_from AS DATE)                          AS valid_from,
+    CAST(nullif(valid_to, '') AS DATE)                AS valid_to,
+    CAST(input_usd_per_1m AS DECIMAL(18, 6))          AS input_usd_per_1m,
+    CAST(nullif(cached_input_usd_per_1m, '') AS DECIMAL(18, 6)) AS cached_input_usd_per_1m,
+    CAST(output_usd_per_1m AS DECIMAL(18, 6))         AS output_usd_per_1m,
+    CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
+    source,
+    mode
+FROM prices_in
+ORDER BY model, valid_from

@@ -1,0 +1,25 @@
+-- intermediate.usage_daily: staged usage rolled up to one row per day and source grain
+-- (usage_date x source x keys x endpoint x route x model x tier x batch). Gateway logs arrive
+-- one row per request; everything downstream works on this much smaller table.
+SELECT
+    usage_date,
+    source,
+    project_id,
+    user_id,
+    api_key_id,
+    litellm_team_id,
+    team_alias,
+    endpoint,
+    route,
+    model,
+    service_tier,
+    coalesce(is_batch, false)  AS is_batch,
+    sum(requests)::BIGINT            AS requests,
+    sum(failed_requests)::BIGINT     AS failed_requests,
+    sum(input_tokens)::BIGINT        AS input_tokens,
+    sum(cached_input_tokens)::BIGINT AS cached_input_tokens,
+    sum(output_tokens)::BIGINT       AS output_tokens,
+    min(bucket_start)          AS first_bucket_start,
+    max(bucket_end)            AS last_bucket_end
+FROM staging.usage
+GROUP BY ALL

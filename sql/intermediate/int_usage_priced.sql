@@ -1,0 +1,106 @@
+-- intermediate.usage_priced: one row per intermediate.usage_daily row, attributed to a team,
+-- priced at the catalog price in effect on the usage date, with its lifecycle as of $as_of
+-- and the cost of the same tokens on the recommended replacement at the price on $as_of.
+--
+-- Money rule (stated once, in pipelines/lib/money.py): the formula is applied to the row's
+-- integer token sums with exact DECIMAL arithmetic and rounded once, to 1e-10 USD, half away
+-- from zero; every total above this grain is an exact sum of these rows.
+WITH team_keys AS (
+    SELECT key_type, key_value, team FROM catalog.team_directory
+),
+
+attributed AS (
+    SELECT
+        u.*,
+        coalesce(by_key.team, by_user.team, by_project.team, by_gateway_team.team,
+                 u.team_alias, 'unassigned') AS team,
+        CASE
+            WHEN by_key.team IS NOT NULL THEN 'api_key_id'
+            WHEN by_user.team IS NOT NULL THEN 'user_id'
+            WHEN by_project.team IS NOT NULL THEN 'project_id'
+            WHEN by_gateway_team.team IS NOT NULL THEN 'litellm_team_id'
+            WHEN u.team_alias IS NOT NULL THEN 'litellm_team_alias'
+            ELSE 'unassigned'
+        END AS team_matched_by
+    FROM intermediate.usage_daily AS u
+    LEFT JOIN team_keys AS by_key
+        ON by_key.key_type = 'api_key_id' AND by_key.key_value = u.api_key_id
+    LEFT JOIN team_keys AS by_user
+        ON by_user.key_type = 'user_id' AND by_user.key_value = u.user_id
+    LEFT JOIN team_keys AS by_project
+        ON by_project.key_type = 'project_id' AND by_project.key_value = u.project_id
+    LEFT JOIN team_keys AS by_gateway_team
+        ON by_gateway_team.key_type = 'litellm_team_id'
+       AND by_gateway_team.key_value = u.litellm_team_id
+),
+
+resolved AS (
+    SELECT
+        a.*,
+        r.price_model,
+        r.lifecycle_model,
+        lc.lifecycle_status AS catalog_lifecycle_status,
+        lc.shutdown_date,
+        lc.replacement_model
+    FROM attributed AS a
+    LEFT JOIN intermediate.model_resolution AS r ON r.model = a.model
+    LEFT JOIN intermediate.lifecycle_as_of AS lc ON lc.model = r.lifecycle_model
+),
+
+with_prices AS (
+    SELECT
+        x.*,
+        -- only token-metered endpoints are priced from the token catalog; images, audio,
+        -- storage and tool calls are metered in other units and stay unpriced (NULL, flagged)
+        x.endpoint IN ('completions', 'embeddings', 'moderations') AS token_metered,
+        p.input_usd_per_1m,
+        coalesce(p.cached_input_usd_per_1m, p.input_usd_per_1m) AS cached_input_usd_per_1m,
+        p.output_usd_per_1m,
+        p.batch_discount,
+        rr.price_model AS replacement_price_model,
+        rp.input_usd_per_1m AS r_input,
+        coalesce(rp.cached_input_usd_per_1m, rp.input_usd_per_1m) AS r_cached,
+        rp.output_usd_per_1m AS r_output,
+        rp.batch_discount AS r_batch_discount
+    FROM resolved AS x
+    LEFT JOIN catalog.model_prices AS p
+        ON p.model = x.price_model
+       AND x.usage_date >= p.valid_from
+       AND (p.valid_to IS NULL OR x.usage_date < p.valid_to)
+    LEFT JOIN intermediate.model_resolution AS rr ON rr.model = x.replacement_model
+    LEFT JOIN catalog.model_prices AS rp
+        ON rp.model = rr.price_model
+       AND CAST($as_of AS DATE) >= rp.valid_from
+       AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
+)
+
+SELECT
+    usage_date, source, team, team_matched_by, project_id, user_id, api_key_id,
+    litellm_team_id, team_alias, endpoint, route, model, service_tier, is_batch,
+    requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
+    price_model,
+    token_metered AND input_usd_per_1m IS NOT NULL AS priced,
+    CASE WHEN token_metered AND input_usd_per_1m IS NOT NULL THEN CAST(
+        ((input_tokens - cached_input_tokens) * input_usd_per_1m
+         + cached_input_tokens * cached_input_usd_per_1m
+         + output_tokens * output_usd_per_1m)
+        * CAST(0.000001 AS DECIMAL(7, 6))
+        * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
+    AS DECIMAL(38, 10)) END AS cost_usd,
+    CASE
+        WHEN catalog_lifecycle_status IS NOT NULL THEN catalog_lifecycle_status
+        WHEN price_model IS NOT NULL THEN 'active'
+        ELSE 'unknown'
+    END AS lifecycle_status,
+    shutdown_date,
+    replacement_model,
+    CASE WHEN token_metered AND r_input IS NOT NULL THEN CAST(
+        ((input_tokens - cached_input_tokens) * r_input
+         + cached_input_tokens * r_cached
+         + output_tokens * r_output)
+        * CAST(0.000001 AS DECIMAL(7, 6))
+        * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
+    AS DECIMAL(38, 10)) END AS replacement_cost_usd,
+    first_bucket_start,
+    last_bucket_end
+FROM with_prices

@@ -1,0 +1,76 @@
+-- Staging tables: created once, then maintained file by file by the ingest step.
+-- Every file's rows, its manifest row and its rejected rows are written in one transaction.
+CREATE SCHEMA IF NOT EXISTS staging;
+
+CREATE TABLE IF NOT EXISTS staging.ingested_files (
+    file_id        BIGINT,
+    path           VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    format         VARCHAR,
+    status         VARCHAR NOT NULL,      -- loaded | duplicate | rejected
+    rows_read      BIGINT NOT NULL,
+    rows_loaded    BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    rows_duplicate BIGINT NOT NULL,       -- exact duplicates of usage already loaded
+    error          VARCHAR,
+    size_bytes     BIGINT,
+    modified_at    TIMESTAMP,
+    ingested_at    TIMESTAMP NOT NULL,
+    duplicate_of   VARCHAR               -- for status duplicate: the path first loaded
+);
+
+-- Usage at the source's own grain (an OpenAI bucket x group, or one gateway request),
+-- one row per dedupe_key: the newest file's version of that bucket.
+CREATE TABLE IF NOT EXISTS staging.usage (
+    dedupe_key          VARCHAR NOT NULL,
+    file_id             BIGINT NOT NULL,
+    position            BIGINT,
+    source              VARCHAR NOT NULL,
+    endpoint            VARCHAR NOT NULL,
+    route               VARCHAR,
+    bucket_start        TIMESTAMP NOT NULL,
+    bucket_end          TIMESTAMP NOT NULL,
+    usage_date          DATE NOT NULL,
+    project_id          VARCHAR,
+    user_id             VARCHAR,
+    api_key_id          VARCHAR,
+    model               VARCHAR,
+    is_batch            BOOLEAN,
+    service_tier        VARCHAR,
+    extra_dims          VARCHAR,
+    litellm_team_id     VARCHAR,
+    team_alias          VARCHAR,
+    requests            BIGINT NOT NULL,
+    failed_requests     BIGINT NOT NULL,
+    input_tokens        BIGINT NOT NULL,
+    cached_input_tokens BIGINT NOT NULL,
+    output_tokens       BIGINT NOT NULL,
+    units               BIGINT,
+    unit                VARCHAR
+);
+
+-- Billed amounts (Costs API results and dashboard cost exports), one row per dedupe_key.
+CREATE TABLE IF NOT EXISTS staging.billed_costs (
+    dedupe_key   VARCHAR NOT NULL,
+    file_id      BIGINT NOT NULL,
+    position     BIGINT,
+    source       VARCHAR NOT NULL,
+    bucket_start TIMESTAMP NOT NULL,
+    bucket_end   TIMESTAMP NOT NULL,
+    usage_date   DATE NOT NULL,
+    project_id   VARCHAR,
+    api_key_id   VARCHAR,
+    line_item    VARCHAR,
+    amount_usd   DECIMAL(38, 10) NOT NULL,
+    currency     VARCHAR NOT NULL
+);
+
+-- Everything that could not be loaded, with the reason; a whole unreadable file has position NULL.
+CREATE TABLE IF NOT EXISTS staging.rejected_rows (
+    file_id     BIGINT,
+    source_file VARCHAR NOT NULL,
+    position    BIGINT,
+    reason      VARCHAR NOT NULL,
+    raw         VARCHAR,
+    rejected_at TIMESTAMP NOT NULL
+);

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.exports import AS_OF, TEAMS, write_fixture_exports
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@dataclass
+class RadarEnv:
+    root: Path
+    landing: Path
+    warehouse: Path
+    publish: Path
+    reports: Path
+    teams: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            "RADAR_LANDING_DIR": str(self.landing),
+            "RADAR_WAREHOUSE": str(self.warehouse),
+            "RADAR_PUBLISH_DIR": str(self.publish),
+            "RADAR_REPORTS_DIR": str(self.reports),
+            "RADAR_TEAMS_FILE": str(self.teams),
+            "RADAR_AS_OF": os.environ.get("RADAR_AS_OF", AS_OF),
+        }
+
+    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(sql, params or {}).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture
+def radar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
+    """A private landing folder, warehouse, publish and report folder, set in the environment."""
+    env = RadarEnv(tmp_path, tmp_path / "landing", tmp_path / "wh" / "radar.duckdb",
+                   tmp_path / "published", tmp_path / "reports", tmp_path / "teams.csv")
+    env.landing.mkdir()
+    env.teams.write_text(TEAMS)
+    monkeypatch.setenv("RADAR_AS_OF", AS_OF)
+    for key, value in env.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
+    return env
+
+
+@pytest.fixture
+def fixture_exports(radar: RadarEnv) -> RadarEnv:
+    write_fixture_exports(radar.landing)
+    return radar
+
+
+def run_job(job_name: str = "radar_refresh") -> dg.ExecuteInProcessResult:
+    """Build the code location from the current environment and run one of its jobs for real."""
+    from pipelines.definitions import build_defs
+
+    defs = build_defs()
+    job = defs.resolve_job_def(job_name)
+    with dg.instance_for_test() as instance:
+        return job.execute_in_process(instance=instance, raise_on_error=False)
+
+
+@pytest.fixture
+def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
+    def _run() -> dg.ExecuteInProcessResult:
+        result = run_job("radar_refresh")
+        assert result.success, [
+            e.event_specific_data for e in result.all_events if e.is_failure
+        ]
+        return result
+    return _run

@@ -1,0 +1,120 @@
+"""The shipped catalog, overrides and the team directory (layer 1, no Dagster)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from pipelines.lib import catalog as cat
+from pipelines.lib.catalog_build import main as build_catalog
+from pipelines.settings import CATALOG_DATA_DIR
+from tests.conftest import SHARED_DATA
+
+D = Decimal
+PRICES = {p.model: p for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+LIFECYCLE = {r.model: r for r in cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
+
+
+@pytest.mark.parametrize(("model", "inp", "cached", "out"), [
+    ("gpt-4o", "2.50", "1.25", "10.00"),
+    ("gpt-5.1", "1.25", "0.125", "10.00"),
+    ("gpt-5.1-chat-latest", "1.25", "0.125", "10.00"),
+    ("gpt-5-mini", "0.25", "0.025", "2.00"),
+    ("gpt-5-nano", "0.05", "0.005", "0.40"),
+    ("gpt-4.1", "2.00", "0.50", "8.00"),
+    ("gpt-4o-mini", "0.15", "0.075", "0.60"),
+])
+def test_seed_article_prices_hold_exactly(model, inp, cached, out):
+    p = PRICES[model]
+    assert (p.input_usd_per_1m, p.cached_input_usd_per_1m, p.output_usd_per_1m) == (
+        D(inp), D(cached), D(out))
+
+
+def test_dated_snapshot_keeps_its_own_price():
+    assert (PRICES["gpt-4o-2024-05-13"].input_usd_per_1m,
+            PRICES["gpt-4o-2024-05-13"].output_usd_per_1m) == (D("5"), D("15"))
+
+
+def test_every_row_has_a_source():
+    assert all(p.source for p in PRICES.values())
+    assert all(r.source for r in LIFECYCLE.values())
+
+
+def test_chatgpt_4o_latest_dates_and_replacement():
+    r = LIFECYCLE["chatgpt-4o-latest"]
+    assert (r.announced_date, r.shutdown_date, r.replacement_model) == (
+        dt.date(2025, 11, 18), dt.date(2026, 2, 17), "gpt-5.1-chat-latest")
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+def test_every_model_on_the_deprecations_list_is_in_the_lifecycle():
+    with (SHARED_DATA / "openai_deprecations.csv").open() as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    models = {r["model"] for r in csv.DictReader(lines)}
+    assert len(models) == 142
+    assert models <= set(LIFECYCLE)
+    # listed twice: the later announcement is kept
+    assert LIFECYCLE["gpt-4-1106-preview"].shutdown_date == dt.date(2026, 10, 23)
+    # ambiguous replacement: first alternative, full text as note
+    assert LIFECYCLE["gpt-4-0314"].replacement_model == "gpt-5"
+    assert LIFECYCLE["gpt-4-0314"].replacement_note == "gpt-5 or gpt-4.1"
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+def test_catalog_build_regenerates_the_shipped_files(tmp_path):
+    build_catalog(["--out", str(tmp_path)])
+    for name in ("model_prices.csv", "model_lifecycle.csv"):
+        assert (tmp_path / name).read_text() == (CATALOG_DATA_DIR / name).read_text(), name
+
+
+def price(model, start, end, inp="1", source="builtin"):
+    return cat.Price(model, dt.date.fromisoformat(start),
+                     dt.date.fromisoformat(end) if end else None, D(inp), None, D("2"),
+                     D("0.5"), source)
+
+
+def test_override_cuts_builtin_window():
+    builtin = [price("m", "2020-01-01", None), price("other", "2020-01-01", None)]
+    over = [price("m", "2026-03-01", "2026-04-01", inp="0.8", source="override")]
+    merged = cat.apply_overrides(builtin, over)
+    m_rows = [(p.valid_from.isoformat(), p.valid_to and p.valid_to.isoformat(),
+               p.input_usd_per_1m) for p in merged if p.model == "m"]
+    assert m_rows == [("2020-01-01", "2026-03-01", D("1")), ("2026-03-01", "2026-04-01", D("0.8")),
+                      ("2026-04-01", None, D("1"))]
+    assert [p.model for p in merged].count("other") == 1
+
+
+def test_open_override_replaces_from_its_start():
+    merged = cat.apply_overrides([price("m", "2020-01-01", None)],
+                                 [price("m", "2026-01-01", None, inp="3")])
+    assert [(p.valid_from.year, p.input_usd_per_1m) for p in merged] == [
+        (2020, D("1")), (2026, D("3"))]
+    for day, expected in [("2025-12-31", D("1")), ("2026-01-01", D("3"))]:
+        day_prices = [p.input_usd_per_1m for p in merged if p.covers(dt.date.fromisoformat(day))]
+        assert day_prices == [expected]
+
+
+def test_overlapping_overrides_are_an_error():
+    with pytest.raises(cat.CatalogError, match="overlap"):
+        cat.apply_overrides([], [price("m", "2026-01-01", "2026-03-01"),
+                                 price("m", "2026-02-01", None)])
+
+
+def test_override_file_errors_name_the_line(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+                    "output_usd_per_1m\ngpt-4o,2026-01-01,,2.0,,8\ngpt-4o,2026-02-01,,-1,,8\n")
+    with pytest.raises(cat.CatalogError, match="line 3"):
+        cat.read_overrides(path)
+
+
+def test_team_directory_problems_are_reported_not_guessed(tmp_path):
+    path = tmp_path / "teams.csv"
+    path.write_text("key_type,key_value,team\nproject_id,p1,a\nproject_id,p1,b\n"
+                    "org_id,o1,c\nproject_id,p1,a\n")
+    keys, problems = cat.read_team_directory(path)
+    assert [(k.key_value, k.team) for k in keys] == [("p1", "a")]
+    assert len(problems) == 2

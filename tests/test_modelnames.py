@@ -1,0 +1,39 @@
+import pytest
+
+from pipelines.lib.modelnames import parse_replacement, resolve_name, snapshot_base
+
+CATALOG = {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-05-13", "gpt-4", "o1"}
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    ("gpt-4o", "gpt-4o"),                          # exact
+    ("gpt-4o-2024-08-06", "gpt-4o"),               # dated snapshot of an undated entry
+    ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13"),    # a snapshot with its own entry keeps it
+    ("gpt-4o-mini", "gpt-4o-mini"),                # not gpt-4o
+    ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),     # snapshot base of the mini, not gpt-4o
+    ("gpt-4-0613", "gpt-4"),                       # old -MMDD snapshot naming
+    ("o1-2024-12-17", "o1"),
+    ("gpt-4o-audio-preview", None),                # never a loose prefix
+    ("gpt-4o-realtime", None),
+])
+def test_resolution_is_exact_then_snapshot_base(model, expected):
+    assert resolve_name(model, CATALOG) == expected
+
+
+def test_snapshot_base():
+    assert snapshot_base("gpt-5-mini-2025-08-07") == "gpt-5-mini"
+    assert snapshot_base("text-embedding-3-small") is None
+
+
+@pytest.mark.parametrize(("text", "model", "note"), [
+    ("gpt-5.1-chat-latest", "gpt-5.1-chat-latest", None),
+    ("gpt-5 or gpt-4.1", "gpt-5", "gpt-5 or gpt-4.1"),
+    ("gpt-image-2, gpt-image-1, or gpt-image-1-mini", "gpt-image-2",
+     "gpt-image-2, gpt-image-1, or gpt-image-1-mini"),
+    ("gpt-5.6-sol (reasoning.mode: pro)", "gpt-5.6-sol", "gpt-5.6-sol (reasoning.mode: pro)"),
+    ("most capable cyber model available to the account", None,
+     "most capable cyber model available to the account"),
+    ("", None, None),
+])
+def test_ambiguous_replacements_keep_first_and_note(text, model, note):
+    assert parse_replacement(text) == (model, note)

@@ -1,0 +1,220 @@
+"""Layer 1: each input format and its quirks, without Dagster."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
+from pipelines.lib.formats import (
+    DASHBOARD_CSV,
+    LITELLM_CSV,
+    OPENAI_JSON,
+    UnrecognisedFile,
+    detect_format,
+)
+from tests.exports import RESULT_A, RESULT_C, bucket, epoch, page
+
+
+def good(df):
+    return df.filter(df["reason"].is_null())
+
+
+def bad(df):
+    return df.filter(df["reason"].is_not_null())
+
+
+class TestOpenAIPages:
+    def test_single_page_array_and_jsonl_give_the_same_rows(self):
+        p1 = page([bucket("2026-11-20", [RESULT_A])])
+        p2 = page([bucket("2026-11-21", [RESULT_C])])
+        as_array = openai_pages.parse_pages(json.dumps([p1, p2]))
+        as_lines = openai_pages.parse_pages(json.dumps(p1) + "\n\n" + json.dumps(p2) + "\n")
+        bare_buckets = openai_pages.parse_pages(json.dumps(p1["data"] + p2["data"]))
+        for parsed in (as_array, as_lines, bare_buckets):
+            assert parsed.rows_read == 2
+            assert good(parsed.usage)["requests"].to_list() == [100, 1]
+
+    def test_old_field_set_without_service_tier_or_cached(self):
+        old = {"object": "organization.usage.completions.result", "input_tokens": 50,
+               "output_tokens": 5, "num_model_requests": 2, "model": "gpt-4o-mini-2024-07-18"}
+        df = openai_pages.parse_pages(json.dumps(page([bucket("2026-01-01", [old])]))).usage
+        row = good(df).row(0, named=True)
+        assert (row["cached_input_tokens"], row["service_tier"], row["is_batch"]) == (0, None, None)
+
+    @pytest.mark.parametrize(("tag", "endpoint", "units"), [
+        ("organization.usage.embeddings.result", "embeddings", None),
+        ("organization.usage.moderations.result", "moderations", None),
+        ("organization.usage.images.result", "images", 3),
+        ("organization.usage.audio_speeches.result", "audio_speeches", 3),
+        ("organization.usage.audio_transcriptions.result", "audio_transcriptions", 3),
+        ("organization.usage.vector_stores.result", "vector_stores", 3),
+        ("organization.usage.code_interpreter_sessions.result", "code_interpreter_sessions", 3),
+        ("organization.usage.file_searches.result", "file_searches", None),
+        ("organization.usage.web_searches.result", "web_searches", 3),
+    ])
+    def test_every_usage_endpoint(self, tag, endpoint, units):
+        result = {"object": tag, "input_tokens": 7, "num_model_requests": 2, "images": 3,
+                  "characters": 3, "seconds": 3, "usage_bytes": 3, "num_sessions": 3,
+                  "num_requests": 3, "model": "m"}
+        df = openai_pages.parse_pages(json.dumps(page([bucket("2026-01-01", [result])]))).usage
+        row = good(df).row(0, named=True)
+        assert row["endpoint"] == endpoint
+        assert row["units"] == units
+
+    def test_costs_page_amount_is_exact_decimal_text(self):
+        cost = {"object": "organization.costs.result",
+                "amount": {"value": 0.8958740000000000, "currency": "usd"},
+                "line_item": None, "project_id": "proj_a"}
+        parsed = openai_pages.parse_pages(json.dumps(page([bucket("2026-01-01", [cost])])))
+        assert parsed.costs["amount_usd"].to_list() == ["0.895874"]
+
+    @pytest.mark.parametrize(("mutation", "reason"), [
+        ({"num_model_requests": -1}, "negative num_model_requests"),
+        ({"input_cached_tokens": 2_000_000}, "exceeds input_tokens"),
+        ({"input_tokens": "many"}, "not a whole number"),
+        ({"input_tokens": 10**16}, "implausibly large"),
+        ({"object": "orgainzation.costs.result"}, "unknown result object type"),
+        ({"batch": "yes"}, "batch is not a boolean"),
+    ])
+    def test_bad_rows_are_rejected_with_a_reason(self, mutation, reason):
+        doc = page([bucket("2026-11-20", [dict(RESULT_A, **mutation), RESULT_C])])
+        df = openai_pages.parse_pages(json.dumps(doc)).usage
+        assert len(good(df)) == 1
+        assert reason in bad(df)["reason"].item()
+
+    def test_unparseable_bucket_time(self):
+        doc = page([{"object": "bucket", "start_time": "yesterday", "end_time": 5,
+                     "results": [RESULT_A]}])
+        df = openai_pages.parse_pages(json.dumps(doc)).usage
+        assert "not Unix seconds" in bad(df)["reason"].item()
+
+    @pytest.mark.parametrize("text", ['{"hello": 1}', "[1, 2]", '{"object": "page"}'])
+    def test_json_that_is_not_a_usage_page(self, text):
+        with pytest.raises(openai_pages.NotAUsagePage):
+            openai_pages.parse_pages(text)
+
+    def test_truncated_json(self):
+        with pytest.raises(ValueError, match="invalid JSON"):
+            openai_pages.parse_pages(json.dumps(page([bucket("2026-11-20", [RESULT_A])]))[:-40])
+
+    def test_bucket_key_treats_empty_and_null_alike(self):
+        a = dict(RESULT_C, user_id=None)
+        b = dict(RESULT_C, user_id="")
+        ka = openai_pages.parse_pages(json.dumps(page([bucket("2026-11-20", [a])]))).usage
+        kb = openai_pages.parse_pages(json.dumps(page([bucket("2026-11-20", [b])]))).usage
+        assert ka["dedupe_key"].to_list() == kb["dedupe_key"].to_list()
+
+
+class TestDashboardCsv:
+    HEADER = ("start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,"
+              "user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,"
+              "input_cached_tokens")
+
+    def write(self, tmp_path, *rows, header=None):
+        path = tmp_path / "export.csv"
+        path.write_text("\n".join([header or self.HEADER, *rows]) + "\n")
+        return path
+
+    def test_floats_booleans_and_empty_rows(self, tmp_path):
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        path = self.write(
+            tmp_path,
+            f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,proj_1,10.0,,key_1,"
+            "gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0",
+            f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,,,,,,,,,,")
+        assert detect_format(path) == DASHBOARD_CSV
+        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 1)
+        row = df.row(0, named=True)
+        assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
+            10, 59200, True, "completions")
+
+    def test_columns_in_any_order_and_iso_only_times(self, tmp_path):
+        path = self.write(tmp_path, "5.0,gpt-4o,2025-10-05T00:00:00+00:00,"
+                          "2025-10-06T00:00:00+00:00,100.0",
+                          header="num_model_requests,model,start_time_iso,end_time_iso,"
+                          "input_tokens")
+        kind, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        row = good(df).row(0, named=True)
+        assert (kind, row["endpoint"], row["requests"]) == ("usage", "embeddings", 5)
+        assert row["bucket_start"].isoformat().startswith("2025-10-05T00:00:00")
+
+    def test_fractional_count_rejected(self, tmp_path):
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        path = self.write(tmp_path, f"{s},{e},,,p,1.5,,,m,FALSE,default,1.0,1.0,0.0")
+        _, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert "not a whole number" in bad(df)["reason"].item()
+
+    def test_cost_export(self, tmp_path):
+        path = self.write(
+            tmp_path, "1759622400,1759708800,2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,"
+            "0.8958740000000000,usd,,proj_1,org-1,Acme",
+            header="start_time,end_time,start_time_iso,end_time_iso,amount_value,"
+            "amount_currency,line_item,project_id,organization_id,organization_name")
+        kind, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert kind == "costs"
+        assert df["amount_usd"].to_list() == ["0.8958740000000000"]
+
+
+class TestLiteLLM:
+    def parse(self, tmp_path, rows):
+        import csv
+
+        from tests.exports import LITELLM_HEADER
+        path = tmp_path / "spend.csv"
+        with path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(LITELLM_HEADER)
+            w.writerows(rows)
+        assert detect_format(path) == LITELLM_CSV
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'").fetchall()
+        present = litellm_csv.csv_columns(con, path)
+        rel = con.execute(litellm_csv.parse_sql(present), {"path": str(path)})
+        cols = [d[0] for d in rel.description]
+        return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+    def test_team_from_team_id_or_alias_and_failures(self, tmp_path):
+        from tests.exports import litellm_row
+        rows = self.parse(tmp_path, [
+            litellm_row("r1", "gpt-4o", 10, 5, "team-x", "x-alias", "success"),
+            litellm_row("r2", "gpt-4o", 0, 0, "", "ds", "failure"),
+        ])
+        assert [(r["litellm_team_id"], r["team_alias"], r["failed_requests"], r["requests"])
+                for r in rows] == [("team-x", "x-alias", 0, 1), (None, "ds", 1, 1)]
+        assert rows[0]["endpoint"] == "completions"
+        assert rows[0]["route"] == "/v1/chat/completions"
+        assert all("SECRET" not in (r["raw"] or "") for r in rows)
+
+    def test_prompt_columns_are_never_selected(self):
+        sql = litellm_csv.parse_sql({"messages", "response", "proxy_server_request",
+                                     *litellm_csv.USED_COLUMNS})
+        for column in litellm_csv.NEVER_READ:
+            assert f'"{column}"' not in sql
+
+    def test_negative_tokens_rejected(self, tmp_path):
+        from tests.exports import litellm_row
+        rows = self.parse(tmp_path, [litellm_row("r1", "gpt-4o", -5, 1, "", "a", "success")])
+        assert rows[0]["reason"].startswith("negative")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "empty file"),
+    (b"\x00\x01binary", "binary"),
+    (b"a,b,c\n1,2,3\n", "unrecognised CSV header"),
+    (b"\xff\xfe\xfa not utf8 at all" * 10, "not UTF-8"),
+])
+def test_unrecognised_files_say_why(tmp_path, content, message):
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    with pytest.raises(UnrecognisedFile, match=message):
+        detect_format(path)
+
+
+def test_json_detected_by_content_not_name(tmp_path):
+    path = tmp_path / "export.txt"
+    path.write_text(json.dumps(page([])))
+    assert detect_format(path) == OPENAI_JSON

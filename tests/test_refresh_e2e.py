@@ -1,0 +1,189 @@
+"""radar_refresh through Dagster on the fixture exports: exact numbers in every contract table.
+
+Every expected figure is derived in tests/exports.py from the values written there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+D = Decimal
+CONTRACT_COLUMNS = {
+    "catalog.model_prices": ["model", "valid_from", "valid_to", "input_usd_per_1m",
+                             "cached_input_usd_per_1m", "output_usd_per_1m", "batch_discount",
+                             "source"],
+    "catalog.model_lifecycle": ["model", "announced_date", "shutdown_date", "replacement_model",
+                                "source"],
+    "staging.ingested_files": ["path", "sha256", "format", "status", "rows_loaded",
+                               "rows_rejected", "error", "ingested_at"],
+    "staging.rejected_rows": ["source_file", "position", "reason", "raw"],
+    "marts.usage_cost_daily": ["usage_date", "source", "team", "project_id", "user_id",
+                               "api_key_id", "endpoint", "route", "model", "service_tier",
+                               "is_batch", "requests", "failed_requests", "input_tokens",
+                               "cached_input_tokens", "output_tokens", "cost_usd", "priced",
+                               "lifecycle_status"],
+    "marts.deprecated_model_usage": [
+        "team", "endpoint", "model", "lifecycle_status", "shutdown_date", "days_to_shutdown",
+        "replacement_model", "first_seen", "last_seen", "requests_28d", "failed_requests_28d",
+        "input_tokens_28d", "cached_input_tokens_28d", "output_tokens_28d", "cost_usd_28d",
+        "replacement_cost_usd_28d"],
+    "marts.migration_status_weekly": ["week_start", "team", "requests", "deprecated_requests",
+                                      "deprecated_share", "cost_usd", "deprecated_cost_usd",
+                                      "open_pairs"],
+    "marts.unpriced_usage": ["model", "endpoint", "first_seen", "last_seen", "requests",
+                             "input_tokens", "output_tokens"],
+    "marts.cost_reconciliation": ["usage_date", "project_id", "billed_usd", "computed_usd",
+                                  "difference_usd", "within_tolerance"],
+}
+
+
+@pytest.fixture
+def refreshed(fixture_exports, refresh):
+    refresh()
+    return fixture_exports
+
+
+def test_every_contract_table_and_column_exists(refreshed):
+    for table, columns in CONTRACT_COLUMNS.items():
+        schema, name = table.split(".")
+        got = [r[0] for r in refreshed.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = $s "
+            "AND table_name = $t ORDER BY ordinal_position", {"s": schema, "t": name})]
+        missing = [c for c in columns if c not in got]
+        assert not missing, f"{table} lacks {missing}"
+
+
+def test_file_manifest_accounts_for_every_row(refreshed):
+    rows = {p.rsplit("/", 1)[-1]: r for p, *r in refreshed.query(
+        "SELECT path, format, status, rows_read, rows_loaded, rows_rejected, rows_duplicate "
+        "FROM staging.ingested_files")}
+    assert rows["completions.json"] == ["openai_api_json", "loaded", 3, 3, 0, 0]
+    assert rows["completions_resent.jsonl"] == ["openai_api_json", "loaded", 1, 0, 0, 1]
+    assert rows["copy_of_completions.json"][1] == "duplicate"
+    assert rows["activity.csv"] == ["openai_dashboard_csv", "loaded", 2, 1, 1, 0]
+    assert rows["spend.csv"] == ["litellm_spend_logs_csv", "loaded", 3, 3, 0, 0]
+    assert rows["not_usage.json"][1] == "rejected"
+    for name, (_, _, read, loaded, rejected, dup) in rows.items():
+        assert read == loaded + rejected + dup, name
+
+
+def test_rejections_have_reasons(refreshed):
+    reasons = dict(
+        (p.rsplit("/", 1)[-1], r) for p, r in refreshed.query(
+            "SELECT source_file, reason FROM staging.rejected_rows"))
+    assert "negative num_model_requests" in reasons["activity.csv"]
+    assert "not a usage/costs page" in reasons["not_usage.json"]
+
+
+def test_usage_cost_daily_exact(refreshed):
+    rows = refreshed.query(
+        "SELECT usage_date, source, team, model, is_batch, requests, failed_requests, "
+        "cost_usd, priced, lifecycle_status, replacement_cost_usd "
+        "FROM marts.usage_cost_daily ORDER BY usage_date, team, model")
+    d = dt.date
+    assert rows == [
+        (d(2026, 11, 20), "openai_usage_api", "alpha", "gpt-4o-2024-08-06", False, 100, 0,
+         D("3.25"), True, "deprecated", D("0.132")),
+        (d(2026, 11, 20), "openai_usage_api", "batch-team", "gpt-4o-2024-08-06", True, 10, 0,
+         D("2.5"), True, "deprecated", D("0.1")),
+        (d(2026, 11, 21), "openai_usage_api", "unassigned", "gpt-5.6-sol", False, 1, 0,
+         D("0.024"), True, "active", None),
+        (d(2026, 11, 22), "openai_dashboard", "alpha", "gpt-4o-mini-2024-07-18", False, 40, 0,
+         D("0.0195"), True, "deprecated", D("0.0132")),
+        (d(2026, 11, 23), "litellm", "ds", "mystery-model-9", False, 1, 0,
+         None, False, "unknown", None),
+        (d(2026, 11, 23), "litellm", "growth", "gpt-4.1-nano-2025-04-14", False, 1, 1,
+         D("0"), True, "shutdown", D("0")),
+        (d(2026, 11, 24), "litellm", "growth", "gpt-4.1-nano-2025-04-14", False, 1, 1,
+         D("0"), True, "shutdown", D("0")),
+    ]
+    route = refreshed.query("SELECT DISTINCT route FROM marts.usage_cost_daily "
+                            "WHERE source = 'litellm'")
+    assert route == [("/v1/chat/completions",)]
+
+
+def test_deprecated_model_usage_exact(refreshed):
+    rows = refreshed.query(
+        "SELECT team, model, lifecycle_status, shutdown_date, days_to_shutdown, "
+        "replacement_model, first_seen, last_seen, requests_28d, failed_requests_28d, "
+        "input_tokens_28d, cached_input_tokens_28d, output_tokens_28d, cost_usd_28d, "
+        "replacement_cost_usd_28d FROM marts.deprecated_model_usage")
+    d = dt.date
+    assert rows == [
+        # a shut-down model whose calls now fail comes first, with negative days left
+        ("growth", "gpt-4.1-nano-2025-04-14", "shutdown", d(2026, 10, 23), -33, "gpt-5.6-luna",
+         d(2026, 11, 23), d(2026, 11, 24), 2, 2, 0, 0, 0, D("0"), D("0")),
+        ("alpha", "gpt-4o-2024-08-06", "deprecated", d(2027, 1, 14), 50, "gpt-6-luna",
+         d(2026, 11, 20), d(2026, 11, 20), 100, 0, 1_000_000, 200_000, 100_000, D("3.25"),
+         D("0.132")),
+        ("alpha", "gpt-4o-mini-2024-07-18", "deprecated", d(2027, 1, 14), 50, "gpt-6-luna",
+         d(2026, 11, 22), d(2026, 11, 22), 40, 0, 100_000, 20_000, 10_000, D("0.0195"),
+         D("0.0132")),
+        ("batch-team", "gpt-4o-2024-08-06", "deprecated", d(2027, 1, 14), 50, "gpt-6-luna",
+         d(2026, 11, 20), d(2026, 11, 20), 10, 0, 2_000_000, 0, 0, D("2.5"), D("0.1")),
+    ]
+
+
+def test_migration_status_weekly_exact(refreshed):
+    rows = refreshed.query(
+        "SELECT week_start, team, requests, deprecated_requests, deprecated_share, cost_usd, "
+        "deprecated_cost_usd, open_pairs FROM marts.migration_status_weekly "
+        "ORDER BY week_start, team")
+    d = dt.date
+    assert rows == [
+        (d(2026, 11, 16), "alpha", 140, 140, 1.0, D("3.2695"), D("3.2695"), 2),
+        (d(2026, 11, 16), "batch-team", 10, 10, 1.0, D("2.5"), D("2.5"), 1),
+        (d(2026, 11, 16), "unassigned", 1, 0, 0.0, D("0.024"), D("0"), 0),
+        (d(2026, 11, 23), "ds", 1, 0, 0.0, D("0"), D("0"), 0),
+        (d(2026, 11, 23), "growth", 2, 2, 1.0, D("0"), D("0"), 1),
+    ]
+
+
+def test_unpriced_usage_lists_unknown_model_never_zero(refreshed):
+    assert refreshed.query(
+        "SELECT model, endpoint, first_seen, last_seen, requests, input_tokens, output_tokens "
+        "FROM marts.unpriced_usage") == [
+        ("mystery-model-9", "completions", dt.date(2026, 11, 23), dt.date(2026, 11, 23), 1,
+         1000, 500)]
+
+
+def test_prompt_and_response_text_never_loaded(refreshed):
+    con_rows = refreshed.query(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE data_type = 'VARCHAR'")
+    for schema, table, column in con_rows:
+        hits = refreshed.query(
+            f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" ILIKE \'%SECRET%\' '
+            f'OR "{column}" LIKE \'%sk-live%\'')
+        assert hits == [(0,)], f"{schema}.{table}.{column}"
+
+
+def test_second_run_changes_no_number(refreshed, refresh):
+    tables = ["marts.usage_cost_daily", "marts.deprecated_model_usage",
+              "marts.migration_status_weekly", "marts.unpriced_usage", "staging.usage",
+              "staging.rejected_rows"]
+    before = {t: sorted(map(repr, refreshed.query(f"SELECT * FROM {t}"))) for t in tables}
+    files_before = refreshed.query("SELECT count(*) FROM staging.ingested_files")
+    refresh()
+    after = {t: sorted(map(repr, refreshed.query(f"SELECT * FROM {t}"))) for t in tables}
+    assert after == before
+    assert refreshed.query("SELECT count(*) FROM staging.ingested_files") == files_before
+
+
+def test_newest_file_wins_for_a_changed_bucket(refreshed, refresh):
+    import json
+
+    from tests.exports import RESULT_A, bucket, page
+    corrected = dict(RESULT_A, num_model_requests=120)
+    path = refreshed.landing / "api" / "z_redownload.json"
+    path.write_text(json.dumps(page([bucket("2026-11-20", [corrected])])))
+    refresh()
+    assert refreshed.query(
+        "SELECT requests FROM marts.usage_cost_daily WHERE team = 'alpha' "
+        "AND usage_date = DATE '2026-11-20'") == [(120,)]
+    assert refreshed.query(
+        "SELECT rows_loaded FROM staging.ingested_files WHERE path LIKE '%z_redownload.json'"
+    ) == [(1,)]
