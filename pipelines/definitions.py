@@ -9,6 +9,8 @@ from pipelines.catalog import assets as catalog_assets
 from pipelines.ingest import assets as ingest_assets
 from pipelines.ingest.sensors import build_landing_sensor
 from pipelines.marts import assets as mart_assets
+from pipelines.publish import assets as publish_assets
+from pipelines.quality.checks import checks
 from pipelines.resources import default_resources
 from pipelines.settings import RadarSettings
 
@@ -16,7 +18,9 @@ from pipelines.settings import RadarSettings
 def build_defs() -> dg.Definitions:
     settings = RadarSettings.from_env()
     return dg.Definitions(
-        assets=[*catalog_assets.assets, *ingest_assets.assets, *mart_assets.assets],
+        assets=[*catalog_assets.assets, *ingest_assets.assets, *mart_assets.assets,
+                *publish_assets.assets],
+        asset_checks=checks,
         jobs=[jobs.radar_refresh, jobs.weekly_migration_report],
         schedules=[jobs.daily_refresh_schedule, jobs.weekly_report_schedule],
         sensors=[build_landing_sensor(jobs.radar_refresh)],

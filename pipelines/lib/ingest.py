@@ -103,7 +103,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ingest_landing(
-    con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None,
+    run_id: str | None = None,
 ) -> list[FileOutcome]:
     """Ingest every new file under ``landing_dir``; return one outcome per file looked at."""
     ensure_tables(con)
@@ -128,9 +129,9 @@ def ingest_landing(
         if (key, sha) in seen:
             continue
         if sha in first_path:
-            outcome = _record_duplicate(con, path, key, sha, first_path[sha], now)
+            outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
         else:
-            outcome = ingest_file(con, path, key, sha, now)
+            outcome = ingest_file(con, path, key, sha, now, run_id)
             first_path[sha] = key
         seen.add((key, sha))
         outcomes.append(outcome)
@@ -146,26 +147,29 @@ def _file_meta(path: Path) -> tuple[int, dt.datetime]:
     return st.st_size, dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(tzinfo=None)
 
 
-def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, dup_of=None):
+def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, run_id,
+              dup_of=None):
     size, mtime = _file_meta(path)
     _x(con, 
         "INSERT INTO staging.ingested_files VALUES "
         "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
-        "$mtime, $now, $dup_of)",
+        "$mtime, $now, $dup_of, $run_id)",
         {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
          "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
-         "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of},
+         "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of,
+         "run_id": run_id},
     )
 
 
-def _record_duplicate(con, path, key, sha, first, now) -> FileOutcome:
+def _record_duplicate(con, path, key, sha, first, now, run_id) -> FileOutcome:
     with transaction(con):
         file_id = _next_file_id(con)
-        _manifest(con, file_id, key, sha, None, "duplicate", _Counts(), None, path, now, first)
+        _manifest(con, file_id, key, sha, None, "duplicate", _Counts(), None, path, now, run_id,
+                  first)
     return FileOutcome(key, sha, None, "duplicate", 0, 0, 0, 0, None)
 
 
-def _reject_file(con, path, key, sha, fmt, error: str, now) -> FileOutcome:
+def _reject_file(con, path, key, sha, fmt, error: str, now, run_id) -> FileOutcome:
     error = redact(error, 500) or "unreadable file"
     with transaction(con):
         file_id = _next_file_id(con)
@@ -173,7 +177,7 @@ def _reject_file(con, path, key, sha, fmt, error: str, now) -> FileOutcome:
             "INSERT INTO staging.rejected_rows VALUES ($id, $path, NULL, $reason, NULL, $now)",
             {"id": file_id, "path": key, "reason": error, "now": now},
         )
-        _manifest(con, file_id, key, sha, fmt, "rejected", _Counts(), error, path, now)
+        _manifest(con, file_id, key, sha, fmt, "rejected", _Counts(), error, path, now, run_id)
     return FileOutcome(key, sha, fmt, "rejected", 0, 0, 0, 0, error)
 
 
@@ -182,7 +186,8 @@ def _naive_utc(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def ingest_file(
-    con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime
+    con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime,
+    run_id: str | None = None,
 ) -> FileOutcome:
     """Parse one file and load it in a single transaction (or quarantine it whole)."""
     fmt: str | None = None
@@ -205,7 +210,8 @@ def ingest_file(
             _x(con, "CREATE OR REPLACE TEMP TABLE incoming_usage AS "
                         + litellm_csv.parse_sql(present), {"path": str(path)})
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
-        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now)
+        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
+                            run_id)
 
     counts = _Counts()
     dates: set[dt.date] = set()
@@ -233,9 +239,10 @@ def ingest_file(
             status = "rejected" if counts.read and counts.rejected == counts.read else "loaded"
             error = (f"{counts.rejected} of {counts.read} rows rejected, see staging.rejected_rows"
                      if counts.rejected else None)
-            _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now)
+            _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id)
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
-        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now)
+        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
+                            run_id)
     finally:
         _x(con, "DROP TABLE IF EXISTS incoming_usage")
         _x(con, "DROP TABLE IF EXISTS incoming_costs")

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     size_bytes     BIGINT,
     modified_at    TIMESTAMP,
     ingested_at    TIMESTAMP NOT NULL,
-    duplicate_of   VARCHAR               -- for status duplicate: the path first loaded
+    duplicate_of   VARCHAR,              -- for status duplicate: the path first loaded
+    run_id         VARCHAR               -- the Dagster run that looked at the file
 );
 
 -- Usage at the source's own grain (an OpenAI bucket x group, or one gateway request),

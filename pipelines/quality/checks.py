@@ -1,0 +1,346 @@
+"""Data-quality checks: great-expectations suites run as Dagster asset checks.
+
+ERROR checks are blocking: when one fails, the assets downstream of the guarded asset do not
+run in that run, so wrong numbers never reach the marts. WARN checks report without blocking.
+Every result is also appended to ``quality.check_results`` (run id, asset, check, severity,
+passed, observed, checked_at) so BI can chart data health over time.
+"""
+
+import datetime as dt
+import json
+import os
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from pipelines.ingest.assets import REJECTED_ROWS, USAGE
+from pipelines.lib.duck import run, transaction
+from pipelines.lib.schema import ENDPOINTS
+from pipelines.quality.gx import ExpectationSpec, SuiteOutcome, validate
+from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+#: largest number of changed rows handed to GX in one check; more are sampled (reservoir)
+MAX_VALIDATED_ROWS = 200_000
+#: WARN when more than this share of the window's requests cannot be priced
+UNPRICED_MAX_SHARE = float(os.environ.get("RADAR_UNPRICED_MAX_SHARE", "0.05"))
+
+PRICES = dg.AssetKey(["catalog", "model_prices"])
+LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
+COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
+DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
+UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
+RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
+
+CHECK_RESULTS_DDL = """
+CREATE SCHEMA IF NOT EXISTS quality;
+CREATE TABLE IF NOT EXISTS quality.check_results (
+    run_id VARCHAR, asset VARCHAR, "check" VARCHAR, severity VARCHAR, passed BOOLEAN,
+    observed VARCHAR, seconds DOUBLE, checked_at TIMESTAMP
+);
+"""
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    return pl.from_arrow(con.sql(sql, params=used).to_arrow_table())
+
+
+def _finish(
+    context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, asset: dg.AssetKey,
+    severity: dg.AssetCheckSeverity, outcome: SuiteOutcome, extra: dict[str, Any] | None = None,
+    passed: bool | None = None,
+) -> dg.AssetCheckResult:
+    passed = outcome.passed if passed is None else passed
+    observed = json.loads(json.dumps({**outcome.observed(), **(extra or {})}, default=str))
+    check_name = context.check_specs[0].name
+    with transaction(con):
+        for statement in con.extract_statements(CHECK_RESULTS_DDL):
+            con.execute(statement).fetchall()
+        run(con, "INSERT INTO quality.check_results VALUES ($run, $asset, $check, $sev, $passed, "
+                 "$observed, $seconds, $now)",
+            {"run": context.run.run_id, "asset": asset.to_user_string(), "check": check_name,
+             "sev": severity.value, "passed": passed, "observed": json.dumps(observed, default=str),
+             "seconds": outcome.seconds, "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+    return dg.AssetCheckResult(
+        passed=passed, severity=severity,
+        metadata={
+            "suite": outcome.suite,
+            "rows_validated": outcome.rows_validated,
+            "expectations": outcome.evaluated,
+            "failed_expectations": len(outcome.failed),
+            "seconds": round(outcome.seconds, 3),
+            "observed": dg.MetadataValue.json(observed),
+            "failures": dg.MetadataValue.md(outcome.markdown()),
+        },
+    )
+
+
+def _not_null(*cols: str) -> list[ExpectationSpec]:
+    return [("ExpectColumnValuesToNotBeNull", {"column": c}) for c in cols]
+
+
+def _non_negative(*cols: str) -> list[ExpectationSpec]:
+    return [("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0}) for c in cols]
+
+
+def _at_least(a: str, b: str) -> ExpectationSpec:
+    return ("ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": a, "column_B": b, "or_equal": True,
+             "ignore_row_if": "either_value_is_missing"})
+
+
+def _equal(a: str, b: str) -> ExpectationSpec:
+    return ("ExpectColumnPairValuesToBeEqual", {"column_A": a, "column_B": b})
+
+
+COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens")
+
+
+@dg.asset_check(asset=USAGE, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: the usage this run loaded has keys, non-negative counts, "
+                "cached <= input, failed <= requests, bucket end after start (daily buckets at "
+                "most 24 h), a known endpoint, and one row per bucket key in the whole table.")
+def staging_usage_is_valid(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        changed = frame(con, (
+            "SELECT u.*, epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
+            "86400 AS max_bucket_seconds "
+            "FROM staging.usage u JOIN staging.ingested_files f USING (file_id) "
+            # the sample size is a code constant: DuckDB takes no parameter there
+            f"WHERE f.run_id = $run USING SAMPLE reservoir({MAX_VALIDATED_ROWS} ROWS) "
+            "REPEATABLE (7)"), {"run": context.run.run_id})
+        (total, distinct_keys) = run(
+            con, "SELECT count(*), count(DISTINCT dedupe_key) FROM staging.usage")[0]
+        expectations: list[ExpectationSpec] = [
+            *_not_null("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
+                       "usage_date"),
+            *_non_negative(*COUNTS),
+            _at_least("input_tokens", "cached_input_tokens"),
+            _at_least("requests", "failed_requests"),
+            _at_least("bucket_end", "bucket_start"),
+            ("ExpectColumnValuesToBeInSet", {"column": "endpoint", "value_set": list(ENDPOINTS)}),
+            ("ExpectColumnValuesToBeUnique", {"column": "dedupe_key"}),
+        ]
+        if len(changed):
+            expectations.append(_at_least("max_bucket_seconds", "bucket_seconds"))
+        outcome = validate("staging_usage", changed, expectations)
+        duplicates = total - distinct_keys
+        return _finish(context, con, USAGE, ERROR, outcome,
+                       {"table_rows": total, "duplicate_keys_in_table": duplicates},
+                       passed=outcome.passed and duplicates == 0)
+
+
+@dg.asset_check(asset=PRICES, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: prices are non-negative decimals with a source; validity "
+                "windows are well formed and never overlap for one model.")
+def catalog_prices_are_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
+                            "count(*) OVER (PARTITION BY p.model ORDER BY valid_from) AS n, "
+                            "(SELECT count(*) FROM catalog.model_prices q WHERE q.model = p.model "
+                            " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
+                            " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
+                            "AS overlapping_windows FROM catalog.model_prices p")
+        outcome = validate("catalog_prices", prices, [
+            *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
+                       "batch_discount", "source"),
+            *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m"),
+            ("ExpectColumnValuesToBeBetween", {"column": "batch_discount", "min_value": 0,
+                                               "max_value": 1}),
+            ("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "valid_until", "column_B": "valid_from"}),
+            # each window overlaps only itself
+            ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
+                                               "max_value": 1}),
+        ])
+        return _finish(context, con, PRICES, ERROR, outcome)
+
+
+@dg.asset_check(asset=LIFECYCLE, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: one lifecycle row per model, each with a source; a "
+                "shutdown is never before its announcement.")
+def catalog_lifecycle_is_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = frame(con, "SELECT * FROM catalog.model_lifecycle")
+        outcome = validate("catalog_lifecycle", rows, [
+            *_not_null("model", "source"),
+            ("ExpectColumnValuesToBeUnique", {"column": "model"}),
+            _at_least("shutdown_date", "announced_date"),
+        ])
+        return _finish(context, con, LIFECYCLE, ERROR, outcome)
+
+
+@dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
+                additional_deps=[PRICES],
+                description="WARN: every recommended replacement exists in the price catalog "
+                "(exact name or snapshot base), so replacement costs can be computed.")
+def replacements_are_priced(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = frame(con, (
+            "SELECT l.model, l.replacement_model, "
+            "EXISTS (SELECT 1 FROM catalog.model_prices p WHERE p.model = l.replacement_model "
+            "  OR p.model = regexp_replace(l.replacement_model, "
+            "     '-(\\d{4}-\\d{2}-\\d{2}|\\d{4})$', '')) AS replacement_priced "
+            "FROM catalog.model_lifecycle l WHERE l.replacement_model IS NOT NULL"))
+        outcome = validate("catalog_replacements", rows, [
+            ("ExpectColumnValuesToBeInSet", {"column": "replacement_priced", "value_set": [True]}),
+        ])
+        missing = sorted(set(rows.filter(~pl.col("replacement_priced"))["replacement_model"]))
+        return _finish(context, con, LIFECYCLE, WARN, outcome, {"unpriced_replacements": missing})
+
+
+@dg.asset_check(asset=COST_DAILY, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: nothing lost between layers: requests and tokens in "
+                "usage_cost_daily equal those staged; its cost equals the sum over priced "
+                "intermediate rows; no priced row without a cost.")
+def costs_reconcile_across_layers(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        totals = frame(con, """
+            WITH staged AS (
+                SELECT sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+                       sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens
+                FROM staging.usage),
+            priced AS (SELECT sum(cost_usd) AS cost FROM intermediate.usage_priced WHERE priced),
+            daily AS (
+                SELECT sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+                       sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
+                       sum(cost_usd) AS cost,
+                       count(*) FILTER (WHERE priced AND cost_usd IS NULL) AS priced_without_cost
+                FROM marts.usage_cost_daily)
+            SELECT s.requests AS staged_requests, d.requests AS daily_requests,
+                   s.input_tokens AS staged_input, d.input_tokens AS daily_input,
+                   s.cached AS staged_cached, d.cached AS daily_cached,
+                   s.output_tokens AS staged_output, d.output_tokens AS daily_output,
+                   CAST(coalesce(p.cost, 0) AS VARCHAR) AS priced_cost,
+                   CAST(coalesce(d.cost, 0) AS VARCHAR) AS daily_cost,
+                   d.priced_without_cost
+            FROM staged s, priced p, daily d""")
+        outcome = validate("marts_reconciliation", totals, [
+            _equal("staged_requests", "daily_requests"),
+            _equal("staged_input", "daily_input"),
+            _equal("staged_cached", "daily_cached"),
+            _equal("staged_output", "daily_output"),
+            _equal("priced_cost", "daily_cost"),
+            ("ExpectColumnValuesToBeBetween", {"column": "priced_without_cost", "min_value": 0,
+                                               "max_value": 0}),
+        ])
+        return _finish(context, con, COST_DAILY, ERROR, outcome, totals.row(0, named=True))
+
+
+@dg.asset_check(asset=DEPRECATED, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: the deprecated-model table's totals equal usage_cost_daily's "
+                "totals for the same rows (deprecated or shut down, in the 28-day window).")
+def deprecated_totals_match_daily(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    as_of = radar.settings().as_of
+    with warehouse.get_connection() as con:
+        totals = frame(con, """
+            WITH d AS (
+                SELECT sum(requests) AS requests, sum(failed_requests) AS failed,
+                       sum(input_tokens) AS input_tokens, CAST(sum(cost_usd) AS VARCHAR) AS cost
+                FROM marts.usage_cost_daily
+                WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of
+                  AND lifecycle_status IN ('deprecated', 'shutdown')),
+            m AS (
+                SELECT sum(requests_28d) AS requests, sum(failed_requests_28d) AS failed,
+                       sum(input_tokens_28d) AS input_tokens,
+                       CAST(sum(cost_usd_28d) AS VARCHAR) AS cost
+                FROM marts.deprecated_model_usage)
+            SELECT coalesce(d.requests, 0) AS daily_requests,
+                   coalesce(m.requests, 0) AS mart_requests,
+                   coalesce(d.failed, 0) AS daily_failed, coalesce(m.failed, 0) AS mart_failed,
+                   coalesce(d.input_tokens, 0) AS daily_input,
+                   coalesce(m.input_tokens, 0) AS mart_input,
+                   coalesce(d.cost, '0') AS daily_cost, coalesce(m.cost, '0') AS mart_cost
+            FROM d, m""", {"as_of": as_of})
+        outcome = validate("deprecated_totals", totals, [
+            _equal("daily_requests", "mart_requests"), _equal("daily_failed", "mart_failed"),
+            _equal("daily_input", "mart_input"), _equal("daily_cost", "mart_cost"),
+        ])
+        return _finish(context, con, DEPRECATED, ERROR, outcome, totals.row(0, named=True))
+
+
+@dg.asset_check(asset=UNPRICED, pool=WAREHOUSE_POOL,
+                description="WARN: the share of the window's requests that cannot be priced stays "
+                "below RADAR_UNPRICED_MAX_SHARE (default 5%).")
+def unpriced_share_is_small(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    as_of = radar.settings().as_of
+    with warehouse.get_connection() as con:
+        share = frame(con, """
+            SELECT coalesce(sum(requests) FILTER (WHERE NOT priced), 0) AS unpriced_requests,
+                   coalesce(sum(requests), 0) AS requests,
+                   CASE WHEN sum(requests) > 0
+                        THEN coalesce(sum(requests) FILTER (WHERE NOT priced), 0) / sum(requests)
+                        ELSE 0 END AS unpriced_share
+            FROM marts.usage_cost_daily
+            WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of""",
+            {"as_of": as_of})
+        outcome = validate("unpriced_share", share, [
+            ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
+                                               "max_value": UNPRICED_MAX_SHARE}),
+        ])
+        return _finish(context, con, UNPRICED, WARN, outcome,
+                       {**share.row(0, named=True), "threshold": UNPRICED_MAX_SHARE})
+
+
+@dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,
+                description="WARN: this run quarantined no file and no row. When it did, the "
+                "metadata lists the files and the most common reasons.")
+def nothing_quarantined_this_run(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        files = frame(con, "SELECT path, status, rows_read, rows_rejected, error "
+                           "FROM staging.ingested_files WHERE run_id = $run",
+                      {"run": context.run.run_id})
+        outcome = validate("quarantine", files, [
+            ("ExpectColumnValuesToBeInSet", {"column": "status",
+                                             "value_set": ["loaded", "duplicate"]}),
+            ("ExpectColumnValuesToBeBetween", {"column": "rows_rejected", "min_value": 0,
+                                               "max_value": 0}),
+        ])
+        bad = files.filter((pl.col("status") == "rejected") | (pl.col("rows_rejected") > 0))
+        return _finish(context, con, REJECTED_ROWS, WARN, outcome,
+                       {"quarantined": bad.select("path", "status", "rows_rejected", "error")
+                        .head(10).to_dicts()})
+
+
+@dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
+                description="WARN: every billed day and project is within tolerance of the "
+                "computed cost (1% or $0.01, whichever is larger).")
+def bill_matches_computed_cost(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = frame(con, "SELECT usage_date, project_id, CAST(difference_usd AS DOUBLE) AS "
+                          "difference_usd, within_tolerance FROM marts.cost_reconciliation")
+        outcome = validate("reconciliation", rows, [
+            ("ExpectColumnValuesToBeInSet", {"column": "within_tolerance", "value_set": [True]}),
+        ])
+        return _finish(context, con, RECONCILIATION, WARN, outcome,
+                       {"days_outside_tolerance": int((~rows["within_tolerance"]).sum())
+                        if len(rows) else 0})
+
+
+checks = [
+    staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
+    replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
+    unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,
+]
