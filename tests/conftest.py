@@ -82,3 +82,11 @@ def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
         ]
         return result
     return _run
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests import test_properties
+
+    tried = test_properties.CASES["tried"]
+    if tried:
+        terminalreporter.write_line(f"property-based cases tried: {tried}")

@@ -44,7 +44,7 @@ def ingest_landing_folder(
     """Scan `RADAR_LANDING_DIR` recursively and load each new file in its own transaction."""
     settings = radar.settings()
     with warehouse.get_connection() as con:
-        outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run_id)
+        outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id)
         totals = dict(con.execute(
             "SELECT 'files', count(*) FROM staging.ingested_files UNION ALL "
             "SELECT 'usage', count(*) FROM staging.usage UNION ALL "

@@ -28,7 +28,7 @@ from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
 from pipelines.lib.duck import run as _x
 from pipelines.lib.duck import run_script, transaction
 from pipelines.lib.formats import DASHBOARD_CSV, LITELLM_CSV, OPENAI_JSON, detect_format
-from pipelines.lib.redact import redact
+from pipelines.lib.redact import redact, sql_mask, sql_redact
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
 
@@ -45,6 +45,9 @@ USAGE_COLUMNS = (
     "service_tier", "extra_dims", "litellm_team_id", "team_alias", "requests",
     "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens", "units", "unit",
 )
+#: identifiers that could hold a pasted credential: masked on the way in
+MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
+                  "model", "route", "line_item", "service_tier", "extra_dims"}
 COST_VALUE_COLUMNS = ("bucket_start", "bucket_end", "project_id", "api_key_id", "line_item",
                       "amount_usd", "currency")
 COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "bucket_end",
@@ -261,10 +264,14 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     Identifiers are code constants; the file id, path and time are bound parameters.
     """
     p = {"file_id": file_id, "path": key, "now": now}
+    present = {r[0] for r in _x(con, f"DESCRIBE {incoming}")}
+    masked = [c for c in ("dedupe_key", *sorted(MASKED_COLUMNS)) if c in present]
+    _x(con, f"UPDATE {incoming} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked))
     read = _x(con, f"SELECT count(*) FROM {incoming}")[0][0]
     # rows the parser rejected
     _x(con, 
-        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, reason, raw, $now "
+        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
+        f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
         f"FROM {incoming} WHERE reason IS NOT NULL", p)
     rejected = _x(con, f"SELECT count(*) FROM {incoming} WHERE reason IS NOT NULL")[0][0]
     # the good rows, ranked within the file: the last occurrence of a key is the file's version
@@ -279,7 +286,7 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     _x(con, 
         f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, r.position, "
         f"'conflicts with a later row of the same key ' || r.dedupe_key || "
-        f"' in this file; the later row was kept', r.raw, $now "
+        f"' in this file; the later row was kept', {sql_redact('r.raw')}, $now "
         f"FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
         f"WHERE r.rn > 1 AND NOT ({same_as_kept})", p)
     within_conflict = _x(con, 

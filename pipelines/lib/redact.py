@@ -31,3 +31,21 @@ def redact(text: str | None, limit: int = MAX_RAW_CHARS) -> str | None:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+#: the same patterns for DuckDB (RE2 syntax), applied when rows are written to the warehouse
+_SQL_KEY = r"sk-[A-Za-z0-9_\-]{6,}"
+_SQL_BEARER = r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]{6,}"
+
+
+def sql_redact(expr: str) -> str:
+    """SQL that masks credentials inside the text ``expr`` (a column name of ours)."""
+    return (f"regexp_replace(regexp_replace({expr}, '{_SQL_KEY}', 'sk-***', 'g'), "
+            f"'{_SQL_BEARER}', 'Bearer ***', 'g')")
+
+
+def sql_mask(expr: str) -> str:
+    """SQL that replaces an identifier that *is* a credential by a stable digest of it, so a
+    leaked key in an export still groups usage but is never stored."""
+    return (f"CASE WHEN regexp_matches({expr}, '{_SQL_KEY}') OR regexp_matches({expr}, "
+            f"'{_SQL_BEARER}') THEN 'masked-' || left(sha256({expr}), 16) ELSE {expr} END")

@@ -81,7 +81,7 @@ def bi_copy(
     read-only; reconnect to see the next publish."""
     settings = radar.settings()
     with warehouse.get_connection() as con:
-        counts = publish(con, settings.publish_dir, context.run_id, settings.as_of)
+        counts = publish(con, settings.publish_dir, context.run.run_id, settings.as_of)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": sum(counts.values()),
         "path": dg.MetadataValue.path(str(settings.publish_dir / "radar.duckdb")),

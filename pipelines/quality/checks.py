@@ -25,8 +25,12 @@ ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
 #: largest number of changed rows handed to GX in one check; more are sampled (reservoir)
 MAX_VALIDATED_ROWS = 200_000
-#: WARN when more than this share of the window's requests cannot be priced
-UNPRICED_MAX_SHARE = float(os.environ.get("RADAR_UNPRICED_MAX_SHARE", "0.05"))
+
+
+def unpriced_max_share() -> float:
+    """WARN when more than this share of the window's requests cannot be priced
+    (``RADAR_UNPRICED_MAX_SHARE``, default 0.05), read when the check runs."""
+    return float(os.environ.get("RADAR_UNPRICED_MAX_SHARE", "0.05"))
 
 PRICES = dg.AssetKey(["catalog", "model_prices"])
 LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
@@ -282,6 +286,7 @@ def unpriced_share_is_small(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     as_of = radar.settings().as_of
+    threshold = unpriced_max_share()
     with warehouse.get_connection() as con:
         share = frame(con, """
             SELECT coalesce(sum(requests) FILTER (WHERE NOT priced), 0) AS unpriced_requests,
@@ -294,10 +299,10 @@ def unpriced_share_is_small(
             {"as_of": as_of})
         outcome = validate("unpriced_share", share, [
             ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
-                                               "max_value": UNPRICED_MAX_SHARE}),
+                                               "max_value": threshold}),
         ])
         return _finish(context, con, UNPRICED, WARN, outcome,
-                       {**share.row(0, named=True), "threshold": UNPRICED_MAX_SHARE})
+                       {**share.row(0, named=True), "threshold": threshold})
 
 
 @dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,

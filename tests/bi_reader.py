@@ -1,0 +1,50 @@
+"""A BI tool stand-in: query the published copy in a loop, read-only, until told to stop.
+
+Run as a separate process by tests/test_publish.py. Prints one JSON line: how many queries
+ran, how many failed (lock or any other error), how many saw a partial publish (a table whose
+row count differs from what that publish recorded), and which publishes it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+
+def main(published: str, stop_file: str, max_seconds: float) -> None:
+    queries = errors = partial = 0
+    seen: set[str] = set()
+    messages: list[str] = []
+    deadline = time.monotonic() + max_seconds
+    while not Path(stop_file).exists() and time.monotonic() < deadline:
+        if not Path(published).exists():
+            time.sleep(0.01)
+            continue
+        try:
+            con = duckdb.connect(published, read_only=True)
+            try:
+                run_id, counts = con.execute(
+                    "SELECT run_id, row_counts FROM publish_info").fetchall()[0]
+                for table, expected in counts.items():
+                    (got,) = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
+                    partial += got != expected
+                total = con.execute(
+                    "SELECT sum(requests) FROM marts.usage_cost_daily").fetchall()[0][0]
+                seen.add(f"{run_id}:{total}")
+            finally:
+                con.close()
+            queries += 1
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+            errors += 1
+            messages.append(f"{type(exc).__name__}: {exc}"[:200])
+        time.sleep(0.005)
+    print(json.dumps({"queries": queries, "errors": errors, "partial": partial,
+                      "publishes_seen": sorted(seen), "messages": messages[:5]}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]))

@@ -1,0 +1,116 @@
+"""kill -9 a real refresh at several points: the working file stays consistent, the BI copy
+stays the previous complete publish, and the next run ends with the uninterrupted numbers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.demo.generate import generate
+from tests.conftest import REPO
+from tests.exports import AS_OF
+
+MART_TABLES = ["marts.usage_cost_daily", "marts.deprecated_model_usage",
+               "marts.migration_status_weekly", "marts.unpriced_usage", "staging.usage"]
+KILL_POINTS = ["ingest_landing_folder", "intermediate__usage_daily",
+               "marts__usage_cost_daily", "publish__bi_copy"]
+
+
+def _env(root: Path, landing: Path) -> dict[str, str]:
+    env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
+           "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
+           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("RADAR_TEAMS_FILE", None)
+    return env
+
+
+def _command() -> list[str]:
+    return [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+            "pipelines.definitions", "-j", "radar_refresh"]
+
+
+def _refresh(root: Path, landing: Path) -> None:
+    proc = subprocess.run(_command(), cwd=REPO, env=_env(root, landing), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
+    """Start a refresh, SIGKILL its process group as soon as `step` starts."""
+    proc = subprocess.Popen(_command(), cwd=REPO, env=_env(root, landing),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    killed = False
+    for line in proc.stderr:
+        if f"{step} - STEP_START" in line:
+            time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+    proc.wait(timeout=60)
+    return killed
+
+
+def _snapshot(db: Path, tables: list[str] = MART_TABLES) -> dict[str, list[str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: sorted(map(repr, con.execute(
+            f"SELECT * EXCLUDE (file_id) FROM {t}" if t == "staging.usage"
+            else f"SELECT * FROM {t}").fetchall())) for t in tables}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_landing(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("crash") / "landing"
+    generate(landing, __import__("datetime").date.fromisoformat(AS_OF))
+    return landing
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, demo_landing) -> dict[str, list[str]]:
+    root = tmp_path_factory.mktemp("reference")
+    _refresh(root, demo_landing)
+    return _snapshot(root / "radar.duckdb")
+
+
+@pytest.mark.parametrize("step", KILL_POINTS)
+def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(tmp_path, demo_landing, reference,
+                                                          step):
+    # a previous complete state: the gateway log alone, refreshed and published
+    landing = tmp_path / "landing"
+    (landing / "gateway").mkdir(parents=True)
+    shutil.copy2(demo_landing / "gateway" / "litellm_spend_logs.csv", landing / "gateway")
+    _refresh(tmp_path, landing)
+    published = tmp_path / "pub" / "radar.duckdb"
+    marts_only = MART_TABLES[:-1]
+    published_before = _snapshot(published, marts_only)
+    # the rest of the exports arrive; the refresh is killed mid-way
+    for sub in ("usage_api", "dashboard", "costs"):
+        shutil.copytree(demo_landing / sub, landing / sub)
+    assert _refresh_killed_at(tmp_path, landing, step), f"{step} never started"
+    # the working file opens, and every file is either wholly loaded or not at all
+    con = duckdb.connect(str(tmp_path / "radar.duckdb"), read_only=True)
+    bad = con.execute("SELECT count(*) FROM staging.ingested_files WHERE rows_read <> "
+                      "rows_loaded + rows_rejected + rows_duplicate").fetchall()[0][0]
+    orphans = con.execute("SELECT count(*) FROM staging.usage WHERE file_id NOT IN "
+                          "(SELECT file_id FROM staging.ingested_files)").fetchall()[0][0]
+    con.close()
+    assert (bad, orphans) == (0, 0)
+    # BI still sees a complete publish (the previous one, unless the rename had happened)
+    assert not list((tmp_path / "pub").glob("radar.duckdb.*"))
+    after_kill = _snapshot(published, marts_only)
+    assert after_kill == published_before or step == "publish__bi_copy"
+    # the next run completes with exactly the numbers of an uninterrupted run
+    _refresh(tmp_path, landing)
+    assert _snapshot(tmp_path / "radar.duckdb") == reference
+    assert _snapshot(published, marts_only) == {t: reference[t] for t in marts_only}

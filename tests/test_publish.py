@@ -1,0 +1,60 @@
+"""The BI copy: complete, atomically replaced, readable while refreshes run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+
+from tests.conftest import REPO
+from tests.exports import RESULT_C, bucket, page
+
+
+def test_published_copy_matches_the_working_file(fixture_exports, refresh):
+    refresh()
+    pub = fixture_exports.publish / "radar.duckdb"
+    con = duckdb.connect(str(pub), read_only=True)
+    schemas = {r[0] for r in con.execute(
+        "SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
+    assert {"catalog", "marts", "quality"} <= schemas
+    assert "staging" not in schemas
+    published = sorted(con.execute("SELECT * FROM marts.deprecated_model_usage").fetchall())
+    con.close()
+    assert published == sorted(fixture_exports.query(
+        "SELECT * FROM marts.deprecated_model_usage"))
+    parquet = fixture_exports.publish / "parquet"
+    assert sorted(p.name for p in parquet.iterdir()) == [
+        "cost_reconciliation.parquet", "deprecated_model_usage.parquet",
+        "migration_status_weekly.parquet", "unpriced_usage.parquet",
+        "usage_cost_daily.parquet"]
+    rows = duckdb.sql(f"SELECT count(*) FROM '{parquet / 'usage_cost_daily.parquet'}'").fetchall()
+    assert rows == fixture_exports.query("SELECT count(*) FROM marts.usage_cost_daily")
+    assert not list(fixture_exports.publish.glob(".*tmp*"))
+
+
+def test_reader_process_sees_only_complete_publishes(fixture_exports, refresh):
+    """A real second process queries the published copy in a loop while refreshes run."""
+    refresh()
+    stop = fixture_exports.root / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "bi_reader.py"),
+         str(fixture_exports.publish / "radar.duckdb"), str(stop), "120"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        for day in range(3):  # three more refreshes, each adding usage so publishes differ
+            more = dict(RESULT_C, num_model_requests=10 + day)
+            (fixture_exports.landing / "api" / f"more_{day}.json").write_text(
+                json.dumps(page([bucket(f"2026-11-1{day}", [more])])))
+            refresh()
+    finally:
+        stop.touch()
+        out, _ = reader.communicate(timeout=60)
+    stats = json.loads(out)
+    print(f"reader: {stats['queries']} queries, {stats['errors']} errors, "
+          f"{stats['partial']} partial, {len(stats['publishes_seen'])} publishes seen")
+    assert stats["errors"] == 0, stats["messages"]
+    assert stats["partial"] == 0
+    assert stats["queries"] > 20
+    assert len(stats["publishes_seen"]) >= 2

@@ -1,0 +1,59 @@
+"""great-expectations checks in real runs: results persisted, ERROR checks block, WARN report."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from tests.conftest import run_job
+
+
+def check_evaluations(result) -> dict[str, tuple[bool, str]]:
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            out[data.check_name] = (data.passed, data.severity.value)
+    return out
+
+
+def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
+    result = refresh()
+    evaluations = check_evaluations(result)
+    assert evaluations["staging_usage_is_valid"] == (True, "ERROR")
+    assert evaluations["costs_reconcile_across_layers"] == (True, "ERROR")
+    assert evaluations["deprecated_totals_match_daily"] == (True, "ERROR")
+    assert evaluations["catalog_prices_are_valid"] == (True, "ERROR")
+    # the fixture has a negative count and a JSON file that is not a usage page
+    assert evaluations["nothing_quarantined_this_run"] == (False, "WARN")
+    rows = fixture_exports.query(
+        'SELECT "check", severity, passed, observed, run_id FROM quality.check_results')
+    assert {r[0] for r in rows} == set(evaluations)
+    assert {r[4] for r in rows} == {result.run_id}
+    quarantine = json.loads(next(r[3] for r in rows if r[0] == "nothing_quarantined_this_run"))
+    assert {q["status"] for q in quarantine["quarantined"]} == {"loaded", "rejected"}
+
+
+def test_unpriced_share_threshold_is_configurable(fixture_exports, monkeypatch):
+    # 1 unpriced request of 154 in the window: passes at 5%, fails at 0.1%
+    monkeypatch.setenv("RADAR_UNPRICED_MAX_SHARE", "0.001")
+    result = run_job()
+    assert result.success  # WARN does not fail the run
+    assert check_evaluations(result)["unpriced_share_is_small"] == (False, "WARN")
+
+
+def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, refresh):
+    refresh()
+    before = fixture_exports.query("SELECT sum(requests) FROM marts.usage_cost_daily")
+    published_before = (fixture_exports.publish / "radar.duckdb").stat().st_mtime_ns
+    # corrupt staging behind the pipeline's back: the same bucket twice (double counting)
+    con = duckdb.connect(str(fixture_exports.warehouse))
+    con.execute("INSERT INTO staging.usage SELECT * FROM staging.usage "
+                "WHERE model = 'gpt-5.6-sol'")
+    con.close()
+    result = run_job()
+    assert not result.success
+    assert check_evaluations(result)["staging_usage_is_valid"] == (False, "ERROR")
+    assert fixture_exports.query("SELECT sum(requests) FROM marts.usage_cost_daily") == before
+    assert (fixture_exports.publish / "radar.duckdb").stat().st_mtime_ns == published_before

@@ -1,0 +1,64 @@
+"""Nothing that looks like a secret reaches the warehouse, the BI copy or the run logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+import duckdb
+
+from tests.conftest import REPO
+from tests.exports import RESULT_C, bucket, page
+
+SECRET = re.compile(r"sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/=\-]{6,}")
+
+
+def _scan_duckdb(path) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    hits = []
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' OR data_type LIKE 'MAP%'").fetchall()
+        for schema, table, column in columns:
+            for (value,) in con.execute(
+                    f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{schema}"."{table}"'
+            ).fetchall():
+                if value and SECRET.search(value):
+                    hits.append(f"{schema}.{table}.{column}: {value[:80]}")
+    finally:
+        con.close()
+    return hits
+
+
+def test_no_secret_is_stored_or_logged(fixture_exports):
+    landing = fixture_exports.landing
+    # a credential pasted where an API key id belongs, in an otherwise good row
+    leaked = dict(RESULT_C, api_key_id="sk-proj-AbCdEf0123456789", project_id="proj_leak")
+    # a bad row whose user id carries a bearer token: quarantined, raw text kept for operators
+    bad = dict(RESULT_C, user_id="Bearer eyJhbGciOiJIUzI1NiJ9.secret", num_model_requests=-1)
+    (landing / "api" / "leaky.json").write_text(json.dumps(page([
+        bucket("2026-11-19", [leaked, bad])])))
+    # a file that is no export at all, full of a key
+    (landing / "notes.json").write_text('{"OPENAI_ADMIN_KEY": "sk-admin-0123456789abcdef"')
+    env = {**os.environ, **fixture_exports.env()}
+    env.pop("DAGSTER_HOME", None)
+    proc = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+         "pipelines.definitions", "-j", "radar_refresh"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    log = proc.stdout + proc.stderr
+    assert not SECRET.findall(log.replace("sk-***", "").replace("Bearer ***", ""))
+    assert not _scan_duckdb(fixture_exports.warehouse)
+    assert not _scan_duckdb(fixture_exports.publish / "radar.duckdb")
+    # the leaked key still groups its usage, under a stable masked id
+    masked = fixture_exports.query(
+        "SELECT DISTINCT api_key_id FROM marts.usage_cost_daily WHERE project_id = 'proj_leak'")
+    assert len(masked) == 1 and masked[0][0].startswith("masked-")
+    # and the quarantined row is there, with its reason and masked raw text
+    reasons = fixture_exports.query(
+        "SELECT reason, raw FROM staging.rejected_rows WHERE source_file LIKE '%leaky.json'")
+    assert len(reasons) == 1 and "negative" in reasons[0][0] and "Bearer ***" in reasons[0][1]
