@@ -13,9 +13,11 @@ demo: setup
 	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	$(VENV)/python -m pipelines.demo.generate
 	$(VENV)/dagster job execute -m pipelines.definitions -j radar_refresh
+	$(VENV)/dagster asset materialize -m pipelines.definitions --select reports/migration_status_report
 	@$(VENV)/python -m pipelines.demo.summary
 
 test: setup
+	@./scripts/ensure_chromium.sh
 	$(VENV)/python -m pytest -q
 
 dev: setup

@@ -11,6 +11,7 @@ from pipelines.ingest.sensors import build_landing_sensor
 from pipelines.marts import assets as mart_assets
 from pipelines.publish import assets as publish_assets
 from pipelines.quality.checks import checks
+from pipelines.reports import assets as report_assets
 from pipelines.resources import default_resources
 from pipelines.settings import RadarSettings
 
@@ -19,7 +20,7 @@ def build_defs() -> dg.Definitions:
     settings = RadarSettings.from_env()
     return dg.Definitions(
         assets=[*catalog_assets.assets, *ingest_assets.assets, *mart_assets.assets,
-                *publish_assets.assets],
+                *publish_assets.assets, *report_assets.assets],
         asset_checks=checks,
         jobs=[jobs.radar_refresh, jobs.weekly_migration_report],
         schedules=[jobs.daily_refresh_schedule, jobs.weekly_report_schedule],

@@ -16,8 +16,9 @@ radar_refresh = dg.define_asset_job(
 
 weekly_migration_report = dg.define_asset_job(
     name="weekly_migration_report",
-    selection=dg.AssetSelection.groups("reports"),
-    description="Write the migration-status report for the ISO week containing RADAR_AS_OF.",
+    selection=dg.AssetSelection.groups(*REFRESH_GROUPS, "reports"),
+    description="Refresh (so the numbers are those of RADAR_AS_OF), then write the "
+    "migration-status report for the ISO week containing RADAR_AS_OF.",
     tags={"radar/job": "report"},
 )
 

@@ -101,7 +101,7 @@ def team_directory(
     keys, problems = cat.read_team_directory(settings.teams_file)
     for problem in problems:
         context.log.warning(f"team directory: {problem}")
-    teams_in = _text_frame(keys, ["key_type", "key_value", "team"])
+    teams_in = _text_frame(keys, ["key_type", "key_value", "team", "owner"])
     with warehouse.get_connection() as con, transaction(con):
         run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
         con.register("teams_in", teams_in)

@@ -112,6 +112,10 @@ def _days(as_of: dt.date) -> list[dt.date]:
     return [as_of - dt.timedelta(days=DAYS - i) for i in range(DAYS)]
 
 
+def _week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
 def _migration_share(day: dt.date, as_of: dt.date) -> float:
     """Share of the search team's traffic still on the old model: 100% -> ~25% over 60 days."""
     progress = (DAYS - (as_of - day).days) / DAYS
@@ -139,8 +143,9 @@ def search_buckets(day: dt.date, as_of: dt.date, m: DemoModels) -> list[dict]:
     results = [
         _completion(rng, m.deprecated_later, "proj_search", "key_search_prod", False, old),
         _completion(rng, m.active, "proj_search", "key_search_prod", False, total - old),
-        _completion(rng, m.deprecated_later, "proj_search", "key_search_batch", True,
-                    rng.randint(150, 260)),
+        # the batch indexer moved to the active model at the start of the as-of week
+        _completion(rng, m.deprecated_later if day < _week_start(as_of) else m.active,
+                    "proj_search", "key_search_batch", True, rng.randint(150, 260)),
         _completion(rng, m.deprecated, "proj_sandbox", "key_sandbox", False, rng.randint(20, 60)),
     ]
     if day.weekday() == 6:  # quiet Sundays: the sandbox is idle
@@ -250,7 +255,9 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.da
         ("", "data-science", "4b9d27aa01fe",
          lambda d: [(m.shutdown_long_ago, 6), (UNKNOWN_MODEL, 12), (m.active, 10)]),
         ("team-91c2-platform", "platform", "d2e7c3b14a60",
-         lambda d: [(m.embedding, 30), (m.active_cheap, 15)]),
+         # a regression: platform starts calling a deprecated model two days before as-of
+         lambda d: [(m.embedding, 30), (m.active_cheap, 15)]
+         + ([(m.deprecated, 16)] if (as_of - d).days <= 2 else [])),
     ]
     rows = []
     for d in _days(as_of):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.lib.markdown import table
+from pipelines.reports.report import iso_week_label
 from pipelines.settings import RadarSettings
 
 
@@ -30,6 +31,9 @@ def main() -> None:
     print(table(columns, data, limit=10))
     print(f"\nUnpriced usage: {unpriced[0]} model/endpoint pairs, {unpriced[1]:,} requests "
           "(see marts.unpriced_usage)")
+    report = s.reports_dir / f"migration-status-{iso_week_label(s.as_of)}.html"
+    if report.exists():
+        print(f"\nThis week's report: {report}")
 
 
 if __name__ == "__main__":

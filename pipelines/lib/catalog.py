@@ -57,6 +57,7 @@ class TeamKey:
     key_type: str
     key_value: str
     team: str
+    owner: str | None = None  # optional fourth column: who to contact about the team
 
 
 def _date(text: str | None, what: str) -> dt.date | None:
@@ -196,6 +197,9 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
 def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
     """Valid team mappings and a list of problems (bad key types, conflicting duplicates).
 
+    Besides the contract's ``key_type,key_value,team``, an optional ``owner`` column names
+    who to contact about the team; the weekly report shows it.
+
     A problem row is skipped, never guessed: the usage it would have matched falls through to
     the next key in precedence order (or ``unassigned``), and the problem is reported.
     """
@@ -215,5 +219,5 @@ def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
             problems.append(f"{where}: {kt} {kv} already maps to {prev.team!r}; "
                             f"kept that, ignored {team!r}")
             continue
-        keys[(kt, kv)] = TeamKey(kt, kv, team)
+        keys[(kt, kv)] = TeamKey(kt, kv, team, (r.get("owner") or "").strip() or None)
     return list(keys.values()), problems

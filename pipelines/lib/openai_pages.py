@@ -101,12 +101,18 @@ def iter_pages(text: str) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                docs.append(json.loads(line))
+                docs.extend(_as_pages(json.loads(line)))
             except json.JSONDecodeError as exc:
                 if lineno == 1:
                     raise ValueError(f"invalid JSON: {first_error}") from first_error
                 raise ValueError(f"invalid JSON on line {lineno}: {exc.msg}") from exc
         return docs
+    return _as_pages(doc)
+
+
+def _as_pages(doc: Any) -> list[Any]:
+    """One JSON document as a list of pages: a page, an array of pages, or a bare array of
+    bucket objects (what the cookbook notebook saves) wrapped in one page."""
     if isinstance(doc, list):
         if doc and all(isinstance(d, dict) and d.get("object") == "bucket" for d in doc):
             return [{"object": "page", "data": doc}]

@@ -1,0 +1,457 @@
+"""The weekly migration-status report: collect from the warehouse, render markdown and HTML.
+
+The HTML is self-contained (inline CSS, charts as inline SVG images), opens offline and prints
+well. Every value that comes from the data is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.lib.markdown import fmt, table
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"${Decimal(value).quantize(CENT):,}"
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def iso_week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass
+class ReportData:
+    as_of: dt.date
+    week_start: dt.date
+    window_start: dt.date
+    headline: dict[str, Any]
+    actions: list[dict[str, Any]]
+    progress: list[dict[str, Any]]
+    migrated: list[dict[str, Any]]
+    new_callers: list[dict[str, Any]]
+    burn_down: list[dict[str, Any]]
+    cost_by_model: list[dict[str, Any]]
+    health: dict[str, Any]
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return iso_week_label(self.as_of)
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict[str, Any]]:
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    rel = con.execute(sql, used)
+    cols = [d[0] for d in rel.description]
+    return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s "
+        "AND table_name = $t", {"s": schema, "t": name}).fetchall()[0][0])
+
+
+def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
+    week_start = as_of - dt.timedelta(days=as_of.weekday())
+    p = {"as_of": as_of, "week_start": week_start,
+         "last_week": week_start - dt.timedelta(days=7),
+         "window_start": as_of - dt.timedelta(days=27),
+         "first_chart_week": week_start - dt.timedelta(weeks=11)}
+    headline = _dicts(con, """
+        WITH dep AS (SELECT * FROM marts.deprecated_model_usage),
+        win AS (SELECT sum(requests) AS requests, sum(cost_usd) AS cost
+                FROM marts.usage_cost_daily WHERE usage_date BETWEEN $window_start AND $as_of),
+        nearest AS (SELECT model, shutdown_date, days_to_shutdown FROM dep
+                    WHERE days_to_shutdown >= 0 ORDER BY days_to_shutdown, model LIMIT 1)
+        SELECT (SELECT count(DISTINCT team) FROM dep) AS teams,
+               (SELECT count(DISTINCT endpoint) FROM dep) AS endpoints,
+               (SELECT count(*) FROM dep) AS pairs,
+               (SELECT coalesce(sum(requests_28d), 0) FROM dep) AS requests,
+               (SELECT coalesce(sum(failed_requests_28d), 0) FROM dep) AS failed_requests,
+               (SELECT coalesce(sum(cost_usd_28d), 0) FROM dep) AS cost,
+               (SELECT sum(replacement_cost_usd_28d) FROM dep) AS replacement_cost,
+               win.requests AS all_requests, win.cost AS all_cost,
+               (SELECT model FROM nearest) AS nearest_model,
+               (SELECT shutdown_date FROM nearest) AS nearest_shutdown,
+               (SELECT days_to_shutdown FROM nearest) AS nearest_days
+        FROM win""", p)[0]
+    has_owner = bool(con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'catalog' "
+        "AND table_name = 'team_directory' AND column_name = 'owner'").fetchall()[0][0])
+    owner = ("(SELECT string_agg(DISTINCT owner, ', ') FROM catalog.team_directory t "
+             "WHERE t.team = d.team)" if has_owner else "NULL")
+    actions = _dicts(con, f"""
+        SELECT d.*, {owner} AS owner,
+               d.lifecycle_status = 'shutdown' AND d.failed_requests_28d > 0 AS failing
+        FROM marts.deprecated_model_usage d
+        ORDER BY failing DESC, days_to_shutdown NULLS LAST, requests_28d DESC, team, model""", p)
+    progress = _dicts(con, """
+        SELECT team,
+               max(deprecated_share) FILTER (WHERE week_start = $week_start) AS share_this_week,
+               max(deprecated_share) FILTER (WHERE week_start = $last_week) AS share_last_week,
+               max(requests) FILTER (WHERE week_start = $week_start) AS requests_this_week,
+               max(deprecated_requests) FILTER (WHERE week_start = $week_start)
+                   AS deprecated_requests_this_week
+        FROM marts.migration_status_weekly
+        WHERE week_start IN ($week_start, $last_week)
+        GROUP BY team ORDER BY team""", p)
+    for row in progress:
+        a, b = row["share_this_week"], row["share_last_week"]
+        row["change"] = None if a is None or b is None else a - b
+    pairs_sql = """
+        WITH dep AS (
+            SELECT team, endpoint, model, usage_date, requests FROM marts.usage_cost_daily
+            WHERE lifecycle_status IN ('deprecated', 'shutdown') AND requests > 0
+              AND usage_date <= $as_of),
+        this_week AS (SELECT team, endpoint, model, sum(requests) AS requests,
+                             min(usage_date) AS first_day
+                      FROM dep WHERE usage_date >= $week_start GROUP BY ALL),
+        last_week AS (SELECT team, endpoint, model, sum(requests) AS requests
+                      FROM dep WHERE usage_date >= $last_week AND usage_date < $week_start
+                      GROUP BY ALL),
+        before AS (SELECT DISTINCT team, endpoint, model FROM dep WHERE usage_date < $week_start)
+    """
+    migrated = _dicts(con, pairs_sql + """
+        SELECT l.team, l.endpoint, l.model, l.requests AS requests_last_week
+        FROM last_week l ANTI JOIN this_week t USING (team, endpoint, model)
+        ORDER BY l.requests DESC, l.team""", p)
+    new_callers = _dicts(con, pairs_sql + """
+        SELECT t.team, t.endpoint, t.model, t.requests AS requests_this_week, t.first_day
+        FROM this_week t ANTI JOIN before b USING (team, endpoint, model)
+        ORDER BY t.requests DESC, t.team""", p)
+    burn_down = _dicts(con, """
+        SELECT week_start, team, deprecated_share, requests
+        FROM marts.migration_status_weekly
+        WHERE week_start BETWEEN $first_chart_week AND $week_start
+        ORDER BY week_start, team""", p)
+    cost_by_model = _dicts(con, """
+        SELECT model, any_value(replacement_model) AS replacement_model,
+               sum(cost_usd_28d) AS cost, sum(replacement_cost_usd_28d) AS replacement_cost
+        FROM marts.deprecated_model_usage GROUP BY model
+        HAVING sum(cost_usd_28d) > 0 ORDER BY cost DESC""", p)
+    health = _dicts(con, """
+        SELECT (SELECT count(*) FROM marts.unpriced_usage) AS unpriced_pairs,
+               (SELECT coalesce(sum(requests), 0) FROM marts.unpriced_usage) AS unpriced_requests,
+               (SELECT string_agg(model, ', ' ORDER BY requests DESC)
+                FROM (SELECT model, requests FROM marts.unpriced_usage
+                      WHERE model IS NOT NULL LIMIT 5)) AS unpriced_models,
+               (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
+                  AND ingested_at >= $week_start) AS rejected_files_week,
+               (SELECT coalesce(sum(rows_rejected), 0) FROM staging.ingested_files
+                 WHERE ingested_at >= $week_start) AS rejected_rows_week,
+               (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected')
+                   AS rejected_files_total,
+               (SELECT count(*) FROM staging.rejected_rows) AS rejected_rows_total
+        """, p)[0]
+    checks: list[dict[str, Any]] = []
+    if _has_table(con, "quality", "check_results"):
+        checks = _dicts(con, """
+            SELECT asset, "check", severity, arg_max(passed, checked_at) AS passed,
+                   max(checked_at) AS checked_at,
+                   count(*) FILTER (WHERE NOT passed) AS failures_this_week
+            FROM quality.check_results WHERE checked_at >= $week_start
+            GROUP BY asset, "check", severity ORDER BY passed, severity, asset, "check"
+            """, p)
+    return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
+                      migrated, new_callers, burn_down, cost_by_model, health, checks)
+
+
+# ---------------------------------------------------------------- charts (matplotlib, SVG)
+
+def _svg(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def charts(data: ReportData) -> dict[str, str]:
+    """Base64 SVGs: the 12-week burn-down per team and cost now vs on the replacement."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "path", "font.size": 9,
+                         "svg.hashsalt": "sunset-radar"})  # deterministic, text as paths
+    out = {}
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    teams = sorted({r["team"] for r in data.burn_down})
+    for team in teams:
+        pts = [(r["week_start"], r["deprecated_share"] or 0.0) for r in data.burn_down
+               if r["team"] == team]
+        ax.plot([p[0] for p in pts], [p[1] * 100 for p in pts], marker="o", markersize=3,
+                label=team)
+    ax.set_ylabel("% of requests on deprecated models")
+    ax.set_ylim(0, 105)
+    ax.grid(alpha=0.3)
+    if teams:
+        ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title("Deprecated-traffic share per team, last 12 weeks")
+    fig.autofmt_xdate()
+    out["burn_down"] = _svg(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.0))
+    rows = data.cost_by_model[:8]
+    labels = [r["model"] for r in rows]
+    now = [float(r["cost"] or 0) for r in rows]
+    repl = [float(r["replacement_cost"] or 0) for r in rows]
+    ys = range(len(rows))
+    ax.barh([y + 0.2 for y in ys], now, height=0.4, label="cost now (28 days)", color="#c0392b")
+    ax.barh([y - 0.2 for y in ys], repl, height=0.4, label="on the replacement",
+            color="#2e86c1")
+    ax.set_yticks(list(ys), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("USD, last 28 days")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Cost on deprecated models vs projected replacement cost")
+    out["cost"] = _svg(fig)
+    plt.close(fig)
+    return out
+
+
+# ---------------------------------------------------------------- markdown
+
+def _delta(a: Decimal | None, b: Decimal | None) -> str:
+    if a is None or b is None:
+        return "n/a"
+    d = (Decimal(b) - Decimal(a)).quantize(CENT)
+    if d == 0:
+        return money(d)
+    return f"+{money(d)} (costs more)" if d > 0 else f"-{money(-d)}"
+
+
+def _days(row: dict) -> str:
+    days = row["days_to_shutdown"]
+    if days is None:
+        return "no date"
+    return f"{-days} days ago" if days < 0 else f"{days} days"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def headline_lines(data: ReportData) -> list[str]:
+    h = data.headline
+    share_req = (h["requests"] / h["all_requests"]) if h["all_requests"] else None
+    share_cost = (float(h["cost"]) / float(h["all_cost"])) if h["all_cost"] else None
+    lines = [
+        f"**{_n(h['teams'], 'team')}** on **{_n(h['endpoints'], 'endpoint')}** still call "
+        "deprecated or "
+        f"shut-down models: **{h['requests']:,} requests** in the 28 days to {data.as_of} "
+        f"({pct(share_req)} of all traffic), costing **{money(h['cost'])}** "
+        f"({pct(share_cost)} of priced cost).",
+    ]
+    if h["failed_requests"]:
+        lines.append(f"**{h['failed_requests']:,} calls failed** against models that are "
+                     "already shut down.")
+    if h["nearest_model"]:
+        lines.append(f"Nearest shutdown: **{h['nearest_model']}** on {h['nearest_shutdown']} "
+                     f"(**{h['nearest_days']} days left**).")
+    if h["replacement_cost"] is not None:
+        delta = _delta(h["cost"], h["replacement_cost"])
+        lines.append(f"The same traffic on the recommended replacements would cost "
+                     f"{money(h['replacement_cost'])} ({delta}).")
+    return lines
+
+
+ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests", "failed",
+                  "cost (28d)", "replacement", "on replacement", "difference", "last seen",
+                  "owner"]
+
+
+def action_rows(data: ReportData) -> list[list[str]]:
+    return [[r["team"], r["endpoint"], r["model"],
+             ("FAILING: " if r["failing"] else "") + r["lifecycle_status"], _days(r),
+             fmt(r["requests_28d"]), fmt(r["failed_requests_28d"]), money(r["cost_usd_28d"]),
+             r["replacement_model"] or "none given", money(r["replacement_cost_usd_28d"]),
+             _delta(r["cost_usd_28d"], r["replacement_cost_usd_28d"]), fmt(r["last_seen"]),
+             r["owner"] or ""] for r in data.actions]
+
+
+def progress_rows(data: ReportData) -> list[list[str]]:
+    def change(c):
+        return "n/a" if c is None else f"{c * 100:+.1f} pts"
+    return [[r["team"], pct(r["share_last_week"]), pct(r["share_this_week"]), change(r["change"]),
+             fmt(r["deprecated_requests_this_week"] or 0)] for r in data.progress]
+
+
+def render_markdown(data: ReportData) -> str:
+    h = data.health
+    out = [f"# Migration status {data.label}",
+           f"As of {data.as_of} · week {data.week_start} to {data.as_of} · "
+           f"window {data.window_start} to {data.as_of}", "",
+           "## 1. Headline", *[f"- {line}" for line in headline_lines(data)], "",
+           "## 2. Action list",
+           "Sorted by urgency: calls failing against shut-down models first, then days to "
+           "shutdown, then traffic.", "",
+           table(ACTION_COLUMNS, action_rows(data), limit=100), "",
+           "## 3. Progress",
+           "Deprecated share of each team's requests, last week vs this week so far.", "",
+           table(["team", "last week", "this week", "change", "deprecated requests"],
+                 progress_rows(data), limit=100), "",
+           "**Migrated this week** (on a deprecated model last week, not this week):", "",
+           table(["team", "endpoint", "model", "requests last week"],
+                 [[r["team"], r["endpoint"], r["model"], r["requests_last_week"]]
+                  for r in data.migrated], limit=50), "",
+           "**New callers this week** (a regression: first calls to a deprecated model):", "",
+           table(["team", "endpoint", "model", "requests", "first seen"],
+                 [[r["team"], r["endpoint"], r["model"], r["requests_this_week"],
+                   r["first_day"]] for r in data.new_callers], limit=50), "",
+           "## 4. Charts", "See the HTML report for the burn-down and cost charts.", "",
+           "## 5. Data health",
+           f"- Unpriced usage: {h['unpriced_pairs']} model/endpoint pairs, "
+           f"{h['unpriced_requests']:,} requests ({h['unpriced_models'] or 'none'}).",
+           f"- Rejected this week: {h['rejected_files_week']} files, "
+           f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
+           f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).",
+           f"- Quality checks this week: {sum(1 for c in data.checks if c['passed'])} passing, "
+           f"{sum(1 for c in data.checks if not c['passed'])} failing at their last run.", ""]
+    if data.checks:
+        out.append(table(["asset", "check", "severity", "last result", "failures this week"],
+                         [[c["asset"], c["check"], c["severity"],
+                           "pass" if c["passed"] else "FAIL", c["failures_this_week"]]
+                          for c in data.checks], limit=50))
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- HTML
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;
+max-width:1100px;color:#1c2833;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:2px solid #eaecee;
+padding-bottom:.2rem;margin-top:2rem}.sub{color:#5d6d7e;margin-top:0}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}.card{flex:1 1 180px;
+border:1px solid #d5d8dc;border-radius:6px;padding:.6rem .8rem}.card b{display:block;
+font-size:1.4rem}.card span{color:#5d6d7e;font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.5rem 0}
+th,td{border-bottom:1px solid #eaecee;padding:.3rem .4rem;text-align:left;vertical-align:top}
+th{background:#f4f6f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.failing td{background:#fdedec}.tag{font-weight:600;color:#c0392b}
+.more{color:#c0392b}.less{color:#1e8449}img.chart{max-width:100%;height:auto;display:block;
+margin:.5rem 0}.empty{color:#7f8c8d;font-style:italic}
+@media print{body{margin:0;max-width:none;font-size:10pt}h2{break-after:avoid}
+table,img.chart{break-inside:avoid}}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(value if isinstance(value, str) else fmt(value), quote=True)
+
+
+def _html_table(columns: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
+                row_classes: list[str] | None = None, table_id: str = "") -> str:
+    if not rows:
+        return '<p class="empty">None.</p>'
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{row_classes[i]}"' if row_classes and row_classes[i] else ""
+        cells = "".join(f'<td class="num">{_e(v)}</td>' if j in numeric else f"<td>{_e(v)}</td>"
+                        for j, v in enumerate(row))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _md_bold_to_html(line: str) -> str:
+    parts = _e(line).split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
+    h = data.health
+    total_req = data.headline["requests"]
+    cards = [
+        (str(data.headline["teams"]), "teams on deprecated models"),
+        (f"{total_req:,}", "requests in 28 days"),
+        (money(data.headline["cost"]), "cost in 28 days"),
+        (f"{data.headline['nearest_days']} days" if data.headline["nearest_days"] is not None
+         else "n/a", f"to the next shutdown ({data.headline['nearest_model'] or 'none'})"),
+    ]
+    action_classes = ["failing" if r["failing"] else "" for r in data.actions]
+    checks_rows = [[c["asset"], c["check"], c["severity"], "pass" if c["passed"] else "FAIL",
+                    c["failures_this_week"]] for c in data.checks]
+    img = ('<img class="chart" alt="{alt}" src="data:image/svg+xml;base64,{b64}">')
+    body = f"""
+<h1>Migration status {_e(data.label)}</h1>
+<p class="sub">As of {_e(data.as_of)} · ISO week {_e(data.week_start)} to {_e(data.as_of)} ·
+28-day window {_e(data.window_start)} to {_e(data.as_of)}</p>
+<h2>1. Headline</h2>
+<div class="cards">{''.join(f'<div class="card"><b>{_e(v)}</b><span>{_e(t)}</span></div>'
+                            for v, t in cards)}</div>
+<ul>{''.join(f'<li>{_md_bold_to_html(line)}</li>' for line in headline_lines(data))}</ul>
+<h2>2. Action list</h2>
+<p>Sorted by urgency: calls failing against shut-down models first, then days to shutdown,
+then traffic. A positive difference means the migration costs more.</p>
+{_html_table(ACTION_COLUMNS, action_rows(data), {5, 6, 7, 9, 10}, action_classes, "actions")}
+<h2>3. Progress</h2>
+<p>Deprecated share of each team's requests, last week vs this week so far.</p>
+{_html_table(["team", "last week", "this week", "change", "deprecated requests"],
+             progress_rows(data), {1, 2, 3, 4}, table_id="progress")}
+<h3>Migrated this week</h3>
+{_html_table(["team", "endpoint", "model", "requests last week"],
+             [[r["team"], r["endpoint"], r["model"], r["requests_last_week"]]
+              for r in data.migrated], {3}, table_id="migrated")}
+<h3>New callers this week (regressions)</h3>
+{_html_table(["team", "endpoint", "model", "requests", "first seen"],
+             [[r["team"], r["endpoint"], r["model"], r["requests_this_week"], r["first_day"]]
+              for r in data.new_callers], {3}, table_id="new-callers")}
+<h2>4. Charts</h2>
+{img.format(alt="Deprecated-traffic share per team over the last 12 weeks",
+            b64=chart_svgs["burn_down"])}
+{img.format(alt="Cost on deprecated models vs projected replacement cost",
+            b64=chart_svgs["cost"])}
+<h2>5. Data health</h2>
+<ul><li>Unpriced usage: {_e(h['unpriced_pairs'])} model/endpoint pairs,
+{_e(h['unpriced_requests'])} requests ({_e(h['unpriced_models'] or 'none')}).</li>
+<li>Rejected this week: {_e(h['rejected_files_week'])} files, {_e(h['rejected_rows_week'])}
+rows (all time: {_e(h['rejected_files_total'])} files, {_e(h['rejected_rows_total'])} rows).</li>
+</ul>
+{_html_table(["asset", "check", "severity", "last result", "failures this week"],
+             checks_rows, {4}, ["failing" if r[3] == "FAIL" else "" for r in checks_rows],
+             "checks")}
+<p class="sub">Generated by Sunset Radar. Open the BI copy for the full tables.</p>"""
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>Migration status {_e(data.label)}</title>"
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+
+
+def write_report(con: duckdb.DuckDBPyConnection, as_of: dt.date, out_dir: Path
+                 ) -> tuple[Path, Path, str]:
+    """Collect, render and write ``migration-status-YYYY-Www.{md,html}`` atomically."""
+    data = collect(con, as_of)
+    markdown = render_markdown(data)
+    page = render_html(data, charts(data))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for suffix, text in ((".md", markdown), (".html", page)):
+        path = out_dir / f"migration-status-{data.label}{suffix}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        paths.append(path)
+    return paths[0], paths[1], markdown

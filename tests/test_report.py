@@ -1,0 +1,93 @@
+"""The weekly report as people read it: files, sections, escaping, and a real browser."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from pipelines.reports.report import iso_week_label
+from tests.browser import chromium_path
+from tests.conftest import run_job
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def report(fixture_exports):
+    # team names come from the data: one of them tries to inject a script
+    fixture_exports.teams.write_text(fixture_exports.teams.read_text()
+                                     + f'project_id,proj_b,"{EVIL}"\n')
+    result = run_job("weekly_migration_report")
+    assert result.success
+    return fixture_exports, result
+
+
+def test_iso_week_label_follows_iso_years():
+    assert iso_week_label(dt.date(2026, 11, 25)) == "2026-W48"
+    assert iso_week_label(dt.date(2027, 1, 1)) == "2026-W53"
+    assert iso_week_label(dt.date(2024, 12, 30)) == "2025-W01"
+
+
+def test_report_files_and_sections(report):
+    env, result = report
+    md = env.reports / "migration-status-2026-W48.md"
+    html = env.reports / "migration-status-2026-W48.html"
+    assert md.exists() and html.exists()
+    text = md.read_text()
+    for section in ("## 1. Headline", "## 2. Action list", "## 3. Progress", "## 4. Charts",
+                    "## 5. Data health"):
+        assert section in text
+    # headline: 3 teams (growth, alpha, batch-team), 152 requests on deprecated models
+    assert "**3 teams**" in text and "**152 requests**" in text
+    assert "**2 calls failed**" in text
+    assert "Nearest shutdown: **gpt-4o-2024-08-06** on 2027-01-14 (**50 days left**)" in text
+    # failing calls first, then by days left and traffic
+    actions = text.split("## 2. Action list")[1].split("## 3.")[0]
+    order = [line.split("|")[1].strip() for line in actions.splitlines()
+             if line.startswith("| ") and not line.startswith("| team")]
+    assert order == ["growth", "alpha", "alpha", "batch-team"]
+    assert "FAILING: shutdown" in actions
+    # the materialization carries the markdown for the Dagster UI
+    mats = result.asset_materializations_for_node("reports__migration_status_report")
+    assert mats[0].metadata["report"].value == text
+
+
+def test_data_is_escaped_in_html(report):
+    env, _ = report
+    page = (env.reports / "migration-status-2026-W48.html").read_text()
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page.lower()
+
+
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="chromium not installed (make test installs it as root)")
+def test_report_in_a_real_browser(report, tmp_path):
+    from tests.browser import browser_page
+
+    env, _ = report
+    errors: list[str] = []
+    dialogs: list[str] = []
+    with browser_page() as page:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto((env.reports / "migration-status-2026-W48.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.title() == "Migration status 2026-W48"
+        rows = page.locator("#actions tbody tr")
+        assert rows.count() == 4
+        assert rows.nth(0).locator("td").nth(0).inner_text() == "growth"
+        assert "failing" in (rows.nth(0).get_attribute("class") or "")
+        images = page.locator("img.chart")
+        assert images.count() == 2
+        widths = page.eval_on_selector_all("img.chart", "els => els.map(e => e.naturalWidth)")
+        assert all(w > 100 for w in widths)
+        # the injected team name is shown as text, not run
+        assert page.get_by_text(EVIL).count() >= 1
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    assert errors == []
+    assert dialogs == []
+    assert (tmp_path / "report.png").stat().st_size > 10_000
