@@ -14,16 +14,19 @@ from pipelines.quality.checks import checks
 from pipelines.reports import assets as report_assets
 from pipelines.resources import default_resources
 from pipelines.settings import RadarSettings
+from pipelines.sync import assets as sync_assets
 
 
 def build_defs() -> dg.Definitions:
     settings = RadarSettings.from_env()
     return dg.Definitions(
         assets=[*catalog_assets.assets, *ingest_assets.assets, *mart_assets.assets,
-                *publish_assets.assets, *report_assets.assets],
+                *publish_assets.assets, *report_assets.assets,
+                *sync_assets.assets],
         asset_checks=checks,
-        jobs=[jobs.radar_refresh, jobs.weekly_migration_report],
-        schedules=[jobs.daily_refresh_schedule, jobs.weekly_report_schedule],
+        jobs=[jobs.radar_refresh, jobs.weekly_migration_report, sync_assets.openai_api_sync],
+        schedules=[jobs.daily_refresh_schedule, jobs.weekly_report_schedule,
+                   sync_assets.daily_sync_schedule],
         sensors=[build_landing_sensor(jobs.radar_refresh)],
         resources=default_resources(settings),
         # one process writes the DuckDB file: steps run in the run's own process

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,5 +43,11 @@ class WarehouseResource(DuckDBResource):
 def default_resources(settings: RadarSettings) -> dict[str, object]:
     return {
         "radar": RadarConfig(),
-        "warehouse": WarehouseResource(database=str(settings.warehouse)),
+        # DuckDB spills to `<warehouse>.tmp/` beyond the memory limit instead of growing: a
+        # refresh of tens of millions of gateway rows stays within a fixed footprint
+        "warehouse": WarehouseResource(
+            database=str(settings.warehouse),
+            connection_config={"memory_limit": settings.duckdb_memory_limit,
+                               "preserve_insertion_order": False, "threads": os.cpu_count() or 2},
+        ),
     }

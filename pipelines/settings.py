@@ -50,6 +50,7 @@ class RadarSettings:
     publish_dir: Path
     reports_dir: Path
     sync_start: dt.date
+    duckdb_memory_limit: str = "1GB"
 
     @property
     def window_start(self) -> dt.date:
@@ -75,4 +76,5 @@ class RadarSettings:
             publish_dir=_path("RADAR_PUBLISH_DIR", REPO_ROOT / "warehouse" / "published"),
             reports_dir=_path("RADAR_REPORTS_DIR", REPO_ROOT / "warehouse" / "reports"),
             sync_start=sync_start,
+            duckdb_memory_limit=os.environ.get("RADAR_DUCKDB_MEMORY_LIMIT", "").strip() or "1GB",
         )

@@ -13,7 +13,7 @@ def test_definitions_load_with_contract_jobs():
     from pipelines.definitions import defs
 
     jobs = {j.name for j in defs.resolve_all_job_defs()}
-    assert {"radar_refresh", "weekly_migration_report"} <= jobs
+    assert {"radar_refresh", "weekly_migration_report", "openai_api_sync"} <= jobs
     graph = defs.resolve_asset_graph()
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert {"catalog", "staging", "intermediate", "marts"} <= groups

@@ -78,11 +78,13 @@ def test_ui_lists_jobs_schedules_sensor_and_checks(webserver):
     response = httpx.post(f"{webserver}/graphql", json={"query": QUERY}, timeout=60)
     response.raise_for_status()
     (repo,) = response.json()["data"]["repositoriesOrError"]["nodes"]
-    assert {"radar_refresh", "weekly_migration_report"} <= {j["name"] for j in repo["jobs"]}
+    assert {"radar_refresh", "weekly_migration_report", "openai_api_sync"} <= {
+        j["name"] for j in repo["jobs"]}
     schedules = {s["name"]: (s["cronSchedule"], s["executionTimezone"])
                  for s in repo["schedules"]}
     assert schedules["daily_refresh_schedule"] == ("0 6 * * *", "UTC")
     assert schedules["weekly_report_schedule"] == ("0 7 * * 1", "UTC")
+    assert schedules["daily_sync_schedule"] == ("30 5 * * *", "UTC")
     assert "landing_folder_sensor" in {s["name"] for s in repo["sensors"]}
     nodes = {"/".join(a["assetKey"]["path"]): a for a in repo["assetNodes"]}
     assert nodes["marts/deprecated_model_usage"]["groupName"] == "marts"

@@ -229,6 +229,11 @@ def ingest_file(
             if usage_df is not None or fmt == LITELLM_CSV:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
                                 USAGE_VALUE_COLUMNS, file_id, key, now, counts)
+                # the days whose daily roll-up must be recomputed (consumed by the
+                # intermediate layer in its own transaction)
+                if dates:
+                    con.executemany("INSERT INTO staging.pending_dates VALUES (?)",
+                                    [(d,) for d in sorted(dates)])
             if costs_df is not None and len(costs_df):
                 con.register("incoming_costs_df", _naive_utc(costs_df))
                 _x(con, 
@@ -247,8 +252,8 @@ def ingest_file(
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)
     finally:
-        _x(con, "DROP TABLE IF EXISTS incoming_usage")
-        _x(con, "DROP TABLE IF EXISTS incoming_costs")
+        for temp in ("incoming_usage", "incoming_costs", "good"):
+            _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
                        counts.duplicate, error, tuple(sorted(dates)))
 
@@ -261,59 +266,75 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
            now: dt.datetime, counts: _Counts) -> set[dt.date]:
     """Move the parsed rows of one file from ``incoming`` into ``target``.
 
-    Identifiers are code constants; the file id, path and time are bound parameters.
+    Set-based and sized for tens of millions of gateway rows: every step is one pass of a
+    hash aggregate or join, the per-key ranking runs only when a file repeats a key, and the
+    comparison with what is loaded only reads the dates the file covers (a bucket key
+    includes its start, a gateway request keeps its start time). Identifiers are code
+    constants; the file id, path and time are bound parameters.
     """
     p = {"file_id": file_id, "path": key, "now": now}
     present = {r[0] for r in _x(con, f"DESCRIBE {incoming}")}
     masked = [c for c in ("dedupe_key", *sorted(MASKED_COLUMNS)) if c in present]
-    _x(con, f"UPDATE {incoming} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked))
-    read = _x(con, f"SELECT count(*) FROM {incoming}")[0][0]
-    # rows the parser rejected
-    _x(con, 
-        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
-        f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
-        f"FROM {incoming} WHERE reason IS NOT NULL", p)
-    rejected = _x(con, f"SELECT count(*) FROM {incoming} WHERE reason IS NOT NULL")[0][0]
-    # the good rows, ranked within the file: the last occurrence of a key is the file's version
-    _x(con, 
-        f"CREATE OR REPLACE TEMP TABLE ranked AS SELECT *, row_number() OVER "
-        f"(PARTITION BY dedupe_key ORDER BY position DESC) AS rn "
-        f"FROM {incoming} WHERE reason IS NULL")
-    same_as_kept = _same(value_columns, "r", "k")
-    within_dup = _x(con, 
-        f"SELECT count(*) FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
-        f"WHERE r.rn > 1 AND {same_as_kept}")[0][0]
-    _x(con, 
-        f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, r.position, "
-        f"'conflicts with a later row of the same key ' || r.dedupe_key || "
-        f"' in this file; the later row was kept', {sql_redact('r.raw')}, $now "
-        f"FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
-        f"WHERE r.rn > 1 AND NOT ({same_as_kept})", p)
-    within_conflict = _x(con, 
-        f"SELECT count(*) FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
-        f"WHERE r.rn > 1 AND NOT ({same_as_kept})")[0][0]
-    _x(con, "DELETE FROM ranked WHERE rn > 1")
-    # exact duplicates of what is already loaded: counted, not loaded
-    same_as_loaded = _same(value_columns, "r", "t")
-    _x(con, 
-        f"CREATE OR REPLACE TEMP TABLE exact_dups AS SELECT r.dedupe_key FROM ranked r "
-        f"JOIN {target} t ON t.dedupe_key = r.dedupe_key WHERE {same_as_loaded}")
-    loaded_dup = _x(con, "SELECT count(*) FROM exact_dups")[0][0]
-    _x(con, "DELETE FROM ranked WHERE dedupe_key IN (SELECT dedupe_key FROM exact_dups)")
-    # newest file wins: replace older versions of the same keys
-    _x(con, f"DELETE FROM {target} WHERE dedupe_key IN (SELECT dedupe_key FROM ranked)")
+    suspicious = " OR ".join(f"{c} LIKE '%sk-%' OR {c} ILIKE '%bearer%'" for c in masked)
+    _x(con, f"UPDATE {incoming} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked)
+       + f" WHERE {suspicious}")
+    read, rejected, good_keys = _x(con, (
+        f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
+        f"count(DISTINCT dedupe_key) FILTER (WHERE reason IS NULL) FROM {incoming}"))[0]
+    if rejected:
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
+                f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
+                f"FROM {incoming} WHERE reason IS NOT NULL", p)
+    within_dup = within_conflict = 0
+    if good_keys == read - rejected:  # the usual case: every key once in the file
+        if rejected:
+            _x(con, f"DELETE FROM {incoming} WHERE reason IS NOT NULL")
+        _x(con, f"ALTER TABLE {incoming} RENAME TO good")
+    else:  # the last occurrence of a key is the file's version of it
+        _x(con, f"CREATE OR REPLACE TEMP TABLE ranked AS SELECT *, row_number() OVER "
+                f"(PARTITION BY dedupe_key ORDER BY position DESC) AS rn "
+                f"FROM {incoming} WHERE reason IS NULL")
+        same_as_kept = _same(value_columns, "r", "k")
+        _x(con, f"CREATE OR REPLACE TEMP TABLE repeats AS SELECT r.*, ({same_as_kept}) AS same "
+                f"FROM ranked r JOIN ranked k ON k.dedupe_key = r.dedupe_key AND k.rn = 1 "
+                f"WHERE r.rn > 1")
+        within_dup, within_conflict = _x(con, "SELECT count(*) FILTER (WHERE same), "
+                                              "count(*) FILTER (WHERE NOT same) FROM repeats")[0]
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
+                f"'conflicts with a later row of the same key ' || dedupe_key || "
+                f"' in this file; the later row was kept', {sql_redact('raw')}, $now "
+                f"FROM repeats WHERE NOT same", p)
+        _x(con, "CREATE OR REPLACE TEMP TABLE good AS SELECT * EXCLUDE (rn) FROM ranked "
+                "WHERE rn = 1")
+        _x(con, "DROP TABLE IF EXISTS ranked")
+        _x(con, "DROP TABLE IF EXISTS repeats")
+    # compare with what is loaded, on the dates this file covers only
+    _x(con, "CREATE OR REPLACE TEMP TABLE good_dates AS "
+            "SELECT DISTINCT CAST(bucket_start AS DATE) AS usage_date FROM good")
+    same_as_loaded = _same(value_columns, "g", "t")
+    _x(con, f"CREATE OR REPLACE TEMP TABLE overlap AS SELECT g.dedupe_key, "
+            f"({same_as_loaded}) AS same FROM good g JOIN {target} t "
+            f"ON t.dedupe_key = g.dedupe_key "
+            f"AND t.usage_date IN (SELECT usage_date FROM good_dates)")
+    loaded_dup, replaced = _x(con, "SELECT count(*) FILTER (WHERE same), "
+                                   "count(*) FILTER (WHERE NOT same) FROM overlap")[0]
+    if loaded_dup:  # exact duplicates of what is already loaded: counted, not loaded
+        _x(con, "DELETE FROM good WHERE dedupe_key IN "
+                "(SELECT dedupe_key FROM overlap WHERE same)")
+    if replaced:  # newest file wins: replace older versions of the same keys
+        _x(con, f"DELETE FROM {target} WHERE usage_date IN (SELECT usage_date FROM good_dates) "
+                f"AND dedupe_key IN (SELECT dedupe_key FROM overlap WHERE NOT same)")
     select = ", ".join(
         "$file_id" if c == "file_id"
         else "CAST(bucket_start AS DATE)" if c == "usage_date"
         else "CAST(amount_usd AS DECIMAL(38, 10))" if c == "amount_usd"
         else c
         for c in columns)
-    _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM ranked", p)
-    loaded = _x(con, "SELECT count(*) FROM ranked")[0][0]
-    dates = {d for (d,) in _x(con, 
-        "SELECT DISTINCT CAST(bucket_start AS DATE) FROM ranked")}
-    _x(con, "DROP TABLE IF EXISTS ranked")
-    _x(con, "DROP TABLE IF EXISTS exact_dups")
+    _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM good", p)
+    loaded = read - rejected - within_dup - within_conflict - loaded_dup
+    dates = {d for (d,) in _x(con, "SELECT usage_date FROM good_dates")}
+    for temp in ("good", "good_dates", "overlap"):
+        _x(con, f"DROP TABLE IF EXISTS {temp}")
     counts.read += read
     counts.rejected += rejected + within_conflict
     counts.duplicate += within_dup + loaded_dup

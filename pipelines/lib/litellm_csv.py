@@ -77,7 +77,9 @@ def parse_sql(present: set[str]) -> str:
               "'$.usage_object.prompt_tokens_details.cached_tokens') AS BIGINT), 0)")
     return f"""
 WITH src AS (
-    SELECT {cols}, (row_number() OVER ()) - 1 AS position
+    -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
+    -- a gateway row is identified by its request_id (kept in the raw text of a rejected row)
+    SELECT {cols}, NULL::BIGINT AS position
     FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
                   strict_mode = false, null_padding = true)
 ),
@@ -104,9 +106,15 @@ typed AS (
         {prompt} AS input_tokens, {prompt_err} AS input_error,
         {completion} AS output_tokens, {completion_err} AS output_error,
         {cached} AS cached_input_tokens,
-        src."startTime" AS start_text
+        src."startTime" AS start_text,
+        src.prompt_tokens AS prompt_text,
+        src.completion_tokens AS completion_text
     FROM src LEFT JOIN call_types ct ON ct.call_type = src.call_type
 )
+SELECT * EXCLUDE (raw_text) REPLACE (
+    -- the raw record is kept for rejected rows only (it is what an operator needs to see)
+    CASE WHEN reason IS NOT NULL THEN CAST(to_json(raw_text) AS VARCHAR) END AS raw)
+FROM (
 SELECT
     position,
     '{SOURCE}' AS source,
@@ -135,12 +143,13 @@ SELECT
         WHEN status NOT IN ('success', 'failure') THEN 'unknown status: ' || status
         WHEN model IS NULL THEN 'missing model'
     END AS reason,
-    to_json(struct_pack(request_id := request_id, call_type := call_type,
-                        "startTime" := start_text, model := model,
-                        api_key := api_key_id, status := status,
-                        prompt_tokens := input_tokens, completion_tokens := output_tokens))::VARCHAR
-        AS raw
+    NULL::VARCHAR AS raw,
+    struct_pack(request_id := request_id, call_type := call_type,
+                "startTime" := start_text, model := model, api_key := api_key_id,
+                status := status, prompt_tokens := prompt_text,
+                completion_tokens := completion_text) AS raw_text
 FROM typed
+)
 """
 
 

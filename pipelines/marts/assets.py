@@ -3,10 +3,13 @@
 
 from typing import Any
 
+import dagster as dg
 import duckdb
 
 from pipelines.ingest.assets import BILLED_COSTS, USAGE
-from pipelines.marts.factory import preview, sql_table_asset
+from pipelines.lib.duck import build_table, run, sql_text, transaction
+from pipelines.marts.factory import OWNERS, preview, sql_description, sql_table_asset
+from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import RadarSettings
 
 PRICES = ["catalog", "model_prices"]
@@ -58,9 +61,9 @@ def _unpriced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str
 
 
 def _reconciliation_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
-    (bad,) = con.execute(
-        "SELECT count(*) FROM marts.cost_reconciliation WHERE NOT within_tolerance").fetchall()[0]
-    return {"days_outside_tolerance": int(bad)}
+    return {"classification": preview(con, (
+        "SELECT classification, count(*) AS days, sum(difference_usd) AS difference_usd "
+        "FROM marts.cost_reconciliation GROUP BY ALL ORDER BY ALL"))}
 
 
 model_resolution = sql_table_asset(
@@ -69,9 +72,44 @@ model_resolution = sql_table_asset(
 lifecycle_as_of = sql_table_asset(
     "intermediate", "lifecycle_as_of", "intermediate/int_lifecycle_as_of",
     deps=[LIFECYCLE, ["intermediate", "model_resolution"]], group="intermediate")
-usage_daily = sql_table_asset(
-    "intermediate", "usage_daily", "intermediate/int_usage_daily",
-    deps=[USAGE], group="intermediate", extra_metadata=_usage_daily_meta)
+
+
+@dg.asset(
+    key=["intermediate", "usage_daily"], deps=[USAGE], group_name="intermediate",
+    owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+    description=sql_description("intermediate/int_usage_daily"),
+    metadata={"sql_file": "sql/intermediate/int_usage_daily.sql"},
+)
+def usage_daily(
+    context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = radar.settings()
+    model = "intermediate/int_usage_daily"
+    with warehouse.get_connection() as con:
+        with transaction(con):
+            run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
+            exists = run(con, "SELECT count(*) FROM information_schema.tables WHERE "
+                              "table_schema = 'intermediate' AND table_name = 'usage_daily'")[0][0]
+            days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]
+            if not exists:
+                build_table(con, "intermediate.usage_daily", model, {"full": True})
+                mode = "full"
+            elif days:
+                run(con, "DELETE FROM intermediate.usage_daily WHERE usage_date IN "
+                         "(SELECT usage_date FROM staging.pending_dates)")
+                run(con, f"INSERT INTO intermediate.usage_daily {sql_text(model)}",
+                    {"full": False})
+                mode = "incremental"
+            else:
+                mode = "unchanged"
+            run(con, "DELETE FROM staging.pending_dates")
+            rows = run(con, "SELECT count(*) FROM intermediate.usage_daily")[0][0]
+        metadata = {"dagster/row_count": rows, "mode": mode, "days_recomputed": days,
+                    "query": dg.MetadataValue.md(f"```sql\n{sql_text(model)}\n```"),
+                    **_usage_daily_meta(con, settings)}
+    return dg.MaterializeResult(metadata=metadata)
+
+
 usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
@@ -94,8 +132,12 @@ cost_reconciliation = sql_table_asset(
     deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts",
     extra_metadata=_reconciliation_meta)
 
+focus_costs = sql_table_asset(
+    "marts", "focus_costs", "marts/focus_costs",
+    deps=[["marts", "usage_cost_daily"]], group="marts")
+
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced,
     usage_cost_daily, deprecated_model_usage, migration_status_weekly, unpriced_usage,
-    cost_reconciliation,
+    cost_reconciliation, focus_costs,
 ]

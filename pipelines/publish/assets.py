@@ -12,7 +12,7 @@ from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 #: what BI sees: every catalog and mart table, and the data-health history
 PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly",
-         "unpriced_usage", "cost_reconciliation")
+         "unpriced_usage", "cost_reconciliation", "focus_costs")
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
 
 

@@ -329,19 +329,22 @@ def nothing_quarantined_this_run(
 
 @dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
                 description="WARN: every billed day and project is within tolerance of the "
-                "computed cost (1% or $0.01, whichever is larger).")
+                "computed cost (1% or $0.01, whichever is larger); the metadata splits the "
+                "others into offset (shifted to a neighbouring day) and unexplained.")
 def bill_matches_computed_cost(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, "SELECT usage_date, project_id, CAST(difference_usd AS DOUBLE) AS "
-                          "difference_usd, within_tolerance FROM marts.cost_reconciliation")
+                          "difference_usd, within_tolerance, classification "
+                          "FROM marts.cost_reconciliation")
         outcome = validate("reconciliation", rows, [
             ("ExpectColumnValuesToBeInSet", {"column": "within_tolerance", "value_set": [True]}),
         ])
+        by_class = (rows.group_by("classification").len().to_dicts() if len(rows) else [])
         return _finish(context, con, RECONCILIATION, WARN, outcome,
                        {"days_outside_tolerance": int((~rows["within_tolerance"]).sum())
-                        if len(rows) else 0})
+                        if len(rows) else 0, "by_classification": by_class})
 
 
 checks = [

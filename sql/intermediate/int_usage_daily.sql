@@ -1,6 +1,8 @@
 -- intermediate.usage_daily: staged usage rolled up to one row per day and source grain
 -- (usage_date x source x keys x endpoint x route x model x tier x batch). Gateway logs arrive
--- one row per request; everything downstream works on this much smaller table.
+-- one row per request; everything downstream works on this much smaller table. Maintained
+-- incrementally: a run recomputes only the days its new files touched
+-- (staging.pending_dates); $full rebuilds every day.
 SELECT
     usage_date,
     source,
@@ -22,4 +24,5 @@ SELECT
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
 FROM staging.usage
+WHERE $full OR usage_date IN (SELECT usage_date FROM staging.pending_dates)
 GROUP BY ALL

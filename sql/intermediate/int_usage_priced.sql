@@ -87,6 +87,13 @@ SELECT
         * CAST(0.000001 AS DECIMAL(7, 6))
         * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
     AS DECIMAL(38, 10)) END AS cost_usd,
+    -- the list price of the same tokens (no batch discount), for FOCUS ListCost
+    CASE WHEN token_metered AND input_usd_per_1m IS NOT NULL THEN CAST(
+        ((input_tokens - cached_input_tokens) * input_usd_per_1m
+         + cached_input_tokens * cached_input_usd_per_1m
+         + output_tokens * output_usd_per_1m)
+        * CAST(0.000001 AS DECIMAL(7, 6))
+    AS DECIMAL(38, 10)) END AS list_cost_usd,
     CASE
         WHEN catalog_lifecycle_status IS NOT NULL THEN catalog_lifecycle_status
         WHEN price_model IS NOT NULL THEN 'active'

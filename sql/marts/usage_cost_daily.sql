@@ -26,6 +26,7 @@ SELECT
     CASE WHEN bool_and(replacement_cost_usd IS NOT NULL) THEN sum(replacement_cost_usd) END
                                      AS replacement_cost_usd,
     any_value(price_model)           AS price_model,
+    CASE WHEN bool_and(priced) THEN sum(list_cost_usd) END AS list_cost_usd,
     string_agg(DISTINCT team_matched_by, ',') AS team_matched_by
 FROM intermediate.usage_priced
 GROUP BY

@@ -75,3 +75,9 @@ CREATE TABLE IF NOT EXISTS staging.rejected_rows (
     raw         VARCHAR,
     rejected_at TIMESTAMP NOT NULL
 );
+
+-- Days whose usage changed since intermediate.usage_daily last rolled them up. Written by
+-- the ingest in the same transaction as the rows; emptied by the roll-up in its own.
+CREATE TABLE IF NOT EXISTS staging.pending_dates (
+    usage_date DATE NOT NULL
+);

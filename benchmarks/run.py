@@ -1,0 +1,474 @@
+"""Sunset Radar benchmark: does a refresh cost what DuckDB needs to read the data, or more?
+
+    .venv/bin/python benchmarks/run.py --rows 10000000 [--workdir DIR] [--skip-pandas]
+
+Generates N request-level LiteLLM spend-log rows (12 monthly CSV files over the year before
+the as-of date) plus a year of daily Usage API buckets (50 projects, 300 keys, 40 models with
+dated snapshots, 8 endpoints, a few teams), then measures on the same files, each in its own
+process tree (wall seconds, peak RSS of the tree, sampled every 20 ms):
+
+1. ``radar_refresh`` end to end through Dagster (``dagster job execute``) into a fresh warehouse;
+2. the floor: the faster of one DuckDB query and one polars lazy query that read the same
+   files, join the price table by date range and aggregate to the daily grain;
+3. the pandas baseline: the same computation as a notebook would write it (read, merge,
+   filter by date, group by); skipped above 10M rows or with --skip-pandas;
+4. an incremental refresh: one more day of data on top of the full history;
+5. the share of the refresh spent in the data-quality checks (from the run's step timings).
+
+Prints a table, then one JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s,
+checks_s, peak_rss_mb (of the full refresh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+AS_OF = dt.date(2026, 11, 25)
+DAYS = 365
+FIRST_DAY = AS_OF - dt.timedelta(days=DAYS)  # history: FIRST_DAY .. AS_OF - 1
+NEXT_DAY = AS_OF  # the incremental day
+
+# 40 models: current and retired, aliases and dated snapshots, one unknown
+MODELS = [
+    "gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-05-13", "gpt-4o-mini", "gpt-4o-mini-2024-07-18",
+    "gpt-4.1", "gpt-4.1-2025-04-14", "gpt-4.1-mini", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano",
+    "gpt-4.1-nano-2025-04-14", "gpt-5", "gpt-5-2025-08-07", "gpt-5-mini", "gpt-5-mini-2025-08-07",
+    "gpt-5-nano", "gpt-5-nano-2025-08-07", "gpt-5.1", "gpt-5.1-chat-latest", "gpt-5.6-sol",
+    "gpt-5.6-terra", "gpt-5.6-luna", "gpt-6-luna", "gpt-6.1-sol", "o3", "o3-2025-04-16",
+    "o3-mini", "o4-mini", "o4-mini-2025-04-16", "o1", "chatgpt-4o-latest", "gpt-3.5-turbo",
+    "gpt-3.5-turbo-0125", "gpt-4-turbo", "gpt-4", "text-embedding-3-small",
+    "text-embedding-3-large", "text-embedding-ada-002", "omni-moderation-latest",
+    "acme-private-llm",
+]
+# call type -> (share in thousandths); 8 endpoints/routes
+CALL_TYPES = [("acompletion", 700), ("aresponses", 120), ("aembedding", 100),
+              ("atext_completion", 20), ("amoderation", 30), ("aimage_generation", 10),
+              ("atranscription", 10), ("aspeech", 10)]
+TEAMS = ["search", "support", "growth", "platform", "data-science", "risk"]
+
+
+# ----------------------------------------------------------------------------- data
+
+def generate(workdir: Path, rows: int) -> Path:
+    """Write the landing folder once per row count (reused by later runs of the script)."""
+    landing = workdir / "landing"
+    marker = workdir / f".generated-{rows}"
+    if marker.exists():
+        return landing
+    shutil.rmtree(workdir, ignore_errors=True)
+    (landing / "gateway").mkdir(parents=True)
+    (landing / "usage_api").mkdir(parents=True)
+    (workdir / "next_day" / "gateway").mkdir(parents=True)
+    (workdir / "next_day" / "usage_api").mkdir(parents=True)
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    models = "[" + ", ".join(f"'{m}'" for m in MODELS) + "]"
+    call_cases = []
+    acc = 0
+    for name, share in CALL_TYPES:
+        acc += share
+        call_cases.append(f"WHEN (i * 7919) % 1000 < {acc} THEN '{name}'")
+    call_type = "CASE " + " ".join(call_cases) + " END"
+    teams = "[" + ", ".join(f"'{t}'" for t in TEAMS) + "]"
+    per_day = rows / DAYS
+
+    def litellm(path: Path, first: int, count: int, day0: dt.date, days: int) -> None:
+        """`count` requests spread evenly over `days` days from `day0`, ids from `first`."""
+        span = days * 86400
+        con.execute(f"""
+            COPY (
+              SELECT
+                'req-' || i AS request_id,
+                {call_type} AS call_type,
+                'hk' || lpad(CAST((i * 31) % 300 AS VARCHAR), 4, '0') AS api_key,
+                '0.0' AS spend,
+                CAST(200 + (i * 13) % 3000 + 50 + (i * 17) % 900 AS VARCHAR) AS total_tokens,
+                CAST(200 + (i * 13) % 3000 AS VARCHAR) AS prompt_tokens,
+                CAST(50 + (i * 17) % 900 AS VARCHAR) AS completion_tokens,
+                strftime(TIMESTAMP '{day0}' + to_seconds(CAST(((i - {first}) * {span})
+                         // {count} AS BIGINT)), '%Y-%m-%d %H:%M:%S.%f') AS "startTime",
+                strftime(TIMESTAMP '{day0}' + to_seconds(CAST(((i - {first}) * {span})
+                         // {count} AS BIGINT) + 2), '%Y-%m-%d %H:%M:%S.%f') AS "endTime",
+                -- each key uses two models, as real services do
+                {models}[1 + ((i * 31) % 300 * 7 + (i % 2) * 3) % {len(MODELS)}] AS model,
+                {models}[1 + ((i * 31) % 300 * 7 + (i % 2) * 3) % {len(MODELS)}]
+                    AS model_group,
+                '' AS "user",
+                '{{"user_api_key_team_alias": "' || {teams}[1 + (i * 31) % 300 % {len(TEAMS)}]
+                  || '", "user_api_key_project_id": "proj_' || ((i * 31) % 300) % 50
+                  || '"}}' AS metadata,
+                CASE WHEN (i * 31) % 300 % 3 = 0 THEN 'team-'
+                     || {teams}[1 + (i * 31) % 300 % {len(TEAMS)}] ELSE '' END AS team_id,
+                CASE WHEN i % 97 = 0 THEN 'failure' ELSE 'success' END AS status
+              FROM range({first}, {first + count}) t(i)
+            ) TO '{path}' (HEADER, DELIMITER ',')""")
+
+    months = 12
+    start = 0
+    for m in range(months):
+        d0 = FIRST_DAY + dt.timedelta(days=m * DAYS // months)
+        d1 = FIRST_DAY + dt.timedelta(days=(m + 1) * DAYS // months)
+        count = round(per_day * (d1 - d0).days) if m < months - 1 else rows - start
+        litellm(landing / "gateway" / f"spend_logs_{d0:%Y_%m}.csv", start, count, d0,
+                (d1 - d0).days)
+        start += count
+    litellm(workdir / "next_day" / "gateway" / f"spend_logs_{NEXT_DAY}.csv", start,
+            max(1, round(per_day)), NEXT_DAY, 1)
+    _usage_pages(landing / "usage_api", FIRST_DAY, DAYS, monthly=True)
+    _usage_pages(workdir / "next_day" / "usage_api", NEXT_DAY, 1, monthly=False)
+    marker.touch()
+    return landing
+
+
+def _usage_pages(folder: Path, day0: dt.date, days: int, monthly: bool) -> None:
+    """Daily completions and embeddings buckets: 50 projects x 6 keys' worth of models."""
+    def result(p: int, k: int, model: str, day: int, endpoint: str) -> dict:
+        n = 5 + (p * 7 + k * 3 + day) % 60
+        r = {"object": f"organization.usage.{endpoint}.result",
+             "input_tokens": n * 900, "num_model_requests": n,
+             "project_id": f"proj_{p}", "user_id": None, "api_key_id": f"key_{p}_{k}",
+             "model": model}
+        if endpoint == "completions":
+            r.update(input_cached_tokens=n * 200, output_tokens=n * 150, batch=(k == 5),
+                     service_tier="default")
+        return r
+
+    pages: dict[str, list[dict]] = {}
+    for d in range(days):
+        day = day0 + dt.timedelta(days=d)
+        start = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+        results = [result(p, k, MODELS[(p + k * 5) % 35], d,
+                          "embeddings" if MODELS[(p + k * 5) % 35].startswith("text-emb")
+                          else "completions")
+                   for p in range(50) for k in range(6)]
+        key = f"{day:%Y_%m}" if monthly else str(day)
+        pages.setdefault(key, []).append({"object": "bucket", "start_time": start,
+                                          "end_time": start + 86400, "results": results})
+    for key, buckets in pages.items():
+        doc = {"object": "page", "data": buckets, "has_more": False, "next_page": None}
+        (folder / f"usage_{key}.json").write_text(json.dumps(doc))
+
+
+# ----------------------------------------------------------------------------- measuring
+
+def _tree_rss_kb(root: int) -> int:
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        ppid = int(re.search(r"^PPid:\s+(\d+)", text, re.M).group(1))
+        m = re.search(r"^VmRSS:\s+(\d+)", text, re.M)
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = int(m.group(1)) if m else 0
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run `cmd`; return (wall seconds, peak RSS of its process tree in MB, stderr+stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd} failed:\n{out[-4000:]}")
+    return seconds, peak / 1024, out
+
+
+def refresh_env(workdir: Path, landing: Path) -> dict[str, str]:
+    env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
+           "RADAR_WAREHOUSE": str(workdir / "wh" / "radar.duckdb"),
+           "RADAR_PUBLISH_DIR": str(workdir / "wh" / "published"),
+           "RADAR_REPORTS_DIR": str(workdir / "wh" / "reports"),
+           "RADAR_AS_OF": str(AS_OF), "GX_ANALYTICS_ENABLED": "false"}
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+STEP_RE = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s|m)')
+
+
+def step_seconds(log: str) -> dict[str, float]:
+    out = {}
+    for name, value, unit in STEP_RE.findall(log):
+        out[name] = float(value) * {"ms": 0.001, "s": 1, "m": 60}[unit]
+    return out
+
+
+CHECK_NAMES = ("_is_valid", "_are_priced", "_reconcile_", "_match_daily", "_is_small",
+               "_this_run", "_computed_cost")
+
+
+# ----------------------------------------------------------------------------- floor and baseline
+
+FLOOR_DUCKDB = """
+WITH requests AS (
+    SELECT CAST(CAST("startTime" AS TIMESTAMP) AS DATE) AS usage_date, model,
+           coalesce(nullif(team_id, ''), json_extract_string(metadata, '$.user_api_key_team_alias'))
+               AS team,
+           prompt_tokens AS input_tokens, completion_tokens AS output_tokens
+    FROM read_csv($gateway, header = true, columns = {
+        'request_id': 'VARCHAR', 'call_type': 'VARCHAR', 'api_key': 'VARCHAR',
+        'spend': 'VARCHAR', 'total_tokens': 'BIGINT', 'prompt_tokens': 'BIGINT',
+        'completion_tokens': 'BIGINT', 'startTime': 'VARCHAR', 'endTime': 'VARCHAR',
+        'model': 'VARCHAR', 'model_group': 'VARCHAR', 'user': 'VARCHAR',
+        'metadata': 'VARCHAR', 'team_id': 'VARCHAR', 'status': 'VARCHAR'})
+),
+buckets AS (
+    SELECT CAST(to_timestamp(st) AS DATE) AS usage_date, r.model, r.project_id AS team,
+           r.input_tokens, coalesce(r.output_tokens, 0) AS output_tokens
+    FROM (SELECT b.start_time AS st, unnest(b.results) AS r
+          FROM (SELECT unnest(data) AS b
+                FROM read_json($pages, maximum_object_size = 67108864)))
+),
+usage AS (SELECT * FROM requests UNION ALL SELECT * FROM buckets)
+SELECT u.usage_date, u.team, u.model, sum(u.input_tokens) AS input_tokens,
+       sum(u.output_tokens) AS output_tokens,
+       sum(u.input_tokens * p.input_usd_per_1m + u.output_tokens * p.output_usd_per_1m)
+           / 1e6 AS cost_usd
+FROM usage u
+LEFT JOIN prices p ON p.model = u.model AND u.usage_date >= p.valid_from
+     AND (p.valid_to IS NULL OR u.usage_date < p.valid_to)
+GROUP BY ALL
+"""
+
+
+def run_floor_duckdb(landing: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(
+        "CREATE TABLE prices AS SELECT model, CAST(valid_from AS DATE) AS valid_from, "
+        "CAST(nullif(valid_to, '') AS DATE) AS valid_to, "
+        "CAST(input_usd_per_1m AS DECIMAL(18, 6)) AS input_usd_per_1m, "
+        "CAST(output_usd_per_1m AS DECIMAL(18, 6)) AS output_usd_per_1m "
+        "FROM read_csv($p, all_varchar = true)", {"p": _prices_csv()})
+    rows = con.execute(f"SELECT count(*) FROM ({FLOOR_DUCKDB})", {
+        "gateway": str(landing / "gateway" / "*.csv"),
+        "pages": str(landing / "usage_api" / "*.json")}).fetchall()
+    print("floor duckdb rows", rows[0][0])
+
+
+def run_floor_polars(landing: Path) -> None:
+    import polars as pl
+
+    prices = pl.read_csv(_prices_csv(), infer_schema=False).select(
+        "model", pl.col("valid_from").str.to_date(), pl.col("valid_to").str.to_date(),
+        pl.col("input_usd_per_1m").cast(pl.Float64), pl.col("output_usd_per_1m").cast(pl.Float64))
+    gateway = (
+        pl.scan_csv(str(landing / "gateway" / "*.csv"), infer_schema=False)
+        .select(
+            pl.col("startTime").str.slice(0, 10).str.to_date().alias("usage_date"),
+            pl.col("model"),
+            pl.when(pl.col("team_id").fill_null("") != "").then(pl.col("team_id"))
+            .otherwise(pl.col("metadata").str.json_path_match("$.user_api_key_team_alias"))
+            .alias("team"),
+            pl.col("prompt_tokens").cast(pl.Int64).alias("input_tokens"),
+            pl.col("completion_tokens").cast(pl.Int64).alias("output_tokens"),
+        ))
+    frames = []
+    for page_file in sorted((landing / "usage_api").glob("*.json")):
+        doc = json.loads(page_file.read_text())
+        frames.append(pl.DataFrame([
+            {"usage_date": dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date(),
+             "model": r["model"], "team": r["project_id"], "input_tokens": r["input_tokens"],
+             "output_tokens": r.get("output_tokens", 0)}
+            for b in doc["data"] for r in b["results"]]))
+    usage = pl.concat([gateway, pl.concat(frames).lazy()], how="vertical_relaxed")
+    out = (usage.join(prices.lazy(), on="model", how="left")
+           .filter(pl.col("valid_from").is_null() | (
+               (pl.col("usage_date") >= pl.col("valid_from"))
+               & (pl.col("valid_to").is_null() | (pl.col("usage_date") < pl.col("valid_to")))))
+           .group_by("usage_date", "team", "model")
+           .agg(pl.col("input_tokens").sum(), pl.col("output_tokens").sum(),
+                ((pl.col("input_tokens") * pl.col("input_usd_per_1m")
+                  + pl.col("output_tokens") * pl.col("output_usd_per_1m")) / 1e6)
+                .sum().alias("cost_usd"))
+           .collect(engine="streaming"))
+    print("floor polars rows", len(out))
+
+
+def run_pandas(landing: Path) -> None:
+    import pandas as pd
+
+    prices = pd.read_csv(_prices_csv(), parse_dates=["valid_from", "valid_to"],
+                         usecols=["model", "valid_from", "valid_to", "input_usd_per_1m",
+                                  "output_usd_per_1m"])
+    frames = []
+    for f in sorted((landing / "gateway").glob("*.csv")):
+        df = pd.read_csv(f)
+        df["usage_date"] = pd.to_datetime(df["startTime"]).dt.normalize()
+        df["team"] = df["team_id"].where(df["team_id"].notna(), df["metadata"].str.extract(
+            r'"user_api_key_team_alias": "([^"]*)"', expand=False))
+        frames.append(df.rename(columns={"prompt_tokens": "input_tokens",
+                                         "completion_tokens": "output_tokens"})[
+            ["usage_date", "team", "model", "input_tokens", "output_tokens"]])
+    for f in sorted((landing / "usage_api").glob("*.json")):
+        doc = json.loads(f.read_text())
+        buckets = pd.json_normalize(doc["data"], record_path="results", meta=["start_time"])
+        buckets["usage_date"] = pd.to_datetime(buckets["start_time"], unit="s")
+        buckets["team"] = buckets["project_id"]
+        buckets["output_tokens"] = buckets.get("output_tokens", 0)
+        frames.append(buckets[["usage_date", "team", "model", "input_tokens",
+                               "output_tokens"]].fillna({"output_tokens": 0}))
+    usage = pd.concat(frames, ignore_index=True)
+    merged = usage.merge(prices, on="model", how="left")
+    merged = merged[merged["valid_from"].isna() | (
+        (merged["usage_date"] >= merged["valid_from"])
+        & (merged["valid_to"].isna() | (merged["usage_date"] < merged["valid_to"])))]
+    merged["cost_usd"] = (merged["input_tokens"] * merged["input_usd_per_1m"]
+                          + merged["output_tokens"] * merged["output_usd_per_1m"]) / 1e6
+    out = merged.groupby(["usage_date", "team", "model"], dropna=False)[
+        ["input_tokens", "output_tokens", "cost_usd"]].sum()
+    print("pandas rows", len(out))
+
+
+def _prices_csv() -> str:
+    return str(REPO / "pipelines" / "catalog_data" / "model_prices.csv")
+
+
+# ----------------------------------------------------------------------------- main
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
+        cpu = next((line.split(":", 1)[1].strip() for line in fh
+                    if line.startswith("model name")), cpu)
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--mode", choices=["floor-duckdb", "floor-polars", "pandas"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        {"floor-duckdb": run_floor_duckdb, "floor-polars": run_floor_polars,
+         "pandas": run_pandas}[args.mode](args.landing)
+        return
+
+    workdir = args.workdir or (REPO / "warehouse" / "bench" / str(args.rows))
+    t = time.perf_counter()
+    landing = generate(workdir, args.rows)
+    gen_s = time.perf_counter() - t
+    data_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
+    print(f"data: {args.rows:,} gateway rows + a year of Usage API buckets, {data_mb:,.0f} MB "
+          f"in {landing} (generated in {gen_s:.1f}s)", flush=True)
+    me = [sys.executable, str(Path(__file__).resolve())]
+    dagster = [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+               "pipelines.definitions", "-j", "radar_refresh"]
+
+    # keep the landing folder free of the next day's files for the full run
+    for stray in landing.rglob(f"*{NEXT_DAY}*"):
+        stray.unlink()
+    shutil.rmtree(workdir / "wh", ignore_errors=True)
+    env = refresh_env(workdir, landing)
+    refresh_s, refresh_rss, log = measure(dagster, env)
+    steps = step_seconds(log)
+    checks_s = sum(v for k, v in steps.items() if any(c in k for c in CHECK_NAMES))
+    print(f"refresh: {refresh_s:.1f}s, peak RSS {refresh_rss:.0f} MB", flush=True)
+
+    floor_duck_s, floor_duck_rss, _ = measure(
+        [*me, "--rows", "0", "--mode", "floor-duckdb", "--landing", str(landing)])
+    floor_pl_s, floor_pl_rss, _ = measure(
+        [*me, "--rows", "0", "--mode", "floor-polars", "--landing", str(landing)])
+    print(f"floor: duckdb {floor_duck_s:.1f}s / polars {floor_pl_s:.1f}s", flush=True)
+    pandas_s = pandas_rss = None
+    if not args.skip_pandas and args.rows <= 10_000_000:
+        pandas_s, pandas_rss, _ = measure(
+            [*me, "--rows", "0", "--mode", "pandas", "--landing", str(landing)])
+        print(f"pandas: {pandas_s:.1f}s, peak RSS {pandas_rss:.0f} MB", flush=True)
+
+    for sub in ("gateway", "usage_api"):
+        for f in (workdir / "next_day" / sub).iterdir():
+            shutil.copy2(f, landing / sub / f.name)
+    incremental_s, incremental_rss, inc_log = measure(dagster, env)
+    for stray in landing.rglob(f"*{NEXT_DAY}*"):
+        stray.unlink()
+    import_s = float(subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-c",
+         "import time; t = time.perf_counter(); import pipelines.definitions; "
+         "print(time.perf_counter() - t)"], cwd=REPO, capture_output=True, text=True,
+        check=True).stdout.strip())
+
+    floor_s = min(floor_duck_s, floor_pl_s)
+    rows = [
+        ("radar_refresh (full, Dagster)", refresh_s, refresh_rss),
+        ("floor: one DuckDB query", floor_duck_s, floor_duck_rss),
+        ("floor: one polars lazy query", floor_pl_s, floor_pl_rss),
+        ("pandas baseline", pandas_s, pandas_rss),
+        ("radar_refresh (one more day)", incremental_s, incremental_rss),
+        ("  of which quality checks (full run)", checks_s, None),
+        ("import pipelines.definitions", import_s, None),
+    ]
+    print(f"\nmachine: {machine()}")
+    print(f"rows: {args.rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results\n")
+    print(f"| {'measure':40} | {'seconds':>8} | {'peak RSS MB':>11} |")
+    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 13}|")
+    for name, secs, rss in rows:
+        s = "n/a" if secs is None else f"{secs:.2f}"
+        r = "" if rss is None else f"{rss:.0f}"
+        print(f"| {name:40} | {s:>8} | {r:>11} |")
+    print(f"\nrows/s (refresh): {args.rows / refresh_s:,.0f}; refresh / floor: "
+          f"{refresh_s / floor_s:.2f}; incremental / full: {incremental_s / refresh_s:.2%}"
+          + (f"; refresh / pandas: {refresh_s / pandas_s:.2f}, RSS ratio "
+             f"{refresh_rss / pandas_rss:.2f}" if pandas_s else ""))
+    slow = sorted(step_seconds(log).items(), key=lambda kv: -kv[1])[:6]
+    print("slowest steps (full):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
+    slow = sorted(step_seconds(inc_log).items(), key=lambda kv: -kv[1])[:6]
+    print("slowest steps (incremental):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
+    print(json.dumps({"rows": args.rows, "refresh_s": round(refresh_s, 2),
+                      "floor_s": round(floor_s, 2),
+                      "pandas_s": None if pandas_s is None else round(pandas_s, 2),
+                      "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
+                      "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2)}))
+
+
+if __name__ == "__main__":
+    main()

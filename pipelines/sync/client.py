@@ -1,0 +1,196 @@
+"""Pull usage and costs from the OpenAI Admin API into the landing folder, as page files.
+
+Every usage endpoint and the Costs API, daily buckets, grouped by every dimension each
+endpoint supports, following ``next_page`` until ``has_more`` is false with each endpoint's
+maximum ``limit``. Each response page is saved as the JSON a person would save, so
+``radar_refresh`` ingests it like any export; downloading a day again writes newer files for
+it, and the newest file wins.
+
+The admin key is read from ``OPENAI_ADMIN_KEY`` and only ever put in the Authorization
+header: it is never stored, logged, or included in an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+
+log = logging.getLogger(__name__)
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str          # file prefix, and the contract's endpoint name
+    path: str          # after /organization/
+    group_by: tuple[str, ...]
+    max_limit: int     # maximum number of daily buckets per page
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("completions", "usage/completions",
+             ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier"), 31),
+    Endpoint("embeddings", "usage/embeddings",
+             ("project_id", "user_id", "api_key_id", "model"), 31),
+    Endpoint("moderations", "usage/moderations",
+             ("project_id", "user_id", "api_key_id", "model"), 31),
+    Endpoint("images", "usage/images",
+             ("project_id", "user_id", "api_key_id", "model", "size", "source"), 31),
+    Endpoint("audio_speeches", "usage/audio_speeches",
+             ("project_id", "user_id", "api_key_id", "model"), 31),
+    Endpoint("audio_transcriptions", "usage/audio_transcriptions",
+             ("project_id", "user_id", "api_key_id", "model"), 31),
+    Endpoint("vector_stores", "usage/vector_stores", ("project_id",), 31),
+    Endpoint("code_interpreter_sessions", "usage/code_interpreter_sessions", ("project_id",), 31),
+    Endpoint("file_searches", "usage/file_search_calls",
+             ("project_id", "user_id", "api_key_id", "vector_store_id"), 31),
+    Endpoint("web_searches", "usage/web_search_calls",
+             ("project_id", "user_id", "api_key_id", "model", "context_level"), 31),
+    Endpoint("costs", "costs", ("project_id", "line_item", "api_key_id"), 180),
+)
+
+
+class AdminApiError(RuntimeError):
+    """The API refused or kept failing; the message says what to do, never the key."""
+
+
+@dataclass
+class SyncStats:
+    requests: int = 0
+    pages: int = 0
+    buckets: int = 0
+    retries: int = 0
+    files: int = 0
+
+
+class OpenAIAdminClient:
+    """A small, careful client: timeouts, retries with backoff on 429 and 5xx honouring
+    ``Retry-After``, and a clear failure on 401/403."""
+
+    def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, timeout: float = 30.0,
+                 max_retries: int = 5, backoff: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        if not api_key:
+            raise AdminApiError("OPENAI_ADMIN_KEY is not set: the API pull needs an "
+                                "organization admin key")
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/", timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "sunset-radar"})
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self.stats = SyncStats()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> OpenAIAdminClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _retry_delay(self, response: httpx.Response | None, attempt: int) -> float:
+        if response is not None and (value := response.headers.get("Retry-After")):
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                try:
+                    when = parsedate_to_datetime(value)
+                    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+                except (TypeError, ValueError):
+                    pass
+        return self.backoff * (2 ** attempt) * (0.5 + random.random() / 2)
+
+    def get(self, path: str, params: list[tuple[str, str | int]]) -> dict:
+        for attempt in range(self.max_retries + 1):
+            self.stats.requests += 1
+            try:
+                response = self._client.get(path, params=params)
+            except httpx.TransportError as exc:
+                if attempt == self.max_retries:
+                    raise AdminApiError(f"GET {path}: network error after {attempt + 1} "
+                                        f"attempts ({type(exc).__name__})") from None
+                self.stats.retries += 1
+                self.sleep(self._retry_delay(None, attempt))
+                continue
+            if response.status_code in (401, 403):
+                raise AdminApiError(
+                    f"GET {path}: HTTP {response.status_code}. The OpenAI Admin API needs an "
+                    "organization admin key in OPENAI_ADMIN_KEY (a project API key is not "
+                    "enough), and the key must be valid and not revoked.")
+            if response.status_code == 429 or response.status_code >= 500:
+                if attempt == self.max_retries:
+                    raise AdminApiError(f"GET {path}: HTTP {response.status_code} after "
+                                        f"{attempt + 1} attempts")
+                self.stats.retries += 1
+                delay = self._retry_delay(response, attempt)
+                log.warning("GET %s: HTTP %s, retrying in %.1fs", path, response.status_code,
+                            delay)
+                self.sleep(delay)
+                continue
+            if response.status_code >= 400:
+                raise AdminApiError(f"GET {path}: HTTP {response.status_code}: "
+                                    f"{response.text[:300]}")
+            return response.json()
+        raise AssertionError("unreachable")
+
+    def pages(self, endpoint: Endpoint, start: dt.date, end: dt.date) -> Iterator[dict]:
+        """Every page of one endpoint for the days ``start`` .. ``end`` (inclusive)."""
+        params: list[tuple[str, str | int]] = [
+            ("start_time", _epoch(start)), ("end_time", _epoch(end + dt.timedelta(days=1))),
+            ("bucket_width", "1d"), ("limit", endpoint.max_limit),
+            *(("group_by", g) for g in endpoint.group_by),
+        ]
+        cursor: str | None = None
+        while True:
+            page = self.get(f"organization/{endpoint.path}",
+                            params + ([("page", cursor)] if cursor else []))
+            if page.get("object") != "page" or not isinstance(page.get("data"), list):
+                raise AdminApiError(f"GET {endpoint.path}: the response is not a page object")
+            self.stats.pages += 1
+            self.stats.buckets += len(page["data"])
+            yield page
+            cursor = page.get("next_page")
+            if not page.get("has_more") or not cursor:
+                return
+
+    def models(self) -> list[dict]:
+        """``GET /v1/models``: model objects, with ``shutdown_date`` where announced."""
+        return self.get("models", []).get("data", [])
+
+
+def _epoch(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
+
+
+def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing: Path,
+               endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> SyncStats:
+    """Download every endpoint for ``start`` .. ``end`` into ``landing/openai_api/``.
+
+    Files are named for the endpoint, the range and the page number: fetching the same range
+    again rewrites the same files (new content, so they are ingested again and, being the
+    newest, win). Each is written under a temporary name and renamed, so the landing sensor
+    never sees half a file.
+    """
+    folder = landing / "openai_api"
+    folder.mkdir(parents=True, exist_ok=True)
+    for endpoint in endpoints:
+        for number, page in enumerate(client.pages(endpoint, start, end), start=1):
+            path = folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json"
+            tmp = path.with_name(path.name + ".part")
+            tmp.write_text(json.dumps(page), encoding="utf-8")
+            os.replace(tmp, path)
+            client.stats.files += 1
+    return client.stats

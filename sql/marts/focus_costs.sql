@@ -1,0 +1,48 @@
+-- marts.focus_costs: priced usage in the shape of the FinOps FOCUS specification, one row per
+-- usage_cost_daily row that has a cost, so FinOps tools can load it next to cloud bills.
+-- Standard columns keep FOCUS names; Sunset Radar's own columns are prefixed x_.
+SELECT
+    CAST(usage_date AS TIMESTAMP)                               AS "ChargePeriodStart",
+    CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "ChargePeriodEnd",
+    CAST(usage_date AS TIMESTAMP)                               AS "BillingPeriodStart",
+    CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "BillingPeriodEnd",
+    'Usage'                                                     AS "ChargeCategory",
+    'Usage-Based'                                               AS "PricingCategory",
+    'USD'                                                       AS "BillingCurrency",
+    cost_usd                                                    AS "BilledCost",
+    cost_usd                                                    AS "EffectiveCost",
+    -- list cost: the same tokens without the batch discount
+    CASE WHEN is_batch THEN list_cost_usd ELSE cost_usd END     AS "ListCost",
+    CAST(input_tokens + output_tokens AS DECIMAL(38, 0))        AS "ConsumedQuantity",
+    'Tokens'                                                    AS "ConsumedUnit",
+    CAST(requests AS DECIMAL(38, 0))                            AS "PricingQuantity",
+    'Requests'                                                  AS "PricingUnit",
+    coalesce(price_model, model)                                AS "SkuId",
+    model || ' (' || endpoint || ')'                            AS "ChargeDescription",
+    'OpenAI'                                                    AS "ProviderName",
+    'OpenAI'                                                    AS "PublisherName",
+    'OpenAI'                                                    AS "InvoiceIssuerName",
+    'OpenAI API'                                                AS "ServiceName",
+    'AI and Machine Learning'                                   AS "ServiceCategory",
+    api_key_id                                                  AS "ResourceId",
+    project_id                                                  AS "SubAccountId",
+    to_json(map_from_entries([
+        ('team', team), ('endpoint', endpoint), ('model', model),
+        ('lifecycle_status', lifecycle_status), ('source', source)
+    ]))                                                         AS "Tags",
+    team                                                        AS x_team,
+    source                                                      AS x_source,
+    endpoint                                                    AS x_endpoint,
+    route                                                       AS x_route,
+    model                                                       AS x_model,
+    service_tier                                                AS x_service_tier,
+    is_batch                                                    AS x_is_batch,
+    lifecycle_status                                            AS x_lifecycle_status,
+    replacement_model                                           AS x_replacement_model,
+    replacement_cost_usd                                        AS x_replacement_cost_usd,
+    input_tokens                                                AS x_input_tokens,
+    cached_input_tokens                                         AS x_cached_input_tokens,
+    output_tokens                                               AS x_output_tokens
+FROM marts.usage_cost_daily
+WHERE priced
+ORDER BY "ChargePeriodStart", x_team, x_model

@@ -1,0 +1,84 @@
+"""Reconciliation with the bill, the FOCUS export, fine-tuned model pricing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from tests.exports import bucket, completion, page
+
+D = Decimal
+
+
+def _cost(day: str, value: float, line_item: str | None = None) -> dict:
+    return bucket(day, [{"object": "organization.costs.result",
+                         "amount": {"value": value, "currency": "usd"},
+                         "line_item": line_item, "project_id": "proj_x"}])
+
+
+def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh):
+    # proj_x uses exactly $1.00 a day: 400,000 input tokens of gpt-4o at $2.50 / 1M
+    usage = [bucket(f"2026-11-{d}", [completion(
+        input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id="k",
+        model="gpt-4o", batch=False)]) for d in (10, 11, 12, 13)]
+    costs = [_cost("2026-11-10", 1.00), _cost("2026-11-10", 7.00, "fine-tuning training"),
+             _cost("2026-11-11", 1.50), _cost("2026-11-12", 0.50),  # billed a day early
+             _cost("2026-11-13", 3.00)]  # money nobody can explain
+    merged = [costs[0]]
+    merged[0]["results"] += costs[1]["results"]
+    (radar.landing / "usage.json").write_text(json.dumps(page(usage)))
+    (radar.landing / "costs.json").write_text(json.dumps(page(merged + costs[2:])))
+    refresh()
+    rows = radar.query(
+        "SELECT usage_date, billed_usd, computed_usd, difference_usd, within_tolerance, "
+        "billed_other_usd, classification, within_tolerance_7d "
+        "FROM marts.cost_reconciliation ORDER BY usage_date")
+    d = dt.date
+    assert rows == [
+        (d(2026, 11, 10), D("1"), D("1"), D("0"), True, D("7"), "matched", True),
+        (d(2026, 11, 11), D("1.5"), D("1"), D("0.5"), False, D("0"), "offset", False),
+        (d(2026, 11, 12), D("0.5"), D("1"), D("-0.5"), False, D("0"), "offset", True),
+        (d(2026, 11, 13), D("3"), D("1"), D("2"), False, D("0"), "unexplained", False),
+    ]
+
+
+def test_focus_export(fixture_exports, refresh):
+    refresh()
+    cols = [r[0] for r in fixture_exports.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+        "AND table_name = 'focus_costs'")]
+    for c in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
+              "ListCost", "ConsumedQuantity", "ConsumedUnit", "SkuId", "ServiceName",
+              "ServiceCategory", "Tags"):
+        assert c in cols
+    assert all(c[0].isupper() or c.startswith("x_") for c in cols)
+    totals = fixture_exports.query(
+        'SELECT sum("BilledCost"), count(DISTINCT "ServiceCategory"), '
+        'any_value("ServiceCategory") FROM marts.focus_costs')
+    daily = fixture_exports.query(
+        "SELECT sum(cost_usd) FROM marts.usage_cost_daily WHERE priced")
+    assert totals[0][0] == daily[0][0] == D("5.7935")
+    assert totals[0][1:] == (1, "AI and Machine Learning")
+    # batch usage: list cost is the undiscounted price (2 x 2.50 USD), billed the discounted
+    assert fixture_exports.query(
+        'SELECT "BilledCost", "ListCost", json_extract_string("Tags", \'$.team\') '
+        'FROM marts.focus_costs WHERE x_is_batch') == [(D("2.5"), D("5"), "batch-team")]
+    parquet = fixture_exports.publish / "parquet" / "focus_costs.parquet"
+    assert parquet.exists()
+
+
+def test_fine_tuned_models_price_at_their_fine_tuned_rate(radar, refresh):
+    ft = "ft:gpt-4o-mini-2024-07-18:acme:support:abc123"
+    unknown_ft = "ft:gpt-9-imaginary:acme:x:1"
+    usage = [bucket("2026-11-20", [
+        completion(input_tokens=1_000_000, output_tokens=1_000_000, num_model_requests=1,
+                   project_id="p", api_key_id="k", model=m, batch=False)
+        for m in (ft, unknown_ft)])]
+    (radar.landing / "ft.json").write_text(json.dumps(page(usage)))
+    refresh()
+    rows = dict(radar.query("SELECT model, cost_usd FROM marts.usage_cost_daily"))
+    # ft:gpt-4o-mini-2024-07-18 costs 0.30 in / 1.20 out per 1M, not the base's 0.15 / 0.60
+    assert rows[ft] == D("1.5")
+    assert rows[unknown_ft] is None
+    assert radar.query("SELECT model FROM marts.unpriced_usage") == [(unknown_ft,)]
