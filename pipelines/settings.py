@@ -50,7 +50,7 @@ class RadarSettings:
     publish_dir: Path
     reports_dir: Path
     sync_start: dt.date
-    duckdb_memory_limit: str = "1GB"
+    duckdb_memory_limit: str = "768MB"
 
     @property
     def window_start(self) -> dt.date:
@@ -76,5 +76,6 @@ class RadarSettings:
             publish_dir=_path("RADAR_PUBLISH_DIR", REPO_ROOT / "warehouse" / "published"),
             reports_dir=_path("RADAR_REPORTS_DIR", REPO_ROOT / "warehouse" / "reports"),
             sync_start=sync_start,
-            duckdb_memory_limit=os.environ.get("RADAR_DUCKDB_MEMORY_LIMIT", "").strip() or "1GB",
+            duckdb_memory_limit=os.environ.get("RADAR_DUCKDB_MEMORY_LIMIT", "").strip()
+            or "768MB",
         )

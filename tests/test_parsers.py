@@ -195,6 +195,21 @@ class TestLiteLLM:
         for column in litellm_csv.NEVER_READ:
             assert f'"{column}"' not in sql
 
+    def test_call_type_without_usage_endpoint_is_quarantined(self, tmp_path):
+        from tests.exports import litellm_row
+        row = litellm_row("r1", "rerank-english-v3.0", 10, 0, "", "a", "success")
+        row[1] = "arerank"
+        rows = self.parse(tmp_path, [row, litellm_row("r2", "gpt-4o", 1, 1, "", "a", "success")])
+        assert "arerank has no OpenAI usage endpoint" in rows[0]["reason"]
+        assert rows[1]["reason"] is None
+
+    def test_metadata_that_is_not_json_is_not_fatal(self, tmp_path):
+        from tests.exports import litellm_row
+        row = litellm_row("r1", "gpt-4o", 10, 5, "", "a", "success")
+        row[12] = "{not json"
+        (parsed,) = self.parse(tmp_path, [row])
+        assert parsed["reason"] is None and parsed["team_alias"] is None
+
     def test_negative_tokens_rejected(self, tmp_path):
         from tests.exports import litellm_row
         rows = self.parse(tmp_path, [litellm_row("r1", "gpt-4o", -5, 1, "", "a", "success")])

@@ -26,7 +26,7 @@ def test_published_copy_matches_the_working_file(fixture_exports, refresh):
         "SELECT * FROM marts.deprecated_model_usage"))
     parquet = fixture_exports.publish / "parquet"
     assert sorted(p.name for p in parquet.iterdir()) == [
-        "cost_reconciliation.parquet", "deprecated_model_usage.parquet",
+        "cost_reconciliation.parquet", "deprecated_model_usage.parquet", "focus_costs.parquet",
         "migration_status_weekly.parquet", "unpriced_usage.parquet",
         "usage_cost_daily.parquet"]
     rows = duckdb.sql(f"SELECT count(*) FROM '{parquet / 'usage_cost_daily.parquet'}'").fetchall()

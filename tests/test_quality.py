@@ -52,6 +52,10 @@ def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, 
     con.execute("INSERT INTO staging.usage SELECT * FROM staging.usage "
                 "WHERE model = 'gpt-5.6-sol'")
     con.close()
+    # a new export for the same day arrives: the check validates the days this run touched
+    from tests.exports import RESULT_C, bucket, page
+    (fixture_exports.landing / "late.json").write_text(json.dumps(page([
+        bucket("2026-11-21", [dict(RESULT_C, api_key_id="key_late")])])))
     result = run_job()
     assert not result.success
     assert check_evaluations(result)["staging_usage_is_valid"] == (False, "ERROR")

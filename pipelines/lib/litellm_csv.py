@@ -23,6 +23,9 @@ USED_COLUMNS = (
     "endTime", "model", "model_group", "user", "metadata", "team_id", "status",
 )
 NEVER_READ = ("messages", "response", "proxy_server_request")
+METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
+                  "$.user_api_key_team_id", "$.user_api_key_team_alias",
+                  "$.usage_object.prompt_tokens_details.cached_tokens")
 
 #: call_type -> (usage endpoint, gateway route). Async variants share their sync row.
 CALL_TYPES: dict[str, tuple[str, str]] = {
@@ -49,13 +52,22 @@ def _call_type_rows() -> list[tuple[str, str, str]]:
 
 
 def _count_sql(col: str) -> tuple[str, str]:
+    """(value, error) SQL for a count column: integers on the fast path, whole numbers written
+    as decimals (``10.0``) on the slow one, everything else an error with the value."""
     text = f"nullif(trim({col}), '')"
+    whole = f"try_cast({text} AS BIGINT)"
     num = f"try_cast({text} AS DECIMAL(38, 6))"
-    value = (f"CASE WHEN {text} IS NULL THEN 0 WHEN {num} = floor({num}) AND {num} >= 0 "
-             f"AND {num} <= {MAX_COUNT} "
+    value = (f"CASE WHEN {text} IS NULL THEN 0 "
+             f"WHEN {whole} IS NOT NULL THEN "
+             f"(CASE WHEN {whole} BETWEEN 0 AND {MAX_COUNT} THEN {whole} END) "
+             f"WHEN {num} = floor({num}) AND {num} >= 0 AND {num} <= {MAX_COUNT} "
              f"THEN try_cast({num} AS BIGINT) END")
     error = (
         f"CASE WHEN {text} IS NULL THEN NULL "
+        f"WHEN {whole} IS NOT NULL THEN (CASE "
+        f"WHEN {whole} < 0 THEN 'negative {col}: ' || {text} "
+        f"WHEN {whole} > {MAX_COUNT} THEN '{col} implausibly large (over 10^15): ' || {text} "
+        f"END) "
         f"WHEN {num} IS NULL THEN '{col} is not a number: ' || {text} "
         f"WHEN {num} < 0 THEN 'negative {col}: ' || {text} "
         f"WHEN {num} <> floor({num}) THEN '{col} is not a whole number: ' || {text} "
@@ -72,16 +84,23 @@ def parse_sql(present: set[str]) -> str:
     prompt, prompt_err = _count_sql('"prompt_tokens"')
     completion, completion_err = _count_sql('"completion_tokens"')
     values = ", ".join(f"('{a}', '{b}', '{c}')" for a, b, c in _call_type_rows())
-    meta = "CASE WHEN json_valid(\"metadata\") THEN \"metadata\" END"
-    cached = (f"coalesce(try_cast(json_extract_string({meta}, "
-              "'$.usage_object.prompt_tokens_details.cached_tokens') AS BIGINT), 0)")
+    # the metadata JSON is parsed once, for every path we need
+    paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
+    meta = (f"CASE WHEN json_valid(src.\"metadata\") THEN "
+            f"json_extract_string(src.\"metadata\", [{paths}]) END")
+    m = {name: f"nullif(src.meta[{i}], '')" for i, name in enumerate(METADATA_PATHS, start=1)}
+    cached = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.cached_tokens']} "
+              "AS BIGINT), 0)")
     return f"""
-WITH src AS (
+WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
     -- a gateway row is identified by its request_id (kept in the raw text of a rejected row)
     SELECT {cols}, NULL::BIGINT AS position
     FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
                   strict_mode = false, null_padding = true)
+),
+src AS (
+    SELECT src.*, {meta} AS meta FROM raw_rows AS src
 ),
 call_types(call_type, endpoint, route) AS (VALUES {values}),
 typed AS (
@@ -89,19 +108,17 @@ typed AS (
         src.position,
         nullif(trim(src.request_id), '') AS request_id,
         src.call_type,
-        coalesce(ct.endpoint, 'other') AS endpoint,
+        ct.endpoint,
         coalesce(ct.route, src.call_type) AS route,
         try_cast(src."startTime" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS started,
         try_cast(src."endTime" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS ended,
         coalesce(nullif(trim(src.model), ''), nullif(trim(src.model_group), '')) AS model,
         nullif(trim(src.api_key), '') AS api_key_id,
-        coalesce(nullif(trim(src."user"), ''),
-                 nullif(json_extract_string({meta}, '$.user_api_key_user_id'), '')) AS user_id,
-        nullif(json_extract_string({meta}, '$.user_api_key_project_id'), '') AS project_id,
-        coalesce(nullif(trim(src.team_id), ''),
-                 nullif(json_extract_string({meta}, '$.user_api_key_team_id'), ''))
+        coalesce(nullif(trim(src."user"), ''), {m['$.user_api_key_user_id']}) AS user_id,
+        {m['$.user_api_key_project_id']} AS project_id,
+        coalesce(nullif(trim(src.team_id), ''), {m['$.user_api_key_team_id']})
             AS litellm_team_id,
-        nullif(json_extract_string({meta}, '$.user_api_key_team_alias'), '') AS team_alias,
+        {m['$.user_api_key_team_alias']} AS team_alias,
         lower(coalesce(nullif(trim(src.status), ''), 'success')) AS status,
         {prompt} AS input_tokens, {prompt_err} AS input_error,
         {completion} AS output_tokens, {completion_err} AS output_error,
@@ -137,6 +154,8 @@ SELECT
     'litellm|' || request_id AS dedupe_key,
     CASE
         WHEN request_id IS NULL THEN 'missing request_id'
+        WHEN endpoint IS NULL THEN 'call_type ' || coalesce(call_type, 'NULL')
+            || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
         WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
         WHEN input_error IS NOT NULL THEN input_error
         WHEN output_error IS NOT NULL THEN output_error
