@@ -66,7 +66,7 @@ def test_every_model_on_the_deprecations_list_is_in_the_lifecycle():
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
 def test_catalog_build_regenerates_the_shipped_files(tmp_path):
     build_catalog(["--out", str(tmp_path)])
-    for name in ("model_prices.csv", "model_lifecycle.csv"):
+    for name in ("model_prices.csv", "model_lifecycle.csv", "catalog_conflicts.csv"):
         assert (tmp_path / name).read_text() == (CATALOG_DATA_DIR / name).read_text(), name
 
 
@@ -118,3 +118,50 @@ def test_team_directory_problems_are_reported_not_guessed(tmp_path):
     keys, problems = cat.read_team_directory(path)
     assert [(k.key_value, k.team) for k in keys] == [("p1", "a")]
     assert len(problems) == 2
+
+
+def test_conflicts_are_listed_with_the_rule_applied():
+    from pipelines.lib.catalog_build import LifecycleRow, apply_models_api, find_conflicts
+
+    page = "deprecations page"
+    lifecycle = [LifecycleRow("m1", dt.date(2026, 1, 1), dt.date(2026, 6, 1), "r1", None, page),
+                 LifecycleRow("m2", None, dt.date(2026, 7, 1), None, None, "litellm")]
+    current = {
+        "m1": {"litellm_provider": "openai", "deprecation_date": "2026-06-15",
+               "successor_model": "r2", "input_cost_per_token": 2e-06,
+               "output_cost_per_token": 8e-06},
+        "m3": {"litellm_provider": "openai", "input_cost_per_token": 1e-06,
+               "output_cost_per_token": 4e-06},
+    }
+    older = {"m3": {"litellm_provider": "openai", "input_cost_per_token": 2e-06,
+                    "output_cost_per_token": 4e-06}}
+    found = find_conflicts(lifecycle, current, older, "litellm", "litellm-old",
+                           {"m2": "2026-08-01"}, "models api")
+    assert [(c.model, c.field, c.chosen_value, c.other_value) for c in found] == [
+        ("m1", "replacement_model", "r1", "r2"),
+        ("m1", "shutdown_date", "2026-06-01", "2026-06-15"),
+        ("m2", "shutdown_date", "2026-08-01", "2026-07-01"),
+        ("m3", "price input/cached/output per 1M", "1//4", "2//4"),
+    ]
+    applied = {r.model: r for r in apply_models_api(lifecycle, {"m2": "2026-08-01"}, "api")}
+    assert applied["m2"].shutdown_date == dt.date(2026, 8, 1)
+    assert applied["m1"].shutdown_date == dt.date(2026, 6, 1)
+
+
+def test_catalog_build_takes_models_api_shutdown_dates(tmp_path):
+    import json
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data not present")
+    models = tmp_path / "models.json"
+    models.write_text(json.dumps({"object": "list", "data": [
+        {"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system",
+         "shutdown_date": "2027-02-01"},
+        {"id": "gpt-6-luna", "object": "model", "created": 1, "owned_by": "system",
+         "shutdown_date": None}]}))
+    build_catalog(["--out", str(tmp_path), "--models-json", str(models)])
+    lifecycle = {r.model: r for r in cat.read_lifecycle(tmp_path / "model_lifecycle.csv")}
+    assert lifecycle["gpt-4o"].shutdown_date == dt.date(2027, 2, 1)
+    assert "OpenAI Models API" in lifecycle["gpt-4o"].source
+    conflicts = (tmp_path / "catalog_conflicts.csv").read_text()
+    assert "gpt-4o,shutdown_date,2027-02-01" in conflicts

@@ -115,4 +115,33 @@ def team_directory(
     })
 
 
-assets = [model_prices, model_lifecycle, team_directory]
+
+@dg.asset(
+    key=["catalog", "conflicts"], group_name=GROUP, owners=OWNERS,
+    kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
+)
+def conflicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
+              ) -> dg.MaterializeResult:
+    """Where the catalog's sources disagree (a shutdown date, a replacement, a price): one row
+    per model and field with the value chosen, the value not chosen, both sources and the
+    precedence rule applied. Written by `make catalog`; nothing is merged silently."""
+    path = CATALOG_DATA_DIR / "catalog_conflicts.csv"
+    frame = pl.read_csv(path, infer_schema=False) if path.exists() else pl.DataFrame(
+        schema=dict.fromkeys(["model", "field", "chosen_value", "chosen_source", "other_value",
+                              "other_source", "rule"], pl.String))
+    conflicts_in = frame  # noqa: F841 - read by the SQL below
+    with warehouse.get_connection() as con, transaction(con):
+        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
+        con.register("conflicts_in", frame)
+        rows = build_table(con, "catalog.conflicts", "catalog/conflicts")
+        con.unregister("conflicts_in")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "preview": dg.MetadataValue.md(table(
+            ["model", "field", "chosen", "other", "rule"],
+            [(r["model"], r["field"], r["chosen_value"], r["other_value"], r["rule"])
+             for r in frame.to_dicts()])),
+    })
+
+
+assets = [model_prices, model_lifecycle, team_directory, conflicts]

@@ -163,6 +163,101 @@ def build_lifecycle(
     return sorted(out.values(), key=lambda r: r.model)
 
 
+CONFLICT_COLUMNS = ["model", "field", "chosen_value", "chosen_source", "other_value",
+                    "other_source", "rule"]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    model: str
+    field: str
+    chosen_value: str
+    chosen_source: str
+    other_value: str
+    other_source: str
+    rule: str
+
+
+def _price_text(entry: dict) -> str:
+    def one(key: str) -> str:
+        value = entry.get(key)
+        return "" if value is None else format(per_token_to_per_million(value), "f")
+    return "/".join(one(k) for k in ("input_cost_per_token", "cache_read_input_token_cost",
+                                     "output_cost_per_token"))
+
+
+def find_conflicts(lifecycle: list[LifecycleRow], current: dict, older: dict,
+                   current_label: str, older_label: str,
+                   models_api: dict[str, str | None] | None = None,
+                   models_label: str = "OpenAI Models API") -> list[Conflict]:
+    """Where the sources disagree, what was chosen and by which rule (never merged silently).
+
+    Precedence: shutdown dates and replacements from the OpenAI Models API (when pulled) over
+    the official deprecations page over the LiteLLM catalog; prices from the current LiteLLM
+    catalog over its older copy (the older copy is used only for models since deleted).
+    """
+    out: list[Conflict] = []
+    for row in lifecycle:
+        entry = current.get(row.model)
+        if row.source == current_label or not isinstance(entry, dict):
+            continue
+        theirs = entry.get("deprecation_date")
+        if theirs and row.shutdown_date and theirs != row.shutdown_date.isoformat():
+            out.append(Conflict(row.model, "shutdown_date", row.shutdown_date.isoformat(),
+                                row.source, theirs, current_label,
+                                "the official deprecations page wins over the LiteLLM catalog"))
+        successor = entry.get("successor_model")
+        if successor and row.replacement_model and successor != row.replacement_model:
+            out.append(Conflict(row.model, "replacement_model", row.replacement_model, row.source,
+                                successor, current_label,
+                                "the official deprecations page wins over the LiteLLM catalog"))
+    for key, entry in current.items():
+        old = older.get(key)
+        if not (isinstance(entry, dict) and isinstance(old, dict)):
+            continue
+        if entry.get("litellm_provider") != "openai" or "/" in key:
+            continue
+        if "input_cost_per_token" not in entry or "input_cost_per_token" not in old:
+            continue
+        now, before = _price_text(entry), _price_text(old)
+        if now != before:
+            out.append(Conflict(key, "price input/cached/output per 1M", now, current_label,
+                                before, older_label,
+                                "the current catalog wins; the older price is not applied to "
+                                "any date (no source says when it changed)"))
+    for row in lifecycle:
+        api_date = (models_api or {}).get(row.model)
+        if api_date and (row.shutdown_date is None or api_date != row.shutdown_date.isoformat()):
+            out.append(Conflict(row.model, "shutdown_date", api_date, models_label,
+                                "" if row.shutdown_date is None else row.shutdown_date.isoformat(),
+                                row.source, "the OpenAI Models API's shutdown_date wins"))
+    return sorted(out, key=lambda c: (c.model, c.field, c.other_source))
+
+
+def apply_models_api(lifecycle: list[LifecycleRow], models_api: dict[str, str | None],
+                     label: str) -> list[LifecycleRow]:
+    """Shutdown dates from ``GET /v1/models`` take precedence; new models are added."""
+    by_model = {r.model: r for r in lifecycle}
+    for model, date in models_api.items():
+        if not date:
+            continue
+        shutdown = dt.date.fromisoformat(date)
+        row = by_model.get(model)
+        if row is None:
+            by_model[model] = LifecycleRow(model, None, shutdown, None, None, label)
+        elif row.shutdown_date != shutdown:
+            by_model[model] = LifecycleRow(model, row.announced_date, shutdown,
+                                           row.replacement_model, row.replacement_note,
+                                           f"{label} (shutdown_date); {row.source}")
+    return sorted(by_model.values(), key=lambda r: r.model)
+
+
+def read_models_api(path: Path) -> dict[str, str | None]:
+    """A saved ``GET /v1/models`` response: model id -> shutdown_date (or None)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {m["id"]: m.get("shutdown_date") for m in doc.get("data", []) if "id" in m}
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return ""
@@ -199,6 +294,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).resolve().parents[1] / "catalog_data"
     )
+    parser.add_argument("--models-json", type=Path, default=None,
+                        help="a saved GET /v1/models response (its shutdown_date fields)")
+    parser.add_argument("--pull-models", action="store_true",
+                        help="fetch GET /v1/models with OPENAI_ADMIN_KEY / OPENAI_BASE_URL")
     args = parser.parse_args(argv)
     current = json.loads(args.litellm.read_text(encoding="utf-8"))
     older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
@@ -206,9 +305,28 @@ def main(argv: list[str] | None = None) -> None:
     lifecycle = build_lifecycle(
         read_deprecations(args.deprecations), args.deprecations_label, current, args.litellm_label
     )
+    models_api: dict[str, str | None] = {}
+    models_label = "OpenAI Models API GET /v1/models"
+    if args.models_json:
+        models_api = read_models_api(args.models_json)
+        models_label += f" ({args.models_json.name})"
+    elif args.pull_models:
+        import os
+
+        from pipelines.sync.client import DEFAULT_BASE_URL, OpenAIAdminClient
+        with OpenAIAdminClient(os.environ.get("OPENAI_ADMIN_KEY", ""),
+                               os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL) as client:
+            models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
+        models_label += f" (pulled {dt.date.today()})"
+    conflicts = find_conflicts(lifecycle, current, older, args.litellm_label,
+                               args.litellm_old_label, models_api, models_label)
+    if models_api:
+        lifecycle = apply_models_api(lifecycle, models_api, models_label)
     write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
     write_csv(args.out / "model_lifecycle.csv", LIFECYCLE_COLUMNS, lifecycle)
-    print(f"wrote {len(prices)} price rows and {len(lifecycle)} lifecycle rows to {args.out}")
+    write_csv(args.out / "catalog_conflicts.csv", CONFLICT_COLUMNS, conflicts)
+    print(f"wrote {len(prices)} price rows, {len(lifecycle)} lifecycle rows and "
+          f"{len(conflicts)} source conflicts to {args.out}")
 
 
 if __name__ == "__main__":

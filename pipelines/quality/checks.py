@@ -365,7 +365,23 @@ def bill_matches_computed_cost(
                         if len(rows) else 0, "by_classification": by_class})
 
 
+@dg.asset_check(asset=dg.AssetKey(["catalog", "conflicts"]), pool=WAREHOUSE_POOL,
+                description="WARN: the catalog's sources agree (no shutdown date, replacement "
+                "or price on which they differ); where they do, catalog.conflicts says which "
+                "value was chosen and why.")
+def catalog_sources_agree(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = frame(con, "SELECT model, field, chosen_value, other_value FROM catalog.conflicts")
+        outcome = validate("catalog_conflicts", rows, [
+            ("ExpectTableRowCountToEqual", {"value": 0})])
+        return _finish(context, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
+                       {"conflicts": rows.head(20).to_dicts()})
+
+
 checks = [
+    catalog_sources_agree,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
     unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,

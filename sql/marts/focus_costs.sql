@@ -26,10 +26,9 @@ SELECT
     'AI and Machine Learning'                                   AS "ServiceCategory",
     api_key_id                                                  AS "ResourceId",
     project_id                                                  AS "SubAccountId",
-    to_json(map_from_entries([
-        ('team', team), ('endpoint', endpoint), ('model', model),
-        ('lifecycle_status', lifecycle_status), ('source', source)
-    ]))                                                         AS "Tags",
+    json_object('team', team, 'endpoint', endpoint, 'model', model,
+                'lifecycle_status', lifecycle_status, 'source', source)
+                                                                AS "Tags",
     team                                                        AS x_team,
     source                                                      AS x_source,
     endpoint                                                    AS x_endpoint,
