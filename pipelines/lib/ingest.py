@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,35 +110,54 @@ def ingest_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None,
     run_id: str | None = None,
 ) -> list[FileOutcome]:
-    """Ingest every new file under ``landing_dir``; return one outcome per file looked at."""
+    """Ingest every new file under ``landing_dir``; return one outcome per file looked at.
+
+    A file whose path, size and modification time match its manifest row is not read again
+    (not even hashed). The others are hashed one file ahead, in a thread, while DuckDB parses
+    the current one (hashlib and DuckDB both release the GIL).
+    """
     ensure_tables(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     seen = {
         (p, s) for p, s in _x(con, "SELECT path, sha256 FROM staging.ingested_files")
     }
+    unchanged = {
+        (p, size, mtime) for p, size, mtime in _x(
+            con, "SELECT path, size_bytes, modified_at FROM staging.ingested_files")
+    }
     first_path = dict(
-        _x(con, 
+        _x(con,
             "SELECT sha256, arg_min(path, file_id) FROM staging.ingested_files "
             "WHERE status <> 'duplicate' GROUP BY sha256"
         )
     )
-    outcomes = []
+    todo = []
     for path in discover(landing_dir):
         key = str(path.resolve())
         try:
-            sha = sha256_of(path)
-        except OSError as exc:  # vanished or unreadable: try again next run
-            outcomes.append(FileOutcome(key, "", None, "skipped", 0, 0, 0, 0, str(exc)))
-            continue
-        if (key, sha) in seen:
-            continue
-        if sha in first_path:
-            outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
-        else:
-            outcome = ingest_file(con, path, key, sha, now, run_id)
-            first_path[sha] = key
-        seen.add((key, sha))
-        outcomes.append(outcome)
+            size, mtime = _file_meta(path)
+        except OSError:
+            continue  # vanished since the listing
+        if (key, size, mtime) not in unchanged:
+            todo.append((path, key))
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
+        digests = [hasher.submit(sha256_of, path) for path, _ in todo]
+        for (path, key), digest in zip(todo, digests, strict=True):
+            try:
+                sha = digest.result()
+            except OSError as exc:  # vanished or unreadable: try again next run
+                outcomes.append(FileOutcome(key, "", None, "skipped", 0, 0, 0, 0, str(exc)))
+                continue
+            if (key, sha) in seen:
+                continue
+            if sha in first_path:
+                outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
+            else:
+                outcome = ingest_file(con, path, key, sha, now, run_id)
+                first_path[sha] = key
+            seen.add((key, sha))
+            outcomes.append(outcome)
     return outcomes
 
 

@@ -48,6 +48,20 @@ class SuiteOutcome:
 _CONTEXT: Any = None
 
 
+def prewarm_in_background() -> None:
+    """Start importing great_expectations in a thread, so the first check of a run does not
+    wait for its multi-second import (the ingest running meanwhile is DuckDB work that
+    releases the GIL). Loading the code location still never imports it."""
+    import importlib
+    import threading
+
+    def _import() -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        importlib.import_module("great_expectations")
+
+    threading.Thread(target=_import, name="gx-import", daemon=True).start()
+
+
 def _context() -> Any:
     global _CONTEXT
     if _CONTEXT is None:
