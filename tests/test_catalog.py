@@ -14,7 +14,8 @@ from pipelines.settings import CATALOG_DATA_DIR
 from tests.conftest import SHARED_DATA
 
 D = Decimal
-PRICES = {p.model: p for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+PRICES = {p.model: p for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
+          if p.service_tier is None}
 LIFECYCLE = {r.model: r for r in cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
 
 

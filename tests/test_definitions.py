@@ -42,3 +42,24 @@ def test_import_is_fast_and_does_not_import_great_expectations():
     print(f"import pipelines.definitions: {float(out[0]):.2f}s "
           f"(process {time.perf_counter() - start:.2f}s)")
     assert out[1] == "False"
+
+
+def test_landing_sensor_requests_a_run_only_for_new_or_changed_files(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("RADAR_LANDING_DIR", str(tmp_path))
+    sensor = defs.resolve_sensor_def("landing_folder_sensor")
+    (tmp_path / "a.json").write_text("{}")
+    with dg.instance_for_test() as instance:
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert len(first.run_requests) == 1
+        again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance,
+                                                             cursor=first.cursor))
+        assert again.run_requests == [] and again.skip_message
+        (tmp_path / "b.csv").write_text("x")
+        changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance,
+                                                               cursor=first.cursor))
+        assert len(changed.run_requests) == 1
+        assert changed.run_requests[0].run_key != first.run_requests[0].run_key

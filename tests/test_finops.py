@@ -82,3 +82,44 @@ def test_fine_tuned_models_price_at_their_fine_tuned_rate(radar, refresh):
     assert rows[ft] == D("1.5")
     assert rows[unknown_ft] is None
     assert radar.query("SELECT model FROM marts.unpriced_usage") == [(unknown_ft,)]
+
+
+def test_service_tiers_price_at_the_tier_rates(radar, refresh):
+    # gpt-5.6-sol: default 4 / 0.4 / 20, flex 2 / 0.2 / 10, priority 8 / 0.8 / 40 per 1M;
+    # gpt-4o-mini has no flex price in the catalog: flex usage falls back to the default
+    usage = [bucket("2026-11-20", [
+        completion(input_tokens=1_000_000, output_tokens=100_000, num_model_requests=1,
+                   project_id="p", api_key_id=f"k_{tier}_{model}", model=model, batch=False,
+                   service_tier=tier)
+        for tier in ("default", "flex", "priority") for model in ("gpt-5.6-sol", "gpt-4o-mini")])]
+    (radar.landing / "tiers.json").write_text(json.dumps(page(usage)))
+    refresh()
+    costs = dict(radar.query(
+        "SELECT service_tier || ' ' || model, cost_usd FROM marts.usage_cost_daily"))
+    assert costs["default gpt-5.6-sol"] == D("6")    # 4 + 2
+    assert costs["flex gpt-5.6-sol"] == D("3")       # 2 + 1
+    assert costs["priority gpt-5.6-sol"] == D("12")  # 8 + 4
+    assert costs["default gpt-4o-mini"] == costs["flex gpt-4o-mini"] == D("0.21")
+    tiers = dict(radar.query("SELECT service_tier || ' ' || model, price_tier "
+                             "FROM intermediate.usage_priced"))
+    assert tiers["flex gpt-5.6-sol"] == "flex" and tiers["flex gpt-4o-mini"] is None
+
+
+def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh):
+    usage = [bucket("2026-11-10", [completion(
+        input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id=k,
+        model="gpt-4o", batch=False) for k in ("key_1", "key_2")])]
+    costs = [bucket("2026-11-10", [
+        {"object": "organization.costs.result", "amount": {"value": v, "currency": "usd"},
+         "line_item": None, "project_id": "proj_x", "api_key_id": k}
+        for k, v in (("key_1", 1.00), ("key_2", 1.25))])]
+    (radar.landing / "usage.json").write_text(json.dumps(page(usage)))
+    (radar.landing / "costs.json").write_text(json.dumps(page(costs)))
+    refresh()
+    assert radar.query(
+        "SELECT api_key_id, billed_usd, computed_usd, within_tolerance "
+        "FROM marts.cost_reconciliation_by_key ORDER BY api_key_id") == [
+        ("key_1", D("1"), D("1"), True), ("key_2", D("1.25"), D("1"), False)]
+    # the day x project grain of the contract table is unchanged
+    assert radar.query("SELECT billed_usd, computed_usd FROM marts.cost_reconciliation") == [
+        (D("2.25"), D("2"))]

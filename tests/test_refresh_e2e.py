@@ -187,3 +187,74 @@ def test_newest_file_wins_for_a_changed_bucket(refreshed, refresh):
     assert refreshed.query(
         "SELECT rows_loaded FROM staging.ingested_files WHERE path LIKE '%z_redownload.json'"
     ) == [(1,)]
+
+
+def test_same_bucket_in_dashboard_export_and_api_page_counts_once(refreshed, refresh):
+    import csv
+
+    from tests.exports import DASHBOARD_HEADER, epoch
+    s, e = epoch("2026-11-20"), epoch("2026-11-21")
+    path = refreshed.landing / "dashboard" / "later_export.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(DASHBOARD_HEADER)
+        # bucket A of the API page, as the dashboard writes it
+        w.writerow(["gpt-4o-2024-08-06", "2026-11-20T00:00:00+00:00", "2026-11-21T00:00:00+00:00",
+                    s, e, "proj_a", "100.0", "", "key_a", "FALSE", "default", "1000000.0",
+                    "100000.0", "200000.0"])
+    refresh()
+    assert refreshed.query(
+        "SELECT rows_read, rows_loaded, rows_duplicate FROM staging.ingested_files "
+        "WHERE path LIKE '%later_export.csv'") == [(1, 0, 1)]
+    assert refreshed.query(
+        "SELECT sum(requests) FROM marts.usage_cost_daily WHERE team = 'alpha' "
+        "AND usage_date = DATE '2026-11-20'") == [(100,)]
+
+
+def test_replacement_chains_follow_the_as_of_date(refreshed, refresh, monkeypatch):
+    # as of 2026-11-25 gpt-5.1-chat-latest is shut down too: follow it to gpt-5.6-sol
+    assert refreshed.query(
+        "SELECT lifecycle_status, provider_replacement_model, replacement_model, "
+        "replacement_chain_length FROM intermediate.lifecycle_as_of "
+        "WHERE model = 'chatgpt-4o-latest'") == [
+        ("shutdown", "gpt-5.1-chat-latest", "gpt-5.6-sol", 2)]
+    # as of 2026-03-01 it was still active: it is the replacement
+    monkeypatch.setenv("RADAR_AS_OF", "2026-03-01")
+    refresh()
+    assert refreshed.query(
+        "SELECT lifecycle_status, replacement_model FROM intermediate.lifecycle_as_of "
+        "WHERE model = 'chatgpt-4o-latest'") == [("shutdown", "gpt-5.1-chat-latest")]
+    assert refreshed.query(
+        "SELECT lifecycle_status FROM intermediate.lifecycle_as_of "
+        "WHERE model = 'gpt-5.1-chat-latest'") == [("active",)]
+
+
+def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh, monkeypatch):
+    import json
+
+    from tests.exports import RESULT_A, bucket, page
+    # alpha's gpt-4o-2024-08-06 usage on two days; a negotiated price for that exact model
+    # from 2026-11-21 on
+    (fixture_exports.landing / "api" / "next_day.json").write_text(json.dumps(page([
+        bucket("2026-11-21", [dict(RESULT_A)]),
+        bucket("2026-11-21", [dict(RESULT_A, model="gpt-4o-2024-05-13", api_key_id="key_old",
+                                   input_cached_tokens=0)])])))
+    overrides = fixture_exports.root / "overrides.csv"
+    overrides.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+                         "output_usd_per_1m\ngpt-4o-2024-08-06,2026-11-21,,2.00,,8.00\n")
+    monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    refresh()
+    costs = dict(fixture_exports.query(
+        "SELECT usage_date || ' ' || model, cost_usd FROM marts.usage_cost_daily "
+        "WHERE team = 'alpha' AND endpoint = 'completions'"))
+    # before: the catalog's 2.50 / 1.25 / 10: 3.25 USD
+    assert costs["2026-11-20 gpt-4o-2024-08-06"] == D("3.25")
+    # from 2026-11-21 the override (2.00, no cached price so cached = input, 8.00):
+    # (800,000 x 2 + 200,000 x 2 + 100,000 x 8) / 1e6 = 2.80 USD
+    assert costs["2026-11-21 gpt-4o-2024-08-06"] == D("2.8")
+    # a dated snapshot with its own entry keeps its own price ($5 / $15), not gpt-4o's
+    assert costs["2026-11-21 gpt-4o-2024-05-13"] == D("6.5")
+    sources = fixture_exports.query(
+        "SELECT source FROM catalog.model_prices WHERE model = 'gpt-4o-2024-08-06' "
+        "AND service_tier IS NULL ORDER BY valid_from")
+    assert sources[0][0].startswith("litellm") and sources[1][0].startswith("override")

@@ -37,6 +37,7 @@ class Price:
     batch_discount: Decimal
     source: str
     mode: str | None = None
+    service_tier: str | None = None  # None: the default tier; else flex, priority, ...
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -109,6 +110,7 @@ def read_prices(path: Path) -> list[Price]:
             or DEFAULT_BATCH_DISCOUNT,
             source=r["source"].strip(),
             mode=(r.get("mode") or "").strip() or None,
+            service_tier=(r.get("service_tier") or "").strip() or None,
         ))
     return out
 
@@ -173,6 +175,7 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     Built-in rows are cut around each override's window; an override keeps the batch
     discount of the built-in row it replaces (0.5 where the model is new). Overrides of the
     same model that overlap each other are an error: which one applies would be a guess.
+    Overrides set the default tier's price; flex and priority rows are left as they are.
     """
     by_model: dict[str, list[Price]] = {}
     for o in sorted(overrides, key=lambda p: (p.model, p.valid_from)):
@@ -183,11 +186,11 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     result: list[Price] = []
     for row in builtin:
         pieces = [row]
-        for o in by_model.get(row.model, []):
+        for o in by_model.get(row.model, []) if row.service_tier is None else []:
             pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
         result.extend(pieces)
     for model, rows in by_model.items():
-        base = next((p for p in builtin if p.model == model), None)
+        base = next((p for p in builtin if p.model == model and p.service_tier is None), None)
         discount = base.batch_discount if base else DEFAULT_BATCH_DISCOUNT
         result.extend(replace(o, batch_discount=discount, mode=base.mode if base else None)
                       for o in rows)

@@ -31,9 +31,12 @@ from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 #: valid_from of catalog prices whose start date no source states: before any usage in scope.
 OPEN_START = dt.date(2020, 1, 1)
 PRICE_COLUMNS = [
-    "model", "valid_from", "valid_to", "input_usd_per_1m", "cached_input_usd_per_1m",
-    "output_usd_per_1m", "batch_discount", "mode", "source",
+    "model", "service_tier", "valid_from", "valid_to", "input_usd_per_1m",
+    "cached_input_usd_per_1m", "output_usd_per_1m", "batch_discount", "mode", "source",
 ]
+#: service tiers with their own prices (LiteLLM's `_flex` / `_priority` fields); the
+#: default tier is the row without a tier
+TIERS = ("flex", "priority")
 LITELLM_LABEL = "litellm 1.110.2 model_prices_and_context_window.json"
 LITELLM_OLD_LABEL = "litellm 1.81.0 model_prices_and_context_window.json"
 DEPRECATIONS_LABEL = ("openai deprecations page https://developers.openai.com/api/docs/deprecations"
@@ -54,6 +57,7 @@ class PriceRow:
     batch_discount: Decimal
     mode: str | None
     source: str
+    service_tier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,24 +88,35 @@ def _batch_discount(entry: dict, input_price: Decimal) -> Decimal:
     return (1 - ratio).quantize(Decimal("0.0001"))
 
 
-def prices_from_litellm(catalog: dict, source: str) -> dict[str, PriceRow]:
-    rows: dict[str, PriceRow] = {}
+def prices_from_litellm(catalog: dict, source: str) -> dict[tuple[str, str | None], PriceRow]:
+    """Default-tier prices of every OpenAI token-priced entry, plus a row per service tier
+    (flex, priority) where the entry has that tier's prices."""
+    rows: dict[tuple[str, str | None], PriceRow] = {}
     for key, entry in catalog.items():
         if key == "sample_spec" or not _is_openai_token_entry(key, entry):
             continue
         input_price = per_token_to_per_million(entry["input_cost_per_token"])
-        cached = entry.get("cache_read_input_token_cost")
-        rows[key] = PriceRow(
-            model=key,
-            valid_from=OPEN_START,
-            valid_to=None,
-            input_usd_per_1m=input_price,
-            cached_input_usd_per_1m=None if cached is None else per_token_to_per_million(cached),
-            output_usd_per_1m=per_token_to_per_million(entry["output_cost_per_token"]),
-            batch_discount=_batch_discount(entry, input_price),
-            mode=entry.get("mode"),
-            source=source,
-        )
+        discount = _batch_discount(entry, input_price)
+        for tier in (None, *TIERS):
+            suffix = f"_{tier}" if tier else ""
+            inp = entry.get(f"input_cost_per_token{suffix}")
+            out = entry.get(f"output_cost_per_token{suffix}")
+            if inp is None or out is None:
+                continue
+            cached = entry.get(f"cache_read_input_token_cost{suffix}")
+            rows[(key, tier)] = PriceRow(
+                model=key,
+                valid_from=OPEN_START,
+                valid_to=None,
+                input_usd_per_1m=per_token_to_per_million(inp),
+                cached_input_usd_per_1m=(None if cached is None
+                                         else per_token_to_per_million(cached)),
+                output_usd_per_1m=per_token_to_per_million(out),
+                batch_discount=discount,
+                mode=entry.get("mode"),
+                source=source,
+                service_tier=tier,
+            )
     return rows
 
 
@@ -109,9 +124,11 @@ def build_prices(
     current: dict, older: dict, current_label: str, older_label: str
 ) -> list[PriceRow]:
     rows = prices_from_litellm(current, current_label)
+    current_models = {model for model, _ in rows}
     for key, row in prices_from_litellm(older, older_label).items():
-        rows.setdefault(key, row)  # only entries the current catalog deleted
-    return sorted(rows.values(), key=lambda r: r.model)
+        if key[0] not in current_models:  # only entries the current catalog deleted
+            rows.setdefault(key, row)
+    return sorted(rows.values(), key=lambda r: (r.model, r.service_tier or ""))
 
 
 def read_deprecations(path: Path) -> list[dict[str, str]]:
@@ -258,6 +275,18 @@ def read_models_api(path: Path) -> dict[str, str | None]:
     return {m["id"]: m.get("shutdown_date") for m in doc.get("data", []) if "id" in m}
 
 
+def _load_json(source: str | Path) -> dict:
+    """A JSON document from a file or an http(s) URL (e.g. LiteLLM's raw GitHub file)."""
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        import httpx
+
+        response = httpx.get(text, timeout=60, follow_redirects=True)
+        response.raise_for_status()
+        return response.json()
+    return json.loads(Path(text).read_text(encoding="utf-8"))
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return ""
@@ -280,7 +309,8 @@ def write_csv(path: Path, columns: list[str], rows: list) -> None:
 def main(argv: list[str] | None = None) -> None:
     shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--litellm", type=Path, default=shared / "litellm_model_prices.json")
+    parser.add_argument("--litellm", default=shared / "litellm_model_prices.json",
+                        help="the LiteLLM price JSON: a file, or an http(s) URL")
     parser.add_argument("--litellm-label", default=LITELLM_LABEL)
     parser.add_argument(
         "--litellm-old", type=Path, default=shared / "litellm_model_prices_v1.81.0.json"
@@ -299,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pull-models", action="store_true",
                         help="fetch GET /v1/models with OPENAI_ADMIN_KEY / OPENAI_BASE_URL")
     args = parser.parse_args(argv)
-    current = json.loads(args.litellm.read_text(encoding="utf-8"))
+    current = _load_json(args.litellm)
     older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
     prices = build_prices(current, older, args.litellm_label, args.litellm_old_label)
     lifecycle = build_lifecycle(

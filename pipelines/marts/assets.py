@@ -132,6 +132,9 @@ cost_reconciliation = sql_table_asset(
     deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts",
     extra_metadata=_reconciliation_meta)
 
+cost_reconciliation_by_key = sql_table_asset(
+    "marts", "cost_reconciliation_by_key", "marts/cost_reconciliation_by_key",
+    deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts")
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
     deps=[["marts", "usage_cost_daily"]], group="marts")
@@ -139,5 +142,5 @@ focus_costs = sql_table_asset(
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced,
     usage_cost_daily, deprecated_model_usage, migration_status_weekly, unpriced_usage,
-    cost_reconciliation, focus_costs,
+    cost_reconciliation, cost_reconciliation_by_key, focus_costs,
 ]

@@ -166,8 +166,9 @@ def catalog_prices_are_valid(
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
-                            "count(*) OVER (PARTITION BY p.model ORDER BY valid_from) AS n, "
+
                             "(SELECT count(*) FROM catalog.model_prices q WHERE q.model = p.model "
+                            " AND q.service_tier IS NOT DISTINCT FROM p.service_tier "
                             " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
                             " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
                             "AS overlapping_windows FROM catalog.model_prices p")

@@ -1,7 +1,9 @@
--- catalog.model_prices: one row per model and validity window (valid_to exclusive, NULL = open).
+-- catalog.model_prices: one row per model, service tier and validity window (valid_to
+-- exclusive, NULL = open; service_tier NULL = the default tier, else flex or priority).
 -- Input: `prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
 SELECT
     model,
+    nullif(service_tier, '')                          AS service_tier,
     CAST(valid_from AS DATE)                          AS valid_from,
     CAST(nullif(valid_to, '') AS DATE)                AS valid_to,
     CAST(input_usd_per_1m AS DECIMAL(18, 6))          AS input_usd_per_1m,
@@ -11,4 +13,4 @@ SELECT
     source,
     mode
 FROM prices_in
-ORDER BY model, valid_from
+ORDER BY model, service_tier NULLS FIRST, valid_from

@@ -53,10 +53,18 @@ with_prices AS (
         -- only token-metered endpoints are priced from the token catalog; images, audio,
         -- storage and tool calls are metered in other units and stay unpriced (NULL, flagged)
         x.endpoint IN ('completions', 'embeddings', 'moderations') AS token_metered,
-        p.input_usd_per_1m,
-        coalesce(p.cached_input_usd_per_1m, p.input_usd_per_1m) AS cached_input_usd_per_1m,
-        p.output_usd_per_1m,
-        p.batch_discount,
+        -- the tier's own prices where the catalog has them (flex, priority), else the default
+        CASE WHEN pt.model IS NOT NULL THEN x.service_tier END AS price_tier,
+        CASE WHEN pt.model IS NOT NULL THEN pt.input_usd_per_1m ELSE p.input_usd_per_1m END
+            AS input_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL
+             THEN coalesce(pt.cached_input_usd_per_1m, pt.input_usd_per_1m)
+             ELSE coalesce(p.cached_input_usd_per_1m, p.input_usd_per_1m) END
+            AS cached_input_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL THEN pt.output_usd_per_1m ELSE p.output_usd_per_1m END
+            AS output_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL THEN pt.batch_discount ELSE p.batch_discount END
+            AS batch_discount,
         rr.price_model AS replacement_price_model,
         rp.input_usd_per_1m AS r_input,
         coalesce(rp.cached_input_usd_per_1m, rp.input_usd_per_1m) AS r_cached,
@@ -65,11 +73,18 @@ with_prices AS (
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
         ON p.model = x.price_model
+       AND p.service_tier IS NULL
        AND x.usage_date >= p.valid_from
        AND (p.valid_to IS NULL OR x.usage_date < p.valid_to)
+    LEFT JOIN catalog.model_prices AS pt
+        ON pt.model = x.price_model
+       AND pt.service_tier = x.service_tier
+       AND x.usage_date >= pt.valid_from
+       AND (pt.valid_to IS NULL OR x.usage_date < pt.valid_to)
     LEFT JOIN intermediate.model_resolution AS rr ON rr.model = x.replacement_model
     LEFT JOIN catalog.model_prices AS rp
         ON rp.model = rr.price_model
+       AND rp.service_tier IS NULL
        AND CAST($as_of AS DATE) >= rp.valid_from
        AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
 )
@@ -79,6 +94,7 @@ SELECT
     litellm_team_id, team_alias, endpoint, route, model, service_tier, is_batch,
     requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
     price_model,
+    price_tier,
     token_metered AND input_usd_per_1m IS NOT NULL AS priced,
     CASE WHEN token_metered AND input_usd_per_1m IS NOT NULL THEN CAST(
         ((input_tokens - cached_input_tokens) * input_usd_per_1m
