@@ -63,6 +63,18 @@ def fixture_exports(radar: RadarEnv) -> RadarEnv:
     return radar
 
 
+def run_cli_job(env: dict[str, str], job_name: str = "radar_refresh"):
+    """`dagster job execute` from the repo root, as an operator runs it (no DAGSTER_HOME)."""
+    import subprocess
+
+    env = {**os.environ, **env}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run(
+        [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+         "pipelines.definitions", "-j", job_name],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+
+
 def run_job(job_name: str = "radar_refresh") -> dg.ExecuteInProcessResult:
     """Build the code location from the current environment and run one of its jobs for real."""
     from pipelines.definitions import build_defs

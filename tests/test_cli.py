@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
-from tests.conftest import REPO
+from tests.conftest import run_cli_job
 
 
 def test_radar_refresh_from_the_command_line(fixture_exports):
-    env = {**os.environ, **fixture_exports.env()}
-    env.pop("DAGSTER_HOME", None)
-    proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
-         "pipelines.definitions", "-j", "radar_refresh"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = run_cli_job(fixture_exports.env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RUN_SUCCESS" in proc.stderr + proc.stdout
     assert fixture_exports.query(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 
 import duckdb
 
-from tests.conftest import REPO
+from tests.conftest import run_cli_job
 from tests.exports import RESULT_C, bucket, page
 
 SECRET = re.compile(r"sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/=\-]{6,}")
@@ -43,12 +41,7 @@ def test_no_secret_is_stored_or_logged(fixture_exports):
         bucket("2026-11-19", [leaked, bad])])))
     # a file that is no export at all, full of a key
     (landing / "notes.json").write_text('{"OPENAI_ADMIN_KEY": "sk-admin-0123456789abcdef"')
-    env = {**os.environ, **fixture_exports.env()}
-    env.pop("DAGSTER_HOME", None)
-    proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
-         "pipelines.definitions", "-j", "radar_refresh"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = run_cli_job(fixture_exports.env())
     assert proc.returncode == 0, proc.stderr[-2000:]
     log = proc.stdout + proc.stderr
     assert not SECRET.findall(log.replace("sk-***", "").replace("Bearer ***", ""))

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from pipelines.lib.catalog import Lifecycle
 from pipelines.lib.modelnames import parse_replacement
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 
@@ -60,14 +61,8 @@ class PriceRow:
     service_tier: str | None = None
 
 
-@dataclass(frozen=True)
-class LifecycleRow:
-    model: str
-    announced_date: dt.date | None
-    shutdown_date: dt.date | None
-    replacement_model: str | None
-    replacement_note: str | None
-    source: str
+#: one lifecycle row: the same record the pipeline reads back from the shipped CSV
+LifecycleRow = Lifecycle
 
 
 def _is_openai_token_entry(key: str, entry: dict) -> bool:
