@@ -24,8 +24,9 @@ dev: setup
 	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 	exec $(VENV)/dagster dev -m pipelines.definitions --host 127.0.0.1 --port 3000
 
+# with OPENAI_ADMIN_KEY set, the OpenAI Models API's shutdown dates are pulled too
 catalog: setup
-	$(VENV)/python -m pipelines.lib.catalog_build
+	$(VENV)/python -m pipelines.lib.catalog_build $(if $(OPENAI_ADMIN_KEY),--pull-models,)
 
 lint: setup
 	$(VENV)/ruff check .
