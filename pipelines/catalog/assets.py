@@ -16,6 +16,17 @@ GROUP = "catalog"
 OWNERS = ["team:platform-finops"]
 
 
+def _load(warehouse: WarehouseResource, frame: pl.DataFrame, name: str) -> int:
+    """Replace ``catalog.<name>`` with ``sql/catalog/<name>.sql`` run over ``frame`` (visible
+    to the SQL as ``<name>_in``), in one transaction; return the row count."""
+    with warehouse.get_connection() as con, transaction(con):
+        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
+        con.register(f"{name}_in", frame)
+        rows = build_table(con, f"catalog.{name}", f"catalog/{name}")
+        con.unregister(f"{name}_in")
+    return rows
+
+
 def _text_frame(rows: list, columns: list[str]) -> pl.DataFrame:
     """Rows of dataclasses as an all-text frame: decimals keep every digit on the way to SQL."""
     data = {c: [None if (v := getattr(r, c)) is None else str(v) for r in rows] for c in columns}
@@ -40,12 +51,7 @@ def model_prices(
         overrides = cat.read_overrides(settings.catalog_overrides)
         prices = cat.apply_overrides(prices, overrides)
     columns = [f.name for f in dataclasses.fields(cat.Price)]
-    prices_in = _text_frame(prices, columns)  # noqa: F841 - read by the SQL below
-    with warehouse.get_connection() as con, transaction(con):
-        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
-        con.register("prices_in", prices_in)
-        rows = build_table(con, "catalog.model_prices", "catalog/model_prices")
-        con.unregister("prices_in")
+    rows = _load(warehouse, _text_frame(prices, columns), "model_prices")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "models": len({p.model for p in prices}),
@@ -68,12 +74,8 @@ def model_lifecycle(
     settings = radar.settings()
     rows_in = cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")
     columns = [f.name for f in dataclasses.fields(cat.Lifecycle)]
-    lifecycle_in = _text_frame(rows_in, columns)
-    with warehouse.get_connection() as con, transaction(con):
-        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
-        con.register("lifecycle_in", lifecycle_in)
-        rows = build_table(con, "catalog.model_lifecycle", "catalog/model_lifecycle")
-        con.unregister("lifecycle_in")
+    rows = _load(warehouse, _text_frame(rows_in, columns), "model_lifecycle")
+    with warehouse.get_connection() as con:
         upcoming = con.execute(
             "SELECT model, shutdown_date, replacement_model FROM catalog.model_lifecycle "
             "WHERE shutdown_date > $as_of ORDER BY shutdown_date, model LIMIT 15",
@@ -101,12 +103,8 @@ def team_directory(
     keys, problems = cat.read_team_directory(settings.teams_file)
     for problem in problems:
         context.log.warning(f"team directory: {problem}")
-    teams_in = _text_frame(keys, ["key_type", "key_value", "team", "owner"])
-    with warehouse.get_connection() as con, transaction(con):
-        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
-        con.register("teams_in", teams_in)
-        rows = build_table(con, "catalog.team_directory", "catalog/team_directory")
-        con.unregister("teams_in")
+    rows = _load(warehouse, _text_frame(keys, ["key_type", "key_value", "team", "owner"]),
+                 "team_directory")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "teams": len({k.team for k in keys}),
@@ -129,12 +127,7 @@ def conflicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     frame = pl.read_csv(path, infer_schema=False) if path.exists() else pl.DataFrame(
         schema=dict.fromkeys(["model", "field", "chosen_value", "chosen_source", "other_value",
                               "other_source", "rule"], pl.String))
-    conflicts_in = frame  # noqa: F841 - read by the SQL below
-    with warehouse.get_connection() as con, transaction(con):
-        run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
-        con.register("conflicts_in", frame)
-        rows = build_table(con, "catalog.conflicts", "catalog/conflicts")
-        con.unregister("conflicts_in")
+    rows = _load(warehouse, frame, "conflicts")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "preview": dg.MetadataValue.md(table(

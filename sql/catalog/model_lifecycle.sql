@@ -1,5 +1,5 @@
 -- catalog.model_lifecycle: one row per model with an announced retirement.
--- Input: `lifecycle_in`, the shipped lifecycle CSV.
+-- Input: `model_lifecycle_in`, the shipped lifecycle CSV.
 SELECT
     model,
     CAST(nullif(announced_date, '') AS DATE) AS announced_date,
@@ -7,5 +7,5 @@ SELECT
     nullif(replacement_model, '')            AS replacement_model,
     nullif(replacement_note, '')             AS replacement_note,
     source
-FROM lifecycle_in
+FROM model_lifecycle_in
 ORDER BY model

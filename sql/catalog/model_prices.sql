@@ -1,6 +1,6 @@
 -- catalog.model_prices: one row per model, service tier and validity window (valid_to
 -- exclusive, NULL = open; service_tier NULL = the default tier, else flex or priority).
--- Input: `prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
+-- Input: `model_prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
 SELECT
     model,
     nullif(service_tier, '')                          AS service_tier,
@@ -12,5 +12,5 @@ SELECT
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
     mode
-FROM prices_in
+FROM model_prices_in
 ORDER BY model, service_tier NULLS FIRST, valid_from
