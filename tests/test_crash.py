@@ -24,10 +24,15 @@ KILL_POINTS = ["ingest_landing_folder", "intermediate__usage_daily",
 
 
 def _env(root: Path, landing: Path) -> dict[str, str]:
+    # a Dagster home of the test's own: a killed run cannot leave its temporary instance
+    # folder behind in the repository
+    home = root / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
            "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
-           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
-    env.pop("DAGSTER_HOME", None)
+           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF,
+           "DAGSTER_HOME": str(home)}
     env.pop("RADAR_TEAMS_FILE", None)
     return env
 
