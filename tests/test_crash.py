@@ -24,15 +24,13 @@ KILL_POINTS = ["ingest_landing_folder", "intermediate__usage_daily",
 
 
 def _env(root: Path, landing: Path) -> dict[str, str]:
-    # a Dagster home of the test's own: a killed run cannot leave its temporary instance
-    # folder behind in the repository
-    home = root / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    # no DAGSTER_HOME, as the contract runs it: each run gets a temporary instance, so the
+    # pool slot a killed run held dies with it (with a persistent instance it would stay
+    # claimed until the daemon's run monitoring frees it)
     env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
            "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
-           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF,
-           "DAGSTER_HOME": str(home)}
+           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
+    env.pop("DAGSTER_HOME", None)
     env.pop("RADAR_TEAMS_FILE", None)
     return env
 
@@ -50,6 +48,7 @@ def _refresh(root: Path, landing: Path) -> None:
 
 def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
     """Start a refresh, SIGKILL its process group as soon as `step` starts."""
+    before = set(REPO.glob(".tmp_dagster_home_*"))
     proc = subprocess.Popen(_command(), cwd=REPO, env=_env(root, landing),
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             start_new_session=True)
@@ -61,6 +60,9 @@ def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
             killed = True
             break
     proc.wait(timeout=60)
+    # the killed CLI could not remove its temporary instance folder: do it for it
+    for leftover in set(REPO.glob(".tmp_dagster_home_*")) - before:
+        shutil.rmtree(leftover, ignore_errors=True)
     return killed
 
 
