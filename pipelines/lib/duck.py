@@ -42,10 +42,10 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | No
     parameters the statement does not use; this passes only the ``$name`` parameters that
     appear in ``sql``.
     """
-    return con.execute(sql, _used_params(sql, params or {})).fetchall()
+    return con.execute(sql, used_params(sql, params or {})).fetchall()
 
 
-def _used_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def used_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
@@ -60,13 +60,6 @@ def build_table(
     sql = sql_text(model)
     run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
     return run(con, f"SELECT count(*) FROM {table}")[0][0]
-
-
-def query(
-    con: duckdb.DuckDBPyConnection, model: str, params: Mapping[str, Any] | None = None
-) -> duckdb.DuckDBPyRelation:
-    sql = sql_text(model)
-    return con.execute(sql, _used_params(sql, params or {}))
 
 
 @contextmanager

@@ -62,14 +62,6 @@ COST_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def empty_usage() -> pl.DataFrame:
-    return pl.DataFrame(schema=USAGE_SCHEMA)
-
-
-def empty_costs() -> pl.DataFrame:
-    return pl.DataFrame(schema=COST_SCHEMA)
-
-
 def usage_key(
     endpoint: str | None, start_epoch: int | None, project_id: str | None, user_id: str | None,
     api_key_id: str | None, model: str | None, is_batch: bool | None, service_tier: str | None,

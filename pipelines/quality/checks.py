@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.assets import REJECTED_ROWS, USAGE
-from pipelines.lib.duck import run, transaction
+from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.schema import ENDPOINTS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome, validate
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
@@ -49,8 +49,7 @@ CREATE TABLE IF NOT EXISTS quality.check_results (
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
-    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
-    return pl.from_arrow(con.sql(sql, params=used).to_arrow_table())
+    return pl.from_arrow(con.sql(sql, params=used_params(sql, params or {})).to_arrow_table())
 
 
 def _finish(
@@ -115,19 +114,18 @@ def staging_usage_is_valid(
     with warehouse.get_connection() as con:
         # the files of this run have consecutive ids: a constant range lets DuckDB read only
         # their row groups
-        first, last = run(con, "SELECT min(file_id), max(file_id) FROM staging.ingested_files "
-                               "WHERE run_id = $run", {"run": context.run.run_id})[0]
+        first, last = run(con, "SELECT coalesce(min(file_id), 0), coalesce(max(file_id), -1) "
+                               "FROM staging.ingested_files WHERE run_id = $run",
+                          {"run": context.run.run_id})[0]
+        files = {"first": first, "last": last}  # an empty range when the run loaded nothing
         changed = frame(con, (
             "SELECT u.*, epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
             "86400 AS max_bucket_seconds FROM staging.usage u "
             "WHERE u.file_id BETWEEN $first AND $last "
             # the sample size is a code constant: DuckDB takes no parameter there
-            f"USING SAMPLE reservoir({MAX_VALIDATED_ROWS} ROWS) REPEATABLE (7)"),
-            {"first": first if first is not None else 0, "last": last if last is not None else -1})
+            f"USING SAMPLE reservoir({MAX_VALIDATED_ROWS} ROWS) REPEATABLE (7)"), files)
         lo, hi = run(con, "SELECT min(usage_date), max(usage_date) FROM staging.usage "
-                          "WHERE file_id BETWEEN $first AND $last",
-                     {"first": first if first is not None else 0,
-                      "last": last if last is not None else -1})[0]
+                          "WHERE file_id BETWEEN $first AND $last", files)[0]
         # one row per bucket key, on every day this run changed: distinct 64-bit hashes
         # first (cheap); only if two rows share a hash are the keys themselves compared
         span = {"lo": lo or dt.date.max, "hi": hi or dt.date.min}
