@@ -225,13 +225,16 @@ def refresh_env(workdir: Path, landing: Path) -> dict[str, str]:
     return env
 
 
-STEP_RE = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s|m)')
+STEP_RE = re.compile(r'Finished execution of step "([^"]+)" in ([0-9hms.]+)\.')
+DURATION_RE = re.compile(r"([0-9.]+)(ms|h|m|s)")
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
 def step_seconds(log: str) -> dict[str, float]:
+    """Step durations as Dagster logs them: 533ms, 2.1s, 4m52s, 1h4m."""
     out = {}
-    for name, value, unit in STEP_RE.findall(log):
-        out[name] = float(value) * {"ms": 0.001, "s": 1, "m": 60}[unit]
+    for name, text in STEP_RE.findall(log):
+        out[name] = sum(float(v) * UNIT_SECONDS[u] for v, u in DURATION_RE.findall(text))
     return out
 
 

@@ -106,7 +106,8 @@ def assert_invariants(con, outcomes) -> None:
 @PROFILE
 @given(fmt=st.sampled_from(FORMATS), rows=rows_strategy,
        mutation=st.sampled_from(["none", "duplicate_file", "duplicate_pages", "reorder",
-                                 "extra_column", "line_endings"]))
+                                 "extra_column", "line_endings", "overlapping_exports",
+                                 "repeated_rows"]))
 def test_lossless_mutations_load_every_row_once(tmp_path, fmt, rows, mutation):
     content = render(fmt, rows)
     files = {f"export.{'csv' if fmt in ('dashboard', 'litellm') else 'json'}": content}
@@ -124,13 +125,26 @@ def test_lossless_mutations_load_every_row_once(tmp_path, fmt, rows, mutation):
         lines = content.decode().splitlines()
         files = {"export.csv": "\n".join(
             [lines[0] + ",unexpected_col"] + [x + ",zzz" for x in lines[1:]]).encode()}
+    elif mutation == "overlapping_exports" and fmt in ("dashboard", "litellm"):
+        # two exports of overlapping periods: the rows in both count once
+        header, *body = content.decode().splitlines(keepends=True)
+        third = len(body) // 3
+        files = {"first.csv": "".join([header, *body[:2 * third + 1]]).encode(),
+                 "second.csv": "".join([header, *body[third:]]).encode()}
+    elif mutation == "repeated_rows" and fmt in ("dashboard", "litellm"):
+        # the same rows twice in one file (an export appended to itself, header dropped)
+        header, *body = content.decode().splitlines(keepends=True)
+        files = {"export.csv": "".join([header, *body, *body[: len(body) // 2 + 1]]).encode()}
     elif mutation == "line_endings":  # CSV written with LF only; JSON with CRLF
         files = {name: (c.replace(b"\r\n", b"\n") if b"\r\n" in c
                         else c.replace(b"\n", b"\r\n")) for name, c in files.items()}
     con, outcomes = load(tmp_path, files)
     assert_invariants(con, outcomes)
+    # gateway requests are staged rolled up to the day; their identity is the request ledger
+    grain = ("staging.gateway_requests" if fmt == "litellm" else "staging.usage")
     loaded = con.execute(
-        "SELECT count(*), coalesce(sum(requests), 0) FROM staging.usage").fetchall()[0]
+        f"SELECT (SELECT count(*) FROM {grain}), "
+        "(SELECT coalesce(sum(requests), 0) FROM staging.usage)").fetchall()[0]
     expected_requests = len(rows) if fmt == "litellm" else sum(r["requests"] for r in rows)
     assert loaded == (len(rows), expected_requests), (mutation, outcomes)
     assert sum(o.rows_rejected for o in outcomes) == 0

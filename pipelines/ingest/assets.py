@@ -28,8 +28,9 @@ REJECTED_ROWS = dg.AssetKey(["staging", "rejected_rows"])
         dg.AssetSpec(USAGE, group_name=GROUP, owners=OWNERS, kinds={"duckdb", "polars"},
                      description="Usage at the source's grain: one row per OpenAI bucket x "
                      "group (endpoint, bucket start, project, user, API key, model, batch, "
-                     "service tier) or per gateway request. The newest file's version of a "
-                     "bucket wins; nothing is counted twice."),
+                     "service tier), or a gateway file's requests of one day and one set of "
+                     "dimensions (request identity in staging.gateway_requests). The newest "
+                     "file's version of a bucket wins; nothing is counted twice."),
         dg.AssetSpec(BILLED_COSTS, group_name=GROUP, owners=OWNERS, kinds={"duckdb"},
                      description="Billed amounts from Costs API pages and dashboard cost "
                      "exports: one row per day x project x API key x line item."),

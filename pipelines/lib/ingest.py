@@ -7,9 +7,11 @@ Rules
   skipped; the same content at a second path is recorded as ``duplicate`` and not read.
 * Every file is loaded in **one transaction**: its usage and cost rows, its rejected rows and
   its manifest row commit together or not at all, so a crash never leaves half a file.
-* Rows are keyed by the contract's bucket identity (or the gateway's request id). A key that
-  is already loaded with exactly the same values is an exact duplicate (counted, not loaded);
-  a key loaded with other values is replaced: the newest file wins.
+* OpenAI rows are keyed by the contract's bucket identity. A key that is already loaded with
+  exactly the same values is an exact duplicate (counted, not loaded); a key loaded with other
+  values is replaced: the newest file wins.
+* Gateway requests are rolled up to the day as they are parsed (one pass over the file); their
+  identity is kept in the request ledger ``staging.gateway_requests`` (see ``_load_gateway``).
 * Accounting: for every file, ``rows_read = rows_loaded + rows_rejected + rows_duplicate``.
 """
 
@@ -214,6 +216,7 @@ def ingest_file(
 ) -> FileOutcome:
     """Parse one file and load it in a single transaction (or quarantine it whole)."""
     fmt: str | None = None
+    gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
     try:
@@ -229,9 +232,10 @@ def ingest_file(
             kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
-            present = litellm_csv.csv_columns(con, path)
-            _x(con, "CREATE OR REPLACE TEMP TABLE incoming_usage AS "
-                        + litellm_csv.parse_sql(present), {"path": str(path)})
+            gateway_sql = litellm_csv.parse_sql(litellm_csv.csv_columns(con, path))
+            # one pass over the file: parsed, checked and rolled up to the day
+            _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
+                    + litellm_csv.group_sql(f"({gateway_sql})"), {"path": str(path)})
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)
@@ -246,14 +250,16 @@ def ingest_file(
                 _x(con, "CREATE OR REPLACE TEMP TABLE incoming_usage AS "
                             "SELECT * FROM incoming_usage_df")
                 con.unregister("incoming_usage_df")
-            if usage_df is not None or fmt == LITELLM_CSV:
+            if fmt == LITELLM_CSV:
+                dates |= _load_gateway(con, gateway_sql, path, file_id, key, sha, now, counts)
+            if usage_df is not None:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
                                 USAGE_VALUE_COLUMNS, file_id, key, now, counts)
-                # the days whose daily roll-up must be recomputed (consumed by the
-                # intermediate layer in its own transaction)
-                if dates:
-                    con.executemany("INSERT INTO staging.pending_dates VALUES (?)",
-                                    [(d,) for d in sorted(dates)])
+            # the days whose daily roll-up must be recomputed (consumed by the
+            # intermediate layer in its own transaction)
+            if dates:
+                con.executemany("INSERT INTO staging.pending_dates VALUES (?)",
+                                [(d,) for d in sorted(dates)])
             if costs_df is not None and len(costs_df):
                 con.register("incoming_costs_df", _naive_utc(costs_df))
                 _x(con, 
@@ -272,10 +278,14 @@ def ingest_file(
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)
     finally:
-        for temp in ("incoming_usage", "incoming_costs", "good"):
+        for temp in ("incoming_usage", "incoming_costs", "good", *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
                        counts.duplicate, error, tuple(sorted(dates)))
+
+
+#: the raw text of a row that parsed (parsers keep raw text for rejected rows only)
+_RAW_OR_VALUES = ("coalesce(raw, CAST(to_json(struct_pack(dedupe_key, {values})) AS VARCHAR))")
 
 
 def _same(cols: Iterable[str], a: str, b: str) -> str:
@@ -293,11 +303,7 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     constants; the file id, path and time are bound parameters.
     """
     p = {"file_id": file_id, "path": key, "now": now}
-    present = {r[0] for r in _x(con, f"DESCRIBE {incoming}")}
-    masked = [c for c in ("dedupe_key", *sorted(MASKED_COLUMNS)) if c in present]
-    suspicious = " OR ".join(f"{c} LIKE '%sk-%' OR {c} ILIKE '%bearer%'" for c in masked)
-    _x(con, f"UPDATE {incoming} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked)
-       + f" WHERE {suspicious}")
+    _mask_identifiers(con, incoming)
     read, rejected, good_keys = _x(con, (
         f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
         f"count(DISTINCT dedupe_key) FILTER (WHERE reason IS NULL) FROM {incoming}"))[0]
@@ -322,7 +328,8 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
                                               "count(*) FILTER (WHERE NOT same) FROM repeats")[0]
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
                 f"'conflicts with a later row of the same key ' || dedupe_key || "
-                f"' in this file; the later row was kept', {sql_redact('raw')}, $now "
+                f"' in this file; the later row was kept', "
+                f"{sql_redact(_RAW_OR_VALUES.format(values=', '.join(value_columns)))}, $now "
                 f"FROM repeats WHERE NOT same", p)
         _x(con, "CREATE OR REPLACE TEMP TABLE good AS SELECT * EXCLUDE (rn) FROM ranked "
                 "WHERE rn = 1")
@@ -363,3 +370,127 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     counts.duplicate += within_dup + loaded_dup
     counts.loaded += loaded
     return dates
+
+
+def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Replace identifiers that are credentials (a key pasted as a user id...) by a digest."""
+    present = {r[0] for r in _x(con, f"DESCRIBE {table}")}
+    masked = [c for c in ("dedupe_key", *sorted(MASKED_COLUMNS)) if c in present]
+    suspicious = " OR ".join(f"{c} LIKE '%sk-%' OR {c} ILIKE '%bearer%'" for c in masked)
+    _x(con, f"UPDATE {table} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked)
+       + f" WHERE {suspicious}")
+
+
+# ----------------------------------------------------------------------------- gateway logs
+
+GATEWAY_TEMPS = ("gateway_groups", "gateway_requests_in")
+#: what makes two copies of one gateway request "the same request"
+GATEWAY_VALUE_COLUMNS = (
+    "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
+    "model", "litellm_team_id", "team_alias", "failed_requests", "input_tokens",
+    "cached_input_tokens", "output_tokens",
+)
+
+
+def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, file_id: int,
+                  key: str, sha: str, now: dt.datetime, counts: _Counts) -> set[dt.date]:
+    """Stage a gateway file from ``gateway_groups`` (its requests rolled up to the day).
+
+    A request is counted once, whichever files carry it: the request keys of the file go
+    to ``staging.gateway_requests``; when one repeats (within the file or from a file loaded
+    earlier) the file is read again at the request grain and the repeats are taken out
+    first. That second read happens only for overlapping exports; the usual file is read
+    once. Across files the first copy loaded wins (a gateway writes a request's log row once;
+    the copy in a later export is the same request). Within one file, copies that differ
+    are quarantined and the latest-ending copy is kept.
+    """
+    p = {"file_id": file_id, "path": key, "now": now}
+    (read,) = _x(con, "SELECT coalesce(sum(rows_read), 0) FROM gateway_groups")[0]
+    lo, hi = _x(con, "SELECT min(usage_date), max(usage_date) FROM gateway_groups "
+                     "WHERE reason IS NULL")[0]
+    _insert_request_keys(con, p)
+    if lo is not None and _repeated_requests(con, lo, hi):
+        _x(con, "DELETE FROM staging.gateway_requests WHERE file_id = $file_id", p)
+        _drop_repeated_requests(con, parse_sql, path, lo, hi)
+        _insert_request_keys(con, p)
+    (kept, rejected) = _x(con, "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_read) "
+                               "FILTER (WHERE reason IS NOT NULL), 0) FROM gateway_groups")[0]
+    if rejected:  # identical rejected rows share a group: one quarantine row per input row
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, NULL, "
+                f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
+                f"FROM gateway_groups, range(rows_read) WHERE reason IS NOT NULL", p)
+    _x(con, "DELETE FROM gateway_groups WHERE reason IS NOT NULL")
+    _mask_identifiers(con, "gateway_groups")
+    columns = list(USAGE_COLUMNS)
+    group_keys = ", ".join(litellm_csv.GROUP_KEYS)
+    select = ", ".join(
+        # the file's content and the group's dimensions: the same on every rerun
+        f"'litellm|' || $file || '|' || md5(to_json(struct_pack(usage_date, {group_keys})))"
+        if c == "dedupe_key"
+        else "$file_id" if c == "file_id"
+        else "NULL" if c == "position"
+        else c
+        for c in columns)
+    _x(con, f"INSERT INTO staging.usage ({', '.join(columns)}) "
+            f"SELECT {select} FROM gateway_groups", {**p, "file": sha[:16]})
+    dates = {d for (d,) in _x(con, "SELECT DISTINCT usage_date FROM gateway_groups")}
+    counts.read += read
+    counts.rejected += rejected
+    counts.duplicate += read - kept
+    counts.loaded += kept - rejected
+    return dates
+
+
+def _insert_request_keys(con: duckdb.DuckDBPyConnection, p: dict) -> None:
+    _x(con, "INSERT INTO staging.gateway_requests SELECT request_key, usage_date, $file_id "
+            "FROM (SELECT usage_date, unnest(request_keys) AS request_key FROM gateway_groups "
+            "WHERE reason IS NULL)", {"file_id": p["file_id"]})
+
+
+def _repeated_requests(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> int:
+    """How many request keys repeat on the days this file covers: the ledger is unique
+    before the file's keys go in, so any repeat involves this file (a copy within it, or a
+    request an earlier file loaded: a request keeps its start time, hence its day). The
+    constant date bounds let DuckDB skip every other row group."""
+    return _x(con, "SELECT count(*) - count(DISTINCT request_key) FROM staging.gateway_requests "
+                   "WHERE usage_date BETWEEN $lo AND $hi", {"lo": lo, "hi": hi})[0][0]
+
+
+def _drop_repeated_requests(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path,
+                            lo: dt.date, hi: dt.date) -> None:
+    """Rebuild ``gateway_groups`` from the file's requests without the repeats: requests
+    already loaded from another file and exact copies within the file are left out (counted
+    as duplicates), differing copies within the file become rejected rows."""
+    same = " AND ".join(f"{c} IS NOT DISTINCT FROM first_value({c}) OVER w"
+                        for c in GATEWAY_VALUE_COLUMNS)
+    conflict = "reason IS NULL AND NOT loaded_before AND copy_no > 1 AND NOT same_as_kept"
+    raw = ("CAST(to_json(struct_pack(request_id := request_id, model := model, "
+           "\"startTime\" := bucket_start, api_key := api_key_id, "
+           "prompt_tokens := input_tokens, completion_tokens := output_tokens, "
+           "failed := failed_requests)) AS VARCHAR)")
+    _x(con, f"""
+        CREATE OR REPLACE TEMP TABLE gateway_requests_in AS
+        WITH parsed AS (SELECT *, md5_number(request_id) AS request_key FROM ({parse_sql})),
+        ranked AS (
+            SELECT *,
+                row_number() OVER w AS copy_no,
+                ({same}) AS same_as_kept,
+                reason IS NULL AND request_key IN (
+                    SELECT request_key FROM staging.gateway_requests
+                    WHERE usage_date BETWEEN $lo AND $hi) AS loaded_before
+            FROM parsed
+            WINDOW w AS (PARTITION BY request_key, reason IS NULL
+                         ORDER BY bucket_end DESC, input_tokens DESC, output_tokens DESC,
+                                  cached_input_tokens DESC, failed_requests DESC, model,
+                                  api_key_id, route)
+        )
+        SELECT * EXCLUDE (request_key, copy_no, same_as_kept, loaded_before) REPLACE (
+            CASE WHEN {conflict} THEN 'conflicts with another row of request '
+                || request_id || ' in this file; the latest-ending copy was kept'
+                ELSE reason END AS reason,
+            CASE WHEN {conflict} THEN {raw} ELSE raw END AS raw)
+        FROM ranked
+        WHERE reason IS NOT NULL OR NOT (loaded_before OR (copy_no > 1 AND same_as_kept))
+        """, {"path": str(path), "lo": lo, "hi": hi})
+    _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
+            + litellm_csv.group_sql("gateway_requests_in"))

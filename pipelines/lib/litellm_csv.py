@@ -42,20 +42,43 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
-def _call_type_rows() -> list[tuple[str, str, str]]:
-    rows = []
-    for call_type, (endpoint, route) in CALL_TYPES.items():
-        rows.append((call_type, endpoint, route))
+def _call_type_map() -> dict[str, tuple[str, str]]:
+    out = {}
+    for call_type, pair in CALL_TYPES.items():
+        out[call_type] = pair
         if not call_type.startswith("_"):
-            rows.append(("a" + call_type, endpoint, route))
-    return rows
+            out["a" + call_type] = pair
+    return out
 
 
-def _count_sql(col: str) -> tuple[str, str]:
-    """(value, error) SQL for a count column: integers on the fast path, whole numbers written
-    as decimals (``10.0``) on the slow one, everything else an error with the value."""
-    text = f"nullif(trim({col}), '')"
-    whole = f"try_cast({text} AS BIGINT)"
+def _call_type_case(column: str, field: int) -> str:
+    """CASE mapping a call type to its endpoint (field 0) or route (field 1): a constant
+    expression costs less than a join on tens of millions of rows."""
+    whens = " ".join(f"WHEN '{call_type}' THEN '{pair[field]}'"
+                     for call_type, pair in _call_type_map().items())
+    return f"CASE {column} {whens} END"
+
+
+#: the forms a Postgres export writes (no offset: UTC), tried before the general parser
+NAIVE_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S",
+                      "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S")
+
+
+def _timestamp_sql(column: str) -> str:
+    """UTC timestamp of a text column: the strict naive formats first (cheaper than the
+    general parser: about 0.2 s less per 850k requests), then any form with an offset,
+    converted to UTC."""
+    formats = ", ".join(f"'{f}'" for f in NAIVE_TIME_FORMATS)
+    return (f"coalesce(try_strptime({column}, [{formats}]), "
+            f"try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')")
+
+
+def _count_sql(name: str) -> tuple[str, str]:
+    """(value, error) SQL for the count column ``name`` (its trimmed text ``{name}_text`` and
+    integer cast ``{name}_whole`` are computed once, a level below): integers on the fast
+    path, whole numbers written as decimals (``10.0``) on the slow one, anything else an error
+    that quotes the value. CASE evaluates a branch only for the rows that reach it."""
+    text, whole = f"{name}_text", f"{name}_whole"
     num = f"try_cast({text} AS DECIMAL(38, 6))"
     value = (f"CASE WHEN {text} IS NULL THEN 0 "
              f"WHEN {whole} IS NOT NULL THEN "
@@ -65,75 +88,93 @@ def _count_sql(col: str) -> tuple[str, str]:
     error = (
         f"CASE WHEN {text} IS NULL THEN NULL "
         f"WHEN {whole} IS NOT NULL THEN (CASE "
-        f"WHEN {whole} < 0 THEN 'negative {col}: ' || {text} "
-        f"WHEN {whole} > {MAX_COUNT} THEN '{col} implausibly large (over 10^15): ' || {text} "
+        f"WHEN {whole} < 0 THEN 'negative {name}: ' || {text} "
+        f"WHEN {whole} > {MAX_COUNT} THEN '{name} implausibly large (over 10^15): ' || {text} "
         f"END) "
-        f"WHEN {num} IS NULL THEN '{col} is not a number: ' || {text} "
-        f"WHEN {num} < 0 THEN 'negative {col}: ' || {text} "
-        f"WHEN {num} <> floor({num}) THEN '{col} is not a whole number: ' || {text} "
-        f"WHEN {num} > {MAX_COUNT} THEN '{col} implausibly large (over 10^15): ' || {text} END"
+        f"WHEN {num} IS NULL THEN '{name} is not a number: ' || {text} "
+        f"WHEN {num} < 0 THEN 'negative {name}: ' || {text} "
+        f"WHEN {num} <> floor({num}) THEN '{name} is not a whole number: ' || {text} "
+        f"WHEN {num} > {MAX_COUNT} THEN '{name} implausibly large (over 10^15): ' || {text} END"
     )
     return value, error
 
 
 def parse_sql(present: set[str]) -> str:
-    """The SELECT that turns the CSV (bound as ``$path``) into typed usage rows with reasons."""
+    """The SELECT that turns the CSV (bound as ``$path``) into typed request rows, each with
+    a ``reason`` when it cannot be loaded (and then its ``raw`` record).
+
+    Every expression is computed once per row and the cheap case first: this query runs over
+    every gateway request ever exported, so each per-row step shows in the benchmark."""
     cols = ", ".join(
         (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
     )
-    prompt, prompt_err = _count_sql('"prompt_tokens"')
-    completion, completion_err = _count_sql('"completion_tokens"')
-    values = ", ".join(f"('{a}', '{b}', '{c}')" for a, b, c in _call_type_rows())
+    prompt, prompt_err = _count_sql("prompt_tokens")
+    completion, completion_err = _count_sql("completion_tokens")
     # the metadata JSON is parsed once, for every path we need
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
-    meta = (f"CASE WHEN json_valid(src.\"metadata\") THEN "
-            f"json_extract_string(src.\"metadata\", [{paths}]) END")
-    m = {name: f"nullif(src.meta[{i}], '')" for i, name in enumerate(METADATA_PATHS, start=1)}
+    meta = (f"CASE WHEN json_valid(\"metadata\") THEN "
+            f"json_extract_string(\"metadata\", [{paths}]) END")
+    m = {name: f"nullif(meta[{i}], '')" for i, name in enumerate(METADATA_PATHS, start=1)}
     cached = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.cached_tokens']} "
               "AS BIGINT), 0)")
     return f"""
 WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
     -- a gateway row is identified by its request_id (kept in the raw text of a rejected row)
-    SELECT {cols}, NULL::BIGINT AS position
+    SELECT {cols}
     FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
                   strict_mode = false, null_padding = true)
 ),
-src AS (
-    SELECT src.*, {meta} AS meta FROM raw_rows AS src
+texts AS (
+    SELECT *,
+        {meta} AS meta,
+        nullif(trim("prompt_tokens"), '') AS prompt_tokens_text,
+        nullif(trim("completion_tokens"), '') AS completion_tokens_text
+    FROM raw_rows
 ),
-call_types(call_type, endpoint, route) AS (VALUES {values}),
+numbers AS (
+    SELECT *,
+        try_cast(prompt_tokens_text AS BIGINT) AS prompt_tokens_whole,
+        try_cast(completion_tokens_text AS BIGINT) AS completion_tokens_whole
+    FROM texts
+),
 typed AS (
     SELECT
-        src.position,
-        nullif(trim(src.request_id), '') AS request_id,
-        src.call_type,
-        ct.endpoint,
-        coalesce(ct.route, src.call_type) AS route,
-        try_cast(src."startTime" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS started,
-        try_cast(src."endTime" AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS ended,
-        coalesce(nullif(trim(src.model), ''), nullif(trim(src.model_group), '')) AS model,
-        nullif(trim(src.api_key), '') AS api_key_id,
-        coalesce(nullif(trim(src."user"), ''), {m['$.user_api_key_user_id']}) AS user_id,
+        nullif(trim(request_id), '') AS request_id,
+        call_type,
+        {_call_type_case("call_type", 0)} AS endpoint,
+        coalesce({_call_type_case("call_type", 1)}, call_type) AS route,
+        {_timestamp_sql('"startTime"')} AS started,
+        {_timestamp_sql('"endTime"')} AS ended,
+        coalesce(nullif(trim(model), ''), nullif(trim(model_group), '')) AS model,
+        nullif(trim(api_key), '') AS api_key_id,
+        coalesce(nullif(trim("user"), ''), {m['$.user_api_key_user_id']}) AS user_id,
         {m['$.user_api_key_project_id']} AS project_id,
-        coalesce(nullif(trim(src.team_id), ''), {m['$.user_api_key_team_id']})
-            AS litellm_team_id,
+        coalesce(nullif(trim(team_id), ''), {m['$.user_api_key_team_id']}) AS litellm_team_id,
         {m['$.user_api_key_team_alias']} AS team_alias,
-        lower(coalesce(nullif(trim(src.status), ''), 'success')) AS status,
+        lower(coalesce(nullif(trim(status), ''), 'success')) AS status,
         {prompt} AS input_tokens, {prompt_err} AS input_error,
         {completion} AS output_tokens, {completion_err} AS output_error,
         {cached} AS cached_input_tokens,
-        src."startTime" AS start_text,
-        src.prompt_tokens AS prompt_text,
-        src.completion_tokens AS completion_text
-    FROM src LEFT JOIN call_types ct ON ct.call_type = src.call_type
+        "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
+    FROM numbers
+),
+checked AS (
+    SELECT *,
+        CASE
+            WHEN request_id IS NULL THEN 'missing request_id'
+            WHEN endpoint IS NULL THEN 'call_type ' || coalesce(call_type, 'NULL')
+                || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
+            WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
+            WHEN input_error IS NOT NULL THEN input_error
+            WHEN output_error IS NOT NULL THEN output_error
+            WHEN status NOT IN ('success', 'failure') THEN 'unknown status: ' || status
+            WHEN model IS NULL THEN 'missing model'
+        END AS reason
+    FROM typed
 )
-SELECT * EXCLUDE (raw_text) REPLACE (
-    -- the raw record is kept for rejected rows only (it is what an operator needs to see)
-    CASE WHEN reason IS NOT NULL THEN CAST(to_json(raw_text) AS VARCHAR) END AS raw)
-FROM (
 SELECT
-    position,
+    NULL::BIGINT AS position,
     '{SOURCE}' AS source,
     endpoint,
     route,
@@ -151,24 +192,44 @@ SELECT
     output_tokens,
     NULL::BIGINT AS units,
     NULL::VARCHAR AS unit,
-    'litellm|' || request_id AS dedupe_key,
-    CASE
-        WHEN request_id IS NULL THEN 'missing request_id'
-        WHEN endpoint IS NULL THEN 'call_type ' || coalesce(call_type, 'NULL')
-            || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
-        WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
-        WHEN input_error IS NOT NULL THEN input_error
-        WHEN output_error IS NOT NULL THEN output_error
-        WHEN status NOT IN ('success', 'failure') THEN 'unknown status: ' || status
-        WHEN model IS NULL THEN 'missing model'
-    END AS reason,
-    NULL::VARCHAR AS raw,
-    struct_pack(request_id := request_id, call_type := call_type,
-                "startTime" := start_text, model := model, api_key := api_key_id,
-                status := status, prompt_tokens := prompt_text,
-                completion_tokens := completion_text) AS raw_text
-FROM typed
-)
+    reason,
+    -- the raw record is kept for rejected rows only (it is what an operator needs to see)
+    CASE WHEN reason IS NOT NULL THEN CAST(to_json(struct_pack(
+        request_id := request_id, call_type := call_type, "startTime" := start_text,
+        model := model, api_key := api_key_id, status := status,
+        prompt_tokens := prompt_tokens_text, completion_tokens := completion_tokens_text))
+        AS VARCHAR) END AS raw
+FROM checked
+"""
+
+
+#: what makes gateway requests one staged row: the day and every dimension downstream uses
+GROUP_KEYS = ("source", "endpoint", "route", "project_id", "user_id", "api_key_id", "model",
+              "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias", "unit")
+
+
+def group_sql(relation: str) -> str:
+    """Roll request rows (``relation``: :func:`parse_sql` or a table of its rows) up to one
+    row per day and dimensions, keeping the request keys of each group in a list (the request
+    ledger is written from it). A rejected row stays a group of its own: its reason and raw
+    text are part of the key (identical rejected rows share a group and count ``rows_read``)."""
+    keys = ", ".join(GROUP_KEYS)
+    return f"""
+SELECT
+    CAST(bucket_start AS DATE) AS usage_date, {keys}, reason, raw,
+    count(*)                         AS rows_read,
+    sum(requests)::BIGINT            AS requests,
+    sum(failed_requests)::BIGINT     AS failed_requests,
+    sum(input_tokens)::BIGINT        AS input_tokens,
+    sum(cached_input_tokens)::BIGINT AS cached_input_tokens,
+    sum(output_tokens)::BIGINT       AS output_tokens,
+    sum(units)::BIGINT               AS units,
+    min(bucket_start)                AS bucket_start,
+    max(bucket_end)                  AS bucket_end,
+    -- a 128-bit digest of each request id: stable across versions, no credential kept
+    list(md5_number(request_id)) FILTER (WHERE reason IS NULL) AS request_keys
+FROM {relation}
+GROUP BY ALL
 """
 
 

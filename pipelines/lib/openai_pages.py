@@ -145,9 +145,7 @@ def parse_pages(text: str) -> ParsedPages:
                 position += 1
                 continue
             for result in results:
-                raw = json.dumps(
-                    {"start_time": bucket.get("start_time"), "end_time": bucket.get("end_time"),
-                     "result": result}, sort_keys=True)[:4000]
+                raw = None  # the raw text is kept for rejected rows only (built on failure)
                 try:
                     start = _ts(bucket.get("start_time"), "start_time")
                     end = _ts(bucket.get("end_time"), "end_time")
@@ -165,6 +163,10 @@ def parse_pages(text: str) -> ParsedPages:
                     else:
                         raise ValueError(f"unknown result object type {tag!r}")
                 except ValueError as exc:
+                    raw = json.dumps(
+                        {"start_time": bucket.get("start_time"),
+                         "end_time": bucket.get("end_time"), "result": result},
+                        sort_keys=True, default=str)[:4000]
                     usage_rows.append(_reject(position, str(exc), raw))
                 position += 1
     return ParsedPages(
@@ -184,7 +186,7 @@ def _reject(position: int, reason: str, raw: str) -> dict[str, Any]:
 
 
 def _usage_row(
-    position: int, start: dt.datetime, end: dt.datetime, tag: str, r: dict, raw: str
+    position: int, start: dt.datetime, end: dt.datetime, tag: str, r: dict, raw: str | None
 ) -> dict[str, Any]:
     endpoint, req_field, unit_field, unit_name, extra = RESULT_TYPES[tag]
     requests = _count(r.get(req_field), req_field, required=True) if req_field else 0
@@ -220,7 +222,7 @@ def _usage_row(
 
 
 def _cost_row(
-    position: int, start: dt.datetime, end: dt.datetime, r: dict, raw: str
+    position: int, start: dt.datetime, end: dt.datetime, r: dict, raw: str | None
 ) -> dict[str, Any]:
     amount = r.get("amount")
     if not isinstance(amount, dict) or "value" not in amount:

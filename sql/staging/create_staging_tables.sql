@@ -20,8 +20,9 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     run_id         VARCHAR               -- the Dagster run that looked at the file
 );
 
--- Usage at the source's own grain (an OpenAI bucket x group, or one gateway request),
--- one row per dedupe_key: the newest file's version of that bucket.
+-- Usage at the source's own grain, one row per dedupe_key: an OpenAI bucket x group (the
+-- newest file's version of that bucket), or a gateway file's requests of one day and one set
+-- of dimensions (request-level identity in staging.gateway_requests).
 CREATE TABLE IF NOT EXISTS staging.usage (
     dedupe_key          VARCHAR NOT NULL,
     file_id             BIGINT NOT NULL,
@@ -48,6 +49,17 @@ CREATE TABLE IF NOT EXISTS staging.usage (
     output_tokens       BIGINT NOT NULL,
     units               BIGINT,
     unit                VARCHAR
+);
+
+-- The gateway request ledger: one row per LiteLLM request loaded, so that a request exported
+-- twice (overlapping exports, two files from the same gateway) is counted once. Gateway rows
+-- are staged in staging.usage already rolled up to the day (one row per file x day x
+-- dimensions); this table keeps their identity. request_key = md5_number(request_id): a
+-- 128-bit digest, stable across DuckDB versions, that never stores a pasted credential.
+CREATE TABLE IF NOT EXISTS staging.gateway_requests (
+    request_key UHUGEINT NOT NULL,
+    usage_date  DATE NOT NULL,
+    file_id     BIGINT NOT NULL
 );
 
 -- Billed amounts (Costs API results and dashboard cost exports), one row per dedupe_key.
