@@ -143,6 +143,20 @@ def ingest_landing(
         if (key, size, mtime) not in unchanged:
             todo.append((path, key))
     outcomes = []
+    # each file commits to the write-ahead log (durable, replayed after a crash); the data
+    # files are checkpointed once, after the last file, not after every file
+    (threshold,) = _x(con, "SELECT current_setting('checkpoint_threshold')")[0]
+    _x(con, "SET checkpoint_threshold = '4GB'")
+    try:
+        _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
+    finally:
+        _x(con, f"SET checkpoint_threshold = '{threshold}'")
+    if outcomes:
+        _x(con, "CHECKPOINT")
+    return outcomes
+
+
+def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
         digests = [hasher.submit(sha256_of, path) for path, _ in todo]
         for (path, key), digest in zip(todo, digests, strict=True):
@@ -160,7 +174,6 @@ def ingest_landing(
                 first_path[sha] = key
             seen.add((key, sha))
             outcomes.append(outcome)
-    return outcomes
 
 
 def _next_file_id(con: duckdb.DuckDBPyConnection) -> int:
