@@ -421,11 +421,11 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     (read,) = _x(con, "SELECT coalesce(sum(rows_read), 0) FROM gateway_groups")[0]
     lo, hi = _x(con, "SELECT min(usage_date), max(usage_date) FROM gateway_groups "
                      "WHERE reason IS NULL")[0]
-    _insert_request_keys(con, p)
+    _insert_request_keys(con, file_id)
     if lo is not None and _repeated_requests(con, lo, hi):
         _x(con, "DELETE FROM staging.gateway_requests WHERE file_id = $file_id", p)
         _drop_repeated_requests(con, parse_sql, path, lo, hi)
-        _insert_request_keys(con, p)
+        _insert_request_keys(con, file_id)
     (kept, rejected) = _x(con, "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_read) "
                                "FILTER (WHERE reason IS NOT NULL), 0) FROM gateway_groups")[0]
     if rejected:  # identical rejected rows share a group: one quarantine row per input row
@@ -434,7 +434,6 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
                 f"FROM gateway_groups, range(rows_read) WHERE reason IS NOT NULL", p)
     _x(con, "DELETE FROM gateway_groups WHERE reason IS NOT NULL")
     _mask_identifiers(con, "gateway_groups")
-    columns = list(USAGE_COLUMNS)
     group_keys = ", ".join(litellm_csv.GROUP_KEYS)
     select = ", ".join(
         # the file's content and the group's dimensions: the same on every rerun
@@ -443,8 +442,8 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         else "$file_id" if c == "file_id"
         else "NULL" if c == "position"
         else c
-        for c in columns)
-    _x(con, f"INSERT INTO staging.usage ({', '.join(columns)}) "
+        for c in USAGE_COLUMNS)
+    _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}) "
             f"SELECT {select} FROM gateway_groups", {**p, "file": sha[:16]})
     dates = {d for (d,) in _x(con, "SELECT DISTINCT usage_date FROM gateway_groups")}
     counts.read += read
@@ -454,10 +453,10 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     return dates
 
 
-def _insert_request_keys(con: duckdb.DuckDBPyConnection, p: dict) -> None:
+def _insert_request_keys(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     _x(con, "INSERT INTO staging.gateway_requests SELECT request_key, usage_date, $file_id "
             "FROM (SELECT usage_date, unnest(request_keys) AS request_key FROM gateway_groups "
-            "WHERE reason IS NULL)", {"file_id": p["file_id"]})
+            "WHERE reason IS NULL)", {"file_id": file_id})
 
 
 def _repeated_requests(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date) -> int:
