@@ -1,6 +1,7 @@
 """Intermediate and mart layers: SQL models in `sql/`, executed against the warehouse."""
 
 
+from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
@@ -8,7 +9,8 @@ import duckdb
 
 from pipelines.ingest.assets import BILLED_COSTS, USAGE
 from pipelines.lib.duck import build_table, run, sql_text, transaction
-from pipelines.marts.factory import OWNERS, preview, sql_description, sql_table_asset
+from pipelines.lib.incremental import digest_tables, record_changes, version_of
+from pipelines.marts.factory import OWNERS, ByDay, preview, sql_description, sql_table_asset
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import RadarSettings
 
@@ -102,6 +104,8 @@ def usage_daily(
                 mode = "incremental"
             else:
                 mode = "unchanged"
+            if mode != "unchanged":  # what the day-keyed models downstream replay
+                record_changes(con, full=mode == "full")
             run(con, "DELETE FROM staging.pending_dates")
             rows = run(con, "SELECT count(*) FROM intermediate.usage_daily")[0][0]
         metadata = {"dagster/row_count": rows, "mode": mode, "days_recomputed": days,
@@ -110,14 +114,31 @@ def usage_daily(
     return dg.MaterializeResult(metadata=metadata)
 
 
+#: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
+PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
+                 "intermediate.model_resolution", "intermediate.lifecycle_as_of")
+
+
+def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
+    return f"as_of={s.as_of.isoformat()}\n" + digest_tables(con, PRICED_INPUTS)
+
+
+def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSettings], str]:
+    def inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
+        return f"{upstream}@{version_of(con, upstream)}"
+    return inputs
+
+
 usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
-          ["intermediate", "lifecycle_as_of"], PRICES, TEAMS], group="intermediate")
+          ["intermediate", "lifecycle_as_of"], PRICES, TEAMS], group="intermediate",
+    by_day=ByDay("usage_date", _priced_inputs))
 
 usage_cost_daily = sql_table_asset(
     "marts", "usage_cost_daily", "marts/usage_cost_daily",
-    deps=[["intermediate", "usage_priced"]], group="marts", extra_metadata=_cost_daily_meta)
+    deps=[["intermediate", "usage_priced"]], group="marts", extra_metadata=_cost_daily_meta,
+    by_day=ByDay("usage_date", _built_from("intermediate.usage_priced")))
 deprecated_model_usage = sql_table_asset(
     "marts", "deprecated_model_usage", "marts/deprecated_model_usage",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_deprecated_meta)
@@ -137,7 +158,8 @@ cost_reconciliation_by_key = sql_table_asset(
     deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts")
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
-    deps=[["marts", "usage_cost_daily"]], group="marts")
+    deps=[["marts", "usage_cost_daily"]], group="marts",
+    by_day=ByDay('CAST("ChargePeriodStart" AS DATE)', _built_from("marts.usage_cost_daily")))
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced,

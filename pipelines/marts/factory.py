@@ -6,12 +6,14 @@ it), so the UI and the file never disagree.
 
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from pipelines.lib.duck import build_table, run, sql_path, sql_text, transaction
+from pipelines.lib.incremental import build_by_day
 from pipelines.lib.markdown import table
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import (
@@ -23,6 +25,16 @@ from pipelines.settings import (
 OWNERS = ["team:platform-finops"]
 
 MetadataFn = Callable[[duckdb.DuckDBPyConnection, RadarSettings], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ByDay:
+    """A model whose rows each belong to one usage day: rebuilt only for the days
+    ``intermediate.usage_daily`` changed, while ``inputs`` (a description of everything else
+    the rows depend on) stays the same; see :mod:`pipelines.lib.incremental`."""
+
+    date_expr: str
+    inputs: Callable[[duckdb.DuckDBPyConnection, RadarSettings], str]
 
 
 def sql_description(model: str) -> str:
@@ -50,6 +62,7 @@ def sql_table_asset(
     group: str,
     extra_metadata: MetadataFn | None = None,
     check_specs: Sequence[dg.AssetCheckSpec] = (),
+    by_day: ByDay | None = None,
 ) -> dg.AssetsDefinition:
     key = dg.AssetKey([schema, name])
     table_name = f"{schema}.{name}"
@@ -64,13 +77,23 @@ def sql_table_asset(
         context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         settings = radar.settings()
+        build: dict[str, Any] = {}
         with warehouse.get_connection() as con:
             with transaction(con):
                 run(con, f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                rows = build_table(con, table_name, model, sql_params(settings))
+                if by_day is None:
+                    rows = build_table(con, table_name, model, sql_params(settings))
+                else:
+                    done = build_by_day(con, table_name, model, by_day.date_expr,
+                                        by_day.inputs(con, settings), sql_params(settings),
+                                        context.run.run_id)
+                    rows = done.rows
+                    build = {"mode": done.mode, "days_recomputed": done.days,
+                             "build_version": done.version}
             metadata: dict[str, Any] = {
                 "dagster/row_count": rows,
                 "as_of": settings.as_of.isoformat(),
+                **build,
                 "query": dg.MetadataValue.md(f"```sql\n{sql_text(model)}\n```"),
             }
             if extra_metadata is not None:

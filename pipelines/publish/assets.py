@@ -2,9 +2,11 @@
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from pipelines.lib.duck import run
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
@@ -24,39 +26,102 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+#: published tables kept up to date day by day (see pipelines.lib.incremental): the day of a row
+BY_DAY = {"marts.usage_cost_daily": "usage_date",
+          "marts.focus_costs": 'CAST("ChargePeriodStart" AS DATE)'}
+
+
+def _builds(con) -> dict[str, str]:
+    """``version:change_seq`` of each day-by-day table as built in the warehouse now."""
+    if not run(con, "SELECT count(*) FROM information_schema.tables WHERE "
+                    "table_schema = 'intermediate' AND table_name = 'model_builds'")[0][0]:
+        return {}
+    return {m: f"{v}:{seq}" for m, v, seq in run(
+        con, "SELECT model, version, change_seq FROM intermediate.model_builds")}
+
+
+def _published_builds(con) -> dict[str, str]:
+    """The builds the copy attached as ``bi_copy`` was published from ({} if unknown)."""
+    try:
+        rows = run(con, "SELECT builds FROM bi_copy.main.publish_info")
+    except duckdb.Error:  # no copy yet, or one published before builds were recorded
+        return {}
+    return dict(rows[0][0]) if rows and rows[0][0] else {}
+
+
+def _update_by_day(con, name: str, published: str, current: str) -> bool:
+    """Bring ``bi_copy.<name>`` from the build it was published from to the current one by
+    replacing only the days changed in between; False when that is not possible."""
+    (old_version, old_seq), (version, seq) = (published.split(":"), current.split(":"))
+    if old_version != version:
+        return False  # rebuilt in full since: copy it whole
+    day = BY_DAY[name]
+    run(con, "CREATE OR REPLACE TEMP TABLE publish_days AS SELECT DISTINCT usage_date FROM "
+             "intermediate.usage_daily_changes WHERE seq > $old AND seq <= $new",
+        {"old": int(old_seq), "new": int(seq)})
+    run(con, f"DELETE FROM bi_copy.{name} WHERE {day} IN (SELECT usage_date FROM publish_days)")
+    run(con, f"INSERT INTO bi_copy.{name} SELECT * FROM {name} "
+             f"WHERE {day} IN (SELECT usage_date FROM publish_days)")
+    run(con, "DROP TABLE publish_days")
+    # the copy must now hold exactly the warehouse's rows: else copy the table whole
+    return run(con, f"SELECT (SELECT count(*) FROM bi_copy.{name}) = "
+                    f"(SELECT count(*) FROM {name})")[0][0]
+
+
 def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, int]:
-    """Write the BI copy under temporary names, then rename each file over the old one.
+    """Write the BI copy under a temporary name, then rename it over the old one.
 
     A reader that opens ``radar.duckdb`` sees either the previous publish or this one, never a
     mix: the new file is complete (checkpointed, fsynced) before the rename, and a rename within
     one folder is atomic. Readers holding the old file keep their snapshot until they reconnect.
+
+    The new file starts as a byte copy of the previous publish: the small tables are replaced
+    whole, the day-by-day marts (``BY_DAY``) get only the days that changed since, when the
+    warehouse built them incrementally from the same full build. Then the Parquet files.
     """
     publish_dir.mkdir(parents=True, exist_ok=True)
     (publish_dir / "parquet").mkdir(exist_ok=True)
+    final_db = publish_dir / "radar.duckdb"
     tmp = publish_dir / f".radar.duckdb.{run_id}.tmp"
     for leftover in publish_dir.glob(".radar.duckdb.*.tmp*"):
         leftover.unlink()  # a crashed publish's partial file; never visible to readers
+    if final_db.exists():
+        shutil.copyfile(final_db, tmp)
     tables = [(s, t) for s, t in run(con, (
         "SELECT table_schema, table_name FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' "
         "ORDER BY ALL")) if s in PUBLISHED_SCHEMAS]
+    builds = _builds(con)
     counts: dict[str, int] = {}
     run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
     try:
+        published = _published_builds(con)
+        stale = [(s, t) for s, t in run(con, (
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'bi_copy' AND table_type = 'BASE TABLE'"))
+            if (s, t) not in tables]
+        for schema, table in stale:  # dropped from the warehouse since the last publish
+            run(con, f'DROP TABLE bi_copy.{schema}."{table}"')
         for schema in PUBLISHED_SCHEMAS:
             run(con, f"CREATE SCHEMA IF NOT EXISTS bi_copy.{schema}")
         for schema, table in tables:  # identifiers come from the catalog, not from input data
-            run(con, f'CREATE TABLE bi_copy.{schema}."{table}" AS SELECT * FROM {schema}."{table}"')
-            counts[f"{schema}.{table}"] = run(con, f'SELECT count(*) FROM {schema}."{table}"')[0][0]
-        run(con, "CREATE TABLE bi_copy.main.publish_info AS SELECT $run AS run_id, "
+            name = f"{schema}.{table}"
+            if not (name in BY_DAY and name in published and name in builds
+                    and _update_by_day(con, name, published[name], builds[name])):
+                run(con, f'CREATE OR REPLACE TABLE bi_copy.{schema}."{table}" AS '
+                         f'SELECT * FROM {schema}."{table}"')
+            counts[name] = run(con, f'SELECT count(*) FROM {schema}."{table}"')[0][0]
+        run(con, "CREATE OR REPLACE TABLE bi_copy.main.publish_info AS SELECT $run AS run_id, "
                  "CAST($as_of AS DATE) AS as_of, now() AS published_at, "
-                 "$counts::MAP(VARCHAR, BIGINT) AS row_counts",
-            {"run": run_id, "as_of": as_of, "counts": counts})
+                 "$counts::MAP(VARCHAR, BIGINT) AS row_counts, "
+                 "$builds::MAP(VARCHAR, VARCHAR) AS builds",
+            {"run": run_id, "as_of": as_of, "counts": counts,
+             "builds": {k: v for k, v in builds.items() if k in BY_DAY}})
         run(con, "CHECKPOINT bi_copy")
     finally:
         run(con, "DETACH bi_copy")
     _fsync(tmp)
-    os.replace(tmp, publish_dir / "radar.duckdb")
+    os.replace(tmp, final_db)
     for mart in MARTS:
         final = publish_dir / "parquet" / f"{mart}.parquet"
         part = final.with_name(f".{mart}.{run_id}.parquet.tmp")

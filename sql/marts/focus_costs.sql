@@ -44,4 +44,3 @@ SELECT
     output_tokens                                               AS x_output_tokens
 FROM marts.usage_cost_daily
 WHERE priced
-ORDER BY "ChargePeriodStart", x_team, x_model

@@ -27,9 +27,9 @@ SELECT
                                      AS replacement_cost_usd,
     any_value(price_model)           AS price_model,
     CASE WHEN bool_and(priced) THEN sum(list_cost_usd) END AS list_cost_usd,
-    string_agg(DISTINCT team_matched_by, ',') AS team_matched_by
+    -- sorted, so the same rows always give the same text (and no DISTINCT aggregate)
+    array_to_string(list_sort(list_distinct(list(team_matched_by))), ',') AS team_matched_by
 FROM intermediate.usage_priced
 GROUP BY
     usage_date, source, team, project_id, user_id, api_key_id, endpoint, route, model,
     service_tier, is_batch
-ORDER BY usage_date, team, endpoint, model

@@ -1,0 +1,132 @@
+"""Date-keyed models rebuilt only for the days that changed, when nothing else did.
+
+``intermediate.usage_daily`` is maintained day by day from ``staging.pending_dates``; each
+build appends the days it recomputed to ``intermediate.usage_daily_changes`` under a new
+sequence number. A model downstream of it whose rows are a function of one usage day (given
+the catalog, the team directory and the as-of date) can then be brought up to date by
+replacing just those days, *if* none of its other inputs moved since it was last built.
+
+Whether they moved is a fingerprint: the model's SQL text plus either
+
+* the digest of its other inputs' contents and the as-of date (``digest_tables``), for a
+  model reading the catalog (``intermediate.usage_priced``), or
+* the build *version* of the date-keyed model it reads (``marts.usage_cost_daily`` reads
+  ``intermediate.usage_priced``): a full build gets a new version, so everything downstream
+  of a full build is rebuilt in full too.
+
+``intermediate.model_builds`` keeps, per model, the fingerprint it was built with, its version
+and the last change sequence it has consumed. A failed run leaves it untouched (one
+transaction per model), so the next run replays every change the model has not seen.
+A new as-of date changes the lifecycle columns of every row: the first run of a day is a full
+build, later runs that day are incremental.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from pipelines.lib.duck import run, sql_text
+
+STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
+    "fingerprint VARCHAR NOT NULL, version VARCHAR NOT NULL, change_seq BIGINT NOT NULL, "
+    "mode VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS intermediate.usage_daily_changes "
+    "(seq BIGINT NOT NULL, usage_date DATE NOT NULL)",
+)
+
+
+def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
+    for ddl in STATE_DDL:
+        run(con, ddl)
+
+
+def record_changes(con: duckdb.DuckDBPyConnection, full: bool) -> int:
+    """Log the days ``intermediate.usage_daily`` just recomputed (``staging.pending_dates``).
+
+    A full build of ``usage_daily`` forgets every downstream build, so each of them is next
+    built in full. Returns the new change sequence number."""
+    ensure_state(con)
+    if full:
+        run(con, "DELETE FROM intermediate.model_builds")
+        run(con, "DELETE FROM intermediate.usage_daily_changes")
+    seq = run(con, "SELECT coalesce(max(seq), 0) + 1 FROM intermediate.usage_daily_changes")[0][0]
+    run(con, "INSERT INTO intermediate.usage_daily_changes "
+             "SELECT DISTINCT $seq, usage_date FROM staging.pending_dates", {"seq": seq})
+    return seq
+
+
+def digest_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> str:
+    """A digest of the tables' contents, independent of row order (small tables only: the
+    catalog, the team directory, the model resolution)."""
+    parts = []
+    for table in tables:  # names are code constants
+        (digest,) = run(con, f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) "
+                             f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} AS t")[0]
+        parts.append(f"{table}={digest}")
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Build:
+    mode: str          # full | incremental | unchanged
+    days: int          # days recomputed (0 for a full build)
+    rows: int
+    version: str
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(run(con, "SELECT count(*) FROM information_schema.tables WHERE "
+                         "table_schema = $s AND table_name = $n", {"s": schema, "n": name})[0][0])
+
+
+def version_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    rows = run(con, "SELECT version FROM intermediate.model_builds WHERE model = $m",
+               {"m": table})
+    return rows[0][0] if rows else ""
+
+
+def build_by_day(
+    con: duckdb.DuckDBPyConnection, table: str, model: str, date_expr: str,
+    inputs: str, params: dict[str, Any], build_id: str,
+) -> Build:
+    """Bring ``table`` (the SELECT in ``sql/<model>.sql``) up to date; the caller owns the
+    transaction. ``date_expr`` is the usage day of a row of ``table``; ``inputs`` describes
+    everything but ``usage_daily`` the rows depend on (see the module docstring)."""
+    ensure_state(con)
+    sql = sql_text(model)
+    fingerprint = hashlib.sha256(f"{sql}\n{inputs}".encode()).hexdigest()
+    latest = run(con, "SELECT coalesce(max(seq), 0) FROM intermediate.usage_daily_changes")[0][0]
+    state = run(con, "SELECT fingerprint, version, change_seq FROM intermediate.model_builds "
+                     "WHERE model = $m", {"m": table})
+    if state and state[0][0] == fingerprint and _table_exists(con, table):
+        _, version, consumed = state[0]
+        run(con, "CREATE OR REPLACE TEMP TABLE changed_days AS SELECT DISTINCT usage_date "
+                 "FROM intermediate.usage_daily_changes WHERE seq > $consumed",
+            {"consumed": consumed})
+        days = run(con, "SELECT count(*) FROM changed_days")[0][0]
+        if days:
+            run(con, f"DELETE FROM {table} WHERE {date_expr} IN "
+                     "(SELECT usage_date FROM changed_days)")
+            run(con, f"INSERT INTO {table} SELECT * FROM (\n{sql}\n) AS model_rows "
+                     f"WHERE {date_expr} IN (SELECT usage_date FROM changed_days)", params)
+        run(con, "DROP TABLE changed_days")
+        mode = "incremental" if days else "unchanged"
+    else:
+        run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
+        version = hashlib.sha256(f"{fingerprint}\n{build_id}".encode()).hexdigest()[:16]
+        days, mode = 0, "full"
+    run(con, "INSERT OR REPLACE INTO intermediate.model_builds VALUES "
+             "($m, $fp, $version, $seq, $mode, $now)",
+        {"m": table, "fp": fingerprint, "version": version, "seq": latest, "mode": mode,
+         "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+    rows = run(con, f"SELECT count(*) FROM {table}")[0][0]
+    return Build(mode, days, rows, version)

@@ -1,0 +1,121 @@
+"""Day-by-day models and the day-by-day publish: the same tables as a full rebuild, and a full
+rebuild whenever something besides the usage of some days changed."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.lib.duck import sql_text
+from tests.exports import LITELLM_HEADER, RESULT_A, RESULT_C, bucket, litellm_row, page
+
+BY_DAY = {
+    "intermediate.usage_priced": "intermediate/int_usage_priced",
+    "marts.usage_cost_daily": "marts/usage_cost_daily",
+    "marts.focus_costs": "marts/focus_costs",
+}
+
+
+def modes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        if "mode" in mat.metadata:
+            out[".".join(mat.asset_key.path)] = mat.metadata["mode"].value
+    return out
+
+
+def add_day(landing, day: str, n: int) -> None:
+    """Usage of ``day`` from both kinds of source: a Usage API page and a gateway log."""
+    (landing / "api" / f"more_{n}.json").write_text(json.dumps(page([
+        bucket(day, [dict(RESULT_A, num_model_requests=7 + n), RESULT_C])])))
+    with (landing / "gateway" / f"more_{n}.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LITELLM_HEADER)
+        w.writerow(litellm_row(f"more-{n}", "gpt-4o-2024-08-06", 100 * n, 10, "team-x", "g",
+                               "success", day=day))
+
+
+def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
+    for table, model in BY_DAY.items():
+        sql = sql_text(model)
+        params = {"as_of": dt.date.fromisoformat(as_of)} if "$as_of" in sql else {}
+        full = f"({sql})"
+        for a, b in ((table, full), (full, table)):
+            diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL "
+                               f"SELECT * FROM {b})", params).fetchall()[0][0]
+            assert diff == 0, f"{table}: {diff} rows differ from a full rebuild"
+
+
+def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
+    first = modes(refresh())
+    assert {first[t] for t in BY_DAY} == {"full"}
+    add_day(fixture_exports.landing, "2026-11-24", 1)
+    second = modes(refresh())
+    assert {second[t] for t in BY_DAY} == {"incremental"}, second
+    assert second["intermediate.usage_daily"] == "incremental"
+    nothing_new = modes(refresh())
+    assert {nothing_new[t] for t in BY_DAY} == {"unchanged"}
+    add_day(fixture_exports.landing, "2026-11-20", 2)  # a day that already had usage
+    add_day(fixture_exports.landing, "2026-11-25", 3)
+    third = modes(refresh())
+    assert {third[t] for t in BY_DAY} == {"incremental"}
+
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        assert_same_as_full_rebuild(con, fixture_exports.env()["RADAR_AS_OF"])
+        # the new usage is in: 7+2 more requests of RESULT_A on the 20th, one gateway request
+        (api_req,) = con.execute(
+            "SELECT sum(requests) FROM marts.usage_cost_daily WHERE usage_date = '2026-11-20' "
+            "AND source = 'openai_usage_api' AND project_id = 'proj_a' "
+            "AND api_key_id = 'key_a'").fetchall()[0]
+        assert api_req == 7 + 2  # the newest file's version of the bucket, not both
+        (gw,) = con.execute("SELECT count(*) FROM marts.usage_cost_daily WHERE "
+                            "usage_date = '2026-11-25' AND source = 'litellm'").fetchall()[0]
+        assert gw == 1
+    finally:
+        con.close()
+
+    # the BI copy, updated day by day too, holds exactly the warehouse's rows
+    pub = duckdb.connect(str(fixture_exports.publish / "radar.duckdb"), read_only=True)
+    try:
+        pub.execute(f"ATTACH '{fixture_exports.warehouse}' AS wh (READ_ONLY)")
+        for table in ("marts.usage_cost_daily", "marts.focus_costs",
+                      "marts.deprecated_model_usage"):
+            for a, b in ((table, f"wh.{table}"), (f"wh.{table}", table)):
+                diff = pub.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL "
+                                   f"SELECT * FROM {b})").fetchall()[0][0]
+                assert diff == 0, f"published {table} differs from the warehouse"
+        builds = dict(pub.execute("SELECT builds FROM publish_info").fetchall()[0][0])
+        assert set(builds) == {"marts.usage_cost_daily", "marts.focus_costs"}
+    finally:
+        pub.close()
+
+
+@pytest.mark.parametrize("change", ["as_of", "catalog"])
+def test_anything_else_changing_rebuilds_in_full(fixture_exports, refresh, monkeypatch,
+                                                 change):
+    refresh()
+    if change == "as_of":  # the lifecycle columns of every row depend on it
+        monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
+    else:  # a price correction for a model with usage in the past
+        overrides = fixture_exports.root / "overrides.csv"
+        overrides.write_text(
+            "model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+            "output_usd_per_1m\n"
+            "gpt-4o-2024-08-06,2024-08-06,,3.00,1.50,12.00\n")
+        monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    add_day(fixture_exports.landing, "2026-11-24", 1)
+    after = modes(refresh())
+    assert {after[t] for t in BY_DAY} == {"full"}, after
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        assert_same_as_full_rebuild(con, os.environ["RADAR_AS_OF"])
+    finally:
+        con.close()
