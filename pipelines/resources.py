@@ -1,18 +1,20 @@
-"""Resources, defined once: the run's settings and the DuckDB warehouse."""
+"""Resources, defined once: the run's settings, the DuckDB warehouse and great-expectations."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from pipelines.lib.duck import prepare
+from pipelines.quality import gx
 from pipelines.settings import RadarSettings
 
 #: every asset that writes the working DuckDB file declares this pool (see dagster.yaml)
@@ -62,9 +64,30 @@ class WarehouseResource(DuckDBResource):
             yield prepare(con)
 
 
+class GreatExpectationsResource(dg.ConfigurableResource):
+    """great-expectations for the asset checks. When a run that has checks starts, it starts
+    the validation worker (`pipelines.quality.gx`): GX's multi-second import then happens in
+    another process, on the other core, while the catalog and the ingest run. With
+    `in_worker: false` the suites run in the run's own process."""
+
+    in_worker: bool = True
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.in_worker:
+            gx.start_worker()
+
+    def validate(self, name: str, frame: pl.DataFrame,
+                 expectations: Sequence[gx.ExpectationSpec]) -> gx.SuiteOutcome:
+        """Run the suite (see `pipelines.quality.gx.validate`)."""
+        if self.in_worker:
+            return gx.validate(name, frame, expectations)
+        return gx.validate_here(name, frame, expectations)
+
+
 def default_resources(settings: RadarSettings) -> dict[str, object]:
     return {
         "radar": RadarConfig(),
+        "gx": GreatExpectationsResource(),
         # DuckDB spills to `<warehouse>.tmp/` beyond the memory limit instead of growing: a
         # refresh of tens of millions of gateway rows stays within a fixed footprint
         "warehouse": WarehouseResource(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import polars as pl
 
 from tests.conftest import run_job
 
@@ -61,3 +62,41 @@ def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, 
     assert check_evaluations(result)["staging_usage_is_valid"] == (False, "ERROR")
     assert fixture_exports.query("SELECT sum(requests) FROM marts.usage_cost_daily") == before
     assert (fixture_exports.publish / "radar.duckdb").stat().st_mtime_ns == published_before
+
+
+WORKER_SUITE = [("ExpectColumnValuesToNotBeNull", {"column": "a"}),
+                ("ExpectColumnValuesToBeBetween", {"column": "b", "min_value": 0})]
+
+
+def test_the_validation_worker_gives_the_in_process_result():
+    """The suites of a run are validated by a child process (GX imported off the run's
+    GIL); its outcome is the one GX gives here."""
+    from pipelines.quality import gx
+
+    frame = pl.DataFrame({"a": [1, None, 3], "b": [0, 1, -1]})
+    worker = gx._Worker()
+    try:
+        there = worker.call(("worker_suite", frame, WORKER_SUITE))
+        again = worker.call(("worker_suite", frame.drop_nulls().filter(pl.col("b") >= 0),
+                             WORKER_SUITE))
+    finally:
+        worker.stop()
+    assert worker.proc.returncode == 0  # it exits when its input closes
+    here = gx.validate_here("worker_suite", frame, WORKER_SUITE)
+    assert (there.passed, there.evaluated, there.failed) == (here.passed, here.evaluated,
+                                                             here.failed)
+    assert not there.passed and len(there.failed) == 2
+    assert again.passed and again.rows_validated == 1
+
+
+def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
+    from pipelines.quality import gx
+
+    worker = gx._Worker()
+    worker.proc.kill()
+    worker.proc.wait()
+    monkeypatch.setattr(worker, "alive", lambda: True)  # it died after the last look
+    monkeypatch.setattr(gx, "_WORKER", worker)
+    outcome = gx.validate("worker_suite", pl.DataFrame({"a": [None], "b": [1]}), WORKER_SUITE)
+    assert not outcome.passed and outcome.failed[0]["columns"] == "a"
+    assert gx._WORKER is None  # from now on this process validates itself

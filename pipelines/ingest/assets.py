@@ -7,7 +7,6 @@ import dagster as dg
 
 from pipelines.lib.ingest import ingest_landing
 from pipelines.lib.markdown import table
-from pipelines.quality.gx import prewarm_in_background
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 
 GROUP = "staging"
@@ -45,7 +44,6 @@ def ingest_landing_folder(
 ):
     """Scan `RADAR_LANDING_DIR` recursively and load each new file in its own transaction."""
     settings = radar.settings()
-    prewarm_in_background()  # the checks that follow this step need it
     with warehouse.get_connection() as con:
         outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id)
         totals = dict(con.execute(

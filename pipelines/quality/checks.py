@@ -18,8 +18,13 @@ import polars as pl
 from pipelines.ingest.assets import REJECTED_ROWS, USAGE
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.schema import ENDPOINTS
-from pipelines.quality.gx import ExpectationSpec, SuiteOutcome, validate
-from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
+from pipelines.resources import (
+    WAREHOUSE_POOL,
+    GreatExpectationsResource,
+    RadarConfig,
+    WarehouseResource,
+)
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
@@ -109,7 +114,8 @@ COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", 
                 "most 24 h), a known endpoint, and one row per bucket key on every day it "
                 "touched.")
 def staging_usage_is_valid(
-    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         # the files of this run have consecutive ids: a constant range lets DuckDB read only
@@ -150,7 +156,7 @@ def staging_usage_is_valid(
         ]
         if len(changed):
             expectations.append(_at_least("max_bucket_seconds", "bucket_seconds"))
-        outcome = validate("staging_usage", changed, expectations)
+        outcome = gx.validate("staging_usage", changed, expectations)
         duplicates = total - distinct_keys
         return _finish(context, con, USAGE, ERROR, outcome,
                        {"rows_on_changed_days": total, "duplicate_keys": duplicates,
@@ -162,7 +168,8 @@ def staging_usage_is_valid(
                 description="ERROR: prices are non-negative decimals with a source; validity "
                 "windows are well formed and never overlap for one model.")
 def catalog_prices_are_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
@@ -172,7 +179,7 @@ def catalog_prices_are_valid(
                             " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
                             " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
                             "AS overlapping_windows FROM catalog.model_prices p")
-        outcome = validate("catalog_prices", prices, [
+        outcome = gx.validate("catalog_prices", prices, [
             *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
                        "batch_discount", "source"),
             *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m"),
@@ -191,11 +198,12 @@ def catalog_prices_are_valid(
                 description="ERROR: one lifecycle row per model, each with a source; a "
                 "shutdown is never before its announcement.")
 def catalog_lifecycle_is_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, "SELECT * FROM catalog.model_lifecycle")
-        outcome = validate("catalog_lifecycle", rows, [
+        outcome = gx.validate("catalog_lifecycle", rows, [
             *_not_null("model", "source"),
             ("ExpectColumnValuesToBeUnique", {"column": "model"}),
             _at_least("shutdown_date", "announced_date"),
@@ -208,7 +216,8 @@ def catalog_lifecycle_is_valid(
                 description="WARN: every recommended replacement exists in the price catalog "
                 "(exact name or snapshot base), so replacement costs can be computed.")
 def replacements_are_priced(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, (
@@ -217,7 +226,7 @@ def replacements_are_priced(
             "  OR p.model = regexp_replace(l.replacement_model, "
             "     '-(\\d{4}-\\d{2}-\\d{2}|\\d{4})$', '')) AS replacement_priced "
             "FROM catalog.model_lifecycle l WHERE l.replacement_model IS NOT NULL"))
-        outcome = validate("catalog_replacements", rows, [
+        outcome = gx.validate("catalog_replacements", rows, [
             ("ExpectColumnValuesToBeInSet", {"column": "replacement_priced", "value_set": [True]}),
         ])
         missing = sorted(set(rows.filter(~pl.col("replacement_priced"))["replacement_model"]))
@@ -229,7 +238,8 @@ def replacements_are_priced(
                 "usage_cost_daily equal those staged; its cost equals the sum over priced "
                 "intermediate rows; no priced row without a cost.")
 def costs_reconcile_across_layers(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         totals = frame(con, """
@@ -252,7 +262,7 @@ def costs_reconcile_across_layers(
                    CAST(coalesce(d.cost, 0) AS VARCHAR) AS daily_cost,
                    d.priced_without_cost
             FROM staged s, priced p, daily d""")
-        outcome = validate("marts_reconciliation", totals, [
+        outcome = gx.validate("marts_reconciliation", totals, [
             _equal("staged_requests", "daily_requests"),
             _equal("staged_input", "daily_input"),
             _equal("staged_cached", "daily_cached"),
@@ -268,7 +278,8 @@ def costs_reconcile_across_layers(
                 description="ERROR: the deprecated-model table's totals equal usage_cost_daily's "
                 "totals for the same rows (deprecated or shut down, in the 28-day window).")
 def deprecated_totals_match_daily(
-    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     as_of = radar.settings().as_of
     with warehouse.get_connection() as con:
@@ -291,7 +302,7 @@ def deprecated_totals_match_daily(
                    coalesce(m.input_tokens, 0) AS mart_input,
                    coalesce(d.cost, '0') AS daily_cost, coalesce(m.cost, '0') AS mart_cost
             FROM d, m""", {"as_of": as_of})
-        outcome = validate("deprecated_totals", totals, [
+        outcome = gx.validate("deprecated_totals", totals, [
             _equal("daily_requests", "mart_requests"), _equal("daily_failed", "mart_failed"),
             _equal("daily_input", "mart_input"), _equal("daily_cost", "mart_cost"),
         ])
@@ -302,7 +313,8 @@ def deprecated_totals_match_daily(
                 description="WARN: the share of the window's requests that cannot be priced stays "
                 "below RADAR_UNPRICED_MAX_SHARE (default 5%).")
 def unpriced_share_is_small(
-    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     as_of = radar.settings().as_of
     threshold = unpriced_max_share()
@@ -316,7 +328,7 @@ def unpriced_share_is_small(
             FROM marts.usage_cost_daily
             WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of""",
             {"as_of": as_of})
-        outcome = validate("unpriced_share", share, [
+        outcome = gx.validate("unpriced_share", share, [
             ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
                                                "max_value": threshold}),
         ])
@@ -328,13 +340,14 @@ def unpriced_share_is_small(
                 description="WARN: this run quarantined no file and no row. When it did, the "
                 "metadata lists the files and the most common reasons.")
 def nothing_quarantined_this_run(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         files = frame(con, "SELECT path, status, rows_read, rows_rejected, error "
                            "FROM staging.ingested_files WHERE run_id = $run",
                       {"run": context.run.run_id})
-        outcome = validate("quarantine", files, [
+        outcome = gx.validate("quarantine", files, [
             ("ExpectColumnValuesToBeInSet", {"column": "status",
                                              "value_set": ["loaded", "duplicate"]}),
             ("ExpectColumnValuesToBeBetween", {"column": "rows_rejected", "min_value": 0,
@@ -351,13 +364,14 @@ def nothing_quarantined_this_run(
                 "computed cost (1% or $0.01, whichever is larger); the metadata splits the "
                 "others into offset (shifted to a neighbouring day) and unexplained.")
 def bill_matches_computed_cost(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, "SELECT usage_date, project_id, CAST(difference_usd AS DOUBLE) AS "
                           "difference_usd, within_tolerance, classification "
                           "FROM marts.cost_reconciliation")
-        outcome = validate("reconciliation", rows, [
+        outcome = gx.validate("reconciliation", rows, [
             ("ExpectColumnValuesToBeInSet", {"column": "within_tolerance", "value_set": [True]}),
         ])
         by_class = (rows.group_by("classification").len().to_dicts() if len(rows) else [])
@@ -371,11 +385,12 @@ def bill_matches_computed_cost(
                 "or price on which they differ); where they do, catalog.conflicts says which "
                 "value was chosen and why.")
 def catalog_sources_agree(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, "SELECT model, field, chosen_value, other_value FROM catalog.conflicts")
-        outcome = validate("catalog_conflicts", rows, [
+        outcome = gx.validate("catalog_conflicts", rows, [
             ("ExpectTableRowCountToEqual", {"value": 0})])
         return _finish(context, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
                        {"conflicts": rows.head(20).to_dicts()})

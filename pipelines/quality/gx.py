@@ -4,12 +4,26 @@ GX cannot validate DuckDB through SQL today (see the design notes), so each chec
 what it needs (the rows this run changed, or an aggregate), converts the polars frame to
 pandas at this boundary, and validates it with an ephemeral GX context. great_expectations
 is imported here, lazily, so loading the code location never pays its multi-second import.
+
+Where the suites run: importing great_expectations costs ~3 s of Python, which in a thread
+holds the GIL against the run's own steps. So a run starts a *validation worker* when it
+begins (``start_worker``, called by the ``gx`` resource): a child process that imports GX
+on the other core while the catalog and the ingest run, then validates each frame it is
+sent (the frame and the expectation list go over a pipe, the outcome comes back). Its
+result is the one GX gives in this process; if the worker cannot start or dies, the suite
+runs here instead.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import pickle
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,18 +62,73 @@ class SuiteOutcome:
 _CONTEXT: Any = None
 
 
-def prewarm_in_background() -> None:
-    """Start importing great_expectations in a thread, so the first check of a run does not
-    wait for its multi-second import (the ingest running meanwhile is DuckDB work that
-    releases the GIL). Loading the code location still never imports it."""
-    import importlib
-    import threading
+class _Worker:
+    """The validation worker: ``python -m pipelines.quality.gx_worker``, pickles over pipes."""
 
-    def _import() -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        importlib.import_module("great_expectations")
+    def __init__(self) -> None:
+        root = str(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        env = {**os.environ, "GX_ANALYTICS_ENABLED": os.environ.get("GX_ANALYTICS_ENABLED",
+                                                                     "false"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [root,
+                                                           os.environ.get("PYTHONPATH")]))}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.quality.gx_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.lock = threading.Lock()
 
-    threading.Thread(target=_import, name="gx-import", daemon=True).start()
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def call(self, request: tuple) -> SuiteOutcome:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        with self.lock:
+            pickle.dump(request, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+            status, value = pickle.load(self.proc.stdout)
+        if status != "ok":
+            raise RuntimeError(f"great_expectations failed in the validation worker: {value}")
+        return value
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()  # end of input: the worker exits
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+_WORKER: _Worker | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def start_worker() -> None:
+    """Start the validation worker of this process, unless one runs or GX is already
+    imported here (then validating in process costs nothing more). Returns at once."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if (_WORKER is not None and _WORKER.alive()) or "great_expectations" in sys.modules:
+            return
+        try:
+            _WORKER = _Worker()
+        except OSError:
+            _WORKER = None
+            return
+        atexit.register(_WORKER.stop)
+
+
+def stop_worker() -> None:
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is not None:
+            _WORKER.stop()
+            _WORKER = None
+
+
+def worker_pid() -> int | None:
+    """The validation worker's process id, while one runs (for tests and diagnostics)."""
+    return _WORKER.proc.pid if _WORKER is not None and _WORKER.alive() else None
 
 
 def _context() -> Any:
@@ -82,6 +151,8 @@ def _columns_of(kwargs: dict[str, Any]) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and value != value:  # pandas shows a missing value as NaN
+        return None
     try:
         json.dumps(value)
         return value
@@ -92,7 +163,21 @@ def _jsonable(value: Any) -> Any:
 def validate(
     name: str, frame: pl.DataFrame, expectations: Sequence[ExpectationSpec]
 ) -> SuiteOutcome:
-    """Validate ``frame`` against the expectations; never raises for failed expectations."""
+    """Validate ``frame`` against the expectations; never raises for failed expectations.
+    Runs in the validation worker when one was started, else in this process."""
+    worker = _WORKER
+    if worker is not None and worker.alive():
+        try:
+            return worker.call((name, frame, list(expectations)))
+        except (OSError, EOFError, pickle.PickleError):
+            stop_worker()  # it died: validate here from now on
+    return validate_here(name, frame, expectations)
+
+
+def validate_here(
+    name: str, frame: pl.DataFrame, expectations: Sequence[ExpectationSpec]
+) -> SuiteOutcome:
+    """:func:`validate`, in this process."""
     started = time.perf_counter()
     import great_expectations as gx
     import great_expectations.expectations as gxe
