@@ -37,7 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-AS_OF = dt.date(2026, 11, 25)
+#: the as-of date of the runs (RADAR_AS_OF, else today); the data is the year before it
+AS_OF = dt.date.fromisoformat(os.environ.get("RADAR_AS_OF") or dt.date.today().isoformat())
 DAYS = 365
 FIRST_DAY = AS_OF - dt.timedelta(days=DAYS)  # history: FIRST_DAY .. AS_OF - 1
 NEXT_DAY = AS_OF  # the incremental day
@@ -64,9 +65,9 @@ TEAMS = ["search", "support", "growth", "platform", "data-science", "risk"]
 # ----------------------------------------------------------------------------- data
 
 def generate(workdir: Path, rows: int) -> Path:
-    """Write the landing folder once per row count (reused by later runs of the script)."""
+    """Write the landing folder once per row count and as-of date (reused by later runs)."""
     landing = workdir / "landing"
-    marker = workdir / f".generated-{rows}"
+    marker = workdir / f".generated-{rows}-{AS_OF}"
     if marker.exists():
         return landing
     shutil.rmtree(workdir, ignore_errors=True)
