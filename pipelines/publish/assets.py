@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.lib.duck import run
+from pipelines.lib.incremental import changed_days, replace_days
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 
 #: what BI sees: every catalog and mart table, and the data-health history
@@ -55,14 +56,9 @@ def _update_by_day(con, name: str, published: str, current: str) -> bool:
     (old_version, old_seq), (version, seq) = (published.split(":"), current.split(":"))
     if old_version != version:
         return False  # rebuilt in full since: copy it whole
-    day = BY_DAY[name]
-    run(con, "CREATE OR REPLACE TEMP TABLE publish_days AS SELECT DISTINCT usage_date FROM "
-             "intermediate.usage_daily_changes WHERE seq > $old AND seq <= $new",
-        {"old": int(old_seq), "new": int(seq)})
-    run(con, f"DELETE FROM bi_copy.{name} WHERE {day} IN (SELECT usage_date FROM publish_days)")
-    run(con, f"INSERT INTO bi_copy.{name} SELECT * FROM {name} "
-             f"WHERE {day} IN (SELECT usage_date FROM publish_days)")
-    run(con, "DROP TABLE publish_days")
+    days = changed_days(con, int(old_seq), int(seq))
+    if days:
+        replace_days(con, f"bi_copy.{name}", BY_DAY[name], name, days)
     # the copy must now hold exactly the warehouse's rows: else copy the table whole
     return run(con, f"SELECT (SELECT count(*) FROM bi_copy.{name}) = "
                     f"(SELECT count(*) FROM {name})")[0][0]
