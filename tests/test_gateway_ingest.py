@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.lib.duck import prepare
 from pipelines.lib.ingest import ingest_landing
@@ -97,3 +99,64 @@ def test_one_staged_row_per_day_and_dimensions(tmp_path):
     assert sum(g[2] for g in grouped) == 12
     assert [(str(g[0]), g[1]) for g in grouped if g[3]] == [("2026-11-20", "gpt-4o")]
     assert {g[4] for g in grouped} == {20}
+
+
+# ------------------------------------------------------------------ the two-level roll-up
+# The first read of a gateway file uses litellm_csv.rollup_sql (dimensions derived once per
+# group); a re-read at the request grain uses parse_sql row by row, then group_sql. Both must
+# give the same staged rows, reasons and raw text, whatever the values look like.
+CELLS = {
+    "request_id": ["r1", " r1 ", "r2", "req-3", "", " "],
+    "call_type": ["acompletion", "completion", "aembedding", "rerank", "", "_arealtime",
+                  "aresponses", "amoderation"],
+    "api_key": ["k1", " k1", "", "sk-abcdefghijklmnopqrst", "k2"],
+    "spend": ["0.0"],
+    "total_tokens": ["0"],
+    "prompt_tokens": ["10", " 10 ", "10.0", "-5", "abc", "", " ", "10.5", "2000000000000000",
+                      "0"],
+    "completion_tokens": ["3", "", "-1", "3.0", "x", " 7"],
+    "startTime": ["2026-11-20 10:00:00.000", "2026-11-20T23:30:00+02:00", "garbage", "",
+                  "2026-11-20 10:00:00", "2026-11-21 00:00:01.5"],
+    "endTime": ["2026-11-20 10:00:01.000", "", "2026-11-22T00:00:00Z", "nope"],
+    "model": ["gpt-4o", " gpt-4o ", "", "  ", "o3"],
+    "model_group": ["gpt-4o", "", "grp"],
+    "user": ["", "u1", " u1 "],
+    "metadata": ['{"user_api_key_team_alias": "a", "user_api_key_project_id": "p"}',
+                 "not json", "",
+                 '{"usage_object": {"prompt_tokens_details": {"cached_tokens": 5}}}',
+                 '{"user_api_key_user_id": "mu", "user_api_key_team_id": "mt", '
+                 '"user_api_key_team_alias": ""}'],
+    "team_id": ["", "t1", " t1"],
+    "status": ["success", "failure", "", " Failure ", "weird", "SUCCESS"],
+}
+ROLLUP_COLUMNS = (
+    "usage_date, source, endpoint, route, project_id, user_id, api_key_id, model, is_batch, "
+    "service_tier, extra_dims, litellm_team_id, team_alias, unit, reason, raw, rows_read, "
+    "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, units, "
+    "bucket_start, bucket_end, list_sort(request_keys)")
+
+
+@given(st.lists(st.fixed_dictionaries({c: st.sampled_from(v) for c, v in CELLS.items()}),
+                min_size=1, max_size=12))
+@settings(max_examples=int(os.environ.get("RADAR_PROPERTY_EXAMPLES", "340")) // 4,
+          deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_two_level_rollup_equals_the_row_by_row_parse(tmp_path, rows):
+    from pipelines.lib import litellm_csv
+
+    path = tmp_path / "spend.csv"
+    header = list(CELLS)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows([r[c] for c in header] for r in rows)
+    con = prepare(duckdb.connect())
+    present = litellm_csv.csv_columns(con, path)
+    p = {"path": str(path)}
+    con.execute("CREATE TABLE a AS " + litellm_csv.rollup_sql(present), p)
+    con.execute("CREATE TABLE b AS "
+                + litellm_csv.group_sql(f"({litellm_csv.parse_sql(present)})"), p)
+    for x, y in (("a", "b"), ("b", "a")):
+        extra = con.execute(f"SELECT {ROLLUP_COLUMNS} FROM {x} EXCEPT ALL "
+                            f"SELECT {ROLLUP_COLUMNS} FROM {y}").fetchall()
+        assert not extra, f"only in {x}: {extra}"
+    assert con.execute("SELECT sum(rows_read) FROM a").fetchall()[0][0] == len(rows)

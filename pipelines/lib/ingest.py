@@ -245,10 +245,11 @@ def ingest_file(
             kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
-            gateway_sql = litellm_csv.parse_sql(litellm_csv.csv_columns(con, path))
+            columns = litellm_csv.csv_columns(con, path)
+            gateway_sql = litellm_csv.parse_sql(columns)  # for a re-read at request grain
             # one pass over the file: parsed, checked and rolled up to the day
             _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
-                    + litellm_csv.group_sql(f"({gateway_sql})"), {"path": str(path)})
+                    + litellm_csv.rollup_sql(columns), {"path": str(path)})
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)

@@ -233,6 +233,157 @@ GROUP BY ALL
 """
 
 
+def _present(column: str) -> str:
+    """``nullif(trim(column), '') IS NOT NULL``, with the common case (no leading space,
+    not empty) answered without copying the string."""
+    return (f"(CASE WHEN {column} IS NULL THEN false "
+            f"WHEN {column} <> '' AND NOT starts_with({column}, ' ') THEN true "
+            f"ELSE trim({column}) <> '' END)")
+
+
+def _trimmed(column: str) -> str:
+    """``trim(column)``, copying only the values that have a space at either end."""
+    return (f"(CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') "
+            f"THEN trim({column}) ELSE {column} END)")
+
+
+#: the status as parse_sql normalises it
+_STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
+
+
+def rollup_sql(present: set[str]) -> str:
+    """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
+    a file: the same rows, about a quarter less work.
+
+    Level 1 keeps per request only what varies per request (its day, counts, times, digest,
+    and its reason when rejected, with the same checks in the same order as ``parse_sql``,
+    each answered cheaply for the common value first) and groups by the raw text of the
+    dimension columns. Level 2 derives the dimensions (trims, call type mapping, metadata
+    fallbacks, status) once per group and groups again. ``tests/test_gateway_ingest.py``
+    checks that both give the same rows."""
+    cols = ", ".join(
+        (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
+    )
+    counts = {}
+    for name in ("prompt_tokens", "completion_tokens"):
+        # the usual value casts as it is (the cast ignores surrounding spaces) and is in
+        # range; only the others go through parse_sql's full rules, on the trimmed text
+        ok = f"{name}_whole BETWEEN 0 AND {MAX_COUNT}"
+        value, error = _count_sql(name)
+        counts[name] = (f"CASE WHEN {ok} THEN {name}_whole ELSE {value} END",
+                        f"(CASE WHEN {ok} THEN NULL ELSE {error} END)")
+    paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
+    known = ", ".join(f"'{c}'" for c in _call_type_map())
+    status_norm = _STATUS.format(c="status")
+    model_norm = "coalesce(nullif(trim(model), ''), nullif(trim(model_group), ''))"
+    keys = ", ".join(GROUP_KEYS)
+    return f"""
+WITH raw_rows AS (
+    SELECT {cols}
+    FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
+                  strict_mode = false, null_padding = true)
+),
+numbers AS (
+    SELECT *,
+        CASE WHEN json_valid(metadata) THEN json_extract_string(metadata, [{paths}]) END
+            AS meta,
+        try_cast(prompt_tokens AS BIGINT) AS prompt_tokens_whole,
+        try_cast(completion_tokens AS BIGINT) AS completion_tokens_whole,
+        {_timestamp_sql('"startTime"')} AS started,
+        {_timestamp_sql('"endTime"')} AS ended
+    FROM raw_rows
+),
+texts AS (
+    -- the trimmed count text, which parse_sql's rules read: only for the unusual values
+    SELECT *,
+        CASE WHEN prompt_tokens_whole BETWEEN 0 AND {MAX_COUNT} THEN NULL
+             ELSE nullif(trim(prompt_tokens), '') END AS prompt_tokens_text,
+        CASE WHEN completion_tokens_whole BETWEEN 0 AND {MAX_COUNT} THEN NULL
+             ELSE nullif(trim(completion_tokens), '') END AS completion_tokens_text
+    FROM numbers
+),
+checked AS (
+    SELECT *,
+        {counts["prompt_tokens"][0]} AS input_tokens,
+        {counts["completion_tokens"][0]} AS output_tokens,
+        CASE
+            WHEN NOT {_present('request_id')} THEN 'missing request_id'
+            WHEN call_type IS NULL OR call_type NOT IN ({known}) THEN 'call_type '
+                || coalesce(call_type, 'NULL')
+                || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
+            WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce("startTime", 'NULL')
+            WHEN {counts["prompt_tokens"][1]} IS NOT NULL THEN {counts["prompt_tokens"][1]}
+            WHEN {counts["completion_tokens"][1]} IS NOT NULL
+                THEN {counts["completion_tokens"][1]}
+            WHEN NOT (status IS NULL OR status IN ('success', 'failure'))
+                 AND {status_norm} NOT IN ('success', 'failure')
+                THEN 'unknown status: ' || {status_norm}
+            WHEN NOT ({_present('model')} OR {_present('model_group')}) THEN 'missing model'
+        END AS reason
+    FROM texts
+),
+per_text AS (
+    SELECT
+        CAST(started AS DATE) AS usage_date,
+        call_type, api_key, model, model_group, "user", team_id, status,
+        meta[1] AS m_user, meta[2] AS m_project, meta[3] AS m_team, meta[4] AS m_alias,
+        reason,
+        CASE WHEN reason IS NOT NULL THEN CAST(to_json(struct_pack(
+            request_id := nullif(trim(request_id), ''), call_type := call_type,
+            "startTime" := "startTime", model := {model_norm},
+            api_key := nullif(trim(api_key), ''), status := {status_norm},
+            prompt_tokens := nullif(trim(prompt_tokens), ''),
+            completion_tokens := nullif(trim(completion_tokens), ''))) AS VARCHAR) END AS raw,
+        count(*) AS rows_read,
+        sum(input_tokens) AS input_tokens,
+        sum(least(coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0), input_tokens))
+            AS cached_input_tokens,
+        sum(output_tokens) AS output_tokens,
+        min(started) AS bucket_start,
+        max(coalesce(ended, started)) AS bucket_end,
+        list(md5_number({_trimmed('request_id')})) FILTER (WHERE reason IS NULL)
+            AS request_keys
+    FROM checked
+    GROUP BY ALL
+),
+derived AS (
+    SELECT
+        usage_date,
+        '{SOURCE}' AS source,
+        {_call_type_case("call_type", 0)} AS endpoint,
+        coalesce({_call_type_case("call_type", 1)}, call_type) AS route,
+        nullif(m_project, '') AS project_id,
+        coalesce(nullif(trim("user"), ''), nullif(m_user, '')) AS user_id,
+        nullif(trim(api_key), '') AS api_key_id,
+        {model_norm} AS model,
+        false AS is_batch,
+        NULL::VARCHAR AS service_tier,
+        NULL::VARCHAR AS extra_dims,
+        coalesce(nullif(trim(team_id), ''), nullif(m_team, '')) AS litellm_team_id,
+        nullif(m_alias, '') AS team_alias,
+        NULL::VARCHAR AS unit,
+        reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
+        bucket_start, bucket_end, request_keys,
+        {status_norm} = 'failure' AS failed
+    FROM per_text
+)
+SELECT
+    usage_date, {keys}, reason, raw,
+    sum(rows_read)::BIGINT                                        AS rows_read,
+    sum(rows_read)::BIGINT                                        AS requests,
+    sum(CASE WHEN failed THEN rows_read ELSE 0 END)::BIGINT       AS failed_requests,
+    sum(input_tokens)::BIGINT                                     AS input_tokens,
+    sum(cached_input_tokens)::BIGINT                              AS cached_input_tokens,
+    sum(output_tokens)::BIGINT                                    AS output_tokens,
+    NULL::BIGINT                                                  AS units,
+    min(bucket_start)                                             AS bucket_start,
+    max(bucket_end)                                               AS bucket_end,
+    flatten(list(request_keys) FILTER (WHERE request_keys IS NOT NULL)) AS request_keys
+FROM derived
+GROUP BY ALL
+"""
+
+
 def csv_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
     rel = con.execute(
         "SELECT * FROM read_csv($path, header = true, all_varchar = true) LIMIT 0",
