@@ -24,7 +24,10 @@ def main() -> int:
         try:
             name, frame, expectations = pickle.load(requests)
         except EOFError:
-            return 0
+            # the run is over: skip the interpreter's teardown of GX's thousands of modules
+            # (~0.8 s), there is nothing to flush or close
+            replies.close()
+            os._exit(0)
         try:
             reply: tuple = ("ok", gx.validate_here(name, frame, expectations))
         except Exception as exc:  # noqa: BLE001 - reported to the check, which fails
