@@ -58,3 +58,18 @@ def test_reader_process_sees_only_complete_publishes(fixture_exports, refresh):
     assert stats["partial"] == 0
     assert stats["queries"] > 20
     assert len(stats["publishes_seen"]) >= 2
+
+
+def test_an_unreadable_previous_copy_is_replaced_not_fatal(fixture_exports, refresh):
+    """The publish starts from the previous copy; a damaged one must not stop it."""
+    refresh()
+    pub = fixture_exports.publish / "radar.duckdb"
+    pub.write_bytes(b"not a duckdb file" * 100)
+    refresh()
+    con = duckdb.connect(str(pub), read_only=True)
+    try:
+        published = con.execute("SELECT sum(requests) FROM marts.usage_cost_daily").fetchall()
+    finally:
+        con.close()
+    assert published == fixture_exports.query(
+        "SELECT sum(requests) FROM marts.usage_cost_daily")

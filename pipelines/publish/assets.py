@@ -89,7 +89,11 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
         "ORDER BY ALL")) if s in PUBLISHED_SCHEMAS]
     builds = _builds(con)
     counts: dict[str, int] = {}
-    run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
+    try:
+        run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
+    except duckdb.Error:  # the previous copy is unreadable (truncated, not DuckDB): start anew
+        tmp.unlink(missing_ok=True)
+        run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
     try:
         published = _published_builds(con)
         stale = [(s, t) for s, t in run(con, (
