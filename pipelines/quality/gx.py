@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -66,11 +67,10 @@ class _Worker:
     """The validation worker: ``python -m pipelines.quality.gx_worker``, pickles over pipes."""
 
     def __init__(self) -> None:
-        root = str(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-        env = {**os.environ, "GX_ANALYTICS_ENABLED": os.environ.get("GX_ANALYTICS_ENABLED",
-                                                                     "false"),
-               "PYTHONPATH": os.pathsep.join(filter(None, [root,
-                                                           os.environ.get("PYTHONPATH")]))}
+        root = str(Path(__file__).resolve().parents[2])  # where `pipelines` is importable
+        env = {**os.environ,
+               "GX_ANALYTICS_ENABLED": os.environ.get("GX_ANALYTICS_ENABLED", "false"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pipelines.quality.gx_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
@@ -124,11 +124,6 @@ def stop_worker() -> None:
         if _WORKER is not None:
             _WORKER.stop()
             _WORKER = None
-
-
-def worker_pid() -> int | None:
-    """The validation worker's process id, while one runs (for tests and diagnostics)."""
-    return _WORKER.proc.pid if _WORKER is not None and _WORKER.alive() else None
 
 
 def _context() -> Any:
