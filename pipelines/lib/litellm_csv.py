@@ -253,7 +253,7 @@ _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 def rollup_sql(present: set[str]) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
-    a file: the same rows, about a quarter less work.
+    a file: the same rows, 10-14% less time (docs/benchmarks.md).
 
     Level 1 keeps per request only what varies per request (its day, counts, times, digest,
     and its reason when rejected, with the same checks in the same order as ``parse_sql``,
