@@ -244,6 +244,11 @@ DURATION_RE = re.compile(r"([0-9.]+)(ms|h|m|s)")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
+def result_rows(output: str) -> int:
+    """The number of result groups a baseline printed (``... rows N``)."""
+    return int(re.findall(r"rows (\d+)", output)[-1])
+
+
 def step_seconds(log: str) -> dict[str, float]:
     """Step durations as Dagster logs them: 533ms, 2.1s, 4m52s, 1h4m."""
     out = {}
@@ -437,16 +442,21 @@ def main() -> None:
     checks_s = sum(v for k, v in steps.items() if any(k.endswith(c) for c in names))
     print(f"refresh: {refresh_s:.1f}s, peak RSS {refresh_rss:.0f} MB", flush=True)
 
-    floor_duck_s, floor_duck_rss, _ = measure(
+    floor_duck_s, floor_duck_rss, floor_duck_out = measure(
         [*me, "--rows", "0", "--mode", "floor-duckdb", "--landing", str(landing)])
-    floor_pl_s, floor_pl_rss, _ = measure(
+    floor_pl_s, floor_pl_rss, floor_pl_out = measure(
         [*me, "--rows", "0", "--mode", "floor-polars", "--landing", str(landing)])
     print(f"floor: duckdb {floor_duck_s:.1f}s / polars {floor_pl_s:.1f}s", flush=True)
     pandas_s = pandas_rss = None
+    groups = {"duckdb": result_rows(floor_duck_out), "polars": result_rows(floor_pl_out)}
     if not args.skip_pandas and args.rows <= 10_000_000:
-        pandas_s, pandas_rss, _ = measure(
+        pandas_s, pandas_rss, pandas_out = measure(
             [*me, "--rows", "0", "--mode", "pandas", "--landing", str(landing)])
         print(f"pandas: {pandas_s:.1f}s, peak RSS {pandas_rss:.0f} MB", flush=True)
+        groups["pandas"] = result_rows(pandas_out)
+    # the baselines compute the same thing: the same number of day x team x model groups
+    print("baseline result groups:", ", ".join(f"{k} {v:,}" for k, v in groups.items())
+          + ("" if len(set(groups.values())) == 1 else "  ** THEY DIFFER **"), flush=True)
 
     for sub in ("gateway", "usage_api"):
         for f in (workdir / "next_day" / sub).iterdir():
@@ -490,7 +500,8 @@ def main() -> None:
                       "floor_s": round(floor_s, 2),
                       "pandas_s": None if pandas_s is None else round(pandas_s, 2),
                       "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
-                      "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2)}))
+                      "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
+                      "baseline_groups": groups}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,40 @@
+"""The benchmark script itself, at a tiny size: it must keep running end to end (so its
+figures can be reproduced) and its three baselines must compute the same result."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" / "run.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_step_durations_are_read_in_every_unit_dagster_writes():
+    log = "\n".join(f'... Finished execution of step "{name}" in {text}.' for name, text in [
+        ("a", "533ms"), ("b", "2.1s"), ("c", "4m52s"), ("d", "1h4m"), ("e", "1m30s")])
+    assert bench.step_seconds(log) == {"a": 0.533, "b": 2.1, "c": 292.0, "d": 3840.0,
+                                       "e": 90.0}
+
+
+def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "3000",
+         "--workdir", str(tmp_path / "bench")],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rows"] == 3000
+    for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
+        assert result[key] > 0, key
+    assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
+    groups = result["baseline_groups"]
+    assert set(groups) == {"duckdb", "polars", "pandas"}
+    assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
+    assert "THEY DIFFER" not in done.stdout
