@@ -45,6 +45,13 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | No
     return con.execute(sql, used_params(sql, params or {})).fetchall()
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``schema.name`` exists."""
+    schema, name = table.split(".")
+    return bool(run(con, "SELECT count(*) FROM information_schema.tables WHERE "
+                         "table_schema = $s AND table_name = $n", {"s": schema, "n": name})[0][0])
+
+
 def used_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 

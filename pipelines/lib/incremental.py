@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.duck import run, sql_text
+from pipelines.lib.duck import run, sql_text, table_exists
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
@@ -82,12 +82,6 @@ class Build:
     version: str
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(run(con, "SELECT count(*) FROM information_schema.tables WHERE "
-                         "table_schema = $s AND table_name = $n", {"s": schema, "n": name})[0][0])
-
-
 def version_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
     rows = run(con, "SELECT version FROM intermediate.model_builds WHERE model = $m",
                {"m": table})
@@ -126,7 +120,7 @@ def build_by_day(
     latest = run(con, "SELECT coalesce(max(seq), 0) FROM intermediate.usage_daily_changes")[0][0]
     state = run(con, "SELECT fingerprint, version, change_seq FROM intermediate.model_builds "
                      "WHERE model = $m", {"m": table})
-    if state and state[0][0] == fingerprint and _table_exists(con, table):
+    if state and state[0][0] == fingerprint and table_exists(con, table):
         _, version, consumed = state[0]
         days = changed_days(con, consumed, latest)
         if days:

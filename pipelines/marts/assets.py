@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.assets import BILLED_COSTS, USAGE
-from pipelines.lib.duck import build_table, run, sql_text, transaction
+from pipelines.lib.duck import build_table, run, sql_text, table_exists, transaction
 from pipelines.lib.incremental import digest_tables, record_changes, version_of
 from pipelines.marts.factory import OWNERS, ByDay, preview, sql_description, sql_table_asset
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
@@ -90,8 +90,7 @@ def usage_daily(
     with warehouse.get_connection() as con:
         with transaction(con):
             run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
-            exists = run(con, "SELECT count(*) FROM information_schema.tables WHERE "
-                              "table_schema = 'intermediate' AND table_name = 'usage_daily'")[0][0]
+            exists = table_exists(con, "intermediate.usage_daily")
             days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]
             if not exists:
                 build_table(con, "intermediate.usage_daily", model, {"full": True})
@@ -114,6 +113,11 @@ def usage_daily(
     return dg.MaterializeResult(metadata=metadata)
 
 
+#: the models kept day by day, and the usage day of one of their rows
+DAY_OF_ROW = {"intermediate.usage_priced": "usage_date",
+              "marts.usage_cost_daily": "usage_date",
+              "marts.focus_costs": 'CAST("ChargePeriodStart" AS DATE)'}
+
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
 PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
                  "intermediate.model_resolution", "intermediate.lifecycle_as_of")
@@ -133,12 +137,12 @@ usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
           ["intermediate", "lifecycle_as_of"], PRICES, TEAMS], group="intermediate",
-    by_day=ByDay("usage_date", _priced_inputs))
+    by_day=ByDay(DAY_OF_ROW["intermediate.usage_priced"], _priced_inputs))
 
 usage_cost_daily = sql_table_asset(
     "marts", "usage_cost_daily", "marts/usage_cost_daily",
     deps=[["intermediate", "usage_priced"]], group="marts", extra_metadata=_cost_daily_meta,
-    by_day=ByDay("usage_date", _built_from("intermediate.usage_priced")))
+    by_day=ByDay(DAY_OF_ROW["marts.usage_cost_daily"], _built_from("intermediate.usage_priced")))
 deprecated_model_usage = sql_table_asset(
     "marts", "deprecated_model_usage", "marts/deprecated_model_usage",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_deprecated_meta)
@@ -159,7 +163,7 @@ cost_reconciliation_by_key = sql_table_asset(
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
     deps=[["marts", "usage_cost_daily"]], group="marts",
-    by_day=ByDay('CAST("ChargePeriodStart" AS DATE)', _built_from("marts.usage_cost_daily")))
+    by_day=ByDay(DAY_OF_ROW["marts.focus_costs"], _built_from("marts.usage_cost_daily")))
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced,

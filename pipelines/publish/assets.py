@@ -8,8 +8,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.lib.duck import run
+from pipelines.lib.duck import run, table_exists
 from pipelines.lib.incremental import changed_days, replace_days
+from pipelines.marts.assets import DAY_OF_ROW
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 
 #: what BI sees: every catalog and mart table, and the data-health history
@@ -27,15 +28,13 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-#: published tables kept up to date day by day (see pipelines.lib.incremental): the day of a row
-BY_DAY = {"marts.usage_cost_daily": "usage_date",
-          "marts.focus_costs": 'CAST("ChargePeriodStart" AS DATE)'}
+#: published tables kept up to date day by day, as the warehouse builds them: the day of a row
+BY_DAY = {table: day for table, day in DAY_OF_ROW.items() if table.startswith("marts.")}
 
 
 def _builds(con) -> dict[str, str]:
     """``version:change_seq`` of each day-by-day table as built in the warehouse now."""
-    if not run(con, "SELECT count(*) FROM information_schema.tables WHERE "
-                    "table_schema = 'intermediate' AND table_name = 'model_builds'")[0][0]:
+    if not table_exists(con, "intermediate.model_builds"):
         return {}
     return {m: f"{v}:{seq}" for m, v, seq in run(
         con, "SELECT model, version, change_seq FROM intermediate.model_builds")}

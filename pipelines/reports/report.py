@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.duck import table_exists
 from pipelines.lib.markdown import fmt, table
 
 CENT = Decimal("0.01")
@@ -62,12 +63,6 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict[
     rel = con.execute(sql, used)
     cols = [d[0] for d in rel.description]
     return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = $s "
-        "AND table_name = $t", {"s": schema, "t": name}).fetchall()[0][0])
 
 
 def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
@@ -163,7 +158,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                (SELECT count(*) FROM staging.rejected_rows) AS rejected_rows_total
         """, p)[0]
     checks: list[dict[str, Any]] = []
-    if _has_table(con, "quality", "check_results"):
+    if table_exists(con, "quality.check_results"):
         checks = _dicts(con, """
             SELECT asset, "check", severity, arg_max(passed, checked_at) AS passed,
                    max(checked_at) AS checked_at,
