@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import duckdb
 import polars as pl
 
-from tests.conftest import run_job
+from tests.conftest import REPO, run_job
 
 
 def check_evaluations(result) -> dict[str, tuple[bool, str]]:
@@ -87,6 +90,40 @@ def test_the_validation_worker_gives_the_in_process_result():
                                                              here.failed)
     assert not there.passed and len(there.failed) == 2
     assert again.passed and again.rows_validated == 1
+
+
+def test_a_suite_is_sent_only_the_columns_its_expectations_read():
+    from pipelines.quality import gx
+
+    frame = pl.DataFrame({"a": [1], "b": [2], "c": [3], "d": [4]})
+    pair = ("ExpectColumnPairValuesAToBeGreaterThanB", {"column_A": "c", "column_B": "a"})
+    missing = ("ExpectColumnValuesToNotBeNull", {"column": "zz"})
+    assert gx.only_used_columns(frame, [pair, missing]).columns == ["a", "c"]
+    whole = ("ExpectTableRowCountToEqual", {"value": 1})
+    assert gx.only_used_columns(frame, [pair, whole]).columns == ["a", "b", "c", "d"]
+    # a column no longer sent cannot hide a failure: the missing one still fails the suite
+    outcome = gx.validate("projection", frame, [pair, missing])
+    assert not outcome.passed and [f["columns"] for f in outcome.failed] == ["zz"]
+
+
+def test_the_worker_defers_scipy_stats_until_something_uses_it():
+    """GX imports scipy.stats for expectations our suites never use; the worker loads it on
+    first use instead. Imported GX must work, and so must scipy.stats once it is called."""
+    code = (
+        "import sys\n"
+        "from pipelines.quality.gx_worker import defer_import\n"
+        "assert defer_import('scipy.stats') is not None\n"
+        "import great_expectations\n"
+        "print('before', 'scipy.stats._stats_py' in sys.modules)\n"
+        "from scipy import stats\n"
+        "print('value', round(float(stats.entropy([0.5, 0.5])), 6))\n"
+        "print('after', 'scipy.stats._stats_py' in sys.modules)\n"
+        "print('again', defer_import('scipy.stats'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True,
+                         env={**os.environ, "GX_ANALYTICS_ENABLED": "false"}).stdout.split("\n")
+    assert out[:4] == ["before False", "value 0.693147", "after True", "again None"]
 
 
 def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
