@@ -125,8 +125,8 @@ def parse_pages(text: str) -> ParsedPages:
     pages = iter_pages(text)
     if not pages:
         raise NotAUsagePage("no page objects in the file")
-    usage_rows: list[dict[str, Any]] = []
-    cost_rows: list[dict[str, Any]] = []
+    usage_rows: list[tuple] = []
+    cost_rows: list[tuple] = []
     kinds: set[str] = set()
     position = 0
     for page_no, page in enumerate(pages):
@@ -144,13 +144,20 @@ def parse_pages(text: str) -> ParsedPages:
                 usage_rows.append(_reject(position, "bucket without a results list", raw))
                 position += 1
                 continue
+            # the bucket's times, once for all its results (a bad time rejects each result)
+            try:
+                start = _ts(bucket.get("start_time"), "start_time")
+                end = _ts(bucket.get("end_time"), "end_time")
+                if end <= start:
+                    raise ValueError("bucket end_time is not after start_time")
+                bucket_error = None
+            except ValueError as exc:
+                bucket_error = exc
             for result in results:
                 raw = None  # the raw text is kept for rejected rows only (built on failure)
                 try:
-                    start = _ts(bucket.get("start_time"), "start_time")
-                    end = _ts(bucket.get("end_time"), "end_time")
-                    if end <= start:
-                        raise ValueError("bucket end_time is not after start_time")
+                    if bucket_error is not None:
+                        raise bucket_error
                     if not isinstance(result, dict):
                         raise ValueError("result is not an object")
                     tag = result.get("object")
@@ -170,24 +177,33 @@ def parse_pages(text: str) -> ParsedPages:
                     usage_rows.append(_reject(position, str(exc), raw))
                 position += 1
     return ParsedPages(
-        usage=pl.DataFrame(usage_rows, schema=USAGE_SCHEMA, orient="row")
-        if usage_rows else pl.DataFrame(schema=USAGE_SCHEMA),
-        costs=pl.DataFrame(cost_rows, schema=COST_SCHEMA, orient="row")
-        if cost_rows else pl.DataFrame(schema=COST_SCHEMA),
+        usage=_frame(usage_rows, USAGE_SCHEMA),
+        costs=_frame(cost_rows, COST_SCHEMA),
         rows_read=position,
         kinds=kinds,
     )
 
 
-def _reject(position: int, reason: str, raw: str) -> dict[str, Any]:
+def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows (tuples in ``schema`` order) as a frame, built column by column (~4x faster
+    than from row dicts: the Usage API pages of a year are 100k+ rows)."""
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    columns = zip(*rows, strict=True)
+    return pl.DataFrame(
+        [pl.Series(name, values, dtype=dtype, strict=True)
+         for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+
+
+def _reject(position: int, reason: str, raw: str) -> tuple:
     row: dict[str, Any] = dict.fromkeys(USAGE_SCHEMA)
     row.update(position=position, source=SOURCE, reason=reason, raw=raw)
-    return row
+    return tuple(row.values())
 
 
 def _usage_row(
     position: int, start: dt.datetime, end: dt.datetime, tag: str, r: dict, raw: str | None
-) -> dict[str, Any]:
+) -> tuple:
     endpoint, req_field, unit_field, unit_name, extra = RESULT_TYPES[tag]
     requests = _count(r.get(req_field), req_field, required=True) if req_field else 0
     units = _count(r.get(unit_field), unit_field, required=True) if unit_field else None
@@ -206,24 +222,22 @@ def _usage_row(
     batch = r.get("batch")
     if batch is not None and not isinstance(batch, bool):
         raise ValueError(f"batch is not a boolean: {batch!r}")
-    dims = {k: _dim(r.get(k), k) for k in ("project_id", "user_id", "api_key_id", "model",
-                                            "service_tier")}
-    extra_dims = ";".join(f"{k}={_dim(r.get(k), k) or ''}" for k in extra) or None
-    key = usage_key(endpoint, int(start.timestamp()), dims["project_id"], dims["user_id"],
-                    dims["api_key_id"], dims["model"], batch, dims["service_tier"], extra_dims)
-    return {
-        "position": position, "source": SOURCE, "endpoint": endpoint, "route": None,
-        "bucket_start": start, "bucket_end": end, **dims, "is_batch": batch,
-        "extra_dims": extra_dims, "litellm_team_id": None, "team_alias": None,
-        "request_id": None, "requests": requests, "failed_requests": 0,
-        "input_tokens": input_tokens, "cached_input_tokens": cached, "output_tokens": output,
-        "units": units, "unit": unit_name, "dedupe_key": key, "reason": None, "raw": raw,
-    }
+    project, user = _dim(r.get("project_id"), "project_id"), _dim(r.get("user_id"), "user_id")
+    api_key, model = _dim(r.get("api_key_id"), "api_key_id"), _dim(r.get("model"), "model")
+    tier = _dim(r.get("service_tier"), "service_tier")
+    extra_dims = (";".join(f"{k}={_dim(r.get(k), k) or ''}" for k in extra) or None
+                  if extra else None)
+    key = usage_key(endpoint, int(start.timestamp()), project, user, api_key, model, batch,
+                    tier, extra_dims)
+    # in USAGE_SCHEMA order
+    return (position, SOURCE, endpoint, None, start, end, project, user, api_key, model, batch,
+            tier, extra_dims, None, None, None, requests, 0, input_tokens, cached, output,
+            units, unit_name, key, None, raw)
 
 
 def _cost_row(
     position: int, start: dt.datetime, end: dt.datetime, r: dict, raw: str | None
-) -> dict[str, Any]:
+) -> tuple:
     amount = r.get("amount")
     if not isinstance(amount, dict) or "value" not in amount:
         raise ValueError("costs result without amount.value")
@@ -244,9 +258,6 @@ def _cost_row(
     line_item = _dim(r.get("line_item"), "line_item")
     key = "|".join(["costs", str(int(start.timestamp())), project or "", api_key or "",
                     line_item or ""])
-    return {
-        "position": position, "source": SOURCE, "bucket_start": start, "bucket_end": end,
-        "project_id": project, "api_key_id": api_key, "line_item": line_item,
-        "amount_usd": format(dec, "f"), "currency": currency, "dedupe_key": key,
-        "reason": None, "raw": raw,
-    }
+    # in COST_SCHEMA order
+    return (position, SOURCE, start, end, project, api_key, line_item, format(dec, "f"),
+            currency, key, None, raw)

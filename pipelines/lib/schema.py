@@ -72,4 +72,4 @@ def usage_key(
     batch = "" if is_batch is None else ("true" if is_batch else "false")
     parts = [endpoint, start_epoch, project_id, user_id, api_key_id, model, batch, service_tier,
              extra_dims]
-    return "|".join("" if p is None else str(p) for p in parts)
+    return "|".join(["" if p is None else str(p) for p in parts])
