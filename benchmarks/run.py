@@ -181,26 +181,48 @@ def warm_page_cache(folder: Path) -> float:
     return time.perf_counter() - started
 
 
+#: kernels built without CONFIG_PROC_CHILDREN lack /proc/<pid>/task/<tid>/children
+_PROC_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``: from ``/proc/<pid>/task/<tid>/children``, or by reading
+    every process's parent where the kernel does not provide that file."""
+    out: list[int] = []
+    if not _PROC_CHILDREN:
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as fh:
+                if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+        return out
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children") as fh:
+            out.extend(int(c) for c in fh.read().split())
+    return out
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            m = re.search(r"^VmRSS:\s+(\d+)", fh.read(), re.M)
+    except OSError:
+        return 0
+    return int(m.group(1)) if m else 0
+
+
 def _tree_rss_kb(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                text = fh.read()
-        except OSError:
-            continue
-        ppid = int(re.search(r"^PPid:\s+(\d+)", text, re.M).group(1))
-        m = re.search(r"^VmRSS:\s+(\d+)", text, re.M)
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = int(m.group(1)) if m else 0
+    """RSS of ``root`` and all its descendants. Only the tree is read (a few files): scanning
+    every process in /proc each sample cost ~2 ms, 10% of a core at 50 samples a second,
+    taken from the run being measured."""
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        total += _rss_kb(pid)
+        stack.extend(_children(pid))
     return total
 
 

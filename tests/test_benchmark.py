@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 
 from tests.conftest import REPO
 
@@ -20,6 +21,26 @@ def test_step_durations_are_read_in_every_unit_dagster_writes():
         ("a", "533ms"), ("b", "2.1s"), ("c", "4m52s"), ("d", "1h4m"), ("e", "1m30s")])
     assert bench.step_seconds(log) == {"a": 0.533, "b": 2.1, "c": 292.0, "d": 3840.0,
                                        "e": 90.0}
+
+
+def test_peak_memory_counts_grandchildren_with_or_without_proc_children(monkeypatch):
+    """The refresh's memory is mostly in children (the validation worker) of the CLI: the
+    sampler must walk the whole tree, by either way of finding children."""
+    hold = "x = bytearray(150_000_000); import time; time.sleep(20)"
+    tree = subprocess.Popen(["bash", "-c", f"{sys.executable} -c '{hold}'; true"])
+    try:
+        for _ in range(100):  # until the grandchild holds its memory
+            if bench._tree_rss_kb(tree.pid) > 140_000:
+                break
+            time.sleep(0.05)
+        direct = bench._tree_rss_kb(tree.pid)
+        monkeypatch.setattr(bench, "_PROC_CHILDREN", False)
+        scanned = bench._tree_rss_kb(tree.pid)
+    finally:
+        tree.kill()
+        subprocess.run(["pkill", "-f", "bytearray\\(150_000_000"], check=False)
+        tree.wait()
+    assert direct > 140_000 and scanned > 140_000
 
 
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
