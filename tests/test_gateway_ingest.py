@@ -14,7 +14,8 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.duck import prepare
+from pipelines.lib import ingest as ingest_module
+from pipelines.lib.duck import memory_limit_bytes, prepare
 from pipelines.lib.ingest import ingest_landing
 from tests.exports import LITELLM_HEADER, litellm_row
 
@@ -33,6 +34,46 @@ def staged(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
     return con.execute(
         "SELECT (SELECT count(*) FROM staging.gateway_requests), sum(requests), "
         "sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchall()[0]
+
+
+def test_ingest_checkpoints_in_batches_of_a_quarter_of_the_memory_limit(tmp_path):
+    """Rows not yet checkpointed sit in the buffer pool: the ingest's checkpoint batch is
+    sized from the memory limit, and the connection's own setting is restored after."""
+    assert memory_limit_bytes(duckdb.connect(config={"memory_limit": "2GiB"})) == 2 << 30
+    # DuckDB reports 500MB as "476.8 MiB": exact to its one decimal
+    assert abs(memory_limit_bytes(duckdb.connect(config={"memory_limit": "500MB"}))
+               - 500 * 10**6) < 0.1 * 2**20
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "1GiB"}))
+    con.execute("SET checkpoint_threshold = '5MiB'")
+    seen = []
+    real = ingest_module._ingest_files
+
+    def spy(con, *args):
+        seen.append(con.execute("SELECT current_setting('checkpoint_threshold')").fetchall())
+        return real(con, *args)
+
+    ingest_module._ingest_files = spy
+    try:
+        write(tmp_path / "landing", "a.csv", [litellm_row("r1", "gpt-4o", 1, 1, "", "a",
+                                                          "success")], 1)
+        ingest_landing(con, tmp_path / "landing")
+    finally:
+        ingest_module._ingest_files = real
+    assert seen == [[("256.0 MiB",)]]
+    assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchall() == [
+        ("5.0 MiB",)]
+
+
+def test_the_ingest_says_how_many_bytes_it_will_read_before_it_reads(tmp_path):
+    landing = tmp_path / "landing"
+    write(landing, "a.csv", [litellm_row("r1", "gpt-4o", 1, 1, "", "a", "success")], 1)
+    write(landing, "b.csv", [litellm_row("r2", "gpt-4o", 1, 1, "", "a", "success")], 2)
+    con = prepare(duckdb.connect(":memory:"))
+    told: list[int] = []
+    ingest_landing(con, landing, on_start=told.append)
+    assert told == [sum(p.stat().st_size for p in landing.iterdir())]
+    ingest_landing(con, landing, on_start=told.append)  # nothing new: nothing to say
+    assert len(told) == 1
 
 
 def test_overlapping_exports_count_each_request_once(tmp_path):

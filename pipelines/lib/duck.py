@@ -52,6 +52,17 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
                          "table_schema = $s AND table_name = $n", {"s": schema, "n": name})[0][0])
 
 
+_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's ``memory_limit`` in bytes (DuckDB reports it as text: ``732.4 MiB``)."""
+    (text,) = run(con, "SELECT current_setting('memory_limit')")[0]
+    number, _, unit = str(text).strip().partition(" ")
+    return int(float(number) * _UNITS[unit.strip().upper() or "B"])
+
+
 def used_params(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
 

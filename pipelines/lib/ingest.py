@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +28,8 @@ import duckdb
 import polars as pl
 
 from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
+from pipelines.lib.duck import memory_limit_bytes, run_script, transaction
 from pipelines.lib.duck import run as _x
-from pipelines.lib.duck import run_script, transaction
 from pipelines.lib.formats import DASHBOARD_CSV, LITELLM_CSV, OPENAI_JSON, detect_format
 from pipelines.lib.redact import redact, sql_mask, sql_redact
 
@@ -110,13 +110,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def ingest_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None,
-    run_id: str | None = None,
+    run_id: str | None = None, on_start: Callable[[int], object] | None = None,
 ) -> list[FileOutcome]:
     """Ingest every new file under ``landing_dir``; return one outcome per file looked at.
 
     A file whose path, size and modification time match its manifest row is not read again
     (not even hashed). The others are hashed one file ahead, in a thread, while DuckDB parses
-    the current one (hashlib and DuckDB both release the GIL).
+    the current one (hashlib and DuckDB both release the GIL). ``on_start`` is told how many
+    bytes are to be read before the first one is.
     """
     ensure_tables(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -134,6 +135,7 @@ def ingest_landing(
         )
     )
     todo = []
+    to_read = 0
     for path in discover(landing_dir):
         key = str(path.resolve())
         try:
@@ -142,11 +144,19 @@ def ingest_landing(
             continue  # vanished since the listing
         if (key, size, mtime) not in unchanged:
             todo.append((path, key))
+            to_read += size
+    if on_start is not None and todo:
+        on_start(to_read)
     outcomes = []
-    # each file commits to the write-ahead log (durable, replayed after a crash); the data
-    # files are checkpointed once, after the last file, not after every file
+    # each file commits to the write-ahead log (durable, replayed after a crash). Rows not
+    # yet checkpointed stay in DuckDB's buffer pool, so the threshold is a quarter of the
+    # memory limit: a small file does not pay a checkpoint of its own (at 1M requests a
+    # checkpoint per file cost 1.3 s in all), and a year of large files never fills the pool
+    # with the request ledger (a 4 GB threshold made the parse of the last files spill:
+    # 44.9 s -> 38.9 s for the 30M benchmark's ingest, docs/benchmarks.md)
     (threshold,) = _x(con, "SELECT current_setting('checkpoint_threshold')")[0]
-    _x(con, "SET checkpoint_threshold = '4GB'")
+    batch = max(16 << 20, memory_limit_bytes(con) // 4)
+    _x(con, f"SET checkpoint_threshold = '{batch // (1 << 20)}MiB'")
     try:
         _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
     finally:
