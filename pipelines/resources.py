@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dagster as dg
@@ -13,7 +13,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from pipelines.lib.duck import prepare
+from pipelines.lib.duck import prepare, run
 from pipelines.quality import gx
 from pipelines.settings import RadarSettings
 
@@ -58,10 +58,29 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one step. When the step wrote (the write-ahead log is not empty),
+        its writes are checkpointed into the file before the next step starts: rows waiting
+        for a checkpoint stay in DuckDB's buffer pool, and at 10M requests the marts left
+        there made the publish read them back from spill (2.3 s -> 1.5 s) and the one
+        checkpoint at the end take 1.35 s (one per writing step: ~0.5 s in all)."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
             yield prepare(con)
+            if self.database != ":memory:" and _wal_bytes(self.database):
+                with suppress(duckdb.Error):  # another connection's transaction is open:
+                    run(con, "CHECKPOINT")    # DuckDB checkpoints later by itself
+
+
+def _wal_bytes(database: str) -> int:
+    try:
+        return os.path.getsize(f"{database}.wal")
+    except OSError:
+        return 0
+
+
+#: new landing bytes from which an ingest is "long" (~1M gateway requests, several seconds)
+LONG_INGEST_BYTES = 256 << 20
 
 
 class GreatExpectationsResource(dg.ConfigurableResource):
@@ -75,6 +94,15 @@ class GreatExpectationsResource(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.in_worker:
             gx.start_worker()
+
+    def ingest_ahead(self, bytes_to_read: int) -> bool:
+        """An ingest of ``bytes_to_read`` is about to start. A long one (over
+        `LONG_INGEST_BYTES`) outlasts GX's import by far, so the worker yields the CPU to it:
+        the import then uses the time the ingest leaves idle instead of taking a core from
+        DuckDB (10M requests: ingest 16.5 -> 15.7 s). A short one leaves the worker as it is:
+        the run will soon wait for it. Whether the worker was deprioritised."""
+        return (self.in_worker and bytes_to_read >= LONG_INGEST_BYTES
+                and gx.lower_worker_priority())
 
     def validate(self, name: str, frame: pl.DataFrame,
                  expectations: Sequence[gx.ExpectationSpec]) -> gx.SuiteOutcome:

@@ -121,3 +121,30 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(tmp_path, demo_landin
     _refresh(tmp_path, landing)
     assert _snapshot(tmp_path / "radar.duckdb") == reference
     assert _snapshot(published, marts_only) == {t: reference[t] for t in marts_only}
+
+
+def test_a_step_that_wrote_leaves_its_writes_checkpointed_in_the_file(tmp_path):
+    """Each step's writes go from the write-ahead log into the file when its connection
+    closes (rows waiting for a checkpoint would otherwise sit in the buffer pool for the rest
+    of the run); another connection's open transaction makes that wait, never fail."""
+    from pipelines.resources import WarehouseResource
+
+    db = tmp_path / "w.duckdb"
+    wal = Path(f"{db}.wal")
+    warehouse = WarehouseResource(database=str(db))
+    # as in a run, another connection keeps the database open between the steps (else the
+    # last close would checkpoint anyway)
+    anchor = duckdb.connect(str(db), config={"custom_user_agent": "dagster"})
+    with warehouse.get_connection() as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
+        assert wal.exists() and wal.stat().st_size > 0
+    assert not wal.exists() or wal.stat().st_size == 0
+    anchor.execute("BEGIN TRANSACTION")
+    anchor.execute("INSERT INTO t VALUES (-1)")
+    with warehouse.get_connection() as con:
+        con.execute("INSERT INTO t VALUES (1000)")
+    anchor.execute("COMMIT")
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT count(*), min(x), max(x) FROM t").fetchall() == [
+            (1002, -1, 1000)]
+    anchor.close()
