@@ -106,6 +106,27 @@ def test_a_suite_is_sent_only_the_columns_its_expectations_read():
     assert not outcome.passed and [f["columns"] for f in outcome.failed] == ["zz"]
 
 
+def test_a_long_ingest_lowers_the_priority_of_the_worker_a_short_one_does_not(monkeypatch):
+    from pipelines.quality import gx
+    from pipelines.resources import LONG_INGEST_BYTES, GreatExpectationsResource
+
+    worker = gx._Worker()
+    monkeypatch.setattr(gx, "_WORKER", worker)
+    try:
+        before = os.getpriority(os.PRIO_PROCESS, worker.proc.pid)
+        resource = GreatExpectationsResource()
+        assert not resource.ingest_ahead(LONG_INGEST_BYTES - 1)
+        assert os.getpriority(os.PRIO_PROCESS, worker.proc.pid) == before
+        assert not GreatExpectationsResource(in_worker=False).ingest_ahead(LONG_INGEST_BYTES)
+        assert resource.ingest_ahead(LONG_INGEST_BYTES)
+        assert os.getpriority(os.PRIO_PROCESS, worker.proc.pid) == min(19, before + 10)
+        # it still validates, at its lower priority
+        outcome = gx.validate("worker_suite", pl.DataFrame({"a": [1], "b": [1]}), WORKER_SUITE)
+        assert outcome.passed
+    finally:
+        worker.stop()
+
+
 def test_the_worker_defers_scipy_stats_until_something_uses_it():
     """GX imports scipy.stats for expectations our suites never use; the worker loads it on
     first use instead. Imported GX must work, and so must scipy.stats once it is called."""

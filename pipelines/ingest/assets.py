@@ -7,7 +7,12 @@ import dagster as dg
 
 from pipelines.lib.ingest import ingest_landing
 from pipelines.lib.markdown import table
-from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+from pipelines.resources import (
+    WAREHOUSE_POOL,
+    GreatExpectationsResource,
+    RadarConfig,
+    WarehouseResource,
+)
 
 GROUP = "staging"
 OWNERS = ["team:platform-finops"]
@@ -40,12 +45,14 @@ REJECTED_ROWS = dg.AssetKey(["staging", "rejected_rows"])
     pool=WAREHOUSE_POOL,
 )
 def ingest_landing_folder(
-    context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
 ):
     """Scan `RADAR_LANDING_DIR` recursively and load each new file in its own transaction."""
     settings = radar.settings()
     with warehouse.get_connection() as con:
-        outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id)
+        outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id,
+                                  on_start=gx.ingest_ahead)
         totals = dict(con.execute(
             "SELECT 'files', count(*) FROM staging.ingested_files UNION ALL "
             "SELECT 'usage', count(*) FROM staging.usage UNION ALL "

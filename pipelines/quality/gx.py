@@ -118,6 +118,19 @@ def start_worker() -> None:
         atexit.register(_WORKER.stop)
 
 
+def lower_worker_priority(niceness: int = 10) -> bool:
+    """Let the worker run only on CPU time this process leaves idle (Linux ``nice``; a
+    process may lower its children's priority, never raise it back). Whether it was done."""
+    worker = _WORKER
+    if worker is None or not worker.alive():
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, worker.proc.pid, niceness)
+    except (OSError, AttributeError):  # gone meanwhile, or a platform without priorities
+        return False
+    return True
+
+
 def stop_worker() -> None:
     global _WORKER
     with _WORKER_LOCK:
