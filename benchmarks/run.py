@@ -227,7 +227,12 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `cmd`; return (wall seconds, peak RSS of its process tree in MB, stderr+stdout)."""
+    """Run `cmd`; return (wall seconds, peak RSS of its process tree in MB, stderr+stdout).
+
+    Whatever the previous measure wrote is flushed to disk first: a run must not pay for the
+    write-back of the one before it (one more day measured right after the full refresh took
+    9.5 s at 10M instead of 7.7 s, its fsyncs queued behind the full refresh's gigabyte)."""
+    os.sync()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -465,8 +470,8 @@ def main() -> None:
     print(f"refresh: {refresh_s:.1f}s, peak RSS {refresh_rss:.0f} MB", flush=True)
 
     # one more day on top of the full history, right after it (as a daily refresh follows the
-    # previous one): measured after the pandas baseline instead, it paid for the page cache
-    # pandas' 5.7 GB had pushed out (9.64 s vs 7.72 s at 10M)
+    # previous one), with the page cache as the full refresh left it: measured after the
+    # pandas baseline, it once took 9.64 s instead of 7.72 s
     for sub in ("gateway", "usage_api"):
         for f in (workdir / "next_day" / sub).iterdir():
             shutil.copy2(f, landing / sub / f.name)
