@@ -56,6 +56,19 @@ def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> N
 def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
     first = modes(refresh())
     assert {first[t] for t in BY_DAY} == {"full"}
+    # a full build writes its rows in day order (a day's later replace stays in its row groups)
+    from pipelines.marts.assets import DAY_OF_ROW
+
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        for table, day in DAY_OF_ROW.items():
+            (days, backwards) = con.execute(
+                f"SELECT count(DISTINCT d), count(*) FILTER (WHERE d < before) FROM "
+                f"(SELECT {day} AS d, lag({day}) OVER (ORDER BY rowid) AS before "
+                f"FROM {table})").fetchall()[0]
+            assert days > 1 and backwards == 0, f"{table} is not in day order"
+    finally:
+        con.close()
     add_day(fixture_exports.landing, "2026-11-24", 1)
     second = modes(refresh())
     assert {second[t] for t in BY_DAY} == {"incremental"}, second

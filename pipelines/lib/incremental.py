@@ -127,7 +127,13 @@ def build_by_day(
             replace_days(con, table, date_expr, f"(\n{sql}\n)", days, params)
         mode = "incremental" if days else "unchanged"
     else:
-        run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
+        # rows in day order: a later day-by-day replace then deletes within the row groups of
+        # its days only, instead of leaving deleted rows in every row group for the checkpoint
+        # and every later full scan (the publish's Parquet export) to skip. At 10M: +0.45 s
+        # for the three full builds, -1.0 s for the first day-by-day refresh after them
+        # (8.69 -> 7.70 s; its publish 1.24 -> 0.74 s)
+        run(con, f"CREATE OR REPLACE TABLE {table} AS\nSELECT * FROM (\n{sql}\n) AS model_rows "
+                 f"ORDER BY {date_expr}", params)
         version = hashlib.sha256(f"{fingerprint}\n{build_id}".encode()).hexdigest()[:16]
         days, mode = [], "full"
     run(con, "INSERT OR REPLACE INTO intermediate.model_builds VALUES "
