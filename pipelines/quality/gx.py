@@ -5,7 +5,7 @@ what it needs (the rows this run changed, or an aggregate), converts the polars 
 pandas at this boundary, and validates it with an ephemeral GX context. great_expectations
 is imported here, lazily, so loading the code location never pays its multi-second import.
 
-Where the suites run: importing great_expectations costs ~3 s of Python, which in a thread
+Where the suites run: importing great_expectations costs seconds of Python, which in a thread
 holds the GIL against the run's own steps. So a run starts a *validation worker* when it
 begins (``start_worker``, called by the ``gx`` resource): a child process that imports GX
 on the other core while the catalog and the ingest run, then validates each frame it is
@@ -152,10 +152,14 @@ def _context() -> Any:
     return _CONTEXT
 
 
-def _columns_of(kwargs: dict[str, Any]) -> str:
+def _column_names(kwargs: dict[str, Any]) -> list[str]:
+    """The columns an expectation's arguments name (none for a table-level expectation)."""
     cols = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
-    cols += list(kwargs.get("column_list", []))
-    return ", ".join(cols)
+    return cols + list(kwargs.get("column_list", []))
+
+
+def _columns_of(kwargs: dict[str, Any]) -> str:
+    return ", ".join(_column_names(kwargs))
 
 
 def _jsonable(value: Any) -> Any:
@@ -191,8 +195,7 @@ def only_used_columns(
     with 13 of 27 columns). Unchanged when an expectation reads the table as a whole."""
     used: dict[str, None] = {}
     for _cls, kwargs in expectations:
-        names = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
-        names += list(kwargs.get("column_list", []))
+        names = _column_names(kwargs)
         if not names:  # a table-level expectation (row count, column set, ...)
             return frame
         used.update(dict.fromkeys(names))
