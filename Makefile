@@ -10,7 +10,7 @@ setup:
 	@./scripts/bootstrap.sh >/dev/null
 
 demo: setup
-	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@./scripts/dagster_home.sh
 	$(VENV)/python -m pipelines.demo.generate
 	$(VENV)/dagster job execute -m pipelines.definitions -j radar_refresh
 	$(VENV)/dagster asset materialize -m pipelines.definitions --select reports/migration_status_report
@@ -21,7 +21,7 @@ test: setup
 	$(VENV)/python -m pytest -q
 
 dev: setup
-	@mkdir -p "$(DAGSTER_HOME)" && cp -f dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	@./scripts/dagster_home.sh
 	exec $(VENV)/dagster dev -m pipelines.definitions --host 127.0.0.1 --port 3000
 
 # with OPENAI_ADMIN_KEY set, the OpenAI Models API's shutdown dates are pulled too

@@ -25,8 +25,8 @@ KILL_POINTS = ["ingest_landing_folder", "intermediate__usage_daily",
 
 def _env(root: Path, landing: Path) -> dict[str, str]:
     # no DAGSTER_HOME, as the contract runs it: each run gets a temporary instance, so the
-    # pool slot a killed run held dies with it (with a persistent instance it would stay
-    # claimed until the daemon's run monitoring frees it)
+    # run record a killed run left "started" dies with it (with a persistent instance it
+    # would hold the warehouse pool until the daemon's run monitoring fails it)
     env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
            "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
            "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
