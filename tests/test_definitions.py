@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -35,13 +38,47 @@ def test_every_sql_model_file_is_used():
 
 def test_import_is_fast_and_does_not_import_great_expectations():
     code = ("import sys, time; t = time.perf_counter(); import pipelines.definitions; "
-            "print(time.perf_counter() - t, 'great_expectations' in sys.modules)")
+            "from pipelines.quality import gx; "
+            "print(time.perf_counter() - t, 'great_expectations' in sys.modules, "
+            "'httpx' in sys.modules, gx._WORKER is not None)")
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout.split()
     print(f"import pipelines.definitions: {float(out[0]):.2f}s "
           f"(process {time.perf_counter() - start:.2f}s)")
     assert out[1] == "False"
+    # the API client's HTTP library loads when the sync job makes a client, not before
+    assert out[2] == "False"
+    # loading the code location outside a run (webserver, daemon, tests) starts no worker
+    assert out[3] == "False"
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["/venv/bin/dagster", "job", "execute", "-m", "pipelines.definitions"], True),
+    (["/venv/lib/dagster/__main__.py", "asset", "materialize", "--select", "x"], True),
+    (["dagster", "api", "execute_run", "{}"], True),
+    (["dagster", "api", "grpc", "-m", "pipelines.definitions"], False),
+    (["dagster-webserver", "-m", "pipelines.definitions"], False),
+    (["dagster", "job", "launch", "-j", "radar_refresh"], False),
+    (["dagster", "dev"], False),
+    (["-c"], False),
+])
+def test_which_processes_execute_a_run(argv, expected):
+    from pipelines.quality import gx
+
+    assert gx.executes_a_run(argv) is expected
+
+
+def test_a_run_process_starts_the_worker_as_the_code_location_loads():
+    """`dagster job execute` (its argv) loading the code location: the worker is already
+    importing GX before the run exists; it ends with the process."""
+    code = ("import sys; sys.argv = ['dagster', 'job', 'execute']; "
+            "import pipelines.definitions; from pipelines.quality import gx; "
+            "print(gx._WORKER is not None and gx._WORKER.alive(), gx._WORKER.proc.pid)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert out[0] == "True"
+    assert not Path(f"/proc/{out[1]}").exists()
 
 
 def test_landing_sensor_requests_a_run_only_for_new_or_changed_files(tmp_path, monkeypatch):

@@ -7,9 +7,11 @@ is imported here, lazily, so loading the code location never pays its multi-seco
 
 Where the suites run: importing great_expectations costs seconds of Python, which in a thread
 holds the GIL against the run's own steps. So a run starts a *validation worker* when it
-begins (``start_worker``, called by the ``gx`` resource): a child process that imports GX
-on the other core while the catalog and the ingest run, then validates each frame it is
-sent (the frame and the expectation list go over a pipe, the outcome comes back). Its
+begins (``start_worker``, called by the ``gx`` resource, or earlier, as the code location
+loads, in a process started to execute a run: ``executes_a_run``): a child process that
+imports GX on the other core while Dagster prepares the run and the catalog and the ingest
+run, then validates each frame it is sent (the frame and the expectation list go over a
+pipe, the outcome comes back). Its
 result is the one GX gives in this process; if the worker cannot start or dies, the suite
 runs here instead.
 """
@@ -90,17 +92,31 @@ class _Worker:
         return value
 
     def stop(self) -> None:
+        """End of input: an idle worker exits at once. One still importing GX (a run that
+        never validated) has nothing to finish: it is killed after a short grace instead of
+        holding the run's exit until its import is done."""
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
-                self.proc.stdin.close()  # end of input: the worker exits
+                self.proc.stdin.close()
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
 
 _WORKER: _Worker | None = None
 _WORKER_LOCK = threading.Lock()
+
+
+#: commands (after the program's name) whose process executes a run: the CLI's runs and the
+#: run launchers' run workers
+RUN_COMMANDS = frozenset({("job", "execute"), ("asset", "materialize"), ("api", "execute_run")})
+
+
+def executes_a_run(argv: Sequence[str]) -> bool:
+    """Whether ``argv`` (``sys.argv``) started a process that executes a run in itself."""
+    return tuple(argv[1:3]) in RUN_COMMANDS
 
 
 def start_worker() -> None:
