@@ -144,11 +144,12 @@ def parse_pages(text: str) -> ParsedPages:
                 usage_rows.append(_reject(position, "bucket without a results list", raw))
                 position += 1
                 continue
-            # the bucket's times, once for all its results (a bad time rejects each result)
+            # the bucket's times, checked once for all its results (a bad time rejects each
+            # result); the rows keep them as Unix seconds (see _frame)
             try:
-                start = _ts(bucket.get("start_time"), "start_time")
-                end = _ts(bucket.get("end_time"), "end_time")
-                if end <= start:
+                start, end = bucket.get("start_time"), bucket.get("end_time")
+                start_at = _ts(start, "start_time")
+                if _ts(end, "end_time") <= start_at:
                     raise ValueError("bucket end_time is not after start_time")
                 bucket_error = None
             except ValueError as exc:
@@ -186,13 +187,21 @@ def parse_pages(text: str) -> ParsedPages:
 
 def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Rows (tuples in ``schema`` order) as a frame, built column by column (~4x faster
-    than from row dicts: the Usage API pages of a year are 100k+ rows)."""
+    than from row dicts: the Usage API pages of a year are 100k+ rows). Datetime columns
+    arrive as Unix seconds: polars converts integers at once, while 100k datetime objects
+    cost 0.15 s a column (a third of the parse)."""
     if not rows:
         return pl.DataFrame(schema=schema)
     columns = zip(*rows, strict=True)
-    return pl.DataFrame(
-        [pl.Series(name, values, dtype=dtype, strict=True)
-         for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+    return pl.DataFrame([
+        _seconds_to_datetime(name, values, dtype) if isinstance(dtype, pl.Datetime)
+        else pl.Series(name, values, dtype=dtype, strict=True)
+        for (name, dtype), values in zip(schema.items(), columns, strict=True)])
+
+
+def _seconds_to_datetime(name: str, seconds: tuple, dtype: pl.Datetime) -> pl.Series:
+    micros = pl.Series(name, seconds, dtype=pl.Int64, strict=True) * 1_000_000
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone(dtype.time_zone).cast(dtype)
 
 
 def _reject(position: int, reason: str, raw: str) -> tuple:
@@ -201,9 +210,8 @@ def _reject(position: int, reason: str, raw: str) -> tuple:
     return tuple(row.values())
 
 
-def _usage_row(
-    position: int, start: dt.datetime, end: dt.datetime, tag: str, r: dict, raw: str | None
-) -> tuple:
+def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str | None
+               ) -> tuple:
     endpoint, req_field, unit_field, unit_name, extra = RESULT_TYPES[tag]
     requests = _count(r.get(req_field), req_field, required=True) if req_field else 0
     units = _count(r.get(unit_field), unit_field, required=True) if unit_field else None
@@ -227,17 +235,14 @@ def _usage_row(
     tier = _dim(r.get("service_tier"), "service_tier")
     extra_dims = (";".join(f"{k}={_dim(r.get(k), k) or ''}" for k in extra) or None
                   if extra else None)
-    key = usage_key(endpoint, int(start.timestamp()), project, user, api_key, model, batch,
-                    tier, extra_dims)
+    key = usage_key(endpoint, start, project, user, api_key, model, batch, tier, extra_dims)
     # in USAGE_SCHEMA order
     return (position, SOURCE, endpoint, None, start, end, project, user, api_key, model, batch,
             tier, extra_dims, None, None, None, requests, 0, input_tokens, cached, output,
             units, unit_name, key, None, raw)
 
 
-def _cost_row(
-    position: int, start: dt.datetime, end: dt.datetime, r: dict, raw: str | None
-) -> tuple:
+def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> tuple:
     amount = r.get("amount")
     if not isinstance(amount, dict) or "value" not in amount:
         raise ValueError("costs result without amount.value")
@@ -256,8 +261,7 @@ def _cost_row(
     project = _dim(r.get("project_id"), "project_id")
     api_key = _dim(r.get("api_key_id"), "api_key_id")
     line_item = _dim(r.get("line_item"), "line_item")
-    key = "|".join(["costs", str(int(start.timestamp())), project or "", api_key or "",
-                    line_item or ""])
+    key = "|".join(["costs", str(start), project or "", api_key or "", line_item or ""])
     # in COST_SCHEMA order
     return (position, SOURCE, start, end, project, api_key, line_item, format(dec, "f"),
             currency, key, None, raw)
