@@ -18,7 +18,6 @@ from tests.exports import LITELLM_HEADER, RESULT_A, RESULT_C, bucket, litellm_ro
 BY_DAY = {
     "intermediate.usage_priced": "intermediate/int_usage_priced",
     "marts.usage_cost_daily": "marts/usage_cost_daily",
-    "marts.focus_costs": "marts/focus_costs",
 }
 
 
@@ -106,7 +105,7 @@ def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
                                    f"SELECT * FROM {b})").fetchall()[0][0]
                 assert diff == 0, f"published {table} differs from the warehouse"
         builds = dict(pub.execute("SELECT builds FROM publish_info").fetchall()[0][0])
-        assert set(builds) == {"marts.usage_cost_daily", "marts.focus_costs"}
+        assert set(builds) == {"marts.usage_cost_daily"}
     finally:
         pub.close()
 

@@ -73,3 +73,34 @@ def test_an_unreadable_previous_copy_is_replaced_not_fatal(fixture_exports, refr
         con.close()
     assert published == fixture_exports.query(
         "SELECT sum(requests) FROM marts.usage_cost_daily")
+
+
+def test_focus_costs_is_a_view_in_both_files_and_replaces_an_older_table(fixture_exports,
+                                                                         refresh):
+    """`marts.focus_costs` is a projection of `marts.usage_cost_daily`: a view, in the working
+    file and in the BI copy, where it reads the copy's own table (the copy opens alone). A
+    warehouse and a copy written when it was a table are converted by the next refresh."""
+    refresh()
+    files = (fixture_exports.warehouse, fixture_exports.publish / "radar.duckdb")
+    for path in files:  # as an older version left them
+        con = duckdb.connect(str(path))
+        con.execute("DROP VIEW marts.focus_costs")
+        con.execute("CREATE TABLE marts.focus_costs AS SELECT 1 AS stale")
+        con.close()
+    refresh()
+    for path in files:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            assert con.execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_schema = 'marts' "
+                "AND table_name = 'focus_costs'").fetchall() == [("VIEW",)]
+            (focus,) = con.execute('SELECT sum("BilledCost"), count(*) FROM marts.focus_costs'
+                                   ).fetchall()
+            (daily,) = con.execute("SELECT sum(cost_usd), count(*) FROM marts.usage_cost_daily "
+                                   "WHERE priced").fetchall()
+            assert focus == daily and focus[1] > 0
+        finally:
+            con.close()
+    counts = duckdb.connect(str(files[1]), read_only=True).execute(
+        "SELECT row_counts['marts.focus_costs'] FROM publish_info").fetchall()
+    assert counts == [(daily[1],)]

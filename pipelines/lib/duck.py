@@ -80,6 +80,20 @@ def build_table(
     return run(con, f"SELECT count(*) FROM {table}")[0][0]
 
 
+def build_view(con: duckdb.DuckDBPyConnection, view: str, model: str) -> int:
+    """(Re)create ``view`` as the SELECT in ``sql/<model>.sql``; return its row count. For a
+    model that costs next to nothing when read (a projection of one table), so it is neither
+    stored twice nor copied into the BI file twice. A table of that name (an older warehouse
+    built the model as one) is dropped first. The caller owns the transaction."""
+    schema, name = view.split(".")
+    if run(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = $schema AND table_name = $name",
+           {"schema": schema, "name": name})[0][0]:
+        run(con, f"DROP TABLE {view}")
+    run(con, f"CREATE OR REPLACE VIEW {view} AS\n{sql_text(model)}")
+    return run(con, f"SELECT count(*) FROM {view}")[0][0]
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, or ROLLBACK on any error: a crash leaves the previous state."""

@@ -115,8 +115,7 @@ def usage_daily(
 
 #: the models kept day by day, and the usage day of one of their rows
 DAY_OF_ROW = {"intermediate.usage_priced": "usage_date",
-              "marts.usage_cost_daily": "usage_date",
-              "marts.focus_costs": 'CAST("ChargePeriodStart" AS DATE)'}
+              "marts.usage_cost_daily": "usage_date"}
 
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
 PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
@@ -160,10 +159,12 @@ cost_reconciliation = sql_table_asset(
 cost_reconciliation_by_key = sql_table_asset(
     "marts", "cost_reconciliation_by_key", "marts/cost_reconciliation_by_key",
     deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts")
+# a view: the same rows as usage_cost_daily (the priced ones), renamed to FOCUS columns. As a
+# table a full refresh of 10M requests built it (0.8 s) and copied it into the BI file (0.5 s)
+# for a projection readers compute as they read it (its Parquet file costs ~0.2 s more)
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
-    deps=[["marts", "usage_cost_daily"]], group="marts",
-    by_day=ByDay(DAY_OF_ROW["marts.focus_costs"], _built_from("marts.usage_cost_daily")))
+    deps=[["marts", "usage_cost_daily"]], group="marts", view=True)
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced,

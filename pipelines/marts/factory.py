@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipelines.lib.duck import build_table, run, sql_path, sql_text, transaction
+from pipelines.lib.duck import build_table, build_view, run, sql_path, sql_text, transaction
 from pipelines.lib.incremental import build_by_day
 from pipelines.lib.markdown import table
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
@@ -63,7 +63,12 @@ def sql_table_asset(
     extra_metadata: MetadataFn | None = None,
     check_specs: Sequence[dg.AssetCheckSpec] = (),
     by_day: ByDay | None = None,
+    view: bool = False,
 ) -> dg.AssetsDefinition:
+    """The asset that builds ``schema.name`` from ``sql/<model>.sql``: a table (rebuilt whole,
+    or day by day with ``by_day``), or with ``view`` a view (for a projection of one table:
+    nothing to store or copy, computed when read)."""
+    assert not (view and by_day), "a view has no days to rebuild"
     key = dg.AssetKey([schema, name])
     table_name = f"{schema}.{name}"
 
@@ -81,7 +86,10 @@ def sql_table_asset(
         with warehouse.get_connection() as con:
             with transaction(con):
                 run(con, f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                if by_day is None:
+                if view:
+                    rows = build_view(con, table_name, model)
+                    build = {"materialized": "view"}
+                elif by_day is None:
                     rows = build_table(con, table_name, model, sql_params(settings))
                 else:
                     done = build_by_day(con, table_name, model, by_day.date_expr,

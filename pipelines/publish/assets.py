@@ -86,6 +86,10 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
         "SELECT table_schema, table_name FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' "
         "ORDER BY ALL")) if s in PUBLISHED_SCHEMAS]
+    views = [(sc, v, sql) for sc, v, sql in run(con, (
+        "SELECT schema_name, view_name, sql FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal ORDER BY ALL"))
+        if sc in PUBLISHED_SCHEMAS]
     builds = _builds(con)
     counts: dict[str, int] = {}
     try:
@@ -95,12 +99,13 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
         run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
     try:
         published = _published_builds(con)
-        stale = [(s, t) for s, t in run(con, (
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_catalog = 'bi_copy' AND table_type = 'BASE TABLE'"))
-            if (s, t) not in tables]
-        for schema, table in stale:  # dropped from the warehouse since the last publish
-            run(con, f'DROP TABLE bi_copy.{schema}."{table}"')
+        for schema, table, kind in run(con, (
+                "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                "WHERE table_catalog = 'bi_copy'")):
+            # dropped from the warehouse since the last publish, or now a view (a table)
+            if kind == "VIEW" or (schema, table) not in tables:
+                word = "VIEW" if kind == "VIEW" else "TABLE"
+                run(con, f'DROP {word} bi_copy.{schema}."{table}"')
         for schema in PUBLISHED_SCHEMAS:
             run(con, f"CREATE SCHEMA IF NOT EXISTS bi_copy.{schema}")
         for schema, table in tables:  # identifiers come from the catalog, not from input data
@@ -110,6 +115,17 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
                 run(con, f'CREATE OR REPLACE TABLE bi_copy.{schema}."{table}" AS '
                          f'SELECT * FROM {schema}."{table}"')
             counts[name] = run(con, f'SELECT count(*) FROM {schema}."{table}"')[0][0]
+        # views last, over the copied tables: created with the copy as the default database,
+        # they read the copy's tables (a view binds in its own database when queried)
+        current = run(con, "SELECT current_database()")[0][0]
+        run(con, "USE bi_copy")
+        try:
+            for schema, view, sql in views:
+                run(con, sql)  # `CREATE VIEW <schema>.<view> AS ...`, from the catalog
+                counts[f"{schema}.{view}"] = run(
+                    con, f'SELECT count(*) FROM {schema}."{view}"')[0][0]
+        finally:
+            run(con, f'USE "{current}"')
         run(con, "CREATE OR REPLACE TABLE bi_copy.main.publish_info AS SELECT $run AS run_id, "
                  "CAST($as_of AS DATE) AS as_of, now() AS published_at, "
                  "$counts::MAP(VARCHAR, BIGINT) AS row_counts, "
