@@ -191,7 +191,7 @@ def test_the_two_level_rollup_equals_the_row_by_row_parse(tmp_path, rows):
         w.writerow(header)
         w.writerows([r[c] for c in header] for r in rows)
     con = prepare(duckdb.connect())
-    present = litellm_csv.csv_columns(con, path)
+    present = litellm_csv.csv_columns(path)
     p = {"path": str(path)}
     con.execute("CREATE TABLE a AS " + litellm_csv.rollup_sql(present), p)
     con.execute("CREATE TABLE b AS "

@@ -172,7 +172,7 @@ class TestLiteLLM:
         assert detect_format(path) == LITELLM_CSV
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'").fetchall()
-        present = litellm_csv.csv_columns(con, path)
+        present = litellm_csv.csv_columns(path)
         rel = con.execute(litellm_csv.parse_sql(present), {"path": str(path)})
         cols = [d[0] for d in rel.description]
         return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
@@ -233,3 +233,19 @@ def test_json_detected_by_content_not_name(tmp_path):
     path = tmp_path / "export.txt"
     path.write_text(json.dumps(page([])))
     assert detect_format(path) == OPENAI_JSON
+
+
+def test_gateway_columns_are_those_duckdb_reads(tmp_path):
+    """The columns the roll-up selects by name are taken from the header line (no DuckDB
+    sniff): for the names it reads, the same as DuckDB's reader gives, also with a BOM,
+    padded, repeated, blank and quoted header names."""
+    path = tmp_path / "spend.csv"
+    path.write_bytes(b'\xef\xbb\xbfrequest_id, call_type ,startTime,model,model,,"quoted ""x"""'
+                     b',metadata\nr1,completion,2026-01-01,m,m2,z,q,{}\n')
+    duck = {d[0] for d in duckdb.sql(
+        f"SELECT * FROM read_csv('{path}', header = true, all_varchar = true) LIMIT 0"
+    ).description}
+    ours = litellm_csv.csv_columns(path)
+    used = set(litellm_csv.USED_COLUMNS)
+    assert ours & used == duck & used == {"request_id", "call_type", "startTime", "model",
+                                          "metadata"}

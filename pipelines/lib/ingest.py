@@ -255,7 +255,7 @@ def ingest_file(
             kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
-            columns = litellm_csv.csv_columns(con, path)
+            columns = litellm_csv.csv_columns(path)
             gateway_sql = litellm_csv.parse_sql(columns)  # for a re-read at request grain
             # one pass over the file: parsed, checked and rolled up to the day
             _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
+from pipelines.lib.formats import read_header
 from pipelines.lib.schema import MAX_COUNT
 
 SOURCE = "litellm"
@@ -384,11 +383,9 @@ GROUP BY ALL
 """
 
 
-def csv_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
-    rel = con.execute(
-        "SELECT * FROM read_csv($path, header = true, all_varchar = true) LIMIT 0",
-        {"path": str(path)},
-    )
-    columns = {d[0] for d in rel.description}
-    rel.fetchall()
-    return columns
+def csv_columns(path: Path) -> set[str]:
+    """The columns of the export, as DuckDB's CSV reader names them for the names we read (it
+    trims them; duplicates and blanks get other names, none of which we read): the header
+    line, parsed as format detection parses it, instead of a DuckDB sniff of the file (17 ms a
+    file)."""
+    return set(read_header(path))
