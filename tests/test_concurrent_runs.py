@@ -10,7 +10,6 @@ two would overlap if the queue let the second go."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.config import PoolGranularity
 
 from pipelines.resources import WAREHOUSE_POOL
-from tests.conftest import REPO
+from tests.conftest import REPO, stop_process_group
 from tests.test_benchmark import bench
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
@@ -60,12 +59,7 @@ def test_two_queued_refreshes_run_one_after_the_other(tmp_path):
     try:
         records = _wait_for_runs(home, count=2, timeout=360)
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_process_group(daemon, timeout=30)
     # a failed run would have been retried (dagster.yaml): a third run would show it too
     assert [r.dagster_run.status for r in records] == [DagsterRunStatus.SUCCESS] * 2, [
         (r.dagster_run.run_id, r.dagster_run.status) for r in records]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -11,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, stop_process_group
 
 QUERY = """
 {
@@ -66,12 +65,7 @@ def webserver(tmp_path_factory):
             pytest.fail("dagster-webserver did not start in 90 s")
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, timeout=20)
 
 
 def test_ui_lists_jobs_schedules_sensor_and_checks(webserver):

@@ -161,7 +161,7 @@ cost_reconciliation_by_key = sql_table_asset(
     deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts")
 # a view: the same rows as usage_cost_daily (the priced ones), renamed to FOCUS columns. As a
 # table a full refresh of 10M requests built it (0.8 s) and copied it into the BI file (0.5 s)
-# for a projection readers compute as they read it (its Parquet file costs ~0.2 s more)
+# for a projection readers compute as they read it (its Parquet file costs ~0.3 s more)
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
     deps=[["marts", "usage_cost_daily"]], group="marts", view=True)
