@@ -45,11 +45,13 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | No
     return con.execute(sql, used_params(sql, params or {})).fetchall()
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``schema.name`` exists."""
+def table_exists(con: duckdb.DuckDBPyConnection, table: str, views: bool = True) -> bool:
+    """Whether ``schema.name`` exists (as a table, or also as a view with ``views``)."""
     schema, name = table.split(".")
+    kinds = ("BASE TABLE", "VIEW") if views else ("BASE TABLE",)
     return bool(run(con, "SELECT count(*) FROM information_schema.tables WHERE "
-                         "table_schema = $s AND table_name = $n", {"s": schema, "n": name})[0][0])
+                         "table_schema = $s AND table_name = $n AND list_contains($kinds, "
+                         "table_type)", {"s": schema, "n": name, "kinds": list(kinds)})[0][0])
 
 
 _UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
@@ -85,10 +87,7 @@ def build_view(con: duckdb.DuckDBPyConnection, view: str, model: str) -> int:
     model that costs next to nothing when read (a projection of one table), so it is neither
     stored twice nor copied into the BI file twice. A table of that name (an older warehouse
     built the model as one) is dropped first. The caller owns the transaction."""
-    schema, name = view.split(".")
-    if run(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                "AND schema_name = $schema AND table_name = $name",
-           {"schema": schema, "name": name})[0][0]:
+    if table_exists(con, view, views=False):
         run(con, f"DROP TABLE {view}")
     run(con, f"CREATE OR REPLACE VIEW {view} AS\n{sql_text(model)}")
     return run(con, f"SELECT count(*) FROM {view}")[0][0]
