@@ -109,9 +109,26 @@ def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
     return _run
 
 
+#: property-based cases tried by the xdist workers, summed in the controller
+_WORKER_CASES = {"tried": 0}
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its count to the controller
+        from tests import test_properties
+
+        workeroutput["property_cases"] = test_properties.CASES["tried"]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _WORKER_CASES["tried"] += getattr(node, "workeroutput", {}).get("property_cases", 0)
+
+
 def pytest_terminal_summary(terminalreporter):
     from tests import test_properties
 
-    tried = test_properties.CASES["tried"]
+    tried = test_properties.CASES["tried"] + _WORKER_CASES["tried"]
     if tried:
         terminalreporter.write_line(f"property-based cases tried: {tried}")
