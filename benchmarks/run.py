@@ -518,20 +518,22 @@ def main() -> None:
         rounds.append(measure_round(workdir, landing, with_pandas))
     # each figure is the fastest of the rounds (this VM's speed moves between minutes: a slow
     # spell is not the code's cost); peak memory is the largest seen in any round
+    def fastest(key: str) -> float:
+        return min(r[key] for r in rounds)
+
+    def largest(key: str) -> float:
+        return max(r[key] for r in rounds)
+
     best = min(rounds, key=lambda r: r["refresh_s"])
     refresh_s, log, checks_s = best["refresh_s"], best["log"], best["checks_s"]
-    refresh_rss = max(r["refresh_rss"] for r in rounds)
     inc_best = min(rounds, key=lambda r: r["incremental_s"])
     incremental_s, inc_log = inc_best["incremental_s"], inc_best["inc_log"]
-    incremental_rss = max(r["incremental_rss"] for r in rounds)
-    floor_duck_s = min(r["floor_duck_s"] for r in rounds)
-    floor_duck_rss = max(r["floor_duck_rss"] for r in rounds)
-    floor_pl_s = min(r["floor_pl_s"] for r in rounds)
-    floor_pl_rss = max(r["floor_pl_rss"] for r in rounds)
+    refresh_rss, incremental_rss = largest("refresh_rss"), largest("incremental_rss")
+    floor_duck_s, floor_duck_rss = fastest("floor_duck_s"), largest("floor_duck_rss")
+    floor_pl_s, floor_pl_rss = fastest("floor_pl_s"), largest("floor_pl_rss")
     pandas_s = pandas_rss = None
     if with_pandas:
-        pandas_s = min(r["pandas_s"] for r in rounds)
-        pandas_rss = max(r["pandas_rss"] for r in rounds)
+        pandas_s, pandas_rss = fastest("pandas_s"), largest("pandas_rss")
     groups = rounds[0]["groups"]
     # the baselines compute the same thing: the same number of day x team x model groups
     same = len(set(groups.values())) == 1 and all(r["groups"] == groups for r in rounds)
