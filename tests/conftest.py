@@ -109,10 +109,6 @@ def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
     return _run
 
 
-#: property-based cases tried by the xdist workers, summed in the controller
-_WORKER_CASES = {"tried": 0}
-
-
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its count to the controller
@@ -123,12 +119,15 @@ def pytest_sessionfinish(session):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    _WORKER_CASES["tried"] += getattr(node, "workeroutput", {}).get("property_cases", 0)
+    """xdist controller (it runs no test itself): add up the workers' counts."""
+    from tests import test_properties
+
+    test_properties.CASES["tried"] += getattr(node, "workeroutput", {}).get("property_cases", 0)
 
 
 def pytest_terminal_summary(terminalreporter):
     from tests import test_properties
 
-    tried = test_properties.CASES["tried"] + _WORKER_CASES["tried"]
+    tried = test_properties.CASES["tried"]
     if tried:
         terminalreporter.write_line(f"property-based cases tried: {tried}")
