@@ -277,9 +277,27 @@ DURATION_RE = re.compile(r"([0-9.]+)(ms|h|m|s)")
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 
 
-def result_rows(output: str) -> int:
-    """The number of result groups a baseline printed (``... rows N``)."""
-    return int(re.findall(r"rows (\d+)", output)[-1])
+def print_result(name: str, groups: int, input_tokens, output_tokens, cost_usd) -> None:
+    """A baseline's result, summed: the baselines must agree on all of it."""
+    print(f"{name} result: {groups} groups, {int(input_tokens)} input tokens, "
+          f"{int(output_tokens)} output tokens, {float(cost_usd or 0):.6f} USD")
+
+
+RESULT_RE = re.compile(r"result: (\d+) groups, (\d+) input tokens, (\d+) output tokens, "
+                       r"([0-9.]+) USD")
+
+
+def baseline_result(output: str) -> tuple[int, int, int, float]:
+    """(groups, input tokens, output tokens, cost) as a baseline printed them."""
+    groups, inp, out, cost = RESULT_RE.findall(output)[-1]
+    return int(groups), int(inp), int(out), float(cost)
+
+
+def same_results(results: list[tuple[int, int, int, float]]) -> bool:
+    """Equal groups and token totals; costs equal to a millionth (floats in two of them)."""
+    first = results[0]
+    return all(r[:3] == first[:3] and abs(r[3] - first[3]) <= 1e-6 * max(1.0, abs(first[3]))
+               for r in results)
 
 
 def step_seconds(log: str) -> dict[str, float]:
@@ -342,10 +360,14 @@ def run_floor_duckdb(landing: Path) -> None:
         "CAST(input_usd_per_1m AS DECIMAL(18, 6)) AS input_usd_per_1m, "
         "CAST(output_usd_per_1m AS DECIMAL(18, 6)) AS output_usd_per_1m "
         "FROM read_csv($p, all_varchar = true)", {"p": _prices_csv()})
-    rows = con.execute(f"SELECT count(*) FROM ({FLOOR_DUCKDB})", {
+    # the result is kept, as the refresh keeps its tables: counted through a subquery, the
+    # optimizer drops the sums and the price arithmetic (and never parses the token counts)
+    con.execute(f"CREATE TEMP TABLE result AS {FLOOR_DUCKDB}", {
         "gateway": str(landing / "gateway" / "*.csv"),
-        "pages": str(landing / "usage_api" / "*.json")}).fetchall()
-    print("floor duckdb rows", rows[0][0])
+        "pages": str(landing / "usage_api" / "*.json")})
+    print_result("floor duckdb", *con.execute(
+        "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
+        "FROM result").fetchone())
 
 
 def run_floor_polars(landing: Path) -> None:
@@ -384,7 +406,8 @@ def run_floor_polars(landing: Path) -> None:
                   + pl.col("output_tokens") * pl.col("output_usd_per_1m")) / 1e6)
                 .sum().alias("cost_usd"))
            .collect(engine="streaming"))
-    print("floor polars rows", len(out))
+    totals = out.select(pl.col("input_tokens", "output_tokens", "cost_usd").sum()).row(0)
+    print_result("floor polars", len(out), *totals)
 
 
 def run_pandas(landing: Path) -> None:
@@ -419,7 +442,8 @@ def run_pandas(landing: Path) -> None:
                           + merged["output_tokens"] * merged["output_usd_per_1m"]) / 1e6
     out = merged.groupby(["usage_date", "team", "model"], dropna=False)[
         ["input_tokens", "output_tokens", "cost_usd"]].sum()
-    print("pandas rows", len(out))
+    print_result("pandas", len(out), out["input_tokens"].sum(), out["output_tokens"].sum(),
+                 out["cost_usd"].sum())
 
 
 def _prices_csv() -> str:
@@ -472,12 +496,13 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
         [*me, "--rows", "0", "--mode", "floor-polars", "--landing", str(landing)])
     print(f"floor: duckdb {out['floor_duck_s']:.1f}s / polars {out['floor_pl_s']:.1f}s",
           flush=True)
-    out["groups"] = {"duckdb": result_rows(floor_duck_out), "polars": result_rows(floor_pl_out)}
+    out["results"] = {"duckdb": baseline_result(floor_duck_out),
+                      "polars": baseline_result(floor_pl_out)}
     if with_pandas:
         out["pandas_s"], out["pandas_rss"], pandas_out = measure(
             [*me, "--rows", "0", "--mode", "pandas", "--landing", str(landing)])
         print(f"pandas: {out['pandas_s']:.1f}s, peak RSS {out['pandas_rss']:.0f} MB", flush=True)
-        out["groups"]["pandas"] = result_rows(pandas_out)
+        out["results"]["pandas"] = baseline_result(pandas_out)
     return out
 
 
@@ -534,11 +559,14 @@ def main() -> None:
     pandas_s = pandas_rss = None
     if with_pandas:
         pandas_s, pandas_rss = fastest("pandas_s"), largest("pandas_rss")
-    groups = rounds[0]["groups"]
-    # the baselines compute the same thing: the same number of day x team x model groups
-    same = len(set(groups.values())) == 1 and all(r["groups"] == groups for r in rounds)
-    print("baseline result groups:", ", ".join(f"{k} {v:,}" for k, v in groups.items())
-          + ("" if same else "  ** THEY DIFFER **"), flush=True)
+    results = rounds[0]["results"]
+    # the baselines compute the same thing: the same day x team x model groups, the same
+    # token totals and the same cost, in every round
+    same = same_results([v for r in rounds for v in r["results"].values()])
+    print("baseline results (groups, input tokens, output tokens, USD):", "; ".join(
+        f"{k} {g:,}, {i:,}, {o:,}, {c:,.2f}" for k, (g, i, o, c) in results.items())
+        + ("" if same else "  ** THEY DIFFER **"), flush=True)
+    groups = {k: v[0] for k, v in results.items()}
 
     import_s = float(subprocess.run(
         [str(REPO / ".venv" / "bin" / "python"), "-c",
@@ -577,7 +605,8 @@ def main() -> None:
                       "pandas_s": None if pandas_s is None else round(pandas_s, 2),
                       "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
                       "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
-                      "baseline_groups": groups}))
+                      "baseline_groups": groups,
+                      "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()}}))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,30 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
         assert result[key] > 0, key
     assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
-    groups = result["baseline_groups"]
-    assert set(groups) == {"duckdb", "polars", "pandas"}
+    groups, tokens = result["baseline_groups"], result["baseline_tokens"]
+    assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
     assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
+    # the same token totals: every baseline parsed and summed the counts
+    assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0, tokens
     assert "THEY DIFFER" not in done.stdout
+
+
+def test_baselines_agree_only_on_equal_groups_tokens_and_cost():
+    a = (10, 1_000, 200, 12.345678)
+    assert bench.same_results([a, a, (10, 1_000, 200, 12.345678 + 1e-9)])
+    assert not bench.same_results([a, (11, 1_000, 200, 12.345678)])
+    assert not bench.same_results([a, (10, 1_001, 200, 12.345678)])
+    assert not bench.same_results([a, (10, 1_000, 200, 12.35)])
+    assert bench.baseline_result("x\nfloor duckdb result: 10 groups, 1000 input tokens, "
+                                 "200 output tokens, 12.345678 USD\n") == a
+
+
+def test_the_duckdb_floor_computes_its_sums(tmp_path, capsys):
+    """Counted through a subquery, the floor query lost its sums to the optimizer: it must
+    keep its result (and so parse and add up the token counts)."""
+    landing = bench.generate(tmp_path / "bench", 2000)
+    bench.run_floor_duckdb(landing)
+    bench.run_floor_polars(landing)
+    duck, polars = (bench.baseline_result(line) for line in
+                    capsys.readouterr().out.strip().splitlines()[-2:])
+    assert duck == polars and duck[1] > 0 and duck[3] > 0
