@@ -22,7 +22,11 @@ def main() -> None:
     parser.add_argument("logs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.png"))
     args = parser.parse_args()
-    runs = sorted((last_json(p) for p in args.logs), key=lambda r: r["rows"])
+    runs = []
+    for path in args.logs:
+        result = last_json(path)
+        runs.extend(result.get("sizes", [result]))  # a run of several sizes holds them all
+    runs.sort(key=lambda r: r["rows"])
     import matplotlib
 
     matplotlib.use("Agg")

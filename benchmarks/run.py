@@ -1,6 +1,7 @@
 """Sunset Radar benchmark: does a refresh cost what DuckDB needs to read the data, or more?
 
     .venv/bin/python benchmarks/run.py --rows 10000000 [--workdir DIR] [--skip-pandas] [--repeat K]
+    .venv/bin/python benchmarks/run.py --rows 10000000,30000000 --repeat 2
 
 Generates N request-level LiteLLM spend-log rows (12 monthly CSV files over the year before
 the as-of date) plus a year of daily Usage API buckets (50 projects, 300 keys, 40 models with
@@ -23,6 +24,12 @@ printed as it ends.
 
 Prints a table, then one JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s,
 checks_s, peak_rss_mb (of the full refresh).
+
+With several sizes (``--rows 10000000,30000000``) every round measures each size in turn, so
+the sizes share the same minutes of the machine; each size gets its table and JSON line, then
+the marginal cost from each size to the next (the refresh's added seconds over the floor's,
+from the fastest figures and round by round), and last one JSON line holding them all:
+``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}]}``.
 """
 
 from __future__ import annotations
@@ -506,41 +513,27 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--skip-pandas", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="rounds of all the measures; each figure is the fastest round's")
-    parser.add_argument("--mode", choices=["floor-duckdb", "floor-polars", "pandas"],
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.mode:
-        {"floor-duckdb": run_floor_duckdb, "floor-polars": run_floor_polars,
-         "pandas": run_pandas}[args.mode](args.landing)
-        return
+def parse_sizes(text: str) -> list[int]:
+    """``--rows``: one row count, or several separated by commas (measured side by side)."""
+    sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
+    if not sizes or sizes[0] < 0:
+        raise argparse.ArgumentTypeError(f"row counts expected, got {text!r}")
+    return sizes
 
-    workdir = args.workdir or (REPO / "warehouse" / "bench" / str(args.rows))
-    t = time.perf_counter()
-    landing = generate(workdir, args.rows)
-    gen_s = time.perf_counter() - t
-    data_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
-    print(f"data: {args.rows:,} gateway rows + a year of Usage API buckets, {data_mb:,.0f} MB "
-          f"in {landing} (generated in {gen_s:.1f}s)", flush=True)
 
-    # keep the landing folder free of the next day's files for the full run
-    for stray in landing.rglob(f"*{NEXT_DAY}*"):
-        stray.unlink()
-    warm_s = warm_page_cache(landing) + warm_page_cache(workdir / "next_day")
-    print(f"page cache warmed in {warm_s:.1f}s", flush=True)
-    with_pandas = not args.skip_pandas and args.rows <= 10_000_000
-    rounds = []
-    for number in range(1, args.repeat + 1):
-        if args.repeat > 1:
-            print(f"round {number} of {args.repeat}", flush=True)
-        rounds.append(measure_round(workdir, landing, with_pandas))
+def round_floor(r: dict) -> float:
+    return min(r["floor_duck_s"], r["floor_pl_s"])
+
+
+def marginal_ratio(small: dict, large: dict) -> float:
+    """The refresh's added seconds over the floor's, from ``small`` rows to ``large`` rows
+    (each a dict with ``refresh_s`` and ``floor_s``)."""
+    return (large["refresh_s"] - small["refresh_s"]) / (large["floor_s"] - small["floor_s"])
+
+
+def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
+              repeat: int) -> dict:
+    """Print the results table of one size and return its JSON result."""
     # each figure is the fastest of the rounds (this VM's speed moves between minutes: a slow
     # spell is not the code's cost); peak memory is the largest seen in any round
     def fastest(key: str) -> float:
@@ -568,14 +561,8 @@ def main() -> None:
         + ("" if same else "  ** THEY DIFFER **"), flush=True)
     groups = {k: v[0] for k, v in results.items()}
 
-    import_s = float(subprocess.run(
-        [str(REPO / ".venv" / "bin" / "python"), "-c",
-         "import time; t = time.perf_counter(); import pipelines.definitions; "
-         "print(time.perf_counter() - t)"], cwd=REPO, capture_output=True, text=True,
-        check=True).stdout.strip())
-
     floor_s = min(floor_duck_s, floor_pl_s)
-    rows = [
+    table = [
         ("radar_refresh (full, Dagster)", refresh_s, refresh_rss),
         ("floor: one DuckDB query", floor_duck_s, floor_duck_rss),
         ("floor: one polars lazy query", floor_pl_s, floor_pl_rss),
@@ -585,14 +572,14 @@ def main() -> None:
         ("import pipelines.definitions", import_s, None),
     ]
     print(f"\nmachine: {machine()}")
-    print(f"rows: {args.rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results\n")
+    print(f"rows: {rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results\n")
     print(f"| {'measure':40} | {'seconds':>8} | {'peak RSS MB':>11} |")
     print(f"|{'-' * 42}|{'-' * 10}|{'-' * 13}|")
-    for name, secs, rss in rows:
+    for name, secs, rss in table:
         s = "n/a" if secs is None else f"{secs:.2f}"
         r = "" if rss is None else f"{rss:.0f}"
         print(f"| {name:40} | {s:>8} | {r:>11} |")
-    print(f"\nrows/s (refresh): {args.rows / refresh_s:,.0f}; refresh / floor: "
+    print(f"\nrows/s (refresh): {rows / refresh_s:,.0f}; refresh / floor: "
           f"{refresh_s / floor_s:.2f}; incremental / full: {incremental_s / refresh_s:.2%}"
           + (f"; refresh / pandas: {refresh_s / pandas_s:.2f}, RSS ratio "
              f"{refresh_rss / pandas_rss:.2f}" if pandas_s else ""))
@@ -600,13 +587,96 @@ def main() -> None:
     print("slowest steps (full):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
     slow = sorted(step_seconds(inc_log).items(), key=lambda kv: -kv[1])[:6]
     print("slowest steps (incremental):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
-    print(json.dumps({"rows": args.rows, "repeat": args.repeat, "refresh_s": round(refresh_s, 2),
-                      "floor_s": round(floor_s, 2),
-                      "pandas_s": None if pandas_s is None else round(pandas_s, 2),
-                      "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
-                      "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
-                      "baseline_groups": groups,
-                      "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()}}))
+    return {"rows": rows, "repeat": repeat, "refresh_s": round(refresh_s, 2),
+            "floor_s": round(floor_s, 2),
+            "pandas_s": None if pandas_s is None else round(pandas_s, 2),
+            "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
+            "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
+            "baseline_groups": groups,
+            "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=parse_sizes, required=True,
+                        help="gateway rows; several, comma-separated, are measured side by "
+                             "side, round after round, with the marginal cost between them")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of all the measures; each figure is the fastest round's")
+    parser.add_argument("--mode", choices=["floor-duckdb", "floor-polars", "pandas"],
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.mode:
+        {"floor-duckdb": run_floor_duckdb, "floor-polars": run_floor_polars,
+         "pandas": run_pandas}[args.mode](args.landing)
+        return
+
+    sizes: list[int] = args.rows
+    workdirs, landings = {}, {}
+    for rows in sizes:
+        if args.workdir is None:
+            workdirs[rows] = REPO / "warehouse" / "bench" / str(rows)
+        else:
+            workdirs[rows] = args.workdir if len(sizes) == 1 else args.workdir / str(rows)
+        t = time.perf_counter()
+        landings[rows] = landing = generate(workdirs[rows], rows)
+        gen_s = time.perf_counter() - t
+        data_mb = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file()) / 2**20
+        print(f"data: {rows:,} gateway rows + a year of Usage API buckets, {data_mb:,.0f} MB "
+              f"in {landing} (generated in {gen_s:.1f}s)", flush=True)
+        # keep the landing folder free of the next day's files for the full run
+        for stray in landing.rglob(f"*{NEXT_DAY}*"):
+            stray.unlink()
+    with_pandas = {rows: not args.skip_pandas and rows <= 10_000_000 for rows in sizes}
+    rounds: dict[int, list[dict]] = {rows: [] for rows in sizes}
+    for number in range(1, args.repeat + 1):
+        for rows in sizes:  # the sizes side by side in each round: the same minutes of the VM
+            if len(sizes) > 1:
+                print(f"{rows:,} rows" + (f", round {number} of {args.repeat}"
+                                          if args.repeat > 1 else ""), flush=True)
+            elif args.repeat > 1:
+                print(f"round {number} of {args.repeat}", flush=True)
+            warm_s = (warm_page_cache(landings[rows])
+                      + warm_page_cache(workdirs[rows] / "next_day"))
+            print(f"page cache warmed in {warm_s:.1f}s", flush=True)
+            rounds[rows].append(measure_round(workdirs[rows], landings[rows],
+                                              with_pandas[rows]))
+
+    import_s = float(subprocess.run(
+        [str(REPO / ".venv" / "bin" / "python"), "-c",
+         "import time; t = time.perf_counter(); import pipelines.definitions; "
+         "print(time.perf_counter() - t)"], cwd=REPO, capture_output=True, text=True,
+        check=True).stdout.strip())
+
+    results = []
+    for rows in sizes:
+        if len(sizes) > 1:
+            print(f"\n## {rows:,} rows")
+        results.append(summarize(rows, rounds[rows], with_pandas[rows], import_s, args.repeat))
+        if len(sizes) > 1:
+            print(json.dumps(results[-1]))
+    if len(sizes) == 1:
+        print(json.dumps(results[0]))
+        return
+    # the marginal cost from each size to the next, from the fastest figures and round by
+    # round (within a round both sizes ran minutes apart, on the same VM's mood)
+    marginal = []
+    for i in range(len(sizes) - 1):
+        (small, large), (s_res, l_res) = sizes[i:i + 2], results[i:i + 2]
+        by_round = [marginal_ratio({"refresh_s": a["refresh_s"], "floor_s": round_floor(a)},
+                                   {"refresh_s": b["refresh_s"], "floor_s": round_floor(b)})
+                    for a, b in zip(rounds[small], rounds[large], strict=True)]
+        entry = {"from": small, "to": large, "ratio": round(marginal_ratio(s_res, l_res), 2),
+                 "ratio_by_round": [round(x, 2) for x in by_round]}
+        marginal.append(entry)
+        print(f"\nmarginal {small:,} -> {large:,} rows: the refresh adds "
+              f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor adds "
+              f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {entry['ratio']:.2f}x "
+              f"(round by round: {', '.join(f'{x:.2f}x' for x in by_round)})")
+    print(json.dumps({"sizes": results, "marginal": marginal}))
 
 
 if __name__ == "__main__":

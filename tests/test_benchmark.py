@@ -3,12 +3,15 @@ figures can be reproduced) and its three baselines must compute the same result.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import re
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -45,29 +48,61 @@ def test_peak_memory_counts_grandchildren_with_or_without_proc_children(monkeypa
 
 
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
+    """Two sizes side by side, two rounds: each size's figures are its fastest round's, and
+    the marginal cost between the sizes is computed from them and round by round."""
     monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "3000",
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "3000,1500",
          "--workdir", str(tmp_path / "bench"), "--repeat", "2"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+        cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["rows"] == 3000 and result["repeat"] == 2
-    # two rounds ran; each figure is the fastest round's
-    assert "round 2 of 2" in done.stdout
-    for label, key in (("refresh", "refresh_s"), ("one more day", "incremental_s")):
-        seen = [float(v) for v in re.findall(rf"^{label}: ([0-9.]+)s", done.stdout, re.M)]
-        assert len(seen) == 2, (label, seen)
-        assert abs(result[key] - min(seen)) <= 0.051, (key, result[key], seen)
-    for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
-        assert result[key] > 0, key
-    assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
-    groups, tokens = result["baseline_groups"], result["baseline_tokens"]
-    assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
-    assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
-    # the same token totals: every baseline parsed and summed the counts
-    assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0, tokens
+    lines = done.stdout.strip().splitlines()
+    combined = json.loads(lines[-1])
+    assert [r["rows"] for r in combined["sizes"]] == [1500, 3000]  # smallest first
+    # the rounds alternate the sizes
+    order = re.findall(r"^([0-9,]+) rows, round (\d) of 2$", done.stdout, re.M)
+    assert order == [("1,500", "1"), ("3,000", "1"), ("1,500", "2"), ("3,000", "2")]
+    sections = done.stdout.split("\n## ")[1:]
+    assert len(sections) == 2
+    for result, section in zip(combined["sizes"], sections, strict=True):
+        assert section.startswith(f"{result['rows']:,} rows")
+        (own,) = [line for line in section.splitlines() if line.startswith('{"rows"')]
+        assert json.loads(own) == result
+        assert result["repeat"] == 2
+        for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
+            assert result[key] > 0, key
+        assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
+        groups, tokens = result["baseline_groups"], result["baseline_tokens"]
+        assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
+        assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
+        # the same token totals: every baseline parsed and summed the counts
+        assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
     assert "THEY DIFFER" not in done.stdout
+    # each size's refresh and one more day are the fastest of the rounds printed for it
+    for result in combined["sizes"]:
+        chunks = re.split(r"^[0-9,]+ rows, round \d of 2$", done.stdout, flags=re.M)[1:]
+        mine = [c for c, (rows, _) in zip(chunks, order, strict=True)
+                if rows == f"{result['rows']:,}"]
+        for label, key in (("refresh", "refresh_s"), ("one more day", "incremental_s")):
+            seen = [float(re.search(rf"^{label}: ([0-9.]+)s", c, re.M).group(1)) for c in mine]
+            assert len(seen) == 2 and abs(result[key] - min(seen)) <= 0.051, (key, seen)
+    (marginal,) = combined["marginal"]
+    small, large = combined["sizes"]
+    assert (marginal["from"], marginal["to"]) == (1500, 3000)
+    assert len(marginal["ratio_by_round"]) == 2
+    if abs(large["floor_s"] - small["floor_s"]) >= 0.05:  # else the ratio is all noise
+        expected = bench.marginal_ratio(small, large)
+        assert abs(marginal["ratio"] - expected) <= 0.01 + 0.01 * abs(expected)
+
+
+def test_several_sizes_are_read_from_one_option():
+    assert bench.parse_sizes("30000000,10_000_000, 1000000") == [1_000_000, 10_000_000,
+                                                                 30_000_000]
+    assert bench.parse_sizes("5") == [5]
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench.parse_sizes(",")
+    assert bench.marginal_ratio({"refresh_s": 10, "floor_s": 2},
+                                {"refresh_s": 40, "floor_s": 12}) == 3.0
 
 
 def test_baselines_agree_only_on_equal_groups_tokens_and_cost():
