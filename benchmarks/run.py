@@ -501,6 +501,7 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
         [*me, "--rows", "0", "--mode", "floor-duckdb", "--landing", str(landing)])
     out["floor_pl_s"], out["floor_pl_rss"], floor_pl_out = measure(
         [*me, "--rows", "0", "--mode", "floor-polars", "--landing", str(landing)])
+    out["floor_s"] = min(out["floor_duck_s"], out["floor_pl_s"])
     print(f"floor: duckdb {out['floor_duck_s']:.1f}s / polars {out['floor_pl_s']:.1f}s",
           flush=True)
     out["results"] = {"duckdb": baseline_result(floor_duck_out),
@@ -521,14 +522,14 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def round_floor(r: dict) -> float:
-    return min(r["floor_duck_s"], r["floor_pl_s"])
-
-
-def marginal_ratio(small: dict, large: dict) -> float:
+def marginal_ratio(small: dict, large: dict) -> float | None:
     """The refresh's added seconds over the floor's, from ``small`` rows to ``large`` rows
-    (each a dict with ``refresh_s`` and ``floor_s``)."""
-    return (large["refresh_s"] - small["refresh_s"]) / (large["floor_s"] - small["floor_s"])
+    (each a dict with ``refresh_s`` and ``floor_s``); None when the floor added no time (tiny
+    sizes), where there is no ratio to speak of."""
+    added_floor = large["floor_s"] - small["floor_s"]
+    if added_floor <= 0:
+        return None
+    return (large["refresh_s"] - small["refresh_s"]) / added_floor
 
 
 def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
@@ -666,16 +667,16 @@ def main() -> None:
     marginal = []
     for i in range(len(sizes) - 1):
         (small, large), (s_res, l_res) = sizes[i:i + 2], results[i:i + 2]
-        by_round = [marginal_ratio({"refresh_s": a["refresh_s"], "floor_s": round_floor(a)},
-                                   {"refresh_s": b["refresh_s"], "floor_s": round_floor(b)})
-                    for a, b in zip(rounds[small], rounds[large], strict=True)]
-        entry = {"from": small, "to": large, "ratio": round(marginal_ratio(s_res, l_res), 2),
-                 "ratio_by_round": [round(x, 2) for x in by_round]}
-        marginal.append(entry)
+        ratios = [marginal_ratio(s_res, l_res)] + [
+            marginal_ratio(a, b) for a, b in zip(rounds[small], rounds[large], strict=True)]
+        shown = ["n/a" if x is None else f"{x:.2f}x" for x in ratios]
+        ratios = [None if x is None else round(x, 2) for x in ratios]
+        marginal.append({"from": small, "to": large, "ratio": ratios[0],
+                         "ratio_by_round": ratios[1:]})
         print(f"\nmarginal {small:,} -> {large:,} rows: the refresh adds "
               f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor adds "
-              f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {entry['ratio']:.2f}x "
-              f"(round by round: {', '.join(f'{x:.2f}x' for x in by_round)})")
+              f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {shown[0]} "
+              f"(round by round: {', '.join(shown[1:])})")
     print(json.dumps({"sizes": results, "marginal": marginal}))
 
 
