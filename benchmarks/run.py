@@ -532,6 +532,21 @@ def marginal_ratio(small: dict, large: dict) -> float | None:
     return (large["refresh_s"] - small["refresh_s"]) / added_floor
 
 
+def marginals(results: list[dict], rounds: dict[int, list[dict]]) -> list[dict]:
+    """The marginal cost from each size to the next (``results``: one summary per size,
+    smallest first; ``rounds``: each size's rounds), from the reported figures and round by
+    round: within a round the sizes ran minutes apart, in the same spell of the machine."""
+    out = []
+    for small, large in zip(results, results[1:], strict=False):
+        by_round = [marginal_ratio(a, b) for a, b in
+                    zip(rounds[small["rows"]], rounds[large["rows"]], strict=True)]
+        ratio = marginal_ratio(small, large)
+        out.append({"from": small["rows"], "to": large["rows"],
+                    "ratio": None if ratio is None else round(ratio, 2),
+                    "ratio_by_round": [None if x is None else round(x, 2) for x in by_round]})
+    return out
+
+
 def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
               repeat: int) -> dict:
     """Print the results table of one size and return its JSON result."""
@@ -662,18 +677,12 @@ def main() -> None:
     if len(sizes) == 1:
         print(json.dumps(results[0]))
         return
-    # the marginal cost from each size to the next, from the fastest figures and round by
-    # round (within a round both sizes ran minutes apart, on the same VM's mood)
-    marginal = []
-    for i in range(len(sizes) - 1):
-        (small, large), (s_res, l_res) = sizes[i:i + 2], results[i:i + 2]
-        ratios = [marginal_ratio(s_res, l_res)] + [
-            marginal_ratio(a, b) for a, b in zip(rounds[small], rounds[large], strict=True)]
-        shown = ["n/a" if x is None else f"{x:.2f}x" for x in ratios]
-        ratios = [None if x is None else round(x, 2) for x in ratios]
-        marginal.append({"from": small, "to": large, "ratio": ratios[0],
-                         "ratio_by_round": ratios[1:]})
-        print(f"\nmarginal {small:,} -> {large:,} rows: the refresh adds "
+    marginal = marginals(results, rounds)
+    for i, entry in enumerate(marginal):
+        s_res, l_res = results[i], results[i + 1]
+        shown = ["n/a" if x is None else f"{x:.2f}x" for x in
+                 (entry["ratio"], *entry["ratio_by_round"])]
+        print(f"\nmarginal {entry['from']:,} -> {entry['to']:,} rows: the refresh adds "
               f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor adds "
               f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {shown[0]} "
               f"(round by round: {', '.join(shown[1:])})")

@@ -48,27 +48,23 @@ def test_peak_memory_counts_grandchildren_with_or_without_proc_children(monkeypa
 
 
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
-    """Two sizes side by side, two rounds: each size's figures are its fastest round's, and
-    the marginal cost between the sizes is computed from them and round by round."""
+    """Two sizes side by side: each gets its table and result, then the marginal cost
+    between them, from their figures and round by round."""
     monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "3000,1500",
-         "--workdir", str(tmp_path / "bench"), "--repeat", "2"],
+         "--workdir", str(tmp_path / "bench")],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
-    combined = json.loads(lines[-1])
+    combined = json.loads(done.stdout.strip().splitlines()[-1])
     assert [r["rows"] for r in combined["sizes"]] == [1500, 3000]  # smallest first
-    # the rounds alternate the sizes
-    order = re.findall(r"^([0-9,]+) rows, round (\d) of 2$", done.stdout, re.M)
-    assert order == [("1,500", "1"), ("3,000", "1"), ("1,500", "2"), ("3,000", "2")]
+    assert re.findall(r"^([0-9,]+) rows$", done.stdout, re.M) == ["1,500", "3,000"]
     sections = done.stdout.split("\n## ")[1:]
     assert len(sections) == 2
     for result, section in zip(combined["sizes"], sections, strict=True):
         assert section.startswith(f"{result['rows']:,} rows")
         (own,) = [line for line in section.splitlines() if line.startswith('{"rows"')]
         assert json.loads(own) == result
-        assert result["repeat"] == 2
         for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
             assert result[key] > 0, key
         assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
@@ -78,39 +74,62 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
         # the same token totals: every baseline parsed and summed the counts
         assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
     assert "THEY DIFFER" not in done.stdout
-    # each size's refresh and one more day are the fastest of the rounds printed for it
-    for result in combined["sizes"]:
-        chunks = re.split(r"^[0-9,]+ rows, round \d of 2$", done.stdout, flags=re.M)[1:]
-        mine = [c for c, (rows, _) in zip(chunks, order, strict=True)
-                if rows == f"{result['rows']:,}"]
-        for label, key in (("refresh", "refresh_s"), ("one more day", "incremental_s")):
-            seen = [float(re.search(rf"^{label}: ([0-9.]+)s", c, re.M).group(1)) for c in mine]
-            assert len(seen) == 2 and abs(result[key] - min(seen)) <= 0.051, (key, seen)
     (marginal,) = combined["marginal"]
-    small, large = combined["sizes"]
     assert (marginal["from"], marginal["to"]) == (1500, 3000)
-    assert len(marginal["ratio_by_round"]) == 2
-    expected = bench.marginal_ratio(small, large)
-    if expected is None:
-        assert marginal["ratio"] is None
-    else:  # from the figures reported for the two sizes
-        assert marginal["ratio"] == round(expected, 2)
+    assert len(marginal["ratio_by_round"]) == 1
+    expected = bench.marginal_ratio(*combined["sizes"])
+    assert marginal["ratio"] == (None if expected is None else round(expected, 2))
 
 
-def test_one_size_prints_its_result_last(tmp_path, monkeypatch):
-    """The single-size form, as the README gives it: one table, its JSON line last."""
-    monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "1500",
-         "--workdir", str(tmp_path / "bench"), "--skip-pandas"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["rows"] == 1500 and result["repeat"] == 1 and "sizes" not in result
-    assert result["pandas_s"] is None and result["refresh_s"] > 0
-    assert set(result["baseline_groups"]) == {"duckdb", "polars"}
-    assert "round" not in done.stdout and "marginal" not in done.stdout
-    assert done.stdout.count("| radar_refresh (full, Dagster)") == 1
+def _round(refresh: float, floor_duck: float, floor_pl: float, **more) -> dict:
+    """One round's figures, as measure_round returns them."""
+    return {"refresh_s": refresh, "refresh_rss": more.get("rss", 900.0), "log": "",
+            "checks_s": 1.0, "incremental_s": more.get("inc", 5.0), "inc_log": "",
+            "incremental_rss": 800.0, "floor_duck_s": floor_duck, "floor_duck_rss": 300.0,
+            "floor_pl_s": floor_pl, "floor_pl_rss": 300.0,
+            "floor_s": min(floor_duck, floor_pl), "pandas_s": more.get("pandas", 9.0),
+            "pandas_rss": 700.0, "results": {"duckdb": (5, 10, 2, 1.5),
+                                             "polars": (5, 10, 2, 1.5)}}
+
+
+def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
+    rounds = [_round(30.0, 4.0, 5.0, inc=6.0, rss=1000.0, pandas=50.0),
+              _round(25.0, 4.5, 3.5, inc=7.0, rss=1100.0, pandas=55.0)]
+    result = bench.summarize(1000, rounds, True, 1.2, 2)
+    assert (result["refresh_s"], result["incremental_s"], result["pandas_s"]) == (25, 6, 50)
+    assert result["floor_s"] == 3.5  # the faster query of the faster round
+    assert result["peak_rss_mb"] == 1100 and result["repeat"] == 2
+    assert "THEY DIFFER" not in capsys.readouterr().out
+    rounds[1]["results"]["polars"] = (5, 10, 3, 1.5)
+    bench.summarize(1000, rounds, True, 1.2, 2)
+    assert "THEY DIFFER" in capsys.readouterr().out
+
+
+def test_the_marginal_cost_is_given_from_the_figures_and_round_by_round():
+    rounds = {10: [_round(10.0, 2.0, 3.0), _round(12.0, 2.5, 2.5)],
+              30: [_round(40.0, 12.0, 14.0), _round(36.0, 9.0, 8.5)]}
+    results = [{"rows": 10, "refresh_s": 10.0, "floor_s": 2.0},
+               {"rows": 30, "refresh_s": 36.0, "floor_s": 8.5}]
+    (entry,) = bench.marginals(results, rounds)
+    assert entry == {"from": 10, "to": 30, "ratio": 4.0,
+                     "ratio_by_round": [3.0, 4.0]}  # 30/10 and 24/6
+
+
+def test_one_size_prints_its_result_last(tmp_path, monkeypatch, capsys):
+    """The single-size form, as the README gives it: rounds numbered, one table, its JSON
+    line last. (The measures themselves run for real in the end-to-end test above; here
+    each round returns known figures.)"""
+    figures = iter([_round(30.0, 4.0, 5.0, inc=6.0), _round(25.0, 4.5, 3.5, inc=7.0)])
+    monkeypatch.setattr(bench, "measure_round", lambda *args: next(figures))
+    monkeypatch.setattr(sys, "argv", ["run.py", "--rows", "1500", "--workdir",
+                                      str(tmp_path / "bench"), "--repeat", "2"])
+    bench.main()
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["rows"] == 1500 and result["repeat"] == 2 and "sizes" not in result
+    assert (result["refresh_s"], result["incremental_s"], result["floor_s"]) == (25, 6, 3.5)
+    assert re.findall(r"^round (\d) of 2$", out, re.M) == ["1", "2"]
+    assert "marginal" not in out and out.count("| radar_refresh (full, Dagster)") == 1
 
 
 def test_several_sizes_are_read_from_one_option():
