@@ -672,10 +672,8 @@ def main() -> None:
         if len(sizes) > 1:
             print(f"\n## {rows:,} rows")
         results.append(summarize(rows, rounds[rows], with_pandas[rows], import_s, args.repeat))
-        if len(sizes) > 1:
-            print(json.dumps(results[-1]))
+        print(json.dumps(results[-1]))
     if len(sizes) == 1:
-        print(json.dumps(results[0]))
         return
     marginal = marginals(results, rounds)
     for i, entry in enumerate(marginal):
