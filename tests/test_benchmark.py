@@ -48,37 +48,30 @@ def test_peak_memory_counts_grandchildren_with_or_without_proc_children(monkeypa
 
 
 def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
-    """Two sizes side by side: each gets its table and result, then the marginal cost
-    between them, from their figures and round by round."""
+    """Every measure for real, at one tiny size: the table, the three baselines agreeing, the
+    JSON line last. (Several sizes go through the same measures, one size after the other:
+    their side-by-side order and the marginal cost are checked below on known figures.)"""
     monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "3000,1500",
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "2000",
          "--workdir", str(tmp_path / "bench")],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    combined = json.loads(done.stdout.strip().splitlines()[-1])
-    assert [r["rows"] for r in combined["sizes"]] == [1500, 3000]  # smallest first
-    assert re.findall(r"^([0-9,]+) rows$", done.stdout, re.M) == ["1,500", "3,000"]
-    sections = done.stdout.split("\n## ")[1:]
-    assert len(sections) == 2
-    for result, section in zip(combined["sizes"], sections, strict=True):
-        assert section.startswith(f"{result['rows']:,} rows")
-        (own,) = [line for line in section.splitlines() if line.startswith('{"rows"')]
-        assert json.loads(own) == result
-        for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
-            assert result[key] > 0, key
-        assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
-        groups, tokens = result["baseline_groups"], result["baseline_tokens"]
-        assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
-        assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
-        # the same token totals: every baseline parsed and summed the counts
-        assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rows"] == 2000 and "sizes" not in result
+    assert "| radar_refresh (full, Dagster)" in done.stdout and "marginal" not in done.stdout
+    for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
+        assert result[key] > 0, key
+    assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
+    groups, tokens = result["baseline_groups"], result["baseline_tokens"]
+    assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
+    assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
+    # the same token totals: every baseline parsed and summed the counts
+    assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
     assert "THEY DIFFER" not in done.stdout
-    (marginal,) = combined["marginal"]
-    assert (marginal["from"], marginal["to"]) == (1500, 3000)
-    assert len(marginal["ratio_by_round"]) == 1
-    expected = bench.marginal_ratio(*combined["sizes"])
-    assert marginal["ratio"] == (None if expected is None else round(expected, 2))
+    # each round warms the page cache first, then the five measures, in order
+    assert re.findall(r"^(page cache warmed|refresh|one more day|floor|pandas)", done.stdout,
+                      re.M) == ["page cache warmed", "refresh", "one more day", "floor", "pandas"]
 
 
 def _round(refresh: float, floor_duck: float, floor_pl: float, **more) -> dict:
@@ -130,6 +123,45 @@ def test_one_size_prints_its_result_last(tmp_path, monkeypatch, capsys):
     assert (result["refresh_s"], result["incremental_s"], result["floor_s"]) == (25, 6, 3.5)
     assert re.findall(r"^round (\d) of 2$", out, re.M) == ["1", "2"]
     assert "marginal" not in out and out.count("| radar_refresh (full, Dagster)") == 1
+
+
+def test_several_sizes_are_measured_side_by_side_then_compared(tmp_path, monkeypatch,
+                                                               capsys):
+    """`--rows 3000,1500 --repeat 2`: each round measures every size, smallest first, so the
+    sizes share the same minutes of the machine; then one table per size, the marginal cost
+    between them (from the figures and round by round) and one combined JSON line. Each round
+    returns known figures here; the measures themselves are run for real above."""
+    figures = {(1500, 1): _round(10.0, 2.0, 3.0), (1500, 2): _round(12.0, 2.5, 2.5),
+               (3000, 1): _round(40.0, 12.0, 14.0), (3000, 2): _round(36.0, 9.0, 8.5)}
+    calls = []
+
+    def measure_round(workdir, landing, with_pandas):
+        rows = int(workdir.name)
+        assert landing.is_dir() and with_pandas
+        calls.append(rows)
+        return figures[rows, calls.count(rows)]
+
+    monkeypatch.setattr(bench, "measure_round", measure_round)
+    monkeypatch.setattr(sys, "argv", ["run.py", "--rows", "3000,1500", "--workdir",
+                                      str(tmp_path / "bench"), "--repeat", "2"])
+    bench.main()
+    out = capsys.readouterr().out
+    assert calls == [1500, 3000, 1500, 3000]
+    assert re.findall(r"^([0-9,]+) rows, round (\d) of 2$", out, re.M) == [
+        ("1,500", "1"), ("3,000", "1"), ("1,500", "2"), ("3,000", "2")]
+    combined = json.loads(out.strip().splitlines()[-1])
+    assert [r["rows"] for r in combined["sizes"]] == [1500, 3000]
+    sections = out.split("\n## ")[1:]
+    assert len(sections) == 2
+    for result, section in zip(combined["sizes"], sections, strict=True):
+        assert section.startswith(f"{result['rows']:,} rows")
+        (own,) = [line for line in section.splitlines() if line.startswith('{"rows"')]
+        assert json.loads(own) == result
+    assert [(r["refresh_s"], r["floor_s"]) for r in combined["sizes"]] == [(10, 2), (36, 8.5)]
+    # the refresh adds 26 s where the floor adds 6.5 s; round by round 30/10 and 24/6
+    assert combined["marginal"] == [{"from": 1500, "to": 3000, "ratio": 4.0,
+                                     "ratio_by_round": [3.0, 4.0]}]
+    assert "the refresh adds 26.00s where the floor adds 6.50s: 4.00x" in out
 
 
 def test_several_sizes_are_read_from_one_option():

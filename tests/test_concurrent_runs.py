@@ -4,7 +4,7 @@
 against one DuckDB file. A run holds the warehouse for its whole length, so the second must
 wait for the first to end, not fail on DuckDB's file lock (without the pool's limit recorded
 in the instance, the queue's first pass starts both and one fails: that is what this catches).
-The first run reads a million gateway requests (the benchmark's generator), ~15 s, so the
+The first run reads 200,000 gateway requests (the benchmark's generator), ~10 s, so the
 two would overlap if the queue let the second go."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _launch(env: dict[str, str]) -> None:
 
 def test_two_queued_refreshes_run_one_after_the_other(tmp_path):
     home, root = tmp_path / "home", tmp_path / "root"
-    bench.generate(root, 1_000_000)
+    bench.generate(root, 200_000)
     env = _env(home, root)
     # the instance as `make dev` prepares it (without the pool's limit recorded, the queue's
     # first pass would start both runs)

@@ -90,23 +90,37 @@ def reference(tmp_path_factory, demo_landing) -> dict[str, list[str]]:
     return _snapshot(root / "radar.duckdb")
 
 
-@pytest.mark.parametrize("step", KILL_POINTS)
-def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(tmp_path, demo_landing, reference,
-                                                          step):
-    # a previous complete state: the gateway log alone, refreshed and published
-    landing = tmp_path / "landing"
+@pytest.fixture(scope="module")
+def previous_state(tmp_path_factory, demo_landing) -> tuple[Path, Path]:
+    """A previous complete state, built once: the gateway log alone, refreshed and published.
+    Each test puts a copy back in the same folder (the manifest keeps the files' paths, and a
+    copy keeps their modification times, so the gateway log is not read again)."""
+    work = tmp_path_factory.mktemp("crashcase")
+    landing = work / "landing"
     (landing / "gateway").mkdir(parents=True)
     shutil.copy2(demo_landing / "gateway" / "litellm_spend_logs.csv", landing / "gateway")
-    _refresh(tmp_path, landing)
-    published = tmp_path / "pub" / "radar.duckdb"
+    _refresh(work, landing)
+    saved = tmp_path_factory.mktemp("crashcase_saved") / "state"
+    shutil.copytree(work, saved)
+    return work, saved
+
+
+@pytest.mark.parametrize("step", KILL_POINTS)
+def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(previous_state, demo_landing,
+                                                          reference, step):
+    work, saved = previous_state
+    shutil.rmtree(work)
+    shutil.copytree(saved, work)
+    landing = work / "landing"
+    published = work / "pub" / "radar.duckdb"
     marts_only = MART_TABLES[:-1]
     published_before = _snapshot(published, marts_only)
     # the rest of the exports arrive; the refresh is killed mid-way
     for sub in ("usage_api", "dashboard", "costs"):
         shutil.copytree(demo_landing / sub, landing / sub)
-    assert _refresh_killed_at(tmp_path, landing, step), f"{step} never started"
+    assert _refresh_killed_at(work, landing, step), f"{step} never started"
     # the working file opens, and every file is either wholly loaded or not at all
-    con = duckdb.connect(str(tmp_path / "radar.duckdb"), read_only=True)
+    con = duckdb.connect(str(work / "radar.duckdb"), read_only=True)
     bad = con.execute("SELECT count(*) FROM staging.ingested_files WHERE rows_read <> "
                       "rows_loaded + rows_rejected + rows_duplicate").fetchall()[0][0]
     orphans = con.execute("SELECT count(*) FROM staging.usage WHERE file_id NOT IN "
@@ -114,12 +128,12 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(tmp_path, demo_landin
     con.close()
     assert (bad, orphans) == (0, 0)
     # BI still sees a complete publish (the previous one, unless the rename had happened)
-    assert not list((tmp_path / "pub").glob("radar.duckdb.*"))
+    assert not list((work / "pub").glob("radar.duckdb.*"))
     after_kill = _snapshot(published, marts_only)
     assert after_kill == published_before or step == "publish__bi_copy"
     # the next run completes with exactly the numbers of an uninterrupted run
-    _refresh(tmp_path, landing)
-    assert _snapshot(tmp_path / "radar.duckdb") == reference
+    _refresh(work, landing)
+    assert _snapshot(work / "radar.duckdb") == reference
     assert _snapshot(published, marts_only) == {t: reference[t] for t in marts_only}
 
 
