@@ -3,7 +3,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +57,9 @@ class RadarEnv:
             con.close()
 
 
-@pytest.fixture
-def radar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
-    """A private landing folder, warehouse, publish and report folder, set in the environment."""
-    env = RadarEnv(tmp_path, tmp_path / "landing", tmp_path / "wh" / "radar.duckdb",
-                   tmp_path / "published", tmp_path / "reports", tmp_path / "teams.csv")
+def _radar_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
+    env = RadarEnv(root, root / "landing", root / "wh" / "radar.duckdb",
+                   root / "published", root / "reports", root / "teams.csv")
     env.landing.mkdir()
     env.teams.write_text(TEAMS)
     monkeypatch.setenv("RADAR_AS_OF", AS_OF)
@@ -68,6 +67,20 @@ def radar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
     return env
+
+
+@pytest.fixture
+def radar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
+    """A private landing folder, warehouse, publish and report folder, set in the environment."""
+    return _radar_env(tmp_path, monkeypatch)
+
+
+@contextmanager
+def radar_environment(root: Path) -> Iterator[RadarEnv]:
+    """What `radar` gives a test, for a fixture shared by the tests of a module that only read
+    what one run wrote: the environment is set inside the `with` only."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _radar_env(root, monkeypatch)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@
 against one DuckDB file. A run holds the warehouse for its whole length, so the second must
 wait for the first to end, not fail on DuckDB's file lock (without the pool's limit recorded
 in the instance, the queue's first pass starts both and one fails: that is what this catches).
-The first run reads 200,000 gateway requests (the benchmark's generator), ~10 s, so the
+The first run reads 200,000 gateway requests (the benchmark's generator), 10-16 s, so the
 two would overlap if the queue let the second go."""
 
 from __future__ import annotations

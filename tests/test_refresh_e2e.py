@@ -8,7 +8,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import duckdb
 import pytest
+
+from tests.conftest import RadarEnv, radar_environment, run_job
+from tests.exports import write_fixture_exports
 
 D = Decimal
 CONTRACT_COLUMNS = {
@@ -42,22 +46,34 @@ CONTRACT_COLUMNS = {
 
 @pytest.fixture
 def refreshed(fixture_exports, refresh):
+    """A refresh of the fixture exports of the test's own: for the tests that change them."""
     refresh()
     return fixture_exports
 
 
-def test_every_contract_table_and_column_exists(refreshed):
+@pytest.fixture(scope="module")
+def refreshed_once(tmp_path_factory) -> RadarEnv:
+    """One refresh of the fixture exports, shared by the tests that only read its tables."""
+    with radar_environment(tmp_path_factory.mktemp("refreshed")) as env:
+        write_fixture_exports(env.landing)
+        result = run_job("radar_refresh")
+        assert result.success, [e.event_specific_data for e in result.all_events
+                                if e.is_failure]
+    return env
+
+
+def test_every_contract_table_and_column_exists(refreshed_once):
     for table, columns in CONTRACT_COLUMNS.items():
         schema, name = table.split(".")
-        got = [r[0] for r in refreshed.query(
+        got = [r[0] for r in refreshed_once.query(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = $s "
             "AND table_name = $t ORDER BY ordinal_position", {"s": schema, "t": name})]
         missing = [c for c in columns if c not in got]
         assert not missing, f"{table} lacks {missing}"
 
 
-def test_file_manifest_accounts_for_every_row(refreshed):
-    rows = {p.rsplit("/", 1)[-1]: r for p, *r in refreshed.query(
+def test_file_manifest_accounts_for_every_row(refreshed_once):
+    rows = {p.rsplit("/", 1)[-1]: r for p, *r in refreshed_once.query(
         "SELECT path, format, status, rows_read, rows_loaded, rows_rejected, rows_duplicate "
         "FROM staging.ingested_files")}
     assert rows["completions.json"] == ["openai_api_json", "loaded", 3, 3, 0, 0]
@@ -70,16 +86,16 @@ def test_file_manifest_accounts_for_every_row(refreshed):
         assert read == loaded + rejected + dup, name
 
 
-def test_rejections_have_reasons(refreshed):
+def test_rejections_have_reasons(refreshed_once):
     reasons = dict(
-        (p.rsplit("/", 1)[-1], r) for p, r in refreshed.query(
+        (p.rsplit("/", 1)[-1], r) for p, r in refreshed_once.query(
             "SELECT source_file, reason FROM staging.rejected_rows"))
     assert "negative num_model_requests" in reasons["activity.csv"]
     assert "not a usage/costs page" in reasons["not_usage.json"]
 
 
-def test_usage_cost_daily_exact(refreshed):
-    rows = refreshed.query(
+def test_usage_cost_daily_exact(refreshed_once):
+    rows = refreshed_once.query(
         "SELECT usage_date, source, team, model, is_batch, requests, failed_requests, "
         "cost_usd, priced, lifecycle_status, replacement_cost_usd "
         "FROM marts.usage_cost_daily ORDER BY usage_date, team, model")
@@ -100,13 +116,13 @@ def test_usage_cost_daily_exact(refreshed):
         (d(2026, 11, 24), "litellm", "growth", "gpt-4.1-nano-2025-04-14", False, 1, 1,
          D("0"), True, "shutdown", D("0")),
     ]
-    route = refreshed.query("SELECT DISTINCT route FROM marts.usage_cost_daily "
+    route = refreshed_once.query("SELECT DISTINCT route FROM marts.usage_cost_daily "
                             "WHERE source = 'litellm'")
     assert route == [("/v1/chat/completions",)]
 
 
-def test_deprecated_model_usage_exact(refreshed):
-    rows = refreshed.query(
+def test_deprecated_model_usage_exact(refreshed_once):
+    rows = refreshed_once.query(
         "SELECT team, model, lifecycle_status, shutdown_date, days_to_shutdown, "
         "replacement_model, first_seen, last_seen, requests_28d, failed_requests_28d, "
         "input_tokens_28d, cached_input_tokens_28d, output_tokens_28d, cost_usd_28d, "
@@ -127,8 +143,8 @@ def test_deprecated_model_usage_exact(refreshed):
     ]
 
 
-def test_migration_status_weekly_exact(refreshed):
-    rows = refreshed.query(
+def test_migration_status_weekly_exact(refreshed_once):
+    rows = refreshed_once.query(
         "SELECT week_start, team, requests, deprecated_requests, deprecated_share, cost_usd, "
         "deprecated_cost_usd, open_pairs FROM marts.migration_status_weekly "
         "ORDER BY week_start, team")
@@ -142,23 +158,28 @@ def test_migration_status_weekly_exact(refreshed):
     ]
 
 
-def test_unpriced_usage_lists_unknown_model_never_zero(refreshed):
-    assert refreshed.query(
+def test_unpriced_usage_lists_unknown_model_never_zero(refreshed_once):
+    assert refreshed_once.query(
         "SELECT model, endpoint, first_seen, last_seen, requests, input_tokens, output_tokens "
         "FROM marts.unpriced_usage") == [
         ("mystery-model-9", "completions", dt.date(2026, 11, 23), dt.date(2026, 11, 23), 1,
          1000, 500)]
 
 
-def test_prompt_and_response_text_never_loaded(refreshed):
-    con_rows = refreshed.query(
-        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        "WHERE data_type = 'VARCHAR'")
-    for schema, table, column in con_rows:
-        hits = refreshed.query(
-            f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" ILIKE \'%SECRET%\' '
-            f'OR "{column}" LIKE \'%sk-live%\'')
-        assert hits == [(0,)], f"{schema}.{table}.{column}"
+def test_prompt_and_response_text_never_loaded(refreshed_once):
+    con = duckdb.connect(str(refreshed_once.warehouse), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'").fetchall()
+        assert len(columns) > 50  # every text column of every table is looked at
+        for schema, table, column in columns:
+            hits = con.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" WHERE "{column}" ILIKE '
+                f'\'%SECRET%\' OR "{column}" LIKE \'%sk-live%\'').fetchall()
+            assert hits == [(0,)], f"{schema}.{table}.{column}"
+    finally:
+        con.close()
 
 
 def test_second_run_changes_no_number(refreshed, refresh):

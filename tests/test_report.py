@@ -9,19 +9,22 @@ import pytest
 
 from pipelines.reports.report import iso_week_label
 from tests.browser import chromium_path
-from tests.conftest import run_job
+from tests.conftest import radar_environment, run_job
+from tests.exports import write_fixture_exports
 
 EVIL = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def report(fixture_exports):
-    # team names come from the data: one of them tries to inject a script
-    fixture_exports.teams.write_text(fixture_exports.teams.read_text()
-                                     + f'project_id,proj_b,"{EVIL}"\n')
-    result = run_job("weekly_migration_report")
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """One weekly report job on the fixture exports, shared by the tests that read it."""
+    with radar_environment(tmp_path_factory.mktemp("report")) as env:
+        write_fixture_exports(env.landing)
+        # team names come from the data: one of them tries to inject a script
+        env.teams.write_text(env.teams.read_text() + f'project_id,proj_b,"{EVIL}"\n')
+        result = run_job("weekly_migration_report")
     assert result.success
-    return fixture_exports, result
+    return env, result
 
 
 def test_iso_week_label_follows_iso_years():
