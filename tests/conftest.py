@@ -111,15 +111,18 @@ def run_job(job_name: str = "radar_refresh") -> dg.ExecuteInProcessResult:
         return job.execute_in_process(instance=instance, raise_on_error=False)
 
 
+def run_refresh() -> dg.ExecuteInProcessResult:
+    """`radar_refresh` in this process; it must succeed."""
+    result = run_job("radar_refresh")
+    assert result.success, [
+        e.event_specific_data for e in result.all_events if e.is_failure
+    ]
+    return result
+
+
 @pytest.fixture
 def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
-    def _run() -> dg.ExecuteInProcessResult:
-        result = run_job("radar_refresh")
-        assert result.success, [
-            e.event_specific_data for e in result.all_events if e.is_failure
-        ]
-        return result
-    return _run
+    return run_refresh
 
 
 def pytest_sessionfinish(session):

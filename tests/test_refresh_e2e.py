@@ -11,7 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from tests.conftest import RadarEnv, radar_environment, run_job
+from tests.conftest import RadarEnv, radar_environment, run_refresh
 from tests.exports import write_fixture_exports
 
 D = Decimal
@@ -56,9 +56,7 @@ def refreshed_once(tmp_path_factory) -> RadarEnv:
     """One refresh of the fixture exports, shared by the tests that only read its tables."""
     with radar_environment(tmp_path_factory.mktemp("refreshed")) as env:
         write_fixture_exports(env.landing)
-        result = run_job("radar_refresh")
-        assert result.success, [e.event_specific_data for e in result.all_events
-                                if e.is_failure]
+        run_refresh()
     return env
 
 
@@ -117,7 +115,7 @@ def test_usage_cost_daily_exact(refreshed_once):
          D("0"), True, "shutdown", D("0")),
     ]
     route = refreshed_once.query("SELECT DISTINCT route FROM marts.usage_cost_daily "
-                            "WHERE source = 'litellm'")
+                                 "WHERE source = 'litellm'")
     assert route == [("/v1/chat/completions",)]
 
 
