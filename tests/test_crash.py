@@ -26,7 +26,8 @@ KILL_POINTS = ["ingest_landing_folder", "intermediate__usage_daily",
 def _env(root: Path, landing: Path) -> dict[str, str]:
     # no DAGSTER_HOME, as the contract runs it: each run gets a temporary instance, so the
     # run record a killed run left "started" dies with it (with a persistent instance it
-    # would hold the warehouse pool until the daemon's run monitoring fails it)
+    # would hold the warehouse pool until the daemon's run monitoring fails it); the killed
+    # run gets a throwaway instance of its own, see _refresh_killed_at
     env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
            "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
            "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
@@ -47,9 +48,18 @@ def _refresh(root: Path, landing: Path) -> None:
 
 
 def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
-    """Start a refresh, SIGKILL its process group as soon as `step` starts."""
-    before = set(REPO.glob(".tmp_dagster_home_*"))
-    proc = subprocess.Popen(_command(), cwd=REPO, env=_env(root, landing),
+    """Start a refresh, SIGKILL its process group as soon as `step` starts.
+
+    The killed CLI cannot remove the temporary instance it would make in the repo's root,
+    and which of the folders there is its own cannot be told apart from another test's
+    running CLI. So it gets an instance folder of its own, new and thrown away as a
+    temporary one is, with the repo's dagster.yaml (what a temporary instance reads)."""
+    home = root.parent / f"{root.name}_killed_run_home"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir()
+    shutil.copy2(REPO / "dagster.yaml", home / "dagster.yaml")
+    proc = subprocess.Popen(_command(), cwd=REPO, env={**_env(root, landing),
+                                                       "DAGSTER_HOME": str(home)},
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             start_new_session=True)
     killed = False
@@ -60,9 +70,7 @@ def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
             killed = True
             break
     proc.wait(timeout=60)
-    # the killed CLI could not remove its temporary instance folder: do it for it
-    for leftover in set(REPO.glob(".tmp_dagster_home_*")) - before:
-        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
     return killed
 
 
