@@ -28,12 +28,16 @@ def _env(root: Path, landing: Path) -> dict[str, str]:
     # run record a killed run left "started" dies with it (with a persistent instance it
     # would hold the warehouse pool until the daemon's run monitoring fails it); the killed
     # run gets a throwaway instance of its own, see _refresh_killed_at
-    env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
-           "RADAR_WAREHOUSE": str(root / "radar.duckdb"), "RADAR_PUBLISH_DIR": str(root / "pub"),
-           "RADAR_REPORTS_DIR": str(root / "reports"), "RADAR_AS_OF": AS_OF}
+    env = {**os.environ, **_settings(root, landing)}
     env.pop("DAGSTER_HOME", None)
     env.pop("RADAR_TEAMS_FILE", None)
     return env
+
+
+def _settings(root: Path, landing: Path) -> dict[str, str]:
+    return {"RADAR_LANDING_DIR": str(landing), "RADAR_WAREHOUSE": str(root / "radar.duckdb"),
+            "RADAR_PUBLISH_DIR": str(root / "pub"), "RADAR_REPORTS_DIR": str(root / "reports"),
+            "RADAR_AS_OF": AS_OF}
 
 
 def _command() -> list[str]:
@@ -44,11 +48,10 @@ def _command() -> list[str]:
 def _refresh(root: Path, landing: Path) -> None:
     """A refresh that runs to its end, in this process (only the killed one needs a process
     of its own): the same job on the same files, without the command line's start-up."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        for key, value in _env(root, landing).items():
+    with pytest.MonkeyPatch.context() as monkeypatch:  # the settings _env gives the CLI
+        for key, value in _settings(root, landing).items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("RADAR_TEAMS_FILE", raising=False)
-        monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
         run_refresh()
 
 

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -25,8 +26,8 @@ from pipelines.lib.ingest import ingest_landing
 from tests.exports import DASHBOARD_HEADER, LITELLM_HEADER, bucket, completion, litellm_row, page
 
 CASES = {"tried": 0}
-#: one connection per test process; every case gets a new in-memory database attached to it
-_SHARED: dict[str, object] = {}
+#: the in-memory database of the current case, attached to the process's one connection
+_CURRENT: dict[str, str] = {}
 _DATABASE_NUMBERS = itertools.count()
 PROFILE = settings(max_examples=int(os.environ.get("RADAR_PROPERTY_EXAMPLES", "340")),
                    deadline=None, derandomize=bool(os.environ.get("CI")),
@@ -98,19 +99,20 @@ def fresh_database() -> duckdb.DuckDBPyConnection:
     costs ~2 ms where a new connection costs ~45 ms (DuckDB builds its function catalog per
     database instance): at 1,020 cases, most of a minute of the suite. The case before's
     database is detached, so nothing it loaded can be seen."""
-    con = _SHARED.get("con")
-    if con is None:
-        con = _SHARED["con"] = prepare(duckdb.connect(":memory:"))
-    assert isinstance(con, duckdb.DuckDBPyConnection)
-    previous = _SHARED.get("database")
+    con = _connection()
     name = f"case_{next(_DATABASE_NUMBERS)}"
     con.execute(f"ATTACH ':memory:' AS {name}")
     con.execute(f"USE {name}")
-    if previous is not None:
-        con.execute(f"DETACH {previous}")
+    if "database" in _CURRENT:
+        con.execute(f"DETACH {_CURRENT['database']}")
     assert con.execute("SELECT current_database()").fetchall() == [(name,)]
-    _SHARED["database"] = name
+    _CURRENT["database"] = name
     return con
+
+
+@cache
+def _connection() -> duckdb.DuckDBPyConnection:
+    return prepare(duckdb.connect(":memory:"))
 
 
 def assert_invariants(con, outcomes) -> None:
