@@ -178,3 +178,40 @@ def test_a_step_that_wrote_leaves_its_writes_checkpointed_in_the_file(tmp_path):
         assert con.execute("SELECT count(*), min(x), max(x) FROM t").fetchall() == [
             (1002, -1, 1000)]
     anchor.close()
+
+
+def test_a_step_hands_the_blocks_it_read_back_when_its_connection_closes(tmp_path):
+    """The run keeps the database open from step to step: the blocks one step read must not
+    stay in DuckDB's buffer pool under the next step's working memory (they made the peak of
+    a refresh). The configured memory limit is back after each step, also when another
+    connection's open transaction keeps blocks that cannot be evicted."""
+    from pipelines.resources import WarehouseResource
+
+    db = tmp_path / "w.duckdb"
+    config = {"memory_limit": "300MB"}
+    warehouse = WarehouseResource(database=str(db), connection_config=config)
+    anchor = duckdb.connect(str(db), config={"custom_user_agent": "dagster", **config})
+
+    def cached_mb(con) -> float:
+        return con.execute("SELECT sum(memory_usage_bytes) / 2**20 FROM duckdb_memory()"
+                           ).fetchone()[0]
+
+    with warehouse.get_connection() as con:
+        con.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y, "
+                    "hash(range + 1) AS z FROM range(6000000)")
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT count(*), sum(x), max(y), max(z) FROM t").fetchone()[0] \
+            == 6_000_000
+        read_mb = cached_mb(con)
+    assert read_mb > 50
+    assert cached_mb(anchor) < read_mb / 4
+    limit = anchor.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit.startswith("286.")  # 300 MB, as DuckDB prints it (MiB)
+    anchor.execute("BEGIN TRANSACTION")
+    anchor.execute("INSERT INTO t SELECT range, range, range FROM range(1000000)")
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 6_000_000
+    assert anchor.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
+    anchor.execute("COMMIT")
+    assert anchor.execute("SELECT count(*) FROM t").fetchone()[0] == 7_000_000
+    anchor.close()
