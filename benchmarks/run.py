@@ -300,6 +300,18 @@ def baseline_result(output: str) -> tuple[int, int, int, float]:
     return int(groups), int(inp), int(out), float(cost)
 
 
+def refresh_tokens(workdir: Path) -> tuple[int, int]:
+    """The refreshed warehouse's input and output token totals (``marts.usage_cost_daily``):
+    the baselines' must be the same (their groups and cost are coarser: no cached-input
+    price, no batch discount)."""
+    import duckdb
+
+    with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
+        inp, out = con.execute("SELECT sum(input_tokens), sum(output_tokens) "
+                               "FROM marts.usage_cost_daily").fetchone()
+    return int(inp), int(out)
+
+
 def same_results(results: list[tuple[int, int, int, float]]) -> bool:
     """Equal groups and token totals; costs equal to a millionth (floats in two of them)."""
     first = results[0]
@@ -324,8 +336,8 @@ def check_names() -> tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- floor and baseline
 
-FLOOR_DUCKDB = """
-WITH requests AS (
+#: the floor's gateway rows ($gateway: a file or a glob), typed by DuckDB's CSV reader
+FLOOR_REQUESTS = """
     SELECT CAST(CAST("startTime" AS TIMESTAMP) AS DATE) AS usage_date, model,
            coalesce(nullif(team_id, ''), json_extract_string(metadata, '$.user_api_key_team_alias'))
                AS team,
@@ -336,27 +348,34 @@ WITH requests AS (
         'completion_tokens': 'BIGINT', 'startTime': 'VARCHAR', 'endTime': 'VARCHAR',
         'model': 'VARCHAR', 'model_group': 'VARCHAR', 'user': 'VARCHAR',
         'metadata': 'VARCHAR', 'team_id': 'VARCHAR', 'status': 'VARCHAR'})
-),
-buckets AS (
+"""
+#: the floor's Usage API buckets ($pages: a glob of page files)
+FLOOR_BUCKETS = """
     SELECT CAST(to_timestamp(st) AS DATE) AS usage_date, r.model, r.project_id AS team,
            r.input_tokens, coalesce(r.output_tokens, 0) AS output_tokens
     FROM (SELECT b.start_time AS st, unnest(b.results) AS r
           FROM (SELECT unnest(data) AS b
                 FROM read_json($pages, maximum_object_size = 67108864)))
-),
-usage AS (SELECT * FROM requests UNION ALL SELECT * FROM buckets)
+"""
+#: the floor: usage rows priced by date range and summed to the daily grain
+FLOOR_PRICED = """
 SELECT u.usage_date, u.team, u.model, sum(u.input_tokens) AS input_tokens,
        sum(u.output_tokens) AS output_tokens,
        sum(u.input_tokens * p.input_usd_per_1m + u.output_tokens * p.output_usd_per_1m)
            / 1e6 AS cost_usd
-FROM usage u
+FROM ({usage}) u
 LEFT JOIN prices p ON p.model = u.model AND u.usage_date >= p.valid_from
      AND (p.valid_to IS NULL OR u.usage_date < p.valid_to)
 GROUP BY ALL
 """
+FLOOR_DUCKDB = FLOOR_PRICED.format(usage=f"{FLOOR_REQUESTS} UNION ALL {FLOOR_BUCKETS}")
+
+Result = tuple[int, int, int, float]  # groups, input tokens, output tokens, cost
 
 
-def run_floor_duckdb(landing: Path) -> None:
+def floor_duckdb(gateway: str, pages: str | None) -> Result:
+    """The DuckDB floor over the gateway files ``gateway`` (a file or a glob) and, unless
+    None, the Usage API page files ``pages``: its groups, token totals and cost."""
     import duckdb
 
     con = duckdb.connect()
@@ -366,25 +385,33 @@ def run_floor_duckdb(landing: Path) -> None:
         "CAST(nullif(valid_to, '') AS DATE) AS valid_to, "
         "CAST(input_usd_per_1m AS DECIMAL(18, 6)) AS input_usd_per_1m, "
         "CAST(output_usd_per_1m AS DECIMAL(18, 6)) AS output_usd_per_1m "
-        "FROM read_csv($p, all_varchar = true)", {"p": _prices_csv()})
+        "FROM read_csv($p, all_varchar = true) WHERE service_tier IS NULL",
+        {"p": _prices_csv()})
     # the result is kept, as the refresh keeps its tables: counted through a subquery, the
     # optimizer drops the sums and the price arithmetic (and never parses the token counts)
-    con.execute(f"CREATE TEMP TABLE result AS {FLOOR_DUCKDB}", {
-        "gateway": str(landing / "gateway" / "*.csv"),
-        "pages": str(landing / "usage_api" / "*.json")})
-    print_result("floor duckdb", *con.execute(
-        "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
-        "FROM result").fetchone())
+    query = FLOOR_DUCKDB if pages is not None else FLOOR_PRICED.format(usage=FLOOR_REQUESTS)
+    params = {"gateway": gateway} | ({"pages": pages} if pages is not None else {})
+    con.execute(f"CREATE TEMP TABLE result AS {query}", params)
+    return con.execute("SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
+                       "FROM result").fetchone()
 
 
-def run_floor_polars(landing: Path) -> None:
+def run_floor_duckdb(landing: Path) -> None:
+    print_result("floor duckdb", *floor_duckdb(str(landing / "gateway" / "*.csv"),
+                                               str(landing / "usage_api" / "*.json")))
+
+
+def floor_polars(gateway: str, page_files: list[Path]) -> Result:
+    """The polars floor over the gateway files ``gateway`` (a file or a glob) and the Usage
+    API ``page_files``: its groups, token totals and cost."""
     import polars as pl
 
-    prices = pl.read_csv(_prices_csv(), infer_schema=False).select(
+    prices = pl.read_csv(_prices_csv(), infer_schema=False).filter(
+        pl.col("service_tier").is_null()).select(
         "model", pl.col("valid_from").str.to_date(), pl.col("valid_to").str.to_date(),
         pl.col("input_usd_per_1m").cast(pl.Float64), pl.col("output_usd_per_1m").cast(pl.Float64))
-    gateway = (
-        pl.scan_csv(str(landing / "gateway" / "*.csv"), infer_schema=False)
+    usage = (
+        pl.scan_csv(gateway, infer_schema=False)
         .select(
             pl.col("startTime").str.slice(0, 10).str.to_date().alias("usage_date"),
             pl.col("model"),
@@ -395,14 +422,15 @@ def run_floor_polars(landing: Path) -> None:
             pl.col("completion_tokens").cast(pl.Int64).alias("output_tokens"),
         ))
     frames = []
-    for page_file in sorted((landing / "usage_api").glob("*.json")):
+    for page_file in page_files:
         doc = json.loads(page_file.read_text())
         frames.append(pl.DataFrame([
             {"usage_date": dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date(),
              "model": r["model"], "team": r["project_id"], "input_tokens": r["input_tokens"],
              "output_tokens": r.get("output_tokens", 0)}
             for b in doc["data"] for r in b["results"]]))
-    usage = pl.concat([gateway, pl.concat(frames).lazy()], how="vertical_relaxed")
+    if frames:
+        usage = pl.concat([usage, pl.concat(frames).lazy()], how="vertical_relaxed")
     out = (usage.join(prices.lazy(), on="model", how="left")
            .filter(pl.col("valid_from").is_null() | (
                (pl.col("usage_date") >= pl.col("valid_from"))
@@ -414,15 +442,21 @@ def run_floor_polars(landing: Path) -> None:
                 .sum().alias("cost_usd"))
            .collect(engine="streaming"))
     totals = out.select(pl.col("input_tokens", "output_tokens", "cost_usd").sum()).row(0)
-    print_result("floor polars", len(out), *totals)
+    return (len(out), *totals)
+
+
+def run_floor_polars(landing: Path) -> None:
+    print_result("floor polars", *floor_polars(str(landing / "gateway" / "*.csv"),
+                                               sorted((landing / "usage_api").glob("*.json"))))
 
 
 def run_pandas(landing: Path) -> None:
     import pandas as pd
 
     prices = pd.read_csv(_prices_csv(), parse_dates=["valid_from", "valid_to"],
-                         usecols=["model", "valid_from", "valid_to", "input_usd_per_1m",
-                                  "output_usd_per_1m"])
+                         usecols=["model", "service_tier", "valid_from", "valid_to",
+                                  "input_usd_per_1m", "output_usd_per_1m"])
+    prices = prices[prices["service_tier"].isna()]
     frames = []
     for f in sorted((landing / "gateway").glob("*.csv")):
         df = pd.read_csv(f)
@@ -454,6 +488,9 @@ def run_pandas(landing: Path) -> None:
 
 
 def _prices_csv() -> str:
+    """The shipped catalog's prices. The baselines join the standard tier's (no
+    ``service_tier``), as the refresh prices these requests: the priority and flex rows of a
+    model would otherwise count its usage two or three times."""
     return str(REPO / "pipelines" / "catalog_data" / "model_prices.csv")
 
 
@@ -481,6 +518,7 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     names = check_names()
     out["checks_s"] = sum(v for k, v in step_seconds(out["log"]).items()
                           if any(k.endswith(c) for c in names))
+    out["refresh_tokens"] = refresh_tokens(workdir)
     print(f"refresh: {out['refresh_s']:.1f}s, peak RSS {out['refresh_rss']:.0f} MB", flush=True)
 
     # one more day on top of the full history, right after it (as a daily refresh follows the
@@ -575,6 +613,12 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
     print("baseline results (groups, input tokens, output tokens, USD):", "; ".join(
         f"{k} {g:,}, {i:,}, {o:,}, {c:,.2f}" for k, (g, i, o, c) in results.items())
         + ("" if same else "  ** THEY DIFFER **"), flush=True)
+    # and they count the tokens the refresh counted
+    tokens = rounds[0]["refresh_tokens"]
+    same = all(tuple(r["refresh_tokens"]) == tuple(v[1:3])
+               for r in rounds for v in r["results"].values())
+    print(f"the refresh's token totals (input, output): {tokens[0]:,}, {tokens[1]:,}"
+          + (", the baselines' too" if same else "  ** THEY DIFFER **"), flush=True)
     groups = {k: v[0] for k, v in results.items()}
 
     floor_s = fastest("floor_s")  # each round's faster query, in the fastest round
@@ -609,7 +653,8 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
             "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
             "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
             "baseline_groups": groups,
-            "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()}}
+            "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()},
+            "refresh_tokens": list(tokens)}
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""The benchmark script itself, at a tiny size: it must keep running end to end (so its
-figures can be reproduced) and its three baselines must compute the same result."""
+"""The benchmark scripts themselves, at a tiny size: they must keep running end to end (so
+their figures can be reproduced) and their baselines must compute the same result as the
+refresh."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,9 @@ from tests.conftest import REPO
 _spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" / "run.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
+_gap_spec = importlib.util.spec_from_file_location("radar_gap", REPO / "benchmarks" / "gap.py")
+gap = importlib.util.module_from_spec(_gap_spec)
+_gap_spec.loader.exec_module(gap)
 
 
 def test_step_durations_are_read_in_every_unit_dagster_writes():
@@ -68,6 +73,9 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
     # the same token totals: every baseline parsed and summed the counts
     assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
+    # ... and the refresh's: the baselines join each model's standard price only (a model's
+    # priority and flex prices once made them count its tokens two or three times)
+    assert result["refresh_tokens"] == tokens["duckdb"]
     assert "THEY DIFFER" not in done.stdout
     # each round warms the page cache first, then the five measures, in order
     assert re.findall(r"^(page cache warmed|refresh|one more day|floor|pandas)", done.stdout,
@@ -82,7 +90,8 @@ def _round(refresh: float, floor_duck: float, floor_pl: float, **more) -> dict:
             "floor_pl_s": floor_pl, "floor_pl_rss": 300.0,
             "floor_s": min(floor_duck, floor_pl), "pandas_s": more.get("pandas", 9.0),
             "pandas_rss": 700.0, "results": {"duckdb": (5, 10, 2, 1.5),
-                                             "polars": (5, 10, 2, 1.5)}}
+                                             "polars": (5, 10, 2, 1.5)},
+            "refresh_tokens": (10, 2)}
 
 
 def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
@@ -94,6 +103,10 @@ def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
     assert result["peak_rss_mb"] == 1100 and result["repeat"] == 2
     assert "THEY DIFFER" not in capsys.readouterr().out
     rounds[1]["results"]["polars"] = (5, 10, 3, 1.5)
+    bench.summarize(1000, rounds, True, 1.2, 2)
+    assert "THEY DIFFER" in capsys.readouterr().out
+    rounds[1]["results"]["polars"] = (5, 10, 2, 1.5)
+    rounds[0]["refresh_tokens"] = (10, 3)  # the refresh counted other tokens
     bench.summarize(1000, rounds, True, 1.2, 2)
     assert "THEY DIFFER" in capsys.readouterr().out
 
@@ -196,3 +209,46 @@ def test_the_duckdb_floor_computes_its_sums(tmp_path, capsys):
     duck, polars = (bench.baseline_result(line) for line in
                     capsys.readouterr().out.strip().splitlines()[-2:])
     assert duck == polars and duck[1] > 0 and duck[3] > 0
+
+
+def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
+    """benchmarks/gap.py on a tiny file, every stage for real: the stages agree on the file's
+    tokens, the ingest read every request, and the ratio is the ingest over the floor."""
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
+    landing = bench.generate(tmp_path / "bench", 1500)
+    path = max((landing / "gateway").glob("*.csv"), key=lambda p: p.stat().st_size)
+    requests = sum(1 for _ in path.open()) - 1
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gap.py"), "--file", str(path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    stages = ("floor_duckdb_s", "floor_polars_s", "rollup_no_keys_s", "rollup_s", "ingest_s")
+    assert all(result[s] > 0 for s in stages), result
+    assert 0 <= result["sha256_s"] < result["ingest_s"]  # a tiny file's digest: 0.000 s
+    assert result["rows"] == requests > 0
+    assert result["totals_agree"] and result["input_tokens"] > 0, result
+    assert "THEY DIFFER" not in done.stdout
+    assert result["floor_s"] == min(result["floor_duckdb_s"], result["floor_polars_s"])
+    assert result["ratio"] == round(result["ingest_s"] / result["floor_s"], 2)
+    assert re.findall(r"^\| (\S+) \|", done.stdout, re.M)[1:] == [
+        "floor-duckdb", "floor-polars", "rollup-no-keys", "rollup", "sha256", "ingest"]
+
+
+
+def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
+    def stage(seconds: float, tokens: int | None = 100, rows: int | None = 50) -> dict:
+        return {"seconds": seconds, "rows": rows, "input_tokens": tokens, "output_tokens": 7}
+
+    rounds = [{"floor-duckdb": stage(2.0, rows=None), "floor-polars": stage(1.8, rows=None),
+               "rollup-no-keys": stage(3.0), "rollup": stage(3.6), "ingest": stage(4.5),
+               "sha256": stage(0.5, tokens=None, rows=None)},
+              {"floor-duckdb": stage(1.6, rows=None), "floor-polars": stage(2.1, rows=None),
+               "rollup-no-keys": stage(2.8), "rollup": stage(3.9), "ingest": stage(4.0),
+               "sha256": stage(0.4, tokens=None, rows=None)}]
+    result = gap.summarize(Path("f.csv"), rounds)
+    assert (result["floor_s"], result["rollup_s"], result["ingest_s"]) == (1.6, 3.6, 4.0)
+    assert result["sha256_s"] == 0.4 and result["input_tokens"] == 100
+    assert result["ratio"] == 2.5 and result["rows"] == 50 and result["totals_agree"]
+    rounds[1]["rollup"] = stage(3.9, tokens=101)
+    assert not gap.summarize(Path("f.csv"), rounds)["totals_agree"]

@@ -250,9 +250,12 @@ def _trimmed(column: str) -> str:
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 
-def rollup_sql(present: set[str]) -> str:
+def rollup_sql(present: set[str], request_keys: bool = True) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
     a file: the same rows, 10-14% less time (docs/benchmarks.md).
+
+    ``request_keys=False`` leaves the request keys out (``request_keys`` is NULL): for
+    ``benchmarks/gap.py``, which measures what they cost; the ingest always keeps them.
 
     Level 1 keeps per request only what varies per request (its day, counts, times, digest,
     and its reason when rejected, with the same checks in the same order as ``parse_sql``,
@@ -276,6 +279,8 @@ def rollup_sql(present: set[str]) -> str:
     status_norm = _STATUS.format(c="status")
     model_norm = "coalesce(nullif(trim(model), ''), nullif(trim(model_group), ''))"
     keys = ", ".join(GROUP_KEYS)
+    keys_sql = (f"list(md5_number({_trimmed('request_id')})) FILTER (WHERE reason IS NULL)"
+                if request_keys else "NULL::UHUGEINT[]")
     return f"""
 WITH raw_rows AS (
     SELECT {cols}
@@ -340,8 +345,7 @@ per_text AS (
         sum(output_tokens) AS output_tokens,
         min(started) AS bucket_start,
         max(coalesce(ended, started)) AS bucket_end,
-        list(md5_number({_trimmed('request_id')})) FILTER (WHERE reason IS NULL)
-            AS request_keys
+        {keys_sql} AS request_keys
     FROM checked
     GROUP BY ALL
 ),

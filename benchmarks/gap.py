@@ -1,0 +1,227 @@
+"""Where one gateway file's time goes: the refresh's stages for it against the floor's.
+
+    .venv/bin/python benchmarks/gap.py --rows 30000000 [--repeat 3]
+    .venv/bin/python benchmarks/gap.py --file PATH [--repeat 3]
+
+Issue 6's marginal target compares the seconds the refresh adds as the gateway data grows
+with the seconds the floor adds (``benchmarks/run.py``). Nearly all that the refresh adds
+per row is the ingest of gateway files (docs/benchmarks.md), so the gap can be taken apart
+on one file. On one LiteLLM spend-log file (with ``--rows N``, the largest of
+``run.py``'s data for N rows, generated if missing), each stage in a process of its own,
+after the file has been read once so that it comes from the page cache:
+
+- ``floor-duckdb`` and ``floor-polars``: ``run.py``'s two floors over this file alone (no
+  Usage API pages): a typed read, one metadata path, priced by date range, summed to the day,
+  team and model. The floor is the faster of the two;
+- ``rollup-no-keys``: the ingest's roll-up of the file (``litellm_csv.rollup_sql``: every
+  value checked, with a reason when it fails, and the dimensions every mart uses) without the
+  request keys, kept in a temporary table as the ingest keeps it;
+- ``rollup``: the same with the request keys (the digest of every request id);
+- ``sha256``: the file's digest, which tells a new export from one already loaded;
+- ``ingest``: ``ingest_landing`` of the file alone into a new warehouse file, with a run's
+  DuckDB settings: the file's sha256, the roll-up, the request ledger and its uniqueness
+  check, the staged rows, the commit and the checkpoint. A lone file waits for its sha256;
+  in a run of several files each is hashed while DuckDB parses the one before (on two cores
+  the hashing thread shares them with DuckDB's two threads).
+
+Each stage is timed inside its process, from its DuckDB connection to the end of its work
+(the process's start and imports are not counted), and reports its token totals, which must
+agree (``** THEY DIFFER **`` otherwise). With ``--repeat K`` the stages run K times,
+interleaved, and each figure is the fastest.
+Prints a table (seconds and ratio to the floor), what the gap is made of, then one JSON
+line: file, rows, repeat, the fastest seconds of every stage, floor_s, ratio (the ingest
+over the floor: the marginal target asks for at most 1.5 per row) and the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+STAGES = ("floor-duckdb", "floor-polars", "rollup-no-keys", "rollup", "sha256", "ingest")
+#: the marginal target: the refresh's added seconds at most this many times the floor's
+TARGET = 1.5
+
+
+def _bench():  # noqa: ANN202 - benchmarks/run.py, imported as a module
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" /
+                                                  "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ----------------------------------------------------------------------------- the stages
+
+def _rollup(path: Path, request_keys: bool) -> tuple[float, int, int, int]:
+    import duckdb
+
+    from pipelines.lib.duck import prepare
+    from pipelines.lib.litellm_csv import csv_columns, rollup_sql
+    from pipelines.settings import RadarSettings
+
+    settings = RadarSettings.from_env()
+    t = time.perf_counter()
+    con = prepare(duckdb.connect(config={
+        "memory_limit": settings.duckdb_memory_limit, "preserve_insertion_order": False,
+        "threads": os.cpu_count() or 2}))
+    con.execute("CREATE TEMP TABLE gateway_groups AS "
+                + rollup_sql(csv_columns(path), request_keys=request_keys), {"path": str(path)})
+    seconds = time.perf_counter() - t
+    rows, input_tokens, output_tokens = con.execute(
+        "SELECT sum(rows_read), sum(input_tokens), sum(output_tokens) FROM gateway_groups"
+    ).fetchone()
+    return seconds, int(rows), int(input_tokens), int(output_tokens)
+
+
+def _ingest(path: Path) -> tuple[float, int, int, int]:
+    """The file alone through ``ingest_landing``, on the warehouse resource a run uses."""
+    with tempfile.TemporaryDirectory(prefix="radar-gap-") as tmp:
+        landing = Path(tmp) / "landing" / "gateway"
+        landing.mkdir(parents=True)
+        (landing / path.name).symlink_to(path.resolve())
+        os.environ["RADAR_WAREHOUSE"] = str(Path(tmp) / "wh" / "radar.duckdb")
+        from pipelines.lib.ingest import ingest_landing
+        from pipelines.resources import default_resources
+        from pipelines.settings import RadarSettings
+
+        warehouse = default_resources(RadarSettings.from_env())["warehouse"]
+        t = time.perf_counter()
+        with warehouse.get_connection() as con:
+            (outcome,) = ingest_landing(con, landing.parent)
+            seconds = time.perf_counter() - t
+            input_tokens, output_tokens = con.execute(
+                "SELECT sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchone()
+        if outcome.status != "loaded":
+            raise SystemExit(f"the file did not load: {outcome}")
+        return seconds, outcome.rows_read, int(input_tokens), int(output_tokens)
+
+
+def run_stage(stage: str, path: Path) -> dict:
+    """One stage over ``path``: its seconds (the work alone), rows read and token totals
+    (None where the stage does not count them)."""
+    rows = None
+    if stage.startswith("floor-"):
+        bench = _bench()
+        t = time.perf_counter()
+        if stage == "floor-duckdb":
+            _, input_tokens, output_tokens, _ = bench.floor_duckdb(str(path), None)
+        else:
+            _, input_tokens, output_tokens, _ = bench.floor_polars(str(path), [])
+        seconds = time.perf_counter() - t
+    elif stage == "ingest":
+        seconds, rows, input_tokens, output_tokens = _ingest(path)
+    elif stage == "sha256":
+        from pipelines.lib.ingest import sha256_of
+
+        t = time.perf_counter()
+        sha256_of(path)
+        seconds = time.perf_counter() - t
+        input_tokens = output_tokens = None
+    else:
+        seconds, rows, input_tokens, output_tokens = _rollup(path, stage == "rollup")
+    return {"stage": stage, "seconds": seconds, "rows": rows,
+            "input_tokens": None if input_tokens is None else int(input_tokens),
+            "output_tokens": None if output_tokens is None else int(output_tokens)}
+
+
+# ----------------------------------------------------------------------------- main
+
+def largest_gateway_file(rows: int) -> Path:
+    """The largest gateway file of ``run.py``'s data for ``rows`` rows (generated if missing)."""
+    landing = _bench().generate(REPO / "warehouse" / "bench" / str(rows), rows)
+    return max((landing / "gateway").glob("*.csv"), key=lambda p: p.stat().st_size)
+
+
+def summarize(path: Path, rounds: list[dict[str, dict]]) -> dict:
+    """The fastest seconds of every stage, the floor, the ratios and the totals."""
+    best = {s: min(r[s]["seconds"] for r in rounds) for s in STAGES}
+    floor_s = min(best["floor-duckdb"], best["floor-polars"])
+    totals = {(r[s]["input_tokens"], r[s]["output_tokens"]) for r in rounds for s in STAGES
+              if r[s]["input_tokens"] is not None}
+    rows = {r[s]["rows"] for r in rounds for s in STAGES if r[s]["rows"] is not None}
+    return {
+        "file": str(path), "rows": rows.pop() if len(rows) == 1 else sorted(rows),
+        "repeat": len(rounds),
+        **{f"{s.replace('-', '_')}_s": round(best[s], 3) for s in STAGES},
+        "floor_s": round(floor_s, 3),
+        "ratio": round(best["ingest"] / floor_s, 2),
+        "totals_agree": len(totals) == 1,
+        "input_tokens": sorted(totals)[0][0], "output_tokens": sorted(totals)[0][1],
+    }
+
+
+def report(result: dict) -> None:
+    floor = result["floor_s"]
+    rows = result["rows"]
+    print(f"\n{result['file']}: {rows:,} requests, fastest of {result['repeat']} round(s)\n")
+    print("| stage | seconds | x floor | µs per request |\n|---|---:|---:|---:|")
+    for stage in STAGES:
+        s = result[f"{stage.replace('-', '_')}_s"]
+        print(f"| {stage} | {s:.2f} | {s / floor:.2f} | {s / rows * 1e6:.2f} |")
+    parts = [
+        ("checks and dimensions (rollup-no-keys - floor)", result["rollup_no_keys_s"] - floor),
+        ("request keys (rollup - rollup-no-keys)",
+         result["rollup_s"] - result["rollup_no_keys_s"]),
+        ("the file's sha256 (sha256)", result["sha256_s"]),
+        ("ledger, staged rows, commit, checkpoint (ingest - rollup - sha256)",
+         result["ingest_s"] - result["rollup_s"] - result["sha256_s"]),
+    ]
+    print(f"\nthe ingest costs {result['ratio']:.2f}x the floor "
+          f"(the marginal target: at most {TARGET}x); over the floor's {floor:.2f} s:")
+    for name, seconds in parts:
+        print(f"  {seconds:+.2f} s  {name}")
+    room = TARGET * floor
+    print(f"at {TARGET}x the ingest would have {room:.2f} s for this file; the roll-up "
+          f"without request keys alone takes {result['rollup_no_keys_s']:.2f} s")
+    if not result["totals_agree"]:
+        print("** THEY DIFFER **: the stages' token totals do not agree")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--file", type=Path, help="a LiteLLM spend-log CSV file")
+    source.add_argument("--rows", type=int,
+                        help="use the largest gateway file of run.py's data for this size")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of all the stages; each figure is the fastest round's")
+    parser.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    path = args.file if args.file is not None else largest_gateway_file(args.rows)
+    if args.stage:
+        print(json.dumps(run_stage(args.stage, path)))
+        return
+
+    with path.open("rb") as fh:  # into the page cache, for every stage alike
+        while fh.read(1 << 24):
+            pass
+    rounds = []
+    for number in range(1, args.repeat + 1):
+        measured = {}
+        for stage in STAGES:
+            os.sync()  # what the previous stage wrote is not flushed during this one
+            out = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--file", str(path),
+                 "--stage", stage], capture_output=True, text=True, check=True, cwd=REPO)
+            measured[stage] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"round {number}: {stage} {measured[stage]['seconds']:.2f} s", flush=True)
+        rounds.append(measured)
+    result = summarize(path, rounds)
+    report(result)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
