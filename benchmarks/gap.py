@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -52,7 +53,8 @@ STAGES = ("floor-duckdb", "floor-polars", "rollup-no-keys", "rollup", "sha256", 
 TARGET = 1.5
 
 
-def _bench():  # noqa: ANN202 - benchmarks/run.py, imported as a module
+def _bench() -> ModuleType:
+    """``benchmarks/run.py``, imported as a module (it is a script, not a package)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" /

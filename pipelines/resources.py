@@ -81,7 +81,7 @@ class WarehouseResource(DuckDBResource):
         the memory limit evicts the unpinned blocks, which are all in the file once
         checkpointed; ~50 ms, and the next step reads what it needs from the file again."""
         (limit,) = run(con, "SELECT current_setting('memory_limit')")[0]
-        limit = self.connection_config.get("memory_limit", limit)
+        limit = str(self.connection_config.get("memory_limit", limit)).replace("'", "''")
         try:
             run(con, "SET memory_limit = '16MB'")
         except duckdb.Error:  # blocks still pinned or not yet written: they stay cached
