@@ -235,7 +235,6 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
         "floor-duckdb", "floor-polars", "rollup-no-keys", "rollup", "sha256", "ingest"]
 
 
-
 def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
     def stage(seconds: float, tokens: int | None = 100, rows: int | None = 50) -> dict:
         return {"seconds": seconds, "rows": rows, "input_tokens": tokens, "output_tokens": 7}
