@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
+from pipelines.publish.assets import MARTS, PARQUET_ORDER, write_parquet_files
 from tests.conftest import REPO
 from tests.exports import RESULT_C, bucket, page
 
@@ -29,9 +31,28 @@ def test_published_copy_matches_the_working_file(fixture_exports, refresh):
         "cost_reconciliation.parquet", "deprecated_model_usage.parquet", "focus_costs.parquet",
         "migration_status_weekly.parquet", "unpriced_usage.parquet",
         "usage_cost_daily.parquet"]
-    rows = duckdb.sql(f"SELECT count(*) FROM '{parquet / 'usage_cost_daily.parquet'}'").fetchall()
-    assert rows == fixture_exports.query("SELECT count(*) FROM marts.usage_cost_daily")
+    for mart in MARTS:  # written two at a time: each file holds its own mart
+        path = parquet / f"{mart}.parquet"
+        assert (duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()
+                == fixture_exports.query(f"SELECT count(*) FROM marts.{mart}")), mart
+    assert fixture_exports.query("SELECT count(*) FROM marts.usage_cost_daily")[0][0] > 0
     assert not list(fixture_exports.publish.glob(".*tmp*"))
+
+
+def test_parquet_writes_cover_every_mart_and_report_a_failed_one(tmp_path):
+    assert sorted(PARQUET_ORDER) == sorted(MARTS)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("CREATE SCHEMA marts")
+    for i, mart in enumerate(MARTS):
+        if mart != "unpriced_usage":  # missing: its write fails
+            con.execute(f"CREATE TABLE marts.{mart} AS SELECT range AS n FROM range({i + 1})")
+    with pytest.raises(duckdb.CatalogException, match="unpriced_usage"):
+        write_parquet_files(con, tmp_path, "r1")
+    written = {p.name: duckdb.sql(f"SELECT count(*) FROM '{p}'").fetchall()[0][0]
+               for p in tmp_path.glob("*.parquet")}
+    assert written == {f"{m}.parquet": i + 1 for i, m in enumerate(MARTS)
+                       if m != "unpriced_usage"}
+    assert [p.name for p in tmp_path.glob(".*tmp")] == []  # a failed write renames nothing
 
 
 def test_reader_process_sees_only_complete_publishes(fixture_exports, refresh):

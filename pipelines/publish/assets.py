@@ -2,7 +2,9 @@
 
 import datetime as dt
 import os
+import queue
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +20,9 @@ PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly",
          "unpriced_usage", "cost_reconciliation", "focus_costs")
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
+#: the order the Parquet files are written in: the largest first (``write_parquet_files``)
+PARQUET_ORDER = ("focus_costs", "usage_cost_daily", "deprecated_model_usage",
+                 "migration_status_weekly", "unpriced_usage", "cost_reconciliation")
 
 
 def _fsync(path: Path) -> None:
@@ -137,13 +142,43 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
         run(con, "DETACH bi_copy")
     _fsync(tmp)
     os.replace(tmp, final_db)
-    for mart in MARTS:
-        final = publish_dir / "parquet" / f"{mart}.parquet"
-        part = final.with_name(f".{mart}.{run_id}.parquet.tmp")
-        con.table(f"marts.{mart}").write_parquet(str(part))  # no path text inside SQL
-        _fsync(part)
-        os.replace(part, final)
+    write_parquet_files(con, publish_dir / "parquet", run_id)
     return counts
+
+
+def _write_parquet(con, mart: str, folder: Path, run_id: str) -> None:
+    final = folder / f"{mart}.parquet"
+    part = final.with_name(f".{mart}.{run_id}.parquet.tmp")
+    con.table(f"marts.{mart}").write_parquet(str(part))  # no path text inside SQL
+    _fsync(part)
+    os.replace(part, final)
+
+
+def write_parquet_files(con, folder: Path, run_id: str) -> None:
+    """One Parquet file per mart, each written under a temporary name and renamed over the
+    previous one. Two at a time, each on its own cursor: most of a write is DuckDB computing
+    the mart (``focus_costs`` is a view) and encoding it, which uses one core for a while
+    even with two threads; side by side, the two large files took 1.29 s where one after the
+    other took 1.81 s (30M benchmark warehouse). The largest marts go first."""
+    cursors = [con.cursor() for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
+            free: queue.SimpleQueue = queue.SimpleQueue()
+            for cursor in cursors:
+                free.put(cursor)
+
+            def write(mart: str) -> None:
+                cursor = free.get()
+                try:
+                    _write_parquet(cursor, mart, folder, run_id)
+                finally:
+                    free.put(cursor)
+
+            for future in [pool.submit(write, m) for m in PARQUET_ORDER]:
+                future.result()  # the first error, after all writes have ended
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 @dg.asset(
