@@ -30,9 +30,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # polars is not imported here: the code location starts the worker first
+    import polars as pl
 
 #: (expectation class name in great_expectations.expectations, keyword arguments)
 ExpectationSpec = tuple[str, dict[str, Any]]
