@@ -147,6 +147,29 @@ def test_the_worker_defers_scipy_stats_until_something_uses_it():
     assert out[:4] == ["before False", "value 0.693147", "after True", "again None"]
 
 
+def test_the_worker_defers_altair_a_top_level_package_until_something_uses_it():
+    """altair is a top-level package that GX imports with ``import altair as alt``, which a
+    lazy module of importlib would not survive: the worker puts a stand-in in its place."""
+    code = (
+        "import sys\n"
+        "from pipelines.quality.gx_worker import defer_import\n"
+        "assert defer_import('altair') is not None\n"
+        "import great_expectations\n"
+        "from great_expectations.expectations.core import "
+        "expect_column_kl_divergence_to_be_less_than as kl\n"
+        "print('before', 'altair.vegalite' in sys.modules, type(kl.alt).__name__)\n"
+        "print('value', kl.alt.Chart.__name__)\n"
+        "import altair\n"
+        "print('after', 'altair.vegalite' in sys.modules, type(altair).__name__)\n"
+        "print('again', defer_import('altair'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True,
+                         env={**os.environ, "GX_ANALYTICS_ENABLED": "false"}).stdout.split("\n")
+    assert out[:4] == ["before False StandIn", "value Chart", "after True module",
+                       "again None"]
+
+
 def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
     from pipelines.quality import gx
 

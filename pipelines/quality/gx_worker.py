@@ -13,21 +13,37 @@ import os
 import pickle
 import sys
 from types import ModuleType
+from typing import Any
 
 #: modules great_expectations imports when it is imported but our suites never call into:
-#: loaded on first use instead (GX imports ``scipy.stats`` for its distribution
-#: expectations only; ~0.75 s of its ~2.5 s import on the benchmark machine)
-DEFERRED_MODULES = ("scipy.stats",)
+#: loaded on first use instead. GX imports ``scipy.stats`` for its distribution expectations
+#: only (~0.75 s of its ~2.5 s import on the benchmark machine), ``altair`` to draw the
+#: charts of one of them (~0.35 s)
+DEFERRED_MODULES = ("scipy.stats", "altair")
 #: optional dependencies of GX's SQL datasources. Dagster installs SQLAlchemy, so GX would
 #: import it (~0.3 s); the worker validates pandas frames only, so it hides it from GX, which
 #: then treats it as not installed (``sys.modules[name] = None`` makes importing it fail)
 HIDDEN_MODULES = ("sqlalchemy",)
 
 
+class StandIn(ModuleType):
+    """What :func:`defer_import` puts in place of a top-level module. ``importlib``'s lazy
+    modules cannot stand for one: ``import name`` reads the module's ``__spec__``, and any
+    attribute read loads a lazy module. A stand-in's ``__spec__`` is a plain None; reading any
+    attribute it does not have imports the real module, which takes its place in
+    ``sys.modules``, and answers from it."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
 def defer_import(name: str) -> ModuleType | None:
     """Put ``name`` in ``sys.modules`` as a lazy module: importing it costs nothing, its code
-    runs on the first attribute access (``importlib.util.LazyLoader``). ``None`` when it is
-    already imported or not installed: then nothing changes."""
+    runs on the first attribute access (``importlib.util.LazyLoader``; a :class:`StandIn`
+    for a top-level module). ``None`` when it is already imported or not installed: then
+    nothing changes."""
     if name in sys.modules:
         return None
     parent_name, _, child = name.rpartition(".")
@@ -38,6 +54,9 @@ def defer_import(name: str) -> ModuleType | None:
         return None
     if spec is None or spec.loader is None:
         return None
+    if parent is None:
+        sys.modules[name] = stand_in = StandIn(name)
+        return stand_in
     loader = importlib.util.LazyLoader(spec.loader)
     spec.loader = loader
     module = importlib.util.module_from_spec(spec)
