@@ -1,5 +1,6 @@
 """Day-by-day models and the day-by-day publish: the same tables as a full rebuild, and a full
-rebuild whenever something besides the usage of some days changed."""
+rebuild whenever something besides the usage of some days changed (a new as-of date only when
+it changes a lifecycle status, a replacement or a price in effect)."""
 
 from __future__ import annotations
 
@@ -110,12 +111,74 @@ def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
         pub.close()
 
 
+def test_a_new_day_that_changes_no_lifecycle_goes_on_day_by_day(fixture_exports, refresh,
+                                                                monkeypatch):
+    """The daily schedule's run: the as-of date moves on by a day, and new usage arrives. No
+    model changes status, replacement or price between 2026-11-25 and 2026-11-26, so the
+    models are updated day by day, and equal a full rebuild as of the new date."""
+    refresh()
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        before = con.execute("SELECT * FROM intermediate.lifecycle_as_of "
+                             "ORDER BY model").fetchall()
+    finally:
+        con.close()
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
+    add_day(fixture_exports.landing, "2026-11-26", 1)
+    after = modes(refresh())
+    assert {after[t] for t in BY_DAY} == {"incremental"}, after
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT * FROM intermediate.lifecycle_as_of "
+                           "ORDER BY model").fetchall() == before
+        assert_same_as_full_rebuild(con, "2026-11-26")
+        (gw,) = con.execute("SELECT count(*) FROM marts.usage_cost_daily WHERE "
+                            "usage_date = '2026-11-26' AND source = 'litellm'").fetchall()[0]
+        assert gw == 1
+    finally:
+        con.close()
+
+
+def test_a_new_day_on_which_a_replacement_price_starts_rebuilds_in_full(
+        fixture_exports, refresh, monkeypatch):
+    """The replacement's cost is priced on the as-of date: a price of the replacement that
+    starts on the new day changes that column on every row of the deprecated model, although
+    the catalog's contents and the lifecycle stay the same."""
+    con = duckdb.connect()
+    try:
+        refresh()
+        con.execute(f"ATTACH '{fixture_exports.warehouse}' AS wh (READ_ONLY)")
+        (price_model,) = con.execute(
+            "SELECT r.price_model FROM wh.intermediate.lifecycle_as_of l "
+            "JOIN wh.intermediate.model_resolution r ON r.model = l.replacement_model "
+            "WHERE l.model = 'gpt-4o-2024-08-06'").fetchall()[0]
+        con.execute("DETACH wh")
+    finally:
+        con.close()
+    overrides = fixture_exports.root / "overrides.csv"
+    overrides.write_text(
+        "model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+        f"output_usd_per_1m\n{price_model},2026-11-26,,0.50,0.25,2.00\n")
+    monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    changed = modes(refresh())
+    assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # the catalog
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
+    add_day(fixture_exports.landing, "2026-11-26", 1)
+    after = modes(refresh())
+    assert {after[t] for t in BY_DAY} == {"full"}, after
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        assert_same_as_full_rebuild(con, "2026-11-26")
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("change", ["as_of", "catalog"])
 def test_anything_else_changing_rebuilds_in_full(fixture_exports, refresh, monkeypatch,
                                                  change):
     refresh()
-    if change == "as_of":  # the lifecycle columns of every row depend on it
-        monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
+    if change == "as_of":  # gpt-4o-2024-08-06, which has usage, is shut down from this day
+        monkeypatch.setenv("RADAR_AS_OF", "2027-01-14")
     else:  # a price correction for a model with usage in the past
         overrides = fixture_exports.root / "overrides.csv"
         overrides.write_text(

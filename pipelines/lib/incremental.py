@@ -8,8 +8,9 @@ replacing just those days, *if* none of its other inputs moved since it was last
 
 Whether they moved is a fingerprint: the model's SQL text plus either
 
-* the digest of its other inputs' contents and the as-of date (``digest_tables``), for a
-  model reading the catalog (``intermediate.usage_priced``), or
+* the digest of its other inputs' contents (``digest_tables``), for a model reading the
+  catalog (``intermediate.usage_priced``: the lifecycle as of the as-of date and the prices
+  in effect on it, rather than the date itself), or
 * the build *version* of the date-keyed model it reads (``marts.usage_cost_daily`` reads
   ``intermediate.usage_priced``): a full build gets a new version, so everything downstream
   of a full build is rebuilt in full too.
@@ -17,8 +18,9 @@ Whether they moved is a fingerprint: the model's SQL text plus either
 ``intermediate.model_builds`` keeps, per model, the fingerprint it was built with, its version
 and the last change sequence it has consumed. A failed run leaves it untouched (one
 transaction per model), so the next run replays every change the model has not seen.
-A new as-of date changes the lifecycle columns of every row: the first run of a day is a full
-build, later runs that day are incremental.
+A new as-of date is a full build only when it changes what the rows read: a model's lifecycle
+status or recommended replacement, or a replacement's price (a catalog entry that starts or
+ends on that day). On other days the first run of the day goes on day by day.
 """
 
 from __future__ import annotations

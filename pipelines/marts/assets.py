@@ -122,8 +122,22 @@ PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
                  "intermediate.model_resolution", "intermediate.lifecycle_as_of")
 
 
+#: the catalog prices in effect on the as-of date (where the replacement's price is read)
+PRICES_ON_AS_OF = ("(SELECT model, service_tier, valid_from FROM catalog.model_prices "
+                   "WHERE valid_from <= $as_of AND (valid_to IS NULL OR $as_of < valid_to))")
+
+
 def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
-    return f"as_of={s.as_of.isoformat()}\n" + digest_tables(con, PRICED_INPUTS)
+    """What a row of ``intermediate.usage_priced`` depends on besides its usage day. The as-of
+    date reaches a row only through the lifecycle as of it (``intermediate.lifecycle_as_of``,
+    digested whole) and the replacement's price in effect on it: they are digested instead of
+    the date itself, so a new day on which no model changes status, replacement or price
+    keeps the day-by-day build (a new date alone made every first run of a day a full build:
+    at 30M, +4.5 s of ``usage_priced`` and ``usage_cost_daily``)."""
+    (on_as_of,) = run(con, "SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) "
+                           f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {PRICES_ON_AS_OF} AS t",
+                      {"as_of": s.as_of})[0]
+    return f"prices_on_as_of={on_as_of}\n" + digest_tables(con, PRICED_INPUTS)
 
 
 def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSettings], str]:
