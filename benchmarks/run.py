@@ -9,12 +9,14 @@ dated snapshots, 8 endpoints, a few teams), then measures on the same files, eac
 process tree (wall seconds, peak RSS of the tree, sampled every 20 ms), after reading every
 input file once so that all of them read from the page cache:
 
-1. ``radar_refresh`` end to end through Dagster (``dagster job execute``) into a fresh warehouse;
+1. ``radar_refresh`` end to end through Dagster (``dagster job execute``) into a fresh warehouse,
+   as of the history's last day;
 2. the floor: the faster of one DuckDB query and one polars lazy query that read the same
    files, join the price table by date range and aggregate to the daily grain;
 3. the pandas baseline: the same computation as a notebook would write it (read, merge,
    filter by date, group by); skipped above 10M rows or with --skip-pandas;
-4. an incremental refresh: one more day of data on top of the full history;
+4. an incremental refresh: one more day of data on top of the full history, the as-of date
+   moved on to that day (the daily schedule's next run);
 5. the share of the refresh spent in the data-quality checks (from the run's step timings).
 
 With ``--repeat K`` all of it runs K times, one round after the other, and each figure is the
@@ -50,10 +52,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-#: the as-of date of the runs (RADAR_AS_OF, else today); the data is the year before it
+#: the as-of date of the one-more-day run (RADAR_AS_OF, else today); the history is the year
+#: before it, and the full refresh runs as of its last day, as the daily schedule's run of the
+#: day before would
 AS_OF = dt.date.fromisoformat(os.environ.get("RADAR_AS_OF") or dt.date.today().isoformat())
 DAYS = 365
 FIRST_DAY = AS_OF - dt.timedelta(days=DAYS)  # history: FIRST_DAY .. AS_OF - 1
+HISTORY_AS_OF = AS_OF - dt.timedelta(days=1)  # the full refresh's as-of
 NEXT_DAY = AS_OF  # the incremental day
 
 # 40 models: current and retired, aliases and dated snapshots, one unknown
@@ -269,12 +274,12 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     return seconds, peak / 1024, out
 
 
-def refresh_env(workdir: Path, landing: Path) -> dict[str, str]:
+def refresh_env(workdir: Path, landing: Path, as_of: dt.date = AS_OF) -> dict[str, str]:
     env = {**os.environ, "RADAR_LANDING_DIR": str(landing),
            "RADAR_WAREHOUSE": str(workdir / "wh" / "radar.duckdb"),
            "RADAR_PUBLISH_DIR": str(workdir / "wh" / "published"),
            "RADAR_REPORTS_DIR": str(workdir / "wh" / "reports"),
-           "RADAR_AS_OF": str(AS_OF), "GX_ANALYTICS_ENABLED": "false"}
+           "RADAR_AS_OF": str(as_of), "GX_ANALYTICS_ENABLED": "false"}
     env.pop("DAGSTER_HOME", None)
     return env
 
@@ -310,6 +315,16 @@ def refresh_tokens(workdir: Path) -> tuple[int, int]:
         inp, out = con.execute("SELECT sum(input_tokens), sum(output_tokens) "
                                "FROM marts.usage_cost_daily").fetchone()
     return int(inp), int(out)
+
+
+def build_modes(workdir: Path) -> dict[str, str]:
+    """How the last refresh built the day-by-day models (``full``, ``incremental`` or
+    ``unchanged``, from ``intermediate.model_builds``)."""
+    import duckdb
+
+    with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
+        return dict(con.execute("SELECT model, mode FROM intermediate.model_builds "
+                                "ORDER BY model").fetchall())
 
 
 def same_results(results: list[tuple[int, int, int, float]]) -> bool:
@@ -513,8 +528,8 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
                "pipelines.definitions", "-j", "radar_refresh"]
     out: dict = {}
     shutil.rmtree(workdir / "wh", ignore_errors=True)
-    env = refresh_env(workdir, landing)
-    out["refresh_s"], out["refresh_rss"], out["log"] = measure(dagster, env)
+    out["refresh_s"], out["refresh_rss"], out["log"] = measure(
+        dagster, refresh_env(workdir, landing, HISTORY_AS_OF))
     names = check_names()
     out["checks_s"] = sum(v for k, v in step_seconds(out["log"]).items()
                           if any(k.endswith(c) for c in names))
@@ -528,12 +543,14 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
         for f in (workdir / "next_day" / sub).iterdir():
             shutil.copy2(f, landing / sub / f.name)
     try:
-        out["incremental_s"], out["incremental_rss"], out["inc_log"] = measure(dagster, env)
+        out["incremental_s"], out["incremental_rss"], out["inc_log"] = measure(
+            dagster, refresh_env(workdir, landing, AS_OF))
     finally:
         for stray in landing.rglob(f"*{NEXT_DAY}*"):
             stray.unlink()
-    print(f"one more day: {out['incremental_s']:.1f}s, peak RSS {out['incremental_rss']:.0f} MB",
-          flush=True)
+    modes = ", ".join(f"{m} {mode}" for m, mode in build_modes(workdir).items())
+    print(f"one more day: {out['incremental_s']:.1f}s, peak RSS {out['incremental_rss']:.0f} MB"
+          f" ({modes})", flush=True)
 
     out["floor_duck_s"], out["floor_duck_rss"], floor_duck_out = measure(
         [*me, "--rows", "0", "--mode", "floor-duckdb", "--landing", str(landing)])

@@ -77,6 +77,10 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     # priority and flex prices once made them count its tokens two or three times)
     assert result["refresh_tokens"] == tokens["duckdb"]
     assert "THEY DIFFER" not in done.stdout
+    # one more day moves the as-of date on to it, as the daily schedule does, and the models
+    # go on day by day (no model changes status or price on 2026-11-25)
+    assert re.search(r"^one more day: .*\(intermediate\.usage_priced incremental, "
+                     r"marts\.usage_cost_daily incremental\)$", done.stdout, re.M), done.stdout
     # each round warms the page cache first, then the five measures, in order
     assert re.findall(r"^(page cache warmed|refresh|one more day|floor|pandas)", done.stdout,
                       re.M) == ["page cache warmed", "refresh", "one more day", "floor", "pandas"]
