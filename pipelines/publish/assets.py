@@ -156,10 +156,11 @@ def _write_parquet(con, mart: str, folder: Path, run_id: str) -> None:
 
 def write_parquet_files(con, folder: Path, run_id: str) -> None:
     """One Parquet file per mart, each written under a temporary name and renamed over the
-    previous one. Two at a time, each on its own cursor: most of a write is DuckDB computing
-    the mart (``focus_costs`` is a view) and encoding it, which uses one core for a while
-    even with two threads; side by side, the two large files took 1.29 s where one after the
-    other took 1.81 s (30M benchmark warehouse). The largest marts go first."""
+    previous one. Two at a time, each on its own cursor: one write gains little from DuckDB's
+    second thread (``focus_costs``, a view computed as it is written: 1.17 s with one thread,
+    1.55 s with two, in one measurement); side by side, the two large files took 1.29 s where
+    one after the other took 1.81 s, and the whole publish 1.71 s against 1.91 s (medians of
+    six; 30M benchmark warehouse). The largest marts go first."""
     cursors = [con.cursor() for _ in range(2)]
     try:
         with ThreadPoolExecutor(max_workers=len(cursors)) as pool:
