@@ -42,6 +42,14 @@ def add_day(landing, day: str, n: int) -> None:
                                "success", day=day))
 
 
+def refresh_next_day(env, refresh, monkeypatch, day: str) -> dict[str, str]:
+    """The daily schedule's next run: the as-of date moves on to ``day`` and its usage lands.
+    The modes of the run's day-by-day models."""
+    monkeypatch.setenv("RADAR_AS_OF", day)
+    add_day(env.landing, day, 1)
+    return modes(refresh())
+
+
 def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
     for table, model in BY_DAY.items():
         sql = sql_text(model)
@@ -123,9 +131,7 @@ def test_a_new_day_that_changes_no_lifecycle_goes_on_day_by_day(fixture_exports,
                              "ORDER BY model").fetchall()
     finally:
         con.close()
-    monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
-    add_day(fixture_exports.landing, "2026-11-26", 1)
-    after = modes(refresh())
+    after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"incremental"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
     try:
@@ -162,9 +168,7 @@ def test_a_new_day_on_which_a_replacement_price_starts_rebuilds_in_full(
     monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
     changed = modes(refresh())
     assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # the catalog
-    monkeypatch.setenv("RADAR_AS_OF", "2026-11-26")
-    add_day(fixture_exports.landing, "2026-11-26", 1)
-    after = modes(refresh())
+    after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"full"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
     try:

@@ -127,6 +127,13 @@ def test_a_long_ingest_lowers_the_priority_of_the_worker_a_short_one_does_not(mo
         worker.stop()
 
 
+def _printed_lines(code: str) -> list[str]:
+    """What ``code`` prints, run by a new Python, as the worker's imports happen in one."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, check=True,
+                          env={**os.environ, "GX_ANALYTICS_ENABLED": "false"}).stdout.split("\n")
+
+
 def test_the_worker_defers_scipy_stats_until_something_uses_it():
     """GX imports scipy.stats for expectations our suites never use; the worker loads it on
     first use instead. Imported GX must work, and so must scipy.stats once it is called."""
@@ -141,9 +148,7 @@ def test_the_worker_defers_scipy_stats_until_something_uses_it():
         "print('after', 'scipy.stats._stats_py' in sys.modules)\n"
         "print('again', defer_import('scipy.stats'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, check=True,
-                         env={**os.environ, "GX_ANALYTICS_ENABLED": "false"}).stdout.split("\n")
+    out = _printed_lines(code)
     assert out[:4] == ["before False", "value 0.693147", "after True", "again None"]
 
 
@@ -163,9 +168,7 @@ def test_the_worker_defers_altair_a_top_level_package_until_something_uses_it():
         "print('after', 'altair.vegalite' in sys.modules, type(altair).__name__)\n"
         "print('again', defer_import('altair'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, check=True,
-                         env={**os.environ, "GX_ANALYTICS_ENABLED": "false"}).stdout.split("\n")
+    out = _printed_lines(code)
     assert out[:4] == ["before False StandIn", "value Chart", "after True module",
                        "again None"]
 
