@@ -125,12 +125,7 @@ def test_a_new_day_that_changes_no_lifecycle_goes_on_day_by_day(fixture_exports,
     model changes status, replacement or price between 2026-11-25 and 2026-11-26, so the
     models are updated day by day, and equal a full rebuild as of the new date."""
     refresh()
-    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
-    try:
-        before = con.execute("SELECT * FROM intermediate.lifecycle_as_of "
-                             "ORDER BY model").fetchall()
-    finally:
-        con.close()
+    before = fixture_exports.query("SELECT * FROM intermediate.lifecycle_as_of ORDER BY model")
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"incremental"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
@@ -150,24 +145,18 @@ def test_a_new_day_on_which_a_replacement_price_starts_rebuilds_in_full(
     """The replacement's cost is priced on the as-of date: a price of the replacement that
     starts on the new day changes that column on every row of the deprecated model, although
     the catalog's contents and the lifecycle stay the same."""
-    con = duckdb.connect()
-    try:
-        refresh()
-        con.execute(f"ATTACH '{fixture_exports.warehouse}' AS wh (READ_ONLY)")
-        (price_model,) = con.execute(
-            "SELECT r.price_model FROM wh.intermediate.lifecycle_as_of l "
-            "JOIN wh.intermediate.model_resolution r ON r.model = l.replacement_model "
-            "WHERE l.model = 'gpt-4o-2024-08-06'").fetchall()[0]
-        con.execute("DETACH wh")
-    finally:
-        con.close()
+    refresh()
+    (price_model,) = fixture_exports.query(
+        "SELECT r.price_model FROM intermediate.lifecycle_as_of l "
+        "JOIN intermediate.model_resolution r ON r.model = l.replacement_model "
+        "WHERE l.model = 'gpt-4o-2024-08-06'")[0]
     overrides = fixture_exports.root / "overrides.csv"
     overrides.write_text(
         "model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
         f"output_usd_per_1m\n{price_model},2026-11-26,,0.50,0.25,2.00\n")
     monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
     changed = modes(refresh())
-    assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # the catalog
+    assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # a new catalog
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"full"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
