@@ -65,13 +65,15 @@ def record_changes(con: duckdb.DuckDBPyConnection, full: bool) -> int:
     return seq
 
 
-def digest_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> str:
+def digest_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[str],
+                  params: dict[str, Any] | None = None) -> str:
     """A digest of the tables' contents, independent of row order (small tables only: the
-    catalog, the team directory, the model resolution)."""
+    catalog, the team directory, the model resolution). A table may also be a parenthesised
+    query (code constant) reading ``params``."""
     parts = []
     for table in tables:  # names are code constants
         (digest,) = run(con, f"SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) "
-                             f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} AS t")[0]
+                             f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {table} AS t", params)[0]
         parts.append(f"{table}={digest}")
     return "\n".join(parts)
 

@@ -134,10 +134,7 @@ def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
     the date itself, so a new day on which no model changes status, replacement or price
     keeps the day-by-day build (a new date alone made every first run of a day a full build:
     at 30M, +4.5 s of ``usage_priced`` and ``usage_cost_daily``)."""
-    (on_as_of,) = run(con, "SELECT md5(coalesce(string_agg(CAST(t AS VARCHAR), chr(10) "
-                           f"ORDER BY CAST(t AS VARCHAR)), '')) FROM {PRICES_ON_AS_OF} AS t",
-                      {"as_of": s.as_of})[0]
-    return f"prices_on_as_of={on_as_of}\n" + digest_tables(con, PRICED_INPUTS)
+    return digest_tables(con, (*PRICED_INPUTS, PRICES_ON_AS_OF), {"as_of": s.as_of})
 
 
 def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSettings], str]:
