@@ -227,7 +227,8 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    stages = ("floor_duckdb_s", "floor_polars_s", "rollup_no_keys_s", "rollup_s", "ingest_s")
+    stages = ("floor_duckdb_s", "floor_polars_s", "read_s", "rollup_no_keys_s", "rollup_s",
+              "ingest_s")
     assert all(result[s] > 0 for s in stages), result
     assert 0 <= result["sha256_s"] < result["ingest_s"]  # a tiny file's digest: 0.000 s
     assert result["rows"] == requests > 0
@@ -236,7 +237,8 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
     assert result["floor_s"] == min(result["floor_duckdb_s"], result["floor_polars_s"])
     assert result["ratio"] == round(result["ingest_s"] / result["floor_s"], 2)
     assert re.findall(r"^\| (\S+) \|", done.stdout, re.M)[1:] == [
-        "floor-duckdb", "floor-polars", "rollup-no-keys", "rollup", "sha256", "ingest"]
+        "floor-duckdb", "floor-polars", "read", "rollup-no-keys", "rollup", "sha256",
+        "ingest"]
 
 
 def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
@@ -244,14 +246,17 @@ def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
         return {"seconds": seconds, "rows": rows, "input_tokens": tokens, "output_tokens": 7}
 
     rounds = [{"floor-duckdb": stage(2.0, rows=None), "floor-polars": stage(1.8, rows=None),
-               "rollup-no-keys": stage(3.0), "rollup": stage(3.6), "ingest": stage(4.5),
+               "read": stage(1.7, tokens=None), "rollup-no-keys": stage(3.0),
+               "rollup": stage(3.6), "ingest": stage(4.5),
                "sha256": stage(0.5, tokens=None, rows=None)},
               {"floor-duckdb": stage(1.6, rows=None), "floor-polars": stage(2.1, rows=None),
-               "rollup-no-keys": stage(2.8), "rollup": stage(3.9), "ingest": stage(4.0),
+               "read": stage(1.5, tokens=None), "rollup-no-keys": stage(2.8),
+               "rollup": stage(3.9), "ingest": stage(4.0),
                "sha256": stage(0.4, tokens=None, rows=None)}]
     result = gap.summarize(Path("f.csv"), rounds)
     assert (result["floor_s"], result["rollup_s"], result["ingest_s"]) == (1.6, 3.6, 4.0)
-    assert result["sha256_s"] == 0.4 and result["input_tokens"] == 100
+    assert result["sha256_s"] == 0.4 and result["read_s"] == 1.5
+    assert result["input_tokens"] == 100
     assert result["ratio"] == 2.5 and result["rows"] == 50 and result["totals_agree"]
     rounds[1]["rollup"] = stage(3.9, tokens=101)
     assert not gap.summarize(Path("f.csv"), rounds)["totals_agree"]

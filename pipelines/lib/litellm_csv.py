@@ -72,6 +72,16 @@ def _timestamp_sql(column: str) -> str:
             f"try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')")
 
 
+def read_sql(present: set[str]) -> str:
+    """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
+    columns the export lacks (``present`` has the others) read as NULL."""
+    cols = ", ".join(
+        (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
+    )
+    return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
+            "quote = '\"', escape = '\"', strict_mode = false, null_padding = true)")
+
+
 def _count_sql(name: str) -> tuple[str, str]:
     """(value, error) SQL for the count column ``name`` (its trimmed text ``{name}_text`` and
     integer cast ``{name}_whole`` are computed once, a level below): integers on the fast
@@ -104,9 +114,6 @@ def parse_sql(present: set[str]) -> str:
 
     Every expression is computed once per row and the cheap case first: this query runs over
     every gateway request ever exported, so each per-row step shows in the benchmark."""
-    cols = ", ".join(
-        (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
-    )
     prompt, prompt_err = _count_sql("prompt_tokens")
     completion, completion_err = _count_sql("completion_tokens")
     # the metadata JSON is parsed once, for every path we need
@@ -120,9 +127,7 @@ def parse_sql(present: set[str]) -> str:
 WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
     -- a gateway row is identified by its request_id (kept in the raw text of a rejected row)
-    SELECT {cols}
-    FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
-                  strict_mode = false, null_padding = true)
+    {read_sql(present)}
 ),
 texts AS (
     SELECT *,
@@ -263,9 +268,6 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
     dimension columns. Level 2 derives the dimensions (trims, call type mapping, metadata
     fallbacks, status) once per group and groups again. ``tests/test_gateway_ingest.py``
     checks that both give the same rows."""
-    cols = ", ".join(
-        (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
-    )
     counts = {}
     for name in ("prompt_tokens", "completion_tokens"):
         # the usual value casts as it is (the cast ignores surrounding spaces) and is in
@@ -283,9 +285,7 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
                 if request_keys else "NULL::UHUGEINT[]")
     return f"""
 WITH raw_rows AS (
-    SELECT {cols}
-    FROM read_csv($path, header = true, all_varchar = true, quote = '"', escape = '"',
-                  strict_mode = false, null_padding = true)
+    {read_sql(present)}
 ),
 numbers AS (
     SELECT *,
