@@ -45,8 +45,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -70,16 +75,18 @@ def _bench() -> ModuleType:
 
 # ----------------------------------------------------------------------------- the stages
 
-def _connect():
-    """An in-memory database with the settings a run's warehouse connection has."""
+def _connector() -> Callable[[], duckdb.DuckDBPyConnection]:
+    """What opens an in-memory database with the settings a run's warehouse connection has.
+    The settings are read (which imports Dagster) before a stage starts its clock; the
+    connection is opened after."""
     import duckdb
 
     from pipelines.lib.duck import prepare
     from pipelines.resources import default_resources
     from pipelines.settings import RadarSettings
 
-    config = default_resources(RadarSettings.from_env())["warehouse"].connection_config
-    return prepare(duckdb.connect(config=dict(config)))
+    config = dict(default_resources(RadarSettings.from_env())["warehouse"].connection_config)
+    return lambda: prepare(duckdb.connect(config=config))
 
 
 def _read(path: Path) -> tuple[float, int]:
@@ -87,8 +94,9 @@ def _read(path: Path) -> tuple[float, int]:
     from pipelines.lib.litellm_csv import USED_COLUMNS, csv_columns, read_sql
 
     touched = ", ".join(f'max(length("{c}"))' for c in USED_COLUMNS)
+    connect = _connector()
     t = time.perf_counter()
-    con = _connect()
+    con = connect()
     (rows, *_) = con.execute(f"SELECT count(*), {touched} FROM ({read_sql(csv_columns(path))})",
                              {"path": str(path)}).fetchone()
     return time.perf_counter() - t, int(rows)
@@ -97,8 +105,9 @@ def _read(path: Path) -> tuple[float, int]:
 def _rollup(path: Path, request_keys: bool) -> tuple[float, int, int, int]:
     from pipelines.lib.litellm_csv import csv_columns, rollup_sql
 
+    connect = _connector()
     t = time.perf_counter()
-    con = _connect()
+    con = connect()
     con.execute("CREATE TEMP TABLE gateway_groups AS "
                 + rollup_sql(csv_columns(path), request_keys=request_keys), {"path": str(path)})
     seconds = time.perf_counter() - t
