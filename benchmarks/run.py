@@ -249,7 +249,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     Whatever the previous measure wrote is flushed to disk first, so no measure pays for the
     write-back of the one before it (the publish fsyncs its files). That was a suspect for one
     more day taking 9.5 s right after the full refresh at 10M instead of 7.7 s by hand; it
-    was not the cause (docs/benchmarks.md), the flush stays because it is the fair start."""
+    was not the cause (docs/benchmarks-history.md), the flush stays because it is the fair start."""
     os.sync()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,

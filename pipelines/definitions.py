@@ -10,7 +10,7 @@ from pipelines.quality import gx
 # as the code location loads, before anything else of it is imported, instead of when the run
 # starts: GX's import (1.4-3.3 s) then overlaps Dagster's own preparation of the run (~1 s)
 # too, and a refresh of one new day waits less for it at its first check
-# (docs/benchmarks.md). The webserver, the daemon, code servers and tests load the code
+# (docs/benchmarks-history.md). The webserver, the daemon, code servers and tests load the code
 # location without starting one.
 if gx.executes_a_run(sys.argv):
     gx.start_worker()

@@ -153,7 +153,7 @@ def ingest_landing(
     # memory limit: a small file does not pay a checkpoint of its own (at 1M requests a
     # checkpoint per file cost 1.3 s in all), and a year of large files never fills the pool
     # with the request ledger (a 4 GB threshold made the parse of the last files spill:
-    # 44.9 s -> 38.9 s for the 30M benchmark's ingest, docs/benchmarks.md)
+    # 44.9 s -> 38.9 s for the 30M benchmark's ingest, docs/benchmarks-history.md)
     (threshold,) = _x(con, "SELECT current_setting('checkpoint_threshold')")[0]
     batch = max(16 << 20, memory_limit_bytes(con) // 4)
     _x(con, f"SET checkpoint_threshold = '{batch // (1 << 20)}MiB'")

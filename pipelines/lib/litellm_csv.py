@@ -257,7 +257,7 @@ _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 def rollup_sql(present: set[str], request_keys: bool = True) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
-    a file: the same rows, 10-14% less time (docs/benchmarks.md).
+    a file: the same rows, 10-14% less time (docs/benchmarks-history.md).
 
     ``request_keys=False`` leaves the request keys out (``request_keys`` is NULL): for
     ``benchmarks/gap.py``, which measures what they cost; the ingest always keeps them.
