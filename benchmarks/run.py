@@ -24,14 +24,17 @@ fastest round's (the peak memory the largest): on a shared VM whose speed moves 
 minutes, the fastest round is the closest to what the code costs. Each round's figures are
 printed as it ends.
 
-Prints a table, then one JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s,
-checks_s, peak_rss_mb (of the full refresh).
+Prints a table, then issue 6's targets (each from the reported figures and round by round,
+met or missed, and whether the run measured it at the size the issue sets it at), then one
+JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s, checks_s, peak_rss_mb (of the
+full refresh) and the targets.
 
 With several sizes (``--rows 10000000,30000000``) every round measures each size in turn, so
 the sizes share the same minutes of the machine; each size gets its table and JSON line, then
 the marginal cost from each size to the next (the refresh's added seconds over the floor's,
-from the fastest figures and round by round), and last one JSON line holding them all:
-``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}]}``.
+from the fastest figures and round by round), the targets of all sizes, and last one JSON
+line holding them all:
+``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}], "targets": [...]}``.
 """
 
 from __future__ import annotations
@@ -602,6 +605,90 @@ def marginals(results: list[dict], rounds: dict[int, list[dict]]) -> list[dict]:
     return out
 
 
+#: issue 6's targets: (what it asks, the size or sizes it is set at, the limit)
+TARGETS = {
+    "time": ("refresh at most half the pandas time", "10M", 0.5),
+    "memory": ("refresh peak RSS at most a quarter of pandas'", "10M", 0.25),
+    "marginal": ("refresh's added seconds at most 1.5x the floor's", "10M->30M", 1.5),
+    "rss": ("peak RSS of the refresh under 1.5 GiB (MB)", "30M", 1536.0),
+    "one_more_day": ("one more day under 15% of a full refresh", "30M", 0.15),
+    "import": ("import of the code location under 3 s", "any", 3.0),
+}
+#: the rows each target is set at ("any": every run)
+TARGET_SIZES = {"10M": (10_000_000,), "30M": (30_000_000,),
+                "10M->30M": (10_000_000, 30_000_000), "any": ()}
+#: the targets whose limit is a strict "under" (the others: "at most")
+UNDER = ("rss", "import")
+
+
+def verdict(key: str, sizes: tuple[int, ...], value: float | None,
+            by_round: list[float | None]) -> dict:
+    """Target ``key`` at ``sizes``: ``value`` from the reported figures, ``by_round`` each
+    round's own. It is met when the value is within the limit; the rounds within it are
+    counted too (on a VM whose speed moves, one run's verdict can hang on one round). Without
+    a value (no marginal ratio between two tiny sizes) ``met`` is None."""
+    name, at, limit = TARGETS[key]
+
+    def within(x: float | None) -> bool:
+        return x is not None and (x < limit if key in UNDER else x <= limit)
+
+    return {"target": key, "name": name, "rows": list(sizes),
+            "issue_size": not TARGET_SIZES[at] or tuple(sizes) == TARGET_SIZES[at],
+            "limit": limit, "value": None if value is None else round(value, 4),
+            "by_round": [None if x is None else round(x, 4) for x in by_round],
+            # no value (the floor added no time between two tiny sizes): nothing to judge
+            "met": None if value is None else within(value),
+            "rounds_met": sum(within(x) for x in by_round)}
+
+
+def targets(results: list[dict], rounds: dict[int, list[dict]], marginal: list[dict],
+            import_s: float) -> list[dict]:
+    """Issue 6's targets, for every size measured that a target can be computed at
+    (``results``: one summary per size; ``rounds``: each size's rounds; ``marginal``:
+    :func:`marginals`). ``issue_size`` tells the size the issue sets the target at (10M for
+    the pandas ratios, 30M for memory and one more day, 10M->30M for the marginal cost) from
+    the others, which only inform."""
+    out = []
+    for result in results:
+        size, each = (result["rows"],), rounds[result["rows"]]
+        if result["pandas_s"]:
+            out.append(verdict("time", size, result["refresh_s"] / result["pandas_s"],
+                               [r["refresh_s"] / r["pandas_s"] for r in each]))
+            out.append(verdict("memory", size,
+                               result["peak_rss_mb"] / max(r["pandas_rss"] for r in each),
+                               [r["refresh_rss"] / r["pandas_rss"] for r in each]))
+        out.append(verdict("rss", size, result["peak_rss_mb"],
+                           [r["refresh_rss"] for r in each]))
+        out.append(verdict("one_more_day", size, result["incremental_s"] / result["refresh_s"],
+                           [r["incremental_s"] / r["refresh_s"] for r in each]))
+    for entry in marginal:
+        out.append(verdict("marginal", (entry["from"], entry["to"]), entry["ratio"],
+                           entry["ratio_by_round"]))
+    out.append(verdict("import", (), import_s, [import_s]))
+    return out
+
+
+def print_targets(verdicts: list[dict]) -> None:
+    """The targets as one table: the value from the reported figures, then round by round."""
+    def show(key: str, x: float | None) -> str:
+        if x is None:
+            return "n/a"
+        return {"rss": f"{x:,.0f}", "one_more_day": f"{x:.1%}"}.get(key, f"{x:.2f}")
+
+    print("\nissue 6's targets in this run (* a size the issue does not set the target at):")
+    print("| target | rows | value | round by round | limit | |")
+    print("|---|---|---:|---|---:|---|")
+    for v in verdicts:
+        rows = " -> ".join(f"{n:,}" for n in v["rows"]) or "-"
+        rows += "" if v["issue_size"] else " *"
+        each = ", ".join(show(v["target"], x) for x in v["by_round"])
+        said = {True: "met", False: "MISSED", None: "n/a"}[v["met"]]
+        if len(v["by_round"]) > 1:
+            said += f" ({v['rounds_met']} of {len(v['by_round'])} rounds within)"
+        print(f"| {v['name']} | {rows} | {show(v['target'], v['value'])} | {each} "
+              f"| {show(v['target'], v['limit'])} | {said} |")
+
+
 def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
               repeat: int) -> dict:
     """Print the results table of one size and return its JSON result."""
@@ -734,9 +821,8 @@ def main() -> None:
         if len(sizes) > 1:
             print(f"\n## {rows:,} rows")
         results.append(summarize(rows, rounds[rows], with_pandas[rows], import_s, args.repeat))
-        print(json.dumps(results[-1]))
-    if len(sizes) == 1:
-        return
+        if len(sizes) > 1:
+            print(json.dumps(results[-1]))
     marginal = marginals(results, rounds)
     for i, entry in enumerate(marginal):
         s_res, l_res = results[i], results[i + 1]
@@ -746,8 +832,12 @@ def main() -> None:
               f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor adds "
               f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {shown[0]} "
               f"(round by round: {', '.join(shown[1:])})")
-    print(json.dumps({"sizes": results, "marginal": marginal}))
-
+    verdicts = targets(results, rounds, marginal, import_s)
+    print_targets(verdicts)
+    if len(sizes) == 1:
+        print(json.dumps(results[0] | {"targets": verdicts}))
+        return
+    print(json.dumps({"sizes": results, "marginal": marginal, "targets": verdicts}))
 
 if __name__ == "__main__":
     main()

@@ -77,6 +77,11 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     # priority and flex prices once made them count its tokens two or three times)
     assert result["refresh_tokens"] == tokens["duckdb"]
     assert "THEY DIFFER" not in done.stdout
+    # issue 6's targets, judged at the size measured (not one the issue sets them at)
+    assert "issue 6's targets in this run" in done.stdout
+    assert {v["target"] for v in result["targets"]} == {"time", "memory", "rss",
+                                                         "one_more_day", "import"}
+    assert all(isinstance(v["met"], bool) for v in result["targets"])  # all computable
     # one more day moves the as-of date on to it, as the daily schedule does, and the models
     # go on day by day (no model changes status or price on 2026-11-25)
     assert re.search(r"^one more day: .*\(intermediate\.usage_priced incremental, "
@@ -140,6 +145,14 @@ def test_one_size_prints_its_result_last(tmp_path, monkeypatch, capsys):
     assert (result["refresh_s"], result["incremental_s"], result["floor_s"]) == (25, 6, 3.5)
     assert re.findall(r"^round (\d) of 2$", out, re.M) == ["1", "2"]
     assert "marginal" not in out and out.count("| radar_refresh (full, Dagster)") == 1
+    # the targets come before the JSON line, and in it: 1,500 rows is no size the issue sets
+    # a target at, so every row of the table but the import's is marked
+    assert [v["target"] for v in result["targets"]] == ["time", "memory", "rss",
+                                                        "one_more_day", "import"]
+    assert [v["issue_size"] for v in result["targets"]] == [False] * 4 + [True]
+    table = out[out.index("issue 6's targets"):].splitlines()[3:8]
+    assert all(line.startswith("| ") for line in table)
+    assert sum(" 1,500 * |" in line for line in table) == 4
 
 
 def test_several_sizes_are_measured_side_by_side_then_compared(tmp_path, monkeypatch,
@@ -179,6 +192,56 @@ def test_several_sizes_are_measured_side_by_side_then_compared(tmp_path, monkeyp
     assert combined["marginal"] == [{"from": 1500, "to": 3000, "ratio": 4.0,
                                      "ratio_by_round": [3.0, 4.0]}]
     assert "the refresh adds 26.00s where the floor adds 6.50s: 4.00x" in out
+    (marginal,) = [v for v in combined["targets"] if v["target"] == "marginal"]
+    assert (marginal["rows"], marginal["value"], marginal["by_round"]) == (
+        [1500, 3000], 4.0, [3.0, 4.0])
+    assert not marginal["met"] and marginal["rounds_met"] == 0
+    assert "| refresh's added seconds at most 1.5x the floor's | 1,500 -> 3,000 * | 4.00 | " \
+           "3.00, 4.00 | 1.50 | MISSED (0 of 2 rounds within) |" in out
+
+
+def _sized_rounds() -> dict[int, list[dict]]:
+    """Two rounds at 10M and 30M, the issue's sizes, with known figures."""
+    r10 = [_round(30.0, 8.0, 9.0, inc=6.0, rss=950.0, pandas=50.0),
+           _round(26.0, 7.0, 7.5, inc=7.0, rss=980.0, pandas=56.0)]
+    r30 = [_round(60.0, 20.0, 21.0, inc=8.0, rss=1536.0),
+           _round(54.0, 19.0, 19.5, inc=9.0, rss=1200.0)]
+    for r in r10:
+        r["pandas_rss"] = 4000.0
+    return {10_000_000: r10, 30_000_000: r30}
+
+
+def test_the_targets_are_judged_from_the_figures_and_round_by_round():
+    rounds = _sized_rounds()
+    results = [bench.summarize(n, rounds[n], n == 10_000_000, 1.2, 2) for n in rounds]
+    marginal = bench.marginals(results, rounds)
+    verdicts = {(v["target"], tuple(v["rows"])): v
+                for v in bench.targets(results, rounds, marginal, 2.9)}
+    ten, thirty = (10_000_000,), (30_000_000,)
+    time_ = verdicts["time", ten]  # 26/50 from the figures; 30/50 and 26/56 by round
+    assert (time_["value"], time_["by_round"]) == (0.52, [0.6, 0.4643])
+    assert not time_["met"] and time_["rounds_met"] == 1 and time_["issue_size"]
+    memory = verdicts["memory", ten]  # the largest refresh RSS over the largest pandas RSS
+    assert memory["value"] == 0.245 and memory["met"] and memory["rounds_met"] == 2
+    # 1.5 GiB is 1,536 MB, and the refresh must stay under it: a round at 1,536 is over
+    rss = verdicts["rss", thirty]
+    assert rss["value"] == 1536 and not rss["met"] and rss["rounds_met"] == 1
+    assert verdicts["rss", ten]["met"] and not verdicts["rss", ten]["issue_size"]
+    day = verdicts["one_more_day", thirty]  # 8/54 from the figures; 8/60 and 9/54 by round
+    assert (day["value"], day["by_round"]) == (0.1481, [0.1333, 0.1667])
+    assert day["met"] and day["rounds_met"] == 1
+    # 10M -> 30M: the refresh adds 28 s (26 -> 54) where the floor adds 12 s (7 -> 19)
+    marg = verdicts["marginal", (10_000_000, 30_000_000)]
+    assert marg["value"] == 2.33 and marg["issue_size"] and not marg["met"]
+    assert marg["by_round"] == [2.5, 2.33] and marg["rounds_met"] == 0  # 30/12, 28/12
+    assert verdicts["import", ()]["met"] and verdicts["import", ()]["issue_size"]
+    assert not bench.targets(results, rounds, marginal, 3.0)[-1]["met"]  # under 3 s
+    # between two tiny sizes the floor may add no time: no ratio, nothing judged
+    no_ratio = [{"from": 10_000_000, "to": 30_000_000, "ratio": None, "ratio_by_round": [None]}]
+    (judged,) = [v for v in bench.targets(results, rounds, no_ratio, 2.9)
+                 if v["target"] == "marginal"]
+    assert judged["met"] is None and judged["rounds_met"] == 0
+    assert ("time", thirty) not in verdicts  # no pandas baseline at 30M
 
 
 def test_several_sizes_are_read_from_one_option():
