@@ -839,5 +839,6 @@ def main() -> None:
         return
     print(json.dumps({"sizes": results, "marginal": marginal, "targets": verdicts}))
 
+
 if __name__ == "__main__":
     main()
