@@ -605,18 +605,16 @@ def marginals(results: list[dict], rounds: dict[int, list[dict]]) -> list[dict]:
     return out
 
 
-#: issue 6's targets: (what it asks, the size or sizes it is set at, the limit)
+#: issue 6's targets: (what it asks, the rows it is set at (none: any run), the limit)
 TARGETS = {
-    "time": ("refresh at most half the pandas time", "10M", 0.5),
-    "memory": ("refresh peak RSS at most a quarter of pandas'", "10M", 0.25),
-    "marginal": ("refresh's added seconds at most 1.5x the floor's", "10M->30M", 1.5),
-    "rss": ("peak RSS of the refresh under 1.5 GiB (MB)", "30M", 1536.0),
-    "one_more_day": ("one more day under 15% of a full refresh", "30M", 0.15),
-    "import": ("import of the code location under 3 s", "any", 3.0),
+    "time": ("refresh at most half the pandas time", (10_000_000,), 0.5),
+    "memory": ("refresh peak RSS at most a quarter of pandas'", (10_000_000,), 0.25),
+    "marginal": ("refresh's added seconds at most 1.5x the floor's",
+                 (10_000_000, 30_000_000), 1.5),
+    "rss": ("peak RSS of the refresh under 1.5 GiB (MB)", (30_000_000,), 1536.0),
+    "one_more_day": ("one more day under 15% of a full refresh", (30_000_000,), 0.15),
+    "import": ("import of the code location under 3 s", (), 3.0),
 }
-#: the rows each target is set at ("any": every run)
-TARGET_SIZES = {"10M": (10_000_000,), "30M": (30_000_000,),
-                "10M->30M": (10_000_000, 30_000_000), "any": ()}
 #: the targets whose limit is a strict "under" (the others: "at most")
 UNDER = ("rss", "import")
 
@@ -633,7 +631,7 @@ def verdict(key: str, sizes: tuple[int, ...], value: float | None,
         return x is not None and (x < limit if key in UNDER else x <= limit)
 
     return {"target": key, "name": name, "rows": list(sizes),
-            "issue_size": not TARGET_SIZES[at] or tuple(sizes) == TARGET_SIZES[at],
+            "issue_size": not at or tuple(sizes) == at,
             "limit": limit, "value": None if value is None else round(value, 4),
             "by_round": [None if x is None else round(x, 4) for x in by_round],
             # no value (the floor added no time between two tiny sizes): nothing to judge
