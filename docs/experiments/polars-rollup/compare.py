@@ -5,10 +5,8 @@
 Alternates, each in a process of its own (the file read once beforehand, so it comes from
 the page cache), round after round:
 
-- ``floor-duckdb`` and ``rollup-no-keys``: ``benchmarks/gap.py``'s stages (the floor, and the
-  ingest's checked roll-up without request keys);
-- ``polars-floor``: the same bare query as the floor, in polars (typed-as-text read, one
-  metadata path, summed to day, team and model; no prices, which cost the floor little);
+- ``floor-duckdb``, ``floor-polars`` and ``rollup-no-keys``: ``benchmarks/gap.py``'s stages
+  (the two floors, and the ingest's checked roll-up without request keys);
 - ``polars-rollup``: a *simplified* polars version of the ingest's level-1 roll-up: the
   metadata decoded once per row into the five fields the ingest reads, both times parsed
   (one naive format only: no offsets), both counts cast, a reason for a missing request id,
@@ -32,75 +30,63 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 MAX_COUNT = 10**15
-STAGES = ("floor-duckdb", "rollup-no-keys", "polars-floor", "polars-rollup")
+STAGES = ("floor-duckdb", "floor-polars", "rollup-no-keys", "polars-rollup")
 
 
-def polars_stage(path: Path, stage: str) -> dict:
+def polars_rollup(path: Path) -> dict:
     import polars as pl
 
     t = time.perf_counter()
     lf = pl.scan_csv(path, infer_schema=False)
-    if stage == "polars-floor":
-        out = (lf.select(
-            pl.col("startTime").str.slice(0, 10).str.to_date().alias("usage_date"), "model",
-            pl.when(pl.col("team_id").fill_null("") != "").then(pl.col("team_id"))
-            .otherwise(pl.col("metadata").str.json_path_match("$.user_api_key_team_alias"))
-            .alias("team"),
-            pl.col("prompt_tokens").cast(pl.Int64).alias("input_tokens"),
-            pl.col("completion_tokens").cast(pl.Int64).alias("output_tokens"))
-            .group_by("usage_date", "team", "model")
-            .agg(pl.col("input_tokens").sum(), pl.col("output_tokens").sum())
-            .collect(engine="streaming"))
-    else:
-        meta = pl.col("metadata").str.json_decode(pl.Struct({
-            "user_api_key_user_id": pl.String, "user_api_key_project_id": pl.String,
-            "user_api_key_team_id": pl.String, "user_api_key_team_alias": pl.String,
-            "usage_object": pl.Struct({"prompt_tokens_details": pl.Struct(
-                {"cached_tokens": pl.Int64})})}))
-        naive = "%Y-%m-%d %H:%M:%S%.f"
-        rows = lf.select(
-            "request_id", "call_type", "api_key", "model", "model_group", "user", "team_id",
-            "status",
-            pl.col("startTime").str.strptime(pl.Datetime("us"), naive, strict=False)
-            .alias("started"),
-            pl.col("endTime").str.strptime(pl.Datetime("us"), naive, strict=False)
-            .alias("ended"),
-            pl.col("prompt_tokens").cast(pl.Int64, strict=False).alias("input_tokens"),
-            pl.col("completion_tokens").cast(pl.Int64, strict=False).alias("output_tokens"),
-            meta.struct.field("user_api_key_user_id").alias("m_user"),
-            meta.struct.field("user_api_key_project_id").alias("m_project"),
-            meta.struct.field("user_api_key_team_id").alias("m_team"),
-            meta.struct.field("user_api_key_team_alias").alias("m_alias"),
-            meta.struct.field("usage_object").struct.field("prompt_tokens_details")
-            .struct.field("cached_tokens").alias("cached"),
-        ).with_columns(
-            pl.when(pl.col("request_id").is_null()).then(pl.lit("missing request_id"))
-            .when(pl.col("started").is_null()).then(pl.lit("unparseable startTime"))
-            .when(~pl.col("input_tokens").is_between(0, MAX_COUNT))
-            .then(pl.lit("bad prompt_tokens"))
-            .when(~pl.col("output_tokens").is_between(0, MAX_COUNT))
-            .then(pl.lit("bad completion_tokens"))
-            .when(~pl.col("status").is_in(["success", "failure"])).then(pl.lit("unknown status"))
-            .alias("reason"),
-            pl.col("started").dt.date().alias("usage_date"))
-        out = (rows.group_by("usage_date", "reason", "call_type", "api_key", "model",
-                             "model_group", "user", "team_id", "status", "m_user", "m_project",
-                             "m_team", "m_alias")
-               .agg(pl.len().alias("rows_read"), pl.col("input_tokens").sum(),
-                    pl.col("output_tokens").sum(),
-                    pl.min_horizontal("cached", "input_tokens").fill_null(0).sum()
-                    .alias("cached_input_tokens"),
-                    pl.col("started").min().alias("bucket_start"),
-                    pl.col("ended").max().alias("bucket_end"))
-               .collect(engine="streaming"))
+    meta = pl.col("metadata").str.json_decode(pl.Struct({
+        "user_api_key_user_id": pl.String, "user_api_key_project_id": pl.String,
+        "user_api_key_team_id": pl.String, "user_api_key_team_alias": pl.String,
+        "usage_object": pl.Struct({"prompt_tokens_details": pl.Struct(
+            {"cached_tokens": pl.Int64})})}))
+    naive = "%Y-%m-%d %H:%M:%S%.f"
+    rows = lf.select(
+        "request_id", "call_type", "api_key", "model", "model_group", "user", "team_id",
+        "status",
+        pl.col("startTime").str.strptime(pl.Datetime("us"), naive, strict=False)
+        .alias("started"),
+        pl.col("endTime").str.strptime(pl.Datetime("us"), naive, strict=False)
+        .alias("ended"),
+        pl.col("prompt_tokens").cast(pl.Int64, strict=False).alias("input_tokens"),
+        pl.col("completion_tokens").cast(pl.Int64, strict=False).alias("output_tokens"),
+        meta.struct.field("user_api_key_user_id").alias("m_user"),
+        meta.struct.field("user_api_key_project_id").alias("m_project"),
+        meta.struct.field("user_api_key_team_id").alias("m_team"),
+        meta.struct.field("user_api_key_team_alias").alias("m_alias"),
+        meta.struct.field("usage_object").struct.field("prompt_tokens_details")
+        .struct.field("cached_tokens").alias("cached"),
+    ).with_columns(
+        pl.when(pl.col("request_id").is_null()).then(pl.lit("missing request_id"))
+        .when(pl.col("started").is_null()).then(pl.lit("unparseable startTime"))
+        .when(~pl.col("input_tokens").is_between(0, MAX_COUNT))
+        .then(pl.lit("bad prompt_tokens"))
+        .when(~pl.col("output_tokens").is_between(0, MAX_COUNT))
+        .then(pl.lit("bad completion_tokens"))
+        .when(~pl.col("status").is_in(["success", "failure"])).then(pl.lit("unknown status"))
+        .alias("reason"),
+        pl.col("started").dt.date().alias("usage_date"))
+    out = (rows.group_by("usage_date", "reason", "call_type", "api_key", "model",
+                         "model_group", "user", "team_id", "status", "m_user", "m_project",
+                         "m_team", "m_alias")
+           .agg(pl.len().alias("rows_read"), pl.col("input_tokens").sum(),
+                pl.col("output_tokens").sum(),
+                pl.min_horizontal("cached", "input_tokens").fill_null(0).sum()
+                .alias("cached_input_tokens"),
+                pl.col("started").min().alias("bucket_start"),
+                pl.col("ended").max().alias("bucket_end"))
+           .collect(engine="streaming"))
     seconds = time.perf_counter() - t
-    return {"stage": stage, "seconds": seconds, "groups": out.height,
+    return {"stage": "polars-rollup", "seconds": seconds, "groups": out.height,
             "input_tokens": int(out["input_tokens"].sum()),
             "output_tokens": int(out["output_tokens"].sum())}
 
 
 def run(path: Path, stage: str) -> dict:
-    if stage.startswith("polars-"):
+    if stage == "polars-rollup":
         cmd = [sys.executable, __file__, str(path), "--stage", stage]
     else:
         cmd = [sys.executable, str(REPO / "benchmarks" / "gap.py"), "--file", str(path),
@@ -113,7 +99,7 @@ def run(path: Path, stage: str) -> dict:
 def main() -> None:
     path = Path(sys.argv[1])
     if "--stage" in sys.argv:
-        print(json.dumps(polars_stage(path, sys.argv[sys.argv.index("--stage") + 1])))
+        print(json.dumps(polars_rollup(path)))
         return
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     with path.open("rb") as fh:
@@ -127,10 +113,12 @@ def main() -> None:
             best[stage] = min(best.get(stage, 9e9), result["seconds"])
             totals.add((result["input_tokens"], result["output_tokens"]))
             print(f"round {number}: {stage} {result['seconds']:.2f} s", flush=True)
+    floor = min(best["floor-duckdb"], best["floor-polars"])
     print(f"\n{path}, fastest of {rounds} round(s):")
     for stage in STAGES:
-        print(f"  {stage:15} {best[stage]:.2f} s  ({best[stage] / best['floor-duckdb']:.2f}x "
-              "the DuckDB floor)")
+        print(f"  {stage:15} {best[stage]:.2f} s  ({best[stage] / floor:.2f}x the floor)")
+    print(f"polars roll-up / DuckDB roll-up: "
+          f"{best['polars-rollup'] / best['rollup-no-keys']:.2f}")
     print("token totals agree" if len(totals) == 1 else f"** TOTALS DIFFER **: {totals}")
 
 
