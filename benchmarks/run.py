@@ -189,11 +189,12 @@ def _usage_pages(folder: Path, day0: dt.date, days: int, monthly: bool) -> None:
 
 # ----------------------------------------------------------------------------- measuring
 
-def warm_page_cache(folder: Path) -> float:
-    """Read every file once, so each measured run reads from memory, as the ones after it do
-    (a cold first read made the full refresh, measured first, pay for the disk alone)."""
+def warm_page_cache(target: Path) -> float:
+    """Read the file, or every file of the folder, once, so each measured run reads from
+    memory, as the ones after it do (a cold first read made the full refresh, measured first,
+    pay for the disk alone)."""
     started = time.perf_counter()
-    for path in sorted(folder.rglob("*")):
+    for path in [target] if target.is_file() else sorted(target.rglob("*")):
         if path.is_file():
             with path.open("rb") as fh:
                 while fh.read(1 << 24):
