@@ -640,6 +640,16 @@ def verdict(key: str, sizes: tuple[int, ...], value: float | None,
             "rounds_met": sum(within(x) for x in by_round)}
 
 
+def figure_ratios(result: dict) -> dict[str, float | None]:
+    """The ratios of one size's reported figures (its JSON result, as rounded there): what
+    the summary prints and the targets judge, computed once so the two cannot disagree."""
+    pandas_s, pandas_rss = result["pandas_s"], result["pandas_peak_rss_mb"]
+    return {"floor": result["refresh_s"] / result["floor_s"],
+            "one_more_day": result["incremental_s"] / result["refresh_s"],
+            "time": result["refresh_s"] / pandas_s if pandas_s else None,
+            "memory": result["peak_rss_mb"] / pandas_rss if pandas_rss else None}
+
+
 def targets(results: list[dict], rounds: dict[int, list[dict]], marginal: list[dict],
             import_s: float) -> list[dict]:
     """Issue 6's targets, for every size measured that a target can be computed at
@@ -650,15 +660,15 @@ def targets(results: list[dict], rounds: dict[int, list[dict]], marginal: list[d
     out = []
     for result in results:
         size, each = (result["rows"],), rounds[result["rows"]]
+        ratios = figure_ratios(result)
         if result["pandas_s"]:
-            out.append(verdict("time", size, result["refresh_s"] / result["pandas_s"],
+            out.append(verdict("time", size, ratios["time"],
                                [r["refresh_s"] / r["pandas_s"] for r in each]))
-            out.append(verdict("memory", size,
-                               result["peak_rss_mb"] / max(r["pandas_rss"] for r in each),
+            out.append(verdict("memory", size, ratios["memory"],
                                [r["refresh_rss"] / r["pandas_rss"] for r in each]))
         out.append(verdict("rss", size, result["peak_rss_mb"],
                            [r["refresh_rss"] for r in each]))
-        out.append(verdict("one_more_day", size, result["incremental_s"] / result["refresh_s"],
+        out.append(verdict("one_more_day", size, ratios["one_more_day"],
                            [r["incremental_s"] / r["refresh_s"] for r in each]))
     for entry in marginal:
         out.append(verdict("marginal", (entry["from"], entry["to"]), entry["ratio"],
@@ -742,22 +752,25 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
         s = "n/a" if secs is None else f"{secs:.2f}"
         r = "" if rss is None else f"{rss:.0f}"
         print(f"| {name:40} | {s:>8} | {r:>11} |")
+    result = {"rows": rows, "repeat": repeat, "refresh_s": round(refresh_s, 2),
+              "floor_s": round(floor_s, 2),
+              "pandas_s": None if pandas_s is None else round(pandas_s, 2),
+              "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
+              "peak_rss_mb": round(refresh_rss),
+              "pandas_peak_rss_mb": None if pandas_rss is None else round(pandas_rss),
+              "import_s": round(import_s, 2), "baseline_groups": groups,
+              "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()},
+              "refresh_tokens": list(tokens)}
+    ratios = figure_ratios(result)
     print(f"\nrows/s (refresh): {rows / refresh_s:,.0f}; refresh / floor: "
-          f"{refresh_s / floor_s:.2f}; incremental / full: {incremental_s / refresh_s:.2%}"
-          + (f"; refresh / pandas: {refresh_s / pandas_s:.2f}, RSS ratio "
-             f"{refresh_rss / pandas_rss:.2f}" if pandas_s else ""))
+          f"{ratios['floor']:.2f}; incremental / full: {ratios['one_more_day']:.2%}"
+          + (f"; refresh / pandas: {ratios['time']:.2f}, RSS ratio {ratios['memory']:.2f}"
+             if pandas_s else ""))
     slow = sorted(step_seconds(log).items(), key=lambda kv: -kv[1])[:6]
     print("slowest steps (full):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
     slow = sorted(step_seconds(inc_log).items(), key=lambda kv: -kv[1])[:6]
     print("slowest steps (incremental):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
-    return {"rows": rows, "repeat": repeat, "refresh_s": round(refresh_s, 2),
-            "floor_s": round(floor_s, 2),
-            "pandas_s": None if pandas_s is None else round(pandas_s, 2),
-            "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
-            "peak_rss_mb": round(refresh_rss), "import_s": round(import_s, 2),
-            "baseline_groups": groups,
-            "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()},
-            "refresh_tokens": list(tokens)}
+    return result
 
 
 def main() -> None:

@@ -211,9 +211,10 @@ def _sized_rounds() -> dict[int, list[dict]]:
     return {10_000_000: r10, 30_000_000: r30}
 
 
-def test_the_targets_are_judged_from_the_figures_and_round_by_round():
+def test_the_targets_are_judged_from_the_figures_and_round_by_round(capsys):
     rounds = _sized_rounds()
     results = [bench.summarize(n, rounds[n], n == 10_000_000, 1.2, 2) for n in rounds]
+    printed = capsys.readouterr().out
     marginal = bench.marginals(results, rounds)
     verdicts = {(v["target"], tuple(v["rows"])): v
                 for v in bench.targets(results, rounds, marginal, 2.9)}
@@ -223,6 +224,10 @@ def test_the_targets_are_judged_from_the_figures_and_round_by_round():
     assert not time_["met"] and time_["rounds_met"] == 1 and time_["issue_size"]
     memory = verdicts["memory", ten]  # the largest refresh RSS over the largest pandas RSS
     assert memory["value"] == 0.245 and memory["met"] and memory["rounds_met"] == 2
+    # the summary prints the ratios the targets judge, from the same reported figures
+    assert results[0]["pandas_peak_rss_mb"] == 4000 and results[1]["pandas_peak_rss_mb"] is None
+    assert (f"incremental / full: {verdicts['one_more_day', ten]['value']:.2%}; refresh / "
+            f"pandas: {time_['value']:.2f}, RSS ratio {memory['value']:.2f}") in printed
     # 1.5 GiB is 1,536 MB, and the refresh must stay under it: a round at 1,536 is over
     rss = verdicts["rss", thirty]
     assert rss["value"] == 1536 and not rss["met"] and rss["rounds_met"] == 1
