@@ -27,7 +27,8 @@ printed as it ends.
 Prints a table, then issue 6's targets (each from the reported figures and round by round,
 met or missed, and whether the run measured it at the size the issue sets it at), then one
 JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s, checks_s, peak_rss_mb (of the
-full refresh) and the targets.
+full refresh), pandas_peak_rss_mb and the targets. The ratios printed and judged are computed
+from these figures as the JSON line rounds them.
 
 With several sizes (``--rows 10000000,30000000``) every round measures each size in turn, so
 the sizes share the same minutes of the machine; each size gets its table and JSON line, then
