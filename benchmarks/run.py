@@ -525,16 +525,25 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, Python {sys.version.split()[0]}"
 
 
+#: the refresh as a user starts it: ``radar_refresh`` through Dagster's command line
+REFRESH_CMD = [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+               "pipelines.definitions", "-j", "radar_refresh"]
+
+
+def baseline_cmd(mode: str, landing: Path) -> list[str]:
+    """This script, run as one baseline (``floor-duckdb``, ``floor-polars`` or ``pandas``)
+    over ``landing``, in a process of its own."""
+    return [sys.executable, str(Path(__file__).resolve()), "--rows", "0", "--mode", mode,
+            "--landing", str(landing)]
+
+
 def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     """One round of the measures, in order: the full refresh into a fresh warehouse, one
     more day on top of it, the two floors, the pandas baseline."""
-    me = [sys.executable, str(Path(__file__).resolve())]
-    dagster = [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
-               "pipelines.definitions", "-j", "radar_refresh"]
     out: dict = {}
     shutil.rmtree(workdir / "wh", ignore_errors=True)
     out["refresh_s"], out["refresh_rss"], out["log"] = measure(
-        dagster, refresh_env(workdir, landing, HISTORY_AS_OF))
+        REFRESH_CMD, refresh_env(workdir, landing, HISTORY_AS_OF))
     names = check_names()
     out["checks_s"] = sum(v for k, v in step_seconds(out["log"]).items()
                           if any(k.endswith(c) for c in names))
@@ -549,7 +558,7 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
             shutil.copy2(f, landing / sub / f.name)
     try:
         out["incremental_s"], out["incremental_rss"], out["inc_log"] = measure(
-            dagster, refresh_env(workdir, landing, AS_OF))
+            REFRESH_CMD, refresh_env(workdir, landing, AS_OF))
     finally:
         for stray in landing.rglob(f"*{NEXT_DAY}*"):
             stray.unlink()
@@ -558,17 +567,16 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
           f" ({modes})", flush=True)
 
     out["floor_duck_s"], out["floor_duck_rss"], floor_duck_out = measure(
-        [*me, "--rows", "0", "--mode", "floor-duckdb", "--landing", str(landing)])
+        baseline_cmd("floor-duckdb", landing))
     out["floor_pl_s"], out["floor_pl_rss"], floor_pl_out = measure(
-        [*me, "--rows", "0", "--mode", "floor-polars", "--landing", str(landing)])
+        baseline_cmd("floor-polars", landing))
     out["floor_s"] = min(out["floor_duck_s"], out["floor_pl_s"])
     print(f"floor: duckdb {out['floor_duck_s']:.1f}s / polars {out['floor_pl_s']:.1f}s",
           flush=True)
     out["results"] = {"duckdb": baseline_result(floor_duck_out),
                       "polars": baseline_result(floor_pl_out)}
     if with_pandas:
-        out["pandas_s"], out["pandas_rss"], pandas_out = measure(
-            [*me, "--rows", "0", "--mode", "pandas", "--landing", str(landing)])
+        out["pandas_s"], out["pandas_rss"], pandas_out = measure(baseline_cmd("pandas", landing))
         print(f"pandas: {out['pandas_s']:.1f}s, peak RSS {out['pandas_rss']:.0f} MB", flush=True)
         out["results"]["pandas"] = baseline_result(pandas_out)
     return out

@@ -25,13 +25,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import run as bench  # noqa: E402
 
 SIZES = (10_000_000, 30_000_000)
-DAGSTER = [str(REPO / ".venv/bin/dagster"), "job", "execute", "-m", "pipelines.definitions",
-           "-j", "radar_refresh"]
 FLOORS = ("floor-duckdb", "floor-polars")
 
 
 def main(rounds: int) -> None:
-    me = [sys.executable, str(REPO / "benchmarks/run.py")]
     res: dict[tuple[int, str], list[float]] = {}
     for r in range(rounds):
         for n in SIZES:
@@ -43,14 +40,13 @@ def main(rounds: int) -> None:
                 env = bench.refresh_env(workdir / "ab", landing, bench.HISTORY_AS_OF)
                 if variant == "nokeys":
                     env["RADAR_EXPERIMENT_NO_REQUEST_KEYS"] = "1"
-                seconds, rss, log = bench.measure(DAGSTER, env)
+                seconds, rss, log = bench.measure(bench.REFRESH_CMD, env)
                 ingest = bench.step_seconds(log).get("ingest_landing_folder", 0.0)
                 res.setdefault((n, variant), []).append(seconds)
                 print(f"round {r + 1} {n:,} {variant}: {seconds:.1f}s rss {rss:.0f} ingest "
                       f"{ingest:.1f}s tokens {bench.refresh_tokens(workdir / 'ab')}", flush=True)
             for mode in FLOORS:
-                seconds, _, _ = bench.measure([*me, "--rows", "0", "--mode", mode,
-                                               "--landing", str(landing)])
+                seconds, _, _ = bench.measure(bench.baseline_cmd(mode, landing))
                 res.setdefault((n, mode), []).append(seconds)
                 print(f"round {r + 1} {n:,} {mode}: {seconds:.1f}s", flush=True)
     for n in SIZES:
@@ -60,15 +56,16 @@ def main(rounds: int) -> None:
     floor_best = {n: min(min(res[(n, m)]) for m in FLOORS) for n in SIZES}
     floor_adds = floor_best[large] - floor_best[small]
     for variant in ("keys", "nokeys"):
-        best = {n: min(res[(n, variant)]) for n in SIZES}
-        adds = best[large] - best[small]
-        print(f"{variant}: 10M {best[small]:.1f}s 30M {best[large]:.1f}s adds {adds:.1f}s; "
-              f"floor adds {floor_adds:.1f}s: {adds / floor_adds:.2f}x")
+        best = {n: {"refresh_s": min(res[(n, variant)]), "floor_s": floor_best[n]}
+                for n in SIZES}
+        adds = best[large]["refresh_s"] - best[small]["refresh_s"]
+        print(f"{variant}: 10M {best[small]['refresh_s']:.1f}s 30M "
+              f"{best[large]['refresh_s']:.1f}s adds {adds:.1f}s; floor adds "
+              f"{floor_adds:.1f}s: {bench.marginal_ratio(best[small], best[large]):.2f}x")
         for r in range(rounds):
-            floor = {n: min(res[(n, m)][r] for m in FLOORS) for n in SIZES}
-            ratio = ((res[(large, variant)][r] - res[(small, variant)][r])
-                     / (floor[large] - floor[small]))
-            print(f"  round {r + 1}: {ratio:.2f}x")
+            each = {n: {"refresh_s": res[(n, variant)][r],
+                        "floor_s": min(res[(n, m)][r] for m in FLOORS)} for n in SIZES}
+            print(f"  round {r + 1}: {bench.marginal_ratio(each[small], each[large]):.2f}x")
     print(json.dumps({"raw": {f"{n}|{v}": s for (n, v), s in res.items()}}))
 
 
