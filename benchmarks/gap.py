@@ -140,6 +140,11 @@ def _ingest(path: Path) -> tuple[float, int, int, int]:
         return seconds, outcome.rows_read, int(input_tokens), int(output_tokens)
 
 
+def stage_cmd(stage: str, path: Path) -> list[str]:
+    """This script, run as one stage over the gateway file ``path``, in a process of its own."""
+    return [sys.executable, str(Path(__file__).resolve()), "--file", str(path), "--stage", stage]
+
+
 def run_stage(stage: str, path: Path) -> dict:
     """One stage over ``path``: its seconds (the work alone), rows read and token totals
     (None where the stage does not count them)."""
@@ -250,9 +255,8 @@ def main() -> None:
         measured = {}
         for stage in STAGES:
             os.sync()  # what the previous stage wrote is not flushed during this one
-            out = subprocess.run(
-                [sys.executable, str(Path(__file__).resolve()), "--file", str(path),
-                 "--stage", stage], capture_output=True, text=True, check=True, cwd=REPO)
+            out = subprocess.run(stage_cmd(stage, path), capture_output=True, text=True,
+                                 check=True, cwd=REPO)
             measured[stage] = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"round {number}: {stage} {measured[stage]['seconds']:.2f} s", flush=True)
         rounds.append(measured)

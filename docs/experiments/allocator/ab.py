@@ -43,10 +43,9 @@ STAGES = ("rollup", "ingest")
 def run_once(path: Path, stage: str, settings: str) -> tuple[float, float, float, int]:
     """(stage wall s, user CPU s, kernel CPU s, minor faults) of one stage in its process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "gap.py"), "--file", str(path),
-         "--stage", stage], env={**os.environ, "RADAR_EXPERIMENT_DUCK": settings},
-        capture_output=True, text=True, check=True, cwd=REPO)
+    out = subprocess.run(gap.stage_cmd(stage, path),
+                         env={**os.environ, "RADAR_EXPERIMENT_DUCK": settings},
+                         capture_output=True, text=True, check=True, cwd=REPO)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
     return (wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime,
