@@ -20,10 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -35,12 +34,6 @@ from pipelines.lib.formats import DASHBOARD_CSV, LITELLM_CSV, OPENAI_JSON, detec
 from pipelines.lib.redact import redact, sql_mask, sql_redact
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
-#: formats parsed in Python (one core, holding the GIL); LiteLLM CSVs are parsed by DuckDB
-PARSED_IN_PYTHON = (OPENAI_JSON, DASHBOARD_CSV)
-#: how many bytes of files parsed in Python a reader thread may parse ahead of the file being
-#: loaded, while DuckDB (which releases the GIL) rolls up the gateway files before them; their
-#: rows wait in memory until their turn. A larger file is parsed when its turn comes.
-PARSE_AHEAD_BYTES = 64 << 20
 
 #: columns of ``staging.usage`` that make two rows with the same key "the same usage"
 USAGE_VALUE_COLUMNS = (
@@ -76,35 +69,6 @@ class FileOutcome:
     rows_duplicate: int
     error: str | None
     usage_dates: tuple[dt.date, ...] = ()
-
-
-@dataclass(frozen=True)
-class ParsedFile:
-    """A file parsed in Python: its format, its usage rows and its cost rows (None: none)."""
-    fmt: str
-    usage: pl.DataFrame | None
-    costs: pl.DataFrame | None
-
-
-class ParseStarted(NamedTuple):
-    """A parse in Python started ahead of the file's turn, for the format the file had then."""
-    fmt: str
-    future: Future[ParsedFile]
-
-
-def parse_in_python(path: Path, fmt: str) -> ParsedFile:
-    """Parse a saved Usage/Costs API response or a dashboard CSV (``PARSED_IN_PYTHON``)."""
-    if fmt == OPENAI_JSON:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
-        parsed = openai_pages.parse_pages(text)
-        return ParsedFile(fmt, parsed.usage, parsed.costs)
-    if fmt == DASHBOARD_CSV:
-        kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
-        return ParsedFile(fmt, frame, None) if kind == "usage" else ParsedFile(fmt, None, frame)
-    raise ValueError(f"{fmt} is not parsed in Python")
 
 
 @dataclass
@@ -147,16 +111,13 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def ingest_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None,
     run_id: str | None = None, on_start: Callable[[int], object] | None = None,
-    parse_ahead_bytes: int = PARSE_AHEAD_BYTES,
 ) -> list[FileOutcome]:
     """Ingest every new file under ``landing_dir``; return one outcome per file looked at.
 
     A file whose path, size and modification time match its manifest row is not read again
-    (not even hashed). The others are hashed ahead, in a thread, while DuckDB parses the
-    current one (hashlib and DuckDB both release the GIL), and the files parsed in Python are
-    parsed ahead in another, up to ``parse_ahead_bytes`` of them (0: each in its turn). Files
-    are still loaded one by one in order, each in its own transaction. ``on_start`` is told
-    how many bytes are to be read before the first one is.
+    (not even hashed). The others are hashed one file ahead, in a thread, while DuckDB parses
+    the current one (hashlib and DuckDB both release the GIL). ``on_start`` is told how many
+    bytes are to be read before the first one is.
     """
     ensure_tables(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -197,7 +158,7 @@ def ingest_landing(
     batch = max(16 << 20, memory_limit_bytes(con) // 4)
     _x(con, f"SET checkpoint_threshold = '{batch // (1 << 20)}MiB'")
     try:
-        _ingest_files(con, todo, seen, first_path, now, run_id, outcomes, parse_ahead_bytes)
+        _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
     finally:
         _x(con, f"SET checkpoint_threshold = '{threshold}'")
     if outcomes:
@@ -205,16 +166,10 @@ def ingest_landing(
     return outcomes
 
 
-def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes,
-                  parse_ahead_bytes: int = 0) -> None:
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
-    parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-ahead")
-    try:
+def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
         digests = [hasher.submit(sha256_of, path) for path, _ in todo]
-        ahead = _ParseAhead(parser, [path for path, _ in todo], parse_ahead_bytes)
-        for i, ((path, key), digest) in enumerate(zip(todo, digests, strict=True)):
-            ahead.start_from(i)  # parsed while this file is loaded
-            parsed = ahead.take(i)
+        for (path, key), digest in zip(todo, digests, strict=True):
             try:
                 sha = digest.result()
             except OSError as exc:  # vanished or unreadable: try again next run
@@ -225,46 +180,10 @@ def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes,
             if sha in first_path:
                 outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
             else:
-                outcome = ingest_file(con, path, key, sha, now, run_id, parsed)
+                outcome = ingest_file(con, path, key, sha, now, run_id)
                 first_path[sha] = key
             seen.add((key, sha))
             outcomes.append(outcome)
-    finally:  # on an error, do not hash or parse the rest
-        hasher.shutdown(cancel_futures=True)
-        parser.shutdown(cancel_futures=True)
-
-
-class _ParseAhead:
-    """Parses of the files parsed in Python, started ahead of their turn, in file order, while
-    the parses started and not yet taken stay within ``budget`` bytes of input."""
-
-    def __init__(self, executor: ThreadPoolExecutor, paths: list[Path], budget: int) -> None:
-        self.executor, self.paths, self.budget = executor, paths, budget
-        self.next = 0  # the first file not yet considered
-        self.started: dict[int, tuple[int, ParseStarted]] = {}
-
-    def start_from(self, i: int) -> None:
-        """Start the parses of the files from the ``i``-th on that fit in the budget."""
-        self.next = max(self.next, i)
-        while self.next < len(self.paths):
-            path = self.paths[self.next]
-            try:
-                size = path.stat().st_size
-                fmt = detect_format(path) if size <= self.budget else None
-            except (OSError, ValueError):  # the file's turn will say what is wrong
-                fmt = None
-            if fmt in PARSED_IN_PYTHON:
-                if sum(s for s, _ in self.started.values()) + size > self.budget:
-                    return  # wait for the parses started to be taken
-                future = self.executor.submit(parse_in_python, path, fmt)
-                self.started[self.next] = (size, ParseStarted(fmt, future))
-            self.next += 1
-
-    def take(self, i: int) -> ParseStarted | None:
-        """The parse of the ``i``-th file if it was started ahead (its bytes leave the
-        budget), else None."""
-        started = self.started.pop(i, None)
-        return started[1] if started else None
 
 
 def _next_file_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -316,22 +235,25 @@ def _naive_utc(df: pl.DataFrame) -> pl.DataFrame:
 
 def ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime,
-    run_id: str | None = None, parsed: ParseStarted | None = None,
+    run_id: str | None = None,
 ) -> FileOutcome:
-    """Parse one file and load it in a single transaction (or quarantine it whole).
-
-    ``parsed``: the file's parse in Python, started ahead (``_ParseAhead``); used only if it
-    is of the format the file has now."""
+    """Parse one file and load it in a single transaction (or quarantine it whole)."""
     fmt: str | None = None
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
     try:
         fmt = detect_format(path)
-        if fmt in PARSED_IN_PYTHON:
-            result = (parsed.future.result() if parsed is not None and parsed.fmt == fmt
-                      else parse_in_python(path, fmt))
-            usage_df, costs_df = result.usage, result.costs
+        if fmt == OPENAI_JSON:
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
+            parsed = openai_pages.parse_pages(text)
+            usage_df, costs_df = parsed.usage, parsed.costs
+        elif fmt == DASHBOARD_CSV:
+            kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
+            usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
             columns = litellm_csv.csv_columns(path)
             gateway_sql = litellm_csv.parse_sql(columns)  # for a re-read at request grain
