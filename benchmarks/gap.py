@@ -11,8 +11,9 @@ on one file. On one LiteLLM spend-log file (with ``--rows N``, the largest of
 after the file has been read once so that it comes from the page cache:
 
 - ``floor-duckdb`` and ``floor-polars``: ``run.py``'s two floors over this file alone (no
-  Usage API pages): a typed read, one metadata path, priced by date range, summed to the day,
-  team and model. The floor is the faster of the two;
+  Usage API pages): a typed read, three metadata paths, priced by date range, summed to the
+  daily grain of ``marts.usage_cost_daily`` (until 2026-12-04: to the day, team and model,
+  with one metadata path). The floor is the faster of the two;
 - ``read``: the ingest's read of the file and nothing else: the columns it reads
   (``litellm_csv.read_sql``, all as text), each value touched once (its length), no check,
   no grouping. What the ingest cannot do without, whatever it computes;

@@ -32,19 +32,22 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9.5, 4))
     rows = [r["rows"] / 1e6 for r in runs]
     for key, label, style in (("refresh_s", "radar_refresh (full)", "o-"),
-                              ("floor_s", "floor (fastest single query)", "s-"),
-                              ("pandas_s", "pandas baseline", "^-"),
-                              ("incremental_s", "radar_refresh (one more day)", "d--")):
+                              ("floor_s", "floor (fastest single query), daily grain", "s-"),
+                              ("pandas_s", "pandas baseline, daily grain", "^-"),
+                              ("incremental_s", "radar_refresh (one more day)", "d--"),
+                              # measured beside them since 2026-12-04: the earlier baselines
+                              ("team_model_floor_s", "floor at (day, team, model)", "s:"),
+                              ("team_model_pandas_s", "pandas at (day, team, model)", "^:")):
         pts = [(x, r[key]) for x, r in zip(rows, runs, strict=True) if r.get(key) is not None]
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=label)
     ax.set_xlabel("gateway request rows (millions)")
     ax.set_ylabel("seconds (2 cores)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title("Sunset Radar refresh vs floor vs pandas")
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)

@@ -12,12 +12,17 @@ input file once so that all of them read from the page cache:
 1. ``radar_refresh`` end to end through Dagster (``dagster job execute``) into a fresh warehouse,
    as of the history's last day;
 2. the floor: the faster of one DuckDB query and one polars lazy query that read the same
-   files, join the price table by date range and aggregate to the daily grain;
+   files, join the price table by date range and aggregate to the daily grain (the keys of
+   ``marts.usage_cost_daily``: as many groups as the refresh's daily mart has rows, checked);
 3. the pandas baseline: the same computation as a notebook would write it (read, merge,
    filter by date, group by); skipped above 10M rows or with --skip-pandas;
 4. an incremental refresh: one more day of data on top of the full history, the as-of date
    moved on to that day (the daily schedule's next run);
 5. the share of the refresh spent in the data-quality checks (from the run's step timings).
+
+Then the same floors and pandas baseline at (usage_date, team, model), the grain the runs
+before 2026-12-04 aggregated to (docs/experiments/daily-grain-floor): the targets that compare
+with a baseline are printed against them too.
 
 With ``--repeat K`` all of it runs K times, one round after the other, and each figure is the
 fastest round's (the peak memory the largest): on a shared VM whose speed moves between
@@ -25,17 +30,19 @@ minutes, the fastest round is the closest to what the code costs. Each round's f
 printed as it ends.
 
 Prints a table, then issue 6's targets (each from the reported figures and round by round,
-met or missed, and whether the run measured it at the size the issue sets it at), then one
-JSON line: rows, refresh_s, floor_s, pandas_s, incremental_s, checks_s, peak_rss_mb (of the
-full refresh), pandas_peak_rss_mb and the targets. The ratios printed and judged are computed
-from these figures as the JSON line rounds them.
+met or missed, and whether the run measured it at the size the issue sets it at), the
+same against the (day, team, model) baselines, then one JSON line: rows, refresh_s, floor_s,
+pandas_s, incremental_s, checks_s, peak_rss_mb (of the full refresh), pandas_peak_rss_mb,
+the ``team_model_`` figures and the targets (``targets``, ``targets_team_model``). The
+ratios printed and judged are computed from these figures as the JSON line rounds them.
 
 With several sizes (``--rows 10000000,30000000``) every round measures each size in turn, so
 the sizes share the same minutes of the machine; each size gets its table and JSON line, then
 the marginal cost from each size to the next (the refresh's added seconds over the floor's,
 from the fastest figures and round by round), the targets of all sizes, and last one JSON
 line holding them all:
-``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}], "targets": [...]}``.
+``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}],
+"marginal_team_model": [...], "targets": [...], "targets_team_model": [...]}``.
 """
 
 from __future__ import annotations
@@ -81,6 +88,18 @@ MODELS = [
 CALL_TYPES = [("acompletion", 700), ("aresponses", 120), ("aembedding", 100),
               ("atext_completion", 20), ("amoderation", 30), ("aimage_generation", 10),
               ("atranscription", 10), ("aspeech", 10)]
+#: call type -> (usage endpoint, gateway route), written out by hand as a notebook would (the
+#: baselines do not import the product: a test checks it maps as the refresh does)
+CALL_TYPE_ROUTES = {
+    "acompletion": ("completions", "/v1/chat/completions"),
+    "aresponses": ("completions", "/v1/responses"),
+    "aembedding": ("embeddings", "/v1/embeddings"),
+    "atext_completion": ("completions", "/v1/completions"),
+    "amoderation": ("moderations", "/v1/moderations"),
+    "aimage_generation": ("images", "/v1/images/generations"),
+    "atranscription": ("audio_transcriptions", "/v1/audio/transcriptions"),
+    "aspeech": ("audio_speeches", "/v1/audio/speech"),
+}
 TEAMS = ["search", "support", "growth", "platform", "data-science", "risk"]
 
 
@@ -312,14 +331,23 @@ def baseline_result(output: str) -> tuple[int, int, int, float]:
 
 def refresh_tokens(workdir: Path) -> tuple[int, int]:
     """The refreshed warehouse's input and output token totals (``marts.usage_cost_daily``):
-    the baselines' must be the same (their groups and cost are coarser: no cached-input
-    price, no batch discount)."""
+    the baselines' must be the same (their cost is not the refresh's: no cached-input price,
+    no batch discount)."""
     import duckdb
 
     with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
         inp, out = con.execute("SELECT sum(input_tokens), sum(output_tokens) "
                                "FROM marts.usage_cost_daily").fetchone()
     return int(inp), int(out)
+
+
+def refresh_rows(workdir: Path) -> int:
+    """The rows of the refreshed ``marts.usage_cost_daily``: the daily-grain baselines must
+    have as many groups (the same grain over the same usage)."""
+    import duckdb
+
+    with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM marts.usage_cost_daily").fetchone()[0]
 
 
 def build_modes(workdir: Path) -> dict[str, str]:
@@ -356,30 +384,73 @@ def check_names() -> tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- floor and baseline
 
-#: the floor's gateway rows ($gateway: a file or a glob), typed by DuckDB's CSV reader
-FLOOR_REQUESTS = """
-    SELECT CAST(CAST("startTime" AS TIMESTAMP) AS DATE) AS usage_date, model,
-           coalesce(nullif(team_id, ''), json_extract_string(metadata, '$.user_api_key_team_alias'))
-               AS team,
-           prompt_tokens AS input_tokens, completion_tokens AS output_tokens
-    FROM read_csv($gateway, header = true, columns = {
+#: the product's daily grain, the keys of the contract's ``marts.usage_cost_daily``: the
+#: floors and the pandas baseline aggregate to it, as the refresh does (since 2026-12-04)
+DAILY_GRAIN = ("usage_date", "source", "team", "project_id", "user_id", "api_key_id",
+               "endpoint", "route", "model", "service_tier", "is_batch")
+#: the grain of the baselines until 2026-12-04, (day, team, model): still measured beside
+#: them, so every run shows its figures against both (docs/experiments/daily-grain-floor)
+TEAM_MODEL_GRAIN = ("usage_date", "team", "model")
+GRAINS = {"daily": DAILY_GRAIN, "team-model": TEAM_MODEL_GRAIN}
+
+def _sql_map(column: str, field: int) -> str:
+    """CASE mapping a call type to its endpoint (field 0) or route (field 1)."""
+    return ("CASE " + column + " " + " ".join(
+        f"WHEN '{k}' THEN '{v[field]}'" for k, v in CALL_TYPE_ROUTES.items()) + " END")
+
+
+#: the gateway's typed columns, as DuckDB's CSV reader reads them for the floors
+_GATEWAY_COLUMNS = """{
         'request_id': 'VARCHAR', 'call_type': 'VARCHAR', 'api_key': 'VARCHAR',
         'spend': 'VARCHAR', 'total_tokens': 'BIGINT', 'prompt_tokens': 'BIGINT',
         'completion_tokens': 'BIGINT', 'startTime': 'VARCHAR', 'endTime': 'VARCHAR',
         'model': 'VARCHAR', 'model_group': 'VARCHAR', 'user': 'VARCHAR',
-        'metadata': 'VARCHAR', 'team_id': 'VARCHAR', 'status': 'VARCHAR'})
-"""
-#: the floor's Usage API buckets ($pages: a glob of page files)
-FLOOR_BUCKETS = """
+        'metadata': 'VARCHAR', 'team_id': 'VARCHAR', 'status': 'VARCHAR'}"""
+#: the floors' gateway rows ($gateway: a file or a glob) at each grain
+FLOOR_REQUESTS = {
+    "daily": f"""
+    SELECT CAST(CAST("startTime" AS TIMESTAMP) AS DATE) AS usage_date, 'litellm' AS source,
+           coalesce(nullif(team_id, ''), m[1]) AS team, m[2] AS project_id,
+           coalesce(nullif("user", ''), m[3]) AS user_id, api_key AS api_key_id,
+           {_sql_map("call_type", 0)} AS endpoint, {_sql_map("call_type", 1)} AS route,
+           model, NULL::VARCHAR AS service_tier, false AS is_batch,
+           prompt_tokens AS input_tokens, completion_tokens AS output_tokens
+    FROM (SELECT *, json_extract_string(metadata, ['$.user_api_key_team_alias',
+                     '$.user_api_key_project_id', '$.user_api_key_user_id']) AS m
+          FROM read_csv($gateway, header = true, columns = {_GATEWAY_COLUMNS}))
+""",
+    "team-model": f"""
+    SELECT CAST(CAST("startTime" AS TIMESTAMP) AS DATE) AS usage_date, model,
+           coalesce(nullif(team_id, ''), json_extract_string(metadata, '$.user_api_key_team_alias'))
+               AS team,
+           prompt_tokens AS input_tokens, completion_tokens AS output_tokens
+    FROM read_csv($gateway, header = true, columns = {_GATEWAY_COLUMNS})
+""",
+}
+#: the floors' Usage API buckets ($pages: a glob of page files) at each grain
+FLOOR_BUCKETS = {
+    "daily": """
+    SELECT CAST(to_timestamp(st) AS DATE) AS usage_date, 'openai' AS source,
+           r.project_id AS team, r.project_id, r.user_id, r.api_key_id,
+           replace(replace(r.object, 'organization.usage.', ''), '.result', '') AS endpoint,
+           NULL::VARCHAR AS route, r.model, r.service_tier,
+           coalesce(r.batch, false) AS is_batch,
+           r.input_tokens, coalesce(r.output_tokens, 0) AS output_tokens
+    FROM (SELECT b.start_time AS st, unnest(b.results) AS r
+          FROM (SELECT unnest(data) AS b
+                FROM read_json($pages, maximum_object_size = 67108864)))
+""",
+    "team-model": """
     SELECT CAST(to_timestamp(st) AS DATE) AS usage_date, r.model, r.project_id AS team,
            r.input_tokens, coalesce(r.output_tokens, 0) AS output_tokens
     FROM (SELECT b.start_time AS st, unnest(b.results) AS r
           FROM (SELECT unnest(data) AS b
                 FROM read_json($pages, maximum_object_size = 67108864)))
-"""
-#: the floor: usage rows priced by date range and summed to the daily grain
+""",
+}
+#: the floor: usage rows priced by date range and summed to the grain's keys
 FLOOR_PRICED = """
-SELECT u.usage_date, u.team, u.model, sum(u.input_tokens) AS input_tokens,
+SELECT {keys}, sum(u.input_tokens) AS input_tokens,
        sum(u.output_tokens) AS output_tokens,
        sum(u.input_tokens * p.input_usd_per_1m + u.output_tokens * p.output_usd_per_1m)
            / 1e6 AS cost_usd
@@ -388,14 +459,22 @@ LEFT JOIN prices p ON p.model = u.model AND u.usage_date >= p.valid_from
      AND (p.valid_to IS NULL OR u.usage_date < p.valid_to)
 GROUP BY ALL
 """
-FLOOR_DUCKDB = FLOOR_PRICED.format(usage=f"{FLOOR_REQUESTS} UNION ALL {FLOOR_BUCKETS}")
+
+
+def floor_sql(grain: str, pages: bool) -> str:
+    """The DuckDB floor at ``grain`` (a key of GRAINS), over the gateway files and, if
+    ``pages``, the Usage API page files."""
+    usage = FLOOR_REQUESTS[grain] + (f" UNION ALL {FLOOR_BUCKETS[grain]}" if pages else "")
+    return FLOOR_PRICED.format(keys=", ".join(f"u.{k}" for k in GRAINS[grain]), usage=usage)
+
 
 Result = tuple[int, int, int, float]  # groups, input tokens, output tokens, cost
 
 
-def floor_duckdb(gateway: str, pages: str | None) -> Result:
+def floor_duckdb(gateway: str, pages: str | None, grain: str = "daily") -> Result:
     """The DuckDB floor over the gateway files ``gateway`` (a file or a glob) and, unless
-    None, the Usage API page files ``pages``: its groups, token totals and cost."""
+    None, the Usage API page files ``pages``, at ``grain``: its groups, token totals and
+    cost."""
     import duckdb
 
     con = duckdb.connect()
@@ -409,53 +488,95 @@ def floor_duckdb(gateway: str, pages: str | None) -> Result:
         {"p": _prices_csv()})
     # the result is kept, as the refresh keeps its tables: counted through a subquery, the
     # optimizer drops the sums and the price arithmetic (and never parses the token counts)
-    query = FLOOR_DUCKDB if pages is not None else FLOOR_PRICED.format(usage=FLOOR_REQUESTS)
     params = {"gateway": gateway} | ({"pages": pages} if pages is not None else {})
-    con.execute(f"CREATE TEMP TABLE result AS {query}", params)
+    con.execute(f"CREATE TEMP TABLE result AS {floor_sql(grain, pages is not None)}", params)
     return con.execute("SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
                        "FROM result").fetchone()
 
 
-def run_floor_duckdb(landing: Path) -> None:
+def run_floor_duckdb(landing: Path, grain: str = "daily") -> None:
     print_result("floor duckdb", *floor_duckdb(str(landing / "gateway" / "*.csv"),
-                                               str(landing / "usage_api" / "*.json")))
+                                               str(landing / "usage_api" / "*.json"), grain))
 
 
-def floor_polars(gateway: str, page_files: list[Path]) -> Result:
+def _endpoint_of(result_object: str) -> str:
+    """``organization.usage.completions.result`` -> ``completions``."""
+    return result_object.removeprefix("organization.usage.").removesuffix(".result")
+
+
+def _polars_gateway(grain: str) -> list:
+    """The polars floor's gateway columns at ``grain``."""
+    import polars as pl
+
+    date = pl.col("startTime").str.slice(0, 10).str.to_date().alias("usage_date")
+    tokens = [pl.col("prompt_tokens").cast(pl.Int64).alias("input_tokens"),
+              pl.col("completion_tokens").cast(pl.Int64).alias("output_tokens")]
+    if grain == "team-model":
+        return [date, pl.col("model"),
+                pl.when(pl.col("team_id").fill_null("") != "").then(pl.col("team_id"))
+                .otherwise(pl.col("metadata").str.json_path_match(
+                    "$.user_api_key_team_alias")).alias("team"), *tokens]
+    calls = CALL_TYPE_ROUTES
+    meta = pl.col("metadata").str.json_decode(pl.Struct({
+        "user_api_key_team_alias": pl.String, "user_api_key_project_id": pl.String,
+        "user_api_key_user_id": pl.String})).struct
+    return [
+        date, pl.lit("litellm").alias("source"),
+        pl.when(pl.col("team_id").fill_null("") != "").then(pl.col("team_id"))
+        .otherwise(meta.field("user_api_key_team_alias")).alias("team"),
+        meta.field("user_api_key_project_id").alias("project_id"),
+        pl.when(pl.col("user").fill_null("") != "").then(pl.col("user"))
+        .otherwise(meta.field("user_api_key_user_id")).alias("user_id"),
+        pl.col("api_key").alias("api_key_id"),
+        pl.col("call_type").replace_strict({k: v[0] for k, v in calls.items()},
+                                           default=None).alias("endpoint"),
+        pl.col("call_type").replace_strict({k: v[1] for k, v in calls.items()},
+                                           default=None).alias("route"),
+        pl.col("model"), pl.lit(None, pl.String).alias("service_tier"),
+        pl.lit(False).alias("is_batch"), *tokens]
+
+
+def _bucket_row(bucket: dict, r: dict, grain: str) -> dict:
+    """One Usage API result as a baseline's row at ``grain``."""
+    row = {"usage_date": dt.datetime.fromtimestamp(bucket["start_time"], dt.UTC).date(),
+           "model": r["model"], "team": r["project_id"], "input_tokens": r["input_tokens"],
+           "output_tokens": r.get("output_tokens", 0)}
+    if grain == "daily":
+        row |= {"source": "openai", "project_id": r["project_id"], "user_id": r["user_id"],
+                "api_key_id": r["api_key_id"], "endpoint": _endpoint_of(r["object"]),
+                "route": None, "service_tier": r.get("service_tier"),
+                "is_batch": bool(r.get("batch"))}
+    return row
+
+
+def floor_polars(gateway: str, page_files: list[Path], grain: str = "daily") -> Result:
     """The polars floor over the gateway files ``gateway`` (a file or a glob) and the Usage
-    API ``page_files``: its groups, token totals and cost."""
+    API ``page_files``, at ``grain``: its groups, token totals and cost."""
     import polars as pl
 
     prices = pl.read_csv(_prices_csv(), infer_schema=False).filter(
         pl.col("service_tier").is_null()).select(
         "model", pl.col("valid_from").str.to_date(), pl.col("valid_to").str.to_date(),
         pl.col("input_usd_per_1m").cast(pl.Float64), pl.col("output_usd_per_1m").cast(pl.Float64))
-    usage = (
-        pl.scan_csv(gateway, infer_schema=False)
-        .select(
-            pl.col("startTime").str.slice(0, 10).str.to_date().alias("usage_date"),
-            pl.col("model"),
-            pl.when(pl.col("team_id").fill_null("") != "").then(pl.col("team_id"))
-            .otherwise(pl.col("metadata").str.json_path_match("$.user_api_key_team_alias"))
-            .alias("team"),
-            pl.col("prompt_tokens").cast(pl.Int64).alias("input_tokens"),
-            pl.col("completion_tokens").cast(pl.Int64).alias("output_tokens"),
-        ))
+    keys = list(GRAINS[grain])
+    columns = [*keys, "input_tokens", "output_tokens"]
+    usage = pl.scan_csv(gateway, infer_schema=False).select(_polars_gateway(grain)).select(
+        columns)
     frames = []
     for page_file in page_files:
         doc = json.loads(page_file.read_text())
-        frames.append(pl.DataFrame([
-            {"usage_date": dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date(),
-             "model": r["model"], "team": r["project_id"], "input_tokens": r["input_tokens"],
-             "output_tokens": r.get("output_tokens", 0)}
-            for b in doc["data"] for r in b["results"]]))
+        frames.append(pl.DataFrame(
+            [_bucket_row(b, r, grain) for b in doc["data"] for r in b["results"]],
+            schema_overrides={k: pl.String for k in ("user_id", "route", "service_tier")
+                              if k in keys}))
     if frames:
-        usage = pl.concat([usage, pl.concat(frames).lazy()], how="vertical_relaxed")
+        usage = pl.concat([usage, pl.concat(frames).lazy().select(columns)],
+                          how="vertical_relaxed")
     out = (usage.join(prices.lazy(), on="model", how="left")
            .filter(pl.col("valid_from").is_null() | (
                (pl.col("usage_date") >= pl.col("valid_from"))
                & (pl.col("valid_to").is_null() | (pl.col("usage_date") < pl.col("valid_to")))))
-           .group_by("usage_date", "team", "model")
+           .group_by(keys)
            .agg(pl.col("input_tokens").sum(), pl.col("output_tokens").sum(),
                 ((pl.col("input_tokens") * pl.col("input_usd_per_1m")
                   + pl.col("output_tokens") * pl.col("output_usd_per_1m")) / 1e6)
@@ -465,35 +586,58 @@ def floor_polars(gateway: str, page_files: list[Path]) -> Result:
     return (len(out), *totals)
 
 
-def run_floor_polars(landing: Path) -> None:
+def run_floor_polars(landing: Path, grain: str = "daily") -> None:
     print_result("floor polars", *floor_polars(str(landing / "gateway" / "*.csv"),
-                                               sorted((landing / "usage_api").glob("*.json"))))
+                                               sorted((landing / "usage_api").glob("*.json")),
+                                               grain))
 
 
-def run_pandas(landing: Path) -> None:
+def run_pandas(landing: Path, grain: str = "daily") -> None:
+    """The pandas baseline at ``grain``, as a notebook would write it: each file read whole,
+    the metadata's fields taken out with regexes, then merge, filter by date, group by."""
     import pandas as pd
 
+    keys = list(GRAINS[grain])
+    calls = CALL_TYPE_ROUTES
     prices = pd.read_csv(_prices_csv(), parse_dates=["valid_from", "valid_to"],
                          usecols=["model", "service_tier", "valid_from", "valid_to",
                                   "input_usd_per_1m", "output_usd_per_1m"])
-    prices = prices[prices["service_tier"].isna()]
+    prices = prices[prices["service_tier"].isna()].drop(columns="service_tier")
+
+    def field(df: pd.DataFrame, name: str) -> pd.Series:
+        return df["metadata"].str.extract(rf'"{name}": "([^"]*)"', expand=False)
+
     frames = []
     for f in sorted((landing / "gateway").glob("*.csv")):
         df = pd.read_csv(f)
         df["usage_date"] = pd.to_datetime(df["startTime"]).dt.normalize()
-        df["team"] = df["team_id"].where(df["team_id"].notna(), df["metadata"].str.extract(
-            r'"user_api_key_team_alias": "([^"]*)"', expand=False))
+        df["team"] = df["team_id"].where(df["team_id"].notna(),
+                                         field(df, "user_api_key_team_alias"))
+        if grain == "daily":
+            df["project_id"] = field(df, "user_api_key_project_id")
+            df["user_id"] = df["user"].where(df["user"].notna(),
+                                             field(df, "user_api_key_user_id"))
+            df["endpoint"] = df["call_type"].map({k: v[0] for k, v in calls.items()})
+            df["route"] = df["call_type"].map({k: v[1] for k, v in calls.items()})
+            df["source"], df["service_tier"], df["is_batch"] = "litellm", None, False
         frames.append(df.rename(columns={"prompt_tokens": "input_tokens",
-                                         "completion_tokens": "output_tokens"})[
-            ["usage_date", "team", "model", "input_tokens", "output_tokens"]])
+                                         "completion_tokens": "output_tokens",
+                                         "api_key": "api_key_id"})[
+            [*keys, "input_tokens", "output_tokens"]])
     for f in sorted((landing / "usage_api").glob("*.json")):
         doc = json.loads(f.read_text())
         buckets = pd.json_normalize(doc["data"], record_path="results", meta=["start_time"])
         buckets["usage_date"] = pd.to_datetime(buckets["start_time"], unit="s")
         buckets["team"] = buckets["project_id"]
-        buckets["output_tokens"] = buckets.get("output_tokens", 0)
-        frames.append(buckets[["usage_date", "team", "model", "input_tokens",
-                               "output_tokens"]].fillna({"output_tokens": 0}))
+        for col in ("output_tokens", "service_tier", "batch"):
+            if col not in buckets:
+                buckets[col] = None
+        if grain == "daily":
+            buckets["source"], buckets["route"] = "openai", None
+            buckets["endpoint"] = buckets["object"].map(_endpoint_of)
+            buckets["is_batch"] = buckets["batch"].fillna(False).astype(bool)
+        frames.append(buckets[[*keys, "input_tokens", "output_tokens"]].fillna(
+            {"output_tokens": 0}))
     usage = pd.concat(frames, ignore_index=True)
     merged = usage.merge(prices, on="model", how="left")
     merged = merged[merged["valid_from"].isna() | (
@@ -501,8 +645,7 @@ def run_pandas(landing: Path) -> None:
         & (merged["valid_to"].isna() | (merged["usage_date"] < merged["valid_to"])))]
     merged["cost_usd"] = (merged["input_tokens"] * merged["input_usd_per_1m"]
                           + merged["output_tokens"] * merged["output_usd_per_1m"]) / 1e6
-    out = merged.groupby(["usage_date", "team", "model"], dropna=False)[
-        ["input_tokens", "output_tokens", "cost_usd"]].sum()
+    out = merged.groupby(keys, dropna=False)[["input_tokens", "output_tokens", "cost_usd"]].sum()
     print_result("pandas", len(out), out["input_tokens"].sum(), out["output_tokens"].sum(),
                  out["cost_usd"].sum())
 
@@ -530,16 +673,44 @@ REFRESH_CMD = [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
                "pipelines.definitions", "-j", "radar_refresh"]
 
 
-def baseline_cmd(mode: str, landing: Path) -> list[str]:
+def baseline_cmd(mode: str, landing: Path, grain: str = "daily") -> list[str]:
     """This script, run as one baseline (``floor-duckdb``, ``floor-polars`` or ``pandas``)
-    over ``landing``, in a process of its own."""
+    at ``grain`` over ``landing``, in a process of its own."""
     return [sys.executable, str(Path(__file__).resolve()), "--rows", "0", "--mode", mode,
-            "--landing", str(landing)]
+            "--grain", grain, "--landing", str(landing)]
+
+
+#: each grain's baselines: the prefix of their figures, and how the log names them
+BASELINE_SETS = (("daily", "", ""), ("team-model", "team_model_", " at (day, team, model)"))
+
+
+def measure_baselines(landing: Path, with_pandas: bool, grain: str, prefix: str,
+                      label: str) -> dict:
+    """The two floors and (``with_pandas``) the pandas baseline at ``grain``: their seconds,
+    peak RSS and results, under keys starting with ``prefix``."""
+    out: dict = {}
+    results = {}
+    for engine, key in (("duckdb", "floor_duck"), ("polars", "floor_pl")):
+        out[f"{prefix}{key}_s"], out[f"{prefix}{key}_rss"], printed = measure(
+            baseline_cmd(f"floor-{engine}", landing, grain))
+        results[engine] = baseline_result(printed)
+    out[f"{prefix}floor_s"] = min(out[f"{prefix}floor_duck_s"], out[f"{prefix}floor_pl_s"])
+    print(f"floor{label}: duckdb {out[f'{prefix}floor_duck_s']:.1f}s / polars "
+          f"{out[f'{prefix}floor_pl_s']:.1f}s", flush=True)
+    if with_pandas:
+        out[f"{prefix}pandas_s"], out[f"{prefix}pandas_rss"], printed = measure(
+            baseline_cmd("pandas", landing, grain))
+        print(f"pandas{label}: {out[f'{prefix}pandas_s']:.1f}s, peak RSS "
+              f"{out[f'{prefix}pandas_rss']:.0f} MB", flush=True)
+        results["pandas"] = baseline_result(printed)
+    out[f"{prefix}results"] = results
+    return out
 
 
 def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     """One round of the measures, in order: the full refresh into a fresh warehouse, one
-    more day on top of it, the two floors, the pandas baseline."""
+    more day on top of it, the two floors and the pandas baseline at the daily grain, then
+    the same three at (day, team, model), the earlier runs' grain."""
     out: dict = {}
     shutil.rmtree(workdir / "wh", ignore_errors=True)
     out["refresh_s"], out["refresh_rss"], out["log"] = measure(
@@ -548,6 +719,7 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     out["checks_s"] = sum(v for k, v in step_seconds(out["log"]).items()
                           if any(k.endswith(c) for c in names))
     out["refresh_tokens"] = refresh_tokens(workdir)
+    out["refresh_rows"] = refresh_rows(workdir)
     print(f"refresh: {out['refresh_s']:.1f}s, peak RSS {out['refresh_rss']:.0f} MB", flush=True)
 
     # one more day on top of the full history, right after it (as a daily refresh follows the
@@ -565,20 +737,8 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     modes = ", ".join(f"{m} {mode}" for m, mode in build_modes(workdir).items())
     print(f"one more day: {out['incremental_s']:.1f}s, peak RSS {out['incremental_rss']:.0f} MB"
           f" ({modes})", flush=True)
-
-    out["floor_duck_s"], out["floor_duck_rss"], floor_duck_out = measure(
-        baseline_cmd("floor-duckdb", landing))
-    out["floor_pl_s"], out["floor_pl_rss"], floor_pl_out = measure(
-        baseline_cmd("floor-polars", landing))
-    out["floor_s"] = min(out["floor_duck_s"], out["floor_pl_s"])
-    print(f"floor: duckdb {out['floor_duck_s']:.1f}s / polars {out['floor_pl_s']:.1f}s",
-          flush=True)
-    out["results"] = {"duckdb": baseline_result(floor_duck_out),
-                      "polars": baseline_result(floor_pl_out)}
-    if with_pandas:
-        out["pandas_s"], out["pandas_rss"], pandas_out = measure(baseline_cmd("pandas", landing))
-        print(f"pandas: {out['pandas_s']:.1f}s, peak RSS {out['pandas_rss']:.0f} MB", flush=True)
-        out["results"]["pandas"] = baseline_result(pandas_out)
+    for grain, prefix, label in BASELINE_SETS:
+        out |= measure_baselines(landing, with_pandas, grain, prefix, label)
     return out
 
 
@@ -590,25 +750,27 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def marginal_ratio(small: dict, large: dict) -> float | None:
+def marginal_ratio(small: dict, large: dict, prefix: str = "") -> float | None:
     """The refresh's added seconds over the floor's, from ``small`` rows to ``large`` rows
-    (each a dict with ``refresh_s`` and ``floor_s``); None when the floor added no time (tiny
-    sizes), where there is no ratio to speak of."""
-    added_floor = large["floor_s"] - small["floor_s"]
+    (each a dict with ``refresh_s`` and ``{prefix}floor_s``); None when the floor added no
+    time (tiny sizes), where there is no ratio to speak of."""
+    added_floor = large[f"{prefix}floor_s"] - small[f"{prefix}floor_s"]
     if added_floor <= 0:
         return None
     return (large["refresh_s"] - small["refresh_s"]) / added_floor
 
 
-def marginals(results: list[dict], rounds: dict[int, list[dict]]) -> list[dict]:
+def marginals(results: list[dict], rounds: dict[int, list[dict]],
+              prefix: str = "") -> list[dict]:
     """The marginal cost from each size to the next (``results``: one summary per size,
     smallest first; ``rounds``: each size's rounds), from the reported figures and round by
-    round: within a round the sizes ran minutes apart, in the same spell of the machine."""
+    round: within a round the sizes ran minutes apart, in the same spell of the machine.
+    ``prefix`` picks the floor (``team_model_``: the one at the earlier runs' grain)."""
     out = []
     for small, large in zip(results, results[1:], strict=False):
-        by_round = [marginal_ratio(a, b) for a, b in
+        by_round = [marginal_ratio(a, b, prefix) for a, b in
                     zip(rounds[small["rows"]], rounds[large["rows"]], strict=True)]
-        ratio = marginal_ratio(small, large)
+        ratio = marginal_ratio(small, large, prefix)
         out.append({"from": small["rows"], "to": large["rows"],
                     "ratio": None if ratio is None else round(ratio, 2),
                     "ratio_by_round": [None if x is None else round(x, 2) for x in by_round]})
@@ -649,32 +811,36 @@ def verdict(key: str, sizes: tuple[int, ...], value: float | None,
             "rounds_met": sum(within(x) for x in by_round)}
 
 
-def figure_ratios(result: dict) -> dict[str, float | None]:
+def figure_ratios(result: dict, prefix: str = "") -> dict[str, float | None]:
     """The ratios of one size's reported figures (its JSON result, as rounded there): what
-    the summary prints and the targets judge, computed once so the two cannot disagree."""
-    pandas_s, pandas_rss = result["pandas_s"], result["pandas_peak_rss_mb"]
-    return {"floor": result["refresh_s"] / result["floor_s"],
+    the summary prints and the targets judge, computed once so the two cannot disagree.
+    ``prefix`` picks the baselines (``team_model_``: those at the earlier runs' grain)."""
+    pandas_s, pandas_rss = result[f"{prefix}pandas_s"], result[f"{prefix}pandas_peak_rss_mb"]
+    return {"floor": result["refresh_s"] / result[f"{prefix}floor_s"],
             "one_more_day": result["incremental_s"] / result["refresh_s"],
             "time": result["refresh_s"] / pandas_s if pandas_s else None,
             "memory": result["peak_rss_mb"] / pandas_rss if pandas_rss else None}
 
 
 def targets(results: list[dict], rounds: dict[int, list[dict]], marginal: list[dict],
-            import_s: float) -> list[dict]:
+            import_s: float, prefix: str = "") -> list[dict]:
     """Issue 6's targets, for every size measured that a target can be computed at
     (``results``: one summary per size; ``rounds``: each size's rounds; ``marginal``:
     :func:`marginals`). ``issue_size`` tells the size the issue sets the target at (10M for
     the pandas ratios, 30M for memory and one more day, 10M->30M for the marginal cost) from
-    the others, which only inform."""
+    the others, which only inform. With ``prefix`` (``team_model_``) only the targets that
+    compare with a baseline, against the baselines at the earlier runs' grain."""
     out = []
     for result in results:
         size, each = (result["rows"],), rounds[result["rows"]]
-        ratios = figure_ratios(result)
-        if result["pandas_s"]:
+        ratios = figure_ratios(result, prefix)
+        if result[f"{prefix}pandas_s"]:
             out.append(verdict("time", size, ratios["time"],
-                               [r["refresh_s"] / r["pandas_s"] for r in each]))
+                               [r["refresh_s"] / r[f"{prefix}pandas_s"] for r in each]))
             out.append(verdict("memory", size, ratios["memory"],
-                               [r["refresh_rss"] / r["pandas_rss"] for r in each]))
+                               [r["refresh_rss"] / r[f"{prefix}pandas_rss"] for r in each]))
+        if prefix:
+            continue
         out.append(verdict("rss", size, result["peak_rss_mb"],
                            [r["refresh_rss"] for r in each]))
         out.append(verdict("one_more_day", size, ratios["one_more_day"],
@@ -682,18 +848,20 @@ def targets(results: list[dict], rounds: dict[int, list[dict]], marginal: list[d
     for entry in marginal:
         out.append(verdict("marginal", (entry["from"], entry["to"]), entry["ratio"],
                            entry["ratio_by_round"]))
-    out.append(verdict("import", (), import_s, [import_s]))
+    if not prefix:
+        out.append(verdict("import", (), import_s, [import_s]))
     return out
 
 
-def print_targets(verdicts: list[dict]) -> None:
+def print_targets(verdicts: list[dict],
+                  title: str = "issue 6's targets in this run") -> None:
     """The targets as one table: the value from the reported figures, then round by round."""
     def show(key: str, x: float | None) -> str:
         if x is None:
             return "n/a"
         return {"rss": f"{x:,.0f}", "one_more_day": f"{x:.1%}"}.get(key, f"{x:.2f}")
 
-    print("\nissue 6's targets in this run (* a size the issue does not set the target at):")
+    print(f"\n{title} (* a size the issue does not set the target at):")
     print("| target | rows | value | round by round | limit | |")
     print("|---|---|---:|---|---:|---|")
     for v in verdicts:
@@ -723,58 +891,90 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
     inc_best = min(rounds, key=lambda r: r["incremental_s"])
     incremental_s, inc_log = inc_best["incremental_s"], inc_best["inc_log"]
     refresh_rss, incremental_rss = largest("refresh_rss"), largest("incremental_rss")
-    floor_duck_s, floor_duck_rss = fastest("floor_duck_s"), largest("floor_duck_rss")
-    floor_pl_s, floor_pl_rss = fastest("floor_pl_s"), largest("floor_pl_rss")
-    pandas_s = pandas_rss = None
-    if with_pandas:
-        pandas_s, pandas_rss = fastest("pandas_s"), largest("pandas_rss")
-    results = rounds[0]["results"]
-    # the baselines compute the same thing: the same day x team x model groups, the same
-    # token totals and the same cost, in every round
-    same = same_results([v for r in rounds for v in r["results"].values()])
-    print("baseline results (groups, input tokens, output tokens, USD):", "; ".join(
-        f"{k} {g:,}, {i:,}, {o:,}, {c:,.2f}" for k, (g, i, o, c) in results.items())
-        + ("" if same else "  ** THEY DIFFER **"), flush=True)
-    # and they count the tokens the refresh counted
-    tokens = rounds[0]["refresh_tokens"]
-    same = all(tuple(r["refresh_tokens"]) == tuple(v[1:3])
-               for r in rounds for v in r["results"].values())
+    tokens, mart_rows = rounds[0]["refresh_tokens"], rounds[0]["refresh_rows"]
+    figures: dict = {}
+    for _grain, prefix, label in BASELINE_SETS:
+        # each baseline's fastest round (for the floor, each round's faster query, in the
+        # fastest round); peak memory the largest round's
+        for key in ("floor_duck", "floor_pl", "pandas")[:3 if with_pandas else 2]:
+            figures[f"{prefix}{key}_s"] = fastest(f"{prefix}{key}_s")
+            figures[f"{prefix}{key}_rss"] = largest(f"{prefix}{key}_rss")
+        figures[f"{prefix}floor_s"] = fastest(f"{prefix}floor_s")
+        results = rounds[0][f"{prefix}results"]
+        # the baselines of a grain compute the same thing: the same groups, token totals
+        # and cost, in every round
+        same = same_results([v for r in rounds for v in r[f"{prefix}results"].values()])
+        print(f"baseline results{label} (groups, input tokens, output tokens, USD):",
+              "; ".join(f"{k} {g:,}, {i:,}, {o:,}, {c:,.2f}"
+                        for k, (g, i, o, c) in results.items())
+              + ("" if same else "  ** THEY DIFFER **"), flush=True)
+        figures[f"{prefix}groups"] = {k: v[0] for k, v in results.items()}
+        figures[f"{prefix}tokens"] = {k: list(v[1:3]) for k, v in results.items()}
+    # every baseline counts the tokens the refresh counted
+    same = all(tuple(r["refresh_tokens"]) == tuple(v[1:3]) for r in rounds
+               for _grain, prefix, _label in BASELINE_SETS
+               for v in r[f"{prefix}results"].values())
     print(f"the refresh's token totals (input, output): {tokens[0]:,}, {tokens[1]:,}"
           + (", the baselines' too" if same else "  ** THEY DIFFER **"), flush=True)
-    groups = {k: v[0] for k, v in results.items()}
+    # at the daily grain the baselines have a group for each row of the refresh's daily mart
+    same = all(v[0] == r["refresh_rows"] for r in rounds for v in r["results"].values())
+    print(f"the refresh's daily rows (marts.usage_cost_daily): {mart_rows:,}"
+          + (", the daily-grain baselines' groups too" if same else "  ** THEY DIFFER **"),
+          flush=True)
 
-    floor_s = fastest("floor_s")  # each round's faster query, in the fastest round
     table = [
         ("radar_refresh (full, Dagster)", refresh_s, refresh_rss),
-        ("floor: one DuckDB query", floor_duck_s, floor_duck_rss),
-        ("floor: one polars lazy query", floor_pl_s, floor_pl_rss),
-        ("pandas baseline", pandas_s, pandas_rss),
+        ("floor: one DuckDB query", figures["floor_duck_s"], figures["floor_duck_rss"]),
+        ("floor: one polars lazy query", figures["floor_pl_s"], figures["floor_pl_rss"]),
+        ("pandas baseline", figures.get("pandas_s"), figures.get("pandas_rss")),
         ("radar_refresh (one more day)", incremental_s, incremental_rss),
         ("  of which quality checks (full run)", checks_s, None),
         ("import pipelines.definitions", import_s, None),
+        ("at (day, team, model), as until 2026-12-04:", None, None),
+        ("  floor: one DuckDB query", figures["team_model_floor_duck_s"],
+         figures["team_model_floor_duck_rss"]),
+        ("  floor: one polars lazy query", figures["team_model_floor_pl_s"],
+         figures["team_model_floor_pl_rss"]),
+        ("  pandas baseline", figures.get("team_model_pandas_s"),
+         figures.get("team_model_pandas_rss")),
     ]
     print(f"\nmachine: {machine()}")
-    print(f"rows: {rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results\n")
-    print(f"| {'measure':40} | {'seconds':>8} | {'peak RSS MB':>11} |")
-    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 13}|")
+    print(f"rows: {rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results; the "
+          "baselines aggregate to the daily grain of marts.usage_cost_daily\n")
+    print(f"| {'measure':44} | {'seconds':>8} | {'peak RSS MB':>11} |")
+    print(f"|{'-' * 46}|{'-' * 10}|{'-' * 13}|")
     for name, secs, rss in table:
-        s = "n/a" if secs is None else f"{secs:.2f}"
+        s = "" if secs is None and name.endswith(":") else "n/a" if secs is None else f"{secs:.2f}"
         r = "" if rss is None else f"{rss:.0f}"
-        print(f"| {name:40} | {s:>8} | {r:>11} |")
+        print(f"| {name:44} | {s:>8} | {r:>11} |")
+
+    def rounded(x: float | None, digits: int = 2) -> float | None:
+        return None if x is None else round(x, digits)
+
     result = {"rows": rows, "repeat": repeat, "refresh_s": round(refresh_s, 2),
-              "floor_s": round(floor_s, 2),
-              "pandas_s": None if pandas_s is None else round(pandas_s, 2),
+              "floor_s": round(figures["floor_s"], 2),
+              "pandas_s": rounded(figures.get("pandas_s")),
               "incremental_s": round(incremental_s, 2), "checks_s": round(checks_s, 2),
               "peak_rss_mb": round(refresh_rss),
-              "pandas_peak_rss_mb": None if pandas_rss is None else round(pandas_rss),
-              "import_s": round(import_s, 2), "baseline_groups": groups,
-              "baseline_tokens": {k: list(v[1:3]) for k, v in results.items()},
-              "refresh_tokens": list(tokens)}
+              "pandas_peak_rss_mb": rounded(figures.get("pandas_rss"), None),
+              "import_s": round(import_s, 2), "baseline_groups": figures["groups"],
+              "baseline_tokens": figures["tokens"], "refresh_tokens": list(tokens),
+              "refresh_rows": mart_rows,
+              "team_model_floor_s": round(figures["team_model_floor_s"], 2),
+              "team_model_pandas_s": rounded(figures.get("team_model_pandas_s")),
+              "team_model_pandas_peak_rss_mb": rounded(figures.get("team_model_pandas_rss"),
+                                                       None),
+              "team_model_baseline_groups": figures["team_model_groups"],
+              "team_model_baseline_tokens": figures["team_model_tokens"]}
     ratios = figure_ratios(result)
     print(f"\nrows/s (refresh): {rows / refresh_s:,.0f}; refresh / floor: "
           f"{ratios['floor']:.2f}; incremental / full: {ratios['one_more_day']:.2%}"
           + (f"; refresh / pandas: {ratios['time']:.2f}, RSS ratio {ratios['memory']:.2f}"
-             if pandas_s else ""))
+             if with_pandas else ""))
+    old = figure_ratios(result, "team_model_")
+    print(f"at (day, team, model): refresh / floor: {old['floor']:.2f}"
+          + (f"; refresh / pandas: {old['time']:.2f}, RSS ratio {old['memory']:.2f}"
+             if with_pandas else ""))
     slow = sorted(step_seconds(log).items(), key=lambda kv: -kv[1])[:6]
     print("slowest steps (full):", ", ".join(f"{k} {v:.1f}s" for k, v in slow))
     slow = sorted(step_seconds(inc_log).items(), key=lambda kv: -kv[1])[:6]
@@ -793,11 +993,13 @@ def main() -> None:
                         help="rounds of all the measures; each figure is the fastest round's")
     parser.add_argument("--mode", choices=["floor-duckdb", "floor-polars", "pandas"],
                         help=argparse.SUPPRESS)
+    parser.add_argument("--grain", choices=list(GRAINS), default="daily",
+                        help=argparse.SUPPRESS)
     parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.mode:
         {"floor-duckdb": run_floor_duckdb, "floor-polars": run_floor_polars,
-         "pandas": run_pandas}[args.mode](args.landing)
+         "pandas": run_pandas}[args.mode](args.landing, args.grain)
         return
 
     sizes: list[int] = args.rows
@@ -844,21 +1046,28 @@ def main() -> None:
         results.append(summarize(rows, rounds[rows], with_pandas[rows], import_s, args.repeat))
         if len(sizes) > 1:
             print(json.dumps(results[-1]))
-    marginal = marginals(results, rounds)
-    for i, entry in enumerate(marginal):
-        s_res, l_res = results[i], results[i + 1]
-        shown = ["n/a" if x is None else f"{x:.2f}x" for x in
-                 (entry["ratio"], *entry["ratio_by_round"])]
-        print(f"\nmarginal {entry['from']:,} -> {entry['to']:,} rows: the refresh adds "
-              f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor adds "
-              f"{l_res['floor_s'] - s_res['floor_s']:.2f}s: {shown[0]} "
-              f"(round by round: {', '.join(shown[1:])})")
-    verdicts = targets(results, rounds, marginal, import_s)
+    marginal = {prefix: marginals(results, rounds, prefix)
+                for _grain, prefix, _label in BASELINE_SETS}
+    for _grain, prefix, label in BASELINE_SETS:
+        for i, entry in enumerate(marginal[prefix]):
+            s_res, l_res = results[i], results[i + 1]
+            shown = ["n/a" if x is None else f"{x:.2f}x" for x in
+                     (entry["ratio"], *entry["ratio_by_round"])]
+            print(f"\nmarginal {entry['from']:,} -> {entry['to']:,} rows: the refresh adds "
+                  f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor{label} adds "
+                  f"{l_res[f'{prefix}floor_s'] - s_res[f'{prefix}floor_s']:.2f}s: {shown[0]} "
+                  f"(round by round: {', '.join(shown[1:])})")
+    verdicts = targets(results, rounds, marginal[""], import_s)
     print_targets(verdicts)
+    earlier = targets(results, rounds, marginal["team_model_"], import_s, "team_model_")
+    print_targets(earlier, "the same targets against the baselines at (day, team, model), "
+                           "as runs before 2026-12-04 06:00 judged them")
     if len(sizes) == 1:
-        print(json.dumps(results[0] | {"targets": verdicts}))
+        print(json.dumps(results[0] | {"targets": verdicts, "targets_team_model": earlier}))
         return
-    print(json.dumps({"sizes": results, "marginal": marginal, "targets": verdicts}))
+    print(json.dumps({"sizes": results, "marginal": marginal[""],
+                      "marginal_team_model": marginal["team_model_"], "targets": verdicts,
+                      "targets_team_model": earlier}))
 
 
 if __name__ == "__main__":

@@ -68,39 +68,56 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
         assert result[key] > 0, key
     assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
-    groups, tokens = result["baseline_groups"], result["baseline_tokens"]
-    assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
-    assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
-    # the same token totals: every baseline parsed and summed the counts
-    assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
-    # ... and the refresh's: the baselines join each model's standard price only (a model's
-    # priority and flex prices once made them count its tokens two or three times)
-    assert result["refresh_tokens"] == tokens["duckdb"]
+    for prefix in ("", "team_model_"):
+        groups = result[f"{prefix}baseline_groups"]
+        tokens = result[f"{prefix}baseline_tokens"]
+        assert set(groups) == set(tokens) == {"duckdb", "polars", "pandas"}
+        assert len(set(groups.values())) == 1 and groups["duckdb"] > 0, groups
+        # the same token totals: every baseline parsed and summed the counts
+        assert len({tuple(v) for v in tokens.values()}) == 1 and min(tokens["duckdb"]) > 0
+        # ... and the refresh's: the baselines join each model's standard price only (a
+        # model's priority and flex prices once made them count its tokens two or three times)
+        assert result["refresh_tokens"] == tokens["duckdb"]
+        assert result[f"{prefix}floor_s"] > 0 and result[f"{prefix}pandas_s"] > 0
+    # at the daily grain, a group for each row of the refresh's daily mart
+    assert result["baseline_groups"]["duckdb"] == result["refresh_rows"] > 0
     assert "THEY DIFFER" not in done.stdout
     # issue 6's targets, judged at the size measured (not one the issue sets them at)
     assert "issue 6's targets in this run" in done.stdout
     assert {v["target"] for v in result["targets"]} == {"time", "memory", "rss",
                                                          "one_more_day", "import"}
     assert all(isinstance(v["met"], bool) for v in result["targets"])  # all computable
+    assert [v["target"] for v in result["targets_team_model"]] == ["time", "memory"]
     # one more day moves the as-of date on to it, as the daily schedule does, and the models
     # go on day by day (no model changes status or price on 2026-11-25)
     assert re.search(r"^one more day: .*\(intermediate\.usage_priced incremental, "
                      r"marts\.usage_cost_daily incremental\)$", done.stdout, re.M), done.stdout
-    # each round warms the page cache first, then the five measures, in order
-    assert re.findall(r"^(page cache warmed|refresh|one more day|floor|pandas)", done.stdout,
-                      re.M) == ["page cache warmed", "refresh", "one more day", "floor", "pandas"]
+    # each round warms the page cache first, then the measures, in order: the baselines at
+    # the daily grain, then at (day, team, model)
+    assert re.findall(r"^(page cache warmed|refresh|one more day|floor|pandas)( at \(day)?",
+                      done.stdout, re.M) == [
+        ("page cache warmed", ""), ("refresh", ""), ("one more day", ""), ("floor", ""),
+        ("pandas", ""), ("floor", " at (day"), ("pandas", " at (day")]
 
 
 def _round(refresh: float, floor_duck: float, floor_pl: float, **more) -> dict:
-    """One round's figures, as measure_round returns them."""
-    return {"refresh_s": refresh, "refresh_rss": more.get("rss", 900.0), "log": "",
-            "checks_s": 1.0, "incremental_s": more.get("inc", 5.0), "inc_log": "",
-            "incremental_rss": 800.0, "floor_duck_s": floor_duck, "floor_duck_rss": 300.0,
-            "floor_pl_s": floor_pl, "floor_pl_rss": 300.0,
-            "floor_s": min(floor_duck, floor_pl), "pandas_s": more.get("pandas", 9.0),
-            "pandas_rss": 700.0, "results": {"duckdb": (5, 10, 2, 1.5),
-                                             "polars": (5, 10, 2, 1.5)},
-            "refresh_tokens": (10, 2)}
+    """One round's figures, as measure_round returns them; the baselines at (day, team,
+    model) take ``old`` times the daily grain's seconds and memory (default 0.8)."""
+    old = more.get("old", 0.8)
+    out = {"refresh_s": refresh, "refresh_rss": more.get("rss", 900.0), "log": "",
+           "checks_s": 1.0, "incremental_s": more.get("inc", 5.0), "inc_log": "",
+           "incremental_rss": 800.0, "refresh_tokens": (10, 2), "refresh_rows": 5}
+    for prefix, factor, groups in (("", 1.0, 5), ("team_model_", old, 3)):
+        out |= {f"{prefix}floor_duck_s": floor_duck * factor,
+                f"{prefix}floor_duck_rss": 300.0 * factor,
+                f"{prefix}floor_pl_s": floor_pl * factor,
+                f"{prefix}floor_pl_rss": 300.0 * factor,
+                f"{prefix}floor_s": min(floor_duck, floor_pl) * factor,
+                f"{prefix}pandas_s": more.get("pandas", 9.0) * factor,
+                f"{prefix}pandas_rss": 700.0 * factor,
+                f"{prefix}results": {"duckdb": (groups, 10, 2, 1.5),
+                                     "polars": (groups, 10, 2, 1.5)}}
+    return out
 
 
 def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
@@ -110,14 +127,24 @@ def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
     assert (result["refresh_s"], result["incremental_s"], result["pandas_s"]) == (25, 6, 50)
     assert result["floor_s"] == 3.5  # the faster query of the faster round
     assert result["peak_rss_mb"] == 1100 and result["repeat"] == 2
+    # the baselines at (day, team, model) the same way: 0.8 times the daily grain's here
+    assert (result["team_model_floor_s"], result["team_model_pandas_s"]) == (2.8, 40)
+    assert result["team_model_pandas_peak_rss_mb"] == 560
     assert "THEY DIFFER" not in capsys.readouterr().out
-    rounds[1]["results"]["polars"] = (5, 10, 3, 1.5)
-    bench.summarize(1000, rounds, True, 1.2, 2)
-    assert "THEY DIFFER" in capsys.readouterr().out
-    rounds[1]["results"]["polars"] = (5, 10, 2, 1.5)
+    for prefix, other in (("", (5, 10, 3, 1.5)), ("team_model_", (3, 10, 2, 1.6))):
+        kept = rounds[1][f"{prefix}results"]["polars"]
+        rounds[1][f"{prefix}results"]["polars"] = other  # one baseline disagrees
+        bench.summarize(1000, rounds, True, 1.2, 2)
+        assert "THEY DIFFER" in capsys.readouterr().out
+        rounds[1][f"{prefix}results"]["polars"] = kept
     rounds[0]["refresh_tokens"] = (10, 3)  # the refresh counted other tokens
     bench.summarize(1000, rounds, True, 1.2, 2)
     assert "THEY DIFFER" in capsys.readouterr().out
+    rounds[0]["refresh_tokens"] = (10, 2)
+    rounds[1]["refresh_rows"] = 6  # the refresh's daily mart has a row the baselines lack
+    bench.summarize(1000, rounds, True, 1.2, 2)
+    assert "daily rows (marts.usage_cost_daily): 5  ** THEY DIFFER **" in (
+        capsys.readouterr().out)
 
 
 def test_the_marginal_cost_is_given_from_the_figures_and_round_by_round():
@@ -207,7 +234,7 @@ def _sized_rounds() -> dict[int, list[dict]]:
     r30 = [_round(60.0, 20.0, 21.0, inc=8.0, rss=1536.0),
            _round(54.0, 19.0, 19.5, inc=9.0, rss=1200.0)]
     for r in r10:
-        r["pandas_rss"] = 4000.0
+        r["pandas_rss"], r["team_model_pandas_rss"] = 4000.0, 3200.0
     return {10_000_000: r10, 30_000_000: r30}
 
 
@@ -247,6 +274,16 @@ def test_the_targets_are_judged_from_the_figures_and_round_by_round(capsys):
                  if v["target"] == "marginal"]
     assert judged["met"] is None and judged["rounds_met"] == 0
     assert ("time", thirty) not in verdicts  # no pandas baseline at 30M
+    # against the baselines at (day, team, model): only what compares with a baseline
+    old_marginal = bench.marginals(results, rounds, "team_model_")
+    earlier = {(v["target"], tuple(v["rows"])): v for v in
+               bench.targets(results, rounds, old_marginal, 2.9, "team_model_")}
+    assert set(earlier) == {("time", ten), ("memory", ten),
+                            ("marginal", (10_000_000, 30_000_000))}
+    # 26 / (0.8 * 50) = 0.65; the floor at 0.8 the seconds adds 9.6 s: 28 / 9.6
+    assert earlier["time", ten]["value"] == 0.65
+    assert earlier["memory", ten]["value"] == round(980 / 3200, 4)
+    assert earlier["marginal", (10_000_000, 30_000_000)]["value"] == 2.92
 
 
 def test_several_sizes_are_read_from_one_option():
@@ -276,11 +313,30 @@ def test_the_duckdb_floor_computes_its_sums(tmp_path, capsys):
     """Counted through a subquery, the floor query lost its sums to the optimizer: it must
     keep its result (and so parse and add up the token counts)."""
     landing = bench.generate(tmp_path / "bench", 2000)
-    bench.run_floor_duckdb(landing)
-    bench.run_floor_polars(landing)
-    duck, polars = (bench.baseline_result(line) for line in
-                    capsys.readouterr().out.strip().splitlines()[-2:])
-    assert duck == polars and duck[1] > 0 and duck[3] > 0
+    found = {}
+    for grain in bench.GRAINS:
+        bench.run_floor_duckdb(landing, grain)
+        bench.run_floor_polars(landing, grain)
+        duck, polars = (bench.baseline_result(line) for line in
+                        capsys.readouterr().out.strip().splitlines()[-2:])
+        assert duck == polars and duck[1] > 0 and duck[3] > 0
+        found[grain] = duck
+    # the same usage and cost at both grains, in at least as many groups at the daily one
+    assert found["daily"][1:] == found["team-model"][1:]
+    assert found["daily"][0] >= found["team-model"][0]
+
+
+def test_the_daily_grain_is_the_refresh_s():
+    """The baselines aggregate to marts.usage_cost_daily's keys (the contract's columns
+    before its measures) and map call types as the refresh's ingest does."""
+    from pipelines.lib.litellm_csv import _call_type_map
+    from tests.test_refresh_e2e import CONTRACT_COLUMNS
+
+    columns = CONTRACT_COLUMNS["marts.usage_cost_daily"]
+    assert tuple(columns[:columns.index("requests")]) == bench.DAILY_GRAIN
+    product = _call_type_map()
+    assert {name for name, _share in bench.CALL_TYPES} == set(bench.CALL_TYPE_ROUTES)
+    assert all(product[k] == v for k, v in bench.CALL_TYPE_ROUTES.items())
 
 
 def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
