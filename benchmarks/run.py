@@ -948,7 +948,7 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
         r = "" if rss is None else f"{rss:.0f}"
         print(f"| {name:44} | {s:>8} | {r:>11} |")
 
-    def rounded(x: float | None, digits: int = 2) -> float | None:
+    def rounded(x: float | None, digits: int | None = 2) -> float | None:
         return None if x is None else round(x, digits)
 
     result = {"rows": rows, "repeat": repeat, "refresh_s": round(refresh_s, 2),
