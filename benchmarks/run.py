@@ -120,6 +120,7 @@ def generate(workdir: Path, rows: int) -> Path:
 
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # it would fill a benchmark's log
     models = "[" + ", ".join(f"'{m}'" for m in MODELS) + "]"
     call_cases = []
     acc = 0
