@@ -11,7 +11,8 @@ every round. Needs `next-file-ahead.patch` and then the switch of `toggle.patch`
     git apply -R docs/experiments/next-file-ahead/next-file-ahead.patch
 
 Prints each refresh's seconds, peak RSS of the process tree and its ingest step's seconds,
-then the medians.
+then the medians. A third argument is a run config file for every refresh (`-c`), e.g.
+`gx-in-run.yaml`: great-expectations validated in the run's own process, not in its worker.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import run as bench  # noqa: E402  (benchmarks/run.py)
 
 
-def main(rows: int, rounds: int) -> None:
+def main(rows: int, rounds: int, config: str | None = None) -> None:
     workdir = REPO / "warehouse" / "bench" / str(rows)
     landing = workdir / "landing"
     bench.warm_page_cache(landing)
@@ -38,7 +39,8 @@ def main(rows: int, rounds: int) -> None:
             shutil.rmtree(workdir / "wh", ignore_errors=True)
             env = bench.refresh_env(workdir, landing, bench.HISTORY_AS_OF)
             env["RADAR_PARSE_AHEAD"] = "1" if mode == "ahead" else "0"
-            seconds, rss, log = bench.measure(bench.REFRESH_CMD, env)
+            cmd = bench.REFRESH_CMD + (["-c", config] if config else [])
+            seconds, rss, log = bench.measure(cmd, env)
             ingest = bench.step_seconds(log).get("ingest_landing_folder", float("nan"))
             figures[mode].append((seconds, rss, ingest))
             print(f"round {r + 1} {mode:8s} refresh {seconds:6.2f} s peak RSS {rss:5.0f} MB "
@@ -51,4 +53,4 @@ def main(rows: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
