@@ -12,7 +12,8 @@ every round. Needs `next-file-ahead.patch` and then the switch of `toggle.patch`
 
 Prints each refresh's seconds, peak RSS of the process tree and its ingest step's seconds,
 then the medians. A third argument is a run config file for every refresh (`-c`), e.g.
-`gx-in-run.yaml`: great-expectations validated in the run's own process, not in its worker.
+`docs/experiments/next-file-ahead/gx-in-run.yaml`: great-expectations validated in the
+run's own process, not in its worker.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main(rows: int, rounds: int, config: str | None = None) -> None:
             shutil.rmtree(workdir / "wh", ignore_errors=True)
             env = bench.refresh_env(workdir, landing, bench.HISTORY_AS_OF)
             env["RADAR_PARSE_AHEAD"] = "1" if mode == "ahead" else "0"
-            cmd = bench.REFRESH_CMD + (["-c", config] if config else [])
+            cmd = bench.REFRESH_CMD + (["-c", str(Path(config).resolve())] if config else [])
             seconds, rss, log = bench.measure(cmd, env)
             ingest = bench.step_seconds(log).get("ingest_landing_folder", float("nan"))
             figures[mode].append((seconds, rss, ingest))
