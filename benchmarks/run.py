@@ -6,8 +6,9 @@
 Generates N request-level LiteLLM spend-log rows (12 monthly CSV files over the year before
 the as-of date) plus a year of daily Usage API buckets (50 projects, 300 keys, 40 models with
 dated snapshots, 8 endpoints, a few teams), then measures on the same files, each in its own
-process tree (wall seconds, peak RSS of the tree, sampled every 20 ms), after reading every
-input file once so that all of them read from the page cache:
+process tree (wall seconds, peak RSS of the tree, sampled every 20 ms, the tree's CPU
+seconds and what it read from disk), after reading every input file once so that all of
+them read from the page cache:
 
 1. ``radar_refresh`` end to end through Dagster (``dagster job execute``) into a fresh warehouse,
    as of the history's last day;
@@ -34,14 +35,19 @@ met or missed, and whether the run measured it at the size the issue sets it at)
 same against the (day, team, model) baselines, then one JSON line: rows, refresh_s, floor_s,
 pandas_s, incremental_s, checks_s, peak_rss_mb (of the full refresh), pandas_peak_rss_mb,
 the ``team_model_`` figures and the targets (``targets``, ``targets_team_model``). The
-ratios printed and judged are computed from these figures as the JSON line rounds them.
+ratios printed and judged are computed from these figures as the JSON line rounds them. Beside
+the wall seconds it gives the CPU seconds of the same rounds (``refresh_cpu_s``,
+``floor_cpu_s``) and the machine's steal seconds of each round (``steal_s``): the CPU seconds
+tell more work from idle cores, and a slow round without steal from the hypervisor taking
+the vCPUs.
 
 With several sizes (``--rows 10000000,30000000``) every round measures each size in turn, so
 the sizes share the same minutes of the machine; each size gets its table and JSON line, then
 the marginal cost from each size to the next (the refresh's added seconds over the floor's,
 from the fastest figures and round by round), the targets of all sizes, and last one JSON
 line holding them all:
-``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round"}],
+``{"sizes": [...], "marginal": [{"from", "to", "ratio", "ratio_by_round", "cpu_ratio",
+"cpu_ratio_by_round"}],
 "marginal_team_model": [...], "targets": [...], "targets_team_model": [...]}``.
 """
 
@@ -53,12 +59,14 @@ import datetime as dt
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -268,14 +276,54 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run `cmd`; return (wall seconds, peak RSS of its process tree in MB, stderr+stdout).
+class Measured(NamedTuple):
+    """One measure: wall seconds, peak RSS of the process tree, its output, the CPU seconds
+    the tree used (user and system, every process of it that was waited for), the machine's
+    steal seconds meanwhile (time the hypervisor gave a vCPU to another guest) and the MB the
+    tree read from disk rather than from the page cache."""
+
+    seconds: float
+    peak_mb: float
+    output: str
+    cpu_s: float
+    steal_s: float
+    disk_mb: float
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def steal_seconds() -> float:
+    """The machine's steal time so far, all CPUs (``/proc/stat``; 0 where there is none)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return 0.0
+    return int(fields[8]) / _TICK if len(fields) > 8 else 0.0
+
+
+def _children_usage() -> tuple[float, float]:
+    """(CPU seconds, MB read from disk) of this process's waited-for descendants so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime, used.ru_inblock * 512 / 2**20
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run `cmd`; return its wall seconds, the peak RSS of its process tree in MB, its
+    stderr+stdout, its CPU seconds, the steal seconds meanwhile and what it read from disk.
 
     Whatever the previous measure wrote is flushed to disk first, so no measure pays for the
     write-back of the one before it (the publish fsyncs its files). That was a suspect for one
     more day taking 9.5 s right after the full refresh at 10M instead of 7.7 s by hand; it
-    was not the cause (docs/benchmarks-history.md), the flush stays because it is the fair start."""
+    was not the cause (docs/benchmarks-history.md), the flush stays because it is the fair start.
+    The CPU seconds tell work from idle cores: a refresh that waits on one thread shows fewer
+    CPU seconds per wall second; a slow spell of the VM that is not steal shows more CPU
+    seconds for the same work. The MB read from disk tell whether a measure found its input
+    in the page cache, as it should after the warm-up (these VMs page out page cache left
+    unread for a minute)."""
     os.sync()
+    (cpu0, disk0), steal0 = _children_usage(), steal_seconds()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -294,9 +342,10 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
     done.set()
     sampler.join()
     seconds = time.perf_counter() - started
+    (cpu, disk), steal = _children_usage(), steal_seconds() - steal0
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd} failed:\n{out[-4000:]}")
-    return seconds, peak / 1024, out
+    return Measured(seconds, peak / 1024, out, cpu - cpu0, steal, disk - disk0)
 
 
 def refresh_env(workdir: Path, landing: Path, as_of: dt.date = AS_OF) -> dict[str, str]:
@@ -688,22 +737,32 @@ BASELINE_SETS = (("daily", "", ""), ("team-model", "team_model_", " at (day, tea
 def measure_baselines(landing: Path, with_pandas: bool, grain: str, prefix: str,
                       label: str) -> dict:
     """The two floors and (``with_pandas``) the pandas baseline at ``grain``: their seconds,
-    peak RSS and results, under keys starting with ``prefix``."""
-    out: dict = {}
+    peak RSS, CPU seconds and results, under keys starting with ``prefix``, and the steal
+    seconds of all of them (``steal_s``)."""
+    out: dict = {"steal_s": 0.0}
     results = {}
     for engine, key in (("duckdb", "floor_duck"), ("polars", "floor_pl")):
-        out[f"{prefix}{key}_s"], out[f"{prefix}{key}_rss"], printed = measure(
-            baseline_cmd(f"floor-{engine}", landing, grain))
-        results[engine] = baseline_result(printed)
-    out[f"{prefix}floor_s"] = min(out[f"{prefix}floor_duck_s"], out[f"{prefix}floor_pl_s"])
-    print(f"floor{label}: duckdb {out[f'{prefix}floor_duck_s']:.1f}s / polars "
-          f"{out[f'{prefix}floor_pl_s']:.1f}s", flush=True)
+        m = measure(baseline_cmd(f"floor-{engine}", landing, grain))
+        out |= {f"{prefix}{key}_s": m.seconds, f"{prefix}{key}_rss": m.peak_mb,
+                f"{prefix}{key}_cpu_s": m.cpu_s, f"{prefix}{key}_disk_mb": m.disk_mb}
+        out["steal_s"] += m.steal_s
+        results[engine] = baseline_result(m.output)
+    # the floor is the faster query, its CPU seconds that query's
+    faster = min(("floor_duck", "floor_pl"), key=lambda k: out[f"{prefix}{k}_s"])
+    out[f"{prefix}floor_s"] = out[f"{prefix}{faster}_s"]
+    out[f"{prefix}floor_cpu_s"] = out[f"{prefix}{faster}_cpu_s"]
+    print(f"floor{label}: " + " / ".join(
+        f"{engine} {out[f'{prefix}{key}_s']:.1f}s ({out[f'{prefix}{key}_cpu_s']:.1f} CPU s, "
+        f"{out[f'{prefix}{key}_disk_mb']:.0f} MB from disk)"
+        for engine, key in (("duckdb", "floor_duck"), ("polars", "floor_pl"))), flush=True)
     if with_pandas:
-        out[f"{prefix}pandas_s"], out[f"{prefix}pandas_rss"], printed = measure(
-            baseline_cmd("pandas", landing, grain))
+        m = measure(baseline_cmd("pandas", landing, grain))
+        out |= {f"{prefix}pandas_s": m.seconds, f"{prefix}pandas_rss": m.peak_mb,
+                f"{prefix}pandas_cpu_s": m.cpu_s}
+        out["steal_s"] += m.steal_s
         print(f"pandas{label}: {out[f'{prefix}pandas_s']:.1f}s, peak RSS "
               f"{out[f'{prefix}pandas_rss']:.0f} MB", flush=True)
-        results["pandas"] = baseline_result(printed)
+        results["pandas"] = baseline_result(m.output)
     out[f"{prefix}results"] = results
     return out
 
@@ -714,14 +773,18 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     the same three at (day, team, model), the earlier runs' grain."""
     out: dict = {}
     shutil.rmtree(workdir / "wh", ignore_errors=True)
-    out["refresh_s"], out["refresh_rss"], out["log"] = measure(
-        REFRESH_CMD, refresh_env(workdir, landing, HISTORY_AS_OF))
+    m = measure(REFRESH_CMD, refresh_env(workdir, landing, HISTORY_AS_OF))
+    out |= {"refresh_s": m.seconds, "refresh_rss": m.peak_mb, "log": m.output,
+            "refresh_cpu_s": m.cpu_s, "refresh_disk_mb": m.disk_mb}
+    steal = m.steal_s
     names = check_names()
     out["checks_s"] = sum(v for k, v in step_seconds(out["log"]).items()
                           if any(k.endswith(c) for c in names))
     out["refresh_tokens"] = refresh_tokens(workdir)
     out["refresh_rows"] = refresh_rows(workdir)
-    print(f"refresh: {out['refresh_s']:.1f}s, peak RSS {out['refresh_rss']:.0f} MB", flush=True)
+    print(f"refresh: {out['refresh_s']:.1f}s, peak RSS {out['refresh_rss']:.0f} MB, "
+          f"{out['refresh_cpu_s']:.1f} CPU s, {out['refresh_disk_mb']:.0f} MB from disk",
+          flush=True)
 
     # one more day on top of the full history, right after it (as a daily refresh follows the
     # previous one), with the page cache as the full refresh left it: measured after the
@@ -730,8 +793,9 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
         for f in (workdir / "next_day" / sub).iterdir():
             shutil.copy2(f, landing / sub / f.name)
     try:
-        out["incremental_s"], out["incremental_rss"], out["inc_log"] = measure(
-            REFRESH_CMD, refresh_env(workdir, landing, AS_OF))
+        m = measure(REFRESH_CMD, refresh_env(workdir, landing, AS_OF))
+        out |= {"incremental_s": m.seconds, "incremental_rss": m.peak_mb, "inc_log": m.output}
+        steal += m.steal_s
     finally:
         for stray in landing.rglob(f"*{NEXT_DAY}*"):
             stray.unlink()
@@ -739,7 +803,10 @@ def measure_round(workdir: Path, landing: Path, with_pandas: bool) -> dict:
     print(f"one more day: {out['incremental_s']:.1f}s, peak RSS {out['incremental_rss']:.0f} MB"
           f" ({modes})", flush=True)
     for grain, prefix, label in BASELINE_SETS:
-        out |= measure_baselines(landing, with_pandas, grain, prefix, label)
+        baselines = measure_baselines(landing, with_pandas, grain, prefix, label)
+        steal += baselines.pop("steal_s")
+        out |= baselines
+    out["steal_s"] = steal
     return out
 
 
@@ -751,14 +818,16 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def marginal_ratio(small: dict, large: dict, prefix: str = "") -> float | None:
+def marginal_ratio(small: dict, large: dict, prefix: str = "",
+                   unit: str = "s") -> float | None:
     """The refresh's added seconds over the floor's, from ``small`` rows to ``large`` rows
-    (each a dict with ``refresh_s`` and ``{prefix}floor_s``); None when the floor added no
+    (each a dict with ``refresh_s`` and ``{prefix}floor_s``; with ``unit="cpu_s"`` their CPU
+    seconds, ``refresh_cpu_s`` and ``{prefix}floor_cpu_s``); None when the floor added no
     time (tiny sizes), where there is no ratio to speak of."""
-    added_floor = large[f"{prefix}floor_s"] - small[f"{prefix}floor_s"]
+    added_floor = large[f"{prefix}floor_{unit}"] - small[f"{prefix}floor_{unit}"]
     if added_floor <= 0:
         return None
-    return (large["refresh_s"] - small["refresh_s"]) / added_floor
+    return (large[f"refresh_{unit}"] - small[f"refresh_{unit}"]) / added_floor
 
 
 def marginals(results: list[dict], rounds: dict[int, list[dict]],
@@ -767,14 +836,19 @@ def marginals(results: list[dict], rounds: dict[int, list[dict]],
     smallest first; ``rounds``: each size's rounds), from the reported figures and round by
     round: within a round the sizes ran minutes apart, in the same spell of the machine.
     ``prefix`` picks the floor (``team_model_``: the one at the earlier runs' grain)."""
+    def rounded(x: float | None) -> float | None:
+        return None if x is None else round(x, 2)
+
     out = []
     for small, large in zip(results, results[1:], strict=False):
-        by_round = [marginal_ratio(a, b, prefix) for a, b in
-                    zip(rounds[small["rows"]], rounds[large["rows"]], strict=True)]
-        ratio = marginal_ratio(small, large, prefix)
-        out.append({"from": small["rows"], "to": large["rows"],
-                    "ratio": None if ratio is None else round(ratio, 2),
-                    "ratio_by_round": [None if x is None else round(x, 2) for x in by_round]})
+        pairs = list(zip(rounds[small["rows"]], rounds[large["rows"]], strict=True))
+        entry = {"from": small["rows"], "to": large["rows"]}
+        # in wall seconds (the target), then in CPU seconds: work, whatever the cores did
+        for unit, name in (("s", "ratio"), ("cpu_s", "cpu_ratio")):
+            entry[name] = rounded(marginal_ratio(small, large, prefix, unit))
+            entry[f"{name}_by_round"] = [rounded(marginal_ratio(a, b, prefix, unit))
+                                         for a, b in pairs]
+        out.append(entry)
     return out
 
 
@@ -887,6 +961,10 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
     def largest(key: str) -> float:
         return max(r[key] for r in rounds)
 
+    def cpu_of_fastest(key: str) -> float:
+        """The CPU seconds of the round whose ``{key}_s`` is the figure."""
+        return min(rounds, key=lambda r: r[f"{key}_s"])[f"{key}_cpu_s"]
+
     best = min(rounds, key=lambda r: r["refresh_s"])
     refresh_s, log, checks_s = best["refresh_s"], best["log"], best["checks_s"]
     inc_best = min(rounds, key=lambda r: r["incremental_s"])
@@ -900,7 +978,9 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
         for key in ("floor_duck", "floor_pl", "pandas")[:3 if with_pandas else 2]:
             figures[f"{prefix}{key}_s"] = fastest(f"{prefix}{key}_s")
             figures[f"{prefix}{key}_rss"] = largest(f"{prefix}{key}_rss")
+            figures[f"{prefix}{key}_cpu_s"] = cpu_of_fastest(f"{prefix}{key}")
         figures[f"{prefix}floor_s"] = fastest(f"{prefix}floor_s")
+        figures[f"{prefix}floor_cpu_s"] = cpu_of_fastest(f"{prefix}floor")
         results = rounds[0][f"{prefix}results"]
         # the baselines of a grain compute the same thing: the same groups, token totals
         # and cost, in every round
@@ -923,31 +1003,36 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
           + (", the daily-grain baselines' groups too" if same else "  ** THEY DIFFER **"),
           flush=True)
 
+    def baseline(name: str, key: str) -> tuple:
+        return (name, figures.get(f"{key}_s"), figures.get(f"{key}_rss"),
+                figures.get(f"{key}_cpu_s"))
+
     table = [
-        ("radar_refresh (full, Dagster)", refresh_s, refresh_rss),
-        ("floor: one DuckDB query", figures["floor_duck_s"], figures["floor_duck_rss"]),
-        ("floor: one polars lazy query", figures["floor_pl_s"], figures["floor_pl_rss"]),
-        ("pandas baseline", figures.get("pandas_s"), figures.get("pandas_rss")),
-        ("radar_refresh (one more day)", incremental_s, incremental_rss),
-        ("  of which quality checks (full run)", checks_s, None),
-        ("import pipelines.definitions", import_s, None),
-        ("at (day, team, model), as until 2026-12-04:", None, None),
-        ("  floor: one DuckDB query", figures["team_model_floor_duck_s"],
-         figures["team_model_floor_duck_rss"]),
-        ("  floor: one polars lazy query", figures["team_model_floor_pl_s"],
-         figures["team_model_floor_pl_rss"]),
-        ("  pandas baseline", figures.get("team_model_pandas_s"),
-         figures.get("team_model_pandas_rss")),
+        ("radar_refresh (full, Dagster)", refresh_s, refresh_rss, best["refresh_cpu_s"]),
+        baseline("floor: one DuckDB query", "floor_duck"),
+        baseline("floor: one polars lazy query", "floor_pl"),
+        baseline("pandas baseline", "pandas"),
+        ("radar_refresh (one more day)", incremental_s, incremental_rss, None),
+        ("  of which quality checks (full run)", checks_s, None, None),
+        ("import pipelines.definitions", import_s, None, None),
+        ("at (day, team, model), as until 2026-12-04:", None, None, None),
+        baseline("  floor: one DuckDB query", "team_model_floor_duck"),
+        baseline("  floor: one polars lazy query", "team_model_floor_pl"),
+        baseline("  pandas baseline", "team_model_pandas"),
     ]
     print(f"\nmachine: {machine()}")
     print(f"rows: {rows:,} gateway requests + {50 * 6 * DAYS:,} Usage API results; the "
           "baselines aggregate to the daily grain of marts.usage_cost_daily\n")
-    print(f"| {'measure':44} | {'seconds':>8} | {'peak RSS MB':>11} |")
-    print(f"|{'-' * 46}|{'-' * 10}|{'-' * 13}|")
-    for name, secs, rss in table:
+    print(f"| {'measure':44} | {'seconds':>8} | {'peak RSS MB':>11} | {'CPU s':>7} |")
+    print(f"|{'-' * 46}|{'-' * 10}|{'-' * 13}|{'-' * 9}|")
+    for name, secs, rss, cpu in table:
         s = "" if secs is None and name.endswith(":") else "n/a" if secs is None else f"{secs:.2f}"
         r = "" if rss is None else f"{rss:.0f}"
-        print(f"| {name:44} | {s:>8} | {r:>11} |")
+        c = "" if cpu is None else f"{cpu:.1f}"
+        print(f"| {name:44} | {s:>8} | {r:>11} | {c:>7} |")
+    steal = [r["steal_s"] for r in rounds]
+    print("the machine's steal time (all its measures), round by round: "
+          + ", ".join(f"{x:.2f}s" for x in steal))
 
     def rounded(x: float | None, digits: int | None = 2) -> float | None:
         return None if x is None else round(x, digits)
@@ -961,7 +1046,11 @@ def summarize(rows: int, rounds: list[dict], with_pandas: bool, import_s: float,
               "import_s": round(import_s, 2), "baseline_groups": figures["groups"],
               "baseline_tokens": figures["tokens"], "refresh_tokens": list(tokens),
               "refresh_rows": mart_rows,
+              "refresh_cpu_s": round(best["refresh_cpu_s"], 2),
+              "floor_cpu_s": round(figures["floor_cpu_s"], 2),
+              "steal_s": [round(x, 2) for x in steal],
               "team_model_floor_s": round(figures["team_model_floor_s"], 2),
+              "team_model_floor_cpu_s": round(figures["team_model_floor_cpu_s"], 2),
               "team_model_pandas_s": rounded(figures.get("team_model_pandas_s")),
               "team_model_pandas_peak_rss_mb": rounded(figures.get("team_model_pandas_rss"),
                                                        None),
@@ -1054,10 +1143,15 @@ def main() -> None:
             s_res, l_res = results[i], results[i + 1]
             shown = ["n/a" if x is None else f"{x:.2f}x" for x in
                      (entry["ratio"], *entry["ratio_by_round"])]
+            cpu = ["n/a" if x is None else f"{x:.2f}x" for x in
+                   (entry["cpu_ratio"], *entry["cpu_ratio_by_round"])]
             print(f"\nmarginal {entry['from']:,} -> {entry['to']:,} rows: the refresh adds "
                   f"{l_res['refresh_s'] - s_res['refresh_s']:.2f}s where the floor{label} adds "
                   f"{l_res[f'{prefix}floor_s'] - s_res[f'{prefix}floor_s']:.2f}s: {shown[0]} "
-                  f"(round by round: {', '.join(shown[1:])})")
+                  f"(round by round: {', '.join(shown[1:])}); in CPU seconds "
+                  f"{l_res['refresh_cpu_s'] - s_res['refresh_cpu_s']:.1f} against "
+                  f"{l_res[f'{prefix}floor_cpu_s'] - s_res[f'{prefix}floor_cpu_s']:.1f}: "
+                  f"{cpu[0]} (round by round: {', '.join(cpu[1:])})")
     verdicts = targets(results, rounds, marginal[""], import_s)
     print_targets(verdicts)
     earlier = targets(results, rounds, marginal["team_model_"], import_s, "team_model_")

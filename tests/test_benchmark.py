@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,6 +31,35 @@ def test_step_durations_are_read_in_every_unit_dagster_writes():
         ("a", "533ms"), ("b", "2.1s"), ("c", "4m52s"), ("d", "1h4m"), ("e", "1m30s")])
     assert bench.step_seconds(log) == {"a": 0.533, "b": 2.1, "c": 292.0, "d": 3840.0,
                                        "e": 90.0}
+
+
+def test_a_measure_counts_the_cpu_seconds_of_the_whole_tree():
+    """The work of a grandchild (the refresh's validation worker is one) is in the CPU
+    seconds; a process that sleeps adds wall seconds and no CPU."""
+    burn = "import time; t = time.process_time(); exec('while time.process_time() - t < 0.6: pass')"
+    m = bench.measure(["bash", "-c", f'{sys.executable} -c "{burn}"; sleep 0.5'])
+    assert m.cpu_s >= 0.6 and m.seconds >= m.cpu_s + 0.4, m
+    assert m.cpu_s < 0.6 + 0.5  # the interpreter's start, not the sleep
+    assert m.steal_s >= 0 and m.peak_mb > 0
+
+
+def test_a_measure_counts_what_its_tree_reads_from_disk(tmp_path):
+    """A file dropped from the page cache is read from disk by a grandchild: counted; read
+    again, from the cache: not counted."""
+    mounts = [line.split()[1:3] for line in Path("/proc/mounts").read_text().splitlines()]
+    fs = max((m for m in mounts if str(tmp_path).startswith(m[0])), key=lambda m: len(m[0]))
+    if fs[1] in ("tmpfs", "ramfs"):
+        pytest.skip(f"{tmp_path} is on {fs[1]}: nothing is ever read from disk there")
+    data = tmp_path / "data.bin"
+    data.write_bytes(os.urandom(8 << 20))
+    with data.open("rb") as fh:
+        os.fsync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    read = ["bash", "-c", f"cat {data} > /dev/null"]
+    cold = bench.measure(read)
+    warm = bench.measure(read)
+    assert cold.disk_mb >= 7.5, cold.disk_mb
+    assert warm.disk_mb < 1, warm.disk_mb
 
 
 def test_peak_memory_counts_grandchildren_with_or_without_proc_children(monkeypatch):
@@ -68,6 +98,10 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
         assert result[key] > 0, key
     assert result["peak_rss_mb"] > 100  # the whole process tree was sampled
+    # the CPU seconds of the process tree: the refresh's CLI, its run and validation worker
+    # (waited for, so counted) use more than a second of CPU; steal is a machine's, >= 0
+    assert result["refresh_cpu_s"] > 1 and result["floor_cpu_s"] > 0
+    assert len(result["steal_s"]) == 1 and result["steal_s"][0] >= 0
     for prefix in ("", "team_model_"):
         groups = result[f"{prefix}baseline_groups"]
         tokens = result[f"{prefix}baseline_tokens"]
@@ -102,19 +136,29 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
 
 def _round(refresh: float, floor_duck: float, floor_pl: float, **more) -> dict:
     """One round's figures, as measure_round returns them; the baselines at (day, team,
-    model) take ``old`` times the daily grain's seconds and memory (default 0.8)."""
+    model) take ``old`` times the daily grain's seconds and memory (default 0.8). The CPU
+    seconds are 1.5 times the wall seconds for the refresh (``cpu``: another factor), 1.9
+    times for the DuckDB floor and 1.7 times for the polars one."""
     old = more.get("old", 0.8)
     out = {"refresh_s": refresh, "refresh_rss": more.get("rss", 900.0), "log": "",
+           "refresh_cpu_s": refresh * more.get("cpu", 1.5),
            "checks_s": 1.0, "incremental_s": more.get("inc", 5.0), "inc_log": "",
-           "incremental_rss": 800.0, "refresh_tokens": (10, 2), "refresh_rows": 5}
+           "incremental_rss": 800.0, "refresh_tokens": (10, 2), "refresh_rows": 5,
+           "steal_s": more.get("steal", 0.0)}
     for prefix, factor, groups in (("", 1.0, 5), ("team_model_", old, 3)):
+        duck_faster = floor_duck <= floor_pl
         out |= {f"{prefix}floor_duck_s": floor_duck * factor,
                 f"{prefix}floor_duck_rss": 300.0 * factor,
+                f"{prefix}floor_duck_cpu_s": floor_duck * factor * 1.9,
                 f"{prefix}floor_pl_s": floor_pl * factor,
                 f"{prefix}floor_pl_rss": 300.0 * factor,
+                f"{prefix}floor_pl_cpu_s": floor_pl * factor * 1.7,
                 f"{prefix}floor_s": min(floor_duck, floor_pl) * factor,
+                f"{prefix}floor_cpu_s": (floor_duck * 1.9 if duck_faster
+                                         else floor_pl * 1.7) * factor,
                 f"{prefix}pandas_s": more.get("pandas", 9.0) * factor,
                 f"{prefix}pandas_rss": 700.0 * factor,
+                f"{prefix}pandas_cpu_s": more.get("pandas", 9.0) * factor,
                 f"{prefix}results": {"duckdb": (groups, 10, 2, 1.5),
                                      "polars": (groups, 10, 2, 1.5)}}
     return out
@@ -149,12 +193,17 @@ def test_each_figure_is_the_fastest_round_and_memory_the_largest(capsys):
 
 def test_the_marginal_cost_is_given_from_the_figures_and_round_by_round():
     rounds = {10: [_round(10.0, 2.0, 3.0), _round(12.0, 2.5, 2.5)],
-              30: [_round(40.0, 12.0, 14.0), _round(36.0, 9.0, 8.5)]}
-    results = [{"rows": 10, "refresh_s": 10.0, "floor_s": 2.0},
-               {"rows": 30, "refresh_s": 36.0, "floor_s": 8.5}]
+              30: [_round(40.0, 12.0, 14.0, cpu=1.8), _round(36.0, 9.0, 8.5)]}
+    results = [{"rows": 10, "refresh_s": 10.0, "floor_s": 2.0, "refresh_cpu_s": 15.0,
+                "floor_cpu_s": 3.8},
+               {"rows": 30, "refresh_s": 36.0, "floor_s": 8.5, "refresh_cpu_s": 54.0,
+                "floor_cpu_s": 14.45}]
     (entry,) = bench.marginals(results, rounds)
     assert entry == {"from": 10, "to": 30, "ratio": 4.0,
-                     "ratio_by_round": [3.0, 4.0]}  # 30/10 and 24/6
+                     "ratio_by_round": [3.0, 4.0],  # 30/10 and 24/6
+                     # in CPU seconds: 39/10.65; by round (72-15)/(22.8-3.8) and
+                     # (54-18)/(14.45-4.75): the faster floor query's CPU seconds each round
+                     "cpu_ratio": 3.66, "cpu_ratio_by_round": [3.0, 3.71]}
 
 
 def test_one_size_prints_its_result_last(tmp_path, monkeypatch, capsys):
@@ -216,8 +265,19 @@ def test_several_sizes_are_measured_side_by_side_then_compared(tmp_path, monkeyp
         assert json.loads(own) == result
     assert [(r["refresh_s"], r["floor_s"]) for r in combined["sizes"]] == [(10, 2), (36, 8.5)]
     # the refresh adds 26 s where the floor adds 6.5 s; round by round 30/10 and 24/6
+    # in CPU seconds, of the rounds that gave the figures: the refresh 15 -> 54 (its
+    # fastest rounds), the floor 3.8 -> 14.45 (the DuckDB query of round 1 at 1,500 rows, the
+    # polars one of round 2 at 3,000): 39/10.65; round by round 45/19 and 36/9.7
+    assert [(r["refresh_cpu_s"], r["floor_cpu_s"]) for r in combined["sizes"]] == [
+        (15, 3.8), (54, 14.45)]
     assert combined["marginal"] == [{"from": 1500, "to": 3000, "ratio": 4.0,
-                                     "ratio_by_round": [3.0, 4.0]}]
+                                     "ratio_by_round": [3.0, 4.0], "cpu_ratio": 3.66,
+                                     "cpu_ratio_by_round": [2.37, 3.71]}]
+    assert re.search(r"; in CPU seconds 39\.0 against 10\.[67]: 3\.66x \(round by round: "
+                     r"2\.37x, 3\.71x\)$", out, re.M), out
+    # and each size's table has the CPU seconds beside the wall seconds
+    assert "| radar_refresh (full, Dagster)                |    10.00 |         900 |    15.0 |" \
+        in out
     assert "the refresh adds 26.00s where the floor adds 6.50s: 4.00x" in out
     (marginal,) = [v for v in combined["targets"] if v["target"] == "marginal"]
     assert (marginal["rows"], marginal["value"], marginal["by_round"]) == (
