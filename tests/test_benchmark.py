@@ -420,6 +420,11 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
     assert "THEY DIFFER" not in done.stdout
     assert result["floor_s"] == min(result["floor_duckdb_s"], result["floor_polars_s"])
     assert result["ratio"] == round(result["ingest_s"] / result["floor_s"], 2)
+    # CPU seconds of every stage: the work of the stage's threads, the floor's those of the
+    # faster query
+    assert all(result[s.replace("_s", "_cpu_s")] > 0 for s in stages), result
+    faster = "floor_duckdb" if result["floor_s"] == result["floor_duckdb_s"] else "floor_polars"
+    assert result["floor_cpu_s"] == result[f"{faster}_cpu_s"]
     assert re.findall(r"^\| (\S+) \|", done.stdout, re.M)[1:] == [
         "floor-duckdb", "floor-polars", "read", "rollup-no-keys", "rollup", "sha256",
         "ingest"]
@@ -427,18 +432,28 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
 
 def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
     def stage(seconds: float, tokens: int | None = 100, rows: int | None = 50) -> dict:
-        return {"seconds": seconds, "rows": rows, "input_tokens": tokens, "output_tokens": 7}
+        # CPU seconds: 1.8 a wall second, plus a tenth per round so rounds can be told apart
+        cpu = seconds * 1.8 + 0.1 * len(rounds)
+        return {"seconds": seconds, "cpu_s": cpu, "rows": rows, "input_tokens": tokens,
+                "output_tokens": 7}
 
-    rounds = [{"floor-duckdb": stage(2.0, rows=None), "floor-polars": stage(1.8, rows=None),
-               "read": stage(1.7, tokens=None), "rollup-no-keys": stage(3.0),
-               "rollup": stage(3.6), "ingest": stage(4.5),
-               "sha256": stage(0.5, tokens=None, rows=None)},
-              {"floor-duckdb": stage(1.6, rows=None), "floor-polars": stage(2.1, rows=None),
-               "read": stage(1.5, tokens=None), "rollup-no-keys": stage(2.8),
-               "rollup": stage(3.9), "ingest": stage(4.0),
-               "sha256": stage(0.4, tokens=None, rows=None)}]
+    rounds: list[dict] = []
+
+    rounds.append({"floor-duckdb": stage(2.0, rows=None), "floor-polars": stage(1.8, rows=None),
+                   "read": stage(1.7, tokens=None), "rollup-no-keys": stage(3.0),
+                   "rollup": stage(3.6), "ingest": stage(4.5),
+                   "sha256": stage(0.5, tokens=None, rows=None)})
+    rounds.append({"floor-duckdb": stage(1.6, rows=None), "floor-polars": stage(2.1, rows=None),
+                   "read": stage(1.5, tokens=None), "rollup-no-keys": stage(2.8),
+                   "rollup": stage(3.9), "ingest": stage(4.0),
+                   "sha256": stage(0.4, tokens=None, rows=None)})
     result = gap.summarize(Path("f.csv"), rounds)
     assert (result["floor_s"], result["rollup_s"], result["ingest_s"]) == (1.6, 3.6, 4.0)
+    # the CPU seconds of the rounds that gave those figures: the second for the floor (its
+    # DuckDB query) and the ingest, the first for the roll-up
+    assert (result["floor_cpu_s"], result["rollup_cpu_s"], result["ingest_cpu_s"]) == (
+        2.98, 6.48, 7.3)
+    assert result["cpu_ratio"] == round(7.3 / 2.98, 2)
     assert result["sha256_s"] == 0.4 and result["read_s"] == 1.5
     assert result["input_tokens"] == 100
     assert result["ratio"] == 2.5 and result["rows"] == 50 and result["totals_agree"]
