@@ -89,16 +89,20 @@ def fixture_exports(radar: RadarEnv) -> RadarEnv:
     return radar
 
 
+def cli_job_command(job_name: str = "radar_refresh") -> list[str]:
+    """`dagster job execute` of one of the code location's jobs, run from the repo root."""
+    return [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+            "pipelines.definitions", "-j", job_name]
+
+
 def run_cli_job(env: dict[str, str], job_name: str = "radar_refresh"):
     """`dagster job execute` from the repo root, as an operator runs it (no DAGSTER_HOME)."""
     import subprocess
 
     env = {**os.environ, **env}
     env.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
-         "pipelines.definitions", "-j", job_name],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cli_job_command(job_name), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
 
 
 def run_job(job_name: str = "radar_refresh") -> dg.ExecuteInProcessResult:

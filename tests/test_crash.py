@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.demo.generate import generate
-from tests.conftest import REPO, run_refresh
+from tests.conftest import REPO, cli_job_command, run_refresh
 from tests.exports import AS_OF
 
 MART_TABLES = ["marts.usage_cost_daily", "marts.deprecated_model_usage",
@@ -40,11 +40,6 @@ def _settings(root: Path, landing: Path) -> dict[str, str]:
             "RADAR_AS_OF": AS_OF}
 
 
-def _command() -> list[str]:
-    return [str(REPO / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
-            "pipelines.definitions", "-j", "radar_refresh"]
-
-
 def _refresh(root: Path, landing: Path) -> None:
     """A refresh that runs to its end, in this process (only the killed one needs a process
     of its own): the same job on the same files, without the command line's start-up."""
@@ -66,7 +61,7 @@ def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir()
     shutil.copy2(REPO / "dagster.yaml", home / "dagster.yaml")
-    proc = subprocess.Popen(_command(), cwd=REPO, env={**_env(root, landing),
+    proc = subprocess.Popen(cli_job_command(), cwd=REPO, env={**_env(root, landing),
                                                        "DAGSTER_HOME": str(home)},
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             start_new_session=True)
