@@ -521,10 +521,9 @@ def floor_sql(grain: str, pages: bool) -> str:
 Result = tuple[int, int, int, float]  # groups, input tokens, output tokens, cost
 
 
-def floor_duckdb(gateway: str, pages: str | None, grain: str = "daily") -> Result:
-    """The DuckDB floor over the gateway files ``gateway`` (a file or a glob) and, unless
-    None, the Usage API page files ``pages``, at ``grain``: its groups, token totals and
-    cost."""
+def floor_connection():  # -> duckdb.DuckDBPyConnection (imported only where it runs)
+    """A new in-memory DuckDB connection for a floor query, with the ``prices`` table: each
+    model's standard prices, by date range."""
     import duckdb
 
     con = duckdb.connect()
@@ -536,6 +535,14 @@ def floor_duckdb(gateway: str, pages: str | None, grain: str = "daily") -> Resul
         "CAST(output_usd_per_1m AS DECIMAL(18, 6)) AS output_usd_per_1m "
         "FROM read_csv($p, all_varchar = true) WHERE service_tier IS NULL",
         {"p": _prices_csv()})
+    return con
+
+
+def floor_duckdb(gateway: str, pages: str | None, grain: str = "daily") -> Result:
+    """The DuckDB floor over the gateway files ``gateway`` (a file or a glob) and, unless
+    None, the Usage API page files ``pages``, at ``grain``: its groups, token totals and
+    cost."""
+    con = floor_connection()
     # the result is kept, as the refresh keeps its tables: counted through a subquery, the
     # optimizer drops the sums and the price arithmetic (and never parses the token counts)
     params = {"gateway": gateway} | ({"pages": pages} if pages is not None else {})

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
@@ -29,15 +28,7 @@ KEYS = list(bench.GRAINS["daily"])
 
 
 def _duckdb(query: str, gateway: str) -> tuple:
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = false")
-    con.execute(
-        "CREATE TABLE prices AS SELECT model, CAST(valid_from AS DATE) AS valid_from, "
-        "CAST(nullif(valid_to, '') AS DATE) AS valid_to, "
-        "CAST(input_usd_per_1m AS DECIMAL(18, 6)) AS input_usd_per_1m, "
-        "CAST(output_usd_per_1m AS DECIMAL(18, 6)) AS output_usd_per_1m "
-        "FROM read_csv($p, all_varchar = true) WHERE service_tier IS NULL",
-        {"p": bench._prices_csv()})
+    con = bench.floor_connection()
     con.execute(f"CREATE TEMP TABLE result AS {query}", {"gateway": gateway})
     return con.execute("SELECT count(*), sum(input_tokens), sum(output_tokens), "
                        "round(sum(cost_usd), 2) FROM result").fetchone()
