@@ -95,7 +95,8 @@ def pandas(rounds: int, size: int) -> None:
     order = list(PANDAS_MODES)
     for r in range(rounds):
         for mode in order[r % 2:] + order[:r % 2]:
-            s, rss, out = run.measure([sys.executable, __file__, "--mode", mode, str(landing)])
+            m = run.measure([sys.executable, __file__, "--mode", mode, str(landing)])
+            s, rss, out = m.seconds, m.peak_mb, m.output
             print(f"round {r + 1} {size:>10,} {mode:<18} {s:6.2f}s  peak {rss:,.0f} MB  "
                   f"{out.strip()}", flush=True)
 

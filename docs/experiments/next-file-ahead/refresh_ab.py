@@ -41,7 +41,8 @@ def main(rows: int, rounds: int, config: str | None = None) -> None:
             env = bench.refresh_env(workdir, landing, bench.HISTORY_AS_OF)
             env["RADAR_PARSE_AHEAD"] = "1" if mode == "ahead" else "0"
             cmd = bench.REFRESH_CMD + (["-c", str(Path(config).resolve())] if config else [])
-            seconds, rss, log = bench.measure(cmd, env)
+            m = bench.measure(cmd, env)
+            seconds, rss, log = m.seconds, m.peak_mb, m.output
             ingest = bench.step_seconds(log).get("ingest_landing_folder", float("nan"))
             figures[mode].append((seconds, rss, ingest))
             print(f"round {r + 1} {mode:8s} refresh {seconds:6.2f} s peak RSS {rss:5.0f} MB "
