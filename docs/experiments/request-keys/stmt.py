@@ -5,7 +5,9 @@
 
 The gateway files of ``benchmarks/run.py``'s data for N rows (not the Usage API pages), in a
 new warehouse with a run's DuckDB settings; every statement the ingest runs is timed, and the
-totals are printed by statement (its first 60 characters), largest first. With the variable
+totals are printed by statement (its first 60 characters), largest first, then file by file
+for the statements that run once per file and take over 0.1 s in all (whether a statement's
+cost grows with what is already loaded, such as the request ledger). With the variable
 set and ``no-request-keys.patch`` applied, the ingest skips the request keys (see ``ab.py``).
 """
 
@@ -35,6 +37,7 @@ def main(rows: str) -> None:
 
         seconds: collections.Counter[str] = collections.Counter()
         calls: collections.Counter[str] = collections.Counter()
+        each: dict[str, list[float]] = collections.defaultdict(list)
         untimed = ingest._x
 
         def timed(con, sql, params=None):  # noqa: ANN001, ANN202
@@ -43,6 +46,7 @@ def main(rows: str) -> None:
             label = " ".join(sql.split())[:60]
             seconds[label] += time.perf_counter() - t
             calls[label] += 1
+            each[label].append(time.perf_counter() - t)
             return out
 
         ingest._x = timed
@@ -55,6 +59,10 @@ def main(rows: str) -> None:
         print(f"nokeys={variant} total {total:.1f}s files {len(outcomes)}")
         for label, s in seconds.most_common(12):
             print(f"  {s:6.2f}s x{calls[label]:3d} {label}")
+        for label, s in seconds.most_common():
+            if calls[label] == len(outcomes) > 1 and s > 0.1:
+                print(f"  by file: {label[:40]}: "
+                      + " ".join(f"{x:.2f}" for x in each[label]))
 
 
 if __name__ == "__main__":
