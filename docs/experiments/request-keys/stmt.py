@@ -36,7 +36,6 @@ def main(rows: str) -> None:
         from pipelines.settings import RadarSettings
 
         seconds: collections.Counter[str] = collections.Counter()
-        calls: collections.Counter[str] = collections.Counter()
         each: dict[str, list[float]] = collections.defaultdict(list)
         untimed = ingest._x
 
@@ -44,9 +43,9 @@ def main(rows: str) -> None:
             t = time.perf_counter()
             out = untimed(con, sql, params)
             label = " ".join(sql.split())[:60]
-            seconds[label] += time.perf_counter() - t
-            calls[label] += 1
-            each[label].append(time.perf_counter() - t)
+            elapsed = time.perf_counter() - t
+            seconds[label] += elapsed
+            each[label].append(elapsed)
             return out
 
         ingest._x = timed
@@ -58,9 +57,9 @@ def main(rows: str) -> None:
         variant = os.environ.get("RADAR_EXPERIMENT_NO_REQUEST_KEYS") == "1"
         print(f"nokeys={variant} total {total:.1f}s files {len(outcomes)}")
         for label, s in seconds.most_common(12):
-            print(f"  {s:6.2f}s x{calls[label]:3d} {label}")
+            print(f"  {s:6.2f}s x{len(each[label]):3d} {label}")
         for label, s in seconds.most_common():
-            if calls[label] == len(outcomes) > 1 and s > 0.1:
+            if len(each[label]) == len(outcomes) > 1 and s > 0.1:
                 print(f"  by file: {label[:40]}: "
                       + " ".join(f"{x:.2f}" for x in each[label]))
 
