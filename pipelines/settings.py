@@ -30,14 +30,18 @@ def _path(var: str, default: Path) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path)
 
 
+def _iso_date(var: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{var} must be an ISO date YYYY-MM-DD, got {value!r}") from exc
+
+
 def parse_as_of(value: str | None) -> dt.date:
     """`RADAR_AS_OF` as a date; empty means today in UTC."""
     if value is None or not value.strip():
         return dt.datetime.now(dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ValueError(f"RADAR_AS_OF must be an ISO date YYYY-MM-DD, got {value!r}") from exc
+    return _iso_date("RADAR_AS_OF", value)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ class RadarSettings:
         overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
         sync_start_raw = os.environ.get("RADAR_SYNC_START", "").strip()
         sync_start = (
-            dt.date.fromisoformat(sync_start_raw)
+            _iso_date("RADAR_SYNC_START", sync_start_raw)
             if sync_start_raw
             else as_of - dt.timedelta(days=35)
         )

@@ -100,3 +100,25 @@ def test_landing_sensor_requests_a_run_only_for_new_or_changed_files(tmp_path, m
                                                                cursor=first.cursor))
         assert len(changed.run_requests) == 1
         assert changed.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RADAR_AS_OF", "2026-13-01"), ("RADAR_SYNC_START", "04/12/2026")])
+def test_a_date_setting_that_is_not_a_date_names_its_variable(monkeypatch, variable, value):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-04")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=f"^{variable} must be an ISO date YYYY-MM-DD, got "):
+        RadarSettings.from_env()
+
+
+def test_a_catalog_file_setting_that_is_not_a_file_names_its_variable(tmp_path):
+    from pipelines.lib.catalog import CatalogError, configured_file
+
+    with pytest.raises(CatalogError, match="RADAR_CATALOG_OVERRIDES names .* is not a file"):
+        configured_file("RADAR_CATALOG_OVERRIDES", tmp_path)
+    with pytest.raises(CatalogError, match="RADAR_TEAMS_FILE names .* does not exist"):
+        configured_file("RADAR_TEAMS_FILE", tmp_path / "teams.csv")
+    (tmp_path / "teams.csv").write_text("key_type,key_value,team\n")
+    assert configured_file("RADAR_TEAMS_FILE", tmp_path / "teams.csv") == tmp_path / "teams.csv"

@@ -29,6 +29,7 @@ def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
     assert evaluations["costs_reconcile_across_layers"] == (True, "ERROR")
     assert evaluations["deprecated_totals_match_daily"] == (True, "ERROR")
     assert evaluations["catalog_prices_are_valid"] == (True, "ERROR")
+    assert evaluations["landing_folder_has_exports"] == (True, "WARN")
     # the fixture has a negative count and a JSON file that is not a usage page
     assert evaluations["nothing_quarantined_this_run"] == (False, "WARN")
     rows = fixture_exports.query(
@@ -45,6 +46,41 @@ def test_unpriced_share_threshold_is_configurable(fixture_exports, monkeypatch):
     result = run_job()
     assert result.success  # WARN does not fail the run
     assert check_evaluations(result)["unpriced_share_is_small"] == (False, "WARN")
+
+
+def test_a_landing_folder_that_is_not_there_is_said_not_read_as_no_usage(
+        fixture_exports, refresh, monkeypatch):
+    refresh()
+    before = fixture_exports.query("SELECT sum(requests), sum(cost_usd) FROM "
+                                   "marts.usage_cost_daily")
+    # a typo (or a share not mounted): the run succeeds, the numbers stay, the check says why
+    missing = fixture_exports.root / "landng"
+    monkeypatch.setenv("RADAR_LANDING_DIR", str(missing))
+    result = run_job()
+    assert result.success
+    assert check_evaluations(result)["landing_folder_has_exports"] == (False, "WARN")
+    assert fixture_exports.query("SELECT sum(requests), sum(cost_usd) FROM "
+                                 "marts.usage_cost_daily") == before
+    (observed,) = fixture_exports.query(
+        "SELECT observed FROM quality.check_results WHERE \"check\" = 'landing_folder_has_exports' "
+        "AND run_id = $run", {"run": result.run_id})[0]
+    assert json.loads(observed)["landing_dir"] == str(missing)
+    (files,) = [m for m in result.asset_materializations_for_node("ingest_landing_folder")
+                if m.asset_key.path == ["staging", "ingested_files"]]
+    assert files.metadata["landing_dir_exists"].value is False
+
+
+def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(
+        fixture_exports, monkeypatch):
+    monkeypatch.setenv("RADAR_TEAMS_FILE", str(fixture_exports.root / "teams-typo.csv"))
+    result = run_job()
+    assert not result.success
+    errors = [e.event_specific_data.error.to_string() for e in result.all_events
+              if e.event_type_value == "STEP_FAILURE"]
+    assert any("RADAR_TEAMS_FILE names" in m and "does not exist" in m for m in errors)
+    # nothing was attributed with a guess: no mart was built from an empty directory
+    assert not fixture_exports.warehouse.exists() or not fixture_exports.query(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'")[0][0]
 
 
 def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, refresh):

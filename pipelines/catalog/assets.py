@@ -48,7 +48,8 @@ def model_prices(
     prices = cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
     overrides: list[cat.Price] = []
     if settings.catalog_overrides is not None:
-        overrides = cat.read_overrides(settings.catalog_overrides)
+        overrides = cat.read_overrides(
+            cat.configured_file("RADAR_CATALOG_OVERRIDES", settings.catalog_overrides))
         prices = cat.apply_overrides(prices, overrides)
     columns = [f.name for f in dataclasses.fields(cat.Price)]
     rows = _load(warehouse, _text_frame(prices, columns), "model_prices")
@@ -100,7 +101,8 @@ def team_directory(
     Usage is attributed to the most specific match: API key, then user, then project, then
     LiteLLM team id; then the gateway's team alias; else `unassigned`."""
     settings = radar.settings()
-    keys, problems = cat.read_team_directory(settings.teams_file)
+    keys, problems = cat.read_team_directory(
+        cat.configured_file("RADAR_TEAMS_FILE", settings.teams_file))
     for problem in problems:
         context.log.warning(f"team directory: {problem}")
     rows = _load(warehouse, _text_frame(keys, ["key_type", "key_value", "team", "owner"]),

@@ -50,6 +50,10 @@ def ingest_landing_folder(
 ):
     """Scan `RADAR_LANDING_DIR` recursively and load each new file in its own transaction."""
     settings = radar.settings()
+    landing_exists = settings.landing_dir.is_dir()
+    if not landing_exists:
+        context.log.warning(f"RADAR_LANDING_DIR names {settings.landing_dir}, which is not a "
+                            "folder: nothing to ingest (check landing_folder_has_exports)")
     with warehouse.get_connection() as con:
         outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id,
                                   on_start=gx.ingest_ahead)
@@ -77,6 +81,7 @@ def ingest_landing_folder(
         "rejected_files": status.get("rejected", 0),
         "this_run": dg.MetadataValue.md(summary),
         "landing_dir": str(settings.landing_dir),
+        "landing_dir_exists": landing_exists,
     })
     yield dg.MaterializeResult(asset_key=USAGE, metadata={
         "dagster/row_count": totals["usage"],

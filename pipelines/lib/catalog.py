@@ -86,6 +86,16 @@ def _price(text: str | None, what: str, required: bool = True) -> Decimal | None
     return value
 
 
+def configured_file(variable: str, path: Path) -> Path:
+    """``path``, the file the setting ``variable`` names, or an error that says which setting
+    to fix (a missing team directory must not quietly make every team ``unassigned``)."""
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise CatalogError(f"{variable} names {path}, which {what}; point {variable} at the "
+                           "CSV file")
+    return path
+
+
 def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(line for line in fh if not line.startswith("#"))

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from pipelines.ingest.assets import REJECTED_ROWS, USAGE
+from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.schema import ENDPOINTS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
@@ -341,6 +341,29 @@ def unpriced_share_is_small(
                        {**share.row(0, named=True), "threshold": threshold})
 
 
+@dg.asset_check(asset=INGESTED_FILES, pool=WAREHOUSE_POOL,
+                description="WARN: RADAR_LANDING_DIR is a folder and at least one export has "
+                "been loaded. A mistyped or unmounted landing folder otherwise reads as 'no "
+                "new usage': the run succeeds and the marts stay empty or stop moving.")
+def landing_folder_has_exports(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    landing = radar.settings().landing_dir
+    is_folder = landing.is_dir()
+    with warehouse.get_connection() as con:
+        (loaded,) = run(con, "SELECT count(*) FROM staging.ingested_files "
+                             "WHERE status = 'loaded'")[0]
+        found = pl.DataFrame({"is_folder": [is_folder], "files_loaded": [loaded]})
+        outcome = gx.validate("landing_folder", found, [
+            ("ExpectColumnValuesToBeInSet", {"column": "is_folder", "value_set": [True]}),
+            ("ExpectColumnValuesToBeBetween", {"column": "files_loaded", "min_value": 1}),
+        ])
+        return _finish(context, con, INGESTED_FILES, WARN, outcome,
+                       {"landing_dir": str(landing), "is_folder": is_folder,
+                        "files_loaded": loaded})
+
+
 @dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,
                 description="WARN: this run quarantined no file and no row. When it did, the "
                 "metadata lists the files and the most common reasons.")
@@ -402,7 +425,7 @@ def catalog_sources_agree(
 
 
 checks = [
-    catalog_sources_agree,
+    catalog_sources_agree, landing_folder_has_exports,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
     unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,
