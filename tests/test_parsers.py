@@ -203,6 +203,17 @@ class TestLiteLLM:
         assert "arerank has no OpenAI usage endpoint" in rows[0]["reason"]
         assert rows[1]["reason"] is None
 
+    def test_anthropic_format_chat_calls_are_completions(self, tmp_path):
+        from tests.exports import litellm_row
+        rows = []
+        for rid, call_type in (("r1", "anthropic_messages"), ("r2", "aanthropic_messages")):
+            row = litellm_row(rid, "gpt-4o-2024-08-06", 10, 5, "", "a", "success")
+            row[1] = call_type
+            rows.append(row)
+        parsed = self.parse(tmp_path, rows)
+        assert [(r["reason"], r["endpoint"], r["route"], r["model"]) for r in parsed] == [
+            (None, "completions", "/v1/messages", "gpt-4o-2024-08-06")] * 2
+
     def test_metadata_that_is_not_json_is_not_fatal(self, tmp_path):
         from tests.exports import litellm_row
         row = litellm_row("r1", "gpt-4o", 10, 5, "", "a", "success")

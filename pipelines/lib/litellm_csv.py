@@ -32,6 +32,9 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
     "text_completion": ("completions", "/v1/completions"),
     "responses": ("completions", "/v1/responses"),
     "_arealtime": ("completions", "/v1/realtime"),
+    # the Anthropic-format chat route: clients such as Claude Code call it through the gateway
+    # with any model behind it, OpenAI's included (a retired gpt-4o there is still a caller)
+    "anthropic_messages": ("completions", "/v1/messages"),
     "embedding": ("embeddings", "/v1/embeddings"),
     "image_generation": ("images", "/v1/images/generations"),
     "image_edit": ("images", "/v1/images/edits"),
