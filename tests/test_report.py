@@ -46,6 +46,9 @@ def test_report_files_and_sections(report):
     assert "**3 teams**" in text and "**152 requests**" in text
     assert "**2 calls failed**" in text
     assert "Nearest shutdown: **gpt-4o-2024-08-06** on 2027-01-14 (**50 days left**)" in text
+    # 3.25 + 0.0195 + 2.5 = 5.7695 USD now; 0.132 + 0.0132 + 0.1 = 0.2452 on the replacements
+    assert ("costing **$5.77**" in text and "replacements would cost $0.25: $5.52 less than now."
+            in text)
     # failing calls first, then by days left and traffic
     actions = text.split("## 2. Action list")[1].split("## 3.")[0]
     order = [line.split("|")[1].strip() for line in actions.splitlines()

@@ -265,9 +265,11 @@ def headline_lines(data: ReportData) -> list[str]:
         lines.append(f"Nearest shutdown: **{h['nearest_model']}** on {h['nearest_shutdown']} "
                      f"(**{h['nearest_days']} days left**).")
     if h["replacement_cost"] is not None:
-        delta = _delta(h["cost"], h["replacement_cost"])
+        d = (Decimal(h["replacement_cost"]) - Decimal(h["cost"])).quantize(CENT)
+        than = ("the same as now" if d == 0 else
+                f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
         lines.append(f"The same traffic on the recommended replacements would cost "
-                     f"{money(h['replacement_cost'])} ({delta}).")
+                     f"{money(h['replacement_cost'])}: {than}.")
     return lines
 
 
