@@ -54,3 +54,18 @@ def test_cost_is_linear_in_tokens_before_rounding(a, b, out):
     assert one >= 0
     assert one == round_cost((D(a - cached) * D("2.5") + D(cached) * D("1.25")
                               + D(out) * D("10")) / D(1_000_000))
+
+
+def test_displayed_cents_round_half_away_from_zero_and_show_no_negative_zero():
+    """The one rounding after the warehouse's: reports and previews show cents, half away from
+    zero as the rule says (Python's default would give 0.12 and 2.67 below)."""
+    from pipelines.lib.markdown import fmt
+    from pipelines.lib.money import to_cents
+    from pipelines.reports.report import money
+
+    assert to_cents(D("0.125")) == D("0.13") and to_cents(D("-0.125")) == D("-0.13")
+    assert to_cents(D("2.665")) == D("2.67") and to_cents(D("0.1249999999")) == D("0.12")
+    assert str(to_cents(D("-0.004"))) == "0.00"
+    assert [money(D(v)) for v in ("0.125", "-0.125", "1234.565", "-0.004")] == [
+        "$0.13", "-$0.13", "$1,234.57", "$0.00"]
+    assert fmt(D("0.125")) == "0.13"

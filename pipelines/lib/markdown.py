@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from pipelines.lib.money import to_cents
+
 
 def fmt(value: Any) -> str:
     if value is None:
@@ -14,7 +16,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return f"{value.quantize(Decimal('0.01')):,}"
+        return f"{to_cents(value):,}"
     if isinstance(value, float):
         return f"{value:,.4f}".rstrip("0").rstrip(".")
     if isinstance(value, int):

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 COST_SCALE = Decimal("1e-10")
 PRICE_SCALE = Decimal("1e-6")
+CENT = Decimal("0.01")
 ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
 
@@ -41,6 +42,13 @@ def per_token_to_per_million(value: float | int | str) -> Decimal:
 
 def round_cost(value: Decimal) -> Decimal:
     return value.quantize(COST_SCALE, rounding=ROUND_HALF_UP)
+
+
+def to_cents(value: Decimal | int | str) -> Decimal:
+    """A dollar amount as reports and previews display it: cents, half away from zero (never
+    Python's default half-even), and no negative zero."""
+    cents = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return cents.copy_abs() if cents == 0 else cents
 
 
 def row_cost(

@@ -19,14 +19,15 @@ import duckdb
 
 from pipelines.lib.duck import table_exists
 from pipelines.lib.markdown import fmt, table
-
-CENT = Decimal("0.01")
+from pipelines.lib.money import to_cents
 
 
 def money(value: Decimal | None) -> str:
+    """``$1,234.57`` / ``-$0.13`` (:func:`pipelines.lib.money.to_cents`); None is ``n/a``."""
     if value is None:
         return "n/a"
-    return f"${Decimal(value).quantize(CENT):,}"
+    cents = to_cents(value)
+    return f"-${-cents:,}" if cents < 0 else f"${cents:,}"
 
 
 def pct(value: float | None) -> str:
@@ -230,7 +231,7 @@ def charts(data: ReportData) -> dict[str, str]:
 def _delta(a: Decimal | None, b: Decimal | None) -> str:
     if a is None or b is None:
         return "n/a"
-    d = (Decimal(b) - Decimal(a)).quantize(CENT)
+    d = to_cents(Decimal(b) - Decimal(a))
     if d == 0:
         return money(d)
     return f"+{money(d)} (costs more)" if d > 0 else f"-{money(-d)}"
@@ -265,7 +266,7 @@ def headline_lines(data: ReportData) -> list[str]:
         lines.append(f"Nearest shutdown: **{h['nearest_model']}** on {h['nearest_shutdown']} "
                      f"(**{h['nearest_days']} days left**).")
     if h["replacement_cost"] is not None:
-        d = (Decimal(h["replacement_cost"]) - Decimal(h["cost"])).quantize(CENT)
+        d = to_cents(Decimal(h["replacement_cost"]) - Decimal(h["cost"]))
         than = ("the same as now" if d == 0 else
                 f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
         lines.append(f"The same traffic on the recommended replacements would cost "
