@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -19,9 +20,11 @@ SAMPLE_TEAMS_FILE = PACKAGE_DIR / "sample" / "teams.csv"
 
 #: Reporting window of the contract: the 28 days ending on as-of, inclusive.
 WINDOW_DAYS = 28
-#: Reconciliation tolerance: 1% of the billed amount or $0.01, whichever is larger.
-RECONCILIATION_TOLERANCE_PCT = "0.01"
-RECONCILIATION_TOLERANCE_USD = "0.01"
+#: Reconciliation tolerance (contract: configurable, default 1% or $0.01, whichever is
+#: larger): a share of the billed amount, ``RADAR_RECONCILIATION_TOLERANCE_SHARE``, and an
+#: amount in USD, ``RADAR_RECONCILIATION_TOLERANCE_USD``.
+RECONCILIATION_TOLERANCE_SHARE = Decimal("0.01")
+RECONCILIATION_TOLERANCE_USD = Decimal("0.01")
 
 
 def _path(var: str, default: Path) -> Path:
@@ -35,6 +38,21 @@ def _iso_date(var: str, value: str) -> dt.date:
         return dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise ValueError(f"{var} must be an ISO date YYYY-MM-DD, got {value!r}") from exc
+
+
+def _amount(var: str, default: Decimal, maximum: Decimal) -> Decimal:
+    """A decimal setting from 0 to ``maximum`` with at most 6 decimals (the SQL's scale)."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not 0 <= amount <= maximum or amount != round(amount, 6):
+        raise ValueError(f"{var} must be a number from 0 to {maximum} with at most 6 "
+                         f"decimals, got {value!r}")
+    return amount
 
 
 def parse_as_of(value: str | None) -> dt.date:
@@ -55,6 +73,8 @@ class RadarSettings:
     reports_dir: Path
     sync_start: dt.date
     duckdb_memory_limit: str = "768MB"
+    tolerance_share: Decimal = RECONCILIATION_TOLERANCE_SHARE
+    tolerance_usd: Decimal = RECONCILIATION_TOLERANCE_USD
 
     @property
     def window_start(self) -> dt.date:
@@ -82,4 +102,8 @@ class RadarSettings:
             sync_start=sync_start,
             duckdb_memory_limit=os.environ.get("RADAR_DUCKDB_MEMORY_LIMIT", "").strip()
             or "768MB",
+            tolerance_share=_amount("RADAR_RECONCILIATION_TOLERANCE_SHARE",
+                                    RECONCILIATION_TOLERANCE_SHARE, Decimal(1)),
+            tolerance_usd=_amount("RADAR_RECONCILIATION_TOLERANCE_USD",
+                                  RECONCILIATION_TOLERANCE_USD, Decimal("1e9")),
         )

@@ -113,6 +113,19 @@ def test_a_date_setting_that_is_not_a_date_names_its_variable(monkeypatch, varia
         RadarSettings.from_env()
 
 
+@pytest.mark.parametrize(("variable", "value"), [
+    ("RADAR_RECONCILIATION_TOLERANCE_SHARE", "1%"),
+    ("RADAR_RECONCILIATION_TOLERANCE_SHARE", "1.5"),
+    ("RADAR_RECONCILIATION_TOLERANCE_USD", "-0.01"),
+    ("RADAR_RECONCILIATION_TOLERANCE_USD", "0.0000001")])
+def test_a_tolerance_setting_out_of_range_names_its_variable(monkeypatch, variable, value):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=f"^{variable} must be a number from 0 to "):
+        RadarSettings.from_env()
+
+
 def test_a_catalog_file_setting_that_is_not_a_file_names_its_variable(tmp_path):
     from pipelines.lib.catalog import CatalogError, configured_file
 

@@ -17,7 +17,8 @@ def _cost(day: str, value: float, line_item: str | None = None) -> dict:
                          "line_item": line_item, "project_id": "proj_x"}])
 
 
-def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh):
+def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh,
+                                                                monkeypatch):
     # proj_x uses exactly $1.00 a day: 400,000 input tokens of gpt-4o at $2.50 / 1M
     usage = [bucket(f"2026-11-{d}", [completion(
         input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id="k",
@@ -41,6 +42,18 @@ def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh):
         (d(2026, 11, 12), D("0.5"), D("1"), D("-0.5"), False, D("0"), "offset", True),
         (d(2026, 11, 13), D("3"), D("1"), D("2"), False, D("0"), "unexplained", False),
     ]
+    # the tolerance is configurable: half of the bill lets 11-11 through (0.50 off a 1.50
+    # bill), not 11-12 (0.50 off 0.50) nor 11-13 (2.00 off 3.00)
+    monkeypatch.setenv("RADAR_RECONCILIATION_TOLERANCE_SHARE", "0.5")
+    refresh()
+    assert radar.query("SELECT within_tolerance FROM marts.cost_reconciliation "
+                       "ORDER BY usage_date") == [(True,), (True,), (False,), (False,)]
+    # $2 whatever the bill: every day
+    monkeypatch.setenv("RADAR_RECONCILIATION_TOLERANCE_USD", "2")
+    monkeypatch.setenv("RADAR_RECONCILIATION_TOLERANCE_SHARE", "0")
+    refresh()
+    assert radar.query("SELECT within_tolerance FROM marts.cost_reconciliation "
+                       "ORDER BY usage_date") == [(True,)] * 4
 
 
 def test_focus_export(fixture_exports, refresh):

@@ -65,7 +65,9 @@ def _unpriced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str
 def _reconciliation_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     return {"classification": preview(con, (
         "SELECT classification, count(*) AS days, sum(difference_usd) AS difference_usd "
-        "FROM marts.cost_reconciliation GROUP BY ALL ORDER BY ALL"))}
+        "FROM marts.cost_reconciliation GROUP BY ALL ORDER BY ALL")),
+        "tolerance": f"{s.tolerance_share:%} of the bill or ${s.tolerance_usd}, "
+                     "whichever is larger"}
 
 
 model_resolution = sql_table_asset(

@@ -16,11 +16,7 @@ from pipelines.lib.duck import build_table, build_view, run, sql_path, sql_text,
 from pipelines.lib.incremental import build_by_day
 from pipelines.lib.markdown import table
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
-from pipelines.settings import (
-    RECONCILIATION_TOLERANCE_PCT,
-    RECONCILIATION_TOLERANCE_USD,
-    RadarSettings,
-)
+from pipelines.settings import RadarSettings
 
 OWNERS = ["team:platform-finops"]
 
@@ -49,8 +45,8 @@ def sql_description(model: str) -> str:
 def sql_params(settings: RadarSettings) -> dict[str, Any]:
     return {
         "as_of": settings.as_of,
-        "tolerance_pct": RECONCILIATION_TOLERANCE_PCT,
-        "tolerance_usd": RECONCILIATION_TOLERANCE_USD,
+        "tolerance_share": settings.tolerance_share,
+        "tolerance_usd": settings.tolerance_usd,
     }
 
 

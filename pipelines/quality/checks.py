@@ -389,7 +389,9 @@ def nothing_quarantined_this_run(
 
 @dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
                 description="WARN: every billed day and project is within tolerance of the "
-                "computed cost (1% or $0.01, whichever is larger); the metadata splits the "
+                "computed cost (RADAR_RECONCILIATION_TOLERANCE_SHARE of the bill or "
+                "RADAR_RECONCILIATION_TOLERANCE_USD, whichever is larger; by default 1% or "
+                "$0.01); the metadata splits the "
                 "others into offset (shifted to a neighbouring day) and unexplained.")
 def bill_matches_computed_cost(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,

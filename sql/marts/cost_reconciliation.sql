@@ -5,7 +5,7 @@
 -- storage, fine-tuning and credits are kept apart in billed_other_usd.
 -- Computed cost counts only OpenAI-reported usage (Usage API, dashboard export): gateway logs
 -- describe the same traffic from the other side and would count it twice.
--- Tolerance: $tolerance_pct of the billed amount or $tolerance_usd, whichever is larger.
+-- Tolerance: $tolerance_share of the billed amount or $tolerance_usd, whichever is larger.
 -- Usage and cost data do not always cut days at the same instant, so each day is also
 -- compared over a rolling 7-day window and classified: matched, offset (the difference is
 -- balanced by a neighbouring day: money shifted, not missing) or unexplained.
@@ -60,7 +60,7 @@ with_windows AS (
     SELECT
         *,
         billed_usd - computed_usd AS difference_usd,
-        greatest(abs(billed_usd) * CAST($tolerance_pct AS DECIMAL(9, 6)),
+        greatest(abs(billed_usd) * CAST($tolerance_share AS DECIMAL(9, 6)),
                  CAST($tolerance_usd AS DECIMAL(18, 6))) AS tolerance_usd,
         sum(billed_usd) OVER w7 AS billed_7d_usd,
         sum(computed_usd) OVER w7 AS computed_7d_usd,
@@ -87,7 +87,7 @@ SELECT
     computed_7d_usd,
     billed_7d_usd - computed_7d_usd AS difference_7d_usd,
     abs(billed_7d_usd - computed_7d_usd)
-        <= greatest(abs(billed_7d_usd) * CAST($tolerance_pct AS DECIMAL(9, 6)),
+        <= greatest(abs(billed_7d_usd) * CAST($tolerance_share AS DECIMAL(9, 6)),
                     CAST($tolerance_usd AS DECIMAL(18, 6))) AS within_tolerance_7d,
     CASE
         WHEN abs(difference_usd) <= tolerance_usd THEN 'matched'

@@ -27,7 +27,7 @@ SELECT
     CAST(coalesce(c.computed_usd, 0) AS DECIMAL(38, 10)) AS computed_usd,
     b.billed_usd - coalesce(c.computed_usd, 0) AS difference_usd,
     abs(b.billed_usd - coalesce(c.computed_usd, 0))
-        <= greatest(abs(b.billed_usd) * CAST($tolerance_pct AS DECIMAL(9, 6)),
+        <= greatest(abs(b.billed_usd) * CAST($tolerance_share AS DECIMAL(9, 6)),
                     CAST($tolerance_usd AS DECIMAL(18, 6))) AS within_tolerance
 FROM billed AS b
 LEFT JOIN computed AS c
