@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from tests.conftest import REPO
@@ -24,6 +25,9 @@ def test_definitions_load_with_contract_jobs():
         node = graph.get(key)
         assert node.description, key
         assert node.owners, key
+    # a backfill of the API pull is one run (its beta warning is silenced, not the policy)
+    pull = defs.resolve_assets_def(dg.AssetKey(["sync", "openai_api_pages"]))
+    assert pull.backfill_policy == dg.BackfillPolicy.single_run()
 
 
 def test_every_sql_model_file_is_used():
