@@ -97,3 +97,32 @@ def test_report_in_a_real_browser(report, tmp_path):
     assert errors == []
     assert dialogs == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_unassigned_deprecated_callers_are_listed_to_be_mapped(radar):
+    """The action list's blind spot: deprecated traffic no team claims, by key and project,
+    so someone can add it to the team directory. Mapped, active and out-of-window usage are
+    not listed."""
+    import json
+
+    from tests.exports import bucket, completion, page
+
+    def usage(project, key, model, requests):
+        return completion(input_tokens=1_000, output_tokens=10, num_model_requests=requests,
+                          project_id=project, api_key_id=key, model=model, batch=False)
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([
+        bucket("2026-10-01", [usage("proj_z", "key_z", "gpt-4o-2024-08-06", 7)]),  # too old
+        bucket("2026-11-23", [usage("proj_z", "key_z", "gpt-4o-2024-08-06", 2)]),
+        bucket("2026-11-24", [usage("proj_z", "key_z", "gpt-4o-2024-08-06", 3),
+                              usage("proj_a", "key_a", "gpt-4o-2024-08-06", 4),  # alpha's
+                              usage("proj_y", "key_y", "gpt-5.6-sol", 9)]),  # active model
+    ])))
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    section = text.split("**Unassigned callers**")[1].split("## 3.")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    assert rows == ["| openai_usage_api | proj_z | key_z |  | gpt-4o-2024-08-06 | 5 | 2026-11-24 |"]
+    page_html = (radar.reports / "migration-status-2026-W48.html").read_text()
+    unassigned = page_html.split('id="unassigned"')[1].split("</table>")[0]
+    assert "proj_z" in unassigned and "proj_a" not in unassigned and "proj_y" not in unassigned

@@ -49,6 +49,7 @@ class ReportData:
     progress: list[dict[str, Any]]
     migrated: list[dict[str, Any]]
     new_callers: list[dict[str, Any]]
+    unassigned: list[dict[str, Any]]
     burn_down: list[dict[str, Any]]
     cost_by_model: list[dict[str, Any]]
     health: dict[str, Any]
@@ -134,6 +135,15 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         SELECT t.team, t.endpoint, t.model, t.requests AS requests_this_week, t.first_day
         FROM this_week t ANTI JOIN before b USING (team, endpoint, model)
         ORDER BY t.requests DESC, t.team""", p)
+    # deprecated-model traffic no team claims: the keys, users and projects to map
+    unassigned = _dicts(con, """
+        SELECT source, project_id, api_key_id, user_id, model, sum(requests) AS requests,
+               max(usage_date) AS last_seen
+        FROM marts.usage_cost_daily
+        WHERE team = 'unassigned' AND lifecycle_status IN ('deprecated', 'shutdown')
+          AND requests > 0 AND usage_date BETWEEN $window_start AND $as_of
+        GROUP BY ALL ORDER BY requests DESC, source, project_id, api_key_id, user_id, model
+        LIMIT 20""", p)
     burn_down = _dicts(con, """
         SELECT week_start, team, deprecated_share, requests
         FROM marts.migration_status_weekly
@@ -168,7 +178,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
             GROUP BY asset, "check", severity ORDER BY passed, severity, asset, "check"
             """, p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
-                      migrated, new_callers, burn_down, cost_by_model, health, checks)
+                      migrated, new_callers, unassigned, burn_down, cost_by_model, health,
+                      checks)
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -288,6 +299,17 @@ def action_rows(data: ReportData) -> list[list[str]]:
              r["owner"] or ""] for r in data.actions]
 
 
+UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
+                    "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`):")
+UNASSIGNED_COLUMNS = ["source", "project", "API key", "user", "model", "requests (28d)",
+                      "last seen"]
+
+
+def unassigned_rows(data: ReportData) -> list[list[Any]]:
+    return [[r["source"], r["project_id"], r["api_key_id"], r["user_id"], r["model"],
+             r["requests"], r["last_seen"]] for r in data.unassigned]
+
+
 def progress_rows(data: ReportData) -> list[list[str]]:
     def change(c):
         return "n/a" if c is None else f"{c * 100:+.1f} pts"
@@ -305,6 +327,8 @@ def render_markdown(data: ReportData) -> str:
            "Sorted by urgency: calls failing against shut-down models first, then days to "
            "shutdown, then traffic.", "",
            table(ACTION_COLUMNS, action_rows(data), limit=100), "",
+           UNASSIGNED_INTRO, "",
+           table(UNASSIGNED_COLUMNS, unassigned_rows(data), limit=20), "",
            "## 3. Progress",
            "Deprecated share of each team's requests, last week vs this week so far.", "",
            table(["team", "last week", "this week", "change", "deprecated requests"],
@@ -405,6 +429,11 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
 <p>Sorted by urgency: calls failing against shut-down models first, then days to shutdown,
 then traffic. A positive difference means the migration costs more.</p>
 {_html_table(ACTION_COLUMNS, action_rows(data), {5, 6, 7, 9, 10}, action_classes, "actions")}
+<h3>Unassigned callers</h3>
+<p>Deprecated-model traffic in the window that no team claims: add its API key, user or
+project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
+{_html_table(UNASSIGNED_COLUMNS, [[fmt(v) for v in row] for row in unassigned_rows(data)],
+             {5}, table_id="unassigned")}
 <h2>3. Progress</h2>
 <p>Deprecated share of each team's requests, last week vs this week so far.</p>
 {_html_table(["team", "last week", "this week", "change", "deprecated requests"],
