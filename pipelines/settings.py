@@ -25,6 +25,9 @@ WINDOW_DAYS = 28
 #: amount in USD, ``RADAR_RECONCILIATION_TOLERANCE_USD``.
 RECONCILIATION_TOLERANCE_SHARE = Decimal("0.01")
 RECONCILIATION_TOLERANCE_USD = Decimal("0.01")
+#: WARN when more of the window's requests than this share are unpriced
+#: (``RADAR_UNPRICED_MAX_SHARE``).
+UNPRICED_MAX_SHARE = Decimal("0.05")
 
 
 def _path(var: str, default: Path) -> Path:
@@ -75,6 +78,7 @@ class RadarSettings:
     duckdb_memory_limit: str = "768MB"
     tolerance_share: Decimal = RECONCILIATION_TOLERANCE_SHARE
     tolerance_usd: Decimal = RECONCILIATION_TOLERANCE_USD
+    unpriced_max_share: Decimal = UNPRICED_MAX_SHARE
 
     @property
     def window_start(self) -> dt.date:
@@ -106,4 +110,6 @@ class RadarSettings:
                                     RECONCILIATION_TOLERANCE_SHARE, Decimal(1)),
             tolerance_usd=_amount("RADAR_RECONCILIATION_TOLERANCE_USD",
                                   RECONCILIATION_TOLERANCE_USD, Decimal("1e9")),
+            unpriced_max_share=_amount("RADAR_UNPRICED_MAX_SHARE", UNPRICED_MAX_SHARE,
+                                       Decimal(1)),
         )

@@ -121,8 +121,9 @@ def test_a_date_setting_that_is_not_a_date_names_its_variable(monkeypatch, varia
     ("RADAR_RECONCILIATION_TOLERANCE_SHARE", "1%"),
     ("RADAR_RECONCILIATION_TOLERANCE_SHARE", "1.5"),
     ("RADAR_RECONCILIATION_TOLERANCE_USD", "-0.01"),
-    ("RADAR_RECONCILIATION_TOLERANCE_USD", "0.0000001")])
-def test_a_tolerance_setting_out_of_range_names_its_variable(monkeypatch, variable, value):
+    ("RADAR_RECONCILIATION_TOLERANCE_USD", "0.0000001"),
+    ("RADAR_UNPRICED_MAX_SHARE", "five percent")])
+def test_a_number_setting_out_of_range_names_its_variable(monkeypatch, variable, value):
     from pipelines.settings import RadarSettings
 
     monkeypatch.setenv(variable, value)

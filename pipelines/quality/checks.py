@@ -8,7 +8,6 @@ passed, observed, checked_at) so BI can chart data health over time.
 
 import datetime as dt
 import json
-import os
 from typing import Any
 
 import dagster as dg
@@ -31,11 +30,6 @@ WARN = dg.AssetCheckSeverity.WARN
 #: largest number of changed rows handed to GX in one check; more are sampled (reservoir)
 MAX_VALIDATED_ROWS = 100_000
 
-
-def unpriced_max_share() -> float:
-    """WARN when more than this share of the window's requests cannot be priced
-    (``RADAR_UNPRICED_MAX_SHARE``, default 0.05), read when the check runs."""
-    return float(os.environ.get("RADAR_UNPRICED_MAX_SHARE", "0.05"))
 
 PRICES = dg.AssetKey(["catalog", "model_prices"])
 LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
@@ -321,8 +315,8 @@ def unpriced_share_is_small(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
-    as_of = radar.settings().as_of
-    threshold = unpriced_max_share()
+    settings = radar.settings()
+    as_of, threshold = settings.as_of, float(settings.unpriced_max_share)
     with warehouse.get_connection() as con:
         share = frame(con, """
             SELECT coalesce(sum(requests) FILTER (WHERE NOT priced), 0) AS unpriced_requests,
