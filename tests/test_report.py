@@ -49,6 +49,11 @@ def test_report_files_and_sections(report):
     # 3.25 + 0.0195 + 2.5 = 5.7695 USD now; 0.132 + 0.0132 + 0.1 = 0.2452 on the replacements
     assert ("costing **$5.77**" in text and "replacements would cost $0.25: $5.52 less than now."
             in text)
+    # the fixture's OpenAI exports stop before its gateway logs: said first, per source
+    assert ("- **Stale data**: usage stops for openai_dashboard on 2026-11-22 (3 days before "
+            "as-of); openai_usage_api on 2026-11-21 (4 days before as-of).") in text
+    assert ("- Newest usage day per source: litellm 2026-11-24, openai_dashboard 2026-11-22, "
+            "openai_usage_api 2026-11-21.") in text
     # failing calls first, then by days left and traffic
     actions = text.split("## 2. Action list")[1].split("## 3.")[0]
     order = [line.split("|")[1].strip() for line in actions.splitlines()
@@ -126,3 +131,23 @@ def test_unassigned_deprecated_callers_are_listed_to_be_mapped(radar):
     page_html = (radar.reports / "migration-status-2026-W48.html").read_text()
     unassigned = page_html.split('id="unassigned"')[1].split("</table>")[0]
     assert "proj_z" in unassigned and "proj_a" not in unassigned and "proj_y" not in unassigned
+
+
+def test_freshness_warns_of_missing_data_not_of_a_late_day():
+    """No usage in the window, or a source that stopped inside it, is said before any figure
+    (zeros would read as a finished migration); one day late is a normal export lag."""
+    from pipelines.reports.report import ReportData, freshness_lines
+
+    def data(**last_days):
+        return ReportData(dt.date(2026, 11, 25), dt.date(2026, 11, 23), dt.date(2026, 10, 29),
+                          {}, [], [], [], [], [], [], [], {},
+                          freshness=[{"source": k, "last_day": v} for k, v in last_days.items()])
+
+    assert freshness_lines(data(litellm=dt.date(2026, 11, 24),
+                                openai_usage_api=dt.date(2026, 11, 23))) == []
+    (line,) = freshness_lines(data(litellm=dt.date(2026, 11, 24),
+                                   openai_usage_api=dt.date(2026, 11, 22)))
+    assert line.startswith("**Stale data**: usage stops for openai_usage_api on 2026-11-22 "
+                           "(3 days before as-of).")
+    (line,) = freshness_lines(data())
+    assert line.startswith("**No usage in the window** (2026-10-29 to 2026-11-25)")

@@ -54,6 +54,8 @@ class ReportData:
     cost_by_model: list[dict[str, Any]]
     health: dict[str, Any]
     checks: list[dict[str, Any]] = field(default_factory=list)
+    #: newest usage day of each source that has usage in the window
+    freshness: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -177,9 +179,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
             FROM quality.check_results WHERE checked_at >= $week_start
             GROUP BY asset, "check", severity ORDER BY passed, severity, asset, "check"
             """, p)
+    freshness = _dicts(con, """
+        SELECT source, max(usage_date) AS last_day FROM marts.usage_cost_daily
+        WHERE usage_date BETWEEN $window_start AND $as_of GROUP BY source ORDER BY source""", p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
-                      checks)
+                      checks, freshness)
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -259,6 +264,28 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+#: a source whose newest usage day is more than this many days before as-of is called stale
+#: (a daily export lands the day after; two days late is one export missing)
+STALE_AFTER_DAYS = 2
+
+
+def freshness_lines(data: ReportData) -> list[str]:
+    """Warnings that the figures are not the whole picture: no usage in the window at all,
+    or a source whose exports stopped inside it (a drop that is missing data, not
+    migration)."""
+    if not data.freshness:
+        return [f"**No usage in the window** ({data.window_start} to {data.as_of}): the zeros "
+                "below mean nothing was loaded for these days, not that the migration is done. "
+                "Check the landing folder and the exports."]
+    stale = [f"{r['source']} on {r['last_day']} ({(data.as_of - r['last_day']).days} days "
+             "before as-of)"
+             for r in data.freshness if (data.as_of - r["last_day"]).days > STALE_AFTER_DAYS]
+    if not stale:
+        return []
+    return [f"**Stale data**: usage stops for {'; '.join(stale)}. The figures miss the days "
+            "after, so a drop there is missing exports, not migration: check those exports."]
+
+
 def headline_lines(data: ReportData) -> list[str]:
     h = data.headline
     share_req = (h["requests"] / h["all_requests"]) if h["all_requests"] else None
@@ -282,7 +309,7 @@ def headline_lines(data: ReportData) -> list[str]:
                 f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
         lines.append(f"The same traffic on the recommended replacements would cost "
                      f"{money(h['replacement_cost'])}: {than}.")
-    return lines
+    return freshness_lines(data) + lines
 
 
 ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests", "failed",
@@ -317,6 +344,11 @@ def progress_rows(data: ReportData) -> list[list[str]]:
              fmt(r["deprecated_requests_this_week"] or 0)] for r in data.progress]
 
 
+def _newest(data: ReportData) -> str:
+    return ", ".join(f"{r['source']} {r['last_day']}" for r in data.freshness) or \
+        "none in the window"
+
+
 def render_markdown(data: ReportData) -> str:
     h = data.health
     out = [f"# Migration status {data.label}",
@@ -348,6 +380,7 @@ def render_markdown(data: ReportData) -> str:
            f"- Rejected this week: {h['rejected_files_week']} files, "
            f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
            f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).",
+           f"- Newest usage day per source: {_newest(data)}.",
            f"- Quality checks this week: {sum(1 for c in data.checks if c['passed'])} passing, "
            f"{sum(1 for c in data.checks if not c['passed'])} failing at their last run.", ""]
     if data.checks:
@@ -456,6 +489,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 {_e(h['unpriced_requests'])} requests ({_e(h['unpriced_models'] or 'none')}).</li>
 <li>Rejected this week: {_e(h['rejected_files_week'])} files, {_e(h['rejected_rows_week'])}
 rows (all time: {_e(h['rejected_files_total'])} files, {_e(h['rejected_rows_total'])} rows).</li>
+<li>Newest usage day per source: {_e(_newest(data))}.</li>
 </ul>
 {_html_table(["asset", "check", "severity", "last result", "failures this week"],
              checks_rows, {4}, ["failing" if r[3] == "FAIL" else "" for r in checks_rows],
