@@ -20,6 +20,9 @@ SAMPLE_TEAMS_FILE = PACKAGE_DIR / "sample" / "teams.csv"
 
 #: Reporting window of the contract: the 28 days ending on as-of, inclusive.
 WINDOW_DAYS = 28
+#: A source whose newest usage day is more than this many days before as-of is stale: a daily
+#: export lands the day after its day, so two days late is one export missing.
+STALE_AFTER_DAYS = 2
 #: Reconciliation tolerance (contract: configurable, default 1% or $0.01, whichever is
 #: larger): a share of the billed amount, ``RADAR_RECONCILIATION_TOLERANCE_SHARE``, and an
 #: amount in USD, ``RADAR_RECONCILIATION_TOLERANCE_USD``.

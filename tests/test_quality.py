@@ -38,6 +38,18 @@ def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
     assert {r[4] for r in rows} == {result.run_id}
     quarantine = json.loads(next(r[3] for r in rows if r[0] == "nothing_quarantined_this_run"))
     assert {q["status"] for q in quarantine["quarantined"]} == {"loaded", "rejected"}
+    # the fixture's OpenAI exports stop 3-4 days before as-of, its gateway logs 1 day before
+    assert evaluations["usage_is_current"] == (False, "WARN")
+    freshness = json.loads(next(r[3] for r in rows if r[0] == "usage_is_current"))
+    assert {s["source"]: s["days_behind"] for s in freshness["sources"]} == {
+        "litellm": 1, "openai_dashboard": 3, "openai_usage_api": 4}
+
+
+def test_usage_up_to_yesterday_is_current(radar, refresh):
+    from tests.exports import RESULT_C, bucket, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [RESULT_C])])))
+    assert check_evaluations(refresh())["usage_is_current"] == (True, "WARN")
 
 
 def test_unpriced_share_threshold_is_configurable(fixture_exports, monkeypatch):

@@ -24,6 +24,7 @@ from pipelines.resources import (
     RadarConfig,
     WarehouseResource,
 )
+from pipelines.settings import STALE_AFTER_DAYS
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
@@ -335,6 +336,31 @@ def unpriced_share_is_small(
                        {**share.row(0, named=True), "threshold": threshold})
 
 
+@dg.asset_check(asset=COST_DAILY, pool=WAREHOUSE_POOL,
+                description="WARN: the 28-day window has usage, and every source with usage "
+                f"in it has usage within {STALE_AFTER_DAYS} days of as-of. A source whose "
+                "exports stopped makes its traffic fall, which reads as migration.")
+def usage_is_current(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    as_of = radar.settings().as_of
+    with warehouse.get_connection() as con:
+        sources = frame(con, """
+            SELECT source, max(usage_date) AS last_day,
+                   date_diff('day', max(usage_date), CAST($as_of AS DATE)) AS days_behind
+            FROM marts.usage_cost_daily
+            WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of
+            GROUP BY source ORDER BY source""", {"as_of": as_of})
+        outcome = gx.validate("usage_freshness", sources, [
+            ("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+            ("ExpectColumnValuesToBeBetween", {"column": "days_behind", "min_value": 0,
+                                               "max_value": STALE_AFTER_DAYS}),
+        ])
+        return _finish(context, con, COST_DAILY, WARN, outcome,
+                       {"as_of": as_of, "sources": sources.to_dicts()})
+
+
 @dg.asset_check(asset=INGESTED_FILES, pool=WAREHOUSE_POOL,
                 description="WARN: RADAR_LANDING_DIR is a folder and at least one export has "
                 "been loaded. A mistyped or unmounted landing folder otherwise reads as 'no "
@@ -421,7 +447,7 @@ def catalog_sources_agree(
 
 
 checks = [
-    catalog_sources_agree, landing_folder_has_exports,
+    catalog_sources_agree, landing_folder_has_exports, usage_is_current,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
     unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,

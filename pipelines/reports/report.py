@@ -20,6 +20,7 @@ import duckdb
 from pipelines.lib.duck import table_exists
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
+from pipelines.settings import STALE_AFTER_DAYS
 
 
 def money(value: Decimal | None) -> str:
@@ -262,11 +263,6 @@ def _days(row: dict) -> str:
 
 def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-#: a source whose newest usage day is more than this many days before as-of is called stale
-#: (a daily export lands the day after; two days late is one export missing)
-STALE_AFTER_DAYS = 2
 
 
 def freshness_lines(data: ReportData) -> list[str]:
