@@ -281,14 +281,14 @@ def deprecated_totals_match_daily(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
-    as_of = radar.settings().as_of
+    settings = radar.settings()
     with warehouse.get_connection() as con:
         totals = frame(con, """
             WITH d AS (
                 SELECT sum(requests) AS requests, sum(failed_requests) AS failed,
                        sum(input_tokens) AS input_tokens, CAST(sum(cost_usd) AS VARCHAR) AS cost
                 FROM marts.usage_cost_daily
-                WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of
+                WHERE usage_date BETWEEN $window_start AND $as_of
                   AND lifecycle_status IN ('deprecated', 'shutdown')),
             m AS (
                 SELECT sum(requests_28d) AS requests, sum(failed_requests_28d) AS failed,
@@ -301,7 +301,7 @@ def deprecated_totals_match_daily(
                    coalesce(d.input_tokens, 0) AS daily_input,
                    coalesce(m.input_tokens, 0) AS mart_input,
                    coalesce(d.cost, '0') AS daily_cost, coalesce(m.cost, '0') AS mart_cost
-            FROM d, m""", {"as_of": as_of})
+            FROM d, m""", {"as_of": settings.as_of, "window_start": settings.window_start})
         outcome = gx.validate("deprecated_totals", totals, [
             _equal("daily_requests", "mart_requests"), _equal("daily_failed", "mart_failed"),
             _equal("daily_input", "mart_input"), _equal("daily_cost", "mart_cost"),
@@ -317,7 +317,7 @@ def unpriced_share_is_small(
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     settings = radar.settings()
-    as_of, threshold = settings.as_of, float(settings.unpriced_max_share)
+    threshold = float(settings.unpriced_max_share)
     with warehouse.get_connection() as con:
         share = frame(con, """
             SELECT coalesce(sum(requests) FILTER (WHERE NOT priced), 0) AS unpriced_requests,
@@ -326,8 +326,8 @@ def unpriced_share_is_small(
                         THEN coalesce(sum(requests) FILTER (WHERE NOT priced), 0) / sum(requests)
                         ELSE 0 END AS unpriced_share
             FROM marts.usage_cost_daily
-            WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of""",
-            {"as_of": as_of})
+            WHERE usage_date BETWEEN $window_start AND $as_of""",
+            {"as_of": settings.as_of, "window_start": settings.window_start})
         outcome = gx.validate("unpriced_share", share, [
             ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
                                                "max_value": threshold}),
@@ -344,21 +344,22 @@ def usage_is_current(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
-    as_of = radar.settings().as_of
+    settings = radar.settings()
     with warehouse.get_connection() as con:
         sources = frame(con, """
             SELECT source, max(usage_date) AS last_day,
                    date_diff('day', max(usage_date), CAST($as_of AS DATE)) AS days_behind
             FROM marts.usage_cost_daily
-            WHERE usage_date BETWEEN CAST($as_of AS DATE) - INTERVAL 27 DAY AND $as_of
-            GROUP BY source ORDER BY source""", {"as_of": as_of})
+            WHERE usage_date BETWEEN $window_start AND $as_of
+            GROUP BY source ORDER BY source""",
+            {"as_of": settings.as_of, "window_start": settings.window_start})
         outcome = gx.validate("usage_freshness", sources, [
             ("ExpectTableRowCountToBeBetween", {"min_value": 1}),
             ("ExpectColumnValuesToBeBetween", {"column": "days_behind", "min_value": 0,
                                                "max_value": STALE_AFTER_DAYS}),
         ])
         return _finish(context, con, COST_DAILY, WARN, outcome,
-                       {"as_of": as_of, "sources": sources.to_dicts()})
+                       {"as_of": settings.as_of, "sources": sources.to_dicts()})
 
 
 @dg.asset_check(asset=INGESTED_FILES, pool=WAREHOUSE_POOL,
