@@ -15,8 +15,23 @@ DASHBOARD_TIME = {"start_time", "start_time_iso"}
 DASHBOARD_MEASURES = {"num_model_requests", "input_tokens", "amount_value"}
 
 
+#: single-stream compressions read as the export they hold, by their magic bytes
+COMPRESSIONS = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "xz"}
+#: containers and compressions that are not read, and what to do instead
+UNREAD_CONTAINERS = {
+    b"PK\x03\x04": "a zip archive: extract its files into the landing folder",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed: decompress it, or compress it with gzip, bz2 or "
+                         "xz, which are read as they are",
+}
+
+
 class UnrecognisedFile(ValueError):
     """The file is not one of the four supported export formats; the message says why."""
+
+
+def compression_of(head: bytes) -> str | None:
+    """``gzip``, ``bz2`` or ``xz`` when ``head`` (a file's first bytes) starts that stream."""
+    return next((name for magic, name in COMPRESSIONS.items() if head.startswith(magic)), None)
 
 
 def read_header(path: Path) -> list[str]:
@@ -30,6 +45,11 @@ def detect_format(path: Path) -> str:
         head = fh.read(4096)
     if not head.strip():
         raise UnrecognisedFile("empty file")
+    for magic, advice in UNREAD_CONTAINERS.items():
+        if head.startswith(magic):
+            raise UnrecognisedFile(advice)
+    if compression_of(head):
+        raise UnrecognisedFile(f"{compression_of(head)}-compressed: decompress it first")
     if b"\x00" in head:
         raise UnrecognisedFile("binary content (NUL bytes), not a usage export")
     try:

@@ -17,10 +17,16 @@ Rules
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
+import gzip
 import hashlib
+import lzma
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +36,13 @@ import polars as pl
 from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
 from pipelines.lib.duck import memory_limit_bytes, run_script, transaction
 from pipelines.lib.duck import run as _x
-from pipelines.lib.formats import DASHBOARD_CSV, LITELLM_CSV, OPENAI_JSON, detect_format
+from pipelines.lib.formats import (
+    DASHBOARD_CSV,
+    LITELLM_CSV,
+    OPENAI_JSON,
+    compression_of,
+    detect_format,
+)
 from pipelines.lib.redact import redact, sql_mask, sql_redact
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
@@ -237,29 +249,70 @@ def ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime,
     run_id: str | None = None,
 ) -> FileOutcome:
-    """Parse one file and load it in a single transaction (or quarantine it whole)."""
+    """Parse one file and load it in a single transaction (or quarantine it whole).
+
+    A gzip, bz2 or xz file is read as the export it holds: decompressed into a scratch folder
+    beside the warehouse (DuckDB's parallel CSV reader needs a plain file), parsed, and
+    deleted. The manifest keeps the compressed file's path and hash.
+    """
+    with ExitStack() as scratch:
+        try:
+            source = _plain_content(path, _scratch_dir(con), scratch)
+        except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt stream
+            return _reject_file(con, path, key, sha, None,
+                                f"cannot decompress: {type(exc).__name__}: {exc}", now, run_id)
+        return _ingest_content(con, path, source, key, sha, now, run_id)
+
+
+def _scratch_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The warehouse file's folder, or None (the system's temporary folder) in memory."""
+    (db_path,) = _x(con, "SELECT path FROM duckdb_databases() "
+                         "WHERE database_name = current_database()")[0]
+    return Path(db_path).resolve().parent if db_path else None
+
+
+def _plain_content(path: Path, scratch_dir: Path | None, stack: ExitStack) -> Path:
+    """``path`` itself, or a decompressed copy of it that ``stack`` deletes on exit."""
+    with path.open("rb") as fh:
+        kind = compression_of(fh.read(8))
+    if kind is None:
+        return path
+    folder = Path(stack.enter_context(
+        tempfile.TemporaryDirectory(prefix=".radar-decompress-", dir=scratch_dir)))
+    plain = folder / path.name
+    with _OPENERS[kind](path, "rb") as packed, plain.open("wb") as out:
+        shutil.copyfileobj(packed, out, 1 << 20)
+    return plain
+
+
+_OPENERS: dict[str, Callable] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+
+
+def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.datetime,
+                    run_id: str | None) -> FileOutcome:
+    """``ingest_file`` once the content to parse is a plain file, ``source``."""
     fmt: str | None = None
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
     try:
-        fmt = detect_format(path)
+        fmt = detect_format(source)
         if fmt == OPENAI_JSON:
             try:
-                text = path.read_text(encoding="utf-8-sig")
+                text = source.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
             parsed = openai_pages.parse_pages(text)
             usage_df, costs_df = parsed.usage, parsed.costs
         elif fmt == DASHBOARD_CSV:
-            kind, frame, _ = dashboard_csv.parse_dashboard_csv(path)
+            kind, frame, _ = dashboard_csv.parse_dashboard_csv(source)
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
-            columns = litellm_csv.csv_columns(path)
+            columns = litellm_csv.csv_columns(source)
             gateway_sql = litellm_csv.parse_sql(columns)  # for a re-read at request grain
             # one pass over the file: parsed, checked and rolled up to the day
             _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
-                    + litellm_csv.rollup_sql(columns), {"path": str(path)})
+                    + litellm_csv.rollup_sql(columns), {"path": str(source)})
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)
@@ -275,7 +328,7 @@ def ingest_file(
                             "SELECT * FROM incoming_usage_df")
                 con.unregister("incoming_usage_df")
             if fmt == LITELLM_CSV:
-                dates |= _load_gateway(con, gateway_sql, path, file_id, key, sha, now, counts)
+                dates |= _load_gateway(con, gateway_sql, source, file_id, key, sha, now, counts)
             if usage_df is not None:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
                                 USAGE_VALUE_COLUMNS, file_id, key, now, counts)

@@ -77,12 +77,14 @@ def _timestamp_sql(column: str) -> str:
 
 def read_sql(present: set[str]) -> str:
     """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
-    columns the export lacks (``present`` has the others) read as NULL."""
+    columns the export lacks (``present`` has the others) read as NULL. The file is plain
+    text whatever its name ends with (the ingest decompresses by content, not by suffix)."""
     cols = ", ".join(
         (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
     )
     return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
-            "quote = '\"', escape = '\"', strict_mode = false, null_padding = true)")
+            "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
+            "compression = 'none')")
 
 
 def _count_sql(name: str) -> tuple[str, str]:

@@ -1,0 +1,143 @@
+"""Compressed exports (gzip, bz2, xz) are read as the export they hold.
+
+A month of gateway spend logs is large, and people compress it before they move it. The
+content is what counts: a compressed copy of a file already loaded adds nothing, a corrupt
+stream is quarantined with a reason, and the scratch copy never outlives the ingest.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+import lzma
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.duck import prepare
+from pipelines.lib.formats import UnrecognisedFile, compression_of, detect_format
+from pipelines.lib.ingest import ingest_landing
+from tests.exports import LITELLM_HEADER, RESULT_A, bucket, litellm_row, page
+
+PACKERS = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+def spend_log(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(LITELLM_HEADER)
+    w.writerows(rows)
+    return out.getvalue().encode()
+
+
+ROWS = [litellm_row(f"r{i}", "gpt-4o", 100 * i, 10 * i, "", "a", "success") for i in (1, 2, 3)]
+
+
+def totals(con: duckdb.DuckDBPyConnection) -> tuple:
+    return con.execute(
+        "SELECT (SELECT count(*) FROM staging.gateway_requests), sum(requests), "
+        "sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchall()[0]
+
+
+@pytest.mark.parametrize("kind", sorted(PACKERS))
+def test_a_compressed_spend_log_loads_like_the_plain_one(tmp_path, kind):
+    plain, packed = tmp_path / "plain", tmp_path / "packed"
+    plain.mkdir()
+    packed.mkdir()
+    (plain / "spend.csv").write_bytes(spend_log(ROWS))
+    # named without a telling suffix: the content says it is compressed, not the name
+    (packed / "spend.export").write_bytes(PACKERS[kind](spend_log(ROWS)))
+    want = prepare(duckdb.connect(":memory:"))
+    ingest_landing(want, plain)
+    got = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    (outcome,) = ingest_landing(got, packed)
+    assert (outcome.status, outcome.format, outcome.rows_loaded) == (
+        "loaded", "litellm_spend_logs_csv", 3)
+    assert totals(got) == totals(want) == (3, 3, 600, 60)
+    # the manifest keeps the compressed file, and the scratch copy is gone
+    (path,) = got.execute("SELECT path FROM staging.ingested_files").fetchone()
+    assert path == str((packed / "spend.export").resolve())
+    assert not list(tmp_path.glob(".radar-decompress-*"))
+
+
+def test_usage_pages_and_plain_copies_count_once(tmp_path):
+    """A gzip of a page already loaded is a different file with the same buckets: the bucket
+    identity makes it add nothing; the same for a spend log's requests."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pages = json.dumps(page([bucket("2026-11-20", [RESULT_A])])).encode()
+    (landing / "a.json").write_bytes(pages)
+    (landing / "a.csv").write_bytes(spend_log(ROWS))
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    ingest_landing(con, landing)
+    before = con.execute("SELECT sum(requests), sum(input_tokens) FROM staging.usage").fetchall()
+    (landing / "later.json.gz").write_bytes(gzip.compress(pages))
+    (landing / "later.csv.xz").write_bytes(lzma.compress(spend_log(ROWS)))
+    outcomes = ingest_landing(con, landing)
+    assert sorted((o.status, o.rows_loaded, o.rows_duplicate) for o in outcomes) == [
+        ("loaded", 0, 1), ("loaded", 0, 3)]
+    assert con.execute("SELECT sum(requests), sum(input_tokens) FROM staging.usage"
+                       ).fetchall() == before == [(103, 1_000_600)]
+
+
+def test_a_truncated_stream_is_quarantined_and_the_rest_loads(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    whole = gzip.compress(spend_log(ROWS))
+    (landing / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    (landing / "bad.csv.bz2").write_bytes(b"BZh9" + b"not a bzip2 stream" * 20)
+    (landing / "good.csv.gz").write_bytes(whole)
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    outcomes = {Path(o.path).name: o for o in ingest_landing(con, landing)}
+    assert outcomes["good.csv.gz"].status == "loaded"
+    for name in ("cut.csv.gz", "bad.csv.bz2"):
+        assert outcomes[name].status == "rejected"
+        assert outcomes[name].error.startswith("cannot decompress: ")
+    assert "end-of-stream" in outcomes["cut.csv.gz"].error
+    reasons = dict(con.execute("SELECT source_file, reason FROM staging.rejected_rows"
+                               ).fetchall())
+    assert reasons.keys() == {str((landing / n).resolve()) for n in ("cut.csv.gz",
+                                                                      "bad.csv.bz2")}
+    assert totals(con) == (3, 3, 600, 60)
+    assert not list(tmp_path.glob(".radar-decompress-*"))
+
+
+def test_a_plain_file_with_a_compressed_name_is_read_as_plain(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "spend.csv.gz").write_bytes(spend_log(ROWS))
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 3)
+
+
+def test_compressed_content_that_is_not_an_export_says_so(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "notes.txt.gz").write_bytes(gzip.compress(b"just some notes,\nnothing else\n"))
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "rejected"
+    assert "unrecognised CSV header" in outcome.error
+
+
+@pytest.mark.parametrize(("head", "message"), [
+    (b"PK\x03\x04\x14\x00\x00\x00", "zip archive: extract its files"),
+    (b"\x28\xb5\x2f\xfd\x00\x00", "zstd-compressed"),
+    (gzip.compress(b"x"), "gzip-compressed: decompress it first"),
+])
+def test_archives_that_are_not_read_say_what_to_do(tmp_path, head, message):
+    path = tmp_path / "export"
+    path.write_bytes(head + b"\x00" * 64)
+    with pytest.raises(UnrecognisedFile, match=message):
+        detect_format(path)
+
+
+def test_compression_is_known_by_magic_bytes_only():
+    assert [compression_of(f(b"a,b\n")) for f in PACKERS.values()] == ["gzip", "bz2", "xz"]
+    assert compression_of(b"request_id,call_type") is None
+    assert compression_of(b"\x1f") is None
