@@ -82,6 +82,7 @@ class RadarSettings:
     tolerance_share: Decimal = RECONCILIATION_TOLERANCE_SHARE
     tolerance_usd: Decimal = RECONCILIATION_TOLERANCE_USD
     unpriced_max_share: Decimal = UNPRICED_MAX_SHARE
+    lifecycle_overrides: Path | None = None
 
     @property
     def window_start(self) -> dt.date:
@@ -92,6 +93,7 @@ class RadarSettings:
         """Read the contract's variables now; ``as_of`` (if given) wins over RADAR_AS_OF."""
         as_of = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
         overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
+        lifecycle_overrides = os.environ.get("RADAR_LIFECYCLE_OVERRIDES", "").strip()
         sync_start_raw = os.environ.get("RADAR_SYNC_START", "").strip()
         sync_start = (
             _iso_date("RADAR_SYNC_START", sync_start_raw)
@@ -115,4 +117,6 @@ class RadarSettings:
                                   RECONCILIATION_TOLERANCE_USD, Decimal("1e9")),
             unpriced_max_share=_amount("RADAR_UNPRICED_MAX_SHARE", UNPRICED_MAX_SHARE,
                                        Decimal(1)),
+            lifecycle_overrides=(_path("RADAR_LIFECYCLE_OVERRIDES", Path())
+                                 if lifecycle_overrides else None),
         )

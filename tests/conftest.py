@@ -66,6 +66,7 @@ def _radar_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
     for key, value in env.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
+    monkeypatch.delenv("RADAR_LIFECYCLE_OVERRIDES", raising=False)
     return env
 
 

@@ -112,6 +112,55 @@ def test_override_file_errors_name_the_line(tmp_path):
         cat.read_overrides(path)
 
 
+LIFECYCLE_HEADER = "model,announced_date,shutdown_date,replacement_model\n"
+
+
+def test_lifecycle_overrides_replace_add_and_withdraw(tmp_path):
+    path = tmp_path / "lifecycle.csv"
+    path.write_text(LIFECYCLE_HEADER + "# announced after the catalog was built\n"
+                    "gpt-5.6-sol,2026-11-30,2027-02-01,gpt-6-luna\n"
+                    "gpt-4o-2024-08-06,,,\n"
+                    "acme-llm-7b-instruct,2026-12-01,2026-12-31,gpt-6-luna\n")
+    overrides = cat.read_lifecycle_overrides(path)
+    builtin = cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")
+    merged = {row.model: row for row in cat.apply_lifecycle_overrides(builtin, overrides)}
+    assert len(merged) == len({r.model for r in builtin} | {"gpt-5.6-sol",
+                                                              "acme-llm-7b-instruct"})
+    sol = merged["gpt-5.6-sol"]
+    assert (sol.announced_date, sol.shutdown_date, sol.replacement_model, sol.source) == (
+        dt.date(2026, 11, 30), dt.date(2027, 2, 1), "gpt-6-luna",
+        "override lifecycle.csv line 3")  # the comment line is not counted as a data line
+    # withdrawn: no dates, no replacement, where the catalog had 2027-01-14 -> gpt-6-luna
+    withdrawn = merged["gpt-4o-2024-08-06"]
+    assert (withdrawn.shutdown_date, withdrawn.replacement_model) == (None, None)
+    # exact name only: the base model and the other snapshots keep the catalog's row
+    assert merged["gpt-4o"].shutdown_date == dt.date(2027, 1, 14)
+    assert merged["gpt-4o-2024-11-20"].source.startswith("litellm")
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("gpt-4o,2026-12-01,2026-11-01,gpt-6-luna\n", "line 2: shutdown_date 2026-11-01 is before"),
+    ("gpt-4o,,2027-13-01,\n", "line 2 shutdown_date: '2027-13-01' is not an ISO date"),
+    ("gpt-4o,,2027-01-01,\ngpt-4o,,2027-02-01,\n", "line 3: gpt-4o is already overridden on "
+                                                   "line 2"),
+    (",,2027-01-01,gpt-4o\n", "line 2: model is empty"),
+    ("gpt-4o,,2027-01-01,gpt-4o\n", "gpt-4o cannot be its own replacement"),
+])
+def test_lifecycle_override_errors_name_the_line(tmp_path, rows, message):
+    path = tmp_path / "lifecycle.csv"
+    path.write_text(LIFECYCLE_HEADER + rows)
+    with pytest.raises(cat.CatalogError, match=message.replace("(", r"\(")):
+        cat.read_lifecycle_overrides(path)
+
+
+def test_a_lifecycle_override_file_without_the_header_says_which(tmp_path):
+    path = tmp_path / "lifecycle.csv"
+    path.write_text("model,shutdown\ngpt-4o,2027-01-01\n")
+    with pytest.raises(cat.CatalogError, match=r"missing columns \['announced_date', "
+                                               r"'shutdown_date', 'replacement_model'\]"):
+        cat.read_lifecycle_overrides(path)
+
+
 def test_team_directory_problems_are_reported_not_guessed(tmp_path):
     path = tmp_path / "teams.csv"
     path.write_text("key_type,key_value,team\nproject_id,p1,a\nproject_id,p1,b\n"

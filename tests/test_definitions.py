@@ -138,5 +138,14 @@ def test_a_catalog_file_setting_that_is_not_a_file_names_its_variable(tmp_path):
         configured_file("RADAR_CATALOG_OVERRIDES", tmp_path)
     with pytest.raises(CatalogError, match="RADAR_TEAMS_FILE names .* does not exist"):
         configured_file("RADAR_TEAMS_FILE", tmp_path / "teams.csv")
+
     (tmp_path / "teams.csv").write_text("key_type,key_value,team\n")
     assert configured_file("RADAR_TEAMS_FILE", tmp_path / "teams.csv") == tmp_path / "teams.csv"
+
+def test_the_lifecycle_override_setting_is_read_from_the_environment(monkeypatch, tmp_path):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.delenv("RADAR_LIFECYCLE_OVERRIDES", raising=False)
+    assert RadarSettings.from_env().lifecycle_overrides is None
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(tmp_path / "lifecycle.csv"))
+    assert RadarSettings.from_env().lifecycle_overrides == tmp_path / "lifecycle.csv"

@@ -277,3 +277,39 @@ def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh
         "SELECT source FROM catalog.model_prices WHERE model = 'gpt-4o-2024-08-06' "
         "AND service_tier IS NULL ORDER BY valid_from")
     assert sources[0][0].startswith("litellm") and sources[1][0].startswith("override")
+
+
+def test_lifecycle_overrides_retire_and_withdraw(refreshed, refresh, monkeypatch):
+    """A retirement announced after the shipped catalog was built, and one withdrawn, through
+    `RADAR_LIFECYCLE_OVERRIDES`; without the file the next run is back to the catalog."""
+    overrides = refreshed.root / "lifecycle.csv"
+    overrides.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "gpt-5.6-sol,2026-11-24,2026-12-15,gpt-6-luna\n"
+                         "gpt-4o-2024-08-06,,,\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(overrides))
+    refresh()
+    deprecated = "SELECT team, model, lifecycle_status, days_to_shutdown, replacement_model, " \
+                 "requests_28d, cost_usd_28d, replacement_cost_usd_28d " \
+                 "FROM marts.deprecated_model_usage ORDER BY team, model"
+    # unassigned's one request on gpt-5.6-sol (1,000 in, 1,000 out) now shows, 20 days left;
+    # on gpt-6-luna (0.10 / 0.50): 0.0001 + 0.0005 = 0.0006 USD. gpt-4o-2024-08-06 is gone
+    # (alpha and batch-team), gpt-4o-mini keeps the catalog's row.
+    assert refreshed.query(deprecated) == [
+        ("alpha", "gpt-4o-mini-2024-07-18", "deprecated", 50, "gpt-6-luna", 40, D("0.0195"),
+         D("0.0132")),
+        ("growth", "gpt-4.1-nano-2025-04-14", "shutdown", -33, "gpt-5.6-luna", 2, D("0"),
+         D("0")),
+        ("unassigned", "gpt-5.6-sol", "deprecated", 20, "gpt-6-luna", 1, D("0.024"),
+         D("0.0006")),
+    ]
+    assert refreshed.query(
+        "SELECT DISTINCT lifecycle_status FROM marts.usage_cost_daily "
+        "WHERE model = 'gpt-4o-2024-08-06'") == [("active",)]
+    assert refreshed.query(
+        "SELECT source FROM catalog.model_lifecycle WHERE model = 'gpt-5.6-sol'") == [
+        ("override lifecycle.csv line 2",)]
+    monkeypatch.delenv("RADAR_LIFECYCLE_OVERRIDES")
+    refresh()
+    assert [(r[0], r[1]) for r in refreshed.query(deprecated)] == [
+        ("alpha", "gpt-4o-2024-08-06"), ("alpha", "gpt-4o-mini-2024-07-18"),
+        ("batch-team", "gpt-4o-2024-08-06"), ("growth", "gpt-4.1-nano-2025-04-14")]

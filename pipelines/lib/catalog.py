@@ -1,4 +1,5 @@
-"""The catalog at run time: the shipped CSVs, the user's price overrides, the team directory.
+"""The catalog at run time: the shipped CSVs, the user's price and lifecycle overrides, the
+team directory.
 
 Pure functions (no Dagster, no DuckDB) so the precedence rules are testable on their own.
 Prices stay ``Decimal`` from file to warehouse: they are read as text and never pass
@@ -17,6 +18,7 @@ from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
 
 OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
                    "cached_input_usd_per_1m", "output_usd_per_1m"]
+LIFECYCLE_OVERRIDE_HEADER = ["model", "announced_date", "shutdown_date", "replacement_model"]
 TEAM_HEADER = ["key_type", "key_value", "team"]
 #: most specific first: the order in which a usage row's keys are matched
 TEAM_KEY_TYPES = ("api_key_id", "user_id", "project_id", "litellm_team_id")
@@ -97,12 +99,22 @@ def configured_file(variable: str, path: Path) -> Path:
 
 
 def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV whose ``#`` lines are comments, each with its line number in the
+    file as an editor shows it (comment lines counted), for error messages."""
+    numbers: list[int] = []  # the file's line number of each line the reader is given
+
+    def data_lines(fh):
+        for number, line in enumerate(fh, start=1):
+            if not line.startswith("#"):
+                numbers.append(number)
+                yield line
+
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(line for line in fh if not line.startswith("#"))
+        reader = csv.DictReader(data_lines(fh))
         missing = [c for c in header if c not in (reader.fieldnames or [])]
         if missing:
             raise CatalogError(f"{path}: missing columns {missing}; expected header {header}")
-        return list(enumerate(reader, start=2))
+        return [(numbers[reader.line_num - 1], row) for row in reader]
 
 
 def read_prices(path: Path) -> list[Price]:
@@ -165,6 +177,49 @@ def read_overrides(path: Path) -> list[Price]:
             source=f"override {path.name} line {line}",
         ))
     return out
+
+
+def read_lifecycle_overrides(path: Path) -> list[Lifecycle]:
+    """Rows of ``RADAR_LIFECYCLE_OVERRIDES``: a retirement announced after the shipped catalog
+    was built, a postponed date, another replacement, or (both dates empty) a retirement
+    withdrawn. Header ``model,announced_date,shutdown_date,replacement_model`` (an optional
+    ``replacement_note``); errors name the line."""
+    out: list[Lifecycle] = []
+    lines: dict[str, int] = {}
+    for line, r in _rows(path, LIFECYCLE_OVERRIDE_HEADER):
+        where = f"{path} line {line}"
+        model = (r["model"] or "").strip()
+        if not model:
+            raise CatalogError(f"{where}: model is empty")
+        if model in lines:
+            raise CatalogError(f"{where}: {model} is already overridden on line {lines[model]}")
+        lines[model] = line
+        announced = _date(r["announced_date"], f"{where} announced_date")
+        shutdown = _date(r["shutdown_date"], f"{where} shutdown_date")
+        if announced and shutdown and shutdown < announced:
+            raise CatalogError(f"{where}: shutdown_date {shutdown} is before announced_date "
+                               f"{announced}")
+        replacement = (r["replacement_model"] or "").strip() or None
+        if replacement == model:
+            raise CatalogError(f"{where}: {model} cannot be its own replacement")
+        out.append(Lifecycle(
+            model=model, announced_date=announced, shutdown_date=shutdown,
+            replacement_model=replacement,
+            replacement_note=(r.get("replacement_note") or "").strip() or None,
+            source=f"override {path.name} line {line}",
+        ))
+    return out
+
+
+def apply_lifecycle_overrides(builtin: list[Lifecycle],
+                              overrides: list[Lifecycle]) -> list[Lifecycle]:
+    """An override row replaces the built-in row of that exact model, or adds one.
+
+    Exact name only, as for prices: an override of ``gpt-4o`` reaches a dated snapshot that
+    has no row of its own through the usual resolution, and leaves alone one that has."""
+    replaced = {o.model for o in overrides}
+    kept = [row for row in builtin if row.model not in replaced]
+    return sorted(kept + overrides, key=lambda row: row.model)
 
 
 def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Price]:
