@@ -151,3 +151,47 @@ def test_freshness_warns_of_missing_data_not_of_a_late_day():
                            "(3 days before as-of).")
     (line,) = freshness_lines(data())
     assert line.startswith("**No usage in the window** (2026-10-29 to 2026-11-25)")
+
+
+def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):
+    """A deprecated model with no recommended replacement (the catalog has such rows) must
+    not count as costing $0 after the move: the headline compares the part that has one and
+    names the rest."""
+    import json
+
+    from tests.exports import bucket, completion, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        # alpha on gpt-4o-2024-08-06 (2.50 / 10): 2.50 + 1.00 = 3.50 USD;
+        # on gpt-6-luna (0.10 / 0.50): 0.10 + 0.05 = 0.15 USD
+        completion(input_tokens=1_000_000, output_tokens=100_000, num_model_requests=10,
+                   project_id="proj_a", model="gpt-4o-2024-08-06", batch=False),
+        # the catalog retires it on 2027-01-20 and names no replacement: 0.15 USD now
+        completion(input_tokens=1_000_000, output_tokens=0, num_model_requests=4,
+                   project_id="proj_a", model="gpt-4o-mini-audio-preview-2024-12-17",
+                   batch=False),
+    ])])))
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    assert "costing **$3.65**" in text
+    assert ("- The part with a priced replacement ($3.50 now) would cost $0.15 on it: $3.35 "
+            "less than now. The other 4 requests (gpt-4o-mini-audio-preview-2024-12-17) have "
+            "no priced replacement to compare: $0.15 now.") in text
+
+
+def test_replacement_line_when_nothing_or_everything_compares():
+    from decimal import Decimal
+
+    from pipelines.reports.report import replacement_line
+
+    base = {"compared_cost": Decimal("2"), "compared_replacement_cost": Decimal("2.004"),
+            "uncompared_cost": Decimal("0"), "uncompared_requests": 0,
+            "uncompared_models": None}
+    assert replacement_line(base) == ("The same traffic on the recommended replacements would "
+                                      "cost $2.00: the same as now.")
+    none = dict(base, compared_cost=None, compared_replacement_cost=None,
+                uncompared_cost=Decimal("1.005"), uncompared_requests=1,
+                uncompared_models="m1, m2, m3, m4, m5, m6, m7")
+    assert replacement_line(none) == (
+        "None of it can be priced on a replacement: 1 request (m1, m2, m3, m4, m5 and 2 more) "
+        "has no priced replacement to compare: $1.01 now.")

@@ -88,7 +88,19 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                (SELECT coalesce(sum(requests_28d), 0) FROM dep) AS requests,
                (SELECT coalesce(sum(failed_requests_28d), 0) FROM dep) AS failed_requests,
                (SELECT coalesce(sum(cost_usd_28d), 0) FROM dep) AS cost,
-               (SELECT sum(replacement_cost_usd_28d) FROM dep) AS replacement_cost,
+               -- the replacement comparison holds only where both sides have a price
+               (SELECT sum(cost_usd_28d) FROM dep WHERE replacement_cost_usd_28d IS NOT NULL
+                  AND cost_usd_28d IS NOT NULL) AS compared_cost,
+               (SELECT sum(replacement_cost_usd_28d) FROM dep WHERE cost_usd_28d IS NOT NULL
+                  AND replacement_cost_usd_28d IS NOT NULL) AS compared_replacement_cost,
+               (SELECT coalesce(sum(cost_usd_28d), 0) FROM dep
+                 WHERE replacement_cost_usd_28d IS NULL) AS uncompared_cost,
+               (SELECT coalesce(sum(requests_28d), 0) FROM dep
+                 WHERE replacement_cost_usd_28d IS NULL OR cost_usd_28d IS NULL)
+                 AS uncompared_requests,
+               (SELECT string_agg(DISTINCT model, ', ' ORDER BY model) FROM dep
+                 WHERE replacement_cost_usd_28d IS NULL OR cost_usd_28d IS NULL)
+                 AS uncompared_models,
                win.requests AS all_requests, win.cost AS all_cost,
                (SELECT model FROM nearest) AS nearest_model,
                (SELECT shutdown_date FROM nearest) AS nearest_shutdown,
@@ -225,9 +237,10 @@ def charts(data: ReportData) -> dict[str, str]:
 
     fig, ax = plt.subplots(figsize=(7.5, 3.0))
     rows = data.cost_by_model[:8]
-    labels = [r["model"] for r in rows]
+    labels = [r["model"] if r["replacement_cost"] is not None
+              else f"{r['model']}\n(no priced replacement)" for r in rows]
     now = [float(r["cost"] or 0) for r in rows]
-    repl = [float(r["replacement_cost"] or 0) for r in rows]
+    repl = [float(r["replacement_cost"] or 0) for r in rows]  # no bar where there is none
     ys = range(len(rows))
     ax.barh([y + 0.2 for y in ys], now, height=0.4, label="cost now (28 days)", color="#c0392b")
     ax.barh([y - 0.2 for y in ys], repl, height=0.4, label="on the replacement",
@@ -299,13 +312,31 @@ def headline_lines(data: ReportData) -> list[str]:
     if h["nearest_model"]:
         lines.append(f"Nearest shutdown: **{h['nearest_model']}** on {h['nearest_shutdown']} "
                      f"(**{h['nearest_days']} days left**).")
-    if h["replacement_cost"] is not None:
-        d = to_cents(Decimal(h["replacement_cost"]) - Decimal(h["cost"]))
-        than = ("the same as now" if d == 0 else
-                f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
-        lines.append(f"The same traffic on the recommended replacements would cost "
-                     f"{money(h['replacement_cost'])}: {than}.")
+    if h["requests"]:
+        lines.append(replacement_line(h))
     return freshness_lines(data) + lines
+
+
+def replacement_line(h: dict) -> str:
+    """What the deprecated traffic would cost on the recommended replacements, compared only
+    where both prices are known: traffic with no replacement (or an unpriced one) is named
+    apart, never counted as costing $0 after the move."""
+    models = (h["uncompared_models"] or "").split(", ")
+    named = ", ".join(models[:5]) + (f" and {len(models) - 5} more" if len(models) > 5 else "")
+    n = h["uncompared_requests"]
+    uncompared = (f"{_n(n, 'request')} ({named}) {'has' if n == 1 else 'have'} no priced "
+                  "replacement to compare"
+                  + (f": {money(h['uncompared_cost'])} now." if h["uncompared_cost"] else "."))
+    if h.get("compared_cost") is None:
+        return f"None of it can be priced on a replacement: {uncompared}"
+    d = to_cents(Decimal(h["compared_replacement_cost"]) - Decimal(h["compared_cost"]))
+    than = ("the same as now" if d == 0 else
+            f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
+    if not h["uncompared_requests"]:
+        return (f"The same traffic on the recommended replacements would cost "
+                f"{money(h['compared_replacement_cost'])}: {than}.")
+    return (f"The part with a priced replacement ({money(h['compared_cost'])} now) would cost "
+            f"{money(h['compared_replacement_cost'])} on it: {than}. The other {uncompared}")
 
 
 ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests", "failed",
