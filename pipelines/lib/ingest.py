@@ -9,7 +9,8 @@ Rules
   its manifest row commit together or not at all, so a crash never leaves half a file.
 * OpenAI rows are keyed by the contract's bucket identity. A key that is already loaded with
   exactly the same values is an exact duplicate (counted, not loaded); a key loaded with other
-  values is replaced: the newest file wins.
+  values is replaced: the newest file wins. A bucket of the same dimensions over the same time
+  with another start or width (``_resolve_spans``) gives way to the bucket that covers it.
 * Gateway requests are rolled up to the day as they are parsed (one pass over the file); their
   identity is kept in the request ledger ``staging.gateway_requests`` (see ``_load_gateway``).
 * Accounting: for every file, ``rows_read = rows_loaded + rows_rejected + rows_duplicate``.
@@ -63,6 +64,11 @@ USAGE_COLUMNS = (
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
                   "model", "route", "line_item", "service_tier", "extra_dims"}
+#: the bucket identity without its start: two buckets of the same dimensions whose time spans
+#: overlap describe the same usage (see ``_resolve_spans``)
+USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
+                    "service_tier", "extra_dims")
+COST_DIMENSIONS = ("project_id", "api_key_id", "line_item")
 COST_VALUE_COLUMNS = ("bucket_start", "bucket_end", "project_id", "api_key_id", "line_item",
                       "amount_usd", "currency")
 COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "bucket_end",
@@ -331,7 +337,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 dates |= _load_gateway(con, gateway_sql, source, file_id, key, sha, now, counts)
             if usage_df is not None:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
-                                USAGE_VALUE_COLUMNS, file_id, key, now, counts)
+                                USAGE_VALUE_COLUMNS, file_id, key, now, counts,
+                                USAGE_DIMENSIONS)
             # the days whose daily roll-up must be recomputed (consumed by the
             # intermediate layer in its own transaction)
             if dates:
@@ -346,7 +353,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 )
                 con.unregister("incoming_costs_df")
                 _apply(con, "incoming_costs", "staging.billed_costs", COST_COLUMNS,
-                       COST_VALUE_COLUMNS, file_id, key, now, counts)
+                       COST_VALUE_COLUMNS, file_id, key, now, counts, COST_DIMENSIONS)
             status = "rejected" if counts.read and counts.rejected == counts.read else "loaded"
             error = (f"{counts.rejected} of {counts.read} rows rejected, see staging.rejected_rows"
                      if counts.rejected else None)
@@ -370,7 +377,7 @@ def _same(cols: Iterable[str], a: str, b: str) -> str:
 
 
 def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int, key: str,
-           now: dt.datetime, counts: _Counts) -> set[dt.date]:
+           now: dt.datetime, counts: _Counts, dimensions: tuple[str, ...]) -> set[dt.date]:
     """Move the parsed rows of one file from ``incoming`` into ``target``.
 
     Set-based and sized for tens of millions of gateway rows: every step is one pass of a
@@ -418,19 +425,22 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     lo, hi = _x(con, "SELECT min(usage_date), max(usage_date) FROM good_dates")[0]
     same_as_loaded = _same(value_columns, "g", "t")
     # a constant date range lets DuckDB skip the row groups of other days (zone maps)
+    # same key, shorter span (an hourly bucket at the start of a loaded day): inside the
+    # loaded bucket, not a newer version of it (see _resolve_spans)
     _x(con, f"CREATE OR REPLACE TEMP TABLE overlap AS SELECT g.dedupe_key, "
-            f"({same_as_loaded}) AS same FROM good g JOIN {target} t "
-            f"ON t.dedupe_key = g.dedupe_key "
+            f"({same_as_loaded}) AS same, g.bucket_end < t.bucket_end AS inside "
+            f"FROM good g JOIN {target} t ON t.dedupe_key = g.dedupe_key "
             f"WHERE t.usage_date BETWEEN $lo AND $hi", {"lo": lo, "hi": hi})
-    loaded_dup, replaced = _x(con, "SELECT count(*) FILTER (WHERE same), "
-                                   "count(*) FILTER (WHERE NOT same) FROM overlap")[0]
-    if loaded_dup:  # exact duplicates of what is already loaded: counted, not loaded
+    loaded_dup, replaced = _x(con, "SELECT count(*) FILTER (WHERE same OR inside), "
+                                   "count(*) FILTER (WHERE NOT (same OR inside)) FROM overlap")[0]
+    if loaded_dup:  # duplicates of what is already loaded: counted, not loaded
         _x(con, "DELETE FROM good WHERE dedupe_key IN "
-                "(SELECT dedupe_key FROM overlap WHERE same)")
+                "(SELECT dedupe_key FROM overlap WHERE same OR inside)")
     if replaced:  # newest file wins: replace older versions of the same keys
         _x(con, f"DELETE FROM {target} WHERE usage_date BETWEEN $lo AND $hi "
-                f"AND dedupe_key IN (SELECT dedupe_key FROM overlap WHERE NOT same)",
-           {"lo": lo, "hi": hi})
+                f"AND dedupe_key IN (SELECT dedupe_key FROM overlap "
+                f"WHERE NOT (same OR inside))", {"lo": lo, "hi": hi})
+    covered, straddling = _resolve_spans(con, target, dimensions, value_columns, lo, hi, p)
     select = ", ".join(
         "$file_id" if c == "file_id"
         else "CAST(bucket_start AS DATE)" if c == "usage_date"
@@ -438,15 +448,66 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
         else c
         for c in columns)
     _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM good", p)
-    loaded = read - rejected - within_dup - within_conflict - loaded_dup
+    loaded = read - rejected - within_dup - within_conflict - loaded_dup - covered - straddling
     dates = {d for (d,) in _x(con, "SELECT usage_date FROM good_dates")}
     for temp in ("good", "good_dates", "overlap"):
         _x(con, f"DROP TABLE IF EXISTS {temp}")
     counts.read += read
-    counts.rejected += rejected + within_conflict
-    counts.duplicate += within_dup + loaded_dup
+    counts.rejected += rejected + within_conflict + straddling
+    counts.duplicate += within_dup + loaded_dup + covered
     counts.loaded += loaded
     return dates
+
+
+def _resolve_spans(con, target: str, dimensions: tuple[str, ...], value_columns, lo, hi,
+                   p: dict) -> tuple[int, int]:
+    """Buckets of the same dimensions as a loaded one, over an overlapping time, with another
+    start: a page fetched from a time that is not midnight (its first bucket runs from that
+    time to 00:00), or with another bucket width (``1h`` against ``1d``).
+
+    The bucket that covers the other is kept, whichever file brought it: an incoming bucket
+    inside a loaded one is a duplicate (dropped and counted); loaded buckets inside an
+    incoming one are replaced by it. An incoming bucket that overlaps a loaded one without
+    either covering the other is quarantined with the reason. Gateway rows (days rolled up
+    from requests) are never compared. Returns (dropped as covered, quarantined).
+    """
+    pairs = (f"FROM good g JOIN {target} t ON {_same(dimensions, 'g', 't')} "
+             f"AND t.bucket_start <> g.bucket_start "
+             f"AND t.bucket_start < g.bucket_end AND g.bucket_start < t.bucket_end "
+             f"WHERE t.usage_date BETWEEN $lo AND $hi AND t.source <> 'litellm'")
+    if not _x(con, f"SELECT count(*) {pairs}", {"lo": lo, "hi": hi})[0][0]:
+        return 0, 0  # the usual file: one statement
+    _x(con, f"CREATE OR REPLACE TEMP TABLE span_overlap AS "
+            f"SELECT g.dedupe_key, t.bucket_start AS t_start, t.bucket_end AS t_end, "
+            f"t.dedupe_key AS t_key, "
+            f"t.bucket_start <= g.bucket_start AND g.bucket_end <= t.bucket_end AS covered, "
+            f"g.bucket_start <= t.bucket_start AND t.bucket_end <= g.bucket_end AS covers "
+            f"{pairs}", {"lo": lo, "hi": hi})
+    _x(con, "CREATE OR REPLACE TEMP TABLE span_verdict AS SELECT dedupe_key, "
+            "CASE WHEN bool_or(covered) THEN 'covered' WHEN bool_and(covers) THEN 'covers' "
+            "ELSE 'straddles' END AS verdict, "
+            "arg_min(t_start, covers::INT) AS t_start, arg_min(t_end, covers::INT) AS t_end "
+            "FROM span_overlap GROUP BY dedupe_key")
+    covered, straddling = _x(con, "SELECT count(*) FILTER (WHERE verdict = 'covered'), "
+                                  "count(*) FILTER (WHERE verdict = 'straddles') "
+                                  "FROM span_verdict")[0]
+    if straddling:
+        raw = sql_redact(_RAW_OR_VALUES.format(values=", ".join(value_columns)))
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, g.position, "
+                f"'overlaps the loaded bucket ' || strftime(v.t_start, '%Y-%m-%d %H:%M:%S') "
+                f"|| ' to ' || strftime(v.t_end, '%Y-%m-%d %H:%M:%S') || ' of the same key "
+                f"without covering it or being covered: not counted twice', {raw}, $now "
+                f"FROM good g JOIN span_verdict v USING (dedupe_key) "
+                f"WHERE v.verdict = 'straddles'", p)
+    # loaded buckets inside an incoming one give way to it (the covering bucket is kept)
+    _x(con, f"DELETE FROM {target} WHERE usage_date BETWEEN $lo AND $hi AND dedupe_key IN "
+            f"(SELECT o.t_key FROM span_overlap o JOIN span_verdict v USING (dedupe_key) "
+            f"WHERE v.verdict = 'covers')", {"lo": lo, "hi": hi})
+    _x(con, "DELETE FROM good WHERE dedupe_key IN (SELECT dedupe_key FROM span_verdict "
+            "WHERE verdict <> 'covers')")
+    _x(con, "DROP TABLE span_overlap")
+    _x(con, "DROP TABLE span_verdict")
+    return covered, straddling
 
 
 def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
