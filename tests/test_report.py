@@ -195,3 +195,22 @@ def test_replacement_line_when_nothing_or_everything_compares():
     assert replacement_line(none) == (
         "None of it can be priced on a replacement: 1 request (m1, m2, m3, m4, m5 and 2 more) "
         "has no priced replacement to compare: $1.01 now.")
+
+
+def test_a_replacement_that_is_itself_retiring_is_said(radar, monkeypatch):
+    """The chain is followed while a successor is named; where it ends on a retiring model,
+    the action list says so rather than recommend it as if it were safe."""
+    import json
+
+    from tests.exports import RESULT_A, bucket, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24",
+                                                                      [RESULT_A])])))
+    lifecycle = radar.root / "lifecycle.csv"
+    lifecycle.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "gpt-6-luna,2026-11-01,2027-06-01,\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(lifecycle))
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| alpha "))
+    assert "| gpt-6-luna (itself deprecated, no successor named) |" in row

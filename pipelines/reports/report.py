@@ -111,9 +111,13 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         "AND table_name = 'team_directory' AND column_name = 'owner'").fetchall()[0][0])
     owner = ("(SELECT string_agg(DISTINCT owner, ', ') FROM catalog.team_directory t "
              "WHERE t.team = d.team)" if has_owner else "NULL")
+    # the end of a replacement chain can itself be retiring (no successor named yet)
     actions = _dicts(con, f"""
         SELECT d.*, {owner} AS owner,
-               d.lifecycle_status = 'shutdown' AND d.failed_requests_28d > 0 AS failing
+               d.lifecycle_status = 'shutdown' AND d.failed_requests_28d > 0 AS failing,
+               (SELECT l.lifecycle_status FROM intermediate.model_resolution r
+                JOIN intermediate.lifecycle_as_of l ON l.model = r.lifecycle_model
+                WHERE r.model = d.replacement_model) AS replacement_status
         FROM marts.deprecated_model_usage d
         ORDER BY failing DESC, days_to_shutdown NULLS LAST, requests_28d DESC, team, model""", p)
     progress = _dicts(con, """
@@ -348,9 +352,17 @@ def action_rows(data: ReportData) -> list[list[str]]:
     return [[r["team"], r["endpoint"], r["model"],
              ("FAILING: " if r["failing"] else "") + r["lifecycle_status"], _days(r),
              fmt(r["requests_28d"]), fmt(r["failed_requests_28d"]), money(r["cost_usd_28d"]),
-             r["replacement_model"] or "none given", money(r["replacement_cost_usd_28d"]),
+             _replacement(r), money(r["replacement_cost_usd_28d"]),
              _delta(r["cost_usd_28d"], r["replacement_cost_usd_28d"]), fmt(r["last_seen"]),
              r["owner"] or ""] for r in data.actions]
+
+
+def _replacement(r: dict) -> str:
+    if not r["replacement_model"]:
+        return "none given"
+    if r.get("replacement_status") in ("deprecated", "shutdown"):
+        return f"{r['replacement_model']} (itself {r['replacement_status']}, no successor named)"
+    return r["replacement_model"]
 
 
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
