@@ -64,6 +64,19 @@ def test_a_compressed_spend_log_loads_like_the_plain_one(tmp_path, kind):
     assert not list(tmp_path.glob(".radar-decompress-*"))
 
 
+def test_a_killed_run_s_scratch_copy_is_removed_by_the_next_ingest(tmp_path):
+    """Only this warehouse's: another warehouse in the same folder may be mid-ingest."""
+    (tmp_path / "landing").mkdir()
+    mine = tmp_path / ".radar-decompress-w.duckdb-k1l2"
+    theirs = tmp_path / ".radar-decompress-other.duckdb-x9y8"
+    for folder in (mine, theirs):
+        folder.mkdir()
+        (folder / "spend.csv").write_bytes(b"request_id\n" * 1000)
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    ingest_landing(con, tmp_path / "landing")
+    assert not mine.exists() and (theirs / "spend.csv").exists()
+
+
 def test_usage_pages_and_plain_copies_count_once(tmp_path):
     """A gzip of a page already loaded is a different file with the same buckets: the bucket
     identity makes it add nothing; the same for a spend log's requests."""

@@ -138,6 +138,7 @@ def ingest_landing(
     bytes are to be read before the first one is.
     """
     ensure_tables(con)
+    clear_scratch(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     seen = {
         (p, s) for p, s in _x(con, "SELECT path, sha256 FROM staging.ingested_files")
@@ -263,28 +264,46 @@ def ingest_file(
     """
     with ExitStack() as scratch:
         try:
-            source = _plain_content(path, _scratch_dir(con), scratch)
+            source = _plain_content(path, *_scratch(con), scratch)
         except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt stream
             return _reject_file(con, path, key, sha, None,
                                 f"cannot decompress: {type(exc).__name__}: {exc}", now, run_id)
         return _ingest_content(con, path, source, key, sha, now, run_id)
 
 
-def _scratch_dir(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The warehouse file's folder, or None (the system's temporary folder) in memory."""
+def _scratch(con: duckdb.DuckDBPyConnection) -> tuple[Path | None, str]:
+    """Where decompressed copies go: the warehouse file's folder (None, the system's temporary
+    folder, in memory), and the name prefix of this warehouse's scratch folders there."""
     (db_path,) = _x(con, "SELECT path FROM duckdb_databases() "
                          "WHERE database_name = current_database()")[0]
-    return Path(db_path).resolve().parent if db_path else None
+    if not db_path:
+        return None, ".radar-decompress-"
+    db = Path(db_path).resolve()
+    return db.parent, f".radar-decompress-{db.name}-"
 
 
-def _plain_content(path: Path, scratch_dir: Path | None, stack: ExitStack) -> Path:
+def clear_scratch(con: duckdb.DuckDBPyConnection) -> int:
+    """Remove the scratch folders a killed run left beside this warehouse; how many.
+
+    Safe while the warehouse is open for writing: DuckDB lets one process write a file, so no
+    other ingest into it can be decompressing now."""
+    folder, prefix = _scratch(con)
+    if folder is None:
+        return 0
+    stale = [d for d in folder.glob(f"{prefix}*") if d.is_dir()]
+    for d in stale:
+        shutil.rmtree(d, ignore_errors=True)
+    return len(stale)
+
+
+def _plain_content(path: Path, scratch_dir: Path | None, prefix: str, stack: ExitStack) -> Path:
     """``path`` itself, or a decompressed copy of it that ``stack`` deletes on exit."""
     with path.open("rb") as fh:
         kind = compression_of(fh.read(8))
     if kind is None:
         return path
     folder = Path(stack.enter_context(
-        tempfile.TemporaryDirectory(prefix=".radar-decompress-", dir=scratch_dir)))
+        tempfile.TemporaryDirectory(prefix=prefix, dir=scratch_dir)))
     plain = folder / path.name
     with _OPENERS[kind](path, "rb") as packed, plain.open("wb") as out:
         shutil.copyfileobj(packed, out, 1 << 20)
