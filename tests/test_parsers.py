@@ -132,6 +132,23 @@ class TestDashboardCsv:
         assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
             10, 59200, True, "completions")
 
+    @pytest.mark.parametrize("sep", ["\t", ";"])
+    def test_a_sheet_pasted_with_tabs_or_semicolons_reads_like_the_csv(self, tmp_path, sep):
+        """The one real export found (S6) is tab-separated: pasted from a sheet. A sheet saved
+        where decimals are written with commas separates with semicolons."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        row = (f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,proj_1,10.0,,"
+               "key_1,gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0")
+        comma = self.write(tmp_path, row)
+        want = dashboard_csv.parse_dashboard_csv(comma)[1].drop("raw")
+        pasted = tmp_path / "pasted.tsv"
+        pasted.write_text(f"{self.HEADER}\n{row}\n".replace(",", sep))
+        assert detect_format(pasted) == DASHBOARD_CSV
+        kind, df, read = dashboard_csv.parse_dashboard_csv(pasted)
+        assert (kind, read) == ("usage", 1)
+        assert df.drop("raw").equals(want)
+        assert want["requests"].to_list() == [10]
+
     def test_columns_in_any_order_and_iso_only_times(self, tmp_path):
         path = self.write(tmp_path, "5.0,gpt-4o,2025-10-05T00:00:00+00:00,"
                           "2025-10-06T00:00:00+00:00,100.0",
@@ -232,6 +249,8 @@ class TestLiteLLM:
     (b"\x00\x01binary", "binary"),
     (b"a,b,c\n1,2,3\n", "unrecognised CSV header"),
     (b"\xff\xfe\xfa not utf8 at all" * 10, "not UTF-8"),
+    (b"request_id\tcall_type\tstartTime\nr1\tacompletion\t2026-11-20\n",
+     "LiteLLM spend-log export that is not comma-separated"),
 ])
 def test_unrecognised_files_say_why(tmp_path, content, message):
     path = tmp_path / "x.csv"

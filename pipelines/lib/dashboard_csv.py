@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.formats import first_line, separator_of
 from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA
 
 SOURCE = "openai_dashboard"
@@ -61,7 +62,8 @@ def _timestamp(present: set[str], epoch_col: str, iso_col: str) -> pl.Expr:
 
 def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
     """Return (kind, rows, rows_read); kind is ``usage`` or ``costs``; rows carry `reason`."""
-    df = pl.read_csv(path, infer_schema=False, encoding="utf8", empty_string_is_null=False)
+    df = pl.read_csv(path, infer_schema=False, encoding="utf8", empty_string_is_null=False,
+                     separator=separator_of(first_line(path)))
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     present = set(df.columns)
     measure_cols = [c for c in df.columns if c not in TIME_COLUMNS]

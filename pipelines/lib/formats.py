@@ -34,10 +34,26 @@ def compression_of(head: bytes) -> str | None:
     return next((name for magic, name in COMPRESSIONS.items() if head.startswith(magic)), None)
 
 
-def read_header(path: Path) -> list[str]:
+def separator_of(first_line: str) -> str:
+    """The field separator of a CSV header line: a comma, unless the line has none and has
+    tabs (a sheet pasted into a file, as the one real dashboard export found was) or
+    semicolons (a spreadsheet saved in a locale that writes decimal commas)."""
+    if "," not in first_line:
+        for sep in ("\t", ";"):
+            if sep in first_line:
+                return sep
+    return ","
+
+
+def first_line(path: Path) -> str:
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline()
-    return [c.strip() for c in next(csv.reader(io.StringIO(first)), [])]
+        return fh.readline()
+
+
+def read_header(path: Path) -> list[str]:
+    first = first_line(path)
+    row = next(csv.reader(io.StringIO(first), delimiter=separator_of(first)), [])
+    return [c.strip() for c in row]
 
 
 def detect_format(path: Path) -> str:
@@ -64,6 +80,9 @@ def detect_format(path: Path) -> str:
         return OPENAI_JSON
     header = set(read_header(path))
     if header >= LITELLM_REQUIRED:
+        if separator_of(first_line(path)) != ",":
+            raise UnrecognisedFile("a LiteLLM spend-log export that is not comma-separated: "
+                                   "export LiteLLM_SpendLogs as CSV")
         return LITELLM_CSV
     if header & DASHBOARD_TIME and header & DASHBOARD_MEASURES:
         return DASHBOARD_CSV
