@@ -173,3 +173,26 @@ def test_gateway_days_are_not_usage_api_buckets(tmp_path):
     assert con.execute("SELECT source, sum(requests) FROM staging.usage GROUP BY 1 "
                        "ORDER BY 1").fetchall() == [("litellm", 1), ("openai_usage_api", 4)]
 
+
+
+def test_two_saves_concatenated_in_one_file_count_once(tmp_path):
+    """A JSON array of two pages fetched from different start times: the overlap is inside
+    the file. The covering bucket is kept; buckets that straddle each other are both
+    quarantined with the reason."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    pages = [{"object": "page", "data": data, "has_more": False, "next_page": None} for data in (
+        [usage_bucket(0, 24, 100), usage_bucket(24, 48, 50)],
+        [usage_bucket(17.5, 24, 30), usage_bucket(24, 48, 50),
+         usage_bucket(48, 60, 8), usage_bucket(50, 62, 9)])]
+    (landing / "both.json").write_text(json.dumps(pages))
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    # 6 read: the repeated day-2 bucket and the covered evening are duplicates; the two
+    # half-day buckets of day 3 straddle each other
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_duplicate,
+            outcome.rows_rejected) == (6, 2, 2, 2)
+    assert staged(con) == [(h(0), h(24), 100), (h(24), h(48), 50)]
+    reasons = con.execute("SELECT reason FROM staging.rejected_rows").fetchall()
+    assert reasons == [("overlaps another bucket of the same key in this file without "
+                        "covering it or being covered: not counted twice",)] * 2

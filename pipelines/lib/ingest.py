@@ -438,6 +438,7 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
                 "WHERE rn = 1")
         _x(con, "DROP TABLE IF EXISTS ranked")
         _x(con, "DROP TABLE IF EXISTS repeats")
+    inner_covered, inner_straddling = _resolve_spans_within(con, dimensions, value_columns, p)
     # compare with what is loaded, on the dates this file covers only
     _x(con, "CREATE OR REPLACE TEMP TABLE good_dates AS "
             "SELECT DISTINCT CAST(bucket_start AS DATE) AS usage_date FROM good")
@@ -467,6 +468,8 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
         else c
         for c in columns)
     _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM good", p)
+    covered += inner_covered
+    straddling += inner_straddling
     loaded = read - rejected - within_dup - within_conflict - loaded_dup - covered - straddling
     dates = {d for (d,) in _x(con, "SELECT usage_date FROM good_dates")}
     for temp in ("good", "good_dates", "overlap"):
@@ -476,6 +479,38 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     counts.duplicate += within_dup + loaded_dup + covered
     counts.loaded += loaded
     return dates
+
+
+def _resolve_spans_within(con, dimensions: tuple[str, ...], value_columns,
+                          p: dict) -> tuple[int, int]:
+    """``_resolve_spans`` inside one file (pages of two fetches saved together): a bucket
+    covered by another of the file is dropped; buckets that overlap without either covering
+    the other are all quarantined. Returns (dropped as covered, quarantined)."""
+    pairs = (f"FROM good a JOIN good b ON {_same(dimensions, 'a', 'b')} "
+             f"AND a.bucket_start <> b.bucket_start "
+             f"AND a.bucket_start < b.bucket_end AND b.bucket_start < a.bucket_end")
+    if not _x(con, f"SELECT count(*) {pairs}")[0][0]:
+        return 0, 0
+    _x(con, f"CREATE OR REPLACE TEMP TABLE span_verdict AS SELECT a.dedupe_key, "
+            f"CASE WHEN bool_or(b.bucket_start <= a.bucket_start "
+            f"                  AND a.bucket_end <= b.bucket_end) THEN 'covered' "
+            f"WHEN bool_and(a.bucket_start <= b.bucket_start "
+            f"              AND b.bucket_end <= a.bucket_end) THEN 'covers' "
+            f"ELSE 'straddles' END AS verdict {pairs} GROUP BY a.dedupe_key")
+    covered, straddling = _x(con, "SELECT count(*) FILTER (WHERE verdict = 'covered'), "
+                                  "count(*) FILTER (WHERE verdict = 'straddles') "
+                                  "FROM span_verdict")[0]
+    if straddling:
+        raw = sql_redact(_RAW_OR_VALUES.format(values=", ".join(value_columns)))
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, g.position, "
+                f"'overlaps another bucket of the same key in this file without covering it "
+                f"or being covered: not counted twice', {raw}, $now "
+                f"FROM good g JOIN span_verdict v USING (dedupe_key) "
+                f"WHERE v.verdict = 'straddles'", p)
+    _x(con, "DELETE FROM good WHERE dedupe_key IN (SELECT dedupe_key FROM span_verdict "
+            "WHERE verdict <> 'covers')")
+    _x(con, "DROP TABLE span_verdict")
+    return covered, straddling
 
 
 def _resolve_spans(con, target: str, dimensions: tuple[str, ...], value_columns, lo, hi,
