@@ -64,8 +64,8 @@ def detect_format(path: Path) -> str:
     for magic, advice in UNREAD_CONTAINERS.items():
         if head.startswith(magic):
             raise UnrecognisedFile(advice)
-    if compression_of(head):
-        raise UnrecognisedFile(f"{compression_of(head)}-compressed: decompress it first")
+    if (compression := compression_of(head)) is not None:
+        raise UnrecognisedFile(f"{compression}-compressed: decompress it first")
     if b"\x00" in head:
         raise UnrecognisedFile("binary content (NUL bytes), not a usage export")
     try:

@@ -94,7 +94,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                (SELECT sum(replacement_cost_usd_28d) FROM dep WHERE cost_usd_28d IS NOT NULL
                   AND replacement_cost_usd_28d IS NOT NULL) AS compared_replacement_cost,
                (SELECT coalesce(sum(cost_usd_28d), 0) FROM dep
-                 WHERE replacement_cost_usd_28d IS NULL) AS uncompared_cost,
+                 WHERE replacement_cost_usd_28d IS NULL OR cost_usd_28d IS NULL)
+                 AS uncompared_cost,
                (SELECT coalesce(sum(requests_28d), 0) FROM dep
                  WHERE replacement_cost_usd_28d IS NULL OR cost_usd_28d IS NULL)
                  AS uncompared_requests,
