@@ -138,6 +138,20 @@ def test_lifecycle_overrides_replace_add_and_withdraw(tmp_path):
     assert merged["gpt-4o-2024-11-20"].source.startswith("litellm")
 
 
+def test_lifecycle_override_effects_say_what_each_row_changes():
+    builtin = cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")
+    overrides = [
+        cat.Lifecycle("gpt-4o-2024-08-06", None, None, None, None, "o"),
+        cat.Lifecycle("gpt-4o", None, dt.date(2027, 1, 14), "gpt-6-luna", None, "o"),
+        cat.Lifecycle("acme-7b", dt.date(2026, 12, 1), None, None, None, "o"),
+    ]
+    assert cat.lifecycle_override_effects(builtin, overrides) == [
+        ("gpt-4o-2024-08-06", "? -> 2027-01-14, gpt-6-luna", "not retiring"),
+        ("gpt-4o", "? -> 2027-01-14, gpt-6-luna", "same as the catalog"),
+        ("acme-7b", "not in the catalog", "2026-12-01 -> no date, no replacement"),
+    ]
+
+
 @pytest.mark.parametrize(("rows", "message"), [
     ("gpt-4o,2026-12-01,2026-11-01,gpt-6-luna\n", "line 2: shutdown_date 2026-11-01 is before"),
     ("gpt-4o,,2027-13-01,\n", "line 2 shutdown_date: '2027-13-01' is not an ISO date"),

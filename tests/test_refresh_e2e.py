@@ -287,7 +287,11 @@ def test_lifecycle_overrides_retire_and_withdraw(refreshed, refresh, monkeypatch
                          "gpt-5.6-sol,2026-11-24,2026-12-15,gpt-6-luna\n"
                          "gpt-4o-2024-08-06,,,\n")
     monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(overrides))
-    refresh()
+    result = refresh()
+    meta = result.asset_materializations_for_node("catalog__model_lifecycle")[0].metadata
+    assert meta["override_rows"].value == 2
+    assert "| gpt-4o-2024-08-06 | ? -> 2027-01-14, gpt-6-luna | not retiring |" in (
+        meta["overrides"].value)
     deprecated = "SELECT team, model, lifecycle_status, days_to_shutdown, replacement_model, " \
                  "requests_28d, cost_usd_28d, replacement_cost_usd_28d " \
                  "FROM marts.deprecated_model_usage ORDER BY team, model"

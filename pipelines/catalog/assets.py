@@ -76,10 +76,16 @@ def model_lifecycle(
     settings = radar.settings()
     rows_in = cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")
     overrides: list[cat.Lifecycle] = []
+    effects: list[tuple[str, str, str]] = []
     if settings.lifecycle_overrides is not None:
         overrides = cat.read_lifecycle_overrides(
             cat.configured_file("RADAR_LIFECYCLE_OVERRIDES", settings.lifecycle_overrides))
+        effects = cat.lifecycle_override_effects(rows_in, overrides)
         rows_in = cat.apply_lifecycle_overrides(rows_in, overrides)
+    for model, _, now in effects:
+        if now == "same as the catalog":
+            context.log.info(f"RADAR_LIFECYCLE_OVERRIDES: the row for {model} says what the "
+                             "shipped catalog says; it can be deleted")
     columns = [f.name for f in dataclasses.fields(cat.Lifecycle)]
     rows = _load(warehouse, _text_frame(rows_in, columns), "model_lifecycle")
     with warehouse.get_connection() as con:
@@ -93,6 +99,8 @@ def model_lifecycle(
         "as_of": settings.as_of.isoformat(),
         "override_rows": len(overrides),
         "overrides_file": str(settings.lifecycle_overrides or ""),
+        "overrides": dg.MetadataValue.md(
+            table(["model", "shipped catalog", "override"], effects) if effects else "none"),
         "upcoming_shutdowns": dg.MetadataValue.md(
             table(["model", "shutdown_date", "replacement_model"], upcoming)),
     })

@@ -211,6 +211,26 @@ def read_lifecycle_overrides(path: Path) -> list[Lifecycle]:
     return out
 
 
+def lifecycle_override_effects(builtin: list[Lifecycle],
+                               overrides: list[Lifecycle]) -> list[tuple[str, str, str]]:
+    """For each override row: (model, what the shipped catalog says, what the override says),
+    each as ``announced -> shutdown, replacement``; an override the catalog has caught up with
+    reads ``same as the catalog`` and can be deleted."""
+    def said(row: Lifecycle | None) -> str:
+        if row is None:
+            return "not in the catalog"
+        if row.shutdown_date is None and row.announced_date is None:
+            return "not retiring"
+        return (f"{row.announced_date or '?'} -> {row.shutdown_date or 'no date'}, "
+                f"{row.replacement_model or 'no replacement'}")
+    shipped = {row.model: row for row in builtin}
+    out = []
+    for o in overrides:
+        before, after = said(shipped.get(o.model)), said(o)
+        out.append((o.model, before, "same as the catalog" if before == after else after))
+    return out
+
+
 def apply_lifecycle_overrides(builtin: list[Lifecycle],
                               overrides: list[Lifecycle]) -> list[Lifecycle]:
     """An override row replaces the built-in row of that exact model, or adds one.
