@@ -154,3 +154,30 @@ def test_compression_is_known_by_magic_bytes_only():
     assert [compression_of(f(b"a,b\n")) for f in PACKERS.values()] == ["gzip", "bz2", "xz"]
     assert compression_of(b"request_id,call_type") is None
     assert compression_of(b"\x1f") is None
+
+
+def test_a_full_disk_while_decompressing_is_tried_again_not_quarantined(tmp_path, monkeypatch):
+    """Running out of scratch space is the machine's doing, not the file's: the file is not
+    recorded (a rejection would stick, as its size and time do not change), and the next run
+    loads it. The disk filling up is simulated at the copy: it is outside the code."""
+    import errno
+
+    from pipelines.lib import ingest as ingest_module
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "spend.csv.gz").write_bytes(gzip.compress(spend_log(ROWS)))
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingest_module.shutil, "copyfileobj", disk_full)
+        (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "skipped"
+    assert "No space left on device" in outcome.error and "tried again" in outcome.error
+    assert con.execute("SELECT count(*) FROM staging.ingested_files").fetchone() == (0,)
+    (again,) = ingest_landing(con, landing)
+    assert (again.status, again.rows_loaded) == ("loaded", 3)
+    assert not list(tmp_path.glob(".radar-decompress-*"))

@@ -66,7 +66,7 @@ def ingest_landing_folder(
             "SELECT min(usage_date), max(usage_date) FROM staging.usage").fetchall()[0]
     status = Counter(o.status for o in outcomes)
     for o in outcomes:
-        if o.status == "rejected" or o.rows_rejected:
+        if o.status in ("rejected", "skipped") or o.rows_rejected:
             context.log.warning(f"{o.path}: {o.status}; {o.error}")
     summary = table(
         ["file", "format", "status", "read", "loaded", "rejected", "duplicate"],

@@ -200,9 +200,10 @@ def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:
                 outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
             else:
                 outcome = ingest_file(con, path, key, sha, now, run_id)
-                first_path[sha] = key
-            seen.add((key, sha))
             outcomes.append(outcome)
+            if outcome.status != "skipped":
+                first_path.setdefault(sha, key)
+                seen.add((key, sha))
 
 
 def _next_file_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -265,9 +266,16 @@ def ingest_file(
     with ExitStack() as scratch:
         try:
             source = _plain_content(path, *_scratch(con), scratch)
-        except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt stream
-            return _reject_file(con, path, key, sha, None,
-                                f"cannot decompress: {type(exc).__name__}: {exc}", now, run_id)
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, OSError) and exc.errno is not None:
+                # the machine's doing (disk full, ...), not the file's: not recorded, so the
+                # next run tries again
+                return FileOutcome(key, sha, None, "skipped", 0, 0, 0, 0,
+                                   f"cannot decompress now, tried again next run: {error}")
+            # a truncated or corrupt stream: the file's doing
+            return _reject_file(con, path, key, sha, None, f"cannot decompress: {error}", now,
+                                run_id)
         return _ingest_content(con, path, source, key, sha, now, run_id)
 
 
@@ -497,16 +505,23 @@ def _resolve_spans_within(con, dimensions: tuple[str, ...], value_columns,
             f"WHEN bool_and(a.bucket_start <= b.bucket_start "
             f"              AND b.bucket_end <= a.bucket_end) THEN 'covers' "
             f"ELSE 'straddles' END AS verdict {pairs} GROUP BY a.dedupe_key")
+    return _settle_spans(con, value_columns, "'overlaps another bucket of the same key in "
+                         "this file without covering it or being covered: not counted twice'", p)
+
+
+def _settle_spans(con, value_columns, reason_sql: str, p: dict) -> tuple[int, int]:
+    """Act on ``span_verdict`` (one row per incoming bucket of ``good`` that overlaps another:
+    ``covered``, ``covers`` or ``straddles``): quarantine the straddling ones with
+    ``reason_sql`` (an expression over the verdict ``v``), keep only the covering ones in
+    ``good``. Returns (covered, straddling)."""
     covered, straddling = _x(con, "SELECT count(*) FILTER (WHERE verdict = 'covered'), "
                                   "count(*) FILTER (WHERE verdict = 'straddles') "
                                   "FROM span_verdict")[0]
     if straddling:
         raw = sql_redact(_RAW_OR_VALUES.format(values=", ".join(value_columns)))
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, g.position, "
-                f"'overlaps another bucket of the same key in this file without covering it "
-                f"or being covered: not counted twice', {raw}, $now "
-                f"FROM good g JOIN span_verdict v USING (dedupe_key) "
-                f"WHERE v.verdict = 'straddles'", p)
+                f"{reason_sql}, {raw}, $now FROM good g JOIN span_verdict v "
+                f"USING (dedupe_key) WHERE v.verdict = 'straddles'", p)
     _x(con, "DELETE FROM good WHERE dedupe_key IN (SELECT dedupe_key FROM span_verdict "
             "WHERE verdict <> 'covers')")
     _x(con, "DROP TABLE span_verdict")
@@ -542,26 +557,16 @@ def _resolve_spans(con, target: str, dimensions: tuple[str, ...], value_columns,
             "ELSE 'straddles' END AS verdict, "
             "arg_min(t_start, covers::INT) AS t_start, arg_min(t_end, covers::INT) AS t_end "
             "FROM span_overlap GROUP BY dedupe_key")
-    covered, straddling = _x(con, "SELECT count(*) FILTER (WHERE verdict = 'covered'), "
-                                  "count(*) FILTER (WHERE verdict = 'straddles') "
-                                  "FROM span_verdict")[0]
-    if straddling:
-        raw = sql_redact(_RAW_OR_VALUES.format(values=", ".join(value_columns)))
-        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, g.position, "
-                f"'overlaps the loaded bucket ' || strftime(v.t_start, '%Y-%m-%d %H:%M:%S') "
-                f"|| ' to ' || strftime(v.t_end, '%Y-%m-%d %H:%M:%S') || ' of the same key "
-                f"without covering it or being covered: not counted twice', {raw}, $now "
-                f"FROM good g JOIN span_verdict v USING (dedupe_key) "
-                f"WHERE v.verdict = 'straddles'", p)
     # loaded buckets inside an incoming one give way to it (the covering bucket is kept)
     _x(con, f"DELETE FROM {target} WHERE usage_date BETWEEN $lo AND $hi AND dedupe_key IN "
             f"(SELECT o.t_key FROM span_overlap o JOIN span_verdict v USING (dedupe_key) "
             f"WHERE v.verdict = 'covers')", {"lo": lo, "hi": hi})
-    _x(con, "DELETE FROM good WHERE dedupe_key IN (SELECT dedupe_key FROM span_verdict "
-            "WHERE verdict <> 'covers')")
     _x(con, "DROP TABLE span_overlap")
-    _x(con, "DROP TABLE span_verdict")
-    return covered, straddling
+    return _settle_spans(
+        con, value_columns,
+        "'overlaps the loaded bucket ' || strftime(v.t_start, '%Y-%m-%d %H:%M:%S') || ' to ' "
+        "|| strftime(v.t_end, '%Y-%m-%d %H:%M:%S') || ' of the same key without covering it "
+        "or being covered: not counted twice'", p)
 
 
 def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
