@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -25,14 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.lib.duck import prepare  # noqa: E402
 from pipelines.lib.ingest import ingest_landing  # noqa: E402
+from pipelines.resources import default_resources  # noqa: E402
 from pipelines.settings import RadarSettings  # noqa: E402
 
 
 def ingest_seconds(landing: Path, warehouse: Path) -> tuple[float, tuple]:
-    settings = RadarSettings.from_env()
-    con = prepare(duckdb.connect(str(warehouse), config={
-        "memory_limit": settings.duckdb_memory_limit, "threads": os.cpu_count() or 2,
-        "preserve_insertion_order": False}))
+    config = dict(default_resources(RadarSettings.from_env())["warehouse"].connection_config)
+    con = prepare(duckdb.connect(str(warehouse), config=config))
     start = time.perf_counter()
     (outcome,) = ingest_landing(con, landing)
     seconds = time.perf_counter() - start

@@ -459,3 +459,26 @@ def test_the_gap_figures_are_the_fastest_rounds_and_totals_must_agree():
     assert result["ratio"] == 2.5 and result["rows"] == 50 and result["totals_agree"]
     rounds[1]["rollup"] = stage(3.9, tokens=101)
     assert not gap.summarize(Path("f.csv"), rounds)["totals_agree"]
+
+
+def test_the_compressed_landing_script_loads_both_variants_alike(tmp_path):
+    """`benchmarks/compressed.py` times a spend log plain and gzipped; it asserts the two
+    staged totals agree, so its figures compare the same work."""
+    import csv
+
+    from tests.exports import LITELLM_HEADER, litellm_row
+
+    path = tmp_path / "gateway" / "spend.csv"
+    path.parent.mkdir()
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LITELLM_HEADER)
+        w.writerows(litellm_row(f"r{i}", "gpt-4o", 10 + i, 1, "", "a", "success")
+                    for i in range(200))
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "compressed.py"), str(path)],
+                         capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["requests"] == 200
+    assert figures["plain_s"] > 0 and figures["gzip_s"] > 0 and figures["compression"] > 1
+    assert not list(tmp_path.glob("tmp*"))  # its working folder is removed

@@ -83,7 +83,7 @@ def model_lifecycle(
         effects = cat.lifecycle_override_effects(rows_in, overrides)
         rows_in = cat.apply_lifecycle_overrides(rows_in, overrides)
     for model, _, now in effects:
-        if now == "same as the catalog":
+        if now == cat.SAME_AS_CATALOG:
             context.log.info(f"RADAR_LIFECYCLE_OVERRIDES: the row for {model} says what the "
                              "shipped catalog says; it can be deleted")
     columns = [f.name for f in dataclasses.fields(cat.Lifecycle)]

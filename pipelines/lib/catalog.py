@@ -20,6 +20,8 @@ OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
                    "cached_input_usd_per_1m", "output_usd_per_1m"]
 LIFECYCLE_OVERRIDE_HEADER = ["model", "announced_date", "shutdown_date", "replacement_model"]
 TEAM_HEADER = ["key_type", "key_value", "team"]
+#: what ``lifecycle_override_effects`` says of an override the shipped catalog has caught up with
+SAME_AS_CATALOG = "same as the catalog"
 #: most specific first: the order in which a usage row's keys are matched
 TEAM_KEY_TYPES = ("api_key_id", "user_id", "project_id", "litellm_team_id")
 
@@ -227,7 +229,7 @@ def lifecycle_override_effects(builtin: list[Lifecycle],
     out = []
     for o in overrides:
         before, after = said(shipped.get(o.model)), said(o)
-        out.append((o.model, before, "same as the catalog" if before == after else after))
+        out.append((o.model, before, SAME_AS_CATALOG if before == after else after))
     return out
 
 
