@@ -214,3 +214,24 @@ def test_a_replacement_that_is_itself_retiring_is_said(radar, monkeypatch):
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| alpha "))
     assert "| gpt-6-luna (itself deprecated, no successor named) |" in row
+
+
+def test_token_usage_without_a_model_says_why_it_is_unpriced(radar):
+    """Pages fetched without `group_by=model` carry tokens and no model: not a unit the
+    catalog cannot meter, but an export that cannot be priced; the mart and the report say
+    which it is."""
+    import json
+
+    from tests.exports import bucket, completion, page
+
+    (radar.landing / "by_project.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        completion(input_tokens=5_000, output_tokens=500, num_model_requests=12,
+                   project_id="proj_a")])])))
+    assert run_job("weekly_migration_report").success
+    assert radar.query("SELECT model, endpoint, requests, reason FROM marts.unpriced_usage") == [
+        (None, "completions", 12, "no model: token usage from an export not grouped by model")]
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    assert ("- Unpriced usage: 1 model/endpoint pair, 12 requests (none). 12 of them have "
+            "tokens but no model: their export or API pages were not grouped by model") in text
+    assert "12 of them have tokens but no model" in (
+        radar.reports / "migration-status-2026-W48.html").read_text()

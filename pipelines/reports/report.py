@@ -180,6 +180,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                (SELECT string_agg(model, ', ' ORDER BY requests DESC)
                 FROM (SELECT model, requests FROM marts.unpriced_usage
                       WHERE model IS NOT NULL LIMIT 5)) AS unpriced_models,
+               (SELECT coalesce(sum(requests), 0) FROM marts.unpriced_usage
+                 WHERE model IS NULL AND input_tokens + output_tokens > 0)
+                 AS modelless_requests,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
                   AND ingested_at >= $week_start) AS rejected_files_week,
                (SELECT coalesce(sum(rows_rejected), 0) FROM staging.ingested_files
@@ -384,6 +387,16 @@ def progress_rows(data: ReportData) -> list[list[str]]:
              fmt(r["deprecated_requests_this_week"] or 0)] for r in data.progress]
 
 
+def unpriced_line(h: dict) -> str:
+    text = (f"Unpriced usage: {_n(h['unpriced_pairs'], 'model/endpoint pair')}, "
+            f"{_n(h['unpriced_requests'], 'request')} ({h['unpriced_models'] or 'none'}).")
+    if h.get("modelless_requests"):
+        text += (f" {h['modelless_requests']:,} of them have tokens but no model: their export "
+                 "or API pages were not grouped by model, so neither a price nor a retirement "
+                 "date applies (export grouped by model).")
+    return text
+
+
 def _newest(data: ReportData) -> str:
     return ", ".join(f"{r['source']} {r['last_day']}" for r in data.freshness) or \
         "none in the window"
@@ -415,8 +428,7 @@ def render_markdown(data: ReportData) -> str:
                    r["first_day"]] for r in data.new_callers], limit=50), "",
            "## 4. Charts", "See the HTML report for the burn-down and cost charts.", "",
            "## 5. Data health",
-           f"- Unpriced usage: {h['unpriced_pairs']} model/endpoint pairs, "
-           f"{h['unpriced_requests']:,} requests ({h['unpriced_models'] or 'none'}).",
+           f"- {unpriced_line(h)}",
            f"- Rejected this week: {h['rejected_files_week']} files, "
            f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
            f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).",
@@ -525,8 +537,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 {img.format(alt="Cost on deprecated models vs projected replacement cost",
             b64=chart_svgs["cost"])}
 <h2>5. Data health</h2>
-<ul><li>Unpriced usage: {_e(h['unpriced_pairs'])} model/endpoint pairs,
-{_e(h['unpriced_requests'])} requests ({_e(h['unpriced_models'] or 'none')}).</li>
+<ul><li>{_e(unpriced_line(h))}</li>
 <li>Rejected this week: {_e(h['rejected_files_week'])} files, {_e(h['rejected_rows_week'])}
 rows (all time: {_e(h['rejected_files_total'])} files, {_e(h['rejected_rows_total'])} rows).</li>
 <li>Newest usage day per source: {_e(_newest(data))}.</li>

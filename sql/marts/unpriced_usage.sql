@@ -12,6 +12,9 @@ SELECT
     any_value(lifecycle_status)      AS lifecycle_status,
     CASE
         WHEN any_value(price_model) IS NULL AND model IS NOT NULL THEN 'model not in catalog'
+        -- tokens without a model: pages or an export not grouped by model
+        WHEN model IS NULL AND sum(input_tokens) + sum(output_tokens) > 0
+            THEN 'no model: token usage from an export not grouped by model'
         WHEN model IS NULL THEN 'no model: endpoint metered in non-token units'
         ELSE 'endpoint metered in non-token units'
     END                              AS reason,
