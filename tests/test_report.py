@@ -213,7 +213,7 @@ def test_a_replacement_that_is_itself_retiring_is_said(radar, monkeypatch):
     assert run_job("weekly_migration_report").success
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| alpha "))
-    assert "| gpt-6-luna (itself deprecated, no successor named) |" in row
+    assert "| gpt-6-luna (itself deprecated; no active successor named) |" in row
 
 
 def test_token_usage_without_a_model_says_why_it_is_unpriced(radar):

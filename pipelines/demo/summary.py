@@ -29,8 +29,8 @@ def main() -> None:
     print(f"  reports:                  {s.reports_dir}")
     print("\nTop deprecated-model users (last 28 days):\n")
     print(table(columns, data, limit=10))
-    print(f"\nUnpriced usage: {unpriced[0]} model/endpoint pairs, {unpriced[1]:,} requests "
-          "(see marts.unpriced_usage)")
+    pairs = f"{unpriced[0]} model/endpoint pair{'' if unpriced[0] == 1 else 's'}"
+    print(f"\nUnpriced usage: {pairs}, {unpriced[1]:,} requests (see marts.unpriced_usage)")
     report = s.reports_dir / f"migration-status-{iso_week_label(s.as_of)}.html"
     if report.exists():
         print(f"\nThis week's report: {report}")

@@ -112,7 +112,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         "AND table_name = 'team_directory' AND column_name = 'owner'").fetchall()[0][0])
     owner = ("(SELECT string_agg(DISTINCT owner, ', ') FROM catalog.team_directory t "
              "WHERE t.team = d.team)" if has_owner else "NULL")
-    # the end of a replacement chain can itself be retiring (no successor named yet)
+    # the end of a replacement chain can itself be retiring (no active successor named, or
+    # the chain comes back on itself)
     actions = _dicts(con, f"""
         SELECT d.*, {owner} AS owner,
                d.lifecycle_status = 'shutdown' AND d.failed_requests_28d > 0 AS failing,
@@ -365,7 +366,8 @@ def _replacement(r: dict) -> str:
     if not r["replacement_model"]:
         return "none given"
     if r.get("replacement_status") in ("deprecated", "shutdown"):
-        return f"{r['replacement_model']} (itself {r['replacement_status']}, no successor named)"
+        return (f"{r['replacement_model']} (itself {r['replacement_status']}; no active "
+                "successor named)")
     return r["replacement_model"]
 
 
