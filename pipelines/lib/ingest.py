@@ -265,7 +265,7 @@ def ingest_file(
     """
     with ExitStack() as scratch:
         try:
-            source = _plain_content(path, *_scratch(con), scratch)
+            source = _plain_content(con, path, scratch)
         except (OSError, EOFError, lzma.LZMAError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, OSError) and exc.errno is not None:
@@ -304,12 +304,14 @@ def clear_scratch(con: duckdb.DuckDBPyConnection) -> int:
     return len(stale)
 
 
-def _plain_content(path: Path, scratch_dir: Path | None, prefix: str, stack: ExitStack) -> Path:
-    """``path`` itself, or a decompressed copy of it that ``stack`` deletes on exit."""
+def _plain_content(con: duckdb.DuckDBPyConnection, path: Path, stack: ExitStack) -> Path:
+    """``path`` itself, or a decompressed copy of it that ``stack`` deletes on exit (the
+    scratch folder is looked up only for a compressed file)."""
     with path.open("rb") as fh:
         kind = compression_of(fh.read(8))
     if kind is None:
         return path
+    scratch_dir, prefix = _scratch(con)
     folder = Path(stack.enter_context(
         tempfile.TemporaryDirectory(prefix=prefix, dir=scratch_dir)))
     plain = folder / path.name
