@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.duck import run, sql_text, table_exists
+from pipelines.lib.duck import build_table, run, sql_text, table_exists
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
@@ -146,3 +146,48 @@ def build_by_day(
          "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
     rows = run(con, f"SELECT count(*) FROM {table}")[0][0]
     return Build(mode, len(days), rows, version)
+
+
+@dataclass(frozen=True)
+class RollUp:
+    mode: str              # full | incremental | unchanged
+    days: int              # days in staging.pending_dates when it ran
+    rows: int              # rows of intermediate.usage_daily after it
+    set_aside_rows: int    # on the recomputed days: rows whose usage a finer grouping counts
+    set_aside_requests: int
+
+
+USAGE_DAILY_MODEL = "intermediate/int_usage_daily"
+
+
+def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
+    """Bring ``intermediate.usage_daily`` up to date with ``staging.usage``: every day when it
+    does not exist yet, else the days in ``staging.pending_dates``, each with what another file
+    reports at a finer grouping set aside first (``groupings.settle_groupings``); log the days
+    for the models downstream and empty ``pending_dates``. The caller owns the transaction."""
+    from pipelines.lib.groupings import settle_groupings
+
+    run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
+    # a warehouse from before the set-aside table is rolled up again in full
+    exists = (table_exists(con, "intermediate.usage_daily")
+              and table_exists(con, "intermediate.usage_set_aside"))
+    days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]
+    set_aside = (0, 0)
+    if not exists:
+        set_aside = settle_groupings(con, full=True)
+        build_table(con, "intermediate.usage_daily", USAGE_DAILY_MODEL, {"full": True})
+        mode = "full"
+    elif days:
+        set_aside = settle_groupings(con, full=False)
+        run(con, "DELETE FROM intermediate.usage_daily WHERE usage_date IN "
+                 "(SELECT usage_date FROM staging.pending_dates)")
+        run(con, f"INSERT INTO intermediate.usage_daily {sql_text(USAGE_DAILY_MODEL)}",
+            {"full": False})
+        mode = "incremental"
+    else:
+        mode = "unchanged"
+    if mode != "unchanged":  # what the day-keyed models downstream replay
+        record_changes(con, full=mode == "full")
+    run(con, "DELETE FROM staging.pending_dates")
+    rows = run(con, "SELECT count(*) FROM intermediate.usage_daily")[0][0]
+    return RollUp(mode, days, rows, *set_aside)

@@ -8,8 +8,13 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.assets import BILLED_COSTS, USAGE
-from pipelines.lib.duck import build_table, run, sql_text, table_exists, transaction
-from pipelines.lib.incremental import digest_tables, record_changes, version_of
+from pipelines.lib.duck import run, sql_text, transaction
+from pipelines.lib.incremental import (
+    USAGE_DAILY_MODEL,
+    digest_tables,
+    roll_up_usage_daily,
+    version_of,
+)
 from pipelines.marts.factory import OWNERS, ByDay, preview, sql_description, sql_table_asset
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import RadarSettings
@@ -88,29 +93,20 @@ def usage_daily(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     settings = radar.settings()
-    model = "intermediate/int_usage_daily"
     with warehouse.get_connection() as con:
         with transaction(con):
-            run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
-            exists = table_exists(con, "intermediate.usage_daily")
-            days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]
-            if not exists:
-                build_table(con, "intermediate.usage_daily", model, {"full": True})
-                mode = "full"
-            elif days:
-                run(con, "DELETE FROM intermediate.usage_daily WHERE usage_date IN "
-                         "(SELECT usage_date FROM staging.pending_dates)")
-                run(con, f"INSERT INTO intermediate.usage_daily {sql_text(model)}",
-                    {"full": False})
-                mode = "incremental"
-            else:
-                mode = "unchanged"
-            if mode != "unchanged":  # what the day-keyed models downstream replay
-                record_changes(con, full=mode == "full")
-            run(con, "DELETE FROM staging.pending_dates")
-            rows = run(con, "SELECT count(*) FROM intermediate.usage_daily")[0][0]
-        metadata = {"dagster/row_count": rows, "mode": mode, "days_recomputed": days,
-                    "query": dg.MetadataValue.md(f"```sql\n{sql_text(model)}\n```"),
+            built = roll_up_usage_daily(con)
+            set_aside = run(con, "SELECT count(*), coalesce(sum(requests), 0) "
+                                 "FROM intermediate.usage_set_aside")[0]
+        if built.set_aside_rows:
+            context.log.info(
+                f"{built.set_aside_requests:,} requests on the recomputed days are also "
+                f"reported at a finer grouping by another file ({built.set_aside_rows} rows "
+                "set aside, counted once): see intermediate.usage_set_aside")
+        metadata = {"dagster/row_count": built.rows, "mode": built.mode,
+                    "days_recomputed": built.days,
+                    "set_aside_rows": int(set_aside[0]), "set_aside_requests": int(set_aside[1]),
+                    "query": dg.MetadataValue.md(f"```sql\n{sql_text(USAGE_DAILY_MODEL)}\n```"),
                     **_usage_daily_meta(con, settings)}
     return dg.MaterializeResult(metadata=metadata)
 

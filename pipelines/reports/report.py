@@ -184,6 +184,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                (SELECT coalesce(sum(requests), 0) FROM marts.unpriced_usage
                  WHERE model IS NULL AND input_tokens + output_tokens > 0)
                  AS modelless_requests,
+               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_set_aside
+                 WHERE usage_date BETWEEN $window_start AND $as_of) AS regrouped_requests,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
                   AND ingested_at >= $week_start) AS rejected_files_week,
                (SELECT coalesce(sum(rows_rejected), 0) FROM staging.ingested_files
@@ -399,6 +401,16 @@ def unpriced_line(h: dict) -> str:
     return text
 
 
+def regrouped_line(h: dict) -> str:
+    """What the window's exports report twice at different groupings, counted once; empty
+    when nothing is."""
+    if not h.get("regrouped_requests"):
+        return ""
+    return (f"Counted once: {_n(h['regrouped_requests'], 'request')} in the window are also "
+            "in another export at a finer grouping (an ungrouped save beside pages grouped by "
+            "model, say); the finer rows count. intermediate.usage_set_aside lists them.")
+
+
 def _newest(data: ReportData) -> str:
     return ", ".join(f"{r['source']} {r['last_day']}" for r in data.freshness) or \
         "none in the window"
@@ -431,6 +443,7 @@ def render_markdown(data: ReportData) -> str:
            "## 4. Charts", "See the HTML report for the burn-down and cost charts.", "",
            "## 5. Data health",
            f"- {unpriced_line(h)}",
+           *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
            f"- Rejected this week: {h['rejected_files_week']} files, "
            f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
            f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).",
@@ -540,6 +553,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
             b64=chart_svgs["cost"])}
 <h2>5. Data health</h2>
 <ul><li>{_e(unpriced_line(h))}</li>
+{f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
 <li>Rejected this week: {_e(h['rejected_files_week'])} files, {_e(h['rejected_rows_week'])}
 rows (all time: {_e(h['rejected_files_total'])} files, {_e(h['rejected_rows_total'])} rows).</li>
 <li>Newest usage day per source: {_e(_newest(data))}.</li>

@@ -3,6 +3,37 @@
 -- one row per request; everything downstream works on this much smaller table. Maintained
 -- incrementally: a run recomputes only the days its new files touched
 -- (staging.pending_dates); $full rebuilds every day.
+-- Usage that another file reports at a finer grouping (an ungrouped save next to pages
+-- grouped by model: pipelines/lib/groupings.py) is in intermediate.usage_set_aside and is
+-- taken back out here, so it counts once; a staged row set aside in full leaves no row.
+WITH staged AS (
+    SELECT
+        usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
+        endpoint, route, model, service_tier, is_batch,
+        requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
+        bucket_start, bucket_end,
+        1 AS staged_rows
+    FROM staging.usage
+    WHERE $full OR usage_date IN (SELECT usage_date FROM staging.pending_dates)
+),
+
+set_aside AS (
+    SELECT
+        usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
+        endpoint, route, model, service_tier, is_batch,
+        -requests, -failed_requests, -input_tokens, -cached_input_tokens, -output_tokens,
+        NULL, NULL,
+        -CAST(fully_set_aside AS INTEGER)
+    FROM intermediate.usage_set_aside
+    WHERE $full OR usage_date IN (SELECT usage_date FROM staging.pending_dates)
+),
+
+counted AS (
+    SELECT * FROM staged
+    UNION ALL
+    SELECT * FROM set_aside
+)
+
 SELECT
     usage_date,
     source,
@@ -23,6 +54,6 @@ SELECT
     sum(output_tokens)::BIGINT       AS output_tokens,
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
-FROM staging.usage
-WHERE $full OR usage_date IN (SELECT usage_date FROM staging.pending_dates)
+FROM counted
 GROUP BY ALL
+HAVING sum(staged_rows) > 0
