@@ -37,3 +37,34 @@ def test_snapshot_base():
 ])
 def test_ambiguous_replacements_keep_first_and_note(text, model, note):
     assert parse_replacement(text) == (model, note)
+
+
+NAMES = ["gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-05-13", "gpt-4o-mini",
+         "gpt-4o-mini-2024-07-18", "gpt-4-0613", "o1-2024-12-17", "gpt-4o-audio-preview",
+         "gpt-4o-realtime", "openai/gpt-4o-2024-08-06", "openai/gpt-4o-mini", "azure/gpt-4o",
+         "openai/glm-5.2", "openai/openai/gpt-4o", "OpenAI/gpt-4o", "gpt-4o-2024-08-06-2024"]
+
+
+def test_the_sql_model_resolves_as_the_python_rule():
+    """sql/intermediate/int_model_resolution.sql and resolve_name agree, name by name (the
+    SQL also has the fine-tuned rule, which resolve_name leaves out)."""
+    import duckdb
+
+    from pipelines.lib.duck import sql_text
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE SCHEMA staging; CREATE SCHEMA catalog")
+    con.execute("CREATE TABLE staging.usage AS SELECT unnest($n) AS model", {"n": NAMES})
+    con.execute("CREATE TABLE catalog.model_prices AS SELECT unnest($c) AS model",
+                {"c": sorted(CATALOG)})
+    con.execute("CREATE TABLE catalog.model_lifecycle AS SELECT unnest($c) AS model, "
+                "NULL::VARCHAR AS replacement_model", {"c": sorted(CATALOG)})
+    got = dict(con.execute("SELECT model, price_model FROM ("
+                           + sql_text("intermediate/int_model_resolution") + ")").fetchall())
+    lifecycle = dict(con.execute("SELECT model, lifecycle_model FROM ("
+                                 + sql_text("intermediate/int_model_resolution")
+                                 + ")").fetchall())
+    expected = {name: resolve_name(name, CATALOG) for name in NAMES}
+    assert got == expected
+    assert lifecycle == expected
+    assert expected["openai/gpt-4o-2024-08-06"] == "gpt-4o"  # the list tries the prefix

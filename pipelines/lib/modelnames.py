@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-#: Same pattern as ``sql/intermediate/int_model_resolution.sql`` uses (kept in sync by a test).
+#: Same pattern as ``sql/intermediate/int_model_resolution.sql`` uses (kept in sync by
+#: ``tests/test_modelnames.py::test_the_sql_model_resolves_as_the_python_rule``).
 SNAPSHOT_SUFFIX = r"-(\d{4}-\d{2}-\d{2}|\d{4})$"
 _SNAPSHOT_RE = re.compile(SNAPSHOT_SUFFIX)
 _MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
@@ -23,8 +24,21 @@ def snapshot_base(model: str) -> str | None:
     return base or None
 
 
+#: A gateway deployment configured as ``openai/<model>`` may log the model with this prefix
+#: (BerriAI/litellm#35472): it names the provider, not another model. Other providers'
+#: prefixes (``azure/``) are kept: their retirement dates are their own.
+OPENAI_PREFIX = "openai/"
+
+
+def catalog_name(model: str) -> str:
+    """The name the catalog knows ``model`` by: without a leading ``openai/``."""
+    return model[len(OPENAI_PREFIX):] if model.startswith(OPENAI_PREFIX) else model
+
+
 def resolve_name(model: str, known: set[str] | frozenset[str]) -> str | None:
-    """Catalog entry for ``model``: the exact name, else its snapshot base, else None."""
+    """Catalog entry for ``model``: the exact name, else its snapshot base, else None
+    (``model`` taken without a leading ``openai/``)."""
+    model = catalog_name(model)
     if model in known:
         return model
     base = snapshot_base(model)
