@@ -249,3 +249,66 @@ def test_the_refresh_and_the_report_count_an_ungrouped_save_once(radar):
         "ASSET_MATERIALIZATION" and e.materialization.asset_key.path == ["intermediate",
                                                                          "usage_daily"])
     assert materialization.metadata["set_aside_requests"].value == 100
+
+
+# ------------------------------------------------------------------ the bill (Costs API)
+
+def cost(project: str | None, line: str | None, amount: str, key: str | None = None) -> dict:
+    return {"object": "organization.costs.result", "project_id": project, "api_key_id": key,
+            "line_item": line, "amount": {"value": amount, "currency": "usd"}}
+
+
+def billed(con: duckdb.DuckDBPyConnection, landing: Path) -> list[tuple]:
+    from pipelines.lib.duck import build_table
+    from pipelines.lib.groupings import BILLED, settle_groupings
+
+    ingest_landing(con, landing)
+    settle_groupings(con, full=True, spec=BILLED)
+    build_table(con, "intermediate.billed_costs", "intermediate/int_billed_costs")
+    return con.execute("SELECT project_id, line_item, CAST(amount_usd AS VARCHAR) FROM "
+                       "intermediate.billed_costs ORDER BY ALL NULLS FIRST").fetchall()
+
+
+def test_an_ungrouped_cost_save_beside_the_grouped_pages_bills_once(tmp_path, con):
+    """The Costs API's default is one amount a day; the sync groups by project and line item.
+    Beside it, the day's amount (and a save by line item only) add nothing."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(landing, "costs-default.json", [cost(None, None, "3.5")], 1)
+    drop(landing, "costs-by-line.json", [cost(None, "gpt-4o, input", "2.5"),
+                                         cost(None, "gpt-4o, output", "1.0")], 2)
+    drop(landing, "costs-sync.json", [cost("proj_a", "gpt-4o, input", "2.0"),
+                                      cost("proj_b", "gpt-4o, input", "0.5"),
+                                      cost("proj_a", "gpt-4o, output", "1.0")], 3)
+    assert billed(con, landing) == [("proj_a", "gpt-4o, input", "2.0000000000"),
+                                    ("proj_a", "gpt-4o, output", "1.0000000000"),
+                                    ("proj_b", "gpt-4o, input", "0.5000000000")]
+    assert con.execute("SELECT count(*), bool_and(fully_set_aside) FROM "
+                       "intermediate.billed_set_aside").fetchone() == (3, True)
+
+
+def test_a_credit_left_over_stays_a_credit(tmp_path, con):
+    """A day whose bill is a $3 credit, saved ungrouped, beside a save by project that has $1
+    of it: the $2 the finer rows do not explain stays -$2 (it is not clamped to 0)."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(landing, "ungrouped.json", [cost(None, None, "-3")], 1)
+    drop(landing, "by-project.json", [cost("proj_a", None, "-1")], 2)
+    assert billed(con, landing) == [(None, None, "-2.0000000000"),
+                                    ("proj_a", None, "-1.0000000000")]
+
+
+def test_the_reconciliation_compares_the_bill_once(radar, refresh):
+    """Through Dagster: $3.50 of usage, billed by the sync and again by an ungrouped save.
+    Before, the organisation's row showed $7.00 billed, "unexplained"."""
+    drop(radar.landing, "usage.json", [dict(fine("proj_a", "gpt-4o-2024-08-06", 100),
+                                            input_tokens=1_000_000, input_cached_tokens=0,
+                                            output_tokens=100_000)], 1)
+    drop(radar.landing, "costs-default.json", [cost(None, None, "3.5")], 2)
+    drop(radar.landing, "costs-sync.json", [cost("proj_a", "gpt-4o, input", "2.5"),
+                                            cost("proj_a", "gpt-4o, output", "1.0")], 3)
+    refresh()
+    assert radar.query(
+        "SELECT project_id, CAST(billed_usd AS VARCHAR), CAST(computed_usd AS VARCHAR), "
+        "classification FROM marts.cost_reconciliation") == [
+        ("proj_a", "3.5000000000", "3.5000000000", "matched")]

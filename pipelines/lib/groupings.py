@@ -27,98 +27,135 @@ project, the sync) is not subtracted twice. What is set aside is kept in
 ``intermediate.usage_daily`` adds it back negated. Usage grouped two incomparable ways (one save
 by project only, another by model only) cannot be told apart from two different usages; it is
 counted as it comes.
+
+The bill has the same trap: the Costs API's default is no grouping at all (one amount a day),
+and the sync groups by project, key and line item. ``BILLED`` applies the same rule to
+``staging.billed_costs`` (one day is one partition; an amount may be negative, a credit, so a
+remainder keeps its row's sign and never crosses 0), kept in ``intermediate.billed_set_aside``
+and taken out by ``intermediate.billed_costs``, which the reconciliation marts read.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 
 from pipelines.lib.duck import run
 
-#: sources that report OpenAI's own buckets (gateway logs are excluded)
+
+@dataclass(frozen=True)
+class Grouped:
+    """Where one kind of OpenAI-reported row is staged, and what its groupings are made of."""
+    staged: str                     # the staged table (one row per dedupe_key)
+    set_aside: str                  # where what finer rows count is kept
+    where: str                      # which staged rows take part (code constant)
+    partition: tuple[str, ...]      # rows are compared within one value of these
+    dimensions: tuple[str, ...]     # null where a save was not grouped by it
+    measures: tuple[str, ...]
+    carried: tuple[str, ...]        # staged columns copied into the set-aside table
+    capped: tuple[tuple[str, str], ...] = ()  # (measure, measure whose remainder caps it)
+
+
+#: sources that report OpenAI's own usage buckets (gateway logs are excluded)
 OPENAI_SOURCES = ("openai_usage_api", "openai_dashboard")
-#: the dimensions a Usage API query may group by (extra_dims: the endpoint-specific ones)
-DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
-              "extra_dims")
-MEASURES = ("requests", "failed_requests", "input_tokens", "cached_input_tokens",
-            "output_tokens")
-SET_ASIDE_DDL = f"""
-CREATE TABLE IF NOT EXISTS intermediate.usage_set_aside (
-    dedupe_key VARCHAR NOT NULL, file_id BIGINT NOT NULL, usage_date DATE NOT NULL,
-    source VARCHAR, endpoint VARCHAR, route VARCHAR, project_id VARCHAR, user_id VARCHAR,
-    api_key_id VARCHAR, litellm_team_id VARCHAR, team_alias VARCHAR, model VARCHAR,
-    service_tier VARCHAR, is_batch BOOLEAN, bucket_start TIMESTAMP, bucket_end TIMESTAMP,
-    {", ".join(f"{m} BIGINT NOT NULL" for m in MEASURES)},
-    fully_set_aside BOOLEAN NOT NULL, finer_rows BIGINT NOT NULL, finer_files VARCHAR)
-"""
+
+USAGE = Grouped(
+    staged="staging.usage", set_aside="intermediate.usage_set_aside",
+    where="source IN ('openai_usage_api', 'openai_dashboard')",
+    partition=("usage_date", "endpoint"),
+    # extra_dims: the endpoint-specific ones (image size, source, ...), as one
+    dimensions=("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
+                "extra_dims"),
+    measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
+              "output_tokens"),
+    carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
+             "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
+             "service_tier", "is_batch", "bucket_start", "bucket_end"),
+    # cached tokens are part of the input tokens: what is left of them fits in what is left
+    capped=(("cached_input_tokens", "input_tokens"),),
+)
+
+BILLED = Grouped(
+    staged="staging.billed_costs", set_aside="intermediate.billed_set_aside", where="TRUE",
+    partition=("usage_date",), dimensions=("project_id", "api_key_id", "line_item"),
+    measures=("amount_usd",),
+    carried=("dedupe_key", "file_id", "usage_date", "source", "project_id", "api_key_id",
+             "line_item", "currency", "bucket_start", "bucket_end"),
+)
 
 
 def _days(full: bool) -> str:
     return "TRUE" if full else "usage_date IN (SELECT usage_date FROM staging.pending_dates)"
 
 
-def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool) -> tuple[int, int]:
-    """Recompute ``intermediate.usage_set_aside`` for the days the roll-up recomputes (every
-    day with ``full``, else ``staging.pending_dates``); return (rows, requests) set aside on
-    them. The caller owns the transaction."""
-    run(con, SET_ASIDE_DDL)
-    run(con, f"DELETE FROM intermediate.usage_set_aside WHERE {_days(full)}")
+def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
+                     spec: Grouped = USAGE) -> tuple[int, int]:
+    """Recompute ``spec.set_aside`` for every day (``full``) or for the days in
+    ``staging.pending_dates``; return the rows set aside on them and the sum of their first
+    measure (requests; dollars for the bill). The caller owns the transaction."""
+    dims, measures = spec.dimensions, spec.measures
+    run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
+    run(con, f"CREATE TABLE IF NOT EXISTS {spec.set_aside} AS SELECT "
+             f"{', '.join(spec.carried)}, {', '.join(measures)}, "
+             f"FALSE AS fully_set_aside, 0::BIGINT AS finer_rows, "
+             f"NULL::VARCHAR AS finer_files FROM {spec.staged} LIMIT 0")
+    run(con, f"DELETE FROM {spec.set_aside} WHERE {_days(full)}")
     pattern = " + ".join(f"(CASE WHEN {d} IS NULL THEN 0 ELSE {1 << i} END)"
-                         for i, d in enumerate(DIMENSIONS))
-    level = " + ".join(f"CAST({d} IS NOT NULL AS INTEGER)" for d in DIMENSIONS)
-    sources = ", ".join(f"'{s}'" for s in OPENAI_SOURCES)
-    # only days and endpoints with rows from two files or more can hold two groupings
+                         for i, d in enumerate(dims))
+    level = " + ".join(f"CAST({d} IS NOT NULL AS INTEGER)" for d in dims)
+    part = ", ".join(spec.partition)
+    # only partitions with rows from two files or more can hold two groupings
     run(con, f"""
         CREATE OR REPLACE TEMP TABLE grouping_rows AS
-        WITH openai AS (
-            SELECT * FROM staging.usage WHERE source IN ({sources}) AND {_days(full)}),
+        WITH rows_ AS (SELECT * FROM {spec.staged} WHERE ({spec.where}) AND {_days(full)}),
         shared AS (
-            SELECT usage_date, endpoint FROM openai GROUP BY ALL
-            HAVING count(DISTINCT file_id) > 1)
-        SELECT o.*, {pattern} AS pattern, {level} AS level
-        FROM openai AS o SEMI JOIN shared USING (usage_date, endpoint)""")
+            SELECT {part} FROM rows_ GROUP BY ALL HAVING count(DISTINCT file_id) > 1)
+        SELECT r.*, {pattern} AS pattern, {level} AS level
+        FROM rows_ AS r SEMI JOIN shared USING ({part})""")
     patterns = run(con, "SELECT DISTINCT pattern, level FROM grouping_rows "
                         "ORDER BY level DESC, pattern")
     if not patterns:
+        run(con, "DROP TABLE grouping_rows")
         return 0, 0
-    run(con, f"""CREATE OR REPLACE TEMP TABLE grouping_counted (
-        dedupe_key VARCHAR, {", ".join(f"{m} BIGINT" for m in MEASURES)},
-        finer_rows BIGINT, finer_file_ids BIGINT[])""")
-    remainder = {m: f"greatest(0, c.{m} - coalesce(sum(f.{m}), 0))" for m in MEASURES}
-    # cached tokens are part of the input tokens: what is left of them fits in what is left
-    remainder["cached_input_tokens"] = (f"least({remainder['cached_input_tokens']}, "
-                                        f"{remainder['input_tokens']})")
+    run(con, f"CREATE OR REPLACE TEMP TABLE grouping_counted AS SELECT dedupe_key, "
+             f"{', '.join(measures)}, 0::BIGINT AS finer_rows, "
+             f"[]::BIGINT[] AS finer_file_ids FROM grouping_rows LIMIT 0")
+    # what the finer rows do not explain, never past 0 (a credit stays a credit)
+    remainder = {m: f"(CASE WHEN c.{m} >= 0 THEN greatest(0, c.{m} - coalesce(sum(f.{m}), 0)) "
+                    f"ELSE least(0, c.{m} - coalesce(sum(f.{m}), 0)) END)" for m in measures}
+    for measure, cap in spec.capped:
+        remainder[measure] = f"least({remainder[measure]}, {remainder[cap]})"
+    same_partition = " AND ".join(f"f.{c} = c.{c}" for c in spec.partition)
     for bits, _ in patterns:  # finest first: what a row contains is counted before it
-        equal = "".join(f" AND f.{d} = c.{d}" for i, d in enumerate(DIMENSIONS)
-                        if bits >> i & 1)
+        equal = "".join(f" AND f.{d} = c.{d}" for i, d in enumerate(dims) if bits >> i & 1)
         run(con, f"""
             INSERT INTO grouping_counted
             WITH finer AS (
-                SELECT r.usage_date, r.endpoint, r.file_id, r.level, r.bucket_start,
-                       r.bucket_end, {", ".join(f"r.{d}" for d in DIMENSIONS)},
-                       {", ".join(f"k.{m}" for m in MEASURES)}
+                SELECT r.file_id, r.level, r.bucket_start, r.bucket_end,
+                       {", ".join(f"r.{c}" for c in (*spec.partition, *dims))},
+                       {", ".join(f"k.{m}" for m in measures)}
                 FROM grouping_rows AS r JOIN grouping_counted AS k USING (dedupe_key))
-            SELECT c.dedupe_key, {", ".join(remainder[m] for m in MEASURES)},
+            SELECT c.dedupe_key, {", ".join(remainder[m] for m in measures)},
                    count(f.file_id), list(DISTINCT f.file_id) FILTER (WHERE f.file_id IS NOT NULL)
             FROM grouping_rows AS c
             LEFT JOIN finer AS f
-                ON f.usage_date = c.usage_date AND f.endpoint = c.endpoint
-               AND f.file_id <> c.file_id AND f.level > c.level
+                ON {same_partition} AND f.file_id <> c.file_id AND f.level > c.level
                AND f.bucket_start >= c.bucket_start AND f.bucket_end <= c.bucket_end{equal}
             WHERE c.pattern = {int(bits)}
-            GROUP BY c.dedupe_key, {", ".join(f"c.{m}" for m in MEASURES)}""")
-    set_aside = ", ".join(f"r.{m} - k.{m}" for m in MEASURES)
+            GROUP BY c.dedupe_key, {", ".join(f"c.{m}" for m in measures)}""")
     run(con, f"""
-        INSERT INTO intermediate.usage_set_aside
-        SELECT r.dedupe_key, r.file_id, r.usage_date, r.source, r.endpoint, r.route,
-               r.project_id, r.user_id, r.api_key_id, r.litellm_team_id, r.team_alias, r.model,
-               r.service_tier, r.is_batch, r.bucket_start, r.bucket_end, {set_aside},
-               {" AND ".join(f"k.{m} = 0" for m in MEASURES)},
+        INSERT INTO {spec.set_aside}
+        SELECT {", ".join(f"r.{c}" for c in spec.carried)},
+               {", ".join(f"r.{m} - k.{m}" for m in measures)},
+               {" AND ".join(f"k.{m} = 0" for m in measures)},
                k.finer_rows,
                (SELECT string_agg(path, ', ' ORDER BY path) FROM staging.ingested_files AS i
                 WHERE list_contains(k.finer_file_ids, i.file_id))
         FROM grouping_rows AS r JOIN grouping_counted AS k USING (dedupe_key)
-        WHERE k.finer_rows > 0 AND ({" OR ".join(f"r.{m} <> k.{m}" for m in MEASURES)})""")
-    rows, requests = run(con, f"SELECT count(*), coalesce(sum(requests), 0) FROM "
-                              f"intermediate.usage_set_aside WHERE {_days(full)}")[0]
-    return int(rows), int(requests)
+        WHERE k.finer_rows > 0 AND ({" OR ".join(f"r.{m} <> k.{m}" for m in measures)})""")
+    run(con, "DROP TABLE grouping_rows")
+    run(con, "DROP TABLE grouping_counted")
+    rows, first = run(con, f"SELECT count(*), coalesce(sum({measures[0]}), 0) FROM "
+                           f"{spec.set_aside} WHERE {_days(full)}")[0]
+    return int(rows), first

@@ -190,4 +190,4 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
         record_changes(con, full=mode == "full")
     run(con, "DELETE FROM staging.pending_dates")
     rows = run(con, "SELECT count(*) FROM intermediate.usage_daily")[0][0]
-    return RollUp(mode, days, rows, *set_aside)
+    return RollUp(mode, days, rows, set_aside[0], int(set_aside[1]))

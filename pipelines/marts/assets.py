@@ -8,7 +8,8 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.assets import BILLED_COSTS, USAGE
-from pipelines.lib.duck import run, sql_text, transaction
+from pipelines.lib.duck import build_table, run, sql_text, transaction
+from pipelines.lib.groupings import BILLED, settle_groupings
 from pipelines.lib.incremental import (
     USAGE_DAILY_MODEL,
     digest_tables,
@@ -111,6 +112,30 @@ def usage_daily(
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dg.asset(
+    key=["intermediate", "billed_costs"], deps=[BILLED_COSTS], group_name="intermediate",
+    owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+    description=sql_description("intermediate/int_billed_costs"),
+    metadata={"sql_file": "sql/intermediate/int_billed_costs.sql"},
+)
+def billed_costs(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    model = "intermediate/int_billed_costs"
+    with warehouse.get_connection() as con, transaction(con):
+        rows_aside, usd_aside = settle_groupings(con, full=True, spec=BILLED)
+        rows = build_table(con, "intermediate.billed_costs", model)
+    if rows_aside:
+        context.log.info(
+            f"${usd_aside} of billed amounts are also billed at a finer grouping by another "
+            f"file ({rows_aside} rows set aside, counted once): see "
+            "intermediate.billed_set_aside")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows, "set_aside_rows": rows_aside,
+        "set_aside_usd": str(usd_aside),
+        "query": dg.MetadataValue.md(f"```sql\n{sql_text(model)}\n```")})
+
+
 #: the models kept day by day, and the usage day of one of their rows
 DAY_OF_ROW = {"intermediate.usage_priced": "usage_date",
               "marts.usage_cost_daily": "usage_date"}
@@ -162,12 +187,12 @@ unpriced_usage = sql_table_asset(
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_unpriced_meta)
 cost_reconciliation = sql_table_asset(
     "marts", "cost_reconciliation", "marts/cost_reconciliation",
-    deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts",
+    deps=[["marts", "usage_cost_daily"], ["intermediate", "billed_costs"]], group="marts",
     extra_metadata=_reconciliation_meta)
 
 cost_reconciliation_by_key = sql_table_asset(
     "marts", "cost_reconciliation_by_key", "marts/cost_reconciliation_by_key",
-    deps=[["marts", "usage_cost_daily"], BILLED_COSTS], group="marts")
+    deps=[["marts", "usage_cost_daily"], ["intermediate", "billed_costs"]], group="marts")
 # a view: the same rows as usage_cost_daily (the priced ones), renamed to FOCUS columns. As a
 # table a full refresh of 10M requests built it (0.8 s) and copied it into the BI file (0.5 s)
 # for a projection readers compute as they read it (its Parquet file costs ~0.3 s more)
@@ -176,7 +201,7 @@ focus_costs = sql_table_asset(
     deps=[["marts", "usage_cost_daily"]], group="marts", view=True)
 
 assets = [
-    model_resolution, lifecycle_as_of, usage_daily, usage_priced,
+    model_resolution, lifecycle_as_of, usage_daily, usage_priced, billed_costs,
     usage_cost_daily, deprecated_model_usage, migration_status_weekly, unpriced_usage,
     cost_reconciliation, cost_reconciliation_by_key, focus_costs,
 ]

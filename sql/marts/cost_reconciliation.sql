@@ -17,7 +17,7 @@ WITH billed_lines AS (
         regexp_matches(lower(coalesce(line_item, '')),
             'fine.?tun|training|storage|vector|file.?search|web.?search|code.?interpreter'
             || '|container|credit|refund|tool|assistant|support|tax') AS is_other
-    FROM staging.billed_costs
+    FROM intermediate.billed_costs
 ),
 
 billed AS (

@@ -4,7 +4,7 @@
 -- marts.cost_reconciliation, whose grain stays day x project).
 WITH billed AS (
     SELECT usage_date, project_id, api_key_id, sum(amount_usd) AS billed_usd
-    FROM staging.billed_costs
+    FROM intermediate.billed_costs
     WHERE api_key_id IS NOT NULL
       AND NOT regexp_matches(lower(coalesce(line_item, '')),
             'fine.?tun|training|storage|vector|file.?search|web.?search|code.?interpreter'

@@ -1,0 +1,26 @@
+-- intermediate.billed_costs: the billed amounts counted once, one row per staged row left.
+-- staging.billed_costs keeps every file's rows; a Costs API save made without grouping (its
+-- default: one amount a day) beside the sync's pages grouped by project, key and line item
+-- bills the same money twice. What another file bills at a finer grouping is in
+-- intermediate.billed_set_aside (pipelines/lib/groupings.py, BILLED) and taken out here; a
+-- row set aside in full leaves no row.
+WITH set_aside AS (
+    SELECT dedupe_key, amount_usd, fully_set_aside
+    FROM intermediate.billed_set_aside
+)
+
+SELECT
+    b.dedupe_key,
+    b.file_id,
+    b.source,
+    b.usage_date,
+    b.bucket_start,
+    b.bucket_end,
+    b.project_id,
+    b.api_key_id,
+    b.line_item,
+    b.amount_usd - coalesce(s.amount_usd, 0) AS amount_usd,
+    b.currency
+FROM staging.billed_costs AS b
+LEFT JOIN set_aside AS s USING (dedupe_key)
+WHERE NOT coalesce(s.fully_set_aside, false)
