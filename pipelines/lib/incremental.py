@@ -34,6 +34,7 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.duck import build_table, run, sql_text, table_exists
+from pipelines.lib.groupings import settle_groupings
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
@@ -165,8 +166,6 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
     does not exist yet, else the days in ``staging.pending_dates``, each with what another file
     reports at a finer grouping set aside first (``groupings.settle_groupings``); log the days
     for the models downstream and empty ``pending_dates``. The caller owns the transaction."""
-    from pipelines.lib.groupings import settle_groupings
-
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
     # a warehouse from before the set-aside table is rolled up again in full
     exists = (table_exists(con, "intermediate.usage_daily")

@@ -84,12 +84,17 @@ lifecycle_as_of = sql_table_asset(
     deps=[LIFECYCLE, ["intermediate", "model_resolution"]], group="intermediate")
 
 
-@dg.asset(
-    key=["intermediate", "usage_daily"], deps=[USAGE], group_name="intermediate",
-    owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
-    description=sql_description("intermediate/int_usage_daily"),
-    metadata={"sql_file": "sql/intermediate/int_usage_daily.sql"},
-)
+def _intermediate_asset(name: str, deps: list[dg.AssetKey]) -> Callable:
+    """The decorator of an intermediate model that Python builds around its SQL file
+    (``sql/intermediate/int_<name>.sql``), where one statement is not the whole build."""
+    model = f"intermediate/int_{name}"
+    return dg.asset(key=["intermediate", name], deps=deps, group_name="intermediate",
+                    owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
+                    description=sql_description(model),
+                    metadata={"sql_file": f"sql/{model}.sql"})
+
+
+@_intermediate_asset("usage_daily", [USAGE])
 def usage_daily(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -112,12 +117,7 @@ def usage_daily(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    key=["intermediate", "billed_costs"], deps=[BILLED_COSTS], group_name="intermediate",
-    owners=OWNERS, kinds={"duckdb", "sql"}, pool=WAREHOUSE_POOL,
-    description=sql_description("intermediate/int_billed_costs"),
-    metadata={"sql_file": "sql/intermediate/int_billed_costs.sql"},
-)
+@_intermediate_asset("billed_costs", [BILLED_COSTS])
 def billed_costs(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:

@@ -4,11 +4,6 @@
 -- bills the same money twice. What another file bills at a finer grouping is in
 -- intermediate.billed_set_aside (pipelines/lib/groupings.py, BILLED) and taken out here; a
 -- row set aside in full leaves no row.
-WITH set_aside AS (
-    SELECT dedupe_key, amount_usd, fully_set_aside
-    FROM intermediate.billed_set_aside
-)
-
 SELECT
     b.dedupe_key,
     b.file_id,
@@ -22,5 +17,5 @@ SELECT
     b.amount_usd - coalesce(s.amount_usd, 0) AS amount_usd,
     b.currency
 FROM staging.billed_costs AS b
-LEFT JOIN set_aside AS s USING (dedupe_key)
+LEFT JOIN intermediate.billed_set_aside AS s USING (dedupe_key)
 WHERE NOT coalesce(s.fully_set_aside, false)

@@ -1,5 +1,5 @@
 -- marts.cost_reconciliation: one row per usage_date x project_id present in the billed data
--- (Costs API pages or the dashboard cost export). Where the bill is not split by project,
+-- (Costs API pages or the dashboard cost export, counted once: intermediate.billed_costs). Where the bill is not split by project,
 -- project_id is NULL and the row compares the whole organisation's day.
 -- billed_usd counts the line items our token prices can explain; line items for tools,
 -- storage, fine-tuning and credits are kept apart in billed_other_usd.
