@@ -238,6 +238,7 @@ def test_the_refresh_and_the_report_count_an_ungrouped_save_once(radar):
     checks = {e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
               for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
     assert checks["costs_reconcile_across_layers"] is True
+    assert checks["groupings_nest"] is True  # nested groupings: nothing to warn about
     assert radar.query("SELECT team, requests, deprecated_requests, deprecated_share FROM "
                        "marts.migration_status_weekly WHERE requests > 0") == [
         ("alpha", 100, 60, 0.6)]
@@ -250,6 +251,47 @@ def test_the_refresh_and_the_report_count_an_ungrouped_save_once(radar):
                                                                          "usage_daily"])
     assert materialization.metadata["set_aside_requests"].value == 100
 
+
+
+def test_groupings_that_do_not_nest_are_listed_not_guessed(tmp_path, con):
+    """One save by project only, another by model only: neither row contains the other, so
+    both count (they may be the same usage or not: the data cannot say); the WARN check's
+    query lists the pair. A nested pair, or hours that do not overlap, are not listed."""
+    from pipelines.lib.groupings import unnested_groupings_sql
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(landing, "by-project.json", [row(100, project_id="proj_a")], 1)
+    drop(landing, "by-model.json", [row(100, model="gpt-5.6-sol")], 2)
+    drop(landing, "ungrouped.json", [row(100)], 3)  # contains both: set aside, not listed
+    built = roll_up(con, landing)
+    assert built.set_aside_requests == 100
+    assert totals(con)[0] == 200
+    assert con.execute(unnested_groupings_sql()).fetchall() == [
+        (dt.date(2026, 11, 20), "completions", str(landing / "by-project.json"), "project_id",
+         str(landing / "by-model.json"), "model")]
+
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    drop(nested, "ungrouped.json", [row(100)], 1)
+    drop(nested, "sync.json", [fine("proj_a", "gpt-5.6-sol", 100)], 2)
+    other = prepare(duckdb.connect(":memory:"))
+    roll_up(other, nested)
+    assert other.execute(unnested_groupings_sql()).fetchall() == []
+
+
+def test_the_warn_check_lists_groupings_that_do_not_nest(radar, refresh):
+    drop(radar.landing, "by-project.json", [row(100, project_id="proj_a")], 1)
+    drop(radar.landing, "by-model.json", [row(100, model="gpt-5.6-sol")], 2)
+    result = refresh()
+    (evaluation,) = [e.asset_check_evaluation_data for e in result.all_events
+                     if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                     and e.asset_check_evaluation_data.check_name == "groupings_nest"]
+    assert evaluation.passed is False
+    assert evaluation.severity.value == "WARN"
+    assert radar.query("SELECT passed, json_extract(observed, '$.pairs') FROM "
+                       "quality.check_results WHERE \"check\" = 'groupings_nest'") == [
+        (False, "1")]
 
 # ------------------------------------------------------------------ the bill (Costs API)
 

@@ -159,3 +159,48 @@ def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
     rows, first = run(con, f"SELECT count(*), coalesce(sum({measures[0]}), 0) FROM "
                            f"{spec.set_aside} WHERE {_days(full)}")[0]
     return int(rows), first
+
+
+def _grouped_by(dims: tuple[str, ...], pattern: str) -> str:
+    """SQL: the names of the dimensions a pattern has values for, comma-separated."""
+    names = " || ".join(f"(CASE WHEN {pattern} & {1 << i} <> 0 THEN '{d},' ELSE '' END)"
+                        for i, d in enumerate(dims))
+    return f"rtrim({names}, ',')"
+
+
+def unnested_groupings_sql(spec: Grouped = USAGE) -> str:
+    """Pairs of files that report one partition (day and endpoint) at groupings that do not
+    nest, over overlapping hours: each has a row with a dimension the other's row leaves null
+    (one save by project only, another by model only). Neither row contains the other, so
+    neither is set aside; if both describe the same usage it counts twice, which cannot be
+    told from the data. One row per partition, pair of files and pair of groupings, from the
+    rows that still count (not set aside in full). A SELECT over the warehouse."""
+    dims = spec.dimensions
+    pattern = " + ".join(f"(CASE WHEN {d} IS NULL THEN 0 ELSE {1 << i} END)"
+                         for i, d in enumerate(dims))
+    part = ", ".join(spec.partition)
+    return f"""
+        WITH counted AS (
+            SELECT r.*, {pattern} AS pattern FROM {spec.staged} AS r
+            WHERE ({spec.where}) AND dedupe_key NOT IN (
+                SELECT dedupe_key FROM {spec.set_aside} WHERE fully_set_aside)),
+        shared AS (
+            SELECT {part} FROM counted GROUP BY ALL HAVING count(DISTINCT file_id) > 1),
+        groupings AS (
+            SELECT DISTINCT {part}, file_id, pattern, bucket_start, bucket_end
+            FROM counted SEMI JOIN shared USING ({part})),
+        pairs AS (
+            SELECT DISTINCT {", ".join(f"a.{c}" for c in spec.partition)},
+                   a.file_id AS file_a, b.file_id AS file_b,
+                   a.pattern AS pattern_a, b.pattern AS pattern_b
+            FROM groupings AS a JOIN groupings AS b USING ({part})
+            WHERE a.file_id < b.file_id
+              AND a.bucket_start < b.bucket_end AND b.bucket_start < a.bucket_end
+              AND (a.pattern & ~b.pattern) <> 0 AND (b.pattern & ~a.pattern) <> 0)
+        SELECT {", ".join(f"p.{c}" for c in spec.partition)},
+               fa.path AS file_a, {_grouped_by(dims, "p.pattern_a")} AS grouped_by_a,
+               fb.path AS file_b, {_grouped_by(dims, "p.pattern_b")} AS grouped_by_b
+        FROM pairs AS p
+        JOIN staging.ingested_files AS fa ON fa.file_id = p.file_a
+        JOIN staging.ingested_files AS fb ON fb.file_id = p.file_b
+        ORDER BY ALL"""

@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib.duck import run, transaction, used_params
+from pipelines.lib.groupings import unnested_groupings_sql
 from pipelines.lib.schema import ENDPOINTS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
@@ -38,6 +39,7 @@ COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
 UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
 RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
+USAGE_DAILY = dg.AssetKey(["intermediate", "usage_daily"])
 
 CHECK_RESULTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -413,6 +415,23 @@ def nothing_quarantined_this_run(
                         .head(10).to_dicts()})
 
 
+@dg.asset_check(asset=USAGE_DAILY, pool=WAREHOUSE_POOL,
+                description="WARN: where two exports report the same day and endpoint of "
+                "OpenAI usage at different groupings, the groupings nest (one is finer), so "
+                "the usage counts once; a pair that does not nest (one save by project only, "
+                "another by model only) may count the same usage twice, and is listed.")
+def groupings_nest(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        pairs = frame(con, unnested_groupings_sql())
+        outcome = gx.validate("groupings_nest", pairs, [
+            ("ExpectTableRowCountToEqual", {"value": 0})])
+        return _finish(context, con, USAGE_DAILY, WARN, outcome,
+                       {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
+
+
 @dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
                 description="WARN: every billed day and project is within tolerance of the "
                 "computed cost (RADAR_RECONCILIATION_TOLERANCE_SHARE of the bill or "
@@ -457,4 +476,5 @@ checks = [
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
     unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,
+    groupings_nest,
 ]
