@@ -62,7 +62,7 @@ OPENAI_SOURCES = ("openai_usage_api", "openai_dashboard")
 
 USAGE = Grouped(
     staged="staging.usage", set_aside="intermediate.usage_set_aside",
-    where="source IN ('openai_usage_api', 'openai_dashboard')",
+    where=f"source IN ({', '.join(repr(s) for s in OPENAI_SOURCES)})",
     partition=("usage_date", "endpoint"),
     # extra_dims: the endpoint-specific ones (image size, source, ...), as one
     dimensions=("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
@@ -85,6 +85,12 @@ BILLED = Grouped(
 )
 
 
+def _pattern(dims: tuple[str, ...]) -> str:
+    """SQL: a row's grouping, one bit per dimension it has a value for."""
+    return " + ".join(f"(CASE WHEN {d} IS NULL THEN 0 ELSE {1 << i} END)"
+                      for i, d in enumerate(dims))
+
+
 def _days(full: bool) -> str:
     return "TRUE" if full else "usage_date IN (SELECT usage_date FROM staging.pending_dates)"
 
@@ -101,8 +107,7 @@ def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
              f"FALSE AS fully_set_aside, 0::BIGINT AS finer_rows, "
              f"NULL::VARCHAR AS finer_files FROM {spec.staged} LIMIT 0")
     run(con, f"DELETE FROM {spec.set_aside} WHERE {_days(full)}")
-    pattern = " + ".join(f"(CASE WHEN {d} IS NULL THEN 0 ELSE {1 << i} END)"
-                         for i, d in enumerate(dims))
+    pattern = _pattern(dims)
     level = " + ".join(f"CAST({d} IS NOT NULL AS INTEGER)" for d in dims)
     part = ", ".join(spec.partition)
     # only partitions with rows from two files or more can hold two groupings
@@ -176,8 +181,7 @@ def unnested_groupings_sql(spec: Grouped = USAGE) -> str:
     told from the data. One row per partition, pair of files and pair of groupings, from the
     rows that still count (not set aside in full). A SELECT over the warehouse."""
     dims = spec.dimensions
-    pattern = " + ".join(f"(CASE WHEN {d} IS NULL THEN 0 ELSE {1 << i} END)"
-                         for i, d in enumerate(dims))
+    pattern = _pattern(dims)
     part = ", ".join(spec.partition)
     return f"""
         WITH counted AS (
