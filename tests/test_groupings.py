@@ -349,8 +349,26 @@ def test_the_reconciliation_compares_the_bill_once(radar, refresh):
     drop(radar.landing, "costs-default.json", [cost(None, None, "3.5")], 2)
     drop(radar.landing, "costs-sync.json", [cost("proj_a", "gpt-4o, input", "2.5"),
                                             cost("proj_a", "gpt-4o, output", "1.0")], 3)
-    refresh()
+    result = refresh()
     assert radar.query(
         "SELECT project_id, CAST(billed_usd AS VARCHAR), CAST(computed_usd AS VARCHAR), "
         "classification FROM marts.cost_reconciliation") == [
         ("proj_a", "3.5000000000", "3.5000000000", "matched")]
+    assert [e.asset_check_evaluation_data.passed for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.asset_check_evaluation_data.check_name == "bill_groupings_nest"] == [True]
+
+
+def test_bills_at_groupings_that_do_not_nest_are_listed(tmp_path, con):
+    """One save by project only, another by line item only, of the same day: both bill (the
+    data cannot say whether it is the same money), and the WARN check's query lists them."""
+    from pipelines.lib.groupings import BILLED, unnested_groupings_sql
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(landing, "by-project.json", [cost("proj_a", None, "3.5")], 1)
+    drop(landing, "by-line.json", [cost(None, "gpt-4o, input", "3.5")], 2)
+    assert len(billed(con, landing)) == 2
+    assert con.execute(unnested_groupings_sql(BILLED)).fetchall() == [
+        (dt.date(2026, 11, 20), str(landing / "by-project.json"), "project_id",
+         str(landing / "by-line.json"), "line_item")]

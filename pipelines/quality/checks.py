@@ -16,7 +16,8 @@ import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib.duck import run, transaction, used_params
-from pipelines.lib.groupings import unnested_groupings_sql
+from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
+from pipelines.lib.groupings import USAGE as USAGE_GROUPED
 from pipelines.lib.schema import ENDPOINTS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
@@ -40,6 +41,7 @@ DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
 UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
 RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
 USAGE_DAILY = dg.AssetKey(["intermediate", "usage_daily"])
+INT_BILLED = dg.AssetKey(["intermediate", "billed_costs"])
 
 CHECK_RESULTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;
@@ -415,6 +417,17 @@ def nothing_quarantined_this_run(
                         .head(10).to_dicts()})
 
 
+def _groupings_nest(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+                    gx: GreatExpectationsResource, spec: Grouped,
+                    asset: dg.AssetKey) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        pairs = frame(con, unnested_groupings_sql(spec))
+        outcome = gx.validate(context.check_specs[0].name, pairs, [
+            ("ExpectTableRowCountToEqual", {"value": 0})])
+        return _finish(context, con, asset, WARN, outcome,
+                       {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
+
+
 @dg.asset_check(asset=USAGE_DAILY, pool=WAREHOUSE_POOL,
                 description="WARN: where two exports report the same day and endpoint of "
                 "OpenAI usage at different groupings, the groupings nest (one is finer), so "
@@ -424,12 +437,19 @@ def groupings_nest(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        pairs = frame(con, unnested_groupings_sql())
-        outcome = gx.validate("groupings_nest", pairs, [
-            ("ExpectTableRowCountToEqual", {"value": 0})])
-        return _finish(context, con, USAGE_DAILY, WARN, outcome,
-                       {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
+    return _groupings_nest(context, warehouse, gx, USAGE_GROUPED, USAGE_DAILY)
+
+
+@dg.asset_check(asset=INT_BILLED, pool=WAREHOUSE_POOL,
+                description="WARN: where two exports bill the same day at different groupings, "
+                "the groupings nest, so the money counts once; a pair that does not nest (one "
+                "save by project only, another by line item only) may bill it twice, and is "
+                "listed.")
+def bill_groupings_nest(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    return _groupings_nest(context, warehouse, gx, BILLED, INT_BILLED)
 
 
 @dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
@@ -476,5 +496,5 @@ checks = [
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
     unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,
-    groupings_nest,
+    groupings_nest, bill_groupings_nest,
 ]
