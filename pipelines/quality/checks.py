@@ -417,39 +417,34 @@ def nothing_quarantined_this_run(
                         .head(10).to_dicts()})
 
 
-def _groupings_nest(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-                    gx: GreatExpectationsResource, spec: Grouped,
-                    asset: dg.AssetKey) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        pairs = frame(con, unnested_groupings_sql(spec))
-        outcome = gx.validate(context.check_specs[0].name, pairs, [
-            ("ExpectTableRowCountToEqual", {"value": 0})])
-        return _finish(context, con, asset, WARN, outcome,
-                       {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
+def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,
+                     description: str) -> dg.AssetChecksDefinition:
+    """A WARN check listing pairs of files whose groupings of the same day do not nest
+    (``groupings.unnested_groupings_sql``)."""
+    @dg.asset_check(asset=asset, name=name, pool=WAREHOUSE_POOL, description=description)
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+        gx: GreatExpectationsResource,
+    ) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            pairs = frame(con, unnested_groupings_sql(spec))
+            outcome = gx.validate(name, pairs, [("ExpectTableRowCountToEqual", {"value": 0})])
+            return _finish(context, con, asset, WARN, outcome,
+                           {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
+    return _check
 
 
-@dg.asset_check(asset=USAGE_DAILY, pool=WAREHOUSE_POOL,
-                description="WARN: where two exports report the same day and endpoint of "
-                "OpenAI usage at different groupings, the groupings nest (one is finer), so "
-                "the usage counts once; a pair that does not nest (one save by project only, "
-                "another by model only) may count the same usage twice, and is listed.")
-def groupings_nest(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-    gx: GreatExpectationsResource,
-) -> dg.AssetCheckResult:
-    return _groupings_nest(context, warehouse, gx, USAGE_GROUPED, USAGE_DAILY)
-
-
-@dg.asset_check(asset=INT_BILLED, pool=WAREHOUSE_POOL,
-                description="WARN: where two exports bill the same day at different groupings, "
-                "the groupings nest, so the money counts once; a pair that does not nest (one "
-                "save by project only, another by line item only) may bill it twice, and is "
-                "listed.")
-def bill_groupings_nest(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-    gx: GreatExpectationsResource,
-) -> dg.AssetCheckResult:
-    return _groupings_nest(context, warehouse, gx, BILLED, INT_BILLED)
+groupings_nest = _groupings_check(
+    "groupings_nest", USAGE_DAILY, USAGE_GROUPED,
+    "WARN: where two exports report the same day and endpoint of OpenAI usage at different "
+    "groupings, the groupings nest (one is finer), so the usage counts once; a pair that does "
+    "not nest (one save by project only, another by model only) may count the same usage "
+    "twice, and is listed.")
+bill_groupings_nest = _groupings_check(
+    "bill_groupings_nest", INT_BILLED, BILLED,
+    "WARN: where two exports bill the same day at different groupings, the groupings nest, "
+    "so the money counts once; a pair that does not nest (one save by project only, another "
+    "by line item only) may bill it twice, and is listed.")
 
 
 @dg.asset_check(asset=RECONCILIATION, pool=WAREHOUSE_POOL,
