@@ -251,6 +251,12 @@ class TestLiteLLM:
     (b"\xff\xfe\xfa not utf8 at all" * 10, "not UTF-8"),
     (b"request_id\tcall_type\tstartTime\nr1\tacompletion\t2026-11-20\n",
      "LiteLLM spend-log export that is not comma-separated"),
+    # LiteLLM_DailyTeamSpend's columns (formats.md 5.6), as a proxy admin exports them
+    (b"id,team_id,date,api_key,model,model_group,custom_llm_provider,mcp_namespaced_tool_name,"
+     b"endpoint,prompt_tokens,completion_tokens,cache_read_input_tokens,"
+     b"cache_creation_input_tokens,spend,api_requests,successful_requests,failed_requests\n"
+     b"0b6f,team-x,2026-11-20,hashed0123,gpt-4o,gpt-4o,openai,,/chat/completions,1000,100,0,0,"
+     b"0.0035,3,3,0\n", "daily spend roll-up .* export LiteLLM_SpendLogs"),
 ])
 def test_unrecognised_files_say_why(tmp_path, content, message):
     path = tmp_path / "x.csv"

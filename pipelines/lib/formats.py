@@ -13,6 +13,10 @@ LITELLM_CSV = "litellm_spend_logs_csv"
 LITELLM_REQUIRED = {"request_id", "call_type", "startTime"}
 DASHBOARD_TIME = {"start_time", "start_time_iso"}
 DASHBOARD_MEASURES = {"num_model_requests", "input_tokens", "amount_value"}
+#: the daily roll-up tables of a LiteLLM proxy (formats.md 5.6), recognised to say what to
+#: export instead
+LITELLM_DAILY_ROLLUP = frozenset({"date", "api_requests", "prompt_tokens", "completion_tokens",
+                                  "spend"})
 
 
 #: single-stream compressions read as the export they hold, by their magic bytes
@@ -86,6 +90,12 @@ def detect_format(path: Path) -> str:
         return LITELLM_CSV
     if header & DASHBOARD_TIME and header & DASHBOARD_MEASURES:
         return DASHBOARD_CSV
+    if header >= LITELLM_DAILY_ROLLUP:
+        raise UnrecognisedFile(
+            "a LiteLLM daily spend roll-up (LiteLLM_DailyTeamSpend or a sibling: one row per "
+            "day and team, key or tag, no request ids): not read, since it cannot be told "
+            "apart from the same requests in spend logs; export LiteLLM_SpendLogs (one row "
+            "per request) instead")
     raise UnrecognisedFile(
         "unrecognised CSV header: expected an OpenAI dashboard export (start_time, "
         "num_model_requests/input_tokens/amount_value) or a LiteLLM spend-log export "
