@@ -96,6 +96,13 @@ class TestOpenAIPages:
         with pytest.raises(openai_pages.NotAUsagePage):
             openai_pages.parse_pages(text)
 
+    def test_a_saved_models_list_says_where_it_belongs(self):
+        text = json.dumps({"object": "list", "data": [
+            {"id": "gpt-4o-2024-08-06", "object": "model", "created": 1722814719,
+             "owned_by": "system", "shutdown_date": "2027-01-14"}]})
+        with pytest.raises(openai_pages.NotAUsagePage, match="Models API list .*--models-json"):
+            openai_pages.parse_pages(text)
+
     def test_truncated_json(self):
         with pytest.raises(ValueError, match="invalid JSON"):
             openai_pages.parse_pages(json.dumps(page([bucket("2026-11-20", [RESULT_A])]))[:-40])

@@ -120,6 +120,14 @@ def _as_pages(doc: Any) -> list[Any]:
     return [doc]
 
 
+def _is_models_list(doc: object) -> bool:
+    """A saved ``GET /v1/models`` response: ``{"object": "list", "data": [{"object":
+    "model", ...}]}``."""
+    return (isinstance(doc, dict) and doc.get("object") == "list"
+            and isinstance(doc.get("data"), list)
+            and any(isinstance(m, dict) and m.get("object") == "model" for m in doc["data"]))
+
+
 def parse_pages(text: str) -> ParsedPages:
     """Parse the text of a saved Usage/Costs API response into typed rows and rejects."""
     pages = iter_pages(text)
@@ -133,6 +141,11 @@ def parse_pages(text: str) -> ParsedPages:
         if not isinstance(page, dict) or page.get("object") != "page" or not isinstance(
             page.get("data"), list
         ):
+            if _is_models_list(page):
+                raise NotAUsagePage(
+                    "a Models API list (GET /v1/models), not usage: its shutdown dates go "
+                    "into the catalog (`.venv/bin/python -m pipelines.lib.catalog_build "
+                    "--models-json FILE`), not the landing folder")
             raise NotAUsagePage(
                 f"document {page_no + 1} is not a usage/costs page "
                 "(expected an object with \"object\": \"page\" and a \"data\" list)"
