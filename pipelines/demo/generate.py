@@ -215,20 +215,27 @@ def _dash_row(day: dt.date, r: dict | None) -> list[str]:
     return row
 
 
+def support_results(day: dt.date, m: DemoModels) -> list[dict]:
+    """The support team's completions of one day (its dashboard export); none on half of the
+    Saturdays (an empty bucket)."""
+    rng = _rng("support", day)
+    if day.weekday() == 5 and rng.random() < 0.5:
+        return []
+    return [
+        _completion(rng, m.deprecated, "proj_support", "key_support_bot", False,
+                    rng.randint(400, 700)),
+        _completion(rng, m.deprecated, "proj_support", "key_support_bot", True,
+                    rng.randint(80, 160)),
+        _completion(rng, m.active_cheap, "proj_support", "key_support_agent", False,
+                    rng.randint(50, 90), tier="flex", user="user_ana"),
+    ]
+
+
 def write_dashboard(path: Path, as_of: dt.date, m: DemoModels) -> None:
     rows = []
     for d in _days(as_of):
-        rng = _rng("support", d)
-        if d.weekday() == 5 and rng.random() < 0.5:
-            rows.append(_dash_row(d, None))
-            continue
-        rows.append(_dash_row(d, _completion(rng, m.deprecated, "proj_support",
-                                             "key_support_bot", False, rng.randint(400, 700))))
-        rows.append(_dash_row(d, _completion(rng, m.deprecated, "proj_support",
-                                             "key_support_bot", True, rng.randint(80, 160))))
-        rows.append(_dash_row(d, _completion(rng, m.active_cheap, "proj_support",
-                                             "key_support_agent", False, rng.randint(50, 90),
-                                             tier="flex", user="user_ana")))
+        results = support_results(d, m)
+        rows.extend(_dash_row(d, r) for r in results or [None])
     # the same buckets the API pages hold for the last three days: must count once
     for d in _days(as_of)[-3:]:
         rows.extend(_dash_row(d, r) for r in search_buckets(d, as_of, m))
@@ -316,6 +323,27 @@ def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
                                 "next_page": None}), encoding="utf-8")
 
 
+NOTEBOOK_DAYS = 14
+UNGROUPED_SUMS = ("num_model_requests", "input_tokens", "output_tokens", "input_cached_tokens")
+
+
+def write_notebook_save(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    """Someone's notebook saved the organisation's completions of the last two weeks without
+    grouping (the Usage API's default: one result a day, every dimension null), as notebooks
+    save them: the buckets of every page concatenated, no envelope (formats.md 1.8). The same
+    usage as the API pages and the dashboard export, so it adds nothing."""
+    buckets = []
+    for d in _days(as_of)[-NOTEBOOK_DAYS:]:
+        results = search_buckets(d, as_of, m) + support_results(d, m)
+        total = {k: sum(r[k] for r in results) for k in UNGROUPED_SUMS}
+        buckets.append({"object": "bucket", "start_time": _epoch(d),
+                        "end_time": _epoch(d + dt.timedelta(days=1)), "results": [{
+                            "object": "organization.usage.completions.result", **total,
+                            "project_id": None, "user_id": None, "api_key_id": None,
+                            "model": None, "batch": None, "service_tier": None}]})
+    path.write_text(json.dumps(buckets), encoding="utf-8")
+
+
 def generate(landing: Path, as_of: dt.date) -> DemoModels:
     m = pick_models(as_of)
     lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
@@ -328,6 +356,8 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
     write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m,
                   shutdown_row.shutdown_date if shutdown_row else None)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
+    (landing / "notebooks").mkdir(parents=True, exist_ok=True)
+    write_notebook_save(landing / "notebooks" / "completions_last_2_weeks.json", as_of, m)
     return m
 
 
