@@ -22,6 +22,10 @@ def test_published_copy_matches_the_working_file(fixture_exports, refresh):
         "SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
     assert {"catalog", "marts", "quality"} <= schemas
     assert "staging" not in schemas
+    # of the intermediate layer, only what the weekly report sends readers to
+    assert sorted(con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                              "table_schema = 'intermediate'").fetchall()) == [
+        ("billed_set_aside",), ("usage_set_aside",)]
     published = sorted(con.execute("SELECT * FROM marts.deprecated_model_usage").fetchall())
     con.close()
     assert published == sorted(fixture_exports.query(

@@ -17,6 +17,9 @@ from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 
 #: what BI sees: every catalog and mart table, and the data-health history
 PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
+#: and, of the other layers, what the weekly report sends readers to: the usage and billed
+#: rows another export counts at a finer grouping (small: rows exist only where it happens)
+PUBLISHED_TABLES = (("intermediate", "usage_set_aside"), ("intermediate", "billed_set_aside"))
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly",
          "unpriced_usage", "cost_reconciliation", "focus_costs")
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
@@ -90,7 +93,7 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
     tables = [(s, t) for s, t in run(con, (
         "SELECT table_schema, table_name FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE' "
-        "ORDER BY ALL")) if s in PUBLISHED_SCHEMAS]
+        "ORDER BY ALL")) if s in PUBLISHED_SCHEMAS or (s, t) in PUBLISHED_TABLES]
     views = [(sc, v, sql) for sc, v, sql in run(con, (
         "SELECT schema_name, view_name, sql FROM duckdb_views() "
         "WHERE database_name = current_database() AND NOT internal ORDER BY ALL"))
@@ -111,7 +114,7 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
             if kind == "VIEW" or (schema, table) not in tables:
                 word = "VIEW" if kind == "VIEW" else "TABLE"
                 run(con, f'DROP {word} bi_copy.{schema}."{table}"')
-        for schema in PUBLISHED_SCHEMAS:
+        for schema in sorted({*PUBLISHED_SCHEMAS, *(sc for sc, _ in tables)}):
             run(con, f"CREATE SCHEMA IF NOT EXISTS bi_copy.{schema}")
         for schema, table in tables:  # identifiers come from the catalog, not from input data
             name = f"{schema}.{table}"
@@ -192,9 +195,10 @@ def bi_copy(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """The copy BI tools connect to: `RADAR_PUBLISH_DIR/radar.duckdb` (the catalog, marts and
-    quality schemas, plus `publish_info`) and `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each
-    written under a temporary name and atomically renamed over the previous copy. Open it
-    read-only; reconnect to see the next publish."""
+    quality schemas, the set-aside tables, plus `publish_info`) and
+    `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each written under a temporary name and
+    atomically renamed over the previous copy. Open it read-only; reconnect to see the next
+    publish."""
     settings = radar.settings()
     with warehouse.get_connection() as con:
         counts = publish(con, settings.publish_dir, context.run.run_id, settings.as_of)

@@ -408,8 +408,8 @@ def regrouped_line(h: dict) -> str:
         return ""
     return (f"Counted once: {_n(h['regrouped_requests'], 'request')} in the window are also "
             "in another export at a finer grouping (an ungrouped save beside pages grouped by "
-            "model, say); the finer rows count. intermediate.usage_set_aside in the working "
-            "file lists them.")
+            "model, say); the finer rows count. intermediate.usage_set_aside (also in the BI "
+            "copy) lists them.")
 
 
 def _newest(data: ReportData) -> str:
