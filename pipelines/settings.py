@@ -31,6 +31,9 @@ RECONCILIATION_TOLERANCE_USD = Decimal("0.01")
 #: WARN when more of the window's requests than this share are unpriced
 #: (``RADAR_UNPRICED_MAX_SHARE``).
 UNPRICED_MAX_SHARE = Decimal("0.05")
+#: ``RADAR_REQUEST_LEDGER_DAYS`` keeps the gateway request ledger to the last N days up to
+#: as-of; it may not be shorter than the reporting window, whose exports are re-sent most.
+MIN_REQUEST_LEDGER_DAYS = WINDOW_DAYS
 
 
 def _path(var: str, default: Path) -> Path:
@@ -61,6 +64,18 @@ def _amount(var: str, default: Decimal, maximum: Decimal) -> Decimal:
     return amount
 
 
+def _ledger_days(var: str) -> int | None:
+    """Days the request ledger keeps (unset: all of them)."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < MIN_REQUEST_LEDGER_DAYS:
+        raise ValueError(f"{var} must be a whole number of days, at least "
+                         f"{MIN_REQUEST_LEDGER_DAYS} (the reporting window), or unset to keep "
+                         f"every request's key; got {value!r}")
+    return int(value)
+
+
 def parse_as_of(value: str | None) -> dt.date:
     """`RADAR_AS_OF` as a date; empty means today in UTC."""
     if value is None or not value.strip():
@@ -83,10 +98,19 @@ class RadarSettings:
     tolerance_usd: Decimal = RECONCILIATION_TOLERANCE_USD
     unpriced_max_share: Decimal = UNPRICED_MAX_SHARE
     lifecycle_overrides: Path | None = None
+    request_ledger_days: int | None = None
 
     @property
     def window_start(self) -> dt.date:
         return self.as_of - dt.timedelta(days=WINDOW_DAYS - 1)
+
+    @property
+    def request_ledger_kept_from(self) -> dt.date | None:
+        """The first day whose gateway request keys the ledger keeps (None: every day): the
+        last ``request_ledger_days`` days up to as-of, inclusive, like the window."""
+        if self.request_ledger_days is None:
+            return None
+        return self.as_of - dt.timedelta(days=self.request_ledger_days - 1)
 
     @classmethod
     def from_env(cls, as_of: str | None = None) -> RadarSettings:
@@ -119,4 +143,5 @@ class RadarSettings:
                                        Decimal(1)),
             lifecycle_overrides=(_path("RADAR_LIFECYCLE_OVERRIDES", Path())
                                  if lifecycle_overrides else None),
+            request_ledger_days=_ledger_days("RADAR_REQUEST_LEDGER_DAYS"),
         )

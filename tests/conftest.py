@@ -67,6 +67,7 @@ def _radar_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
     monkeypatch.delenv("RADAR_LIFECYCLE_OVERRIDES", raising=False)
+    monkeypatch.delenv("RADAR_REQUEST_LEDGER_DAYS", raising=False)
     return env
 
 

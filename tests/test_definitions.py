@@ -149,3 +149,26 @@ def test_the_lifecycle_override_setting_is_read_from_the_environment(monkeypatch
     assert RadarSettings.from_env().lifecycle_overrides is None
     monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(tmp_path / "lifecycle.csv"))
     assert RadarSettings.from_env().lifecycle_overrides == tmp_path / "lifecycle.csv"
+
+
+@pytest.mark.parametrize("value", ["27", "four hundred", "-400", "40.5"])
+def test_a_request_ledger_setting_below_the_window_names_its_variable(monkeypatch, value):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", value)
+    with pytest.raises(ValueError, match="^RADAR_REQUEST_LEDGER_DAYS must be a whole number "
+                                         "of days, at least 28"):
+        RadarSettings.from_env()
+
+
+def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-04")
+    monkeypatch.delenv("RADAR_REQUEST_LEDGER_DAYS", raising=False)
+    assert RadarSettings.from_env().request_ledger_kept_from is None
+    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "28")  # as the window: as-of inclusive
+    settings = RadarSettings.from_env()
+    assert settings.request_ledger_kept_from == settings.window_start
+    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "400")
+    assert str(RadarSettings.from_env().request_ledger_kept_from) == "2025-10-31"

@@ -7,6 +7,7 @@ every input row is accounted for, and differing copies are quarantined, not summ
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -201,3 +202,68 @@ def test_the_two_level_rollup_equals_the_row_by_row_parse(tmp_path, rows):
                             f"SELECT {ROLLUP_COLUMNS} FROM {y}").fetchall()
         assert not extra, f"only in {x}: {extra}"
     assert con.execute("SELECT sum(rows_read) FROM a").fetchall()[0][0] == len(rows)
+
+
+# ------------------------------------------------------------- the ledger's retention
+def test_a_trimmed_ledger_quarantines_older_requests_and_counts_the_rest_once(tmp_path):
+    """RADAR_REQUEST_LEDGER_DAYS: keys before the horizon are removed, the staged usage of
+    those days stays; a later export reaching before the horizon has those requests
+    quarantined (a repeat could not be told from a new request), the rest counted once."""
+    from pipelines.lib.ingest import trim_request_ledger
+
+    landing = tmp_path / "landing"
+    days = ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23")
+    rows = {rid: litellm_row(rid, "gpt-4o", 10 * n, n, "", "a", "success", day=day)
+            for n, (rid, day) in enumerate(zip(("r1", "r2", "r3", "r4"), days, strict=True), 1)}
+    write(landing, "a.csv", list(rows.values()), 1)
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    ingest_landing(con, landing)
+    assert staged(con) == (4, 4, 100, 10)
+
+    trim = trim_request_ledger(con, dt.date(2026, 11, 22))
+    assert (trim.kept_from, trim.removed) == (dt.date(2026, 11, 22), 2)
+    assert staged(con) == (2, 4, 100, 10)  # the keys are gone, the usage is not
+
+    r5 = litellm_row("r5", "gpt-4o", 1000, 100, "", "a", "success", day="2026-11-21")
+    r6 = litellm_row("r6", "gpt-4o", 2000, 200, "", "a", "success", day="2026-11-23")
+    write(landing, "b.csv", [rows["r1"], r5, r6], 2)
+    (outcome,) = ingest_landing(con, landing)
+    # r1 (a repeat) and r5 (new) are both before the horizon: neither can be counted safely
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected,
+            outcome.rows_duplicate) == (3, 1, 2, 0)
+    assert staged(con) == (3, 5, 2100, 210)
+    # from the horizon on, repeats are still told apart: r3 and r6 are duplicates
+    write(landing, "c.csv", [rows["r3"], r6], 3)
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_duplicate) == (2, 0, 2)
+    assert staged(con) == (3, 5, 2100, 210)
+    rejected = con.execute("SELECT reason, raw FROM staging.rejected_rows "
+                           "ORDER BY raw").fetchall()
+    assert [r[0] for r in rejected] == [
+        f"request of {day}, before 2026-11-22: the request ledger keeps no older keys "
+        "(RADAR_REQUEST_LEDGER_DAYS), so whether another export already counted it cannot "
+        "be told" for day in ("2026-11-20", "2026-11-21")]
+    assert ['"request_id":"r1"' in rejected[0][1], '"request_id":"r5"' in rejected[1][1]] == [
+        True, True]
+
+
+def test_the_ledger_horizon_never_moves_back(tmp_path):
+    from pipelines.lib.ingest import ledger_horizon, trim_request_ledger
+
+    landing = tmp_path / "landing"
+    write(landing, "a.csv", [litellm_row(f"r{d}", "gpt-4o", 1, 1, "", "a", "success",
+                                         day=f"2026-11-{d}") for d in (20, 21, 22, 23)], 1)
+    con = prepare(duckdb.connect(":memory:"))
+    ingest_landing(con, landing)
+    assert trim_request_ledger(con, None).kept_from is None  # never set: nothing removed
+    assert ledger_horizon(con) is None and staged(con)[0] == 4
+    assert trim_request_ledger(con, dt.date(2026, 11, 22)).removed == 2
+    # an earlier as-of (a backfill) or the setting removed: the keys stay gone, and so does
+    # the horizon, which is what keeps older requests out
+    for earlier in (dt.date(2026, 11, 21), None):
+        trim = trim_request_ledger(con, earlier)
+        assert (trim.kept_from, trim.removed) == (dt.date(2026, 11, 22), 0)
+    assert trim_request_ledger(con, dt.date(2026, 11, 23)).removed == 1
+    assert con.execute("SELECT kept_from, requests_removed FROM staging.request_ledger_trims "
+                       "ORDER BY kept_from").fetchall() == [
+        (dt.date(2026, 11, 22), 2), (dt.date(2026, 11, 23), 1)]

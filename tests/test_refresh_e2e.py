@@ -317,3 +317,62 @@ def test_lifecycle_overrides_retire_and_withdraw(refreshed, refresh, monkeypatch
     assert [(r[0], r[1]) for r in refreshed.query(deprecated)] == [
         ("alpha", "gpt-4o-2024-08-06"), ("alpha", "gpt-4o-mini-2024-07-18"),
         ("batch-team", "gpt-4o-2024-08-06"), ("growth", "gpt-4.1-nano-2025-04-14")]
+
+
+def test_the_request_ledger_keeps_its_last_days(refreshed, refresh, monkeypatch):
+    """RADAR_REQUEST_LEDGER_DAYS through a real run: older keys go, the numbers stay, and a
+    later export re-sending an older request has it quarantined instead of counted again."""
+    import csv
+
+    import dagster as dg
+
+    from tests.exports import LITELLM_HEADER, litellm_row
+
+    def usage_metadata(result: dg.ExecuteInProcessResult) -> dict:
+        (mat,) = [e.event_specific_data.materialization
+                  for e in result.get_asset_materialization_events()
+                  if e.event_specific_data.materialization.asset_key.path == ["staging",
+                                                                              "usage"]]
+        return {k: v.value for k, v in mat.metadata.items() if k.startswith("request_ledger")}
+
+    def gateway_requests() -> int:
+        return refreshed.query("SELECT sum(requests) FROM marts.usage_cost_daily "
+                               "WHERE source = 'litellm'")[0][0]
+
+    assert gateway_requests() == 3  # r1, r3 on 2026-11-23, r2 on 2026-11-24
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-21")
+    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "28")  # 2026-11-24 .. 2026-12-21
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 1,
+                                         "request_ledger_kept_from": "2026-11-24",
+                                         "request_ledger_keys_removed_this_run": 2}
+    assert gateway_requests() == 3
+    with (refreshed.landing / "gateway" / "resent.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LITELLM_HEADER)
+        w.writerow(litellm_row("r1", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
+                               "growth-alias", "failure"))  # 2026-11-23: before the horizon
+        w.writerow(litellm_row("r2", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
+                               "growth-alias", "failure", day="2026-11-24"))  # a repeat
+        w.writerow(litellm_row("r4", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
+                               "growth-alias", "failure", day="2026-11-24"))  # new
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 2,
+                                         "request_ledger_kept_from": "2026-11-24",
+                                         "request_ledger_keys_removed_this_run": 0}
+    assert gateway_requests() == 4
+    assert refreshed.query(
+        "SELECT status, rows_read, rows_loaded, rows_rejected, rows_duplicate "
+        "FROM staging.ingested_files WHERE path LIKE '%resent.csv'") == [
+        ("loaded", 3, 1, 1, 1)]
+    (reason,) = refreshed.query("SELECT reason FROM staging.rejected_rows "
+                                "WHERE source_file LIKE '%resent.csv'")
+    assert reason[0].startswith("request of 2026-11-23, before 2026-11-24: ")
+    # the working file rebuilt from the landing folder: every file is loaded with the full
+    # ledger first (nothing was counted before), then the ledger is trimmed
+    for path in refreshed.warehouse.parent.glob(refreshed.warehouse.name + "*"):
+        path.unlink()
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 2,
+                                         "request_ledger_kept_from": "2026-11-24",
+                                         "request_ledger_keys_removed_this_run": 2}
+    assert gateway_requests() == 4
+    assert refreshed.query("SELECT rows_loaded, rows_rejected, rows_duplicate FROM "
+                           "staging.ingested_files WHERE path LIKE '%resent.csv'") == [(1, 0, 2)]

@@ -5,7 +5,7 @@ from collections import Counter
 
 import dagster as dg
 
-from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.ingest import ingest_landing, trim_request_ledger
 from pipelines.lib.markdown import table
 from pipelines.resources import (
     WAREHOUSE_POOL,
@@ -57,8 +57,16 @@ def ingest_landing_folder(
     with warehouse.get_connection() as con:
         outcomes = ingest_landing(con, settings.landing_dir, run_id=context.run.run_id,
                                   on_start=gx.ingest_ahead)
+        # after the ingest: the files of this run are checked against every key the ledger
+        # had (a warehouse rebuilt from the landing folder loads all of them, once each)
+        trim = trim_request_ledger(con, settings.request_ledger_kept_from)
+        if trim.removed:
+            context.log.info(f"request ledger kept from {trim.kept_from} "
+                             f"(RADAR_REQUEST_LEDGER_DAYS={settings.request_ledger_days}): "
+                             f"{trim.removed:,} older request keys removed")
         totals = dict(con.execute(
             "SELECT 'files', count(*) FROM staging.ingested_files UNION ALL "
+            "SELECT 'requests', count(*) FROM staging.gateway_requests UNION ALL "
             "SELECT 'usage', count(*) FROM staging.usage UNION ALL "
             "SELECT 'costs', count(*) FROM staging.billed_costs UNION ALL "
             "SELECT 'rejected', count(*) FROM staging.rejected_rows").fetchall())
@@ -89,6 +97,11 @@ def ingest_landing_folder(
         "rows_duplicate_this_run": sum(o.rows_duplicate for o in outcomes),
         "first_usage_date": str(span[0]) if span[0] else "",
         "last_usage_date": str(span[1]) if span[1] else "",
+        "request_ledger_keys": totals["requests"],
+        # the first day the ledger can still tell a gateway request already counted; empty:
+        # every day (RADAR_REQUEST_LEDGER_DAYS unset and never set)
+        "request_ledger_kept_from": str(trim.kept_from) if trim.kept_from else "",
+        "request_ledger_keys_removed_this_run": trim.removed,
     })
     yield dg.MaterializeResult(asset_key=BILLED_COSTS, metadata={
         "dagster/row_count": totals["costs"]})

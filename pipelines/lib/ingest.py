@@ -13,6 +13,8 @@ Rules
   with another start or width (``_resolve_spans``) gives way to the bucket that covers it.
 * Gateway requests are rolled up to the day as they are parsed (one pass over the file); their
   identity is kept in the request ledger ``staging.gateway_requests`` (see ``_load_gateway``).
+  The ledger may be kept to its last N days (``trim_request_ledger``); a request from before
+  that horizon arriving later is quarantined, since it cannot be told from one already counted.
 * Accounting: for every file, ``rows_read = rows_loaded + rows_rejected + rows_duplicate``.
 """
 
@@ -126,6 +128,37 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "staging/create_staging_tables")
 
 
+@dataclass(frozen=True)
+class LedgerTrim:
+    kept_from: dt.date | None  # the request ledger's horizon in force (None: never trimmed)
+    removed: int               # request keys this trim removed
+
+
+def ledger_horizon(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The first day the request ledger still has every key of (None: it was never
+    trimmed). Only ever moves forward."""
+    return _x(con, "SELECT max(kept_from) FROM staging.request_ledger_trims")[0][0]
+
+
+def trim_request_ledger(con: duckdb.DuckDBPyConnection, kept_from: dt.date | None,
+                        now: dt.datetime | None = None) -> LedgerTrim:
+    """Remove the request keys of the days before ``kept_from`` (``RADAR_REQUEST_LEDGER_DAYS``:
+    the ledger is ~17 bytes a request, nine tenths of a warehouse of gateway logs). The staged
+    usage of those days stays as it is. The horizon never moves back, whatever ``kept_from``
+    a later run asks for (an earlier as-of): keys once removed are gone."""
+    ensure_tables(con)
+    current = ledger_horizon(con)
+    if kept_from is None or (current is not None and kept_from <= current):
+        return LedgerTrim(current, 0)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with transaction(con):
+        (removed,) = _x(con, "DELETE FROM staging.gateway_requests WHERE usage_date < $d",
+                        {"d": kept_from})[0]
+        _x(con, "INSERT INTO staging.request_ledger_trims VALUES ($d, $n, $now)",
+           {"d": kept_from, "n": removed, "now": now})
+    return LedgerTrim(kept_from, removed)
+
+
 def ingest_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, now: dt.datetime | None = None,
     run_id: str | None = None, on_start: Callable[[int], object] | None = None,
@@ -135,7 +168,8 @@ def ingest_landing(
     A file whose path, size and modification time match its manifest row is not read again
     (not even hashed). The others are hashed one file ahead, in a thread, while DuckDB parses
     the current one (hashlib and DuckDB both release the GIL). ``on_start`` is told how many
-    bytes are to be read before the first one is.
+    bytes are to be read before the first one is. Gateway requests from before the request
+    ledger's horizon (``trim_request_ledger``) are quarantined.
     """
     ensure_tables(con)
     clear_scratch(con)
@@ -604,16 +638,21 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     first. That second read happens only for overlapping exports; the usual file is read
     once. Across files the first copy loaded wins (a gateway writes a request's log row once;
     the copy in a later export is the same request). Within one file, copies that differ
-    are quarantined and the latest-ending copy is kept.
+    are quarantined and the latest-ending copy is kept. So are requests from before the
+    ledger's horizon (``trim_request_ledger``): their keys are gone, so whether an earlier
+    file counted them cannot be told; such a file is read again at the request grain too.
     """
     p = {"file_id": file_id, "path": key, "now": now}
     (read,) = _x(con, "SELECT coalesce(sum(rows_read), 0) FROM gateway_groups")[0]
     lo, hi = _x(con, "SELECT min(usage_date), max(usage_date) FROM gateway_groups "
                      "WHERE reason IS NULL")[0]
-    _insert_request_keys(con, file_id)
-    if lo is not None and _repeated_requests(con, lo, hi):
+    horizon = ledger_horizon(con)
+    early = horizon is not None and lo is not None and lo < horizon
+    if not early:
+        _insert_request_keys(con, file_id)
+    if lo is not None and (early or _repeated_requests(con, lo, hi)):
         _x(con, "DELETE FROM staging.gateway_requests WHERE file_id = $file_id", p)
-        _drop_repeated_requests(con, parse_sql, path, lo, hi)
+        _drop_repeated_requests(con, parse_sql, path, lo, hi, horizon)
         _insert_request_keys(con, file_id)
     (kept, rejected) = _x(con, "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_read) "
                                "FILTER (WHERE reason IS NOT NULL), 0) FROM gateway_groups")[0]
@@ -658,12 +697,14 @@ def _repeated_requests(con: duckdb.DuckDBPyConnection, lo: dt.date, hi: dt.date)
 
 
 def _drop_repeated_requests(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path,
-                            lo: dt.date, hi: dt.date) -> None:
+                            lo: dt.date, hi: dt.date, horizon: dt.date | None) -> None:
     """Rebuild ``gateway_groups`` from the file's requests without the repeats: requests
     already loaded from another file and exact copies within the file are left out (counted
-    as duplicates), differing copies within the file become rejected rows."""
+    as duplicates), differing copies within the file and requests from before the ledger's
+    ``horizon`` become rejected rows."""
     same = " AND ".join(f"{c} IS NOT DISTINCT FROM first_value({c}) OVER w"
                         for c in GATEWAY_VALUE_COLUMNS)
+    early = "reason IS NULL AND CAST(bucket_start AS DATE) < $horizon"
     conflict = "reason IS NULL AND NOT loaded_before AND copy_no > 1 AND NOT same_as_kept"
     raw = ("CAST(to_json(struct_pack(request_id := request_id, model := model, "
            "\"startTime\" := bucket_start, api_key := api_key_id, "
@@ -686,12 +727,17 @@ def _drop_repeated_requests(con: duckdb.DuckDBPyConnection, parse_sql: str, path
                                   api_key_id, route)
         )
         SELECT * EXCLUDE (request_key, copy_no, same_as_kept, loaded_before) REPLACE (
-            CASE WHEN {conflict} THEN 'conflicts with another row of request '
+            CASE WHEN {early} THEN 'request of ' || strftime(bucket_start, '%Y-%m-%d')
+                || ', before ' || strftime($horizon, '%Y-%m-%d') || ': the request ledger '
+                || 'keeps no older keys (RADAR_REQUEST_LEDGER_DAYS), so whether another '
+                || 'export already counted it cannot be told'
+                WHEN {conflict} THEN 'conflicts with another row of request '
                 || request_id || ' in this file; the latest-ending copy was kept'
                 ELSE reason END AS reason,
-            CASE WHEN {conflict} THEN {raw} ELSE raw END AS raw)
+            CASE WHEN {early} OR {conflict} THEN {raw} ELSE raw END AS raw)
         FROM ranked
-        WHERE reason IS NOT NULL OR NOT (loaded_before OR (copy_no > 1 AND same_as_kept))
-        """, {"path": str(path), "lo": lo, "hi": hi})
+        WHERE reason IS NOT NULL OR {early}
+            OR NOT (loaded_before OR (copy_no > 1 AND same_as_kept))
+        """, {"path": str(path), "lo": lo, "hi": hi, "horizon": horizon})
     _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
             + litellm_csv.group_sql("gateway_requests_in"))

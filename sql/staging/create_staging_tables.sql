@@ -62,6 +62,15 @@ CREATE TABLE IF NOT EXISTS staging.gateway_requests (
     file_id     BIGINT NOT NULL
 );
 
+-- Each time the request ledger was trimmed to RADAR_REQUEST_LEDGER_DAYS: keys of requests
+-- before kept_from are gone, so a gateway request from before max(kept_from) arriving later
+-- cannot be told apart from one already counted: it is quarantined, never counted blind.
+CREATE TABLE IF NOT EXISTS staging.request_ledger_trims (
+    kept_from        DATE NOT NULL,
+    requests_removed BIGINT NOT NULL,
+    trimmed_at       TIMESTAMP NOT NULL
+);
+
 -- Billed amounts (Costs API results and dashboard cost exports), one row per dedupe_key.
 CREATE TABLE IF NOT EXISTS staging.billed_costs (
     dedupe_key   VARCHAR NOT NULL,
