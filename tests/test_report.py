@@ -235,3 +235,93 @@ def test_token_usage_without_a_model_says_why_it_is_unpriced(radar):
             "tokens but no model: their export or API pages were not grouped by model") in text
     assert "12 of them have tokens but no model" in (
         radar.reports / "migration-status-2026-W48.html").read_text()
+
+
+def test_progress_says_how_much_of_the_week_it_compares():
+    """A week is compared as far as its usage is loaded; with nothing loaded for it yet (a
+    Monday, before the day's exports), no pair of last week may read as migrated."""
+    from pipelines.reports.report import ReportData, progress_captions
+
+    def data(week_through, as_of=dt.date(2026, 11, 29)):
+        return ReportData(as_of, dt.date(2026, 11, 23), as_of - dt.timedelta(days=27),
+                          {}, [], [], [], [], [], [], [], {}, week_through=week_through,
+                          freshness=[{"source": "litellm", "last_day": dt.date(2026, 11, 22)}])
+
+    assert progress_captions(data(dt.date(2026, 11, 29))) == (
+        "Deprecated share of each team's requests, last week vs this week.",
+        "on a deprecated model last week, not this week", None)
+    shares, rule, note = progress_captions(data(dt.date(2026, 11, 25)))
+    assert shares.endswith("this week so far (2026-11-23 to 2026-11-25, the days loaded).")
+    assert rule.startswith("on a deprecated model last week, not this week so far, "
+                           "2026-11-23 to 2026-11-25;")
+    assert note is None
+    _, _, note = progress_captions(data(None, as_of=dt.date(2026, 11, 23)))
+    assert note == (
+        "**No usage is loaded for this week yet** (the newest usage day is 2026-11-22): who "
+        "migrated and who is new shows from the week's first exports. Last week's complete "
+        "report is the one as of 2026-11-22 (`RADAR_AS_OF=2026-11-22`; the weekly schedule's "
+        "Monday run writes it).")
+
+
+def test_a_monday_report_calls_nobody_migrated(fixture_exports, monkeypatch):
+    """As of a Monday the week has no usage yet: last week's deprecated callers (growth, on
+    the fixture's shut-down model) are not listed as migrated, and the report says why."""
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-30")
+    assert run_job("weekly_migration_report").success
+    text = (fixture_exports.reports / "migration-status-2026-W49.md").read_text()
+    progress = text.split("## 3. Progress")[1].split("## 4.")[0]
+    assert progress.startswith("\n**No usage is loaded for this week yet** (the newest usage "
+                               "day is 2026-11-24)")
+    migrated = progress.split("**Migrated this week**")[1].split("**New callers")[0]
+    assert "_(no rows)_" in migrated and "growth" not in migrated
+    # the week before, as of its Sunday: growth's calls are there, and the week is complete
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-29")
+    assert run_job("weekly_migration_report").success
+    text = (fixture_exports.reports / "migration-status-2026-W48.md").read_text()
+    assert "No usage is loaded" not in text
+    assert "last week vs this week so far (2026-11-23 to 2026-11-24, the days loaded)." in text
+    html_page = (fixture_exports.reports / "migration-status-2026-W49.html").read_text()
+    assert '<p class="note"><b>No usage is loaded for this week yet</b>' in html_page
+
+
+def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_copy(
+        fixture_exports, refresh, monkeypatch):
+    """The weekly schedule's Monday tick runs as of the Sunday before: the report of the ISO
+    week that just ended, complete. Its refresh must not take the BI copy, published as of
+    the Monday by the daily refresh, back to the Sunday."""
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.jobs import weekly_report_schedule
+
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-30")
+    refresh()  # the daily refresh of Monday 06:00
+    copy = fixture_exports.publish / "radar.duckdb"
+
+    def bi_as_of():
+        import duckdb
+        with duckdb.connect(str(copy), read_only=True) as con:
+            return con.execute("SELECT as_of FROM publish_info").fetchall()[0][0]
+
+    assert bi_as_of() == dt.date(2026, 11, 30)
+    monday = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
+    # a RADAR_AS_OF in the environment wins, as everywhere
+    pinned = weekly_report_schedule(dg.build_schedule_context(scheduled_execution_time=monday))
+    assert pinned.run_config == {}
+    monkeypatch.delenv("RADAR_AS_OF")
+    request = weekly_report_schedule(dg.build_schedule_context(scheduled_execution_time=monday))
+    assert request.run_config == {"resources": {"radar": {"config": {"as_of": "2026-11-29"}}}}
+    job = build_defs().resolve_job_def("weekly_migration_report")
+    result = job.execute_in_process(run_config=request.run_config,
+                                    instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    text = (fixture_exports.reports / "migration-status-2026-W48.md").read_text()
+    assert text.startswith("# Migration status 2026-W48\nAs of 2026-11-29 ·")
+    materialized = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert "reports/migration_status_report" in materialized
+    assert "publish/bi_copy" not in materialized
+    assert bi_as_of() == dt.date(2026, 11, 30)
+    # a run of a later day publishes again
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-01")
+    refresh()
+    assert bi_as_of() == dt.date(2026, 12, 1)

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import queue
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -69,6 +70,18 @@ def _update_by_day(con, name: str, published: str, current: str) -> bool:
     # the copy must now hold exactly the warehouse's rows: else copy the table whole
     return run(con, f"SELECT (SELECT count(*) FROM bi_copy.{name}) = "
                     f"(SELECT count(*) FROM {name})")[0][0]
+
+
+def published_as_of(publish_dir: Path) -> dt.date | None:
+    """The as-of date of the BI copy in ``publish_dir`` (None: none, or unreadable)."""
+    path = publish_dir / "radar.duckdb"
+    if not path.is_file():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.execute("SELECT max(as_of) FROM publish_info").fetchall()[0][0]
+    except duckdb.Error:
+        return None  # damaged or from before publish_info: the publish replaces it
 
 
 def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, int]:
@@ -190,19 +203,27 @@ def write_parquet_files(con, folder: Path, run_id: str) -> None:
     kinds={"duckdb", "parquet"}, pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["catalog", "model_prices"]), dg.AssetKey(["catalog", "model_lifecycle"]),
           *MART_KEYS],
+    output_required=False,
 )
 def bi_copy(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """The copy BI tools connect to: `RADAR_PUBLISH_DIR/radar.duckdb` (the catalog, marts and
     quality schemas, the set-aside tables, plus `publish_info`) and
     `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each written under a temporary name and
     atomically renamed over the previous copy. Open it read-only; reconnect to see the next
-    publish."""
+    publish. It never goes back in time: a run as of an earlier day than the copy's (the
+    Monday report of the week that ended, a backfill) leaves it as it is."""
     settings = radar.settings()
+    newer = published_as_of(settings.publish_dir)
+    if newer is not None and newer > settings.as_of:
+        context.log.warning(
+            f"The BI copy is as of {newer}, after this run's as-of {settings.as_of}: it is kept "
+            f"as it is (delete {settings.publish_dir} to publish an earlier day)")
+        return
     with warehouse.get_connection() as con:
         counts = publish(con, settings.publish_dir, context.run.run_id, settings.as_of)
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata={
         "dagster/row_count": sum(counts.values()),
         "path": dg.MetadataValue.path(str(settings.publish_dir / "radar.duckdb")),
         "parquet_dir": dg.MetadataValue.path(str(settings.publish_dir / "parquet")),

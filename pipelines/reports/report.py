@@ -57,6 +57,8 @@ class ReportData:
     checks: list[dict[str, Any]] = field(default_factory=list)
     #: newest usage day of each source that has usage in the window
     freshness: list[dict[str, Any]] = field(default_factory=list)
+    #: the newest usage day of the report's week (None: nothing is loaded for it yet)
+    week_through: dt.date | None = None
 
     @property
     def label(self) -> str:
@@ -135,6 +137,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
     for row in progress:
         a, b = row["share_this_week"], row["share_last_week"]
         row["change"] = None if a is None or b is None else a - b
+    (week_through,) = con.execute(
+        "SELECT max(usage_date) FROM marts.usage_cost_daily WHERE usage_date BETWEEN "
+        "$week_start AND $as_of", {"week_start": week_start, "as_of": as_of}).fetchall()[0]
     pairs_sql = """
         WITH dep AS (
             SELECT team, endpoint, model, usage_date, requests FROM marts.usage_cost_daily
@@ -148,10 +153,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                       GROUP BY ALL),
         before AS (SELECT DISTINCT team, endpoint, model FROM dep WHERE usage_date < $week_start)
     """
+    # with nothing loaded for the week yet (a Monday's report, before the day's exports),
+    # every pair of last week would read as migrated: none is listed
     migrated = _dicts(con, pairs_sql + """
         SELECT l.team, l.endpoint, l.model, l.requests AS requests_last_week
         FROM last_week l ANTI JOIN this_week t USING (team, endpoint, model)
-        ORDER BY l.requests DESC, l.team""", p)
+        ORDER BY l.requests DESC, l.team""", p) if week_through else []
     new_callers = _dicts(con, pairs_sql + """
         SELECT t.team, t.endpoint, t.model, t.requests AS requests_this_week, t.first_day
         FROM this_week t ANTI JOIN before b USING (team, endpoint, model)
@@ -208,7 +215,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         WHERE usage_date BETWEEN $window_start AND $as_of GROUP BY source ORDER BY source""", p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
-                      checks, freshness)
+                      checks, freshness, week_through)
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -384,6 +391,29 @@ def unassigned_rows(data: ReportData) -> list[list[Any]]:
              r["requests"], r["last_seen"]] for r in data.unassigned]
 
 
+def progress_captions(data: ReportData) -> tuple[str, str, str | None]:
+    """What the progress section compares: (the shares, the migrated pairs' rule, a note).
+    The week is compared as far as its usage is loaded; with none loaded yet the note says
+    so, and no pair is called migrated."""
+    shares = "Deprecated share of each team's requests, last week vs this week"
+    rule = "on a deprecated model last week, not this week"
+    if data.week_through is None:
+        newest = max((r["last_day"] for r in data.freshness), default=None)
+        last_week = data.week_start - dt.timedelta(days=1)
+        return (f"{shares}.", rule,
+                f"**No usage is loaded for this week yet** (the newest usage day is "
+                f"{newest or 'none in the window'}): who migrated and who is new shows from "
+                f"the week's first exports. Last week's complete report is the one as of "
+                f"{last_week} (`RADAR_AS_OF={last_week}`; the weekly schedule's Monday run "
+                f"writes it).")
+    if data.week_through >= data.week_start + dt.timedelta(days=6):
+        return f"{shares}.", rule, None
+    through = f"{data.week_start} to {data.week_through}"
+    return (f"{shares} so far ({through}, the days loaded).",
+            f"{rule} so far, {through}; a pair called less often than weekly may still come",
+            None)
+
+
 def progress_rows(data: ReportData) -> list[list[str]]:
     def change(c):
         return "n/a" if c is None else f"{c * 100:+.1f} pts"
@@ -419,6 +449,7 @@ def _newest(data: ReportData) -> str:
 
 def render_markdown(data: ReportData) -> str:
     h = data.health
+    shares, rule, note = progress_captions(data)
     out = [f"# Migration status {data.label}",
            f"As of {data.as_of} · week {data.week_start} to {data.as_of} · "
            f"window {data.window_start} to {data.as_of}", "",
@@ -430,10 +461,11 @@ def render_markdown(data: ReportData) -> str:
            UNASSIGNED_INTRO, "",
            table(UNASSIGNED_COLUMNS, unassigned_rows(data), limit=20), "",
            "## 3. Progress",
-           "Deprecated share of each team's requests, last week vs this week so far.", "",
+           *([note, ""] if note else []),
+           shares, "",
            table(["team", "last week", "this week", "change", "deprecated requests"],
                  progress_rows(data), limit=100), "",
-           "**Migrated this week** (on a deprecated model last week, not this week):", "",
+           f"**Migrated this week** ({rule}):", "",
            table(["team", "endpoint", "model", "requests last week"],
                  [[r["team"], r["endpoint"], r["model"], r["requests_last_week"]]
                   for r in data.migrated], limit=50), "",
@@ -475,6 +507,7 @@ th{background:#f4f6f7}td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.failing td{background:#fdedec}.tag{font-weight:600;color:#c0392b}
 .more{color:#c0392b}.less{color:#1e8449}img.chart{max-width:100%;height:auto;display:block;
 margin:.5rem 0}.empty{color:#7f8c8d;font-style:italic}
+.note{border-left:4px solid #f39c12;background:#fef5e7;padding:.4rem .6rem}
 @media print{body{margin:0;max-width:none;font-size:10pt}h2{break-after:avoid}
 table,img.chart{break-inside:avoid}}
 """
@@ -518,6 +551,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
     checks_rows = [[c["asset"], c["check"], c["severity"], "pass" if c["passed"] else "FAIL",
                     c["failures_this_week"]] for c in data.checks]
     img = ('<img class="chart" alt="{alt}" src="data:image/svg+xml;base64,{b64}">')
+    shares, rule, note = progress_captions(data)
     body = f"""
 <h1>Migration status {_e(data.label)}</h1>
 <p class="sub">As of {_e(data.as_of)} · ISO week {_e(data.week_start)} to {_e(data.as_of)} ·
@@ -536,10 +570,12 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 {_html_table(UNASSIGNED_COLUMNS, [[fmt(v) for v in row] for row in unassigned_rows(data)],
              {5}, table_id="unassigned")}
 <h2>3. Progress</h2>
-<p>Deprecated share of each team's requests, last week vs this week so far.</p>
+{f'<p class="note">{_md_bold_to_html(note)}</p>' if note else ""}
+<p>{_e(shares)}</p>
 {_html_table(["team", "last week", "this week", "change", "deprecated requests"],
              progress_rows(data), {1, 2, 3, 4}, table_id="progress")}
 <h3>Migrated this week</h3>
+<p>{_e(rule[0].upper() + rule[1:])}.</p>
 {_html_table(["team", "endpoint", "model", "requests last week"],
              [[r["team"], r["endpoint"], r["model"], r["requests_last_week"]]
               for r in data.migrated], {3}, table_id="migrated")}
