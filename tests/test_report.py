@@ -282,6 +282,7 @@ def test_a_monday_report_calls_nobody_migrated(fixture_exports, monkeypatch):
     assert "last week vs this week so far (2026-11-23 to 2026-11-24, the days loaded)." in text
     html_page = (fixture_exports.reports / "migration-status-2026-W49.html").read_text()
     assert '<p class="note"><b>No usage is loaded for this week yet</b>' in html_page
+    assert "(<code>RADAR_AS_OF=2026-11-29</code>;" in html_page
 
 
 def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_copy(

@@ -533,8 +533,11 @@ def _html_table(columns: list[str], rows: list[list[str]], numeric: set[int] = f
 
 
 def _md_bold_to_html(line: str) -> str:
+    """A line of the markdown report in HTML: escaped, its **bold** and `code` kept."""
     parts = _e(line).split("**")
-    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+    line = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+    parts = line.split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
