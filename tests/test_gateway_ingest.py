@@ -170,6 +170,7 @@ CELLS = {
                  '"user_api_key_team_alias": ""}'],
     "team_id": ["", "t1", " t1"],
     "status": ["success", "failure", "", " Failure ", "weird", "SUCCESS"],
+    "cache_hit": ["False", "True", "", "None", " true "],
 }
 ROLLUP_COLUMNS = (
     "usage_date, source, endpoint, route, project_id, user_id, api_key_id, model, is_batch, "
@@ -267,3 +268,30 @@ def test_the_ledger_horizon_never_moves_back(tmp_path):
     assert con.execute("SELECT kept_from, requests_removed FROM staging.request_ledger_trims "
                        "ORDER BY kept_from").fetchall() == [
         (dt.date(2026, 11, 22), 2), (dt.date(2026, 11, 23), 1)]
+
+
+def test_a_gateway_cache_hit_is_a_request_without_tokens(tmp_path):
+    """A request the gateway answered from its own response cache never reached the provider
+    (LiteLLM logs it at $0): it counts as a request of its model, with no tokens, so it is
+    priced at nothing; an export without the column reads every row as a provider call."""
+    landing = tmp_path / "landing"
+    header = [*LITELLM_HEADER, "cache_hit"]
+    rows = [litellm_row(f"r{i}", "gpt-4o", 100 * i, 10 * i, "", "a", "success") for i in (1, 2, 3)]
+    cache = ["False", "True", " true "]  # r2 and r3 from the cache
+    metadata = '{"usage_object": {"prompt_tokens_details": {"cached_tokens": 50}}}'
+    for row in rows:
+        row[header.index("metadata")] = metadata
+    path = landing / "spend.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows([*row, hit] for row, hit in zip(rows, cache, strict=True))
+    con = prepare(duckdb.connect(":memory:"))
+    ingest_landing(con, landing)
+    assert con.execute("SELECT sum(requests), sum(input_tokens), sum(cached_input_tokens), "
+                       "sum(output_tokens) FROM staging.usage").fetchall() == [(3, 100, 50, 10)]
+    write(landing, "older_export.csv", [litellm_row("r9", "gpt-4o", 7, 1, "", "a", "success")], 2)
+    ingest_landing(con, landing)
+    assert con.execute("SELECT sum(requests), sum(input_tokens) FROM staging.usage").fetchall() == [
+        (4, 107)]

@@ -19,7 +19,7 @@ SOURCE = "litellm"
 #: the columns we read, and nothing else (older exports lack some: they read as NULL)
 USED_COLUMNS = (
     "request_id", "call_type", "api_key", "prompt_tokens", "completion_tokens", "startTime",
-    "endTime", "model", "model_group", "user", "metadata", "team_id", "status",
+    "endTime", "model", "model_group", "user", "metadata", "team_id", "status", "cache_hit",
 )
 NEVER_READ = ("messages", "response", "proxy_server_request")
 METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
@@ -60,6 +60,14 @@ def _call_type_case(column: str, field: int) -> str:
                      for call_type, pair in _call_type_map().items())
     return f"CASE {column} {whens} END"
 
+
+#: a request the gateway answered from its own response cache (``cache_hit`` is text:
+#: ``True``/``False``/``None``): no call reached the provider, and LiteLLM logs it at $0. It
+#: counts as a request of its model (the caller still names it) with no tokens, so it costs
+#: nothing, now or on the replacement. (A provider's prompt caching is not this: it shows
+#: as cached input tokens.) Cheap case first: most rows say ``False`` or nothing.
+CACHE_HIT = ("(cache_hit IS NOT NULL AND cache_hit <> 'False' "
+             "AND lower(trim(cache_hit)) = 'true')")
 
 #: the forms a Postgres export writes (no offset: UTC), tried before the general parser
 NAIVE_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S",
@@ -162,8 +170,10 @@ typed AS (
         coalesce(nullif(trim(team_id), ''), {m['$.user_api_key_team_id']}) AS litellm_team_id,
         {m['$.user_api_key_team_alias']} AS team_alias,
         lower(coalesce(nullif(trim(status), ''), 'success')) AS status,
-        {prompt} AS input_tokens, {prompt_err} AS input_error,
-        {completion} AS output_tokens, {completion_err} AS output_error,
+        CASE WHEN {CACHE_HIT} THEN 0 ELSE {prompt} END AS input_tokens,
+        {prompt_err} AS input_error,
+        CASE WHEN {CACHE_HIT} THEN 0 ELSE {completion} END AS output_tokens,
+        {completion_err} AS output_error,
         {cached} AS cached_input_tokens,
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
     FROM numbers
@@ -313,8 +323,9 @@ texts AS (
 ),
 checked AS (
     SELECT *,
-        {counts["prompt_tokens"][0]} AS input_tokens,
-        {counts["completion_tokens"][0]} AS output_tokens,
+        CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts["prompt_tokens"][0]} END AS input_tokens,
+        CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts["completion_tokens"][0]} END
+            AS output_tokens,
         CASE
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
             WHEN call_type IS NULL OR call_type NOT IN ({known}) THEN 'call_type '
