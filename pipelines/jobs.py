@@ -32,6 +32,7 @@ daily_refresh_schedule = dg.ScheduleDefinition(
     description="Every day at 06:00 UTC: refresh everything from the landing folder.",
 )
 
+
 @dg.schedule(
     name="weekly_report_schedule", job=weekly_migration_report, cron_schedule="0 7 * * 1",
     execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED,

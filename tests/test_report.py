@@ -125,6 +125,8 @@ def test_unassigned_deprecated_callers_are_listed_to_be_mapped(radar):
     ])))
     assert run_job("weekly_migration_report").success
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    # unassigned is not counted as a team: alpha is the one team, the rest is said apart
+    assert "- **1 team** and unassigned callers on **1 endpoint** still call" in text
     section = text.split("**Unassigned callers**")[1].split("## 3.")[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
     assert rows == ["| openai_usage_api | proj_z | key_z |  | gpt-4o-2024-08-06 | 5 | 2026-11-24 |"]
@@ -326,3 +328,11 @@ def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_
     monkeypatch.setenv("RADAR_AS_OF", "2026-12-01")
     refresh()
     assert bi_as_of() == dt.date(2026, 12, 1)
+
+
+def test_the_headline_counts_teams_and_says_unassigned_callers_apart():
+    from pipelines.reports.report import _callers
+
+    assert _callers({"teams": 6, "unassigned": True}) == "**6 teams** and unassigned callers"
+    assert _callers({"teams": 1, "unassigned": False}) == "**1 team**"
+    assert _callers({"teams": 0, "unassigned": True}) == "**Unassigned callers** (no team)"

@@ -84,7 +84,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                 FROM marts.usage_cost_daily WHERE usage_date BETWEEN $window_start AND $as_of),
         nearest AS (SELECT model, shutdown_date, days_to_shutdown FROM dep
                     WHERE days_to_shutdown >= 0 ORDER BY days_to_shutdown, model LIMIT 1)
-        SELECT (SELECT count(DISTINCT team) FROM dep) AS teams,
+        SELECT (SELECT count(DISTINCT team) FILTER (WHERE team <> 'unassigned') FROM dep)
+                   AS teams,
+               (SELECT count(*) > 0 FROM dep WHERE team = 'unassigned') AS unassigned,
                (SELECT count(DISTINCT endpoint) FROM dep) AS endpoints,
                (SELECT count(*) FROM dep) AS pairs,
                (SELECT coalesce(sum(requests_28d), 0) FROM dep) AS requests,
@@ -313,13 +315,20 @@ def freshness_lines(data: ReportData) -> list[str]:
             "after, so a drop there is missing exports, not migration: check those exports."]
 
 
+def _callers(h: dict) -> str:
+    """Who calls deprecated models: the teams, and unassigned callers apart (no team)."""
+    if not h["teams"] and h["unassigned"]:
+        return "**Unassigned callers** (no team)"
+    teams = f"**{_n(h['teams'], 'team')}**"
+    return f"{teams} and unassigned callers" if h["unassigned"] else teams
+
+
 def headline_lines(data: ReportData) -> list[str]:
     h = data.headline
     share_req = (h["requests"] / h["all_requests"]) if h["all_requests"] else None
     share_cost = (float(h["cost"]) / float(h["all_cost"])) if h["all_cost"] else None
     lines = [
-        f"**{_n(h['teams'], 'team')}** on **{_n(h['endpoints'], 'endpoint')}** still call "
-        "deprecated or "
+        f"{_callers(h)} on **{_n(h['endpoints'], 'endpoint')}** still call deprecated or "
         f"shut-down models: **{h['requests']:,} requests** in the 28 days to {data.as_of} "
         f"({pct(share_req)} of all traffic), costing **{money(h['cost'])}** "
         f"({pct(share_cost)} of priced cost).",
@@ -544,7 +553,8 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
     h = data.health
     total_req = data.headline["requests"]
     cards = [
-        (str(data.headline["teams"]), "teams on deprecated models"),
+        (str(data.headline["teams"]), "teams on deprecated models"
+         + (", and unassigned callers" if data.headline["unassigned"] else "")),
         (f"{total_req:,}", "requests in 28 days"),
         (money(data.headline["cost"]), "cost in 28 days"),
         (f"{data.headline['nearest_days']} days" if data.headline["nearest_days"] is not None
