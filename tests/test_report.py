@@ -328,6 +328,13 @@ def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_
     monkeypatch.setenv("RADAR_AS_OF", "2026-12-01")
     refresh()
     assert bi_as_of() == dt.date(2026, 12, 1)
+    # a copy dated after today (a mistyped RADAR_AS_OF) does not hold the next ones back
+    monkeypatch.setenv("RADAR_AS_OF", "2099-12-01")
+    refresh()
+    assert bi_as_of() == dt.date(2099, 12, 1)
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-01")
+    refresh()
+    assert bi_as_of() == dt.date(2026, 12, 1)
 
 
 def test_the_headline_counts_teams_and_says_unassigned_callers_apart():

@@ -213,10 +213,11 @@ def bi_copy(
     `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each written under a temporary name and
     atomically renamed over the previous copy. Open it read-only; reconnect to see the next
     publish. It never goes back in time: a run as of an earlier day than the copy's (the
-    Monday report of the week that ended, a backfill) leaves it as it is."""
+    Monday report of the week that ended, a backfill) leaves it as it is. A copy dated after
+    today (a mistyped `RADAR_AS_OF`) does not hold the next publishes back."""
     settings = radar.settings()
     newer = published_as_of(settings.publish_dir)
-    if newer is not None and newer > settings.as_of:
+    if newer is not None and settings.as_of < newer <= dt.datetime.now(dt.UTC).date():
         context.log.warning(
             f"The BI copy is as of {newer}, after this run's as-of {settings.as_of}: it is kept "
             f"as it is (delete {settings.publish_dir} to publish an earlier day)")
