@@ -107,10 +107,12 @@ class RadarSettings:
     @property
     def request_ledger_kept_from(self) -> dt.date | None:
         """The first day whose gateway request keys the ledger keeps (None: every day): the
-        last ``request_ledger_days`` days up to as-of, inclusive, like the window."""
+        last ``request_ledger_days`` days up to as-of, inclusive, like the window; never up
+        to a day after today (a mistyped as-of would remove keys for good)."""
         if self.request_ledger_days is None:
             return None
-        return self.as_of - dt.timedelta(days=self.request_ledger_days - 1)
+        end = min(self.as_of, dt.datetime.now(dt.UTC).date())
+        return end - dt.timedelta(days=self.request_ledger_days - 1)
 
     @classmethod
     def from_env(cls, as_of: str | None = None) -> RadarSettings:

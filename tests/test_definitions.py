@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import time
@@ -172,3 +173,7 @@ def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
     assert settings.request_ledger_kept_from == settings.window_start
     monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "400")
     assert str(RadarSettings.from_env().request_ledger_kept_from) == "2025-10-31"
+    # an as-of after today (mistyped) trims no further than today would: keys are for good
+    monkeypatch.setenv("RADAR_AS_OF", "2099-12-04")
+    today = dt.datetime.now(dt.UTC).date()
+    assert RadarSettings.from_env().request_ledger_kept_from == today - dt.timedelta(days=399)

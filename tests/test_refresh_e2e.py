@@ -319,7 +319,7 @@ def test_lifecycle_overrides_retire_and_withdraw(refreshed, refresh, monkeypatch
         ("batch-team", "gpt-4o-2024-08-06"), ("growth", "gpt-4.1-nano-2025-04-14")]
 
 
-def test_the_request_ledger_keeps_its_last_days(refreshed, refresh, monkeypatch):
+def test_the_request_ledger_keeps_its_last_days(fixture_exports, refresh, monkeypatch):
     """RADAR_REQUEST_LEDGER_DAYS through a real run: older keys go, the numbers stay, and a
     later export re-sending an older request has it quarantined instead of counted again."""
     import csv
@@ -327,6 +327,15 @@ def test_the_request_ledger_keeps_its_last_days(refreshed, refresh, monkeypatch)
     import dagster as dg
 
     from tests.exports import LITELLM_HEADER, litellm_row
+
+    env = fixture_exports
+
+    def gateway_file(name: str, rows: list[tuple[str, str]]) -> None:
+        with (env.landing / "gateway" / name).open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(LITELLM_HEADER)
+            w.writerows(litellm_row(rid, "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
+                                    "growth-alias", "failure", day=day) for rid, day in rows)
 
     def usage_metadata(result: dg.ExecuteInProcessResult) -> dict:
         (mat,) = [e.event_specific_data.materialization
@@ -336,43 +345,40 @@ def test_the_request_ledger_keeps_its_last_days(refreshed, refresh, monkeypatch)
         return {k: v.value for k, v in mat.metadata.items() if k.startswith("request_ledger")}
 
     def gateway_requests() -> int:
-        return refreshed.query("SELECT sum(requests) FROM marts.usage_cost_daily "
-                               "WHERE source = 'litellm'")[0][0]
+        return env.query("SELECT sum(requests) FROM marts.usage_cost_daily "
+                         "WHERE source = 'litellm'")[0][0]
 
-    assert gateway_requests() == 3  # r1, r3 on 2026-11-23, r2 on 2026-11-24
-    monkeypatch.setenv("RADAR_AS_OF", "2026-12-21")
-    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "28")  # 2026-11-24 .. 2026-12-21
-    assert usage_metadata(refresh()) == {"request_ledger_keys": 1,
-                                         "request_ledger_kept_from": "2026-11-24",
+    # as of 2026-11-25 with 28 days, the ledger keeps 2026-10-29 on
+    gateway_file("october.csv", [("o1", "2026-10-27"), ("o2", "2026-10-28"),
+                                 ("o3", "2026-10-29")])
+    refresh()
+    assert gateway_requests() == 6  # and the fixture's three
+    monkeypatch.setenv("RADAR_REQUEST_LEDGER_DAYS", "28")
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 4,
+                                         "request_ledger_kept_from": "2026-10-29",
                                          "request_ledger_keys_removed_this_run": 2}
-    assert gateway_requests() == 3
-    with (refreshed.landing / "gateway" / "resent.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(LITELLM_HEADER)
-        w.writerow(litellm_row("r1", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
-                               "growth-alias", "failure"))  # 2026-11-23: before the horizon
-        w.writerow(litellm_row("r2", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
-                               "growth-alias", "failure", day="2026-11-24"))  # a repeat
-        w.writerow(litellm_row("r4", "gpt-4.1-nano-2025-04-14", 0, 0, "team-x",
-                               "growth-alias", "failure", day="2026-11-24"))  # new
-    assert usage_metadata(refresh()) == {"request_ledger_keys": 2,
-                                         "request_ledger_kept_from": "2026-11-24",
+    assert gateway_requests() == 6
+    # o1 is before the horizon (quarantined), o3 a repeat, o4 new
+    gateway_file("resent.csv", [("o1", "2026-10-27"), ("o3", "2026-10-29"),
+                                ("o4", "2026-10-29")])
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 5,
+                                         "request_ledger_kept_from": "2026-10-29",
                                          "request_ledger_keys_removed_this_run": 0}
-    assert gateway_requests() == 4
-    assert refreshed.query(
+    assert gateway_requests() == 7
+    assert env.query(
         "SELECT status, rows_read, rows_loaded, rows_rejected, rows_duplicate "
         "FROM staging.ingested_files WHERE path LIKE '%resent.csv'") == [
         ("loaded", 3, 1, 1, 1)]
-    (reason,) = refreshed.query("SELECT reason FROM staging.rejected_rows "
-                                "WHERE source_file LIKE '%resent.csv'")
-    assert reason[0].startswith("request of 2026-11-23, before 2026-11-24: ")
+    (reason,) = env.query("SELECT reason FROM staging.rejected_rows "
+                          "WHERE source_file LIKE '%resent.csv'")
+    assert reason[0].startswith("request of 2026-10-27, before 2026-10-29: ")
     # the working file rebuilt from the landing folder: every file is loaded with the full
     # ledger first (nothing was counted before), then the ledger is trimmed
-    for path in refreshed.warehouse.parent.glob(refreshed.warehouse.name + "*"):
+    for path in env.warehouse.parent.glob(env.warehouse.name + "*"):
         path.unlink()
-    assert usage_metadata(refresh()) == {"request_ledger_keys": 2,
-                                         "request_ledger_kept_from": "2026-11-24",
+    assert usage_metadata(refresh()) == {"request_ledger_keys": 5,
+                                         "request_ledger_kept_from": "2026-10-29",
                                          "request_ledger_keys_removed_this_run": 2}
-    assert gateway_requests() == 4
-    assert refreshed.query("SELECT rows_loaded, rows_rejected, rows_duplicate FROM "
-                           "staging.ingested_files WHERE path LIKE '%resent.csv'") == [(1, 0, 2)]
+    assert gateway_requests() == 7
+    assert env.query("SELECT rows_loaded, rows_rejected, rows_duplicate FROM "
+                     "staging.ingested_files WHERE path LIKE '%resent.csv'") == [(1, 0, 2)]
