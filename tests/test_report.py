@@ -338,8 +338,8 @@ def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_
 
 
 def test_the_headline_counts_teams_and_says_unassigned_callers_apart():
-    from pipelines.reports.report import _callers
+    from pipelines.reports.report import callers_text
 
-    assert _callers({"teams": 6, "unassigned": True}) == "**6 teams** and unassigned callers"
-    assert _callers({"teams": 1, "unassigned": False}) == "**1 team**"
-    assert _callers({"teams": 0, "unassigned": True}) == "**Unassigned callers** (no team)"
+    assert callers_text({"teams": 6, "unassigned": True}) == "**6 teams** and unassigned callers"
+    assert callers_text({"teams": 1, "unassigned": False}) == "**1 team**"
+    assert callers_text({"teams": 0, "unassigned": True}) == "**Unassigned callers** (no team)"

@@ -315,7 +315,7 @@ def freshness_lines(data: ReportData) -> list[str]:
             "after, so a drop there is missing exports, not migration: check those exports."]
 
 
-def _callers(h: dict) -> str:
+def callers_text(h: dict) -> str:
     """Who calls deprecated models: the teams, and unassigned callers apart (no team)."""
     if not h["teams"] and h["unassigned"]:
         return "**Unassigned callers** (no team)"
@@ -328,7 +328,7 @@ def headline_lines(data: ReportData) -> list[str]:
     share_req = (h["requests"] / h["all_requests"]) if h["all_requests"] else None
     share_cost = (float(h["cost"]) / float(h["all_cost"])) if h["all_cost"] else None
     lines = [
-        f"{_callers(h)} on **{_n(h['endpoints'], 'endpoint')}** still call deprecated or "
+        f"{callers_text(h)} on **{_n(h['endpoints'], 'endpoint')}** still call deprecated or "
         f"shut-down models: **{h['requests']:,} requests** in the 28 days to {data.as_of} "
         f"({pct(share_req)} of all traffic), costing **{money(h['cost'])}** "
         f"({pct(share_cost)} of priced cost).",
