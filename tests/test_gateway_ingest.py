@@ -238,8 +238,19 @@ def test_a_trimmed_ledger_quarantines_older_requests_and_counts_the_rest_once(tm
     (outcome,) = ingest_landing(con, landing)
     assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_duplicate) == (2, 0, 2)
     assert staged(con) == (3, 5, 2100, 210)
+    # an old export, every request before the horizon: one rejection for the whole file
+    write(landing, "d.csv", [rows["r1"], rows["r2"], r5], 4)
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.status, outcome.rows_read) == ("rejected", 0)
+    assert outcome.error == (
+        "every request is from 2026-11-20 to 2026-11-21, before 2026-11-22: the request "
+        "ledger keeps no older keys (RADAR_REQUEST_LEDGER_DAYS), so whether another export "
+        "already counted them cannot be told")
+    assert con.execute("SELECT count(*), any_value(raw) FROM staging.rejected_rows "
+                       "WHERE source_file LIKE '%d.csv'").fetchall() == [(1, None)]
+    assert staged(con) == (3, 5, 2100, 210)
     rejected = con.execute("SELECT reason, raw FROM staging.rejected_rows "
-                           "ORDER BY raw").fetchall()
+                           "WHERE source_file LIKE '%b.csv' ORDER BY raw").fetchall()
     assert [r[0] for r in rejected] == [
         f"request of {day}, before 2026-11-22: the request ledger keeps no older keys "
         "(RADAR_REQUEST_LEDGER_DAYS), so whether another export already counted it cannot "

@@ -128,6 +128,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "staging/create_staging_tables")
 
 
+class FileRejected(Exception):
+    """A whole file that cannot be loaded, for the reason given (recorded as it is)."""
+
+
 @dataclass(frozen=True)
 class LedgerTrim:
     kept_from: dt.date | None  # the request ledger's horizon in force (None: never trimmed)
@@ -422,8 +426,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                      if counts.rejected else None)
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id)
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
-        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
-                            run_id)
+        error = str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {exc}"
+        return _reject_file(con, path, key, sha, fmt, error, now, run_id)
     finally:
         for temp in ("incoming_usage", "incoming_costs", "good", *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
@@ -640,13 +644,20 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     the copy in a later export is the same request). Within one file, copies that differ
     are quarantined and the latest-ending copy is kept. So are requests from before the
     ledger's horizon (``trim_request_ledger``): their keys are gone, so whether an earlier
-    file counted them cannot be told; such a file is read again at the request grain too.
+    file counted them cannot be told; such a file is read again at the request grain too,
+    and one with no request from the horizon on is rejected whole (:class:`FileRejected`).
     """
     p = {"file_id": file_id, "path": key, "now": now}
     (read,) = _x(con, "SELECT coalesce(sum(rows_read), 0) FROM gateway_groups")[0]
     lo, hi = _x(con, "SELECT min(usage_date), max(usage_date) FROM gateway_groups "
                      "WHERE reason IS NULL")[0]
     horizon = ledger_horizon(con)
+    if horizon is not None and hi is not None and hi < horizon:
+        # an old export: one rejection for the file, rather than one row per request
+        raise FileRejected(
+            f"every request is from {lo} to {hi}, before {horizon}: the request ledger keeps "
+            "no older keys (RADAR_REQUEST_LEDGER_DAYS), so whether another export already "
+            "counted them cannot be told")
     early = horizon is not None and lo is not None and lo < horizon
     if not early:
         _insert_request_keys(con, file_id)
