@@ -76,10 +76,15 @@ def _ledger_days(var: str) -> int | None:
     return int(value)
 
 
+def today_utc() -> dt.date:
+    """Today in UTC: the default as-of, and the bound no mistyped as-of may push past."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def parse_as_of(value: str | None) -> dt.date:
     """`RADAR_AS_OF` as a date; empty means today in UTC."""
     if value is None or not value.strip():
-        return dt.datetime.now(dt.UTC).date()
+        return today_utc()
     return _iso_date("RADAR_AS_OF", value)
 
 
@@ -111,7 +116,7 @@ class RadarSettings:
         to a day after today (a mistyped as-of would remove keys for good)."""
         if self.request_ledger_days is None:
             return None
-        end = min(self.as_of, dt.datetime.now(dt.UTC).date())
+        end = min(self.as_of, today_utc())
         return end - dt.timedelta(days=self.request_ledger_days - 1)
 
     @classmethod

@@ -15,6 +15,7 @@ from pipelines.lib.duck import run, table_exists
 from pipelines.lib.incremental import changed_days, replace_days
 from pipelines.marts.assets import DAY_OF_ROW
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
+from pipelines.settings import today_utc
 
 #: what BI sees: every catalog and mart table, and the data-health history
 PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
@@ -217,7 +218,7 @@ def bi_copy(
     today (a mistyped `RADAR_AS_OF`) does not hold the next publishes back."""
     settings = radar.settings()
     newer = published_as_of(settings.publish_dir)
-    if newer is not None and settings.as_of < newer <= dt.datetime.now(dt.UTC).date():
+    if newer is not None and settings.as_of < newer <= today_utc():
         context.log.warning(
             f"The BI copy is as of {newer}, after this run's as-of {settings.as_of}: it is kept "
             f"as it is (delete {settings.publish_dir} to publish an earlier day)")
