@@ -150,7 +150,8 @@ def test_one_staged_row_per_day_and_dimensions(tmp_path):
 CELLS = {
     "request_id": ["r1", " r1 ", "r2", "req-3", "", " "],
     "call_type": ["acompletion", "completion", "aembedding", "rerank", "", "_arealtime",
-                  "aresponses", "amoderation"],
+                  "aresponses", "amoderation", "agenerate_content_stream",
+                  "_aresponses_websocket"],
     "api_key": ["k1", " k1", "", "sk-abcdefghijklmnopqrst", "k2"],
     "spend": ["0.0"],
     "total_tokens": ["0"],

@@ -238,6 +238,25 @@ class TestLiteLLM:
         assert [(r["reason"], r["endpoint"], r["route"], r["model"]) for r in parsed] == [
             (None, "completions", "/v1/messages", "gpt-4o-2024-08-06")] * 2
 
+    def test_google_format_and_websocket_responses_calls_are_completions(self, tmp_path):
+        """The google-genai SDK pointed at the gateway (LiteLLM's generate_content call types)
+        reaches any model behind it, and the Responses API over a WebSocket is still a
+        Responses call: a deprecated model called either way is a caller to list."""
+        from tests.exports import litellm_row
+        call_types = ("generate_content", "agenerate_content", "generate_content_stream",
+                      "agenerate_content_stream", "_aresponses_websocket")
+        rows = []
+        for i, call_type in enumerate(call_types):
+            row = litellm_row(f"r{i}", "gpt-4o-2024-08-06", 10, 5, "", "a", "success")
+            row[1] = call_type
+            rows.append(row)
+        parsed = self.parse(tmp_path, rows)
+        assert [(r["reason"], r["endpoint"], r["model"]) for r in parsed] == [
+            (None, "completions", "gpt-4o-2024-08-06")] * len(call_types)
+        assert [r["route"] for r in parsed] == [
+            "/v1beta/models/{model}:generateContent"] * 2 + [
+            "/v1beta/models/{model}:streamGenerateContent"] * 2 + ["/v1/responses (WebSocket)"]
+
     def test_metadata_that_is_not_json_is_not_fatal(self, tmp_path):
         from tests.exports import litellm_row
         row = litellm_row("r1", "gpt-4o", 10, 5, "", "a", "success")

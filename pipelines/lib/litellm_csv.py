@@ -35,6 +35,11 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
     # the Anthropic-format chat route: clients such as Claude Code call it through the gateway
     # with any model behind it, OpenAI's included (a retired gpt-4o there is still a caller)
     "anthropic_messages": ("completions", "/v1/messages"),
+    # the same for Google's GenAI format (the google-genai SDK pointed at the gateway)
+    "generate_content": ("completions", "/v1beta/models/{model}:generateContent"),
+    "generate_content_stream": ("completions", "/v1beta/models/{model}:streamGenerateContent"),
+    # the Responses API over a WebSocket (LiteLLM's CallTypes.aresponses_websocket)
+    "_aresponses_websocket": ("completions", "/v1/responses (WebSocket)"),
     "embedding": ("embeddings", "/v1/embeddings"),
     "image_generation": ("images", "/v1/images/generations"),
     "image_edit": ("images", "/v1/images/edits"),
