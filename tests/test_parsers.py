@@ -220,12 +220,35 @@ class TestLiteLLM:
             assert f'"{column}"' not in sql
 
     def test_call_type_without_usage_endpoint_is_quarantined(self, tmp_path):
+        """Every call type with no usage endpoint is kept out of the usage with its reason;
+        the calls that are not model usage at all say so (no data problem), the rest is
+        usage that cannot be placed."""
+        from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
         from tests.exports import litellm_row
-        row = litellm_row("r1", "rerank-english-v3.0", 10, 0, "", "a", "success")
-        row[1] = "arerank"
-        rows = self.parse(tmp_path, [row, litellm_row("r2", "gpt-4o", 1, 1, "", "a", "success")])
-        assert "arerank has no OpenAI usage endpoint" in rows[0]["reason"]
-        assert rows[1]["reason"] is None
+        cases = [  # call type, prompt, completion tokens, what its reason says
+            ("arerank", "10", "0", NOT_MODEL_USAGE + "call_type arerank (rerank, search"),
+            ("aocr", "", "", NOT_MODEL_USAGE + "call_type aocr (rerank, search"),
+            ("acreate_file", "0", "0", NOT_MODEL_USAGE + "call_type acreate_file with no tokens"),
+            ("aretrieve_batch", "", "", NOT_MODEL_USAGE + "call_type aretrieve_batch with no"),
+            ("a_add_message", "0", "0", NOT_MODEL_USAGE + "call_type a_add_message with no"),
+            # LiteLLM's batch cost tracking logs a completed batch's tokens this way
+            ("aretrieve_batch", "120000", "30000",
+             "call_type aretrieve_batch with tokens: a completed batch's usage"),
+            ("acreate_file", "abc", "0", "call_type acreate_file has no OpenAI usage endpoint"),
+            ("pass_through_endpoint", "10", "5",
+             "call_type pass_through_endpoint has no OpenAI usage endpoint (pass-through"),
+            ("acreate_video", "0", "0", "call_type acreate_video has no OpenAI usage endpoint"),
+        ]
+        rows = []
+        for i, (call_type, prompt, completion, _) in enumerate(cases):
+            row = litellm_row(f"r{i}", "gpt-4o", 0, 0, "", "a", "success")
+            row[1], row[5], row[6] = call_type, prompt, completion
+            rows.append(row)
+        rows.append(litellm_row("ok", "gpt-4o", 1, 1, "", "a", "success"))
+        parsed = self.parse(tmp_path, rows)
+        for (call_type, *_, reason), row in zip(cases, parsed, strict=False):
+            assert row["reason"].startswith(reason), (call_type, row["reason"])
+        assert parsed[-1]["reason"] is None
 
     def test_anthropic_format_chat_calls_are_completions(self, tmp_path):
         from tests.exports import litellm_row

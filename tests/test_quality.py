@@ -45,6 +45,64 @@ def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
         "litellm": 1, "openai_dashboard": 3, "openai_usage_api": 4}
 
 
+def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
+    """A gateway that also serves rerank and file uploads: those rows are set aside with
+    their reason (nothing lost) but the quarantine check and the report do not count them as
+    a data problem; a real bad row still warns."""
+    import csv
+
+    from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
+    from pipelines.reports.report import collect, rejected_line
+    from tests.exports import AS_OF, LITELLM_HEADER, litellm_row
+
+    def export(name, rows):
+        with (radar.landing / name).open("w", newline="") as fh:
+            csv.writer(fh).writerows([LITELLM_HEADER, *rows])
+
+    def call(rid, call_type, prompt=0, completion=0):
+        row = litellm_row(rid, "rerank-v3.5" if "rerank" in call_type else "gpt-4o", prompt,
+                          completion, "", "search", "success", day="2026-11-24")
+        row[1] = call_type
+        return row
+
+    export("spend-1.csv", [call("r1", "acompletion", 100, 10), call("r2", "arerank", 40),
+                           call("r3", "acreate_file"), call("r4", "aretrieve_batch")])
+    export("spend-2.csv", [call("r5", "arerank", 7)])  # nothing but calls that are no usage
+    result = refresh()
+    assert check_evaluations(result)["nothing_quarantined_this_run"] == (True, "WARN")
+    (observed,) = radar.query("SELECT observed FROM quality.check_results "
+                              "WHERE \"check\" = 'nothing_quarantined_this_run'")[0]
+    assert json.loads(observed)["not_model_usage_this_run"] == 4
+    assert radar.query("SELECT count(*) FROM staging.rejected_rows "
+                       "WHERE starts_with(reason, $p)", {"p": NOT_MODEL_USAGE}) == [(4,)]
+    files = radar.query("SELECT path, status, rows_loaded, rows_rejected, error "
+                        "FROM staging.ingested_files ORDER BY path")
+    assert [(f[1], f[2], f[3]) for f in files] == [("loaded", 1, 3), ("loaded", 0, 1)]
+    assert "(3 of them gateway calls that are not model usage)" in files[0][4]
+    assert radar.query("SELECT sum(requests) FROM marts.usage_cost_daily") == [(1,)]
+
+    # a completed batch's tokens cannot be placed, and a negative count is bad input: warned
+    export("spend-3.csv", [call("r6", "aretrieve_batch", 5000, 900),
+                           call("r7", "acompletion", -1)])
+    result = refresh()
+    assert check_evaluations(result)["nothing_quarantined_this_run"] == (False, "WARN")
+    (observed,) = radar.query(
+        "SELECT observed FROM quality.check_results WHERE \"check\" = "
+        "'nothing_quarantined_this_run' AND run_id = $run", {"run": result.run_id})[0]
+    (bad,) = json.loads(observed)["quarantined"]
+    assert bad["rows_quarantined"] == 2 and bad["status"] == "rejected"
+
+    import datetime as dt
+    con = duckdb.connect(str(radar.warehouse), read_only=True)
+    try:
+        health = collect(con, dt.date.fromisoformat(AS_OF)).health
+    finally:
+        con.close()
+    assert (health["rejected_rows_total"], health["not_usage_rows_total"]) == (2, 4)
+    assert "Set aside as well: 4 gateway calls this week that are not model usage" in \
+        rejected_line(health)
+
+
 def test_usage_up_to_yesterday_is_current(radar, refresh):
     from tests.exports import RESULT_C, bucket, page
 

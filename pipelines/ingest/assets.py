@@ -74,8 +74,11 @@ def ingest_landing_folder(
             "SELECT min(usage_date), max(usage_date) FROM staging.usage").fetchall()[0]
     status = Counter(o.status for o in outcomes)
     for o in outcomes:
-        if o.status in ("rejected", "skipped") or o.rows_rejected:
+        if o.status in ("rejected", "skipped") or o.rows_rejected > o.rows_not_usage:
             context.log.warning(f"{o.path}: {o.status}; {o.error}")
+        elif o.rows_not_usage:
+            context.log.info(f"{o.path}: {o.rows_not_usage:,} gateway calls that are not "
+                             "model usage set aside (staging.rejected_rows)")
     summary = table(
         ["file", "format", "status", "read", "loaded", "rejected", "duplicate"],
         [(o.path.rsplit("/", 1)[-1], o.format, o.status, o.rows_read, o.rows_loaded,
@@ -108,6 +111,8 @@ def ingest_landing_folder(
     yield dg.MaterializeResult(asset_key=REJECTED_ROWS, metadata={
         "dagster/row_count": totals["rejected"],
         "rows_rejected_this_run": sum(o.rows_rejected for o in outcomes),
+        # of those, gateway calls that are not model usage (rerank, managing files, ...)
+        "rows_not_model_usage_this_run": sum(o.rows_not_usage for o in outcomes),
     })
 
 

@@ -89,6 +89,8 @@ class FileOutcome:
     rows_duplicate: int
     error: str | None
     usage_dates: tuple[dt.date, ...] = ()
+    #: of rows_rejected, the gateway calls that are not model usage (no data problem)
+    rows_not_usage: int = 0
 
 
 @dataclass
@@ -97,6 +99,7 @@ class _Counts:
     loaded: int = 0
     rejected: int = 0
     duplicate: int = 0
+    not_usage: int = 0  # of rejected: calls that are not model usage
 
 
 def sha256_of(path: Path) -> str:
@@ -421,9 +424,13 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 con.unregister("incoming_costs_df")
                 _apply(con, "incoming_costs", "staging.billed_costs", COST_COLUMNS,
                        COST_VALUE_COLUMNS, file_id, key, now, counts, COST_DIMENSIONS)
-            status = "rejected" if counts.read and counts.rejected == counts.read else "loaded"
-            error = (f"{counts.rejected} of {counts.read} rows rejected, see staging.rejected_rows"
-                     if counts.rejected else None)
+            # a file of nothing but calls that are not model usage is no bad input
+            status = ("rejected" if counts.read and counts.rejected == counts.read
+                      and counts.not_usage < counts.read else "loaded")
+            error = (f"{counts.rejected} of {counts.read} rows rejected"
+                     + (f" ({counts.not_usage} of them gateway calls that are not model usage)"
+                        if counts.not_usage else "")
+                     + ", see staging.rejected_rows" if counts.rejected else None)
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id)
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
         error = str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {exc}"
@@ -432,7 +439,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
         for temp in ("incoming_usage", "incoming_costs", "good", *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
-                       counts.duplicate, error, tuple(sorted(dates)))
+                       counts.duplicate, error, tuple(sorted(dates)), counts.not_usage)
 
 
 #: the raw text of a row that parsed (parsers keep raw text for rejected rows only)
@@ -665,8 +672,11 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         _x(con, "DELETE FROM staging.gateway_requests WHERE file_id = $file_id", p)
         _drop_repeated_requests(con, parse_sql, path, lo, hi, horizon)
         _insert_request_keys(con, file_id)
-    (kept, rejected) = _x(con, "SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_read) "
-                               "FILTER (WHERE reason IS NOT NULL), 0) FROM gateway_groups")[0]
+    (kept, rejected, not_usage) = _x(
+        con, "SELECT coalesce(sum(rows_read), 0), "
+             "coalesce(sum(rows_read) FILTER (WHERE reason IS NOT NULL), 0), "
+             "coalesce(sum(rows_read) FILTER (WHERE starts_with(reason, $prefix)), 0) "
+             "FROM gateway_groups", {"prefix": litellm_csv.NOT_MODEL_USAGE})[0]
     if rejected:  # identical rejected rows share a group: one quarantine row per input row
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, NULL, "
                 f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
@@ -687,6 +697,7 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     dates = {d for (d,) in _x(con, "SELECT DISTINCT usage_date FROM gateway_groups")}
     counts.read += read
     counts.rejected += rejected
+    counts.not_usage += not_usage
     counts.duplicate += read - kept
     counts.loaded += kept - rejected
     return dates

@@ -49,13 +49,64 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
 }
 
 
+#: the reason of a gateway row that is not model usage starts with this: such a row is kept in
+#: ``staging.rejected_rows`` like any other but is no data problem, so the quarantine check
+#: and the report leave it out of their warnings
+NOT_MODEL_USAGE = "not model usage: "
+
+#: call types of services OpenAI does not offer: no OpenAI model is behind them
+OTHER_SERVICES = ("rerank", "search", "ocr")
+
+#: call types that manage things rather than run a model (LiteLLM's ``CallTypes``): set aside
+#: when they carry no tokens. With tokens they are usage that cannot be placed: LiteLLM's
+#: batch cost tracking logs a completed batch's usage as ``aretrieve_batch``.
+MANAGEMENT = (
+    "create_batch", "retrieve_batch", "cancel_batch", "list_batches",
+    "create_file", "file_retrieve", "file_delete", "file_list", "file_content",
+    "get_assistants", "create_assistants", "delete_assistant", "create_thread", "get_thread",
+    "add_message", "a_add_message", "get_messages",
+    "create_fine_tuning_job", "cancel_fine_tuning_job", "list_fine_tuning_jobs",
+    "retrieve_fine_tuning_job",
+    "video_retrieve", "video_content", "video_list", "video_retrieve_job", "video_delete",
+    "video_get_character",
+    "vector_store_create", "vector_store_file_create", "vector_store_file_list",
+    "vector_store_file_retrieve", "vector_store_file_content", "vector_store_file_update",
+    "vector_store_file_delete",
+    "create_container", "list_containers", "retrieve_container", "delete_container",
+    "list_container_files", "upload_container_file", "create_sandbox", "delete_sandbox",
+    "list_input_items", "list_mcp_tools", "create_skill", "create_realtime_client_secret",
+)
+
+
+def _with_async(names: tuple[str, ...] | list[str]) -> list[str]:
+    """Each call type and its async variant (``a`` + name; LiteLLM's underscored names
+    have none)."""
+    return [v for name in names
+            for v in ((name,) if name.startswith("_") else (name, "a" + name))]
+
+
 def _call_type_map() -> dict[str, tuple[str, str]]:
-    out = {}
-    for call_type, pair in CALL_TYPES.items():
-        out[call_type] = pair
-        if not call_type.startswith("_"):
-            out["a" + call_type] = pair
-    return out
+    return {v: pair for name, pair in CALL_TYPES.items() for v in _with_async([name])}
+
+
+def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
+    """The reason of a row whose ``call_type`` maps to no usage endpoint (``input_tokens``
+    and ``output_tokens``: SQL of its counts, NULL when unreadable). Calls that are not model
+    usage say so (:data:`NOT_MODEL_USAGE`); the rest is usage that cannot be placed."""
+    other = ", ".join(f"'{c}'" for c in _with_async(OTHER_SERVICES))
+    managing = ", ".join(f"'{c}'" for c in _with_async(MANAGEMENT))
+    return (
+        f"CASE WHEN call_type IN ({other}) THEN '{NOT_MODEL_USAGE}call_type ' || call_type "
+        "|| ' (rerank, search and OCR services: no OpenAI model is behind them)' "
+        f"WHEN call_type IN ({managing}) AND {input_tokens} = 0 AND {output_tokens} = 0 "
+        f"THEN '{NOT_MODEL_USAGE}call_type ' || call_type || ' with no tokens (managing "
+        "files, batches, assistants, vector stores, ...)' "
+        "WHEN call_type IN ('retrieve_batch', 'aretrieve_batch') THEN 'call_type ' "
+        "|| call_type || ' with tokens: a completed batch''s usage (LiteLLM batch cost "
+        "tracking), but the spend log does not say which endpoint the batch called' "
+        "ELSE 'call_type ' || coalesce(call_type, 'NULL') || ' has no OpenAI usage endpoint "
+        "(pass-through, or a call type this version does not map): its usage is not counted' "
+        "END")
 
 
 def _call_type_case(column: str, field: int) -> str:
@@ -187,8 +238,7 @@ checked AS (
     SELECT *,
         CASE
             WHEN request_id IS NULL THEN 'missing request_id'
-            WHEN endpoint IS NULL THEN 'call_type ' || coalesce(call_type, 'NULL')
-                || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
+            WHEN endpoint IS NULL THEN {_unmapped_reason("input_tokens", "output_tokens")}
             WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
             WHEN input_error IS NOT NULL THEN input_error
             WHEN output_error IS NOT NULL THEN output_error
@@ -298,6 +348,9 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
                         f"(CASE WHEN {ok} THEN NULL ELSE {error} END)")
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
     known = ", ".join(f"'{c}'" for c in _call_type_map())
+    unmapped = _unmapped_reason(
+        *(f"(CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts[n][0]} END)"
+          for n in ("prompt_tokens", "completion_tokens")))
     status_norm = _STATUS.format(c="status")
     model_norm = "coalesce(nullif(trim(model), ''), nullif(trim(model_group), ''))"
     keys = ", ".join(GROUP_KEYS)
@@ -333,9 +386,7 @@ checked AS (
             AS output_tokens,
         CASE
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
-            WHEN call_type IS NULL OR call_type NOT IN ({known}) THEN 'call_type '
-                || coalesce(call_type, 'NULL')
-                || ' has no OpenAI usage endpoint (rerank, batch management, pass-through, ...)'
+            WHEN call_type IS NULL OR call_type NOT IN ({known}) THEN {unmapped}
             WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce("startTime", 'NULL')
             WHEN {counts["prompt_tokens"][1]} IS NOT NULL THEN {counts["prompt_tokens"][1]}
             WHEN {counts["completion_tokens"][1]} IS NOT NULL

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
+from pipelines.lib import litellm_csv
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
@@ -396,25 +397,35 @@ def landing_folder_has_exports(
 
 @dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,
                 description="WARN: this run quarantined no file and no row. When it did, the "
-                "metadata lists the files and the most common reasons.")
+                "metadata lists the files and the most common reasons. Gateway calls that "
+                "are not model usage (rerank, managing files or batches, ...) are kept in "
+                "staging.rejected_rows too, but are no data problem: counted apart.")
 def nothing_quarantined_this_run(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        files = frame(con, "SELECT path, status, rows_read, rows_rejected, error "
-                           "FROM staging.ingested_files WHERE run_id = $run",
-                      {"run": context.run.run_id})
+        files = frame(con, """
+            SELECT f.path, f.status, f.rows_read, f.rows_rejected, f.error,
+                   coalesce(n.rows_not_usage, 0) AS rows_not_usage,
+                   f.rows_rejected - coalesce(n.rows_not_usage, 0) AS rows_quarantined
+            FROM staging.ingested_files AS f
+            LEFT JOIN (SELECT file_id, count(*) AS rows_not_usage FROM staging.rejected_rows
+                       WHERE starts_with(reason, $prefix) GROUP BY file_id) AS n
+                   USING (file_id)
+            WHERE f.run_id = $run""", {"run": context.run.run_id,
+                                       "prefix": litellm_csv.NOT_MODEL_USAGE})
         outcome = gx.validate("quarantine", files, [
             ("ExpectColumnValuesToBeInSet", {"column": "status",
                                              "value_set": ["loaded", "duplicate"]}),
-            ("ExpectColumnValuesToBeBetween", {"column": "rows_rejected", "min_value": 0,
+            ("ExpectColumnValuesToBeBetween", {"column": "rows_quarantined", "min_value": 0,
                                                "max_value": 0}),
         ])
-        bad = files.filter((pl.col("status") == "rejected") | (pl.col("rows_rejected") > 0))
+        bad = files.filter((pl.col("status") == "rejected") | (pl.col("rows_quarantined") > 0))
         return _finish(context, con, REJECTED_ROWS, WARN, outcome,
-                       {"quarantined": bad.select("path", "status", "rows_rejected", "error")
-                        .head(10).to_dicts()})
+                       {"quarantined": bad.select("path", "status", "rows_quarantined",
+                                                  "error").head(10).to_dicts(),
+                        "not_model_usage_this_run": int(files["rows_not_usage"].sum())})
 
 
 def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.duck import table_exists
+from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
 from pipelines.settings import STALE_AFTER_DAYS
@@ -201,8 +202,15 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
                  WHERE ingested_at >= $week_start) AS rejected_rows_week,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected')
                    AS rejected_files_total,
-               (SELECT count(*) FROM staging.rejected_rows) AS rejected_rows_total
-        """, p)[0]
+               (SELECT count(*) FROM staging.rejected_rows) AS rejected_rows_total,
+               -- gateway calls that are not model usage: kept there too, no data problem
+               (SELECT count(*) FROM staging.rejected_rows WHERE rejected_at >= $week_start
+                  AND starts_with(reason, $not_usage)) AS not_usage_rows_week,
+               (SELECT count(*) FROM staging.rejected_rows
+                 WHERE starts_with(reason, $not_usage)) AS not_usage_rows_total
+        """, {**p, "not_usage": NOT_MODEL_USAGE})[0]
+    health["rejected_rows_week"] -= health["not_usage_rows_week"]
+    health["rejected_rows_total"] -= health["not_usage_rows_total"]
     checks: list[dict[str, Any]] = []
     if table_exists(con, "quality.check_results"):
         checks = _dicts(con, """
@@ -451,6 +459,19 @@ def regrouped_line(h: dict) -> str:
             "copy) lists them.")
 
 
+def rejected_line(h: dict) -> str:
+    """The files and rows quarantined, this week and all time; gateway calls that are not
+    model usage (kept in staging.rejected_rows too) are counted apart."""
+    text = (f"Rejected this week: {h['rejected_files_week']} files, "
+            f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
+            f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).")
+    if h.get("not_usage_rows_week"):
+        text += (f" Set aside as well: {_n(h['not_usage_rows_week'], 'gateway call')} this "
+                 "week that are not model usage (rerank, search, managing files or batches, "
+                 "...).")
+    return text
+
+
 def _newest(data: ReportData) -> str:
     return ", ".join(f"{r['source']} {r['last_day']}" for r in data.freshness) or \
         "none in the window"
@@ -486,9 +507,7 @@ def render_markdown(data: ReportData) -> str:
            "## 5. Data health",
            f"- {unpriced_line(h)}",
            *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
-           f"- Rejected this week: {h['rejected_files_week']} files, "
-           f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
-           f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).",
+           f"- {rejected_line(h)}",
            f"- Newest usage day per source: {_newest(data)}.",
            f"- Quality checks this week: {sum(1 for c in data.checks if c['passed'])} passing, "
            f"{sum(1 for c in data.checks if not c['passed'])} failing at their last run.", ""]
@@ -604,8 +623,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 <h2>5. Data health</h2>
 <ul><li>{_e(unpriced_line(h))}</li>
 {f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
-<li>Rejected this week: {_e(h['rejected_files_week'])} files, {_e(h['rejected_rows_week'])}
-rows (all time: {_e(h['rejected_files_total'])} files, {_e(h['rejected_rows_total'])} rows).</li>
+<li>{_e(rejected_line(h))}</li>
 <li>Newest usage day per source: {_e(_newest(data))}.</li>
 </ul>
 {_html_table(["asset", "check", "severity", "last result", "failures this week"],
