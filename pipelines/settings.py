@@ -34,6 +34,11 @@ UNPRICED_MAX_SHARE = Decimal("0.05")
 #: ``RADAR_REQUEST_LEDGER_DAYS`` keeps the gateway request ledger to the last N days up to
 #: as-of; it may not be shorter than the reporting window, whose exports are re-sent most.
 MIN_REQUEST_LEDGER_DAYS = WINDOW_DAYS
+#: WARN when the catalog's newest knowledge of retirements (its sources' date, or its newest
+#: announcement) is older than this many days before as-of (``RADAR_CATALOG_MAX_AGE_DAYS``).
+#: OpenAI has announced a retirement every month or two, most with about 90 days' notice or
+#: more: a catalog 60 days old may miss one, and still leaves a month to act once refreshed.
+CATALOG_MAX_AGE_DAYS = 60
 
 
 def _path(var: str, default: Path) -> Path:
@@ -76,6 +81,16 @@ def _ledger_days(var: str) -> int | None:
     return int(value)
 
 
+def _days(var: str, default: int) -> int:
+    """A whole, positive number of days (unset: ``default``)."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{var} must be a whole number of days, at least 1; got {value!r}")
+    return int(value)
+
+
 def today_utc() -> dt.date:
     """Today in UTC: the default as-of, and the bound no mistyped as-of may push past."""
     return dt.datetime.now(dt.UTC).date()
@@ -104,6 +119,7 @@ class RadarSettings:
     unpriced_max_share: Decimal = UNPRICED_MAX_SHARE
     lifecycle_overrides: Path | None = None
     request_ledger_days: int | None = None
+    catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS
 
     @property
     def window_start(self) -> dt.date:
@@ -151,4 +167,5 @@ class RadarSettings:
             lifecycle_overrides=(_path("RADAR_LIFECYCLE_OVERRIDES", Path())
                                  if lifecycle_overrides else None),
             request_ledger_days=_ledger_days("RADAR_REQUEST_LEDGER_DAYS"),
+            catalog_max_age_days=_days("RADAR_CATALOG_MAX_AGE_DAYS", CATALOG_MAX_AGE_DAYS),
         )

@@ -68,6 +68,7 @@ def _radar_env(root: Path, monkeypatch: pytest.MonkeyPatch) -> RadarEnv:
     monkeypatch.delenv("RADAR_CATALOG_OVERRIDES", raising=False)
     monkeypatch.delenv("RADAR_LIFECYCLE_OVERRIDES", raising=False)
     monkeypatch.delenv("RADAR_REQUEST_LEDGER_DAYS", raising=False)
+    monkeypatch.delenv("RADAR_CATALOG_MAX_AGE_DAYS", raising=False)
     return env
 
 

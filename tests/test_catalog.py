@@ -9,6 +9,11 @@ from decimal import Decimal
 import pytest
 
 from pipelines.lib import catalog as cat
+from pipelines.lib.catalog_build import (
+    DEPRECATIONS_LABEL,
+    LITELLM_LABEL,
+    LITELLM_OLD_LABEL,
+)
 from pipelines.lib.catalog_build import main as build_catalog
 from pipelines.settings import CATALOG_DATA_DIR
 from tests.conftest import SHARED_DATA
@@ -67,7 +72,8 @@ def test_every_model_on_the_deprecations_list_is_in_the_lifecycle():
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
 def test_catalog_build_regenerates_the_shipped_files(tmp_path):
     build_catalog(["--out", str(tmp_path)])
-    for name in ("model_prices.csv", "model_lifecycle.csv", "catalog_conflicts.csv"):
+    for name in ("model_prices.csv", "model_lifecycle.csv", "catalog_conflicts.csv",
+                 "catalog_sources.csv"):
         assert (tmp_path / name).read_text() == (CATALOG_DATA_DIR / name).read_text(), name
 
 
@@ -229,3 +235,39 @@ def test_catalog_build_takes_models_api_shutdown_dates(tmp_path):
     assert "OpenAI Models API" in lifecycle["gpt-4o"].source
     conflicts = (tmp_path / "catalog_conflicts.csv").read_text()
     assert "gpt-4o,shutdown_date,2027-02-01" in conflicts
+
+
+def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserver, monkeypatch):
+    """catalog_sources.csv: the deprecations list speaks for its newest announcement, a pull
+    of GET /v1/models (a real local server, the admin key sent) for the day of the pull."""
+    import csv
+    import json
+
+    from pipelines.lib.catalog_build import deprecations_as_of, read_deprecations
+    from tests.fake_openai import ADMIN_KEY
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data not present")
+    httpserver.expect_request(
+        "/v1/models", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).respond_with_data(
+        json.dumps({"object": "list", "data": [
+            {"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system",
+             "shutdown_date": "2027-02-01"}]}), content_type="application/json")
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", httpserver.url_for("/v1"))
+    build_catalog(["--out", str(tmp_path), "--pull-models"])
+    with (tmp_path / "catalog_sources.csv").open() as fh:
+        sources = {r["source"]: (r["kind"], r["as_of"]) for r in csv.DictReader(fh)}
+    deprecations = read_deprecations(SHARED_DATA / "openai_deprecations.csv")
+    newest = max(r["announced"] for r in deprecations if r["announced"])
+    assert deprecations_as_of(deprecations) == dt.date.fromisoformat(newest)
+    today = dt.date.today()
+    assert sources == {
+        DEPRECATIONS_LABEL: ("lifecycle", newest),
+        LITELLM_LABEL: ("prices and lifecycle", ""),
+        LITELLM_OLD_LABEL: ("prices", ""),
+        f"OpenAI Models API GET /v1/models (pulled {today})": ("lifecycle", str(today)),
+    }
+    lifecycle = {r.model: r for r in cat.read_lifecycle(tmp_path / "model_lifecycle.csv")}
+    assert lifecycle["gpt-4o"].shutdown_date == dt.date(2027, 2, 1)
+    assert deprecations_as_of([{"announced": ""}]) is None

@@ -162,6 +162,21 @@ def test_a_request_ledger_setting_below_the_window_names_its_variable(monkeypatc
         RadarSettings.from_env()
 
 
+@pytest.mark.parametrize("value", ["0", "sixty", "-60", "60.5"])
+def test_a_catalog_age_setting_that_is_not_a_number_of_days_names_its_variable(monkeypatch,
+                                                                               value):
+    from pipelines.settings import CATALOG_MAX_AGE_DAYS, RadarSettings
+
+    monkeypatch.delenv("RADAR_CATALOG_MAX_AGE_DAYS", raising=False)
+    assert RadarSettings.from_env().catalog_max_age_days == CATALOG_MAX_AGE_DAYS
+    monkeypatch.setenv("RADAR_CATALOG_MAX_AGE_DAYS", "120")
+    assert RadarSettings.from_env().catalog_max_age_days == 120
+    monkeypatch.setenv("RADAR_CATALOG_MAX_AGE_DAYS", value)
+    with pytest.raises(ValueError, match="^RADAR_CATALOG_MAX_AGE_DAYS must be a whole number "
+                                         "of days, at least 1"):
+        RadarSettings.from_env()
+
+
 def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
     from pipelines.settings import RadarSettings
 

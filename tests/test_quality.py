@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -101,6 +102,40 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
     assert (health["rejected_rows_total"], health["not_usage_rows_total"]) == (2, 4)
     assert "Set aside as well: 4 gateway calls this week that are not model usage" in \
         rejected_line(health)
+
+
+def test_the_catalog_age_is_checked_against_as_of(radar, refresh, monkeypatch):
+    """catalog_is_recent: WARN when the catalog's newest knowledge of retirements is more
+    than RADAR_CATALOG_MAX_AGE_DAYS before as-of; a lifecycle override announcing a newer
+    retirement brings it up to that day."""
+    from tests.test_report import catalog_known_through
+
+    def observed(result):
+        (text,) = radar.query("SELECT observed FROM quality.check_results WHERE \"check\" = "
+                              "'catalog_is_recent' AND run_id = $run", {"run": result.run_id})[0]
+        return json.loads(text)
+
+    known = catalog_known_through()
+    monkeypatch.setenv("RADAR_AS_OF", str(known + dt.timedelta(days=61)))
+    result = refresh()
+    assert check_evaluations(result)["catalog_is_recent"] == (False, "WARN")
+    seen = observed(result)
+    assert (seen["known_through"], seen["age_days"], seen["max_age_days"]) == (
+        str(known), 61, 60)
+    assert any(s["as_of"] == str(known) for s in seen["lifecycle_sources"])
+
+    monkeypatch.setenv("RADAR_CATALOG_MAX_AGE_DAYS", "61")
+    assert check_evaluations(refresh())["catalog_is_recent"] == (True, "WARN")
+
+    monkeypatch.delenv("RADAR_CATALOG_MAX_AGE_DAYS")
+    overrides = radar.root / "lifecycle.csv"
+    announced = known + dt.timedelta(days=40)
+    overrides.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         f"gpt-5.6-sol,{announced},{announced + dt.timedelta(days=90)},\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(overrides))
+    result = refresh()
+    assert check_evaluations(result)["catalog_is_recent"] == (True, "WARN")
+    assert observed(result)["age_days"] == 21
 
 
 def test_usage_up_to_yesterday_is_current(radar, refresh):

@@ -27,6 +27,20 @@ def report(tmp_path_factory):
     return env, result
 
 
+def catalog_known_through() -> dt.date:
+    """The newest day the shipped catalog speaks for, read from its files: its lifecycle
+    sources' dates and its newest announcement."""
+    import csv
+
+    from pipelines.settings import CATALOG_DATA_DIR
+
+    with (CATALOG_DATA_DIR / "catalog_sources.csv").open() as fh:
+        dates = [r["as_of"] for r in csv.DictReader(fh) if "lifecycle" in r["kind"]]
+    with (CATALOG_DATA_DIR / "model_lifecycle.csv").open() as fh:
+        dates += [r["announced_date"] for r in csv.DictReader(fh)]
+    return max(dt.date.fromisoformat(d) for d in dates if d)
+
+
 def test_iso_week_label_follows_iso_years():
     assert iso_week_label(dt.date(2026, 11, 25)) == "2026-W48"
     assert iso_week_label(dt.date(2027, 1, 1)) == "2026-W53"
@@ -52,6 +66,10 @@ def test_report_files_and_sections(report):
     # the fixture's OpenAI exports stop before its gateway logs: said first, per source
     assert ("- **Stale data**: usage stops for openai_dashboard on 2026-11-22 (3 days before "
             "as-of); openai_usage_api on 2026-11-21 (4 days before as-of).") in text
+    # the shipped catalog's newest knowledge of retirements, and how old it is at as-of
+    known = catalog_known_through()
+    assert (f"- Catalog: knows of retirements announced up to {known} "
+            f"({(dt.date(2026, 11, 25) - known).days} days before as-of") in text
     assert ("- Newest usage day per source: litellm 2026-11-24, openai_dashboard 2026-11-22, "
             "openai_usage_api 2026-11-21.") in text
     # failing calls first, then by days left and traffic
@@ -142,7 +160,8 @@ def test_freshness_warns_of_missing_data_not_of_a_late_day():
 
     def data(**last_days):
         return ReportData(dt.date(2026, 11, 25), dt.date(2026, 11, 23), dt.date(2026, 10, 29),
-                          {}, [], [], [], [], [], [], [], {},
+                          {}, [], [], [], [], [], [], [],
+                          {"catalog_known_through": dt.date(2026, 11, 1)},
                           freshness=[{"source": k, "last_day": v} for k, v in last_days.items()])
 
     assert freshness_lines(data(litellm=dt.date(2026, 11, 24),
@@ -153,6 +172,33 @@ def test_freshness_warns_of_missing_data_not_of_a_late_day():
                            "(3 days before as-of).")
     (line,) = freshness_lines(data())
     assert line.startswith("**No usage in the window** (2026-10-29 to 2026-11-25)")
+
+
+def test_a_catalog_too_old_to_know_the_latest_retirements_is_said_first():
+    """RADAR_CATALOG_MAX_AGE_DAYS: a catalog whose newest knowledge of retirements is older
+    than that before as-of may miss one (its model would read as active): warned before any
+    figure. Data health always says how old it is."""
+    from pipelines.reports.report import ReportData, catalog_line, freshness_lines
+
+    def data(known, max_age=60, freshness=True):
+        return ReportData(dt.date(2026, 11, 25), dt.date(2026, 11, 23), dt.date(2026, 10, 29),
+                          {}, [], [], [], [], [], [], [], {"catalog_known_through": known},
+                          freshness=[{"source": "litellm", "last_day": dt.date(2026, 11, 24)}]
+                          if freshness else [], catalog_max_age_days=max_age)
+
+    assert freshness_lines(data(dt.date(2026, 9, 26))) == []  # 60 days: not yet
+    (line,) = freshness_lines(data(dt.date(2026, 9, 25)))
+    assert line.startswith("**Catalog out of date**: the catalog knows of retirements "
+                           "announced up to 2026-09-25, 61 days before as-of (more than 60).")
+    assert freshness_lines(data(dt.date(2026, 9, 25), max_age=90)) == []
+    (line,) = freshness_lines(data(None))
+    assert line.startswith("**Catalog out of date**: the catalog knows of no retirement date.")
+    catalog, no_usage = freshness_lines(data(dt.date(2026, 9, 1), freshness=False))
+    assert catalog.startswith("**Catalog out of date**")
+    assert no_usage.startswith("**No usage in the window**")
+    assert catalog_line({"catalog_known_through": dt.date(2026, 9, 11)}, dt.date(2026, 12, 4)) \
+        == ("Catalog: knows of retirements announced up to 2026-09-11 (84 days before as-of; "
+            "see catalog.sources).")
 
 
 def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):

@@ -62,8 +62,30 @@ def model_prices(
 
 
 @dg.asset(
-    key=["catalog", "model_lifecycle"], group_name=GROUP, owners=OWNERS,
+    key=["catalog", "sources"], group_name=GROUP, owners=OWNERS,
     kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
+)
+def sources(context: dg.AssetExecutionContext, warehouse: WarehouseResource
+            ) -> dg.MaterializeResult:
+    """What the shipped catalog was built from: one row per source with what it gave (prices,
+    lifecycle or both) and the day it speaks for (empty: unknown). Written by `make catalog`;
+    the check `catalog_is_recent` reads it to tell how old the catalog's knowledge of
+    retirements is."""
+    path = CATALOG_DATA_DIR / "catalog_sources.csv"
+    frame = pl.read_csv(path, infer_schema=False) if path.exists() else pl.DataFrame(
+        schema=dict.fromkeys(["source", "kind", "as_of"], pl.String))
+    rows = _load(warehouse, frame, "sources")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "preview": dg.MetadataValue.md(table(
+            ["source", "kind", "as of"],
+            [(r["source"], r["kind"], r["as_of"] or "unknown") for r in frame.to_dicts()])),
+    })
+
+
+@dg.asset(
+    key=["catalog", "model_lifecycle"], group_name=GROUP, owners=OWNERS,
+    kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL, deps=[sources],
 )
 def model_lifecycle(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
@@ -155,4 +177,4 @@ def conflicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     })
 
 
-assets = [model_prices, model_lifecycle, team_directory, conflicts]
+assets = [sources, model_prices, model_lifecycle, team_directory, conflicts]

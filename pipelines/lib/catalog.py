@@ -22,6 +22,13 @@ LIFECYCLE_OVERRIDE_HEADER = ["model", "announced_date", "shutdown_date", "replac
 TEAM_HEADER = ["key_type", "key_value", "team"]
 #: what ``lifecycle_override_effects`` says of an override the shipped catalog has caught up with
 SAME_AS_CATALOG = "same as the catalog"
+
+#: The newest day the catalog knows retirements for: the date of its lifecycle sources (the
+#: deprecations list's newest announcement, a Models API pull's day) or its newest
+#: announcement (an override's included), whichever is later; NULL when neither is known.
+KNOWN_THROUGH_SQL = """SELECT greatest(
+    (SELECT max(as_of) FROM catalog.sources WHERE kind LIKE '%lifecycle%'),
+    (SELECT max(announced_date) FROM catalog.model_lifecycle))"""
 #: most specific first: the order in which a usage row's keys are matched
 TEAM_KEY_TYPES = ("api_key_id", "user_id", "project_id", "litellm_team_id")
 

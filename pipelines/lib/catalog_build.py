@@ -177,6 +177,23 @@ def build_lifecycle(
 
 CONFLICT_COLUMNS = ["model", "field", "chosen_value", "chosen_source", "other_value",
                     "other_source", "rule"]
+SOURCE_COLUMNS = ["source", "kind", "as_of"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source the catalog was built from: its label (as in the rows' ``source``), what it
+    gave (``prices``, ``lifecycle`` or both) and the day it speaks for (None: unknown), which
+    tells how recent the catalog's knowledge of retirements is."""
+    source: str
+    kind: str
+    as_of: dt.date | None
+
+
+def deprecations_as_of(deprecations: list[dict[str, str]]) -> dt.date | None:
+    """The day the deprecations list speaks for: its newest announcement."""
+    dates = [r["announced"].strip() for r in deprecations if (r.get("announced") or "").strip()]
+    return dt.date.fromisoformat(max(dates)) if dates else None
 
 
 @dataclass(frozen=True)
@@ -327,9 +344,13 @@ def main(argv: list[str] | None = None) -> None:
     current = _load_json(args.litellm)
     older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
     prices = build_prices(current, older, args.litellm_label, args.litellm_old_label)
+    deprecations = read_deprecations(args.deprecations)
     lifecycle = build_lifecycle(
-        read_deprecations(args.deprecations), args.deprecations_label, current, args.litellm_label
+        deprecations, args.deprecations_label, current, args.litellm_label
     )
+    sources = [Source(args.deprecations_label, "lifecycle", deprecations_as_of(deprecations)),
+               Source(args.litellm_label, "prices and lifecycle", None),
+               Source(args.litellm_old_label, "prices", None)]
     models_api: dict[str, str | None] = {}
     models_label = "OpenAI Models API GET /v1/models"
     if args.models_json:
@@ -343,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
                                os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL) as client:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
         models_label += f" (pulled {dt.date.today()})"
+        sources.append(Source(models_label, "lifecycle", dt.date.today()))
+    if args.models_json:
+        sources.append(Source(models_label, "lifecycle", None))
     conflicts = find_conflicts(lifecycle, current, older, args.litellm_label,
                                args.litellm_old_label, models_api, models_label)
     if models_api:
@@ -350,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
     write_csv(args.out / "model_lifecycle.csv", LIFECYCLE_COLUMNS, lifecycle)
     write_csv(args.out / "catalog_conflicts.csv", CONFLICT_COLUMNS, conflicts)
+    write_csv(args.out / "catalog_sources.csv", SOURCE_COLUMNS, sources)
     print(f"wrote {len(prices)} price rows, {len(lifecycle)} lifecycle rows and "
           f"{len(conflicts)} source conflicts to {args.out}")
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib import litellm_csv
+from pipelines.lib.catalog import KNOWN_THROUGH_SQL
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
@@ -236,6 +237,36 @@ def replacements_are_priced(
         ])
         missing = sorted(set(rows.filter(~pl.col("replacement_priced"))["replacement_model"]))
         return _finish(context, con, LIFECYCLE, WARN, outcome, {"unpriced_replacements": missing})
+
+
+@dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
+                additional_deps=[dg.AssetKey(["catalog", "sources"])],
+                description="WARN: the catalog knows of retirements announced up to no more "
+                "than RADAR_CATALOG_MAX_AGE_DAYS (default 60) days before as-of: an older "
+                "catalog may miss a retirement announced since, and show that model as "
+                "active. Refresh it with `make catalog`, or add the rows to "
+                "RADAR_LIFECYCLE_OVERRIDES.")
+def catalog_is_recent(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    settings = radar.settings()
+    with warehouse.get_connection() as con:
+        (known,) = run(con, KNOWN_THROUGH_SQL)[0]
+        age = (settings.as_of - known).days if known else None
+        found = pl.DataFrame({"known_through": [known], "age_days": [age]},
+                             schema={"known_through": pl.Date, "age_days": pl.Int64})
+        outcome = gx.validate("catalog_age", found, [
+            *_not_null("known_through"),
+            ("ExpectColumnValuesToBeBetween", {"column": "age_days",
+                                               "max_value": settings.catalog_max_age_days}),
+        ])
+        lifecycle_sources = run(con, "SELECT source, CAST(as_of AS VARCHAR) FROM catalog.sources "
+                                     "WHERE kind LIKE '%lifecycle%' ORDER BY as_of DESC NULLS LAST")
+        return _finish(context, con, LIFECYCLE, WARN, outcome, {
+            "known_through": str(known or ""), "age_days": age,
+            "max_age_days": settings.catalog_max_age_days,
+            "lifecycle_sources": [{"source": s, "as_of": a} for s, a in lifecycle_sources]})
 
 
 @dg.asset_check(asset=COST_DAILY, blocking=True, pool=WAREHOUSE_POOL,
@@ -500,7 +531,7 @@ def catalog_sources_agree(
 checks = [
     catalog_sources_agree, landing_folder_has_exports, usage_is_current,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
-    replacements_are_priced, costs_reconcile_across_layers, deprecated_totals_match_daily,
-    unpriced_share_is_small, nothing_quarantined_this_run, bill_matches_computed_cost,
-    groupings_nest, bill_groupings_nest,
+    replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
+    deprecated_totals_match_daily, unpriced_share_is_small, nothing_quarantined_this_run,
+    bill_matches_computed_cost, groupings_nest, bill_groupings_nest,
 ]

@@ -22,7 +22,8 @@ def migration_status_report(
     charts, data health."""
     settings = radar.settings()
     with warehouse.get_connection() as con:
-        md_path, html_path, markdown = write_report(con, settings.as_of, settings.reports_dir)
+        md_path, html_path, markdown = write_report(con, settings.as_of, settings.reports_dir,
+                                                     settings.catalog_max_age_days)
     return dg.MaterializeResult(metadata={
         "markdown_path": dg.MetadataValue.path(str(md_path)),
         "html_path": dg.MetadataValue.path(str(html_path)),

@@ -17,11 +17,12 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.catalog import KNOWN_THROUGH_SQL
 from pipelines.lib.duck import table_exists
 from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
-from pipelines.settings import STALE_AFTER_DAYS
+from pipelines.settings import CATALOG_MAX_AGE_DAYS, STALE_AFTER_DAYS
 
 
 def money(value: Decimal | None) -> str:
@@ -60,6 +61,8 @@ class ReportData:
     freshness: list[dict[str, Any]] = field(default_factory=list)
     #: the newest usage day of the report's week (None: nothing is loaded for it yet)
     week_through: dt.date | None = None
+    #: RADAR_CATALOG_MAX_AGE_DAYS: an older catalog is warned about before the headline
+    catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS
 
     @property
     def label(self) -> str:
@@ -73,7 +76,8 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict[
     return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
 
 
-def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
+def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
+            catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS) -> ReportData:
     week_start = as_of - dt.timedelta(days=as_of.weekday())
     p = {"as_of": as_of, "week_start": week_start,
          "last_week": week_start - dt.timedelta(days=7),
@@ -211,6 +215,11 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         """, {**p, "not_usage": NOT_MODEL_USAGE})[0]
     health["rejected_rows_week"] -= health["not_usage_rows_week"]
     health["rejected_rows_total"] -= health["not_usage_rows_total"]
+    # how recent the catalog's knowledge of retirements is (a working file from before
+    # catalog.sources existed: its newest announcement only)
+    health["catalog_known_through"] = con.execute(
+        KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
+        else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     checks: list[dict[str, Any]] = []
     if table_exists(con, "quality.check_results"):
         checks = _dicts(con, """
@@ -225,7 +234,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> ReportData:
         WHERE usage_date BETWEEN $window_start AND $as_of GROUP BY source ORDER BY source""", p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
-                      checks, freshness, week_through)
+                      checks, freshness, week_through, catalog_max_age_days)
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -307,20 +316,45 @@ def _n(count: int, noun: str) -> str:
 
 
 def freshness_lines(data: ReportData) -> list[str]:
-    """Warnings that the figures are not the whole picture: no usage in the window at all,
-    or a source whose exports stopped inside it (a drop that is missing data, not
-    migration)."""
+    """Warnings that the figures are not the whole picture: a catalog too old to know the
+    latest retirements, no usage in the window at all, or a source whose exports stopped
+    inside it (a drop that is missing data, not migration)."""
+    lines = catalog_age_lines(data)
     if not data.freshness:
-        return [f"**No usage in the window** ({data.window_start} to {data.as_of}): the zeros "
-                "below mean nothing was loaded for these days, not that the migration is done. "
-                "Check the landing folder and the exports."]
+        return [*lines, f"**No usage in the window** ({data.window_start} to {data.as_of}): "
+                "the zeros below mean nothing was loaded for these days, not that the "
+                "migration is done. Check the landing folder and the exports."]
     stale = [f"{r['source']} on {r['last_day']} ({(data.as_of - r['last_day']).days} days "
              "before as-of)"
              for r in data.freshness if (data.as_of - r["last_day"]).days > STALE_AFTER_DAYS]
-    if not stale:
+    if stale:
+        lines.append(f"**Stale data**: usage stops for {'; '.join(stale)}. The figures miss the "
+                     "days after, so a drop there is missing exports, not migration: check "
+                     "those exports.")
+    return lines
+
+
+def catalog_age_lines(data: ReportData) -> list[str]:
+    """A warning when the catalog's knowledge of retirements is older than
+    RADAR_CATALOG_MAX_AGE_DAYS: a retirement announced since is missing, its model active."""
+    known = data.health.get("catalog_known_through")
+    if known is not None and (data.as_of - known).days <= data.catalog_max_age_days:
         return []
-    return [f"**Stale data**: usage stops for {'; '.join(stale)}. The figures miss the days "
-            "after, so a drop there is missing exports, not migration: check those exports."]
+    since = (f"retirements announced up to {known}, {(data.as_of - known).days} days before "
+             f"as-of (more than {data.catalog_max_age_days})") if known else "no retirement date"
+    return [f"**Catalog out of date**: the catalog knows of {since}. A retirement announced "
+            "since is missing, and its model counts as active here: refresh the catalog (a newer "
+            "Sunset Radar, or `make catalog`) or add the retirement to "
+            "`RADAR_LIFECYCLE_OVERRIDES`."]
+
+
+def catalog_line(h: dict, as_of: dt.date) -> str:
+    """Data health: how recent the catalog's knowledge of retirements is."""
+    known = h.get("catalog_known_through")
+    if known is None:
+        return "Catalog: no retirement date known (catalog.model_lifecycle is empty)."
+    return (f"Catalog: knows of retirements announced up to {known} "
+            f"({(as_of - known).days} days before as-of; see catalog.sources).")
 
 
 def callers_text(h: dict) -> str:
@@ -508,6 +542,7 @@ def render_markdown(data: ReportData) -> str:
            f"- {unpriced_line(h)}",
            *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
            f"- {rejected_line(h)}",
+           f"- {catalog_line(h, data.as_of)}",
            f"- Newest usage day per source: {_newest(data)}.",
            f"- Quality checks this week: {sum(1 for c in data.checks if c['passed'])} passing, "
            f"{sum(1 for c in data.checks if not c['passed'])} failing at their last run.", ""]
@@ -624,6 +659,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 <ul><li>{_e(unpriced_line(h))}</li>
 {f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
 <li>{_e(rejected_line(h))}</li>
+<li>{_e(catalog_line(h, data.as_of))}</li>
 <li>Newest usage day per source: {_e(_newest(data))}.</li>
 </ul>
 {_html_table(["asset", "check", "severity", "last result", "failures this week"],
@@ -636,10 +672,10 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
             f"<style>{CSS}</style></head><body>{body}</body></html>\n")
 
 
-def write_report(con: duckdb.DuckDBPyConnection, as_of: dt.date, out_dir: Path
-                 ) -> tuple[Path, Path, str]:
+def write_report(con: duckdb.DuckDBPyConnection, as_of: dt.date, out_dir: Path,
+                 catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS) -> tuple[Path, Path, str]:
     """Collect, render and write ``migration-status-YYYY-Www.{md,html}`` atomically."""
-    data = collect(con, as_of)
+    data = collect(con, as_of, catalog_max_age_days)
     markdown = render_markdown(data)
     page = render_html(data, charts(data))
     out_dir.mkdir(parents=True, exist_ok=True)
