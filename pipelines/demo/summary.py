@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
+from pipelines.lib.catalog import KNOWN_THROUGH_SQL
 from pipelines.lib.markdown import table
-from pipelines.reports.report import iso_week_label
+from pipelines.reports.report import catalog_line, iso_week_label
 from pipelines.settings import RadarSettings
 
 
@@ -22,6 +23,7 @@ def main() -> None:
     data = rows.fetchall()
     unpriced = con.execute(
         "SELECT count(*), coalesce(sum(requests), 0) FROM marts.unpriced_usage").fetchall()[0]
+    (known,) = con.execute(KNOWN_THROUGH_SQL).fetchall()[0]
     con.close()
     print(f"\nSunset Radar, as of {s.as_of} (window {s.window_start} .. {s.as_of})")
     print(f"  warehouse (working file): {s.warehouse}")
@@ -30,7 +32,12 @@ def main() -> None:
     print("\nTop deprecated-model users (last 28 days):\n")
     print(table(columns, data, limit=10))
     pairs = f"{unpriced[0]} model/endpoint pair{'' if unpriced[0] == 1 else 's'}"
-    print(f"\nUnpriced usage: {pairs}, {unpriced[1]:,} requests (see marts.unpriced_usage)")
+    requests = f"{unpriced[1]:,} request{'' if unpriced[1] == 1 else 's'}"
+    print(f"\nUnpriced usage: {pairs}, {requests} (see marts.unpriced_usage)")
+    print(catalog_line({"catalog_known_through": known}, s.as_of))
+    if known is None or (s.as_of - known).days > s.catalog_max_age_days:
+        print(f"  That is more than RADAR_CATALOG_MAX_AGE_DAYS ({s.catalog_max_age_days}): a "
+              "retirement announced since is missing (README, troubleshooting).")
     report = s.reports_dir / f"migration-status-{iso_week_label(s.as_of)}.html"
     if report.exists():
         print(f"\nThis week's report: {report}")
