@@ -152,7 +152,7 @@ CELLS = {
     "call_type": ["acompletion", "completion", "aembedding", "rerank", "", "_arealtime",
                   "aresponses", "amoderation", "agenerate_content_stream",
                   "_aresponses_websocket", "acreate_file", "aretrieve_batch",
-                  "pass_through_endpoint"],
+                  "pass_through_endpoint", "passthrough-image-generation"],
     "api_key": ["k1", " k1", "", "sk-abcdefghijklmnopqrst", "k2"],
     "spend": ["0.0"],
     "total_tokens": ["0"],

@@ -235,8 +235,9 @@ class TestLiteLLM:
             ("aretrieve_batch", "120000", "30000",
              "call_type aretrieve_batch with tokens: a completed batch's usage"),
             ("acreate_file", "abc", "0", "call_type acreate_file has no OpenAI usage endpoint"),
-            ("pass_through_endpoint", "10", "5",
-             "call_type pass_through_endpoint has no OpenAI usage endpoint (pass-through"),
+            # a pass-through call whose usage LiteLLM did not track (its route is not logged)
+            ("pass_through_endpoint", "0", "0",
+             "call_type pass_through_endpoint with no tokens: a pass-through call"),
             ("acreate_video", "0", "0", "call_type acreate_video has no OpenAI usage endpoint"),
         ]
         rows = []
@@ -279,6 +280,25 @@ class TestLiteLLM:
         assert [r["route"] for r in parsed] == [
             "/v1beta/models/{model}:generateContent"] * 2 + [
             "/v1beta/models/{model}:streamGenerateContent"] * 2 + ["/v1/responses (WebSocket)"]
+
+    def test_pass_through_calls_with_tracked_usage_count(self, tmp_path):
+        """LiteLLM tracks an OpenAI pass-through call's tokens on /chat/completions only, and
+        logs image generations and edits as passthrough-image-generation: both count, the
+        route saying pass-through (the exact one is not logged)."""
+        from tests.exports import litellm_row
+        cases = [("pass_through_endpoint", 10, 5), ("allm_passthrough_route", 0, 7),
+                 ("passthrough-image-generation", 0, 0)]
+        rows = []
+        for i, (call_type, prompt, completion) in enumerate(cases):
+            row = litellm_row(f"r{i}", "gpt-4o-2024-08-06", prompt, completion, "", "a",
+                              "success")
+            row[1] = call_type
+            rows.append(row)
+        parsed = self.parse(tmp_path, rows)
+        assert [(r["reason"], r["endpoint"], r["route"], r["input_tokens"], r["output_tokens"])
+                for r in parsed] == [(None, "completions", "pass-through", 10, 5),
+                                     (None, "completions", "pass-through", 0, 7),
+                                     (None, "images", "pass-through", 0, 0)]
 
     def test_metadata_that_is_not_json_is_not_fatal(self, tmp_path):
         from tests.exports import litellm_row

@@ -46,7 +46,18 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
     "transcription": ("audio_transcriptions", "/v1/audio/transcriptions"),
     "speech": ("audio_speeches", "/v1/audio/speech"),
     "moderation": ("moderations", "/v1/moderations"),
+    # pass-through routes (the provider's own API, untranslated; the route is not logged).
+    # LiteLLM tracks an OpenAI pass-through call's usage only on /chat/completions, and
+    # relabels image generations and edits as passthrough-image-generation
+    # (openai_passthrough_logging_handler.py); a pass-through row without tokens is usage
+    # LiteLLM did not track, which cannot be placed (see PASS_THROUGH)
+    "pass_through_endpoint": ("completions", "pass-through"),
+    "llm_passthrough_route": ("completions", "pass-through"),
+    "passthrough-image-generation": ("images", "pass-through"),
 }
+
+#: call types that count (as ``completions``) only when the row carries tokens
+PASS_THROUGH = ("pass_through_endpoint", "llm_passthrough_route")
 
 
 #: the reason of a gateway row that is not model usage starts with this: such a row is kept in
@@ -90,13 +101,21 @@ def _call_type_map() -> dict[str, tuple[str, str]]:
 
 
 def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
-    """The reason of a row whose ``call_type`` maps to no usage endpoint (``input_tokens``
-    and ``output_tokens``: SQL of its counts, NULL when unreadable). Calls that are not model
-    usage say so (:data:`NOT_MODEL_USAGE`); the rest is usage that cannot be placed."""
+    """The reason of a row whose ``call_type`` maps to no usage endpoint, or is a
+    pass-through one (``input_tokens`` and ``output_tokens``: SQL of its counts, NULL when
+    unreadable); NULL for a pass-through row with tokens, which counts. Calls that are not
+    model usage say so (:data:`NOT_MODEL_USAGE`); the rest is usage that cannot be placed."""
     other = ", ".join(f"'{c}'" for c in _with_async(OTHER_SERVICES))
     managing = ", ".join(f"'{c}'" for c in _with_async(MANAGEMENT))
+    passing = ", ".join(f"'{c}'" for c in _with_async(PASS_THROUGH))
     return (
-        f"CASE WHEN call_type IN ({other}) THEN '{NOT_MODEL_USAGE}call_type ' || call_type "
+        f"CASE WHEN call_type IN ({passing}) AND ({input_tokens} > 0 OR {output_tokens} > 0) "
+        "THEN NULL "
+        f"WHEN call_type IN ({passing}) AND {input_tokens} = 0 AND {output_tokens} = 0 "
+        "THEN 'call_type ' || call_type || ' with no tokens: a pass-through call whose usage "
+        "LiteLLM did not track (it does for OpenAI''s /chat/completions only), and whose "
+        "route is not logged: not counted' "
+        f"WHEN call_type IN ({other}) THEN '{NOT_MODEL_USAGE}call_type ' || call_type "
         "|| ' (rerank, search and OCR services: no OpenAI model is behind them)' "
         f"WHEN call_type IN ({managing}) AND {input_tokens} = 0 AND {output_tokens} = 0 "
         f"THEN '{NOT_MODEL_USAGE}call_type ' || call_type || ' with no tokens (managing "
@@ -105,7 +124,7 @@ def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
         "|| call_type || ' with tokens: a completed batch''s usage (LiteLLM batch cost "
         "tracking), but the spend log does not say which endpoint the batch called' "
         "ELSE 'call_type ' || coalesce(call_type, 'NULL') || ' has no OpenAI usage endpoint "
-        "(pass-through, or a call type this version does not map): its usage is not counted' "
+        "(a call type this version does not map): its usage is not counted' "
         "END")
 
 
@@ -185,6 +204,8 @@ def parse_sql(present: set[str]) -> str:
     every gateway request ever exported, so each per-row step shows in the benchmark."""
     prompt, prompt_err = _count_sql("prompt_tokens")
     completion, completion_err = _count_sql("completion_tokens")
+    passing = ", ".join(f"'{c}'" for c in _with_async(PASS_THROUGH))
+    unmapped = _unmapped_reason("input_tokens", "output_tokens")
     # the metadata JSON is parsed once, for every path we need
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
     meta = (f"CASE WHEN json_valid(\"metadata\") THEN "
@@ -238,7 +259,8 @@ checked AS (
     SELECT *,
         CASE
             WHEN request_id IS NULL THEN 'missing request_id'
-            WHEN endpoint IS NULL THEN {_unmapped_reason("input_tokens", "output_tokens")}
+            WHEN (endpoint IS NULL OR call_type IN ({passing}))
+                 AND {unmapped} IS NOT NULL THEN {unmapped}
             WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
             WHEN input_error IS NOT NULL THEN input_error
             WHEN output_error IS NOT NULL THEN output_error
@@ -347,7 +369,8 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
         counts[name] = (f"CASE WHEN {ok} THEN {name}_whole ELSE {value} END",
                         f"(CASE WHEN {ok} THEN NULL ELSE {error} END)")
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
-    known = ", ".join(f"'{c}'" for c in _call_type_map())
+    # pass-through call types are checked with the unmapped ones: they count only with tokens
+    known = ", ".join(f"'{c}'" for c in _call_type_map() if c not in _with_async(PASS_THROUGH))
     unmapped = _unmapped_reason(
         *(f"(CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts[n][0]} END)"
           for n in ("prompt_tokens", "completion_tokens")))
@@ -386,7 +409,8 @@ checked AS (
             AS output_tokens,
         CASE
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
-            WHEN call_type IS NULL OR call_type NOT IN ({known}) THEN {unmapped}
+            WHEN (call_type IS NULL OR call_type NOT IN ({known}))
+                 AND {unmapped} IS NOT NULL THEN {unmapped}
             WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce("startTime", 'NULL')
             WHEN {counts["prompt_tokens"][1]} IS NOT NULL THEN {counts["prompt_tokens"][1]}
             WHEN {counts["completion_tokens"][1]} IS NOT NULL
