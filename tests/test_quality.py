@@ -138,6 +138,48 @@ def test_the_catalog_age_is_checked_against_as_of(radar, refresh, monkeypatch):
     assert observed(result)["age_days"] == 21
 
 
+def test_catalog_conflicts_warn_only_for_models_in_use(radar, refresh):
+    """catalog_sources_agree: a disagreement between the catalog's sources about a model
+    nobody calls changes no figure (listed, no warning); once a model in use is concerned
+    (here through its dated snapshot), it warns."""
+    import csv
+
+    import pytest
+
+    from pipelines.settings import CATALOG_DATA_DIR
+    from tests.exports import LITELLM_HEADER, litellm_row
+
+    with (CATALOG_DATA_DIR / "catalog_conflicts.csv").open() as fh:
+        conflicts = list(csv.DictReader(fh))
+    if not conflicts:
+        pytest.skip("the shipped catalog's sources agree everywhere")
+    conflicted = conflicts[0]["model"]
+
+    def observed(result):
+        (text,) = radar.query("SELECT observed FROM quality.check_results WHERE \"check\" = "
+                              "'catalog_sources_agree' AND run_id = $run",
+                              {"run": result.run_id})[0]
+        return json.loads(text)
+
+    def export(name, model):
+        with (radar.landing / name).open("w", newline="") as fh:
+            csv.writer(fh).writerows([LITELLM_HEADER, litellm_row(
+                name, model, 100, 10, "", "search", "success", day="2026-11-24")])
+
+    export("a.csv", "gpt-4o-2024-08-06")
+    result = refresh()
+    assert check_evaluations(result)["catalog_sources_agree"] == (True, "WARN")
+    seen = observed(result)
+    assert seen["conflicts"] == len(conflicts)
+    assert seen["conflicts_on_models_in_use"] == []
+    assert conflicted in {c["model"] for c in seen["other_conflicts"]}
+
+    export("b.csv", f"{conflicted}-2025-10-06")  # a dated snapshot resolves to its base
+    result = refresh()
+    assert check_evaluations(result)["catalog_sources_agree"] == (False, "WARN")
+    assert {c["model"] for c in observed(result)["conflicts_on_models_in_use"]} == {conflicted}
+
+
 def test_usage_up_to_yesterday_is_current(radar, refresh):
     from tests.exports import RESULT_C, bucket, page
 

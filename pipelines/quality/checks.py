@@ -513,19 +513,42 @@ def bill_matches_computed_cost(
 
 
 @dg.asset_check(asset=dg.AssetKey(["catalog", "conflicts"]), pool=WAREHOUSE_POOL,
-                description="WARN: the catalog's sources agree (no shutdown date, replacement "
-                "or price on which they differ); where they do, catalog.conflicts says which "
-                "value was chosen and why.")
+                additional_deps=[COST_DAILY],
+                description="WARN: the catalog's sources agree on the price, shutdown date and "
+                "replacement of every model used in the window (the catalog entries its usage "
+                "resolves to). Where they disagree, catalog.conflicts says which value was "
+                "chosen and why; a disagreement about a model nobody uses changes no figure, "
+                "so it is listed in the metadata without a warning.")
 def catalog_sources_agree(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
+    settings = radar.settings()
     with warehouse.get_connection() as con:
-        rows = frame(con, "SELECT model, field, chosen_value, other_value FROM catalog.conflicts")
-        outcome = gx.validate("catalog_conflicts", rows, [
+        rows = frame(con, """
+            WITH used AS (
+                SELECT DISTINCT r.price_model AS model
+                FROM marts.usage_cost_daily AS u
+                JOIN intermediate.model_resolution AS r USING (model)
+                WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.requests > 0
+                UNION
+                SELECT DISTINCT r.lifecycle_model
+                FROM marts.usage_cost_daily AS u
+                JOIN intermediate.model_resolution AS r USING (model)
+                WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.requests > 0)
+            SELECT c.model, c.field, c.chosen_value, c.other_value,
+                   c.model IN (SELECT model FROM used WHERE model IS NOT NULL)
+                       AS used_in_window
+            FROM catalog.conflicts AS c ORDER BY c.model, c.field""",
+            {"as_of": settings.as_of, "window_start": settings.window_start})
+        used = rows.filter(pl.col("used_in_window"))
+        outcome = gx.validate("catalog_conflicts", used, [
             ("ExpectTableRowCountToEqual", {"value": 0})])
         return _finish(context, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
-                       {"conflicts": rows.head(20).to_dicts()})
+                       {"conflicts_on_models_in_use": used.drop("used_in_window").to_dicts(),
+                        "conflicts": len(rows),
+                        "other_conflicts": rows.filter(~pl.col("used_in_window"))
+                        .drop("used_in_window").head(20).to_dicts()})
 
 
 checks = [
