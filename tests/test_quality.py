@@ -180,6 +180,36 @@ def test_catalog_conflicts_warn_only_for_models_in_use(radar, refresh):
     assert {c["model"] for c in observed(result)["conflicts_on_models_in_use"]} == {conflicted}
 
 
+def test_unpriced_replacements_warn_only_where_a_caller_is_pointed_to_them(
+        fixture_exports, refresh, monkeypatch):
+    """replacements_are_priced: the catalog names replacements it has no price for (new
+    models, moderation, images); that changes a figure only where a deprecated model in use
+    is pointed to one, and only then warns."""
+    def observed(result):
+        (text,) = fixture_exports.query(
+            "SELECT observed FROM quality.check_results WHERE \"check\" = "
+            "'replacements_are_priced' AND run_id = $run", {"run": result.run_id})[0]
+        return json.loads(text)
+
+    result = refresh()
+    assert check_evaluations(result)["replacements_are_priced"] == (True, "WARN")
+    seen = observed(result)
+    assert seen["unpriced_replacements_in_use"] == []
+    assert seen["unpriced_replacements"]  # the shipped catalog has some, for models not used
+
+    overrides = fixture_exports.root / "lifecycle.csv"
+    overrides.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "gpt-4o-2024-08-06,2026-07-01,2027-01-14,gpt-unpriced-successor\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(overrides))
+    result = refresh()
+    assert check_evaluations(result)["replacements_are_priced"] == (False, "WARN")
+    assert observed(result)["unpriced_replacements_in_use"] == ["gpt-unpriced-successor"]
+    assert fixture_exports.query(
+        "SELECT DISTINCT replacement_model, replacement_cost_usd_28d FROM "
+        "marts.deprecated_model_usage WHERE model = 'gpt-4o-2024-08-06'") == [
+        ("gpt-unpriced-successor", None)]
+
+
 def test_usage_up_to_yesterday_is_current(radar, refresh):
     from tests.exports import RESULT_C, bucket, page
 

@@ -218,9 +218,11 @@ def catalog_lifecycle_is_valid(
 
 
 @dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
-                additional_deps=[PRICES],
-                description="WARN: every recommended replacement exists in the price catalog "
-                "(exact name or snapshot base), so replacement costs can be computed.")
+                additional_deps=[PRICES, DEPRECATED],
+                description="WARN: the recommended replacement of every deprecated model "
+                "called in the window exists in the price catalog (exact name or snapshot "
+                "base), so its replacement cost can be computed. Unpriced replacements of "
+                "models nobody calls change no figure: listed in the metadata, no warning.")
 def replacements_are_priced(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
@@ -230,13 +232,20 @@ def replacements_are_priced(
             "SELECT l.model, l.replacement_model, "
             "EXISTS (SELECT 1 FROM catalog.model_prices p WHERE p.model = l.replacement_model "
             "  OR p.model = regexp_replace(l.replacement_model, "
-            "     '-(\\d{4}-\\d{2}-\\d{2}|\\d{4})$', '')) AS replacement_priced "
+            "     '-(\\d{4}-\\d{2}-\\d{2}|\\d{4})$', '')) AS replacement_priced, "
+            # the end of each replacement chain that a caller in the window is pointed to
+            "l.replacement_model IN (SELECT replacement_model FROM marts.deprecated_model_usage "
+            "  WHERE replacement_model IS NOT NULL) AS in_use "
             "FROM catalog.model_lifecycle l WHERE l.replacement_model IS NOT NULL"))
-        outcome = gx.validate("catalog_replacements", rows, [
+        in_use = rows.filter(pl.col("in_use"))
+        outcome = gx.validate("catalog_replacements", in_use, [
             ("ExpectColumnValuesToBeInSet", {"column": "replacement_priced", "value_set": [True]}),
         ])
-        missing = sorted(set(rows.filter(~pl.col("replacement_priced"))["replacement_model"]))
-        return _finish(context, con, LIFECYCLE, WARN, outcome, {"unpriced_replacements": missing})
+        missing = rows.filter(~pl.col("replacement_priced"))
+        return _finish(context, con, LIFECYCLE, WARN, outcome, {
+            "unpriced_replacements_in_use": sorted(set(
+                missing.filter(pl.col("in_use"))["replacement_model"])),
+            "unpriced_replacements": sorted(set(missing["replacement_model"]))})
 
 
 @dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
