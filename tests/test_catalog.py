@@ -235,6 +235,9 @@ def test_catalog_build_takes_models_api_shutdown_dates(tmp_path):
     assert "OpenAI Models API" in lifecycle["gpt-4o"].source
     conflicts = (tmp_path / "catalog_conflicts.csv").read_text()
     assert "gpt-4o,shutdown_date,2027-02-01" in conflicts
+    # a saved response does not say when it was fetched: its day is left unknown
+    assert ("OpenAI Models API GET /v1/models (models.json),lifecycle,\n"
+            in (tmp_path / "catalog_sources.csv").read_text())
 
 
 def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserver, monkeypatch):

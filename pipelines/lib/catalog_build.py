@@ -356,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.models_json:
         models_api = read_models_api(args.models_json)
         models_label += f" ({args.models_json.name})"
+        sources.append(Source(models_label, "lifecycle", None))  # saved when: not known
     elif args.pull_models:
         import os
 
@@ -365,8 +366,6 @@ def main(argv: list[str] | None = None) -> None:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
         models_label += f" (pulled {dt.date.today()})"
         sources.append(Source(models_label, "lifecycle", dt.date.today()))
-    if args.models_json:
-        sources.append(Source(models_label, "lifecycle", None))
     conflicts = find_conflicts(lifecycle, current, older, args.litellm_label,
                                args.litellm_old_label, models_api, models_label)
     if models_api:
