@@ -24,9 +24,10 @@ dev: setup
 	@./scripts/dagster_home.sh
 	exec $(VENV)/dagster dev -m pipelines.definitions --host 127.0.0.1 --port 3000
 
-# with OPENAI_ADMIN_KEY set, the OpenAI Models API's shutdown dates are pulled too
+# with OPENAI_API_KEY (a project key: admin keys cannot call GET /v1/models) set, the
+# OpenAI Models API's shutdown dates are pulled too
 catalog: setup
-	$(VENV)/python -m pipelines.lib.catalog_build $(if $(OPENAI_ADMIN_KEY),--pull-models,)
+	$(VENV)/python -m pipelines.lib.catalog_build $(if $(OPENAI_API_KEY),--pull-models,)
 
 lint: setup
 	$(VENV)/ruff check .

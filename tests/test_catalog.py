@@ -247,17 +247,24 @@ def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserv
     import json
 
     from pipelines.lib.catalog_build import deprecations_as_of, read_deprecations
+    from pipelines.sync.client import AdminApiError
     from tests.fake_openai import ADMIN_KEY
 
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data not present")
+    project_key = "sk-proj-test-models-0123456789"
     httpserver.expect_request(
-        "/v1/models", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).respond_with_data(
+        "/v1/models", headers={"Authorization": f"Bearer {project_key}"}).respond_with_data(
         json.dumps({"object": "list", "data": [
             {"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system",
              "shutdown_date": "2027-02-01"}]}), content_type="application/json")
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", httpserver.url_for("/v1"))
+    # admin keys serve the administration endpoints only: GET /v1/models takes a project key
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(AdminApiError, match="OPENAI_API_KEY is not set. GET /v1/models needs"):
+        build_catalog(["--out", str(tmp_path), "--pull-models"])
+    monkeypatch.setenv("OPENAI_API_KEY", project_key)
     build_catalog(["--out", str(tmp_path), "--pull-models"])
     with (tmp_path / "catalog_sources.csv").open() as fh:
         sources = {r["source"]: (r["kind"], r["as_of"]) for r in csv.DictReader(fh)}
@@ -274,3 +281,17 @@ def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserv
     lifecycle = {r.model: r for r in cat.read_lifecycle(tmp_path / "model_lifecycle.csv")}
     assert lifecycle["gpt-4o"].shutdown_date == dt.date(2027, 2, 1)
     assert deprecations_as_of([{"announced": ""}]) is None
+
+
+def test_a_models_pull_refused_says_which_key_it_needs(httpserver):
+    """The real API answers an admin key on GET /v1/models with 401: the message names the
+    key the endpoint needs, not the Admin API's."""
+    from pipelines.sync.client import MODELS_KEY_HINT, AdminApiError, OpenAIAdminClient
+
+    httpserver.expect_request("/v1/models").respond_with_json(
+        {"error": {"message": "Incorrect API key provided"}}, status=401)
+    with OpenAIAdminClient("sk-admin-not-for-models-123", httpserver.url_for("/v1"),
+                           key_variable="OPENAI_API_KEY", auth_hint=MODELS_KEY_HINT) as client, \
+            pytest.raises(AdminApiError, match="HTTP 401. GET /v1/models needs an OpenAI API "
+                                               "key \\(a project key\\) in OPENAI_API_KEY"):
+        client.models()

@@ -339,7 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models-json", type=Path, default=None,
                         help="a saved GET /v1/models response (its shutdown_date fields)")
     parser.add_argument("--pull-models", action="store_true",
-                        help="fetch GET /v1/models with OPENAI_ADMIN_KEY / OPENAI_BASE_URL")
+                        help="fetch GET /v1/models with OPENAI_API_KEY (a project key: admin "
+                        "keys cannot call it) / OPENAI_BASE_URL")
     args = parser.parse_args(argv)
     current = _load_json(args.litellm)
     older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
@@ -360,9 +361,11 @@ def main(argv: list[str] | None = None) -> None:
     elif args.pull_models:
         import os
 
-        from pipelines.sync.client import DEFAULT_BASE_URL, OpenAIAdminClient
-        with OpenAIAdminClient(os.environ.get("OPENAI_ADMIN_KEY", ""),
-                               os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL) as client:
+        from pipelines.sync.client import DEFAULT_BASE_URL, MODELS_KEY_HINT, OpenAIAdminClient
+        with OpenAIAdminClient(os.environ.get("OPENAI_API_KEY", ""),
+                               os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
+                               key_variable="OPENAI_API_KEY",
+                               auth_hint=MODELS_KEY_HINT) as client:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
         models_label += f" (pulled {dt.date.today()})"
         sources.append(Source(models_label, "lifecycle", dt.date.today()))

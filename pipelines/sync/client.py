@@ -75,17 +75,31 @@ class SyncStats:
     files: int = 0
 
 
+#: what a 401/403 means for the Admin API's endpoints
+ADMIN_KEY_HINT = ("The OpenAI Admin API needs an organization admin key in OPENAI_ADMIN_KEY "
+                  "(a project API key is not enough), and the key must be valid and not "
+                  "revoked.")
+#: ... and for ``GET /v1/models``, which admin keys cannot call (they serve the
+#: administration endpoints only)
+MODELS_KEY_HINT = ("GET /v1/models needs an OpenAI API key (a project key) in OPENAI_API_KEY: "
+                   "an admin key serves the administration endpoints only. The key must be "
+                   "valid and not revoked.")
+
+
 class OpenAIAdminClient:
     """A small, careful client: timeouts, retries with backoff on 429 and 5xx honouring
-    ``Retry-After``, and a clear failure on 401/403."""
+    ``Retry-After``, and a clear failure on 401/403 (``auth_hint`` says which key the
+    endpoints need; ``key_variable`` names where it is read from)."""
 
     def __init__(self, api_key: str, base_url: str = DEFAULT_BASE_URL, timeout: float = 30.0,
                  max_retries: int = 5, backoff: float = 1.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 key_variable: str = "OPENAI_ADMIN_KEY",
+                 auth_hint: str = ADMIN_KEY_HINT) -> None:
         if not api_key:
-            raise AdminApiError("OPENAI_ADMIN_KEY is not set: the API pull needs an "
-                                "organization admin key")
+            raise AdminApiError(f"{key_variable} is not set. {auth_hint}")
+        self.auth_hint = auth_hint
         # imported when a client is made: the code location (every run's start) loads this
         # module and would pay httpx's import, 0.13 s, for a job that rarely runs
         import httpx
@@ -134,10 +148,7 @@ class OpenAIAdminClient:
                 self.sleep(self._retry_delay(None, attempt))
                 continue
             if response.status_code in (401, 403):
-                raise AdminApiError(
-                    f"GET {path}: HTTP {response.status_code}. The OpenAI Admin API needs an "
-                    "organization admin key in OPENAI_ADMIN_KEY (a project API key is not "
-                    "enough), and the key must be valid and not revoked.")
+                raise AdminApiError(f"GET {path}: HTTP {response.status_code}. {self.auth_hint}")
             if response.status_code == 429 or response.status_code >= 500:
                 if attempt == self.max_retries:
                     raise AdminApiError(f"GET {path}: HTTP {response.status_code} after "
