@@ -6,7 +6,7 @@ import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
 from pipelines.lib.markdown import table
-from pipelines.reports.report import catalog_line, iso_week_label
+from pipelines.reports.report import catalog_line, catalog_too_old, iso_week_label
 from pipelines.settings import RadarSettings
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     requests = f"{unpriced[1]:,} request{'' if unpriced[1] == 1 else 's'}"
     print(f"\nUnpriced usage: {pairs}, {requests} (see marts.unpriced_usage)")
     print(catalog_line({"catalog_known_through": known}, s.as_of))
-    if known is None or (s.as_of - known).days > s.catalog_max_age_days:
+    if catalog_too_old(known, s.as_of, s.catalog_max_age_days):
         print(f"  That is more than RADAR_CATALOG_MAX_AGE_DAYS ({s.catalog_max_age_days}): a "
               "retirement announced since is missing (README, troubleshooting).")
     report = s.reports_dir / f"migration-status-{iso_week_label(s.as_of)}.html"

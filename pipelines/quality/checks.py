@@ -536,12 +536,8 @@ def catalog_sources_agree(
     with warehouse.get_connection() as con:
         rows = frame(con, """
             WITH used AS (
-                SELECT DISTINCT r.price_model AS model
-                FROM marts.usage_cost_daily AS u
-                JOIN intermediate.model_resolution AS r USING (model)
-                WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.requests > 0
-                UNION
-                SELECT DISTINCT r.lifecycle_model
+                -- the catalog entries the window's usage is priced and dated by
+                SELECT DISTINCT unnest([r.price_model, r.lifecycle_model]) AS model
                 FROM marts.usage_cost_daily AS u
                 JOIN intermediate.model_resolution AS r USING (model)
                 WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.requests > 0)

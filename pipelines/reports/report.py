@@ -334,11 +334,17 @@ def freshness_lines(data: ReportData) -> list[str]:
     return lines
 
 
+def catalog_too_old(known: dt.date | None, as_of: dt.date, max_age_days: int) -> bool:
+    """Whether the catalog's knowledge of retirements (``known``: the newest day it speaks
+    for) is more than ``max_age_days`` (RADAR_CATALOG_MAX_AGE_DAYS) before as-of."""
+    return known is None or (as_of - known).days > max_age_days
+
+
 def catalog_age_lines(data: ReportData) -> list[str]:
     """A warning when the catalog's knowledge of retirements is older than
     RADAR_CATALOG_MAX_AGE_DAYS: a retirement announced since is missing, its model active."""
     known = data.health.get("catalog_known_through")
-    if known is not None and (data.as_of - known).days <= data.catalog_max_age_days:
+    if not catalog_too_old(known, data.as_of, data.catalog_max_age_days):
         return []
     since = (f"retirements announced up to {known}, {(data.as_of - known).days} days before "
              f"as-of (more than {data.catalog_max_age_days})") if known else "no retirement date"
