@@ -295,3 +295,59 @@ def test_a_models_pull_refused_says_which_key_it_needs(httpserver):
             pytest.raises(AdminApiError, match="HTTP 401. GET /v1/models needs an OpenAI API "
                                                "key \\(a project key\\) in OPENAI_API_KEY"):
         client.models()
+
+
+def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
+        tmp_path, httpserver, monkeypatch):
+    """In a deployment the public sources are not there: `make catalog` with a project key
+    starts from the shipped catalog, applies the Models API's shutdown dates (a changed one,
+    a new model) and records the pull's day as a source; prices and the rest stay as they
+    are."""
+    import csv
+    import json
+
+    from pipelines.settings import CATALOG_DATA_DIR
+
+    shipped = {r.model: r for r in cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
+    moved = next(m for m, r in sorted(shipped.items()) if r.shutdown_date and r.announced_date)
+    new_date = shipped[moved].shutdown_date + dt.timedelta(days=30)
+    project_key = "sk-proj-refresh-0123456789"
+    httpserver.expect_request(
+        "/v1/models", headers={"Authorization": f"Bearer {project_key}"}).respond_with_data(
+        json.dumps({"object": "list", "data": [
+            {"id": moved, "object": "model", "created": 1, "owned_by": "system",
+             "shutdown_date": new_date.isoformat()},
+            {"id": "gpt-brand-new-2026", "object": "model", "created": 1, "owned_by": "system",
+             "shutdown_date": "2027-03-01"},
+            {"id": "gpt-6-luna", "object": "model", "created": 1, "owned_by": "system",
+             "shutdown_date": None}]}), content_type="application/json")
+    monkeypatch.setenv("OPENAI_BASE_URL", httpserver.url_for("/v1"))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    missing = tmp_path / "no-such" / "openai_deprecations.csv"
+    with pytest.raises(SystemExit, match="the public sources are not here .* set "
+                                         "OPENAI_API_KEY"):
+        build_catalog(["--out", str(tmp_path / "out"), "--deprecations", str(missing)])
+    monkeypatch.setenv("OPENAI_API_KEY", project_key)
+    out = tmp_path / "out"
+    build_catalog(["--out", str(out), "--deprecations", str(missing), "--pull-models"])
+
+    assert (out / "model_prices.csv").read_text() == \
+        (CATALOG_DATA_DIR / "model_prices.csv").read_text()
+    refreshed = {r.model: r for r in cat.read_lifecycle(out / "model_lifecycle.csv")}
+    assert set(refreshed) == set(shipped) | {"gpt-brand-new-2026"}
+    assert refreshed[moved].shutdown_date == new_date
+    assert refreshed[moved].announced_date == shipped[moved].announced_date
+    assert refreshed[moved].replacement_model == shipped[moved].replacement_model
+    assert refreshed["gpt-brand-new-2026"].shutdown_date == dt.date(2027, 3, 1)
+    unchanged = set(shipped) - {moved}
+    assert all(refreshed[m] == shipped[m] for m in unchanged)
+    conflicts = (out / "catalog_conflicts.csv").read_text()
+    assert conflicts.startswith((CATALOG_DATA_DIR / "catalog_conflicts.csv").read_text())
+    assert f"{moved},shutdown_date,{new_date}" in conflicts
+    with (out / "catalog_sources.csv").open() as fh:
+        sources = list(csv.DictReader(fh))
+    with (CATALOG_DATA_DIR / "catalog_sources.csv").open() as fh:
+        assert sources[:-1] == list(csv.DictReader(fh))
+    today = dt.date.today()
+    assert sources[-1] == {"source": f"OpenAI Models API GET /v1/models (pulled {today})",
+                           "kind": "lifecycle", "as_of": str(today)}

@@ -21,11 +21,12 @@ import argparse
 import csv
 import datetime as dt
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.lib.catalog import Lifecycle
+from pipelines.lib.catalog import Lifecycle, read_lifecycle
 from pipelines.lib.modelnames import parse_replacement
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 
@@ -318,6 +319,24 @@ def write_csv(path: Path, columns: list[str], rows: list) -> None:
             writer.writerow([_fmt(d[c]) for c in columns])
 
 
+#: the shipped catalog: what the product reads at run time
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "catalog_data"
+
+
+def _shipped(folder: Path) -> tuple[Path, list[LifecycleRow], list[Conflict], list[Source]]:
+    """The shipped catalog as it stands: its prices file (kept as it is), lifecycle rows,
+    source conflicts and sources, to refresh from the Models API without the public
+    sources."""
+    with (folder / "catalog_conflicts.csv").open(encoding="utf-8") as fh:
+        conflicts = [Conflict(**row) for row in csv.DictReader(fh)]
+    with (folder / "catalog_sources.csv").open(encoding="utf-8") as fh:
+        sources = [Source(r["source"], r["kind"],
+                          dt.date.fromisoformat(r["as_of"]) if r["as_of"] else None)
+                   for r in csv.DictReader(fh)]
+    return (folder / "model_prices.csv", read_lifecycle(folder / "model_lifecycle.csv"),
+            conflicts, sources)
+
+
 def main(argv: list[str] | None = None) -> None:
     shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -333,25 +352,42 @@ def main(argv: list[str] | None = None) -> None:
         "--deprecations-label",
         default=DEPRECATIONS_LABEL,
     )
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "catalog_data"
-    )
+    parser.add_argument("--out", type=Path, default=SHIPPED_DIR)
     parser.add_argument("--models-json", type=Path, default=None,
                         help="a saved GET /v1/models response (its shutdown_date fields)")
     parser.add_argument("--pull-models", action="store_true",
                         help="fetch GET /v1/models with OPENAI_API_KEY (a project key: admin "
                         "keys cannot call it) / OPENAI_BASE_URL")
+    parser.add_argument("--from-shipped", action="store_true",
+                        help="start from the shipped catalog instead of the public sources "
+                        "(the default when the deprecations list is not there, as in a "
+                        "deployment): only the Models API's shutdown dates are applied")
     args = parser.parse_args(argv)
-    current = _load_json(args.litellm)
-    older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
-    prices = build_prices(current, older, args.litellm_label, args.litellm_old_label)
-    deprecations = read_deprecations(args.deprecations)
-    lifecycle = build_lifecycle(
-        deprecations, args.deprecations_label, current, args.litellm_label
-    )
-    sources = [Source(args.deprecations_label, "lifecycle", deprecations_as_of(deprecations)),
-               Source(args.litellm_label, "prices and lifecycle", None),
-               Source(args.litellm_old_label, "prices", None)]
+    if args.from_shipped or not args.deprecations.exists():
+        if not (args.models_json or args.pull_models):
+            raise SystemExit(
+                f"the public sources are not here ({args.deprecations} is missing), and no "
+                "Models API response to apply: set OPENAI_API_KEY (a project key) to refresh "
+                "the shipped catalog's shutdown dates from GET /v1/models, or pass "
+                "--models-json FILE")
+        prices_file, lifecycle, conflicts, sources = _shipped(SHIPPED_DIR)
+        prices: list = []
+        current, older = {}, {}
+        print(f"refreshing the shipped catalog ({SHIPPED_DIR}) from the Models API")
+    else:
+        prices_file = None
+        current = _load_json(args.litellm)
+        older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
+        prices = build_prices(current, older, args.litellm_label, args.litellm_old_label)
+        deprecations = read_deprecations(args.deprecations)
+        lifecycle = build_lifecycle(
+            deprecations, args.deprecations_label, current, args.litellm_label
+        )
+        conflicts = []
+        sources = [Source(args.deprecations_label, "lifecycle",
+                          deprecations_as_of(deprecations)),
+                   Source(args.litellm_label, "prices and lifecycle", None),
+                   Source(args.litellm_old_label, "prices", None)]
     models_api: dict[str, str | None] = {}
     models_label = "OpenAI Models API GET /v1/models"
     if args.models_json:
@@ -369,15 +405,23 @@ def main(argv: list[str] | None = None) -> None:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
         models_label += f" (pulled {dt.date.today()})"
         sources.append(Source(models_label, "lifecycle", dt.date.today()))
-    conflicts = find_conflicts(lifecycle, current, older, args.litellm_label,
-                               args.litellm_old_label, models_api, models_label)
+    found = find_conflicts(lifecycle, current, older, args.litellm_label,
+                           args.litellm_old_label, models_api, models_label)
+    conflicts += [c for c in found if c not in conflicts]
     if models_api:
         lifecycle = apply_models_api(lifecycle, models_api, models_label)
-    write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
+    if prices_file is None:
+        write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
+        price_rows = len(prices)
+    else:  # the shipped prices, kept as they are
+        if args.out.resolve() != prices_file.parent.resolve():
+            args.out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(prices_file, args.out / prices_file.name)
+        price_rows = sum(1 for _ in prices_file.open(encoding="utf-8")) - 1
     write_csv(args.out / "model_lifecycle.csv", LIFECYCLE_COLUMNS, lifecycle)
     write_csv(args.out / "catalog_conflicts.csv", CONFLICT_COLUMNS, conflicts)
     write_csv(args.out / "catalog_sources.csv", SOURCE_COLUMNS, sources)
-    print(f"wrote {len(prices)} price rows, {len(lifecycle)} lifecycle rows and "
+    print(f"wrote {price_rows} price rows, {len(lifecycle)} lifecycle rows and "
           f"{len(conflicts)} source conflicts to {args.out}")
 
 

@@ -253,7 +253,8 @@ def replacements_are_priced(
                 description="WARN: the catalog knows of retirements announced up to no more "
                 "than RADAR_CATALOG_MAX_AGE_DAYS (default 60) days before as-of: an older "
                 "catalog may miss a retirement announced since, and show that model as "
-                "active. Refresh it with `make catalog`, or add the rows to "
+                "active. Refresh it with `make catalog` (with OPENAI_API_KEY, a project key, "
+                "it takes the Models API's shutdown dates), or add the rows to "
                 "RADAR_LIFECYCLE_OVERRIDES.")
 def catalog_is_recent(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
