@@ -351,3 +351,8 @@ def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
     today = dt.date.today()
     assert sources[-1] == {"source": f"OpenAI Models API GET /v1/models (pulled {today})",
                            "kind": "lifecycle", "as_of": str(today)}
+    # run again on the refreshed catalog (as make catalog does, in place): the same files
+    before = {f.name: f.read_text() for f in out.iterdir()}
+    monkeypatch.setattr("pipelines.lib.catalog_build.SHIPPED_DIR", out)
+    build_catalog(["--out", str(out), "--deprecations", str(missing), "--pull-models"])
+    assert {f.name: f.read_text() for f in out.iterdir()} == before

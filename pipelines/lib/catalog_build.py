@@ -390,10 +390,11 @@ def main(argv: list[str] | None = None) -> None:
                    Source(args.litellm_old_label, "prices", None)]
     models_api: dict[str, str | None] = {}
     models_label = "OpenAI Models API GET /v1/models"
+    pulled: Source | None = None
     if args.models_json:
         models_api = read_models_api(args.models_json)
         models_label += f" ({args.models_json.name})"
-        sources.append(Source(models_label, "lifecycle", None))  # saved when: not known
+        pulled = Source(models_label, "lifecycle", None)  # saved when: not known
     elif args.pull_models:
         import os
 
@@ -404,7 +405,9 @@ def main(argv: list[str] | None = None) -> None:
                                auth_hint=MODELS_KEY_HINT) as client:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
         models_label += f" (pulled {dt.date.today()})"
-        sources.append(Source(models_label, "lifecycle", dt.date.today()))
+        pulled = Source(models_label, "lifecycle", dt.date.today())
+    if pulled is not None and pulled not in sources:  # a second pull the same day: once
+        sources.append(pulled)
     found = find_conflicts(lifecycle, current, older, args.litellm_label,
                            args.litellm_old_label, models_api, models_label)
     conflicts += [c for c in found if c not in conflicts]
