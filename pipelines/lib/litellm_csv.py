@@ -9,6 +9,7 @@ the team directory does not map.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pipelines.lib.formats import read_header
@@ -96,6 +97,11 @@ def _with_async(names: tuple[str, ...] | list[str]) -> list[str]:
             for v in ((name,) if name.startswith("_") else (name, "a" + name))]
 
 
+def _in_list(names: Iterable[str]) -> str:
+    """Call type names as the items of a SQL ``IN (...)`` list."""
+    return ", ".join(f"'{c}'" for c in names)
+
+
 def _call_type_map() -> dict[str, tuple[str, str]]:
     return {v: pair for name, pair in CALL_TYPES.items() for v in _with_async([name])}
 
@@ -105,9 +111,9 @@ def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
     pass-through one (``input_tokens`` and ``output_tokens``: SQL of its counts, NULL when
     unreadable); NULL for a pass-through row with tokens, which counts. Calls that are not
     model usage say so (:data:`NOT_MODEL_USAGE`); the rest is usage that cannot be placed."""
-    other = ", ".join(f"'{c}'" for c in _with_async(OTHER_SERVICES))
-    managing = ", ".join(f"'{c}'" for c in _with_async(MANAGEMENT))
-    passing = ", ".join(f"'{c}'" for c in _with_async(PASS_THROUGH))
+    other = _in_list(_with_async(OTHER_SERVICES))
+    managing = _in_list(_with_async(MANAGEMENT))
+    passing = _in_list(_with_async(PASS_THROUGH))
     return (
         f"CASE WHEN call_type IN ({passing}) AND ({input_tokens} > 0 OR {output_tokens} > 0) "
         "THEN NULL "
@@ -204,7 +210,7 @@ def parse_sql(present: set[str]) -> str:
     every gateway request ever exported, so each per-row step shows in the benchmark."""
     prompt, prompt_err = _count_sql("prompt_tokens")
     completion, completion_err = _count_sql("completion_tokens")
-    passing = ", ".join(f"'{c}'" for c in _with_async(PASS_THROUGH))
+    passing = _in_list(_with_async(PASS_THROUGH))
     unmapped = _unmapped_reason("input_tokens", "output_tokens")
     # the metadata JSON is parsed once, for every path we need
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
@@ -370,7 +376,8 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
                         f"(CASE WHEN {ok} THEN NULL ELSE {error} END)")
     paths = ", ".join(f"'{p}'" for p in METADATA_PATHS)
     # pass-through call types are checked with the unmapped ones: they count only with tokens
-    known = ", ".join(f"'{c}'" for c in _call_type_map() if c not in _with_async(PASS_THROUGH))
+    passing = set(_with_async(PASS_THROUGH))
+    known = _in_list(c for c in _call_type_map() if c not in passing)
     unmapped = _unmapped_reason(
         *(f"(CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts[n][0]} END)"
           for n in ("prompt_tokens", "completion_tokens")))
