@@ -24,6 +24,10 @@ _spec.loader.exec_module(bench)
 _gap_spec = importlib.util.spec_from_file_location("radar_gap", REPO / "benchmarks" / "gap.py")
 gap = importlib.util.module_from_spec(_gap_spec)
 _gap_spec.loader.exec_module(gap)
+_summary_spec = importlib.util.spec_from_file_location("radar_summary",
+                                                       REPO / "benchmarks" / "summary.py")
+summary = importlib.util.module_from_spec(_summary_spec)
+_summary_spec.loader.exec_module(summary)
 
 
 def test_step_durations_are_read_in_every_unit_dagster_writes():
@@ -344,6 +348,41 @@ def test_the_targets_are_judged_from_the_figures_and_round_by_round(capsys):
     assert earlier["time", ten]["value"] == 0.65
     assert earlier["memory", ten]["value"] == round(980 / 3200, 4)
     assert earlier["marginal", (10_000_000, 30_000_000)]["value"] == 2.92
+
+
+def test_the_runs_table_reads_each_run_s_verdicts_and_counts_the_runs_that_met(tmp_path):
+    """The table of many runs is built from the JSON lines ``run.py`` prints: a run's
+    verdicts against both baselines, a missed one marked, and a last row of counts."""
+    rounds = _sized_rounds()
+    results = [bench.summarize(n, rounds[n], n == 10_000_000, 1.2, 2) for n in rounds]
+    line = {"sizes": results,
+            "targets": bench.targets(results, rounds, bench.marginals(results, rounds), 2.9),
+            "targets_team_model": bench.targets(
+                results, rounds, bench.marginals(results, rounds, "team_model_"), 2.9,
+                "team_model_")}
+    slow = tmp_path / "slow.log"
+    slow.write_text("10,000,000 rows, round 1 of 2\n" + json.dumps(line) + "\n")
+    # a second run where the 10M time is met: only the counts of that column change
+    quick = json.loads(json.dumps(line))
+    for verdict in quick["targets"]:
+        if verdict["target"] == "time":
+            verdict.update(value=0.41, met=True)
+    (tmp_path / "quick.log").write_text(json.dumps(quick) + "\n")
+    (tmp_path / "old.log").write_text(json.dumps({"sizes": results}) + "\n")  # no verdicts
+    runs = [(p.stem, summary.last_json(p)) for p in
+            (slow, tmp_path / "quick.log", tmp_path / "old.log")]
+    rows = [r.split(" | ") for r in summary.table(runs).splitlines()]
+    head, slow_row, quick_row, old_row, counts = rows[0], rows[2], rows[3], rows[4], rows[5]
+    assert len(head) == len(slow_row) == len(counts) == 1 + len(summary.COLUMNS) + 3
+    time_col = head.index("10M time vs pandas (<= 0.5)")
+    assert slow_row[time_col] == "0.52 **missed**" and quick_row[time_col] == "0.41"
+    assert slow_row[head.index("30M peak MB (< 1,536)")] == "1,536 **missed**"
+    assert slow_row[head.index("one more day at 30M (< 15%)")] == "14.8%"
+    marginal = head.index("marginal 10M->30M (<= 1.5x)")
+    assert slow_row[marginal] == "2.33x (2.50x, 2.33x) **missed**"  # also round by round
+    assert slow_row[-1] == "2.92x **missed** |" and old_row[1] == "n/a"
+    assert counts[time_col] == "1 of 2" and counts[marginal] == "0 of 2"
+    assert counts[head.index("10M memory vs pandas (<= 0.25)")] == "2 of 2"
 
 
 def test_several_sizes_are_read_from_one_option():
