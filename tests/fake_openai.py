@@ -81,7 +81,9 @@ class FakeAdminApi:
             args = request.args
             self.seen_params.append({"kind": kind, "limit": args.get("limit"),
                                      "group_by": args.getlist("group_by"),
-                                     "bucket_width": args.get("bucket_width")})
+                                     "bucket_width": args.get("bucket_width"),
+                                     "start_time": int(args["start_time"]),
+                                     "end_time": int(args["end_time"])})
             start, end = int(args["start_time"]), int(args["end_time"])
             limit = int(args.get("limit", 7))
             data = [b for b in self.buckets(kind) if start <= b["start_time"] < end]

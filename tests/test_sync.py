@@ -7,6 +7,7 @@ import json
 import logging
 import time
 
+import dagster as dg
 import pytest
 
 from pipelines.sync.client import ENDPOINTS, AdminApiError, OpenAIAdminClient
@@ -145,3 +146,97 @@ def test_timeout_is_a_retryable_network_error(httpserver):
         assert list(client.pages(ENDPOINTS[0], AS_OF, AS_OF))[0]["data"] == []
         assert client.stats.retries == 1
     assert len(calls) == 2
+
+
+def test_a_backfill_of_days_from_the_ui_pulls_them_in_one_run(radar, api):
+    """The partitioned asset behind the UI's backfill: three days are one run, one pull of
+    exactly those days, and the refresh then has their usage and no other day's."""
+    from pipelines.definitions import build_defs
+    from tests.fake_openai import day_epoch
+
+    api.failures = {}  # the scripted 429/500 are the job's test; here only the range matters
+    first, last = AS_OF - dt.timedelta(days=6), AS_OF - dt.timedelta(days=4)
+    defs = build_defs()
+    result = dg.materialize(
+        # resolved from the code location, the asset comes with its resources bound
+        [defs.resolve_assets_def(dg.AssetKey(["sync", "openai_api_pages"]))],
+        instance=dg.DagsterInstance.ephemeral(),
+        tags={"dagster/asset_partition_range_start": str(first),
+              "dagster/asset_partition_range_end": str(last)})
+    assert result.success
+    mats = result.asset_materializations_for_node("sync__openai_api_pages")
+    assert sorted(m.partition for m in mats) == [
+        str(first + dt.timedelta(days=i)) for i in range(3)]  # each day marked materialized
+    meta = {k: v.value for k, v in mats[0].metadata.items()}
+    assert (meta["first_day"], meta["last_day"]) == (str(first), str(last))
+    assert meta["pages"] == len(api.seen_params) == 11  # each endpoint once, three buckets
+    assert {(p["start_time"], p["end_time"]) for p in api.seen_params} == {
+        (day_epoch(first), day_epoch(last + dt.timedelta(days=1)))}
+    assert meta["files_written"] == len(list((radar.landing / "openai_api").glob("*.json")))
+    assert run_job("radar_refresh").success
+    assert radar.query("SELECT min(usage_date), max(usage_date), count(DISTINCT usage_date) "
+                       "FROM marts.usage_cost_daily") == [(first, last, 3)]
+
+
+def test_the_daily_sync_schedule_runs_only_with_a_key(monkeypatch):
+    from pipelines.sync.assets import daily_sync_schedule
+
+    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    skipped = daily_sync_schedule(dg.build_schedule_context())
+    assert isinstance(skipped, dg.SkipReason)
+    assert "OPENAI_ADMIN_KEY is not set" in skipped.skip_message
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", ADMIN_KEY)
+    request = daily_sync_schedule(dg.build_schedule_context())
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["radar/trigger"] == "daily_schedule"
+
+
+def test_a_retry_after_date_is_waited_for_until_then(httpserver):
+    """Retry-After may be an HTTP date rather than seconds (RFC 9110): the wait is the time
+    until then; a date already past, or a header that is neither, falls back to back-off."""
+    from email.utils import format_datetime
+
+    waits: list[float] = []
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    for retry_after in (format_datetime(later, usegmt=True), "soon"):
+        httpserver.expect_ordered_request("/v1/organization/costs").respond_with_json(
+            {"error": "busy"}, status=503, headers={"Retry-After": retry_after})
+    httpserver.expect_ordered_request("/v1/organization/costs").respond_with_json(
+        {"object": "page", "data": [], "has_more": False, "next_page": None})
+    with OpenAIAdminClient(ADMIN_KEY, httpserver.url_for("/v1"), max_retries=3, backoff=2.0,
+                           sleep=waits.append) as client:
+        assert list(client.pages(ENDPOINTS[-1], AS_OF, AS_OF))[0]["data"] == []
+    assert 25 < waits[0] <= 30  # until the date (the header has whole seconds)
+    assert 2.0 * 2 * 0.5 <= waits[1] <= 2.0 * 2  # back-off of the second attempt, jittered
+
+
+def test_an_unreachable_api_and_a_bad_answer_fail_with_what_happened(httpserver):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    waits: list[float] = []
+    with (OpenAIAdminClient(ADMIN_KEY, closed, max_retries=2, sleep=waits.append) as client,
+          pytest.raises(AdminApiError, match=r"network error after 3 attempts \(ConnectError\)")):
+        list(client.pages(ENDPOINTS[0], AS_OF, AS_OF))
+    assert len(waits) == 2 and client.stats.retries == 2
+    httpserver.expect_request("/v1/organization/usage/embeddings").respond_with_json(
+        {"error": {"message": "Invalid value for 'group_by'"}}, status=400)
+    httpserver.expect_request("/v1/organization/usage/moderations").respond_with_data(
+        "<html>\n  <body>404 Not Found</body>\n</html>", status=404, content_type="text/html")
+    httpserver.expect_request("/v1/organization/usage/completions").respond_with_json(
+        {"object": "list", "data": []})
+    with OpenAIAdminClient(ADMIN_KEY, httpserver.url_for("/v1"), sleep=waits.append) as client:
+        # what the API said, on one line: OpenAI's error message, else the body's text
+        with pytest.raises(AdminApiError) as info:
+            list(client.pages(ENDPOINTS[1], AS_OF, AS_OF))
+        assert str(info.value) == ("GET organization/usage/embeddings: HTTP 400: "
+                                   "Invalid value for 'group_by'")
+        with pytest.raises(AdminApiError) as info:
+            list(client.pages(ENDPOINTS[2], AS_OF, AS_OF))
+        assert str(info.value).endswith(
+            "HTTP 404: <html> <body>404 Not Found</body> </html>")
+        with pytest.raises(AdminApiError, match="the response is not a page object"):
+            list(client.pages(ENDPOINTS[0], AS_OF, AS_OF))
+    assert len(waits) == 2  # a 400 is not retried

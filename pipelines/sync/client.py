@@ -161,7 +161,7 @@ class OpenAIAdminClient:
                 continue
             if response.status_code >= 400:
                 raise AdminApiError(f"GET {path}: HTTP {response.status_code}: "
-                                    f"{response.text[:300]}")
+                                    f"{_error_message(response)}")
             return response.json()
         raise AssertionError("unreachable")
 
@@ -213,3 +213,16 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
             os.replace(tmp, path)
             client.stats.files += 1
     return client.stats
+
+
+def _error_message(response: httpx.Response) -> str:
+    """What the API said went wrong, on one line: the ``error.message`` of OpenAI's error
+    body, else the start of the body's text."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):  # not JSON, or JSON but not an object
+        error = None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error = error["message"]
+    text = error if isinstance(error, str) and error.strip() else response.text
+    return " ".join(text.split())[:300]
