@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -118,6 +119,25 @@ def test_override_file_errors_name_the_line(tmp_path):
         cat.read_overrides(path)
 
 
+@pytest.mark.parametrize(("row", "message"), [
+    (",2026-01-01,,2.0,,8", "line 2: model is empty"),
+    ("gpt-4o,,,2.0,,8", "line 2: valid_from is required"),
+    ("gpt-4o,2026-03-01,2026-03-01,2.0,,8",
+     "line 2: valid_to 2026-03-01 is not after valid_from 2026-03-01"),
+    ("gpt-4o,2026-01-01,,,,8", "input_usd_per_1m is required"),
+    ("gpt-4o,2026-01-01,,2.0,,eight", "output_usd_per_1m: 'eight' is not a decimal number"),
+    ("gpt-4o,2026-01-01,,2.0,,NaN", "output_usd_per_1m"),
+])
+def test_each_override_mistake_is_named_with_its_line(tmp_path, row, message):
+    """A price override is money: a row that cannot be read stops the catalog build with the
+    row's line and what is wrong, rather than pricing with a guess."""
+    path = tmp_path / "o.csv"
+    path.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+                    f"output_usd_per_1m\n{row}\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(message)):
+        cat.read_overrides(path)
+
+
 LIFECYCLE_HEADER = "model,announced_date,shutdown_date,replacement_model\n"
 
 
@@ -184,10 +204,13 @@ def test_a_lifecycle_override_file_without_the_header_says_which(tmp_path):
 def test_team_directory_problems_are_reported_not_guessed(tmp_path):
     path = tmp_path / "teams.csv"
     path.write_text("key_type,key_value,team\nproject_id,p1,a\nproject_id,p1,b\n"
-                    "org_id,o1,c\nproject_id,p1,a\n")
+                    "org_id,o1,c\nproject_id,p1,a\nuser_id,,d\napi_key_id,k1,\n")
     keys, problems = cat.read_team_directory(path)
     assert [(k.key_value, k.team) for k in keys] == [("p1", "a")]
-    assert len(problems) == 2
+    assert len(problems) == 4
+    assert [p for p in problems if "key_value and team are required" in p] == [
+        "teams.csv line 6: key_value and team are required",
+        "teams.csv line 7: key_value and team are required"]
 
 
 def test_conflicts_are_listed_with_the_rule_applied():

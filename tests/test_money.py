@@ -37,8 +37,12 @@ def test_prices_from_json_floats_are_exact():
     assert per_token_to_per_million(1.25e-07) == D("0.125")
     assert per_token_to_per_million(5e-09) == D("0.005")
     assert per_token_to_per_million(0) == D("0")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative price"):
         per_token_to_per_million(-1e-06)
+    # the catalog keeps prices to 1e-6 USD per 1M tokens: a finer one is refused, not rounded
+    assert per_token_to_per_million("1.234567e-06") == D("1.234567")
+    with pytest.raises(ValueError, match="more precision than 1e-12 USD"):
+        per_token_to_per_million("1.2345678e-06")
 
 
 @pytest.mark.parametrize("bad", [(-1, 0, 0), (10, 11, 0), (1.5, 0, 0)])

@@ -78,12 +78,76 @@ class TestOpenAIPages:
         ({"input_tokens": 10**16}, "implausibly large"),
         ({"object": "orgainzation.costs.result"}, "unknown result object type"),
         ({"batch": "yes"}, "batch is not a boolean"),
+        ({"num_model_requests": None}, "missing required count num_model_requests"),
+        ({"output_tokens": 12.5}, "output_tokens is not a whole number: 12.5"),
+        ({"input_tokens": True}, "input_tokens is not a whole number: True"),
+        ({"project_id": 7}, "project_id is not a string: 7"),
     ])
     def test_bad_rows_are_rejected_with_a_reason(self, mutation, reason):
         doc = page([bucket("2026-11-20", [dict(RESULT_A, **mutation), RESULT_C])])
         df = openai_pages.parse_pages(json.dumps(doc)).usage
         assert len(good(df)) == 1
         assert reason in bad(df)["reason"].item()
+
+    def test_a_count_written_as_a_whole_float_is_that_count(self):
+        doc = page([bucket("2026-11-20", [dict(RESULT_A, num_model_requests=100.0)])])
+        df = openai_pages.parse_pages(json.dumps(doc)).usage
+        assert good(df)["requests"].to_list() == [100] and df["requests"].dtype.is_integer()
+
+    @pytest.mark.parametrize(("times", "reason"), [
+        ({"end_time": epoch("2026-11-20") - 1}, "bucket end_time is not after start_time"),
+        ({"start_time": 10**17}, "bucket start_time implausibly large"),
+        ({"end_time": 1.5e9}, "bucket end_time is not Unix seconds"),
+    ])
+    def test_a_bad_bucket_rejects_each_of_its_results_and_keeps_them(self, times, reason):
+        """Nothing is lost: each result of the bucket is a rejected row with the bucket's
+        times and the result itself in ``raw``; the next bucket loads."""
+        broken = {**bucket("2026-11-20", [RESULT_A, RESULT_C]), **times}
+        df = openai_pages.parse_pages(json.dumps(page([broken, bucket("2026-11-21",
+                                                                      [RESULT_C])]))).usage
+        assert good(df)["requests"].to_list() == [1] and df["position"].to_list() == [0, 1, 2]
+        rejected = bad(df)
+        assert len(rejected) == 2 and all(r.startswith(reason) for r in rejected["reason"])
+        assert [json.loads(r)["result"]["project_id"] for r in rejected["raw"]] == [
+            "proj_a", "proj_b"]
+
+    def test_a_bucket_without_results_or_a_result_that_is_no_object_is_kept(self):
+        doc = page([{"object": "bucket", "start_time": 1, "end_time": 2},
+                    bucket("2026-11-20", ["gpt-4o", RESULT_C])])
+        parsed = openai_pages.parse_pages(json.dumps(doc))
+        assert parsed.rows_read == 3
+        assert bad(parsed.usage)["reason"].to_list() == [
+            "bucket without a results list", "result is not an object"]
+        assert json.loads(bad(parsed.usage)["raw"][0])["start_time"] == 1
+        assert good(parsed.usage)["requests"].to_list() == [1]
+
+    @pytest.mark.parametrize(("amount", "reason"), [
+        (None, "costs result without amount.value"),
+        ({"currency": "usd"}, "costs result without amount.value"),
+        ({"value": "12,50", "currency": "usd"}, "amount.value is not a number: '12,50'"),
+        ({"value": [1], "currency": "usd"}, "amount.value is not a number: [1]"),
+        ({"value": True, "currency": "usd"}, "amount.value is not a number: True"),
+        ({"value": "NaN", "currency": "usd"}, "amount.value is not finite: 'NaN'"),
+        ({"value": 3.2, "currency": "eur"}, "currency 'eur' is not usd"),
+    ])
+    def test_a_bad_cost_result_is_rejected_with_a_reason(self, amount, reason):
+        cost = {"object": "organization.costs.result", "amount": amount, "line_item": None,
+                "project_id": "proj_a"}
+        fine = dict(cost, amount={"value": "0.5", "currency": "USD"})
+        parsed = openai_pages.parse_pages(json.dumps(page([bucket("2026-01-01",
+                                                                  [cost, fine])])))
+        assert parsed.costs["amount_usd"].to_list() == ["0.5"]
+        assert bad(parsed.usage)["reason"].to_list() == [reason]
+
+    @pytest.mark.parametrize("text", ["", "  \n", "[]"])
+    def test_a_file_with_no_page_at_all(self, text):
+        with pytest.raises(openai_pages.NotAUsagePage, match="no page objects in the file"):
+            openai_pages.parse_pages(text)
+
+    def test_json_lines_with_a_broken_line_name_it(self):
+        lines = [json.dumps(page([bucket("2026-11-20", [RESULT_A])])), '{"object": "pa']
+        with pytest.raises(ValueError, match="invalid JSON on line 2"):
+            openai_pages.parse_pages("\n".join(lines))
 
     def test_unparseable_bucket_time(self):
         doc = page([{"object": "bucket", "start_time": "yesterday", "end_time": 5,
@@ -354,3 +418,43 @@ def test_gateway_columns_are_those_duckdb_reads(tmp_path):
     used = set(litellm_csv.USED_COLUMNS)
     assert ours & used == duck & used == {"request_id", "call_type", "startTime", "model",
                                           "metadata"}
+
+
+def _page_with_user(user: str) -> dict:
+    from tests.exports import RESULT_A, bucket, page
+    return page([bucket("2026-11-20", [dict(RESULT_A, user_id=user)])])
+
+
+def test_a_character_cut_by_the_sniffed_head_is_still_utf8(tmp_path):
+    """The format is told from the first 4 KiB: an accented name whose two bytes straddle
+    that boundary is UTF-8 all the same, and the page loads with it whole."""
+    body = json.dumps(_page_with_user("é"), ensure_ascii=False)
+    at = body.encode().index("é".encode())
+    padded = " " * (4095 - at) + body  # "é" takes bytes 4095 and 4096
+    path = tmp_path / "page.json"
+    path.write_text(padded, encoding="utf-8")
+    assert path.read_bytes()[4095:4097] == "é".encode()
+    assert detect_format(path) == OPENAI_JSON
+    text = path.read_text(encoding="utf-8")
+    assert good(openai_pages.parse_pages(text).usage)["user_id"].to_list() == ["é"]
+
+
+def test_a_page_file_not_utf8_after_its_head_is_rejected_whole(tmp_path):
+    """Bytes that are not UTF-8 past the sniffed head: the file is quarantined with the
+    offending byte named, nothing of it staged, and the next file still loads."""
+    from pipelines.lib.duck import prepare
+    from pipelines.lib.ingest import ingest_landing
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    raw = json.dumps(_page_with_user("x" * 5000)).replace("x" * 5000, "x" * 4999 + "\xe9")
+    (landing / "a_latin1.json").write_bytes(raw.encode("latin-1"))
+    at = raw.index("\xe9")
+    assert at > 4096
+    (landing / "b_fine.json").write_text(json.dumps(_page_with_user("ok")))
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
+    bad_file, fine = outcomes["a_latin1.json"], outcomes["b_fine.json"]
+    assert bad_file.status == "rejected" and fine.status == "loaded"
+    assert f"not UTF-8 text (byte {at}: invalid continuation byte)" in bad_file.error
+    assert con.execute("SELECT user_id FROM staging.usage").fetchall() == [("ok",)]

@@ -382,3 +382,25 @@ def test_the_request_ledger_keeps_its_last_days(fixture_exports, refresh, monkey
     assert gateway_requests() == 7
     assert env.query("SELECT rows_loaded, rows_rejected, rows_duplicate FROM "
                      "staging.ingested_files WHERE path LIKE '%resent.csv'") == [(1, 0, 2)]
+
+
+def test_a_broken_team_line_and_a_stale_override_are_said_in_the_run_log(
+        fixture_exports, refresh, monkeypatch, capsys):
+    """Configuration the run can go on without: a team directory line that cannot be used is
+    skipped with its line named (its callers count as unassigned, never dropped), and a
+    lifecycle override the shipped catalog has caught up with is pointed out."""
+    with fixture_exports.teams.open("a") as fh:
+        fh.write("project_id,,nobody\n")
+    lines = len(fixture_exports.teams.read_text().splitlines())
+    overrides = fixture_exports.root / "lifecycle.csv"
+    overrides.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "gpt-4o-mini-2024-07-18,,2027-01-14,gpt-6-luna\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(overrides))
+    assert refresh().success
+    said = capsys.readouterr().err  # the run's log, as Dagster's console logger writes it
+    assert (f"team directory: {fixture_exports.teams.name} line {lines}: key_value and team "
+            "are required") in said
+    assert ("RADAR_LIFECYCLE_OVERRIDES: the row for gpt-4o-mini-2024-07-18 says what the "
+            "shipped catalog says; it can be deleted") in said
+    assert fixture_exports.query(
+        "SELECT count(*) FROM catalog.team_directory WHERE team = 'nobody'") == [(0,)]

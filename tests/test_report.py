@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.reports.report import iso_week_label
 from tests.browser import chromium_path
-from tests.conftest import radar_environment, run_job
+from tests.conftest import AS_OF, radar_environment, run_job
 from tests.exports import write_fixture_exports
 
 EVIL = "<script>alert(1)</script>"
@@ -199,6 +199,8 @@ def test_a_catalog_too_old_to_know_the_latest_retirements_is_said_first():
     assert catalog_line({"catalog_known_through": dt.date(2026, 9, 11)}, dt.date(2026, 12, 4)) \
         == ("Catalog: knows of retirements announced up to 2026-09-11 (84 days before as-of; "
             "see catalog.sources).")
+    assert catalog_line({"catalog_known_through": None}, dt.date(2026, 12, 4)) == (
+        "Catalog: no retirement date known (catalog.model_lifecycle is empty).")
 
 
 def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):
@@ -262,6 +264,35 @@ def test_a_replacement_that_is_itself_retiring_is_said(radar, monkeypatch):
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| alpha "))
     assert "| gpt-6-luna (itself deprecated; no active successor named) |" in row
+
+
+def test_a_deprecation_announced_without_a_shutdown_date_is_listed_last(radar, monkeypatch):
+    """A provider may deprecate a model before naming its last day (a lifecycle override
+    can say so): it is on the action list with "no date" for days left, after every dated
+    row, and the headline's nearest shutdown is the nearest dated one."""
+    import json
+
+    from tests.exports import RESULT_A, RESULT_C, bucket, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24",
+                                                                      [RESULT_A, RESULT_C])])))
+    lifecycle = radar.root / "lifecycle.csv"
+    lifecycle.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "gpt-5.6-sol,2026-11-02,,gpt-6-luna\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(lifecycle))
+    assert run_job("weekly_migration_report").success
+    assert radar.query("SELECT model, lifecycle_status, days_to_shutdown "
+                       "FROM marts.deprecated_model_usage ORDER BY model") == [
+        ("gpt-4o-2024-08-06", "deprecated",
+         (dt.date(2027, 1, 14) - dt.date.fromisoformat(AS_OF)).days),
+        ("gpt-5.6-sol", "deprecated", None)]
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    actions = text.split("## 2. Action list")[1].split("## 3.")[0]
+    rows = [line for line in actions.splitlines()
+            if line.startswith(("| alpha ", "| unassigned | completions"))]
+    assert [r.split(" | ")[2] for r in rows] == ["gpt-4o-2024-08-06", "gpt-5.6-sol"]
+    assert rows[1].split(" | ")[4] == "no date"
+    assert "Nearest shutdown: **gpt-4o-2024-08-06** on 2027-01-14" in text
 
 
 def test_token_usage_without_a_model_says_why_it_is_unpriced(radar):
