@@ -397,3 +397,38 @@ def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
     outcome = gx.validate("worker_suite", pl.DataFrame({"a": [None], "b": [1]}), WORKER_SUITE)
     assert not outcome.passed and outcome.failed[0]["columns"] == "a"
     assert gx._WORKER is None  # from now on this process validates itself
+
+
+def test_callers_that_do_not_add_up_to_their_row_fail_the_check(fixture_exports, refresh):
+    """callers_add_up_to_deprecated_usage passes on a real run, and fails, naming the row,
+    when the callers of a team, endpoint and model say more or less than its row of
+    deprecated_model_usage (here edited behind the pipeline's back, then the check run
+    alone)."""
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.quality.checks import CALLERS
+
+    assert check_evaluations(refresh())["callers_add_up_to_deprecated_usage"] == (True, "ERROR")
+    key = dg.AssetCheckKey(CALLERS, "callers_add_up_to_deprecated_usage")
+    only_check = dg.Definitions.merge(build_defs(), dg.Definitions(jobs=[dg.define_asset_job(
+        "only_check", selection=dg.AssetSelection.checks(key))])).resolve_job_def("only_check")
+
+    def observed_after(edit: str) -> dict:
+        con = duckdb.connect(str(fixture_exports.warehouse))
+        con.execute(edit)
+        con.close()
+        result = only_check.execute_in_process(instance=dg.DagsterInstance.ephemeral(),
+                                               raise_on_error=False)
+        assert check_evaluations(result)["callers_add_up_to_deprecated_usage"] == (
+            False, "ERROR")
+        (evaluation,) = [e.event_specific_data for e in result.all_events
+                         if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        return evaluation.metadata["observed"].value
+
+    observed = observed_after(
+        "UPDATE marts.deprecated_model_callers SET cost_usd_28d = cost_usd_28d + 0.0000000001 "
+        "WHERE team = 'alpha' AND model = 'gpt-4o-mini-2024-07-18'")
+    assert observed["rows_that_differ"] == [["alpha", "gpt-4o-mini-2024-07-18"]]
+    observed = observed_after("DELETE FROM marts.deprecated_model_callers WHERE team = 'growth'")
+    assert ["growth", "gpt-4.1-nano-2025-04-14"] in observed["rows_that_differ"]

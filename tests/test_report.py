@@ -73,7 +73,7 @@ def test_report_files_and_sections(report):
     assert ("- Newest usage day per source: litellm 2026-11-24, openai_dashboard 2026-11-22, "
             "openai_usage_api 2026-11-21.") in text
     # failing calls first, then by days left and traffic
-    actions = text.split("## 2. Action list")[1].split("## 3.")[0]
+    actions = text.split("## 2. Action list")[1].split("**Who sends the calls**")[0]
     order = [line.split("|")[1].strip() for line in actions.splitlines()
              if line.startswith("| ") and not line.startswith("| team")]
     assert order == ["growth", "alpha", "alpha", "batch-team"]
@@ -287,7 +287,7 @@ def test_a_deprecation_announced_without_a_shutdown_date_is_listed_last(radar, m
          (dt.date(2027, 1, 14) - dt.date.fromisoformat(AS_OF)).days),
         ("gpt-5.6-sol", "deprecated", None)]
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
-    actions = text.split("## 2. Action list")[1].split("## 3.")[0]
+    actions = text.split("## 2. Action list")[1].split("**Who sends the calls**")[0]
     rows = [line for line in actions.splitlines()
             if line.startswith(("| alpha ", "| unassigned | completions"))]
     assert [r.split(" | ")[2] for r in rows] == ["gpt-4o-2024-08-06", "gpt-5.6-sol"]
@@ -420,3 +420,40 @@ def test_the_headline_counts_teams_and_says_unassigned_callers_apart():
     assert callers_text({"teams": 6, "unassigned": True}) == "**6 teams** and unassigned callers"
     assert callers_text({"teams": 1, "unassigned": False}) == "**1 team**"
     assert callers_text({"teams": 0, "unassigned": True}) == "**Unassigned callers** (no team)"
+
+
+def test_the_callers_behind_each_row_are_named_busiest_first(radar):
+    """marts.deprecated_model_callers takes each row of deprecated_model_usage apart by who
+    sends the calls (source, project, key, user, route); the report names the busiest three
+    of each team's row, in the action list's order, and says how many there are."""
+    import json
+
+    from tests.exports import RESULT_A, RESULT_C, bucket, page
+
+    old = "2026-10-01"  # before the window (2026-10-29 .. 2026-11-25)
+    (radar.landing / "usage.json").write_text(json.dumps(page([
+        bucket(old, [dict(RESULT_A, api_key_id="key_eval", num_model_requests=7),
+                     dict(RESULT_A, api_key_id="key_gone", num_model_requests=5)]),
+        bucket("2026-11-23", [dict(RESULT_A, api_key_id="key_eval", num_model_requests=30)]),
+        bucket("2026-11-24", [RESULT_A, RESULT_C,
+                              dict(RESULT_A, api_key_id="key_cron", num_model_requests=2),
+                              dict(RESULT_A, api_key_id="key_nightly", num_model_requests=1)]),
+    ])))
+    assert run_job("weekly_migration_report").success
+    callers = radar.query(
+        "SELECT team, model, api_key_id, first_seen, last_seen, requests_28d "
+        "FROM marts.deprecated_model_callers")
+    d = dt.date
+    assert callers == [  # key_gone called only before the window: not a caller now
+        ("alpha", "gpt-4o-2024-08-06", "key_a", d(2026, 11, 24), d(2026, 11, 24), 100),
+        ("alpha", "gpt-4o-2024-08-06", "key_eval", d(2026, 10, 1), d(2026, 11, 23), 30),
+        ("alpha", "gpt-4o-2024-08-06", "key_cron", d(2026, 11, 24), d(2026, 11, 24), 2),
+        ("alpha", "gpt-4o-2024-08-06", "key_nightly", d(2026, 11, 24), d(2026, 11, 24), 1)]
+    assert radar.query("SELECT requests_28d FROM marts.deprecated_model_usage") == [(133,)]
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| alpha ")]
+    assert [(r[3], r[6], r[9]) for r in rows] == [
+        ("1 of 4", "key_a", "100"), ("2 of 4", "key_eval", "30"), ("3 of 4", "key_cron", "2")]
+    html = (radar.reports / "migration-status-2026-W48.html").read_text()
+    assert html.count("<td>key_eval</td>") == 1 and "key_nightly" not in html

@@ -6,7 +6,8 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
 
 * ``usage_api/completions.json`` - Usage API pages (a JSON array of pages, 7 daily buckets
   each, the newer field set): team *search* mid-migration from a deprecated model to an
-  active one, a batch key, cached tokens, and an unmapped project (``proj_sandbox``).
+  active one (an evaluation job on a second key lags behind), a batch key, cached tokens,
+  and an unmapped project (``proj_sandbox``).
 * ``usage_api/embeddings.jsonl`` - embeddings pages as JSON Lines, the older field set.
 * ``dashboard/activity_export.csv`` - a dashboard export for team *support* (float counts,
   TRUE/FALSE, empty rows), which also repeats three days of *search* buckets already in the
@@ -140,8 +141,11 @@ def search_buckets(day: dt.date, as_of: dt.date, m: DemoModels) -> list[dict]:
     rng = _rng("search", day)
     total = rng.randint(900, 1300)
     old = round(total * _migration_share(day, as_of))
+    evals = old // 6  # a nightly evaluation job, on its own key, still on the old model
     results = [
-        _completion(rng, m.deprecated_later, "proj_search", "key_search_prod", False, old),
+        _completion(rng, m.deprecated_later, "proj_search", "key_search_prod", False,
+                    old - evals),
+        _completion(rng, m.deprecated_later, "proj_search", "key_search_eval", False, evals),
         _completion(rng, m.active, "proj_search", "key_search_prod", False, total - old),
         # the batch indexer moved to the active model at the start of the as-of week
         _completion(rng, m.deprecated_later if day < _week_start(as_of) else m.active,

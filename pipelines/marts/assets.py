@@ -57,6 +57,17 @@ def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
     }
 
 
+def _callers_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
+    callers, pairs = con.execute(
+        "SELECT count(*), count(DISTINCT (team, endpoint, model)) "
+        "FROM marts.deprecated_model_callers").fetchall()[0]
+    return {"callers": int(callers), "team_endpoint_model_rows": int(pairs),
+            "preview": preview(con, (
+                "SELECT team, model, source, project_id, api_key_id, user_id, route, "
+                "requests_28d, failed_requests_28d, cost_usd_28d, last_seen "
+                "FROM marts.deprecated_model_callers ORDER BY requests_28d DESC"))}
+
+
 def _weekly_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     return {"preview": preview(con, (
         "SELECT * FROM marts.migration_status_weekly "
@@ -179,6 +190,11 @@ usage_cost_daily = sql_table_asset(
 deprecated_model_usage = sql_table_asset(
     "marts", "deprecated_model_usage", "marts/deprecated_model_usage",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_deprecated_meta)
+deprecated_model_callers = sql_table_asset(
+    "marts", "deprecated_model_callers", "marts/deprecated_model_callers",
+    # after deprecated_model_usage, whose rows its check compares it with
+    deps=[["marts", "usage_cost_daily"], ["marts", "deprecated_model_usage"]], group="marts",
+    extra_metadata=_callers_meta)
 migration_status_weekly = sql_table_asset(
     "marts", "migration_status_weekly", "marts/migration_status_weekly",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_weekly_meta)
@@ -202,6 +218,7 @@ focus_costs = sql_table_asset(
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced, billed_costs,
-    usage_cost_daily, deprecated_model_usage, migration_status_weekly, unpriced_usage,
+    usage_cost_daily, deprecated_model_usage, deprecated_model_callers, migration_status_weekly,
+    unpriced_usage,
     cost_reconciliation, cost_reconciliation_by_key, focus_costs,
 ]

@@ -40,6 +40,7 @@ PRICES = dg.AssetKey(["catalog", "model_prices"])
 LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
 COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
+CALLERS = dg.AssetKey(["marts", "deprecated_model_callers"])
 UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
 RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
 USAGE_DAILY = dg.AssetKey(["intermediate", "usage_daily"])
@@ -360,6 +361,43 @@ def deprecated_totals_match_daily(
         return _finish(context, con, DEPRECATED, ERROR, outcome, totals.row(0, named=True))
 
 
+@dg.asset_check(asset=CALLERS, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: the callers of each team, endpoint and deprecated model add "
+                "up to its row of deprecated_model_usage: requests, failures, tokens, cost.")
+def callers_add_up_to_deprecated_usage(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    sums = ", ".join(f"sum({c}_28d) AS {c}" for c in COUNTS)
+    compared = ", ".join(f"coalesce(u.{c}, -1) AS usage_{c}, coalesce(k.{c}, -1) AS callers_{c}"
+                         for c in COUNTS)
+    with warehouse.get_connection() as con:
+        # a row per team, endpoint and model of either table (one missing from the other is a
+        # difference: -1 stands for it); cost as text, exact, "unpriced" where it is NULL
+        pairs = frame(con, f"""
+            WITH u AS (SELECT team, endpoint, model, {sums},
+                              coalesce(CAST(sum(cost_usd_28d) AS VARCHAR), 'unpriced') AS cost
+                       FROM marts.deprecated_model_usage GROUP BY ALL),
+            k AS (SELECT team, endpoint, model, {sums}, count(*) AS callers,
+                         coalesce(CAST(sum(cost_usd_28d) AS VARCHAR), 'unpriced') AS cost
+                  FROM marts.deprecated_model_callers GROUP BY ALL)
+            SELECT coalesce(u.team, k.team) AS team, coalesce(u.model, k.model) AS model,
+                   coalesce(k.callers, 0) AS callers,
+                   {compared},
+                   coalesce(u.cost, 'missing') AS usage_cost,
+                   coalesce(k.cost, 'missing') AS callers_cost
+            FROM u FULL JOIN k USING (team, endpoint, model)""")
+        outcome = gx.validate("deprecated_callers", pairs, [
+            *(_equal(f"usage_{k}", f"callers_{k}") for k in COUNTS),
+            _equal("usage_cost", "callers_cost")])
+        mismatched = pairs.filter(pl.any_horizontal(
+            [pl.col(f"usage_{k}") != pl.col(f"callers_{k}") for k in (*COUNTS, "cost")]))
+        return _finish(context, con, CALLERS, ERROR, outcome, {
+            "rows_of_deprecated_model_usage": pairs.height,
+            "callers": int(pairs["callers"].sum() or 0),
+            "rows_that_differ": mismatched.select("team", "model").rows()[:20]})
+
+
 @dg.asset_check(asset=UNPRICED, pool=WAREHOUSE_POOL,
                 description="WARN: the share of the window's requests that cannot be priced stays "
                 "below RADAR_UNPRICED_MAX_SHARE (default 5%).")
@@ -561,6 +599,7 @@ checks = [
     catalog_sources_agree, landing_folder_has_exports, usage_is_current,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
-    deprecated_totals_match_daily, unpriced_share_is_small, nothing_quarantined_this_run,
+    deprecated_totals_match_daily, callers_add_up_to_deprecated_usage, unpriced_share_is_small,
+    nothing_quarantined_this_run,
     bill_matches_computed_cost, groupings_nest, bill_groupings_nest,
 ]

@@ -10,8 +10,8 @@ from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
     key=["reports", "migration_status_report"], group_name="reports",
     owners=["team:platform-finops"], kinds={"duckdb", "html", "markdown"}, pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["marts", m]) for m in (
-        "deprecated_model_usage", "migration_status_weekly", "unpriced_usage",
-        "usage_cost_daily")],
+        "deprecated_model_usage", "deprecated_model_callers", "migration_status_weekly",
+        "unpriced_usage", "usage_cost_daily")],
 )
 def migration_status_report(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource

@@ -63,6 +63,9 @@ class ReportData:
     week_through: dt.date | None = None
     #: RADAR_CATALOG_MAX_AGE_DAYS: an older catalog is warned about before the headline
     catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS
+    #: the callers (source, project, key, user, route) behind each action row of a team: the
+    #: busiest CALLERS_PER_ROW of each, in the action list's order
+    callers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -179,6 +182,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
           AND requests > 0 AND usage_date BETWEEN $window_start AND $as_of
         GROUP BY ALL ORDER BY requests DESC, source, project_id, api_key_id, user_id, model
         LIMIT 20""", p)
+    callers = _dicts(con, """
+        WITH ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY team, endpoint, model
+                                         ORDER BY requests_28d DESC, source, project_id,
+                                                  api_key_id, user_id, route) AS rank,
+                   count(*) OVER (PARTITION BY team, endpoint, model) AS callers
+            FROM marts.deprecated_model_callers WHERE team <> 'unassigned')
+        SELECT * FROM ranked WHERE rank <= $per_row""", {**p, "per_row": CALLERS_PER_ROW}
+    ) if table_exists(con, "marts.deprecated_model_callers") else []
+    order = {(r["team"], r["endpoint"], r["model"]): i for i, r in enumerate(actions)}
+    callers.sort(key=lambda r: (order.get((r["team"], r["endpoint"], r["model"]), len(order)),
+                                r["rank"]))
     burn_down = _dicts(con, """
         SELECT week_start, team, deprecated_share, requests
         FROM marts.migration_status_weekly
@@ -234,7 +249,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         WHERE usage_date BETWEEN $window_start AND $as_of GROUP BY source ORDER BY source""", p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
-                      checks, freshness, week_through, catalog_max_age_days)
+                      checks, freshness, week_through, catalog_max_age_days, callers)
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -437,6 +452,20 @@ def _replacement(r: dict) -> str:
     return r["replacement_model"]
 
 
+CALLERS_PER_ROW = 3
+CALLERS_INTRO = ("**Who sends the calls** (the busiest callers behind each team's rows: the "
+                 "key, project, user or gateway route to change; every caller is in "
+                 "`marts.deprecated_model_callers`):")
+CALLERS_COLUMNS = ["team", "endpoint", "model", "caller", "source", "project", "API key",
+                   "user", "route", "requests (28d)", "failed", "last seen"]
+
+
+def caller_rows(data: ReportData) -> list[list[Any]]:
+    return [[r["team"], r["endpoint"], r["model"], f"{r['rank']} of {r['callers']}",
+             r["source"], r["project_id"], r["api_key_id"], r["user_id"], r["route"],
+             r["requests_28d"], r["failed_requests_28d"], r["last_seen"]] for r in data.callers]
+
+
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
                     "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`):")
 UNASSIGNED_COLUMNS = ["source", "project", "API key", "user", "model", "requests (28d)",
@@ -528,6 +557,8 @@ def render_markdown(data: ReportData) -> str:
            "Sorted by urgency: calls failing against shut-down models first, then days to "
            "shutdown, then traffic.", "",
            table(ACTION_COLUMNS, action_rows(data), limit=100), "",
+           CALLERS_INTRO, "",
+           table(CALLERS_COLUMNS, caller_rows(data), limit=100), "",
            UNASSIGNED_INTRO, "",
            table(UNASSIGNED_COLUMNS, unassigned_rows(data), limit=20), "",
            "## 3. Progress",
@@ -637,6 +668,12 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
 <p>Sorted by urgency: calls failing against shut-down models first, then days to shutdown,
 then traffic. A positive difference means the migration costs more.</p>
 {_html_table(ACTION_COLUMNS, action_rows(data), {5, 6, 7, 9, 10}, action_classes, "actions")}
+<h3>Who sends the calls</h3>
+<p>The busiest callers behind each team's rows, in the action list's order: the key,
+project, user or gateway route to change. Every caller is in
+<code>marts.deprecated_model_callers</code>.</p>
+{_html_table(CALLERS_COLUMNS, [[fmt(v) for v in row] for row in caller_rows(data)],
+             {9, 10}, table_id="callers")}
 <h3>Unassigned callers</h3>
 <p>Deprecated-model traffic in the window that no team claims: add its API key, user or
 project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>

@@ -1,0 +1,75 @@
+-- marts.deprecated_model_callers: one row per caller of a deprecated or shut-down model with a
+-- request in the window ($as_of - 27 .. $as_of): team x endpoint x model x source x project x
+-- API key x user x route. The rows of marts.deprecated_model_usage taken apart by who sends
+-- the calls, so a team knows which key, project or service to change; the sums of a team,
+-- endpoint and model's callers are its row there.
+WITH deprecated_daily AS (
+    -- the status is the model's as of $as_of on every day of its history
+    SELECT *, usage_date >= CAST($as_of AS DATE) - INTERVAL 27 DAY AS in_window
+    FROM marts.usage_cost_daily
+    WHERE usage_date <= $as_of
+      AND lifecycle_status IN ('deprecated', 'shutdown')
+),
+
+callers AS (
+    SELECT
+        team,
+        endpoint,
+        model,
+        source,
+        project_id,
+        api_key_id,
+        user_id,
+        route,
+        any_value(lifecycle_status)  AS lifecycle_status,
+        any_value(shutdown_date)     AS shutdown_date,
+        any_value(replacement_model) AS replacement_model,
+        min(usage_date)              AS first_seen,
+        max(usage_date)              AS last_seen,
+        sum(requests) FILTER (WHERE in_window)::BIGINT            AS requests_28d,
+        sum(failed_requests) FILTER (WHERE in_window)::BIGINT     AS failed_requests_28d,
+        sum(input_tokens) FILTER (WHERE in_window)::BIGINT        AS input_tokens_28d,
+        sum(cached_input_tokens) FILTER (WHERE in_window)::BIGINT AS cached_input_tokens_28d,
+        sum(output_tokens) FILTER (WHERE in_window)::BIGINT       AS output_tokens_28d,
+        CASE WHEN bool_and(priced) FILTER (WHERE in_window)
+             THEN sum(cost_usd) FILTER (WHERE in_window) END      AS cost_usd_28d,
+        CASE WHEN bool_and(replacement_cost_usd IS NOT NULL) FILTER (WHERE in_window)
+             THEN sum(replacement_cost_usd) FILTER (WHERE in_window) END
+                                                                  AS replacement_cost_usd_28d
+    FROM deprecated_daily
+    GROUP BY team, endpoint, model, source, project_id, api_key_id, user_id, route
+    HAVING bool_or(in_window)
+),
+
+pairs_in_use AS (
+    -- the callers of a row of marts.deprecated_model_usage: a team, endpoint and model with a
+    -- request in the window (a caller of its own may have sent tokens only)
+    SELECT *, sum(requests_28d) OVER (PARTITION BY team, endpoint, model) AS pair_requests_28d
+    FROM callers
+)
+
+SELECT
+    team,
+    endpoint,
+    model,
+    source,
+    project_id,
+    api_key_id,
+    user_id,
+    route,
+    lifecycle_status,
+    shutdown_date,
+    datediff('day', CAST($as_of AS DATE), shutdown_date) AS days_to_shutdown,
+    replacement_model,
+    first_seen,
+    last_seen,
+    requests_28d,
+    failed_requests_28d,
+    input_tokens_28d,
+    cached_input_tokens_28d,
+    output_tokens_28d,
+    cost_usd_28d,
+    replacement_cost_usd_28d
+FROM pairs_in_use
+WHERE pair_requests_28d > 0
+ORDER BY team, endpoint, model, requests_28d DESC, source, project_id, api_key_id, user_id, route
