@@ -387,11 +387,11 @@ def callers_add_up_to_deprecated_usage(
                    coalesce(u.cost, 'missing') AS usage_cost,
                    coalesce(k.cost, 'missing') AS callers_cost
             FROM u FULL JOIN k USING (team, endpoint, model)""")
+        compared_columns = (*COUNTS, "cost")
         outcome = gx.validate("deprecated_callers", pairs, [
-            *(_equal(f"usage_{k}", f"callers_{k}") for k in COUNTS),
-            _equal("usage_cost", "callers_cost")])
+            _equal(f"usage_{c}", f"callers_{c}") for c in compared_columns])
         mismatched = pairs.filter(pl.any_horizontal(
-            [pl.col(f"usage_{k}") != pl.col(f"callers_{k}") for k in (*COUNTS, "cost")]))
+            [pl.col(f"usage_{c}") != pl.col(f"callers_{c}") for c in compared_columns]))
         return _finish(context, con, CALLERS, ERROR, outcome, {
             "rows_of_deprecated_model_usage": pairs.height,
             "callers": int(pairs["callers"].sum() or 0),
