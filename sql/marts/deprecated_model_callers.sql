@@ -23,6 +23,7 @@ callers AS (
         route,
         any_value(lifecycle_status)  AS lifecycle_status,
         any_value(shutdown_date)     AS shutdown_date,
+        datediff('day', CAST($as_of AS DATE), any_value(shutdown_date)) AS days_to_shutdown,
         any_value(replacement_model) AS replacement_model,
         min(usage_date)              AS first_seen,
         max(usage_date)              AS last_seen,
@@ -48,28 +49,7 @@ pairs_in_use AS (
     FROM callers
 )
 
-SELECT
-    team,
-    endpoint,
-    model,
-    source,
-    project_id,
-    api_key_id,
-    user_id,
-    route,
-    lifecycle_status,
-    shutdown_date,
-    datediff('day', CAST($as_of AS DATE), shutdown_date) AS days_to_shutdown,
-    replacement_model,
-    first_seen,
-    last_seen,
-    requests_28d,
-    failed_requests_28d,
-    input_tokens_28d,
-    cached_input_tokens_28d,
-    output_tokens_28d,
-    cost_usd_28d,
-    replacement_cost_usd_28d
+SELECT * EXCLUDE (pair_requests_28d)
 FROM pairs_in_use
 WHERE pair_requests_28d > 0
 ORDER BY team, endpoint, model, requests_28d DESC, source, project_id, api_key_id, user_id, route
