@@ -23,6 +23,8 @@ def main() -> None:
     data = rows.fetchall()
     unpriced = con.execute(
         "SELECT count(*), coalesce(sum(requests), 0) FROM marts.unpriced_usage").fetchall()[0]
+    (callers,) = con.execute(
+        "SELECT count(*) FROM marts.deprecated_model_callers").fetchall()[0]
     (known,) = con.execute(KNOWN_THROUGH_SQL).fetchall()[0]
     con.close()
     print(f"\nSunset Radar, as of {s.as_of} (window {s.window_start} .. {s.as_of})")
@@ -31,6 +33,8 @@ def main() -> None:
     print(f"  reports:                  {s.reports_dir}")
     print("\nTop deprecated-model users (last 28 days):\n")
     print(table(columns, data, limit=10))
+    print(f"\nCallers behind them: {callers} (source, project, API key, user and route; see "
+          "marts.deprecated_model_callers)")
     pairs = f"{unpriced[0]} model/endpoint pair{'' if unpriced[0] == 1 else 's'}"
     requests = f"{unpriced[1]:,} request{'' if unpriced[1] == 1 else 's'}"
     print(f"\nUnpriced usage: {pairs}, {requests} (see marts.unpriced_usage)")
