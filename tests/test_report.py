@@ -452,8 +452,44 @@ def test_the_callers_behind_each_row_are_named_busiest_first(radar):
     assert radar.query("SELECT requests_28d FROM marts.deprecated_model_usage") == [(133,)]
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
+    head = next(line for line in section.splitlines() if line.startswith("| team ")).split(" | ")
+    at = [head.index(c) for c in ("caller", "API key", "requests (28d)")]
     rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| alpha ")]
-    assert [(r[3], r[6], r[9]) for r in rows] == [
+    assert [tuple(r[i] for i in at) for r in rows] == [
         ("1 of 4", "key_a", "100"), ("2 of 4", "key_eval", "30"), ("3 of 4", "key_cron", "2")]
     html = (radar.reports / "migration-status-2026-W48.html").read_text()
     assert html.count("<td>key_eval</td>") == 1 and "key_nightly" not in html
+
+
+def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
+    """LiteLLM logs a key's alias (user_api_key_alias) beside its hashed token: the callers
+    mart and the report name the key by it; a key renamed later goes by its newest name."""
+    import csv
+    import json
+
+    from tests.exports import LITELLM_HEADER, litellm_row
+
+    def spend_log(name: str, rows: list[tuple[str, str, str, str]]) -> None:
+        with (radar.landing / name).open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(LITELLM_HEADER)
+            for rid, key, alias, day in rows:
+                row = litellm_row(rid, "gpt-4o-2024-08-06", 100, 10, "team-x", "growth", "success",
+                                  day=day)
+                row[2] = key
+                row[12] = json.dumps({"user_api_key_team_id": "team-x",
+                                      "user_api_key_alias": alias})
+                w.writerow(row)
+
+    spend_log("week1.csv", [("r1", "hash_a", "ingest-worker", "2026-11-20"),
+                            ("r2", "hash_b", "", "2026-11-20")])
+    spend_log("week2.csv", [("r3", "hash_a", "ingest-worker-v2", "2026-11-24"),
+                            ("r4", "hash_a", "ingest-worker-v2", "2026-11-24")])
+    assert run_job("weekly_migration_report").success
+    assert radar.query("SELECT api_key_id, key_alias, requests_28d "
+                       "FROM marts.deprecated_model_callers") == [
+        ("hash_a", "ingest-worker-v2", 3), ("hash_b", None, 1)]
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
+    assert "| 1 of 2 | litellm |  | hash_a | ingest-worker-v2 |  | /v1/chat/completions | 3 |" \
+        in section

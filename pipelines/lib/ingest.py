@@ -65,7 +65,7 @@ USAGE_COLUMNS = (
 )
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
-                  "model", "route", "line_item", "service_tier", "extra_dims"}
+                  "model", "route", "line_item", "service_tier", "extra_dims", "key_alias"}
 #: the bucket identity without its start: two buckets of the same dimensions whose time spans
 #: overlap describe the same usage (see ``_resolve_spans``)
 USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
@@ -694,6 +694,9 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         for c in USAGE_COLUMNS)
     _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}) "
             f"SELECT {select} FROM gateway_groups", {**p, "file": sha[:16]})
+    _x(con, "INSERT INTO staging.gateway_key_aliases SELECT api_key_id, key_alias, "
+            "max(usage_date), $file_id FROM gateway_groups "
+            "WHERE api_key_id IS NOT NULL AND key_alias IS NOT NULL GROUP BY ALL", p)
     dates = {d for (d,) in _x(con, "SELECT DISTINCT usage_date FROM gateway_groups")}
     counts.read += read
     counts.rejected += rejected

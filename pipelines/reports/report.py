@@ -457,13 +457,14 @@ CALLERS_INTRO = ("**Who sends the calls** (the busiest callers behind each team'
                  "key, project, user or gateway route to change; every caller is in "
                  "`marts.deprecated_model_callers`):")
 CALLERS_COLUMNS = ["team", "endpoint", "model", "caller", "source", "project", "API key",
-                   "user", "route", "requests (28d)", "failed", "last seen"]
+                   "key name", "user", "route", "requests (28d)", "failed", "last seen"]
 
 
 def caller_rows(data: ReportData) -> list[list[Any]]:
     return [[r["team"], r["endpoint"], r["model"], f"{r['rank']} of {r['callers']}",
-             r["source"], r["project_id"], r["api_key_id"], r["user_id"], r["route"],
-             r["requests_28d"], r["failed_requests_28d"], r["last_seen"]] for r in data.callers]
+             r["source"], r["project_id"], r["api_key_id"], r["key_alias"], r["user_id"],
+             r["route"], r["requests_28d"], r["failed_requests_28d"], r["last_seen"]]
+            for r in data.callers]
 
 
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
@@ -673,7 +674,7 @@ then traffic. A positive difference means the migration costs more.</p>
 project, user or gateway route to change. Every caller is in
 <code>marts.deprecated_model_callers</code>.</p>
 {_html_table(CALLERS_COLUMNS, [[fmt(v) for v in row] for row in caller_rows(data)],
-             {9, 10}, table_id="callers")}
+             {10, 11}, table_id="callers")}
 <h3>Unassigned callers</h3>
 <p>Deprecated-model traffic in the window that no team claims: add its API key, user or
 project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>

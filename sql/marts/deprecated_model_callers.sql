@@ -2,8 +2,16 @@
 -- request in the window ($as_of - 27 .. $as_of): team x endpoint x model x source x project x
 -- API key x user x route. The rows of marts.deprecated_model_usage taken apart by who sends
 -- the calls, so a team knows which key, project or service to change; the sums of a team,
--- endpoint and model's callers are its row there.
-WITH deprecated_daily AS (
+-- endpoint and model's callers are its row there. key_alias: the name a gateway key goes by.
+WITH key_aliases AS (
+    -- the name each gateway key went by most recently (LiteLLM's user_api_key_alias)
+    SELECT api_key_id, key_alias
+    FROM staging.gateway_key_aliases
+    QUALIFY row_number() OVER (PARTITION BY api_key_id
+                               ORDER BY last_seen DESC, file_id DESC, key_alias) = 1
+),
+
+deprecated_daily AS (
     -- the status is the model's as of $as_of on every day of its history
     SELECT *, usage_date >= CAST($as_of AS DATE) - INTERVAL 27 DAY AS in_window
     FROM marts.usage_cost_daily
@@ -19,6 +27,7 @@ callers AS (
         source,
         project_id,
         api_key_id,
+        key_alias,
         user_id,
         route,
         any_value(lifecycle_status)  AS lifecycle_status,
@@ -38,7 +47,8 @@ callers AS (
              THEN sum(replacement_cost_usd) FILTER (WHERE in_window) END
                                                                   AS replacement_cost_usd_28d
     FROM deprecated_daily
-    GROUP BY team, endpoint, model, source, project_id, api_key_id, user_id, route
+    LEFT JOIN key_aliases USING (api_key_id)
+    GROUP BY team, endpoint, model, source, project_id, api_key_id, key_alias, user_id, route
     HAVING bool_or(in_window)
 ),
 

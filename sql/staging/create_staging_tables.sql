@@ -62,6 +62,16 @@ CREATE TABLE IF NOT EXISTS staging.gateway_requests (
     file_id     BIGINT NOT NULL
 );
 
+-- The names gateway keys go by: LiteLLM logs a key's alias (user_api_key_alias in metadata)
+-- beside its hashed token (api_key). One row per file x key x alias seen in it, so the
+-- deprecated-model callers can name a gateway key as people know it; the newest wins.
+CREATE TABLE IF NOT EXISTS staging.gateway_key_aliases (
+    api_key_id VARCHAR NOT NULL,
+    key_alias  VARCHAR NOT NULL,
+    last_seen  DATE NOT NULL,
+    file_id    BIGINT NOT NULL
+);
+
 -- Each time the request ledger was trimmed to RADAR_REQUEST_LEDGER_DAYS: keys of requests
 -- before kept_from are gone, so a gateway request from before max(kept_from) arriving later
 -- cannot be told apart from one already counted: it is quarantined, never counted blind.
