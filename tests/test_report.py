@@ -147,7 +147,8 @@ def test_unassigned_deprecated_callers_are_listed_to_be_mapped(radar):
     assert "- **1 team** and unassigned callers on **1 endpoint** still call" in text
     section = text.split("**Unassigned callers**")[1].split("## 3.")[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
-    assert rows == ["| openai_usage_api | proj_z | key_z |  | gpt-4o-2024-08-06 | 5 | 2026-11-24 |"]
+    assert rows == [
+        "| openai_usage_api | proj_z | key_z |  |  | gpt-4o-2024-08-06 | 5 | 2026-11-24 |"]
     page_html = (radar.reports / "migration-status-2026-W48.html").read_text()
     unassigned = page_html.split('id="unassigned"')[1].split("</table>")[0]
     assert "proj_z" in unassigned and "proj_a" not in unassigned and "proj_y" not in unassigned
@@ -474,22 +475,29 @@ def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
             w = csv.writer(fh)
             w.writerow(LITELLM_HEADER)
             for rid, key, alias, day in rows:
-                row = litellm_row(rid, "gpt-4o-2024-08-06", 100, 10, "team-x", "growth", "success",
+                team = "" if key == "hash_c" else "team-x"  # hash_c: no team, unassigned
+                row = litellm_row(rid, "gpt-4o-2024-08-06", 100, 10, team, "", "success",
                                   day=day)
                 row[2] = key
-                row[12] = json.dumps({"user_api_key_team_id": "team-x",
+                row[12] = json.dumps({"user_api_key_team_id": team or None,
                                       "user_api_key_alias": alias})
                 w.writerow(row)
 
     spend_log("week1.csv", [("r1", "hash_a", "ingest-worker", "2026-11-20"),
                             ("r2", "hash_b", "", "2026-11-20")])
     spend_log("week2.csv", [("r3", "hash_a", "ingest-worker-v2", "2026-11-24"),
-                            ("r4", "hash_a", "ingest-worker-v2", "2026-11-24")])
+                            ("r4", "hash_a", "ingest-worker-v2", "2026-11-24"),
+                            ("r5", "hash_c", "notebook-key", "2026-11-24")])
     assert run_job("weekly_migration_report").success
-    assert radar.query("SELECT api_key_id, key_alias, requests_28d "
+    assert radar.query("SELECT team, api_key_id, key_alias, requests_28d "
                        "FROM marts.deprecated_model_callers") == [
-        ("hash_a", "ingest-worker-v2", 3), ("hash_b", None, 1)]
+        ("growth", "hash_a", "ingest-worker-v2", 3), ("growth", "hash_b", None, 1),
+        ("unassigned", "hash_c", "notebook-key", 1)]
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
     assert "| 1 of 2 | litellm |  | hash_a | ingest-worker-v2 |  | /v1/chat/completions | 3 |" \
         in section
+    # an unassigned gateway key, by the name to look it up under in LiteLLM
+    unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
+    assert "| litellm |  | hash_c | notebook-key |  | gpt-4o-2024-08-06 | 1 | 2026-11-24 |" \
+        in unassigned

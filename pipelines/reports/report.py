@@ -173,15 +173,17 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         SELECT t.team, t.endpoint, t.model, t.requests AS requests_this_week, t.first_day
         FROM this_week t ANTI JOIN before b USING (team, endpoint, model)
         ORDER BY t.requests DESC, t.team""", p)
-    # deprecated-model traffic no team claims: the keys, users and projects to map
+    has_callers = table_exists(con, "marts.deprecated_model_callers")
+    # deprecated-model traffic no team claims: the keys, users and projects to map (a gateway
+    # key with the name it goes by)
     unassigned = _dicts(con, """
-        SELECT source, project_id, api_key_id, user_id, model, sum(requests) AS requests,
-               max(usage_date) AS last_seen
-        FROM marts.usage_cost_daily
-        WHERE team = 'unassigned' AND lifecycle_status IN ('deprecated', 'shutdown')
-          AND requests > 0 AND usage_date BETWEEN $window_start AND $as_of
-        GROUP BY ALL ORDER BY requests DESC, source, project_id, api_key_id, user_id, model
-        LIMIT 20""", p)
+        SELECT source, project_id, api_key_id, max(key_alias) AS key_alias, user_id, model,
+               sum(requests_28d) AS requests, max(last_seen) AS last_seen
+        FROM marts.deprecated_model_callers WHERE team = 'unassigned'
+        GROUP BY source, project_id, api_key_id, user_id, model
+        HAVING sum(requests_28d) > 0
+        ORDER BY requests DESC, source, project_id, api_key_id, user_id, model
+        LIMIT 20""", p) if has_callers else []
     callers = _dicts(con, """
         WITH ranked AS (
             SELECT *, row_number() OVER (PARTITION BY team, endpoint, model
@@ -190,7 +192,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                    count(*) OVER (PARTITION BY team, endpoint, model) AS callers
             FROM marts.deprecated_model_callers WHERE team <> 'unassigned')
         SELECT * FROM ranked WHERE rank <= $per_row""", {**p, "per_row": CALLERS_PER_ROW}
-    ) if table_exists(con, "marts.deprecated_model_callers") else []
+    ) if has_callers else []
     order = {(r["team"], r["endpoint"], r["model"]): i for i, r in enumerate(actions)}
     callers.sort(key=lambda r: (order.get((r["team"], r["endpoint"], r["model"]), len(order)),
                                 r["rank"]))
@@ -469,13 +471,13 @@ def caller_rows(data: ReportData) -> list[list[Any]]:
 
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
                     "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`):")
-UNASSIGNED_COLUMNS = ["source", "project", "API key", "user", "model", "requests (28d)",
-                      "last seen"]
+UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name", "user", "model",
+                      "requests (28d)", "last seen"]
 
 
 def unassigned_rows(data: ReportData) -> list[list[Any]]:
-    return [[r["source"], r["project_id"], r["api_key_id"], r["user_id"], r["model"],
-             r["requests"], r["last_seen"]] for r in data.unassigned]
+    return [[r["source"], r["project_id"], r["api_key_id"], r["key_alias"], r["user_id"],
+             r["model"], r["requests"], r["last_seen"]] for r in data.unassigned]
 
 
 def progress_captions(data: ReportData) -> tuple[str, str, str | None]:
@@ -679,7 +681,7 @@ project, user or gateway route to change. Every caller is in
 <p>Deprecated-model traffic in the window that no team claims: add its API key, user or
 project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 {_html_table(UNASSIGNED_COLUMNS, [[fmt(v) for v in row] for row in unassigned_rows(data)],
-             {5}, table_id="unassigned")}
+             {6}, table_id="unassigned")}
 <h2>3. Progress</h2>
 {f'<p class="note">{_md_bold_to_html(note)}</p>' if note else ""}
 <p>{_e(shares)}</p>
