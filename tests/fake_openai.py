@@ -2,13 +2,16 @@
 
 Serves every usage endpoint and the Costs API with real pagination (``limit`` buckets per
 page, ``next_page`` cursors), an empty day, a partial last bucket, and scripted failures
-(one 429 with Retry-After, one 500) so the client's retries are exercised for real.
+(one 429 with Retry-After, one 500) so the client's retries are exercised for real; and each
+project's API keys (``GET /organization/projects/{project_id}/api_keys``: a list object,
+``first_id``/``last_id``/``has_more``, the next page ``after`` the last id).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 
 from werkzeug import Request, Response
@@ -30,6 +33,18 @@ class FakeAdminApi:
         self.calls: Counter[str] = Counter()
         self.failures = {"usage/completions": [429], "costs": [500]}
         self.seen_params: list[dict] = []
+        #: each project's keys, in the official ProjectApiKey shape
+        self.keys: dict[str, list[dict]] = {
+            "proj_a": [
+                project_key("key_a", "checkout-prod", user={"name": "Ada Lovelace",
+                                                            "email": "ada@example.com"}),
+                project_key("key_a2", "notebook", user={"name": "", "email": "bo@example.com"}),
+            ],
+            "proj_b": [project_key("key_b", "nightly-batch",
+                                   service_account={"name": "batch-runner"})],
+        }
+        self.keys_page_size = 1  # fewer than asked for, as a server may: two pages for proj_a
+        self.key_requests: list[tuple[str, str | None, str | None]] = []
 
     # the data: one bucket per day, oldest first
     def buckets(self, kind: str) -> list[dict]:
@@ -95,6 +110,24 @@ class FakeAdminApi:
             return Response(json.dumps(body), 200, content_type="application/json")
         return handle
 
+    def key_handler(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {ADMIN_KEY}":
+            return Response(json.dumps({"error": {"message": "invalid key"}}), 401)
+        project = request.path.split("/")[-2]
+        after, limit = request.args.get("after"), request.args.get("limit")
+        self.key_requests.append((project, limit, after))
+        if project not in self.keys:
+            return Response(json.dumps({"error": {"message": f"No such project: {project}"}}),
+                            404, content_type="application/json")
+        keys = self.keys[project]
+        start = next(i + 1 for i, k in enumerate(keys) if k["id"] == after) if after else 0
+        chunk = keys[start:start + min(int(limit or 20), self.keys_page_size)]
+        body = {"object": "list", "data": chunk,
+                "first_id": chunk[0]["id"] if chunk else None,
+                "last_id": chunk[-1]["id"] if chunk else None,
+                "has_more": start + len(chunk) < len(keys)}
+        return Response(json.dumps(body), 200, content_type="application/json")
+
     def install(self, httpserver) -> None:
         kinds = ["usage/completions", "usage/embeddings", "usage/moderations", "usage/images",
                  "usage/audio_speeches", "usage/audio_transcriptions", "usage/vector_stores",
@@ -103,9 +136,28 @@ class FakeAdminApi:
         for kind in kinds:
             httpserver.expect_request(f"/v1/organization/{kind}").respond_with_handler(
                 self.handler(kind))
+        httpserver.expect_request(
+            re.compile(r"^/v1/organization/projects/[^/]+/api_keys$")
+        ).respond_with_handler(self.key_handler)
 
     def export_page(self) -> dict:
         """The same completions, embeddings and costs as one saved page file each."""
         return {kind: {"object": "page", "data": self.buckets(kind), "has_more": False,
                        "next_page": None}
                 for kind in ("usage/completions", "usage/embeddings", "costs")}
+
+
+def project_key(key_id: str, name: str, user: dict | None = None,
+                service_account: dict | None = None, last_used: int = 1_764_000_000) -> dict:
+    """A ProjectApiKey object as the Admin API answers it."""
+    owner: dict = {"type": "user" if user else "service_account"}
+    if user:
+        owner["user"] = {"object": "organization.project.user", "id": f"user_{key_id}",
+                         "role": "member", "added_at": 1_711_471_533, **user}
+    else:
+        owner["service_account"] = {"object": "organization.project.service_account",
+                                    "id": f"svc_acct_{key_id}", "role": "member",
+                                    "created_at": 1_711_471_533, **(service_account or {})}
+    return {"object": "organization.project.api_key", "redacted_value": "sk-abc...def",
+            "name": name, "created_at": 1_711_471_533, "last_used_at": last_used,
+            "id": key_id, "owner": owner}

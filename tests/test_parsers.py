@@ -458,3 +458,71 @@ def test_a_page_file_not_utf8_after_its_head_is_rejected_whole(tmp_path):
     assert bad_file.status == "rejected" and fine.status == "loaded"
     assert f"not UTF-8 text (byte {at}: invalid continuation byte)" in bad_file.error
     assert con.execute("SELECT user_id FROM staging.usage").fetchall() == [("ok",)]
+
+
+class TestOpenAIKeyLists:
+    """Saved project API key lists (``GET /organization/projects/{id}/api_keys``)."""
+
+    @staticmethod
+    def key_list(*keys: object, has_more: bool = False) -> dict:
+        return {"object": "list", "data": list(keys), "has_more": has_more,
+                "first_id": None, "last_id": None}
+
+    def test_every_key_that_cannot_be_read_keeps_its_reason_without_its_secret(self):
+        from pipelines.lib import openai_keys
+        from tests.fake_openai import project_key
+
+        good_key = project_key("key_ok", " prod ", user={"name": "", "email": "a@x.io"})
+        cases = [
+            ("key is not an object", "key_x"),
+            ("not a project API key: object 'organization.admin_api_key'",
+             {**project_key("key_adm", "admin"), "object": "organization.admin_api_key"}),
+            ("key id is not a string: None", {**project_key("k", "n"), "id": None}),
+            ("key name is not a string: 7", {**project_key("key_n", "n"), "name": 7}),
+            ("owner type 'robot' is neither user nor service_account",
+             {**project_key("key_o", "n"), "owner": {"type": "robot"}}),
+            ("last_used_at is not Unix seconds: '2026-01-01'",
+             {**project_key("key_t", "n"), "last_used_at": "2026-01-01"}),
+        ]
+        parsed = openai_keys.parse_key_lists(
+            [self.key_list(good_key, *(item for _, item in cases))])
+        assert parsed.rows_read == 1 + len(cases)
+        ok = good(parsed.keys).row(0, named=True)
+        assert (ok["api_key_id"], ok["key_alias"], ok["key_owner"], ok["owner_type"]) == (
+            "key_ok", "prod", "a@x.io", "user")
+        assert ok["last_used_at"] is not None and ok["created_at"] is not None
+        rejected = bad(parsed.keys)
+        assert rejected["reason"].to_list() == [reason for reason, _ in cases]
+        assert all("sk-abc" not in raw for raw in rejected["raw"].to_list())
+        assert "key_adm" in rejected["raw"][1]
+
+    def test_a_saved_list_loads_and_a_list_among_usage_pages_is_refused(self, tmp_path):
+        """A key list saved by hand (one per line, twice the same key) is staged, a repeat
+        counted once; a file mixing a key list with usage pages is quarantined whole."""
+        from pipelines.lib.duck import prepare
+        from pipelines.lib.ingest import ingest_landing
+        from tests.fake_openai import project_key
+
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        first = self.key_list(project_key("key_a", "old-name", user={"name": "Ada"}),
+                              project_key("key_b", "b", service_account={"name": "svc"}))
+        second = self.key_list(project_key("key_a", "new-name", user={"name": "Ada"}),
+                               {"object": "organization.project.api_key", "id": ""})
+        (landing / "keys.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(second))
+        (landing / "mixed.json").write_text(json.dumps(
+            [page([bucket("2026-11-20", [RESULT_A])]), first]))
+        con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+        outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
+        keys, mixed = outcomes["keys.jsonl"], outcomes["mixed.json"]
+        assert (keys.format, keys.status) == ("openai_api_keys_json", "loaded")
+        assert (keys.rows_read, keys.rows_loaded, keys.rows_duplicate, keys.rows_rejected) == (
+            4, 2, 1, 1)
+        assert con.execute("SELECT api_key_id, key_alias, key_owner FROM staging.openai_api_keys "
+                           "ORDER BY ALL").fetchall() == [("key_a", "new-name", "Ada"),
+                                                          ("key_b", "b", "svc")]
+        assert con.execute("SELECT reason FROM staging.rejected_rows WHERE position IS NOT NULL"
+                           ).fetchall() == [("key id is not a string: ''",)]
+        assert mixed.status == "rejected"
+        assert "document 2 is a project API key list, in a file of usage pages" in mixed.error
+        assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]

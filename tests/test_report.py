@@ -501,3 +501,40 @@ def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
     unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
     assert "| litellm |  | hash_c | notebook-key |  | gpt-4o-2024-08-06 | 1 | 2026-11-24 |" \
         in unassigned
+
+
+def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
+    """The Usage API gives a key's id only: a saved project key list (what the sync pulls)
+    names it and its owner in the callers mart and the report; an unassigned key shows its
+    owner, the person to ask, even without a name; a newer list renames a key."""
+    import json
+
+    from tests.exports import RESULT_A, bucket, page
+    from tests.fake_openai import project_key
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        RESULT_A, dict(RESULT_A, project_id="proj_x", api_key_id="key_x", num_model_requests=4)
+    ])])))
+
+    def key_list(name: str, keys: list[dict]) -> None:
+        (radar.landing / name).write_text(json.dumps(
+            {"object": "list", "data": keys, "first_id": keys[0]["id"],
+             "last_id": keys[-1]["id"], "has_more": False}))
+
+    key_list("keys_1.json", [project_key("key_a", "checkout", service_account={"name": "svc"}),
+                             project_key("key_x", "", user={"name": "Bo", "email": "b@x.io"})])
+    assert run_job("weekly_migration_report").success
+    callers = ("SELECT team, api_key_id, key_alias, key_owner, requests_28d "
+               "FROM marts.deprecated_model_callers")
+    assert radar.query(callers) == [("alpha", "key_a", "checkout", "svc", 100),
+                                    ("unassigned", "key_x", None, "Bo", 4)]
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
+    assert "| openai_usage_api | proj_a | key_a | checkout (svc) |" in section
+    unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
+    assert "| openai_usage_api | proj_x | key_x | (Bo) |" in unassigned
+
+    key_list("keys_2.json", [project_key("key_a", "checkout-v2",
+                                         service_account={"name": "svc"})])
+    assert run_job("weekly_migration_report").success
+    assert radar.query(callers)[0][2] == "checkout-v2"

@@ -36,13 +36,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
+from pipelines.lib import dashboard_csv, litellm_csv, openai_keys, openai_pages
 from pipelines.lib.duck import memory_limit_bytes, run_script, transaction
 from pipelines.lib.duck import run as _x
 from pipelines.lib.formats import (
     DASHBOARD_CSV,
     LITELLM_CSV,
     OPENAI_JSON,
+    OPENAI_KEYS,
     compression_of,
     detect_format,
 )
@@ -65,7 +66,8 @@ USAGE_COLUMNS = (
 )
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
-                  "model", "route", "line_item", "service_tier", "extra_dims", "key_alias"}
+                  "model", "route", "line_item", "service_tier", "extra_dims", "key_alias",
+                  "key_owner"}
 #: the bucket identity without its start: two buckets of the same dimensions whose time spans
 #: overlap describe the same usage (see ``_resolve_spans``)
 USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
@@ -371,6 +373,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
+    keys_df: pl.DataFrame | None = None
     try:
         fmt = detect_format(source)
         if fmt == OPENAI_JSON:
@@ -378,8 +381,13 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 text = source.read_text(encoding="utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
-            parsed = openai_pages.parse_pages(text)
-            usage_df, costs_df = parsed.usage, parsed.costs
+            documents = openai_pages.iter_pages(text)
+            if documents and all(openai_keys.is_key_list(d) for d in documents):
+                fmt = OPENAI_KEYS
+                keys_df = openai_keys.parse_key_lists(documents).keys
+            else:
+                parsed = openai_pages.parse_documents(documents)
+                usage_df, costs_df = parsed.usage, parsed.costs
         elif fmt == DASHBOARD_CSV:
             kind, frame, _ = dashboard_csv.parse_dashboard_csv(source)
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
@@ -405,6 +413,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 con.unregister("incoming_usage_df")
             if fmt == LITELLM_CSV:
                 dates |= _load_gateway(con, gateway_sql, source, file_id, key, sha, now, counts)
+            if keys_df is not None:
+                _load_key_names(con, keys_df, file_id, key, now, counts)
             if usage_df is not None:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
                                 USAGE_VALUE_COLUMNS, file_id, key, now, counts,
@@ -436,7 +446,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
         error = str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {exc}"
         return _reject_file(con, path, key, sha, fmt, error, now, run_id)
     finally:
-        for temp in ("incoming_usage", "incoming_costs", "good", *GATEWAY_TEMPS):
+        for temp in ("incoming_usage", "incoming_costs", "incoming_keys", "good",
+                     *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
                        counts.duplicate, error, tuple(sorted(dates)), counts.not_usage)
@@ -626,6 +637,37 @@ def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
     if _x(con, f"SELECT count(*) FROM {table} WHERE {suspicious}")[0][0]:
         _x(con, f"UPDATE {table} SET " + ", ".join(f"{c} = {sql_mask(c)}" for c in masked)
            + f" WHERE {suspicious}")
+
+
+# ------------------------------------------------------------------------- OpenAI key lists
+
+def _load_key_names(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame, file_id: int,
+                    key: str, now: dt.datetime, counts: _Counts) -> None:
+    """Stage the keys of a saved project API key list (names and owners, no usage).
+
+    Each file's keys are kept with its id: the callers of deprecated models are named by the
+    newest file's entry for their key. A key listed twice in one file counts once (the later
+    entry is kept; the earlier is a duplicate)."""
+    p = {"file_id": file_id, "path": key, "now": now}
+    con.register("incoming_keys_df", keys)
+    _x(con, "CREATE OR REPLACE TEMP TABLE incoming_keys AS SELECT * FROM incoming_keys_df")
+    con.unregister("incoming_keys_df")
+    _mask_identifiers(con, "incoming_keys")
+    read, rejected = _x(con, "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) "
+                             "FROM incoming_keys")[0]
+    if rejected:
+        _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
+                f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
+                f"FROM incoming_keys WHERE reason IS NOT NULL", p)
+    (loaded,) = _x(con, "INSERT INTO staging.openai_api_keys "
+                        "SELECT api_key_id, key_alias, key_owner, owner_type, created_at, "
+                        "last_used_at, $file_id FROM incoming_keys WHERE reason IS NULL "
+                        "QUALIFY row_number() OVER (PARTITION BY api_key_id "
+                        "ORDER BY position DESC) = 1", p)[0]
+    counts.read += read
+    counts.rejected += rejected
+    counts.loaded += loaded
+    counts.duplicate += read - rejected - loaded
 
 
 # ----------------------------------------------------------------------------- gateway logs

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.lib import openai_keys
 from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA, usage_key
 
 SOURCE = "openai_usage_api"
@@ -130,7 +131,11 @@ def _is_models_list(doc: object) -> bool:
 
 def parse_pages(text: str) -> ParsedPages:
     """Parse the text of a saved Usage/Costs API response into typed rows and rejects."""
-    pages = iter_pages(text)
+    return parse_documents(iter_pages(text))
+
+
+def parse_documents(pages: list[Any]) -> ParsedPages:
+    """Parse the documents of a file (:func:`iter_pages`) into typed rows and rejects."""
     if not pages:
         raise NotAUsagePage("no page objects in the file")
     usage_rows: list[tuple] = []
@@ -141,6 +146,10 @@ def parse_pages(text: str) -> ParsedPages:
         if not isinstance(page, dict) or page.get("object") != "page" or not isinstance(
             page.get("data"), list
         ):
+            if openai_keys.is_key_list(page):
+                raise NotAUsagePage(
+                    f"document {page_no + 1} is a project API key list, in a file of usage "
+                    "pages: save key lists in files of their own")
             if _is_models_list(page):
                 raise NotAUsagePage(
                     "a Models API list (GET /v1/models), not usage: its shutdown dates go "

@@ -177,7 +177,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     # deprecated-model traffic no team claims: the keys, users and projects to map (a gateway
     # key with the name it goes by)
     unassigned = _dicts(con, """
-        SELECT source, project_id, api_key_id, max(key_alias) AS key_alias, user_id, model,
+        SELECT source, project_id, api_key_id, max(key_alias) AS key_alias,
+               max(key_owner) AS key_owner, user_id, model,
                sum(requests_28d) AS requests, max(last_seen) AS last_seen
         FROM marts.deprecated_model_callers WHERE team = 'unassigned'
         GROUP BY source, project_id, api_key_id, user_id, model
@@ -459,24 +460,32 @@ CALLERS_INTRO = ("**Who sends the calls** (the busiest callers behind each team'
                  "key, project, user or gateway route to change; every caller is in "
                  "`marts.deprecated_model_callers`):")
 CALLERS_COLUMNS = ["team", "endpoint", "model", "caller", "source", "project", "API key",
-                   "key name", "user", "route", "requests (28d)", "failed", "last seen"]
+                   "key name (owner)", "user", "route", "requests (28d)", "failed", "last seen"]
+
+
+def key_name(r: dict[str, Any]) -> str | None:
+    """A key as people know it: its name, and who owns it where the key list says."""
+    alias, owner = r.get("key_alias"), r.get("key_owner")
+    if alias and owner:
+        return f"{alias} ({owner})"
+    return alias or (f"({owner})" if owner else None)
 
 
 def caller_rows(data: ReportData) -> list[list[Any]]:
     return [[r["team"], r["endpoint"], r["model"], f"{r['rank']} of {r['callers']}",
-             r["source"], r["project_id"], r["api_key_id"], r["key_alias"], r["user_id"],
+             r["source"], r["project_id"], r["api_key_id"], key_name(r), r["user_id"],
              r["route"], r["requests_28d"], r["failed_requests_28d"], r["last_seen"]]
             for r in data.callers]
 
 
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
                     "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`):")
-UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name", "user", "model",
+UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name (owner)", "user", "model",
                       "requests (28d)", "last seen"]
 
 
 def unassigned_rows(data: ReportData) -> list[list[Any]]:
-    return [[r["source"], r["project_id"], r["api_key_id"], r["key_alias"], r["user_id"],
+    return [[r["source"], r["project_id"], r["api_key_id"], key_name(r), r["user_id"],
              r["model"], r["requests"], r["last_seen"]] for r in data.unassigned]
 
 

@@ -2,13 +2,30 @@
 -- request in the window ($as_of - 27 .. $as_of): team x endpoint x model x source x project x
 -- API key x user x route. The rows of marts.deprecated_model_usage taken apart by who sends
 -- the calls, so a team knows which key, project or service to change; the sums of a team,
--- endpoint and model's callers are its row there. key_alias: the name a gateway key goes by.
-WITH key_aliases AS (
+-- endpoint and model's callers are its row there. key_alias: the name the key goes by;
+-- key_owner: the user or service account that owns an OpenAI key.
+WITH gateway_key_names AS (
     -- the name each gateway key went by most recently (LiteLLM's user_api_key_alias)
-    SELECT api_key_id, key_alias
+    SELECT api_key_id, key_alias, NULL::VARCHAR AS key_owner
     FROM staging.gateway_key_aliases
     QUALIFY row_number() OVER (PARTITION BY api_key_id
                                ORDER BY last_seen DESC, file_id DESC, key_alias) = 1
+),
+
+openai_key_names AS (
+    -- each OpenAI key as the newest saved project key list has it
+    SELECT api_key_id, key_alias, key_owner
+    FROM staging.openai_api_keys
+    QUALIFY row_number() OVER (PARTITION BY api_key_id ORDER BY file_id DESC) = 1
+),
+
+key_names AS (
+    -- OpenAI key ids (key_...) and gateway key hashes never collide; were one listed in
+    -- both, the gateway's alias is the name the calls were logged under
+    SELECT * FROM gateway_key_names
+    UNION ALL BY NAME
+    SELECT * FROM openai_key_names
+    WHERE api_key_id NOT IN (SELECT api_key_id FROM gateway_key_names)
 ),
 
 deprecated_daily AS (
@@ -28,6 +45,7 @@ callers AS (
         project_id,
         api_key_id,
         key_alias,
+        key_owner,
         user_id,
         route,
         any_value(lifecycle_status)  AS lifecycle_status,
@@ -47,8 +65,9 @@ callers AS (
              THEN sum(replacement_cost_usd) FILTER (WHERE in_window) END
                                                                   AS replacement_cost_usd_28d
     FROM deprecated_daily
-    LEFT JOIN key_aliases USING (api_key_id)
-    GROUP BY team, endpoint, model, source, project_id, api_key_id, key_alias, user_id, route
+    LEFT JOIN key_names USING (api_key_id)
+    GROUP BY team, endpoint, model, source, project_id, api_key_id, key_alias, key_owner,
+             user_id, route
     HAVING bool_or(in_window)
 ),
 

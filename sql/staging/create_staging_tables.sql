@@ -72,6 +72,19 @@ CREATE TABLE IF NOT EXISTS staging.gateway_key_aliases (
     file_id    BIGINT NOT NULL
 );
 
+-- The names OpenAI keys go by and who owns them: saved project API key lists (the Admin
+-- API's GET /organization/projects/{project_id}/api_keys, pulled by the sync). One row per
+-- file x key; the newest file wins. The key's redacted value is never kept.
+CREATE TABLE IF NOT EXISTS staging.openai_api_keys (
+    api_key_id   VARCHAR NOT NULL,
+    key_alias    VARCHAR,
+    key_owner    VARCHAR,
+    owner_type   VARCHAR,              -- user | service_account
+    created_at   TIMESTAMP,
+    last_used_at TIMESTAMP,
+    file_id      BIGINT NOT NULL
+);
+
 -- Each time the request ledger was trimmed to RADAR_REQUEST_LEDGER_DAYS: keys of requests
 -- before kept_from are gone, so a gateway request from before max(kept_from) arriving later
 -- cannot be told apart from one already counted: it is quarantined, never counted blind.
