@@ -4,7 +4,8 @@ Every usage endpoint and the Costs API, daily buckets, grouped by every dimensio
 endpoint supports, following ``next_page`` until ``has_more`` is false with each endpoint's
 maximum ``limit``. Each response page is saved as the JSON a person would save, so
 ``radar_refresh`` ingests it like any export; downloading a day again writes newer files for
-it, and the newest file wins.
+it, and the newest file wins. Then the API keys of every project seen in those pages (their
+names and owners, so a caller is named as people know it), with the same admin key.
 
 The admin key is read from ``OPENAI_ADMIN_KEY`` and only ever put in the Authorization
 header: it is never stored, logged, or included in an error message.
@@ -17,12 +18,14 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     import httpx
@@ -73,6 +76,10 @@ class SyncStats:
     buckets: int = 0
     retries: int = 0
     files: int = 0
+    #: project API key lists: projects listed, keys listed, projects whose list failed
+    key_lists: int = 0
+    keys: int = 0
+    key_list_errors: int = 0
 
 
 #: what a 401/403 means for the Admin API's endpoints
@@ -185,6 +192,20 @@ class OpenAIAdminClient:
             if not page.get("has_more") or not cursor:
                 return
 
+    def project_api_keys(self, project_id: str) -> Iterator[dict]:
+        """Every page of ``GET /organization/projects/{project_id}/api_keys`` (a list object,
+        100 keys a page at most, the next one ``after`` the page's ``last_id``)."""
+        path = f"organization/projects/{quote(project_id, safe='')}/api_keys"
+        after: str | None = None
+        while True:
+            page = self.get(path, [("limit", 100), *([("after", after)] if after else [])])
+            if page.get("object") != "list" or not isinstance(page.get("data"), list):
+                raise AdminApiError(f"GET {path}: the response is not a list object")
+            yield page
+            after = page.get("last_id")
+            if not page.get("has_more") or not after:
+                return
+
     def models(self) -> list[dict]:
         """``GET /v1/models``: model objects, with ``shutdown_date`` where announced."""
         return self.get("models", []).get("data", [])
@@ -205,14 +226,46 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
     """
     folder = landing / "openai_api"
     folder.mkdir(parents=True, exist_ok=True)
+    projects: set[str] = set()
     for endpoint in endpoints:
         for number, page in enumerate(client.pages(endpoint, start, end), start=1):
-            path = folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json"
-            tmp = path.with_name(path.name + ".part")
-            tmp.write_text(json.dumps(page), encoding="utf-8")
-            os.replace(tmp, path)
-            client.stats.files += 1
+            _write(client, folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json", page)
+            projects |= _project_ids(page)
+    for project in sorted(projects):
+        sync_key_names(client, project, folder)
     return client.stats
+
+
+def sync_key_names(client: OpenAIAdminClient, project: str, folder: Path) -> None:
+    """Save the API keys of ``project`` as ``api_keys_<project>_pNNN.json``: the newest list,
+    rewritten on every sync. Names are a help, not usage: a project whose list cannot be
+    read (archived, or a key without the permission) is logged and counted, and the sync
+    goes on."""
+    client.stats.key_lists += 1
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", project)
+    try:
+        for number, page in enumerate(client.project_api_keys(project), start=1):
+            if page["data"]:
+                _write(client, folder / f"api_keys_{name}_p{number:03d}.json", page)
+                client.stats.keys += len(page["data"])
+    except AdminApiError as exc:
+        client.stats.key_list_errors += 1
+        log.warning("the API keys of project %s were not listed (their callers stay "
+                    "unnamed): %s", project, exc)
+
+
+def _write(client: OpenAIAdminClient, path: Path, page: dict) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(page), encoding="utf-8")
+    os.replace(tmp, path)
+    client.stats.files += 1
+
+
+def _project_ids(page: dict) -> set[str]:
+    """The project ids of a usage or costs page's results."""
+    return {r["project_id"] for bucket in page["data"] if isinstance(bucket, dict)
+            for r in bucket.get("results") or () if isinstance(r, dict)
+            and isinstance(r.get("project_id"), str) and r["project_id"]}
 
 
 def _error_message(response: httpx.Response) -> str:
