@@ -348,6 +348,36 @@ def write_notebook_save(path: Path, as_of: dt.date, m: DemoModels) -> None:
     path.write_text(json.dumps(buckets), encoding="utf-8")
 
 
+#: the demo's OpenAI keys, as their projects' key lists name them: (project, key, name,
+#: owner type, owner). The sync pulls these lists with the usage; here they are saved files.
+DEMO_KEYS = (
+    ("proj_search", "key_search_prod", "search-api", "service_account", "search-backend"),
+    ("proj_search", "key_search_eval", "offline-evals", "user", "Priya Nair"),
+    ("proj_search", "key_search_batch", "search-reindex", "service_account", "reindex-batch"),
+    ("proj_sandbox", "key_sandbox", "", "user", "intern@example.com"),
+    ("proj_support", "key_support_bot", "support-bot", "service_account", "helpdesk-automation"),
+    ("proj_support", "key_support_agent", "agent-assist", "service_account", "agent-assist"),
+)
+
+
+def write_key_lists(path: Path, as_of: dt.date) -> None:
+    """Each project's API keys as ``GET /organization/projects/{id}/api_keys`` answers them,
+    one list a line (JSON Lines)."""
+    created, used = _epoch(as_of - dt.timedelta(days=400)), _epoch(as_of)
+    lines = []
+    for project in dict.fromkeys(p for p, *_ in DEMO_KEYS):
+        keys = []
+        for _, key, name, kind, owner in (k for k in DEMO_KEYS if k[0] == project):
+            who = ({"name": owner} if kind == "service_account" or "@" not in owner
+                   else {"name": "", "email": owner})
+            keys.append({"object": "organization.project.api_key", "id": key, "name": name,
+                         "redacted_value": "sk-...demo", "created_at": created,
+                         "last_used_at": used, "owner": {"type": kind, kind: who}})
+        lines.append(json.dumps({"object": "list", "data": keys, "first_id": keys[0]["id"],
+                                 "last_id": keys[-1]["id"], "has_more": False}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def generate(landing: Path, as_of: dt.date) -> DemoModels:
     m = pick_models(as_of)
     lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
@@ -360,6 +390,7 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
     write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m,
                   shutdown_row.shutdown_date if shutdown_row else None)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
+    write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
     (landing / "notebooks").mkdir(parents=True, exist_ok=True)
     write_notebook_save(landing / "notebooks" / "completions_last_2_weeks.json", as_of, m)
     return m
