@@ -55,3 +55,25 @@ def test_no_secret_is_stored_or_logged(fixture_exports):
     reasons = fixture_exports.query(
         "SELECT reason, raw FROM staging.rejected_rows WHERE source_file LIKE '%leaky.json'")
     assert len(reasons) == 1 and "negative" in reasons[0][0] and "Bearer ***" in reasons[0][1]
+
+
+def test_masking_in_duckdb_agrees_with_python_and_spares_words_that_end_in_sk():
+    """The warehouse's masks (RE2 in DuckDB) match what ``redact``'s key and bearer patterns
+    mask in Python: a credential is masked wherever it stands, a name like
+    "helpdesk-automation" is not (it was, in DuckDB, until 2026-12-04)."""
+    from pipelines.lib.redact import redact, sql_mask, sql_redact
+
+    texts = ["helpdesk-automation", "risk-assessment-v2", "frisk-12345678",
+             "sk-proj-AbCdEf0123456789", "key=sk-admin-0123456789", "owner: sk-abcdef",
+             "x_sk-abcdefgh", "Bearer eyJhbGciOiJIUzI1NiJ9.x", "forbearer abcdefghij",
+             "token bearer abcdefghij"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INT, v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+    redacted = [r for (r,) in con.execute(f"SELECT {sql_redact('v')} FROM t ORDER BY i")
+                .fetchall()]
+    assert redacted == [redact(t) for t in texts]
+    masked = dict(con.execute(f"SELECT v, {sql_mask('v')} FROM t").fetchall())
+    assert [t for t in texts if masked[t] == t] == [
+        "helpdesk-automation", "risk-assessment-v2", "frisk-12345678", "x_sk-abcdefgh",
+        "forbearer abcdefghij"]

@@ -33,9 +33,10 @@ def redact(text: str | None, limit: int = MAX_RAW_CHARS) -> str | None:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-#: the same patterns for DuckDB (RE2 syntax), applied when rows are written to the warehouse
-_SQL_KEY = r"sk-[A-Za-z0-9_\-]{6,}"
-_SQL_BEARER = r"(?i)bearer\s+[A-Za-z0-9._~+/=\-]{6,}"
+#: the same patterns for DuckDB (RE2 syntax), applied when rows are written to the warehouse;
+#: the word boundary as in Python's, or "helpdesk-automation" would pass for a key
+_SQL_KEY = r"\bsk-[A-Za-z0-9_\-]{6,}"
+_SQL_BEARER = r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"
 
 
 def sql_redact(expr: str) -> str:
