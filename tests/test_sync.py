@@ -114,7 +114,11 @@ def test_the_sync_names_each_key_and_who_owns_it(radar, api, caplog):
     # every page of each project's keys, 100 asked for, the next after the last id
     assert api.key_requests == [("proj_a", "100", None), ("proj_a", "100", "key_a"),
                                 ("proj_b", "100", None)]
-    assert run_job("radar_refresh").success
+    refresh = run_job("radar_refresh")
+    assert refresh.success
+    # the UI's preview of the callers names them too
+    (mat,) = refresh.asset_materializations_for_node("marts__deprecated_model_callers")
+    assert "| key_a | checkout-prod | Ada Lovelace |" in mat.metadata["preview"].value
     assert radar.query("SELECT api_key_id, key_alias, key_owner, owner_type "
                        "FROM staging.openai_api_keys ORDER BY ALL") == [
         ("key_a", "checkout-prod", "Ada Lovelace", "user"),
