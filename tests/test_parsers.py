@@ -460,8 +460,9 @@ def test_a_page_file_not_utf8_after_its_head_is_rejected_whole(tmp_path):
     assert con.execute("SELECT user_id FROM staging.usage").fetchall() == [("ok",)]
 
 
-class TestOpenAIKeyLists:
-    """Saved project API key lists (``GET /organization/projects/{id}/api_keys``)."""
+class TestOpenAIDirectoryLists:
+    """Saved project and project API key lists (``GET /organization/projects`` and
+    ``/organization/projects/{id}/api_keys``)."""
 
     @staticmethod
     def key_list(*keys: object, has_more: bool = False) -> dict:
@@ -469,12 +470,12 @@ class TestOpenAIKeyLists:
                 "first_id": None, "last_id": None}
 
     def test_every_key_that_cannot_be_read_keeps_its_reason_without_its_secret(self):
-        from pipelines.lib import openai_keys
+        from pipelines.lib import openai_directory
         from tests.fake_openai import project_key
 
         good_key = project_key("key_ok", " prod ", user={"name": "", "email": "a@x.io"})
         cases = [
-            ("key is not an object", "key_x"),
+            ("project API key is not an object", "key_x"),
             ("not a project API key: object 'organization.admin_api_key'",
              {**project_key("key_adm", "admin"), "object": "organization.admin_api_key"}),
             ("key id is not a string: None", {**project_key("k", "n"), "id": None}),
@@ -484,21 +485,54 @@ class TestOpenAIKeyLists:
             ("last_used_at is not Unix seconds: '2026-01-01'",
              {**project_key("key_t", "n"), "last_used_at": "2026-01-01"}),
         ]
-        parsed = openai_keys.parse_key_lists(
-            [self.key_list(good_key, *(item for _, item in cases))])
-        assert parsed.rows_read == 1 + len(cases)
-        ok = good(parsed.keys).row(0, named=True)
+        listing = self.key_list(good_key, *(item for _, item in cases))
+        assert openai_directory.list_kind(listing) == openai_directory.KEY_TAG
+        parsed = openai_directory.parse_lists([listing], openai_directory.KEY_TAG)
+        assert len(parsed) == 1 + len(cases)
+        ok = good(parsed).row(0, named=True)
         assert (ok["api_key_id"], ok["key_alias"], ok["key_owner"], ok["owner_type"]) == (
             "key_ok", "prod", "a@x.io", "user")
         assert ok["last_used_at"] is not None and ok["created_at"] is not None
-        rejected = bad(parsed.keys)
+        rejected = bad(parsed)
         assert rejected["reason"].to_list() == [reason for reason, _ in cases]
         assert all("sk-abc" not in raw for raw in rejected["raw"].to_list())
         assert "key_adm" in rejected["raw"][1]
 
+    def test_projects_by_name_and_those_that_cannot_be_read_with_their_reason(self):
+        from pipelines.lib import openai_directory
+
+        def project(pid: object, name: object = "P", **more: object) -> dict:
+            return {"object": "organization.project", "id": pid, "name": name,
+                    "created_at": 1_711_471_533, "archived_at": None, "status": "active",
+                    **more}
+
+        cases = [
+            ("project id is not a string: 5", project(5)),
+            ("project name is not a string: ['x']", project("proj_l", ["x"])),
+            ("project status 'deleted' is neither active nor archived",
+             project("proj_d", status="deleted")),
+            ("archived_at is not Unix seconds: 1.5", project("proj_t", archived_at=1.5)),
+            ("not a project: object 'organization.user'",
+             {"object": "organization.user", "id": "user_1"}),
+        ]
+        listing = self.key_list(project(" proj_ok ", " Search "),
+                                project("proj_arch", "", status="archived",
+                                        archived_at=1_760_000_000),
+                                *(item for _, item in cases))
+        assert openai_directory.list_kind(listing) == openai_directory.PROJECT_TAG
+        parsed = openai_directory.parse_lists([listing], openai_directory.PROJECT_TAG)
+        assert good(parsed).select("project_id", "project_name", "status").rows() == [
+            ("proj_ok", "Search", "active"), ("proj_arch", None, "archived")]
+        assert bad(parsed)["reason"].to_list() == [reason for reason, _ in cases]
+        # an empty list, or a list of other things, is no directory list
+        assert openai_directory.list_kind(self.key_list()) is None
+        assert openai_directory.list_kind({"object": "list", "data": [{"object": "model"}]}) \
+            is None
+
     def test_a_saved_list_loads_and_a_list_among_usage_pages_is_refused(self, tmp_path):
         """A key list saved by hand (one per line, twice the same key) is staged, a repeat
-        counted once; a file mixing a key list with usage pages is quarantined whole."""
+        counted once, and so is a project list; a file mixing a key list with usage pages, or
+        with a project list, is quarantined whole."""
         from pipelines.lib.duck import prepare
         from pipelines.lib.ingest import ingest_landing
         from tests.fake_openai import project_key
@@ -512,9 +546,15 @@ class TestOpenAIKeyLists:
         (landing / "keys.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(second))
         (landing / "mixed.json").write_text(json.dumps(
             [page([bucket("2026-11-20", [RESULT_A])]), first]))
+        projects = {"object": "list", "has_more": False, "data": [
+            {"object": "organization.project", "id": "proj_a", "name": "Checkout",
+             "created_at": 1_711_471_533, "archived_at": None, "status": "active"}]}
+        (landing / "projects.json").write_text(json.dumps(projects))
+        (landing / "two_kinds.json").write_text(json.dumps([first, projects]))
         con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
         outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
-        keys, mixed = outcomes["keys.jsonl"], outcomes["mixed.json"]
+        keys, mixed, both = (outcomes[f] for f in ("keys.jsonl", "mixed.json",
+                                                     "two_kinds.json"))
         assert (keys.format, keys.status) == ("openai_api_keys_json", "loaded")
         assert (keys.rows_read, keys.rows_loaded, keys.rows_duplicate, keys.rows_rejected) == (
             4, 2, 1, 1)
@@ -524,5 +564,12 @@ class TestOpenAIKeyLists:
         assert con.execute("SELECT reason FROM staging.rejected_rows WHERE position IS NOT NULL"
                            ).fetchall() == [("key id is not a string: ''",)]
         assert mixed.status == "rejected"
-        assert "document 2 is a project API key list, in a file of usage pages" in mixed.error
+        assert "document 2 is a project API key list, in a file of other documents" \
+            in mixed.error
         assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
+        assert (outcomes["projects.json"].format, outcomes["projects.json"].rows_loaded) == (
+            "openai_projects_json", 1)
+        assert con.execute("SELECT project_id, project_name, status FROM staging.openai_projects"
+                           ).fetchall() == [("proj_a", "Checkout", "active")]
+        assert both.status == "rejected"
+        assert "document 1 is a project API key list, in a file of other documents" in both.error

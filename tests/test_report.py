@@ -504,9 +504,10 @@ def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
 
 
 def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
-    """The Usage API gives a key's id only: a saved project key list (what the sync pulls)
-    names it and its owner in the callers mart and the report; an unassigned key shows its
-    owner, the person to ask, even without a name; a newer list renames a key."""
+    """The Usage API gives a key's and a project's ids only: saved key and project lists
+    (what the sync pulls) name them and the key's owner in the callers mart and the report;
+    an unassigned key shows its owner, the person to ask, even without a name (and a project
+    without a list its id); a newer list renames a key."""
     import json
 
     from tests.exports import RESULT_A, bucket, page
@@ -523,6 +524,10 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
 
     key_list("keys_1.json", [project_key("key_a", "checkout", service_account={"name": "svc"}),
                              project_key("key_x", "", user={"name": "Bo", "email": "b@x.io"})])
+    (radar.landing / "projects.json").write_text(json.dumps({"object": "list", "data": [
+        {"object": "organization.project", "id": "proj_a", "name": "Checkout",
+         "created_at": 1_711_471_533, "archived_at": None, "status": "active"}],
+        "first_id": "proj_a", "last_id": "proj_a", "has_more": False}))
     assert run_job("weekly_migration_report").success
     callers = ("SELECT team, api_key_id, key_alias, key_owner, requests_28d "
                "FROM marts.deprecated_model_callers")
@@ -530,7 +535,7 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
                                     ("unassigned", "key_x", None, "Bo", 4)]
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
-    assert "| openai_usage_api | proj_a | key_a | checkout (svc) |" in section
+    assert "| openai_usage_api | Checkout (proj_a) | key_a | checkout (svc) |" in section
     unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
     assert "| openai_usage_api | proj_x | key_x | (Bo) |" in unassigned
 

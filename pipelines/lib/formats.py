@@ -7,8 +7,10 @@ import io
 from pathlib import Path
 
 OPENAI_JSON = "openai_api_json"
-#: a saved project API key list (JSON too: told apart from usage pages once parsed)
+#: saved Admin API lists of project API keys and of projects (JSON too: told apart from usage
+#: pages once parsed)
 OPENAI_KEYS = "openai_api_keys_json"
+OPENAI_PROJECTS = "openai_projects_json"
 DASHBOARD_CSV = "openai_dashboard_csv"
 LITELLM_CSV = "litellm_spend_logs_csv"
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.lib import dashboard_csv, litellm_csv, openai_keys, openai_pages
+from pipelines.lib import dashboard_csv, litellm_csv, openai_directory, openai_pages
 from pipelines.lib.duck import memory_limit_bytes, run_script, transaction
 from pipelines.lib.duck import run as _x
 from pipelines.lib.formats import (
@@ -44,6 +44,7 @@ from pipelines.lib.formats import (
     LITELLM_CSV,
     OPENAI_JSON,
     OPENAI_KEYS,
+    OPENAI_PROJECTS,
     compression_of,
     detect_format,
 )
@@ -67,7 +68,7 @@ USAGE_COLUMNS = (
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
                   "model", "route", "line_item", "service_tier", "extra_dims", "key_alias",
-                  "key_owner"}
+                  "key_owner", "project_name"}
 #: the bucket identity without its start: two buckets of the same dimensions whose time spans
 #: overlap describe the same usage (see ``_resolve_spans``)
 USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
@@ -373,7 +374,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
-    keys_df: pl.DataFrame | None = None
+    #: a saved directory list (keys or projects): (its rows, the staging table they go to)
+    directory: tuple[pl.DataFrame, str] | None = None
     try:
         fmt = detect_format(source)
         if fmt == OPENAI_JSON:
@@ -382,9 +384,10 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             except UnicodeDecodeError as exc:
                 raise ValueError(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
             documents = openai_pages.iter_pages(text)
-            if documents and all(openai_keys.is_key_list(d) for d in documents):
-                fmt = OPENAI_KEYS
-                keys_df = openai_keys.parse_key_lists(documents).keys
+            kinds = {openai_directory.list_kind(d) for d in documents}
+            if len(kinds) == 1 and (tag := kinds.pop()) in DIRECTORY_LISTS:
+                fmt, table = DIRECTORY_LISTS[tag]
+                directory = (openai_directory.parse_lists(documents, tag), table)
             else:
                 parsed = openai_pages.parse_documents(documents)
                 usage_df, costs_df = parsed.usage, parsed.costs
@@ -413,8 +416,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 con.unregister("incoming_usage_df")
             if fmt == LITELLM_CSV:
                 dates |= _load_gateway(con, gateway_sql, source, file_id, key, sha, now, counts)
-            if keys_df is not None:
-                _load_key_names(con, keys_df, file_id, key, now, counts)
+            if directory is not None:
+                _load_directory(con, *directory, file_id, key, now, counts)
             if usage_df is not None:
                 dates |= _apply(con, "incoming_usage", "staging.usage", USAGE_COLUMNS,
                                 USAGE_VALUE_COLUMNS, file_id, key, now, counts,
@@ -446,7 +449,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
         error = str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {exc}"
         return _reject_file(con, path, key, sha, fmt, error, now, run_id)
     finally:
-        for temp in ("incoming_usage", "incoming_costs", "incoming_keys", "good",
+        for temp in ("incoming_usage", "incoming_costs", "incoming_names", "good",
                      *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
@@ -639,31 +642,38 @@ def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
            + f" WHERE {suspicious}")
 
 
-# ------------------------------------------------------------------------- OpenAI key lists
+# ------------------------------------------------------------------ OpenAI directory lists
 
-def _load_key_names(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame, file_id: int,
-                    key: str, now: dt.datetime, counts: _Counts) -> None:
-    """Stage the keys of a saved project API key list (names and owners, no usage).
+#: list item type -> (manifest format, staging table: the parsed columns in order, then file_id)
+DIRECTORY_LISTS = {
+    openai_directory.KEY_TAG: (OPENAI_KEYS, "staging.openai_api_keys"),
+    openai_directory.PROJECT_TAG: (OPENAI_PROJECTS, "staging.openai_projects"),
+}
 
-    Each file's keys are kept with its id: the callers of deprecated models are named by the
-    newest file's entry for their key. A key listed twice in one file counts once (the later
-    entry is kept; the earlier is a duplicate)."""
+
+def _load_directory(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, table: str,
+                    file_id: int, key: str, now: dt.datetime, counts: _Counts) -> None:
+    """Stage the items of a saved key or project list (names and owners, no usage).
+
+    Each file's items are kept with its id: the callers of deprecated models are named by
+    the newest file's entry for their key or project. An item listed twice in one file
+    counts once (the later entry is kept; the earlier is a duplicate)."""
     p = {"file_id": file_id, "path": key, "now": now}
-    con.register("incoming_keys_df", keys)
-    _x(con, "CREATE OR REPLACE TEMP TABLE incoming_keys AS SELECT * FROM incoming_keys_df")
-    con.unregister("incoming_keys_df")
-    _mask_identifiers(con, "incoming_keys")
+    ident = rows.columns[1]  # api_key_id or project_id
+    con.register("incoming_names_df", rows)
+    _x(con, "CREATE OR REPLACE TEMP TABLE incoming_names AS SELECT * FROM incoming_names_df")
+    con.unregister("incoming_names_df")
+    _mask_identifiers(con, "incoming_names")
     read, rejected = _x(con, "SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) "
-                             "FROM incoming_keys")[0]
+                             "FROM incoming_names")[0]
     if rejected:
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
                 f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
-                f"FROM incoming_keys WHERE reason IS NOT NULL", p)
-    (loaded,) = _x(con, "INSERT INTO staging.openai_api_keys "
-                        "SELECT api_key_id, key_alias, key_owner, owner_type, created_at, "
-                        "last_used_at, $file_id FROM incoming_keys WHERE reason IS NULL "
-                        "QUALIFY row_number() OVER (PARTITION BY api_key_id "
-                        "ORDER BY position DESC) = 1", p)[0]
+                f"FROM incoming_names WHERE reason IS NOT NULL", p)
+    (loaded,) = _x(con, f"INSERT INTO {table} SELECT * EXCLUDE (position, reason, raw), "
+                        f"$file_id FROM incoming_names WHERE reason IS NULL "
+                        f"QUALIFY row_number() OVER (PARTITION BY {ident} "
+                        f"ORDER BY position DESC) = 1", p)[0]
     counts.read += read
     counts.rejected += rejected
     counts.loaded += loaded

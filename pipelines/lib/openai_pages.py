@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.lib import openai_keys
+from pipelines.lib import openai_directory
 from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA, usage_key
 
 SOURCE = "openai_usage_api"
@@ -146,10 +146,11 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
         if not isinstance(page, dict) or page.get("object") != "page" or not isinstance(
             page.get("data"), list
         ):
-            if openai_keys.is_key_list(page):
+            if (kind := openai_directory.list_kind(page)) is not None:
+                what = ("project API key" if kind == openai_directory.KEY_TAG else "project")
                 raise NotAUsagePage(
-                    f"document {page_no + 1} is a project API key list, in a file of usage "
-                    "pages: save key lists in files of their own")
+                    f"document {page_no + 1} is a {what} list, in a file of other documents: "
+                    "save key and project lists in files of their own, one kind a file")
             if _is_models_list(page):
                 raise NotAUsagePage(
                     "a Models API list (GET /v1/models), not usage: its shutdown dates go "

@@ -3,7 +3,8 @@
 -- API key x user x route. The rows of marts.deprecated_model_usage taken apart by who sends
 -- the calls, so a team knows which key, project or service to change; the sums of a team,
 -- endpoint and model's callers are its row there. key_alias: the name the key goes by;
--- key_owner: the user or service account that owns an OpenAI key.
+-- key_owner: the user or service account that owns an OpenAI key; project_name: the name
+-- an OpenAI project goes by.
 WITH gateway_key_names AS (
     -- the name each gateway key went by most recently (LiteLLM's user_api_key_alias)
     SELECT api_key_id, key_alias, NULL::VARCHAR AS key_owner
@@ -28,6 +29,13 @@ key_names AS (
     WHERE api_key_id NOT IN (SELECT api_key_id FROM gateway_key_names)
 ),
 
+project_names AS (
+    -- each OpenAI project as the newest saved project list has it
+    SELECT project_id, project_name
+    FROM staging.openai_projects
+    QUALIFY row_number() OVER (PARTITION BY project_id ORDER BY file_id DESC) = 1
+),
+
 deprecated_daily AS (
     -- the status is the model's as of $as_of on every day of its history
     SELECT *, usage_date >= CAST($as_of AS DATE) - INTERVAL 27 DAY AS in_window
@@ -43,6 +51,7 @@ callers AS (
         model,
         source,
         project_id,
+        project_name,
         api_key_id,
         key_alias,
         key_owner,
@@ -66,8 +75,9 @@ callers AS (
                                                                   AS replacement_cost_usd_28d
     FROM deprecated_daily
     LEFT JOIN key_names USING (api_key_id)
-    GROUP BY team, endpoint, model, source, project_id, api_key_id, key_alias, key_owner,
-             user_id, route
+    LEFT JOIN project_names USING (project_id)
+    GROUP BY team, endpoint, model, source, project_id, project_name, api_key_id, key_alias,
+             key_owner, user_id, route
     HAVING bool_or(in_window)
 ),
 

@@ -85,6 +85,16 @@ CREATE TABLE IF NOT EXISTS staging.openai_api_keys (
     file_id      BIGINT NOT NULL
 );
 
+-- The names OpenAI projects go by: saved project lists (the Admin API's GET
+-- /organization/projects, pulled by the sync). One row per file x project; the newest wins.
+CREATE TABLE IF NOT EXISTS staging.openai_projects (
+    project_id   VARCHAR NOT NULL,
+    project_name VARCHAR,
+    status       VARCHAR,              -- active | archived
+    archived_at  TIMESTAMP,
+    file_id      BIGINT NOT NULL
+);
+
 -- Each time the request ledger was trimmed to RADAR_REQUEST_LEDGER_DAYS: keys of requests
 -- before kept_from are gone, so a gateway request from before max(kept_from) arriving later
 -- cannot be told apart from one already counted: it is quarantined, never counted blind.
