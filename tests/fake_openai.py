@@ -2,9 +2,10 @@
 
 Serves every usage endpoint and the Costs API with real pagination (``limit`` buckets per
 page, ``next_page`` cursors), an empty day, a partial last bucket, and scripted failures
-(one 429 with Retry-After, one 500) so the client's retries are exercised for real; and each
-project's API keys (``GET /organization/projects/{project_id}/api_keys``: a list object,
-``first_id``/``last_id``/``has_more``, the next page ``after`` the last id).
+(one 429 with Retry-After, one 500) so the client's retries are exercised for real; and the
+projects and each project's API keys (``GET /organization/projects`` and
+``/organization/projects/{project_id}/api_keys``: list objects, ``first_id``/``last_id``/
+``has_more``, the next page ``after`` the last id).
 """
 
 from __future__ import annotations
@@ -43,8 +44,16 @@ class FakeAdminApi:
             "proj_b": [project_key("key_b", "nightly-batch",
                                    service_account={"name": "batch-runner"})],
         }
-        self.keys_page_size = 1  # fewer than asked for, as a server may: two pages for proj_a
+        self.projects = [
+            {"object": "organization.project", "id": "proj_a", "name": "Checkout",
+             "created_at": 1_711_471_533, "archived_at": None, "status": "active"},
+            {"object": "organization.project", "id": "proj_b", "name": "Batch jobs",
+             "created_at": 1_711_471_533, "archived_at": 1_760_000_000, "status": "archived"},
+        ]
+        # fewer than asked for, as a server may: two pages for proj_a's keys and the projects
+        self.keys_page_size = 1
         self.key_requests: list[tuple[str, str | None, str | None]] = []
+        self.project_requests: list[dict] = []
 
     # the data: one bucket per day, oldest first
     def buckets(self, kind: str) -> list[dict]:
@@ -114,18 +123,29 @@ class FakeAdminApi:
         if request.headers.get("Authorization") != f"Bearer {ADMIN_KEY}":
             return Response(json.dumps({"error": {"message": "invalid key"}}), 401)
         project = request.path.split("/")[-2]
-        after, limit = request.args.get("after"), request.args.get("limit")
-        self.key_requests.append((project, limit, after))
+        self.key_requests.append((project, request.args.get("limit"),
+                                  request.args.get("after")))
         if project not in self.keys:
             return Response(json.dumps({"error": {"message": f"No such project: {project}"}}),
                             404, content_type="application/json")
-        keys = self.keys[project]
-        start = next(i + 1 for i, k in enumerate(keys) if k["id"] == after) if after else 0
-        chunk = keys[start:start + min(int(limit or 20), self.keys_page_size)]
+        return self.list_page(self.keys[project], request)
+
+    def project_handler(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {ADMIN_KEY}":
+            return Response(json.dumps({"error": {"message": "invalid key"}}), 401)
+        self.project_requests.append(dict(request.args))
+        archived = request.args.get("include_archived") == "true"
+        return self.list_page([p for p in self.projects
+                               if archived or p["status"] != "archived"], request)
+
+    def list_page(self, items: list[dict], request: Request) -> Response:
+        after, limit = request.args.get("after"), request.args.get("limit")
+        start = next(i + 1 for i, k in enumerate(items) if k["id"] == after) if after else 0
+        chunk = items[start:start + min(int(limit or 20), self.keys_page_size)]
         body = {"object": "list", "data": chunk,
                 "first_id": chunk[0]["id"] if chunk else None,
                 "last_id": chunk[-1]["id"] if chunk else None,
-                "has_more": start + len(chunk) < len(keys)}
+                "has_more": start + len(chunk) < len(items)}
         return Response(json.dumps(body), 200, content_type="application/json")
 
     def install(self, httpserver) -> None:
@@ -139,6 +159,8 @@ class FakeAdminApi:
         httpserver.expect_request(
             re.compile(r"^/v1/organization/projects/[^/]+/api_keys$")
         ).respond_with_handler(self.key_handler)
+        httpserver.expect_request("/v1/organization/projects").respond_with_handler(
+            self.project_handler)
 
     def export_page(self) -> dict:
         """The same completions, embeddings and costs as one saved page file each."""

@@ -45,9 +45,10 @@ def test_sync_then_refresh_equals_the_file_exports(radar, api, tmp_path, monkeyp
     assert len([f for f in files if f.name.startswith("completions_")]) == 2
     assert len([f for f in files if f.name.startswith("costs_")]) == 1
     # and the API keys of the two projects seen: proj_a's on two pages
-    assert [f.name for f in files if f.name.startswith("api_keys_")] == [
-        "api_keys_proj_a_p001.json", "api_keys_proj_a_p002.json", "api_keys_proj_b_p001.json"]
-    assert len(files) == 10 * 2 + 1 + 3
+    assert [f.name for f in files if f.name.startswith(("api_keys_", "projects_"))] == [
+        "api_keys_proj_a_p001.json", "api_keys_proj_a_p002.json", "api_keys_proj_b_p001.json",
+        "projects_p001.json", "projects_p002.json"]
+    assert len(files) == 10 * 2 + 1 + 3 + 2
     params = {p["kind"]: p for p in api.seen_params}
     assert params["usage/completions"]["limit"] == "31"
     assert params["costs"]["limit"] == "180"
@@ -104,41 +105,49 @@ def test_resync_of_a_day_replaces_its_pages(radar, api):
     assert [r[0].rsplit("_", 1)[-1] for r in rows] == ["p001.json", "p002.json", "p002.json"]
 
 
-def test_the_sync_names_each_key_and_who_owns_it(radar, api, caplog):
-    """The Usage API names a key by its id only: the sync lists the keys of every project in
-    the pages, and the callers of a deprecated model get the key's name and owner; a rename
-    shows at the next sync, and a project whose keys cannot be listed leaves its callers
-    unnamed without failing the sync."""
+def test_the_sync_names_each_project_and_key_and_who_owns_it(radar, api, caplog):
+    """The Usage API names a project and a key by their ids only: the sync lists the projects
+    (archived ones too) and the keys of every project in the pages, and the callers of a
+    deprecated model get their names and the key's owner; a rename shows at the next sync,
+    and a list that cannot be read leaves its callers unnamed without failing the sync."""
     api.failures = {}
     assert run_job("openai_api_sync").success
-    # every page of each project's keys, 100 asked for, the next after the last id
+    # every page of each list, 100 asked for, the next after the last id
     assert api.key_requests == [("proj_a", "100", None), ("proj_a", "100", "key_a"),
                                 ("proj_b", "100", None)]
+    assert api.project_requests == [{"include_archived": "true", "limit": "100"},
+                                    {"include_archived": "true", "limit": "100",
+                                     "after": "proj_a"}]
     refresh = run_job("radar_refresh")
     assert refresh.success
     # the UI's preview of the callers names them too
     (mat,) = refresh.asset_materializations_for_node("marts__deprecated_model_callers")
-    assert "| key_a | checkout-prod | Ada Lovelace |" in mat.metadata["preview"].value
+    assert "| proj_a | Checkout | key_a | checkout-prod | Ada Lovelace |" in \
+        mat.metadata["preview"].value
     assert radar.query("SELECT api_key_id, key_alias, key_owner, owner_type "
                        "FROM staging.openai_api_keys ORDER BY ALL") == [
         ("key_a", "checkout-prod", "Ada Lovelace", "user"),
         ("key_a2", "notebook", "bo@example.com", "user"),  # no name: the e-mail
         ("key_b", "nightly-batch", "batch-runner", "service_account")]
-    callers = ("SELECT DISTINCT api_key_id, key_alias, key_owner "
+    assert radar.query("SELECT project_id, project_name, status FROM staging.openai_projects "
+                       "ORDER BY ALL") == [("proj_a", "Checkout", "active"),
+                                           ("proj_b", "Batch jobs", "archived")]
+    callers = ("SELECT DISTINCT project_name, api_key_id, key_alias, key_owner "
                "FROM marts.deprecated_model_callers ORDER BY ALL")
-    assert radar.query(callers) == [("key_a", "checkout-prod", "Ada Lovelace")]
+    assert radar.query(callers) == [("Checkout", "key_a", "checkout-prod", "Ada Lovelace")]
     # the redacted value (part of the secret) is never kept
     assert radar.query("SELECT count(*) FROM staging.openai_api_keys "
                        "WHERE concat_ws('|', COLUMNS(*)) LIKE '%sk-%'") == [(0,)]
 
     api.keys["proj_a"][0]["name"] = "checkout-v2"
-    del api.keys["proj_b"]  # archived since: its list answers 404
+    api.projects[0]["name"] = "Checkout EU"
+    del api.keys["proj_b"]  # deleted since: its list answers 404
     caplog.set_level(logging.WARNING, logger="pipelines.sync.client")
     assert run_job("openai_api_sync").success
     assert "the API keys of project proj_b were not listed" in caplog.text
     assert "No such project: proj_b" in caplog.text
     assert run_job("radar_refresh").success
-    assert radar.query(callers) == [("key_a", "checkout-v2", "Ada Lovelace")]
+    assert radar.query(callers) == [("Checkout EU", "key_a", "checkout-v2", "Ada Lovelace")]
     # the earlier list of proj_b is still what names key_b
     assert radar.query("SELECT count(*) FROM staging.openai_api_keys "
                        "WHERE api_key_id = 'key_b'") == [(1,)]

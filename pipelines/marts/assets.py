@@ -63,8 +63,9 @@ def _callers_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str,
         "FROM marts.deprecated_model_callers").fetchall()[0]
     return {"callers": int(callers), "team_endpoint_model_rows": int(pairs),
             "preview": preview(con, (
-                "SELECT team, model, source, project_id, api_key_id, key_alias, key_owner, "
-                "user_id, route, requests_28d, failed_requests_28d, cost_usd_28d, last_seen "
+                "SELECT team, model, source, project_id, project_name, api_key_id, key_alias, "
+                "key_owner, user_id, route, requests_28d, failed_requests_28d, cost_usd_28d, "
+                "last_seen "
                 "FROM marts.deprecated_model_callers ORDER BY requests_28d DESC"))}
 
 

@@ -28,7 +28,8 @@ def _pull(settings: RadarSettings, start: dt.date, end: dt.date) -> SyncStats:
 def _metadata(stats: SyncStats, start: dt.date, end: dt.date, seconds: float) -> dict:
     return {"first_day": str(start), "last_day": str(end), "requests": stats.requests,
             "pages": stats.pages, "buckets": stats.buckets, "retries": stats.retries,
-            "files_written": stats.files, "projects_key_listed": stats.key_lists,
+            "files_written": stats.files, "projects_named": stats.projects,
+            "projects_key_listed": stats.key_lists,
             "keys_listed": stats.keys, "projects_key_list_failed": stats.key_list_errors,
             "seconds": round(seconds, 2)}
 
@@ -49,7 +50,7 @@ with warnings.catch_warnings():
         context: dg.AssetExecutionContext, radar: RadarConfig
     ) -> dg.MaterializeResult:
         """Usage API (every usage endpoint) and Costs API pages for the selected days, and the
-        API key lists of their projects (key names and owners), saved into
+        names of their projects and API keys (with the keys' owners), saved into
         `RADAR_LANDING_DIR/openai_api/` as page files; `radar_refresh` ingests them like any
         export. Daily partitions: backfill a date range from the UI in a single run."""
         window = context.partition_time_window
@@ -73,8 +74,8 @@ def pull_openai_usage(context: dg.OpExecutionContext, radar: RadarConfig) -> Non
 
 
 @dg.job(description="With OPENAI_ADMIN_KEY set, download the Usage API (every usage endpoint) "
-        "and Costs API pages for RADAR_SYNC_START .. RADAR_AS_OF, and their projects' API key "
-        "lists, into the landing folder.",
+        "and Costs API pages for RADAR_SYNC_START .. RADAR_AS_OF, and the names of their "
+        "projects and API keys, into the landing folder.",
         tags={"radar/job": "sync"}, executor_def=dg.in_process_executor)
 def openai_api_sync() -> None:
     pull_openai_usage()

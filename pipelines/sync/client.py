@@ -4,8 +4,9 @@ Every usage endpoint and the Costs API, daily buckets, grouped by every dimensio
 endpoint supports, following ``next_page`` until ``has_more`` is false with each endpoint's
 maximum ``limit``. Each response page is saved as the JSON a person would save, so
 ``radar_refresh`` ingests it like any export; downloading a day again writes newer files for
-it, and the newest file wins. Then the API keys of every project seen in those pages (their
-names and owners, so a caller is named as people know it), with the same admin key.
+it, and the newest file wins. Then, with the same admin key, the names of the projects and
+the API keys (with their owners) of every project seen in those pages, so a caller is named
+as people know it.
 
 The admin key is read from ``OPENAI_ADMIN_KEY`` and only ever put in the Authorization
 header: it is never stored, logged, or included in an error message.
@@ -76,7 +77,9 @@ class SyncStats:
     buckets: int = 0
     retries: int = 0
     files: int = 0
-    #: project API key lists: projects listed, keys listed, projects whose list failed
+    #: projects named by the project list; project API key lists: projects whose keys were
+    #: asked for, keys listed, projects whose key list failed
+    projects: int = 0
     key_lists: int = 0
     keys: int = 0
     key_list_errors: int = 0
@@ -192,13 +195,14 @@ class OpenAIAdminClient:
             if not page.get("has_more") or not cursor:
                 return
 
-    def project_api_keys(self, project_id: str) -> Iterator[dict]:
-        """Every page of ``GET /organization/projects/{project_id}/api_keys`` (a list object,
-        100 keys a page at most, the next one ``after`` the page's ``last_id``)."""
-        path = f"organization/projects/{quote(project_id, safe='')}/api_keys"
+    def lists(self, path: str, params: list[tuple[str, str | int]] = ()) -> Iterator[dict]:
+        """Every page of an Admin API list (a list object, 100 items a page at most, the next
+        one ``after`` the page's ``last_id``): ``organization/projects``,
+        ``organization/projects/{project_id}/api_keys``."""
         after: str | None = None
         while True:
-            page = self.get(path, [("limit", 100), *([("after", after)] if after else [])])
+            page = self.get(path, [*params, ("limit", 100),
+                                   *([("after", after)] if after else [])])
             if page.get("object") != "list" or not isinstance(page.get("data"), list):
                 raise AdminApiError(f"GET {path}: the response is not a list object")
             yield page
@@ -231,27 +235,38 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
         for number, page in enumerate(client.pages(endpoint, start, end), start=1):
             _write(client, folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json", page)
             projects |= _project_ids(page)
+    if projects:
+        client.stats.projects = sync_names(
+            client, "organization/projects", [("include_archived", "true")],
+            folder / "projects", "the projects") or 0
     for project in sorted(projects):
-        sync_key_names(client, project, folder)
+        client.stats.key_lists += 1
+        keys = sync_names(client, f"organization/projects/{quote(project, safe='')}/api_keys",
+                          [], folder / f"api_keys_{re.sub(r'[^A-Za-z0-9_-]', '_', project)}",
+                          f"the API keys of project {project}")
+        if keys is None:
+            client.stats.key_list_errors += 1
+        else:
+            client.stats.keys += keys
     return client.stats
 
 
-def sync_key_names(client: OpenAIAdminClient, project: str, folder: Path) -> None:
-    """Save the API keys of ``project`` as ``api_keys_<project>_pNNN.json``: the newest list,
-    rewritten on every sync. Names are a help, not usage: a project whose list cannot be
-    read (archived, or a key without the permission) is logged and counted, and the sync
-    goes on."""
-    client.stats.key_lists += 1
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", project)
+def sync_names(client: OpenAIAdminClient, path: str, params: list[tuple[str, str | int]],
+               stem: Path, what: str) -> int | None:
+    """Save an Admin API list as ``<stem>_pNNN.json`` files (the newest list, rewritten on
+    every sync) and say how many items it had. Names are a help, not usage: a list that
+    cannot be read (an archived project, a key without the permission) is logged, its
+    callers stay unnamed, and the sync goes on (None)."""
+    items = 0
     try:
-        for number, page in enumerate(client.project_api_keys(project), start=1):
+        for number, page in enumerate(client.lists(path, params), start=1):
             if page["data"]:
-                _write(client, folder / f"api_keys_{name}_p{number:03d}.json", page)
-                client.stats.keys += len(page["data"])
+                _write(client, stem.with_name(f"{stem.name}_p{number:03d}.json"), page)
+                items += len(page["data"])
     except AdminApiError as exc:
-        client.stats.key_list_errors += 1
-        log.warning("the API keys of project %s were not listed (their callers stay "
-                    "unnamed): %s", project, exc)
+        log.warning("%s were not listed (their callers stay unnamed): %s", what, exc)
+        return None
+    return items
 
 
 def _write(client: OpenAIAdminClient, path: Path, page: dict) -> None:
