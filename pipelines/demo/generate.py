@@ -360,6 +360,21 @@ DEMO_KEYS = (
 )
 
 
+DEMO_PROJECTS = {"proj_search": "Search", "proj_sandbox": "Sandbox",
+                 "proj_support": "Customer support"}
+
+
+def write_project_list(path: Path, as_of: dt.date) -> None:
+    """The organisation's projects as ``GET /organization/projects`` answers them."""
+    created = _epoch(as_of - dt.timedelta(days=500))
+    projects = [{"object": "organization.project", "id": pid, "name": name,
+                 "created_at": created, "archived_at": None, "status": "active"}
+                for pid, name in DEMO_PROJECTS.items()]
+    path.write_text(json.dumps({"object": "list", "data": projects,
+                                "first_id": projects[0]["id"], "last_id": projects[-1]["id"],
+                                "has_more": False}), encoding="utf-8")
+
+
 def write_key_lists(path: Path, as_of: dt.date) -> None:
     """Each project's API keys as ``GET /organization/projects/{id}/api_keys`` answers them,
     one list a line (JSON Lines)."""
@@ -391,6 +406,7 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
                   shutdown_row.shutdown_date if shutdown_row else None)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
     write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
+    write_project_list(landing / "usage_api" / "projects.json", as_of)
     (landing / "notebooks").mkdir(parents=True, exist_ok=True)
     write_notebook_save(landing / "notebooks" / "completions_last_2_weeks.json", as_of, m)
     return m
