@@ -529,6 +529,22 @@ class TestOpenAIDirectoryLists:
         assert openai_directory.list_kind({"object": "list", "data": [{"object": "model"}]}) \
             is None
 
+    def test_users_by_name_else_email(self):
+        from pipelines.lib import openai_directory
+
+        def user(uid: object, name: object = None, email: object = None) -> dict:
+            return {"object": "organization.user", "id": uid, "name": name, "email": email,
+                    "role": "reader", "added_at": 1_711_471_533}
+
+        listing = self.key_list(user("user_a", "Ada", "a@x.io"), user("user_b", " ", "b@x.io"),
+                                user("user_c"), user("user_d", email=["d@x.io"]), user(None))
+        assert openai_directory.list_kind(listing) == openai_directory.USER_TAG
+        parsed = openai_directory.parse_lists([listing], openai_directory.USER_TAG)
+        assert good(parsed).select("user_id", "user_name").rows() == [
+            ("user_a", "Ada"), ("user_b", "b@x.io"), ("user_c", None)]
+        assert bad(parsed)["reason"].to_list() == [
+            "user email is not a string: ['d@x.io']", "user id is not a string: None"]
+
     def test_a_saved_list_loads_and_a_list_among_usage_pages_is_refused(self, tmp_path):
         """A key list saved by hand (one per line, twice the same key) is staged, a repeat
         counted once, and so is a project list; a file mixing a key list with usage pages, or

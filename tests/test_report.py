@@ -504,8 +504,9 @@ def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
 
 
 def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
-    """The Usage API gives a key's and a project's ids only: saved key and project lists
-    (what the sync pulls) name them and the key's owner in the callers mart and the report;
+    """The Usage API gives a key's, a project's and a user's ids only: saved key, project and
+    user lists (what the sync pulls) name them and the key's owner in the callers mart and
+    the report;
     an unassigned key shows its owner, the person to ask, even without a name (and a project
     without a list its id); a newer list renames a key."""
     import json
@@ -514,7 +515,8 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
     from tests.fake_openai import project_key
 
     (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
-        RESULT_A, dict(RESULT_A, project_id="proj_x", api_key_id="key_x", num_model_requests=4)
+        RESULT_A, dict(RESULT_A, project_id="proj_x", api_key_id="key_x", num_model_requests=4,
+                       user_id="user_bo")
     ])])))
 
     def key_list(name: str, keys: list[dict]) -> None:
@@ -528,6 +530,9 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
         {"object": "organization.project", "id": "proj_a", "name": "Checkout",
          "created_at": 1_711_471_533, "archived_at": None, "status": "active"}],
         "first_id": "proj_a", "last_id": "proj_a", "has_more": False}))
+    (radar.landing / "users.json").write_text(json.dumps({"object": "list", "data": [
+        {"object": "organization.user", "id": "user_bo", "name": "Bo Berg", "email": "b@x.io",
+         "role": "reader", "added_at": 1_711_471_533}], "has_more": False}))
     assert run_job("weekly_migration_report").success
     callers = ("SELECT team, api_key_id, key_alias, key_owner, requests_28d "
                "FROM marts.deprecated_model_callers")
@@ -537,7 +542,7 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
     section = text.split("**Who sends the calls**")[1].split("**Unassigned callers**")[0]
     assert "| openai_usage_api | Checkout (proj_a) | key_a | checkout (svc) |" in section
     unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
-    assert "| openai_usage_api | proj_x | key_x | (Bo) |" in unassigned
+    assert "| openai_usage_api | proj_x | key_x | (Bo) | Bo Berg (user_bo) |" in unassigned
 
     key_list("keys_2.json", [project_key("key_a", "checkout-v2",
                                          service_account={"name": "svc"})])

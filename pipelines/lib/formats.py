@@ -7,10 +7,11 @@ import io
 from pathlib import Path
 
 OPENAI_JSON = "openai_api_json"
-#: saved Admin API lists of project API keys and of projects (JSON too: told apart from usage
-#: pages once parsed)
+#: saved Admin API lists of project API keys, of projects and of users (JSON too: told apart
+#: from usage pages once parsed)
 OPENAI_KEYS = "openai_api_keys_json"
 OPENAI_PROJECTS = "openai_projects_json"
+OPENAI_USERS = "openai_users_json"
 DASHBOARD_CSV = "openai_dashboard_csv"
 LITELLM_CSV = "litellm_spend_logs_csv"
 

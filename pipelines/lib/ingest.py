@@ -45,6 +45,7 @@ from pipelines.lib.formats import (
     OPENAI_JSON,
     OPENAI_KEYS,
     OPENAI_PROJECTS,
+    OPENAI_USERS,
     compression_of,
     detect_format,
 )
@@ -68,7 +69,7 @@ USAGE_COLUMNS = (
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
                   "model", "route", "line_item", "service_tier", "extra_dims", "key_alias",
-                  "key_owner", "project_name"}
+                  "key_owner", "project_name", "user_name"}
 #: the bucket identity without its start: two buckets of the same dimensions whose time spans
 #: overlap describe the same usage (see ``_resolve_spans``)
 USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
@@ -374,7 +375,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
     costs_df: pl.DataFrame | None = None
-    #: a saved directory list (keys or projects): (its rows, the staging table they go to)
+    #: a saved directory list (keys, projects or users): (its rows, their staging table)
     directory: tuple[pl.DataFrame, str] | None = None
     try:
         fmt = detect_format(source)
@@ -648,18 +649,19 @@ def _mask_identifiers(con: duckdb.DuckDBPyConnection, table: str) -> None:
 DIRECTORY_LISTS = {
     openai_directory.KEY_TAG: (OPENAI_KEYS, "staging.openai_api_keys"),
     openai_directory.PROJECT_TAG: (OPENAI_PROJECTS, "staging.openai_projects"),
+    openai_directory.USER_TAG: (OPENAI_USERS, "staging.openai_users"),
 }
 
 
 def _load_directory(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame, table: str,
                     file_id: int, key: str, now: dt.datetime, counts: _Counts) -> None:
-    """Stage the items of a saved key or project list (names and owners, no usage).
+    """Stage the items of a saved key, project or user list (names and owners, no usage).
 
     Each file's items are kept with its id: the callers of deprecated models are named by
-    the newest file's entry for their key or project. An item listed twice in one file
+    the newest file's entry for their key, project or user. An item listed twice in one file
     counts once (the later entry is kept; the earlier is a duplicate)."""
     p = {"file_id": file_id, "path": key, "now": now}
-    ident = rows.columns[1]  # api_key_id or project_id
+    ident = rows.columns[1]  # api_key_id, project_id or user_id
     con.register("incoming_names_df", rows)
     _x(con, "CREATE OR REPLACE TEMP TABLE incoming_names AS SELECT * FROM incoming_names_df")
     con.unregister("incoming_names_df")

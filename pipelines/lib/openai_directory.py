@@ -1,7 +1,9 @@
-"""Saved OpenAI Admin API directory lists: the names projects and keys go by, who owns a key.
+"""Saved OpenAI Admin API directory lists: the names projects, keys and users go by, and who
+owns a key.
 
-The Usage and Costs APIs name a project and a key only by their ids (``proj_...``,
-``key_...``). Two Admin API lists (admin key) give their names; both answer a list object::
+The Usage and Costs APIs name a project, a key and a user only by their ids (``proj_...``,
+``key_...``, ``user_...``). Three Admin API lists (admin key) give their names; each answers
+a list object::
 
     {"object": "list", "data": [...], "first_id": "...", "last_id": "...", "has_more": false}
 
@@ -15,11 +17,14 @@ with ``limit`` 1-100 and the next page ``after`` the last id:
   ``created_at``, ``last_used_at`` (null if never), ``redacted_value`` (never kept here),
   ``owner`` {``type``: ``user`` or ``service_account``, ``user`` {``id``, ``name``,
   ``email``, ``role``, ...}, ``service_account`` {``id``, ``name``, ``role``,
-  ``created_at``}}.
+  ``created_at``}};
+* ``GET /organization/users``: OrganizationUser objects, ``object`` ``"organization.user"``,
+  ``id`` (the Usage API's ``user_id``), ``name``, ``email``, ``role``, ``added_at``, ...
 
-Source: the OpenAI API reference, Administration > Projects ("List projects") and > API keys
-("List project API keys"), and the ``Project``, ``ProjectListResponse``, ``ProjectApiKey`` and
-``ProjectApiKeyListResponse`` schemas of ``openai/openai-openapi``.
+Source: the OpenAI API reference, Administration > Projects ("List projects"), > API keys
+("List project API keys") and > Users ("List users"), and the ``Project``,
+``ProjectApiKey`` and ``OrganizationUser`` schemas of ``openai/openai-openapi`` (with their
+list responses).
 
 A file holds lists of one kind: one list, a JSON array of them, or JSON Lines with one per
 line (what the sync writes and what ``curl`` saves). Each item is one row; an item that
@@ -37,6 +42,7 @@ import polars as pl
 
 KEY_TAG = "organization.project.api_key"
 PROJECT_TAG = "organization.project"
+USER_TAG = "organization.user"
 
 #: one parsed key; ``reason`` is NULL for a good row and says why for a rejected one
 KEY_SCHEMA: dict[str, pl.DataType] = {
@@ -60,16 +66,24 @@ PROJECT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String,
     "raw": pl.String,
 }
+#: one parsed user
+USER_SCHEMA: dict[str, pl.DataType] = {
+    "position": pl.Int64,
+    "user_id": pl.String,
+    "user_name": pl.String,
+    "reason": pl.String,
+    "raw": pl.String,
+}
 
 
 def list_kind(doc: object) -> str | None:
-    """``KEY_TAG`` or ``PROJECT_TAG`` for a saved list of keys or of projects (a list object
-    with at least one item of that type in its data), else None."""
+    """``KEY_TAG``, ``PROJECT_TAG`` or ``USER_TAG`` for a saved list of keys, projects or
+    users (a list object with at least one item of that type in its data), else None."""
     if not (isinstance(doc, dict) and doc.get("object") == "list"
             and isinstance(doc.get("data"), list)):
         return None
     tags = {item.get("object") for item in doc["data"] if isinstance(item, dict)}
-    return KEY_TAG if KEY_TAG in tags else PROJECT_TAG if PROJECT_TAG in tags else None
+    return next((tag for tag in _PARSERS if tag in tags), None)
 
 
 def parse_lists(docs: list[Any], tag: str) -> pl.DataFrame:
@@ -81,9 +95,9 @@ def parse_lists(docs: list[Any], tag: str) -> pl.DataFrame:
             position = len(rows)
             try:
                 if not isinstance(item, dict):
-                    raise ValueError(f"{_NOUN[tag]} is not an object")
+                    raise ValueError(f"{NOUNS[tag]} is not an object")
                 if item.get("object") != tag:
-                    raise ValueError(f"not a {_NOUN[tag]}: object {item.get('object')!r}")
+                    raise ValueError(f"not a {NOUNS[tag]}: object {item.get('object')!r}")
                 rows.append((position, *parse(item), None, None))
             except ValueError as exc:
                 rows.append((position, *[None] * (len(schema) - 3), str(exc), _raw(item)))
@@ -108,9 +122,16 @@ def _project(item: dict) -> tuple:
             _time(item.get("archived_at"), "archived_at"))
 
 
+def _user(item: dict) -> tuple:
+    """A user by name, else e-mail."""
+    names = (_text(item.get("name"), "user name"), _text(item.get("email"), "user email"))
+    return (_id(item.get("id"), "user id"), next((n for n in names if n), None))
+
+
 _PARSERS: dict[str, tuple[Callable[[dict], tuple], dict[str, pl.DataType]]] = {
-    KEY_TAG: (_key, KEY_SCHEMA), PROJECT_TAG: (_project, PROJECT_SCHEMA)}
-_NOUN = {KEY_TAG: "project API key", PROJECT_TAG: "project"}
+    KEY_TAG: (_key, KEY_SCHEMA), PROJECT_TAG: (_project, PROJECT_SCHEMA),
+    USER_TAG: (_user, USER_SCHEMA)}
+NOUNS = {KEY_TAG: "project API key", PROJECT_TAG: "project", USER_TAG: "user"}
 
 
 def _id(value: Any, name: str) -> str:

@@ -147,10 +147,10 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
             page.get("data"), list
         ):
             if (kind := openai_directory.list_kind(page)) is not None:
-                what = ("project API key" if kind == openai_directory.KEY_TAG else "project")
                 raise NotAUsagePage(
-                    f"document {page_no + 1} is a {what} list, in a file of other documents: "
-                    "save key and project lists in files of their own, one kind a file")
+                    f"document {page_no + 1} is a {openai_directory.NOUNS[kind]} list, in a "
+                    "file of other documents: save key, project and user lists in files of "
+                    "their own, one kind a file")
             if _is_models_list(page):
                 raise NotAUsagePage(
                     "a Models API list (GET /v1/models), not usage: its shutdown dates go "

@@ -178,7 +178,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     # key with the name it goes by)
     unassigned = _dicts(con, """
         SELECT source, project_id, max(project_name) AS project_name, api_key_id,
-               max(key_alias) AS key_alias, max(key_owner) AS key_owner, user_id, model,
+               max(key_alias) AS key_alias, max(key_owner) AS key_owner, user_id,
+               max(user_name) AS user_name, model,
                sum(requests_28d) AS requests, max(last_seen) AS last_seen
         FROM marts.deprecated_model_callers WHERE team = 'unassigned'
         GROUP BY source, project_id, api_key_id, user_id, model
@@ -463,10 +464,10 @@ CALLERS_COLUMNS = ["team", "endpoint", "model", "caller", "source", "project", "
                    "key name (owner)", "user", "route", "requests (28d)", "failed", "last seen"]
 
 
-def project(r: dict[str, Any]) -> str | None:
-    """A project by its name where a project list gives it, with its id (what the team
-    directory maps)."""
-    name, ident = r.get("project_name"), r.get("project_id")
+def named(r: dict[str, Any], what: str) -> str | None:
+    """A project or user (``what``) by its name where a list gives it, with its id (what the
+    team directory maps)."""
+    name, ident = r.get(f"{what}_name"), r.get(f"{what}_id")
     return f"{name} ({ident})" if name and ident else ident
 
 
@@ -480,8 +481,9 @@ def key_name(r: dict[str, Any]) -> str | None:
 
 def caller_rows(data: ReportData) -> list[list[Any]]:
     return [[r["team"], r["endpoint"], r["model"], f"{r['rank']} of {r['callers']}",
-             r["source"], project(r), r["api_key_id"], key_name(r), r["user_id"],
-             r["route"], r["requests_28d"], r["failed_requests_28d"], r["last_seen"]]
+             r["source"], named(r, "project"), r["api_key_id"], key_name(r),
+             named(r, "user"), r["route"], r["requests_28d"], r["failed_requests_28d"],
+             r["last_seen"]]
             for r in data.callers]
 
 
@@ -492,7 +494,7 @@ UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name (owner)", "user"
 
 
 def unassigned_rows(data: ReportData) -> list[list[Any]]:
-    return [[r["source"], project(r), r["api_key_id"], key_name(r), r["user_id"],
+    return [[r["source"], named(r, "project"), r["api_key_id"], key_name(r), named(r, "user"),
              r["model"], r["requests"], r["last_seen"]] for r in data.unassigned]
 
 

@@ -3,8 +3,8 @@
 -- API key x user x route. The rows of marts.deprecated_model_usage taken apart by who sends
 -- the calls, so a team knows which key, project or service to change; the sums of a team,
 -- endpoint and model's callers are its row there. key_alias: the name the key goes by;
--- key_owner: the user or service account that owns an OpenAI key; project_name: the name
--- an OpenAI project goes by.
+-- key_owner: the user or service account that owns an OpenAI key; project_name and
+-- user_name: the names an OpenAI project and user go by.
 WITH gateway_key_names AS (
     -- the name each gateway key went by most recently (LiteLLM's user_api_key_alias)
     SELECT api_key_id, key_alias, NULL::VARCHAR AS key_owner
@@ -36,6 +36,13 @@ project_names AS (
     QUALIFY row_number() OVER (PARTITION BY project_id ORDER BY file_id DESC) = 1
 ),
 
+user_names AS (
+    -- each OpenAI user as the newest saved user list has them
+    SELECT user_id, user_name
+    FROM staging.openai_users
+    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY file_id DESC) = 1
+),
+
 deprecated_daily AS (
     -- the status is the model's as of $as_of on every day of its history
     SELECT *, usage_date >= CAST($as_of AS DATE) - INTERVAL 27 DAY AS in_window
@@ -56,6 +63,7 @@ callers AS (
         key_alias,
         key_owner,
         user_id,
+        user_name,
         route,
         any_value(lifecycle_status)  AS lifecycle_status,
         any_value(shutdown_date)     AS shutdown_date,
@@ -76,8 +84,9 @@ callers AS (
     FROM deprecated_daily
     LEFT JOIN key_names USING (api_key_id)
     LEFT JOIN project_names USING (project_id)
+    LEFT JOIN user_names USING (user_id)
     GROUP BY team, endpoint, model, source, project_id, project_name, api_key_id, key_alias,
-             key_owner, user_id, route
+             key_owner, user_id, user_name, route
     HAVING bool_or(in_window)
 ),
 

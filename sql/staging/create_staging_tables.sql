@@ -95,6 +95,14 @@ CREATE TABLE IF NOT EXISTS staging.openai_projects (
     file_id      BIGINT NOT NULL
 );
 
+-- The names OpenAI users go by: saved user lists (the Admin API's GET /organization/users,
+-- pulled by the sync): a user's name, else e-mail. One row per file x user; the newest wins.
+CREATE TABLE IF NOT EXISTS staging.openai_users (
+    user_id   VARCHAR NOT NULL,
+    user_name VARCHAR,
+    file_id   BIGINT NOT NULL
+);
+
 -- Each time the request ledger was trimmed to RADAR_REQUEST_LEDGER_DAYS: keys of requests
 -- before kept_from are gone, so a gateway request from before max(kept_from) arriving later
 -- cannot be told apart from one already counted: it is quarantined, never counted blind.
