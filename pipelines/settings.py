@@ -91,6 +91,18 @@ def _days(var: str, default: int) -> int:
     return int(value)
 
 
+def _flag(var: str, default: bool) -> bool:
+    """A yes/no setting: 1, true or yes; 0, false or no (unset: ``default``)."""
+    value = os.environ.get(var, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ValueError(f"{var} must be 1, true or yes, or 0, false or no; got {value!r}")
+
+
 def today_utc() -> dt.date:
     """Today in UTC: the default as-of, and the bound no mistyped as-of may push past."""
     return dt.datetime.now(dt.UTC).date()
@@ -120,6 +132,8 @@ class RadarSettings:
     lifecycle_overrides: Path | None = None
     request_ledger_days: int | None = None
     catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS
+    #: the API sync also lists the names of projects, keys (with their owners) and users
+    sync_names: bool = True
 
     @property
     def window_start(self) -> dt.date:
@@ -168,4 +182,5 @@ class RadarSettings:
                                  if lifecycle_overrides else None),
             request_ledger_days=_ledger_days("RADAR_REQUEST_LEDGER_DAYS"),
             catalog_max_age_days=_days("RADAR_CATALOG_MAX_AGE_DAYS", CATALOG_MAX_AGE_DAYS),
+            sync_names=_flag("RADAR_SYNC_NAMES", True),
         )

@@ -3,9 +3,9 @@
 Serves every usage endpoint and the Costs API with real pagination (``limit`` buckets per
 page, ``next_page`` cursors), an empty day, a partial last bucket, and scripted failures
 (one 429 with Retry-After, one 500) so the client's retries are exercised for real; and the
-projects and each project's API keys (``GET /organization/projects`` and
-``/organization/projects/{project_id}/api_keys``: list objects, ``first_id``/``last_id``/
-``has_more``, the next page ``after`` the last id).
+projects, the users and each project's API keys (``GET /organization/projects``,
+``/organization/users`` and ``/organization/projects/{project_id}/api_keys``: list objects,
+``first_id``/``last_id``/``has_more``, the next page ``after`` the last id).
 """
 
 from __future__ import annotations
@@ -54,6 +54,12 @@ class FakeAdminApi:
         self.keys_page_size = 1
         self.key_requests: list[tuple[str, str | None, str | None]] = []
         self.project_requests: list[dict] = []
+        self.users = [
+            {"object": "organization.user", "id": "user_ada", "name": "Ada Lovelace",
+             "email": "ada@example.com", "role": "owner", "added_at": 1_711_471_533},
+            {"object": "organization.user", "id": "user_bo", "name": "",
+             "email": "bo@example.com", "role": "reader", "added_at": 1_711_471_533},
+        ]
 
     # the data: one bucket per day, oldest first
     def buckets(self, kind: str) -> list[dict]:
@@ -76,7 +82,7 @@ class FakeAdminApi:
                 completion(input_tokens=n * 10_000, input_cached_tokens=n * 1_000,
                            output_tokens=n * 2_000, num_model_requests=n * 10,
                            project_id="proj_a", api_key_id="key_a", model="gpt-4o-2024-08-06",
-                           batch=False, service_tier="default"),
+                           user_id="user_ada", batch=False, service_tier="default"),
                 completion(input_tokens=n * 5_000, output_tokens=n * 500, num_model_requests=n,
                            project_id="proj_b", api_key_id="key_b", model="gpt-5.6-sol",
                            batch=False, service_tier="default"),
@@ -138,6 +144,11 @@ class FakeAdminApi:
         return self.list_page([p for p in self.projects
                                if archived or p["status"] != "archived"], request)
 
+    def user_handler(self, request: Request) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {ADMIN_KEY}":
+            return Response(json.dumps({"error": {"message": "invalid key"}}), 401)
+        return self.list_page(self.users, request)
+
     def list_page(self, items: list[dict], request: Request) -> Response:
         after, limit = request.args.get("after"), request.args.get("limit")
         start = next(i + 1 for i, k in enumerate(items) if k["id"] == after) if after else 0
@@ -161,6 +172,8 @@ class FakeAdminApi:
         ).respond_with_handler(self.key_handler)
         httpserver.expect_request("/v1/organization/projects").respond_with_handler(
             self.project_handler)
+        httpserver.expect_request("/v1/organization/users").respond_with_handler(
+            self.user_handler)
 
     def export_page(self) -> dict:
         """The same completions, embeddings and costs as one saved page file each."""

@@ -177,6 +177,21 @@ def test_a_catalog_age_setting_that_is_not_a_number_of_days_names_its_variable(m
         RadarSettings.from_env()
 
 
+@pytest.mark.parametrize(("value", "names"), [
+    ("", True), ("1", True), ("TRUE", True), ("yes", True), ("0", False), ("false", False),
+    (" No ", False), ("maybe", None), ("2", None)])
+def test_the_sync_names_setting_is_yes_or_no(monkeypatch, value, names):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv("RADAR_SYNC_NAMES", value)
+    if names is None:
+        with pytest.raises(ValueError, match="^RADAR_SYNC_NAMES must be 1, true or yes, or 0, "
+                                             "false or no; got "):
+            RadarSettings.from_env()
+    else:
+        assert RadarSettings.from_env().sync_names is names
+
+
 def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
     from pipelines.settings import RadarSettings
 

@@ -48,7 +48,9 @@ def test_sync_then_refresh_equals_the_file_exports(radar, api, tmp_path, monkeyp
     assert [f.name for f in files if f.name.startswith(("api_keys_", "projects_"))] == [
         "api_keys_proj_a_p001.json", "api_keys_proj_a_p002.json", "api_keys_proj_b_p001.json",
         "projects_p001.json", "projects_p002.json"]
-    assert len(files) == 10 * 2 + 1 + 3 + 2
+    assert [f.name for f in files if f.name.startswith("users_")] == [
+        "users_p001.json", "users_p002.json"]
+    assert len(files) == 10 * 2 + 1 + 3 + 2 + 2
     params = {p["kind"]: p for p in api.seen_params}
     assert params["usage/completions"]["limit"] == "31"
     assert params["costs"]["limit"] == "180"
@@ -105,11 +107,12 @@ def test_resync_of_a_day_replaces_its_pages(radar, api):
     assert [r[0].rsplit("_", 1)[-1] for r in rows] == ["p001.json", "p002.json", "p002.json"]
 
 
-def test_the_sync_names_each_project_and_key_and_who_owns_it(radar, api, caplog):
-    """The Usage API names a project and a key by their ids only: the sync lists the projects
-    (archived ones too) and the keys of every project in the pages, and the callers of a
-    deprecated model get their names and the key's owner; a rename shows at the next sync,
-    and a list that cannot be read leaves its callers unnamed without failing the sync."""
+def test_the_sync_names_each_project_key_and_user_and_who_owns_a_key(radar, api, caplog):
+    """The Usage API names a project, a key and a user by their ids only: the sync lists the
+    projects (archived ones too), the users and the keys of every project in the pages, and
+    the callers of a deprecated model get their names and the key's owner; a rename shows at
+    the next sync, and a list that cannot be read leaves its callers unnamed without failing
+    the sync."""
     api.failures = {}
     assert run_job("openai_api_sync").success
     # every page of each list, 100 asked for, the next after the last id
@@ -132,9 +135,12 @@ def test_the_sync_names_each_project_and_key_and_who_owns_it(radar, api, caplog)
     assert radar.query("SELECT project_id, project_name, status FROM staging.openai_projects "
                        "ORDER BY ALL") == [("proj_a", "Checkout", "active"),
                                            ("proj_b", "Batch jobs", "archived")]
-    callers = ("SELECT DISTINCT project_name, api_key_id, key_alias, key_owner "
+    assert radar.query("SELECT * EXCLUDE (file_id) FROM staging.openai_users ORDER BY ALL"
+                       ) == [("user_ada", "Ada Lovelace"), ("user_bo", "bo@example.com")]
+    callers = ("SELECT DISTINCT project_name, api_key_id, key_alias, key_owner, user_name "
                "FROM marts.deprecated_model_callers ORDER BY ALL")
-    assert radar.query(callers) == [("Checkout", "key_a", "checkout-prod", "Ada Lovelace")]
+    assert radar.query(callers) == [
+        ("Checkout", "key_a", "checkout-prod", "Ada Lovelace", "Ada Lovelace")]
     # the redacted value (part of the secret) is never kept
     assert radar.query("SELECT count(*) FROM staging.openai_api_keys "
                        "WHERE concat_ws('|', COLUMNS(*)) LIKE '%sk-%'") == [(0,)]
@@ -147,10 +153,23 @@ def test_the_sync_names_each_project_and_key_and_who_owns_it(radar, api, caplog)
     assert "the API keys of project proj_b were not listed" in caplog.text
     assert "No such project: proj_b" in caplog.text
     assert run_job("radar_refresh").success
-    assert radar.query(callers) == [("Checkout EU", "key_a", "checkout-v2", "Ada Lovelace")]
+    assert radar.query(callers) == [
+        ("Checkout EU", "key_a", "checkout-v2", "Ada Lovelace", "Ada Lovelace")]
     # the earlier list of proj_b is still what names key_b
     assert radar.query("SELECT count(*) FROM staging.openai_api_keys "
                        "WHERE api_key_id = 'key_b'") == [(1,)]
+
+
+def test_names_are_not_pulled_when_told_not_to(radar, api, monkeypatch):
+    """RADAR_SYNC_NAMES=0: usage and costs only, no project, user or key list asked for."""
+    api.failures = {}
+    monkeypatch.setenv("RADAR_SYNC_NAMES", "0")
+    result = run_job("openai_api_sync")
+    assert result.success
+    assert api.key_requests == [] and api.project_requests == []
+    files = [f.name for f in (radar.landing / "openai_api").glob("*.json")]
+    assert len(files) == 10 * 2 + 1
+    assert not [f for f in files if f.startswith(("api_keys_", "projects_", "users_"))]
 
 
 def test_missing_or_refused_key_fails_clearly(radar, httpserver, monkeypatch):

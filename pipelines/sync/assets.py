@@ -22,13 +22,14 @@ def _pull(settings: RadarSettings, start: dt.date, end: dt.date) -> SyncStats:
             "admin key. Set it in the environment of the run (it is never stored or logged).")
     base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
     with OpenAIAdminClient(key, base_url) as client:
-        return sync_range(client, start, end, settings.landing_dir)
+        return sync_range(client, start, end, settings.landing_dir, names=settings.sync_names)
 
 
 def _metadata(stats: SyncStats, start: dt.date, end: dt.date, seconds: float) -> dict:
     return {"first_day": str(start), "last_day": str(end), "requests": stats.requests,
             "pages": stats.pages, "buckets": stats.buckets, "retries": stats.retries,
             "files_written": stats.files, "projects_named": stats.projects,
+            "users_named": stats.users,
             "projects_key_listed": stats.key_lists,
             "keys_listed": stats.keys, "projects_key_list_failed": stats.key_list_errors,
             "seconds": round(seconds, 2)}
@@ -50,7 +51,7 @@ with warnings.catch_warnings():
         context: dg.AssetExecutionContext, radar: RadarConfig
     ) -> dg.MaterializeResult:
         """Usage API (every usage endpoint) and Costs API pages for the selected days, and the
-        names of their projects and API keys (with the keys' owners), saved into
+        names of their projects, users and API keys (with the keys' owners), saved into
         `RADAR_LANDING_DIR/openai_api/` as page files; `radar_refresh` ingests them like any
         export. Daily partitions: backfill a date range from the UI in a single run."""
         window = context.partition_time_window
@@ -75,7 +76,7 @@ def pull_openai_usage(context: dg.OpExecutionContext, radar: RadarConfig) -> Non
 
 @dg.job(description="With OPENAI_ADMIN_KEY set, download the Usage API (every usage endpoint) "
         "and Costs API pages for RADAR_SYNC_START .. RADAR_AS_OF, and the names of their "
-        "projects and API keys, into the landing folder.",
+        "projects, users and API keys, into the landing folder.",
         tags={"radar/job": "sync"}, executor_def=dg.in_process_executor)
 def openai_api_sync() -> None:
     pull_openai_usage()

@@ -4,9 +4,9 @@ Every usage endpoint and the Costs API, daily buckets, grouped by every dimensio
 endpoint supports, following ``next_page`` until ``has_more`` is false with each endpoint's
 maximum ``limit``. Each response page is saved as the JSON a person would save, so
 ``radar_refresh`` ingests it like any export; downloading a day again writes newer files for
-it, and the newest file wins. Then, with the same admin key, the names of the projects and
-the API keys (with their owners) of every project seen in those pages, so a caller is named
-as people know it.
+it, and the newest file wins. Then, with the same admin key (unless ``RADAR_SYNC_NAMES`` is
+0), the names of the projects and users, and the API keys (with their owners) of every
+project seen in those pages, so a caller is named as people know it.
 
 The admin key is read from ``OPENAI_ADMIN_KEY`` and only ever put in the Authorization
 header: it is never stored, logged, or included in an error message.
@@ -77,9 +77,10 @@ class SyncStats:
     buckets: int = 0
     retries: int = 0
     files: int = 0
-    #: projects named by the project list; project API key lists: projects whose keys were
-    #: asked for, keys listed, projects whose key list failed
+    #: projects and users named by their lists; project API key lists: projects whose keys
+    #: were asked for, keys listed, projects whose key list failed
     projects: int = 0
+    users: int = 0
     key_lists: int = 0
     keys: int = 0
     key_list_errors: int = 0
@@ -220,7 +221,7 @@ def _epoch(day: dt.date) -> int:
 
 
 def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing: Path,
-               endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> SyncStats:
+               endpoints: tuple[Endpoint, ...] = ENDPOINTS, names: bool = True) -> SyncStats:
     """Download every endpoint for ``start`` .. ``end`` into ``landing/openai_api/``.
 
     Files are named for the endpoint, the range and the page number: fetching the same range
@@ -235,11 +236,13 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
         for number, page in enumerate(client.pages(endpoint, start, end), start=1):
             _write(client, folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json", page)
             projects |= _project_ids(page)
-    if projects:
+    if projects and names:
         client.stats.projects = sync_names(
             client, "organization/projects", [("include_archived", "true")],
             folder / "projects", "the projects") or 0
-    for project in sorted(projects):
+        client.stats.users = sync_names(client, "organization/users", [], folder / "users",
+                                        "the users") or 0
+    for project in sorted(projects) if names else ():
         client.stats.key_lists += 1
         keys = sync_names(client, f"organization/projects/{quote(project, safe='')}/api_keys",
                           [], folder / f"api_keys_{re.sub(r'[^A-Za-z0-9_-]', '_', project)}",
