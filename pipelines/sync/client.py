@@ -21,7 +21,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -196,10 +196,11 @@ class OpenAIAdminClient:
             if not page.get("has_more") or not cursor:
                 return
 
-    def lists(self, path: str, params: list[tuple[str, str | int]] = ()) -> Iterator[dict]:
+    def lists(self, path: str, params: Sequence[tuple[str, str | int]] = ()
+              ) -> Iterator[dict]:
         """Every page of an Admin API list (a list object, 100 items a page at most, the next
         one ``after`` the page's ``last_id``): ``organization/projects``,
-        ``organization/projects/{project_id}/api_keys``."""
+        ``organization/users``, ``organization/projects/{project_id}/api_keys``."""
         after: str | None = None
         while True:
             page = self.get(path, [*params, ("limit", 100),
@@ -236,13 +237,20 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
         for number, page in enumerate(client.pages(endpoint, start, end), start=1):
             _write(client, folder / f"{endpoint.name}_{start}_{end}_p{number:03d}.json", page)
             projects |= _project_ids(page)
-    if projects and names:
-        client.stats.projects = sync_names(
-            client, "organization/projects", [("include_archived", "true")],
-            folder / "projects", "the projects") or 0
-        client.stats.users = sync_names(client, "organization/users", [], folder / "users",
-                                        "the users") or 0
-    for project in sorted(projects) if names else ():
+    if names and projects:
+        sync_directory(client, projects, folder)
+    return client.stats
+
+
+def sync_directory(client: OpenAIAdminClient, projects: set[str], folder: Path) -> None:
+    """The names of the projects (archived ones too) and users, and the API keys of each of
+    ``projects``, as list files in ``folder``."""
+    client.stats.projects = sync_names(client, "organization/projects",
+                                       [("include_archived", "true")], folder / "projects",
+                                       "the projects") or 0
+    client.stats.users = sync_names(client, "organization/users", [], folder / "users",
+                                    "the users") or 0
+    for project in sorted(projects):
         client.stats.key_lists += 1
         keys = sync_names(client, f"organization/projects/{quote(project, safe='')}/api_keys",
                           [], folder / f"api_keys_{re.sub(r'[^A-Za-z0-9_-]', '_', project)}",
@@ -251,10 +259,9 @@ def sync_range(client: OpenAIAdminClient, start: dt.date, end: dt.date, landing:
             client.stats.key_list_errors += 1
         else:
             client.stats.keys += keys
-    return client.stats
 
 
-def sync_names(client: OpenAIAdminClient, path: str, params: list[tuple[str, str | int]],
+def sync_names(client: OpenAIAdminClient, path: str, params: Sequence[tuple[str, str | int]],
                stem: Path, what: str) -> int | None:
     """Save an Admin API list as ``<stem>_pNNN.json`` files (the newest list, rewritten on
     every sync) and say how many items it had. Names are a help, not usage: a list that
