@@ -364,6 +364,20 @@ DEMO_PROJECTS = {"proj_search": "Search", "proj_sandbox": "Sandbox",
                  "proj_support": "Customer support"}
 
 
+DEMO_USERS = {"user_ana": ("Ana Souza", "ana@example.com"),
+              "user_priya": ("Priya Nair", "priya@example.com")}
+
+
+def write_user_list(path: Path, as_of: dt.date) -> None:
+    """The organisation's users as ``GET /organization/users`` answers them."""
+    added = _epoch(as_of - dt.timedelta(days=300))
+    users = [{"object": "organization.user", "id": uid, "name": name, "email": email,
+              "role": "reader", "added_at": added} for uid, (name, email) in DEMO_USERS.items()]
+    path.write_text(json.dumps({"object": "list", "data": users, "first_id": users[0]["id"],
+                                "last_id": users[-1]["id"], "has_more": False}),
+                    encoding="utf-8")
+
+
 def write_project_list(path: Path, as_of: dt.date) -> None:
     """The organisation's projects as ``GET /organization/projects`` answers them."""
     created = _epoch(as_of - dt.timedelta(days=500))
@@ -407,6 +421,7 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
     write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
     write_project_list(landing / "usage_api" / "projects.json", as_of)
+    write_user_list(landing / "usage_api" / "users.json", as_of)
     (landing / "notebooks").mkdir(parents=True, exist_ok=True)
     write_notebook_save(landing / "notebooks" / "completions_last_2_weeks.json", as_of, m)
     return m
