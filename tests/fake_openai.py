@@ -54,7 +54,7 @@ class FakeAdminApi:
         self.keys_page_size = 1
         self.key_requests: list[tuple[str, str | None, str | None]] = []
         self.project_requests: list[dict] = []
-        self.users = [
+        self.users: list[dict] | None = [
             {"object": "organization.user", "id": "user_ada", "name": "Ada Lovelace",
              "email": "ada@example.com", "role": "owner", "added_at": 1_711_471_533},
             {"object": "organization.user", "id": "user_bo", "name": "",
@@ -147,6 +147,9 @@ class FakeAdminApi:
     def user_handler(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {ADMIN_KEY}":
             return Response(json.dumps({"error": {"message": "invalid key"}}), 401)
+        if self.users is None:  # a broken answer: an object that is not a list
+            return Response(json.dumps({"object": "page", "data": []}), 200,
+                            content_type="application/json")
         return self.list_page(self.users, request)
 
     def list_page(self, items: list[dict], request: Request) -> Response:

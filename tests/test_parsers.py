@@ -484,6 +484,11 @@ class TestOpenAIDirectoryLists:
              {**project_key("key_o", "n"), "owner": {"type": "robot"}}),
             ("last_used_at is not Unix seconds: '2026-01-01'",
              {**project_key("key_t", "n"), "last_used_at": "2026-01-01"}),
+            ("created_at implausibly large: 100000000000000000000",
+             {**project_key("key_big", "n"), "created_at": 10**20}),
+            ("owner is not an object: 'bob'", {**project_key("key_s", "n"), "owner": "bob"}),
+            ("owner user is not an object: 'bob'",
+             {**project_key("key_u", "n"), "owner": {"type": "user", "user": "bob"}}),
         ]
         listing = self.key_list(good_key, *(item for _, item in cases))
         assert openai_directory.list_kind(listing) == openai_directory.KEY_TAG
@@ -492,6 +497,17 @@ class TestOpenAIDirectoryLists:
         ok = good(parsed).row(0, named=True)
         assert (ok["api_key_id"], ok["key_alias"], ok["key_owner"], ok["owner_type"]) == (
             "key_ok", "prod", "a@x.io", "user")
+        # an owner may be missing, or say its type without the account: the key is kept
+        ownerless = openai_directory.parse_lists([self.key_list(
+            {**good_key, "id": "key_none", "owner": None},
+            {**good_key, "id": "key_svc", "owner": {"type": "service_account"}},
+            {**good_key, "id": "key_untyped", "owner": {"service_account": {"name": "ci"}}},
+        )], openai_directory.KEY_TAG)
+        assert ownerless.select("api_key_id", "owner_type", "key_owner", "reason").rows() == [
+            ("key_none", None, None, None), ("key_svc", "service_account", None, None),
+            ("key_untyped", "service_account", "ci", None)]
+        assert openai_directory.parse_lists([self.key_list()], openai_directory.KEY_TAG
+                                            ).is_empty()
         assert ok["last_used_at"] is not None and ok["created_at"] is not None
         rejected = bad(parsed)
         assert rejected["reason"].to_list() == [reason for reason, _ in cases]

@@ -148,11 +148,15 @@ def test_the_sync_names_each_project_key_and_user_and_who_owns_a_key(radar, api,
     api.keys["proj_a"][0]["name"] = "checkout-v2"
     api.projects[0]["name"] = "Checkout EU"
     del api.keys["proj_b"]  # deleted since: its list answers 404
+    api.users = None  # and the users list answers something that is not a list
     caplog.set_level(logging.WARNING, logger="pipelines.sync.client")
     assert run_job("openai_api_sync").success
     assert "the API keys of project proj_b were not listed" in caplog.text
     assert "No such project: proj_b" in caplog.text
+    assert ("the users were not listed (their callers stay unnamed): GET organization/users: "
+            "the response is not a list object") in caplog.text
     assert run_job("radar_refresh").success
+    # the earlier user list still names user_ada
     assert radar.query(callers) == [
         ("Checkout EU", "key_a", "checkout-v2", "Ada Lovelace", "Ada Lovelace")]
     # the earlier list of proj_b is still what names key_b
