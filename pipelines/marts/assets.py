@@ -65,8 +65,7 @@ def _callers_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str,
             "preview": preview(con, (
                 "SELECT team, model, source, project_id, project_name, api_key_id, key_alias, "
                 "key_owner, user_id, route, requests_28d, failed_requests_28d, cost_usd_28d, "
-                "last_seen "
-                "FROM marts.deprecated_model_callers ORDER BY requests_28d DESC"))}
+                "last_seen FROM marts.deprecated_model_callers ORDER BY requests_28d DESC"))}
 
 
 def _weekly_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:

@@ -174,8 +174,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         FROM this_week t ANTI JOIN before b USING (team, endpoint, model)
         ORDER BY t.requests DESC, t.team""", p)
     has_callers = table_exists(con, "marts.deprecated_model_callers")
-    # deprecated-model traffic no team claims: the keys, users and projects to map (a gateway
-    # key with the name it goes by)
+    # deprecated-model traffic no team claims: the keys, users and projects to map, with the
+    # names they go by (and a key's owner: the person to ask)
     unassigned = _dicts(con, """
         SELECT source, project_id, max(project_name) AS project_name, api_key_id,
                max(key_alias) AS key_alias, max(key_owner) AS key_owner, user_id,

@@ -29,8 +29,7 @@ def _metadata(stats: SyncStats, start: dt.date, end: dt.date, seconds: float) ->
     return {"first_day": str(start), "last_day": str(end), "requests": stats.requests,
             "pages": stats.pages, "buckets": stats.buckets, "retries": stats.retries,
             "files_written": stats.files, "projects_named": stats.projects,
-            "users_named": stats.users,
-            "projects_key_listed": stats.key_lists,
+            "users_named": stats.users, "projects_key_listed": stats.key_lists,
             "keys_listed": stats.keys, "projects_key_list_failed": stats.key_list_errors,
             "seconds": round(seconds, 2)}
 
