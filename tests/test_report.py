@@ -460,6 +460,9 @@ def test_the_callers_behind_each_row_are_named_busiest_first(radar):
         ("1 of 4", "key_a", "100"), ("2 of 4", "key_eval", "30"), ("3 of 4", "key_cron", "2")]
     html = (radar.reports / "migration-status-2026-W48.html").read_text()
     assert html.count("<td>key_eval</td>") == 1 and "key_nightly" not in html
+    # no key list loaded: the data health says the keys go by their ids
+    assert ("- OpenAI callers of deprecated models with a key name: 0 of 4; no project key "
+            "list is loaded, so keys go by their ids") in text
 
 
 def test_a_gateway_caller_is_named_by_its_key_alias_the_newest_one(radar):
@@ -548,3 +551,8 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
                                          service_account={"name": "svc"})])
     assert run_job("weekly_migration_report").success
     assert radar.query(callers)[0][2] == "checkout-v2"
+    health = (radar.reports / "migration-status-2026-W48.md").read_text().split(
+        "## 5. Data health")[1]
+    loaded = radar.query("SELECT max(ingested_at)::DATE FROM staging.ingested_files")[0][0]
+    assert (f"- OpenAI callers of deprecated models with a key name: 1 of 2; the newest "
+            f"project key list was loaded on {loaded}") in health

@@ -239,6 +239,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     health["catalog_known_through"] = con.execute(
         KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
+    health.update(_names_health(con) if has_callers else {})
     checks: list[dict[str, Any]] = []
     if table_exists(con, "quality.check_results"):
         checks = _dicts(con, """
@@ -371,6 +372,32 @@ def catalog_age_lines(data: ReportData) -> list[str]:
             "since is missing, and its model counts as active here: refresh the catalog (a newer "
             "Sunset Radar, or `make catalog`) or add the retirement to "
             "`RADAR_LIFECYCLE_OVERRIDES`."]
+
+
+def _names_health(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """How many OpenAI callers of deprecated models have a key name, and when the newest key
+    list was loaded (None: never)."""
+    callers, named = con.execute(
+        "SELECT count(*), count(key_alias) FROM marts.deprecated_model_callers "
+        "WHERE source IN ('openai_usage_api', 'openai_dashboard')").fetchall()[0]
+    loaded = con.execute(
+        "SELECT max(f.ingested_at)::DATE FROM staging.openai_api_keys k "
+        "JOIN staging.ingested_files f USING (file_id)").fetchall()[0][0] \
+        if table_exists(con, "staging.openai_api_keys") else None
+    return {"openai_callers": callers, "named_openai_callers": named, "key_list_loaded": loaded}
+
+
+def names_line(h: dict) -> str:
+    """Data health: whether the OpenAI callers are named (empty when there are none)."""
+    if not h.get("openai_callers"):
+        return ""
+    named = (f"OpenAI callers of deprecated models with a key name: "
+             f"{h['named_openai_callers']:,} of {h['openai_callers']:,}")
+    if h["key_list_loaded"] is None:
+        return (f"{named}; no project key list is loaded, so keys go by their ids (the API "
+                "sync pulls the lists; see the README's troubleshooting).")
+    return (f"{named}; the newest project key list was loaded on {h['key_list_loaded']} "
+            "(the API sync pulls them).")
 
 
 def catalog_line(h: dict, as_of: dt.date) -> str:
@@ -601,6 +628,7 @@ def render_markdown(data: ReportData) -> str:
            *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
            f"- {rejected_line(h)}",
            f"- {catalog_line(h, data.as_of)}",
+           *([f"- {names_line(h)}"] if names_line(h) else []),
            f"- Newest usage day per source: {_newest(data)}.",
            f"- Quality checks this week: {sum(1 for c in data.checks if c['passed'])} passing, "
            f"{sum(1 for c in data.checks if not c['passed'])} failing at their last run.", ""]
@@ -724,6 +752,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
 {f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
 <li>{_e(rejected_line(h))}</li>
 <li>{_e(catalog_line(h, data.as_of))}</li>
+{f"<li>{_e(names_line(h))}</li>" if names_line(h) else ""}
 <li>Newest usage day per source: {_e(_newest(data))}.</li>
 </ul>
 {_html_table(["asset", "check", "severity", "last result", "failures this week"],
