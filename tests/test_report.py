@@ -546,6 +546,10 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
     assert "| openai_usage_api | Checkout (proj_a) | key_a | checkout (svc) |" in section
     unassigned = text.split("**Unassigned callers**")[1].split("## 3.")[0]
     assert "| openai_usage_api | proj_x | key_x | (Bo) | Bo Berg (user_bo) |" in unassigned
+    # and how to map it: the team directory's line, in both formats
+    assert "a line `api_key_id,<API key>,<team>`" in unassigned
+    html = (radar.reports / "migration-status-2026-W48.html").read_text()
+    assert "a line\n<code>api_key_id,&lt;API key&gt;,&lt;team&gt;</code>" in html
 
     key_list("keys_2.json", [project_key("key_a", "checkout-v2",
                                          service_account={"name": "svc"})])

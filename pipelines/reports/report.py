@@ -515,7 +515,9 @@ def caller_rows(data: ReportData) -> list[list[Any]]:
 
 
 UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the window that no "
-                    "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`):")
+                    "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`, a "
+                    "line `api_key_id,<API key>,<team>`, or `user_id,...` or `project_id,...`; "
+                    "the owner of a key is usually the person to ask):")
 UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name (owner)", "user", "model",
                       "requests (28d)", "last seen"]
 
@@ -725,7 +727,9 @@ project, user or gateway route to change. Every caller is in
              {10, 11}, table_id="callers")}
 <h3>Unassigned callers</h3>
 <p>Deprecated-model traffic in the window that no team claims: add its API key, user or
-project to the team directory (<code>RADAR_TEAMS_FILE</code>).</p>
+project to the team directory (<code>RADAR_TEAMS_FILE</code>), a line
+<code>api_key_id,&lt;API key&gt;,&lt;team&gt;</code>, or <code>user_id,...</code> or
+<code>project_id,...</code>; the owner of a key is usually the person to ask.</p>
 {_html_table(UNASSIGNED_COLUMNS, [[fmt(v) for v in row] for row in unassigned_rows(data)],
              {6}, table_id="unassigned")}
 <h2>3. Progress</h2>
