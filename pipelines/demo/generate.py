@@ -362,10 +362,14 @@ DEMO_KEYS = (
 
 DEMO_PROJECTS = {"proj_search": "Search", "proj_sandbox": "Sandbox",
                  "proj_support": "Customer support"}
-
-
 DEMO_USERS = {"user_ana": ("Ana Souza", "ana@example.com"),
               "user_priya": ("Priya Nair", "priya@example.com")}
+
+
+def _list_object(items: list[dict]) -> dict:
+    """One page of an Admin API list, holding every item."""
+    return {"object": "list", "data": items, "first_id": items[0]["id"],
+            "last_id": items[-1]["id"], "has_more": False}
 
 
 def write_user_list(path: Path, as_of: dt.date) -> None:
@@ -373,9 +377,7 @@ def write_user_list(path: Path, as_of: dt.date) -> None:
     added = _epoch(as_of - dt.timedelta(days=300))
     users = [{"object": "organization.user", "id": uid, "name": name, "email": email,
               "role": "reader", "added_at": added} for uid, (name, email) in DEMO_USERS.items()]
-    path.write_text(json.dumps({"object": "list", "data": users, "first_id": users[0]["id"],
-                                "last_id": users[-1]["id"], "has_more": False}),
-                    encoding="utf-8")
+    path.write_text(json.dumps(_list_object(users)), encoding="utf-8")
 
 
 def write_project_list(path: Path, as_of: dt.date) -> None:
@@ -384,9 +386,7 @@ def write_project_list(path: Path, as_of: dt.date) -> None:
     projects = [{"object": "organization.project", "id": pid, "name": name,
                  "created_at": created, "archived_at": None, "status": "active"}
                 for pid, name in DEMO_PROJECTS.items()]
-    path.write_text(json.dumps({"object": "list", "data": projects,
-                                "first_id": projects[0]["id"], "last_id": projects[-1]["id"],
-                                "has_more": False}), encoding="utf-8")
+    path.write_text(json.dumps(_list_object(projects)), encoding="utf-8")
 
 
 def write_key_lists(path: Path, as_of: dt.date) -> None:
@@ -402,8 +402,7 @@ def write_key_lists(path: Path, as_of: dt.date) -> None:
             keys.append({"object": "organization.project.api_key", "id": key, "name": name,
                          "redacted_value": "sk-...demo", "created_at": created,
                          "last_used_at": used, "owner": {"type": kind, kind: who}})
-        lines.append(json.dumps({"object": "list", "data": keys, "first_id": keys[0]["id"],
-                                 "last_id": keys[-1]["id"], "has_more": False}))
+        lines.append(json.dumps(_list_object(keys)))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
