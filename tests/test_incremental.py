@@ -22,6 +22,13 @@ BY_DAY = {
 }
 
 
+#: the lifecycle rows of the catalog entries the usage's models resolve to
+LIFECYCLE_IN_USE_ROWS = (
+    "SELECT * FROM intermediate.lifecycle_as_of WHERE model IN (SELECT lifecycle_model "
+    "FROM intermediate.model_resolution WHERE model IN (SELECT model FROM staging.usage)) "
+    "ORDER BY model")
+
+
 def modes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     out = {}
     for event in result.get_asset_materialization_events():
@@ -122,16 +129,15 @@ def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
 def test_a_new_day_that_changes_no_lifecycle_goes_on_day_by_day(fixture_exports, refresh,
                                                                 monkeypatch):
     """The daily schedule's run: the as-of date moves on by a day, and new usage arrives. No
-    model changes status, replacement or price between 2026-11-25 and 2026-11-26, so the
-    models are updated day by day, and equal a full rebuild as of the new date."""
+    model in use changes status, replacement or price between 2026-11-25 and 2026-11-26, so
+    the models are updated day by day, and equal a full rebuild as of the new date."""
     refresh()
-    before = fixture_exports.query("SELECT * FROM intermediate.lifecycle_as_of ORDER BY model")
+    before = fixture_exports.query(LIFECYCLE_IN_USE_ROWS)
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"incremental"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
     try:
-        assert con.execute("SELECT * FROM intermediate.lifecycle_as_of "
-                           "ORDER BY model").fetchall() == before
+        assert con.execute(LIFECYCLE_IN_USE_ROWS).fetchall() == before
         assert_same_as_full_rebuild(con, "2026-11-26")
         (gw,) = con.execute("SELECT count(*) FROM marts.usage_cost_daily WHERE "
                             "usage_date = '2026-11-26' AND source = 'litellm'").fetchall()[0]
@@ -159,6 +165,29 @@ def test_a_new_day_on_which_a_replacement_price_starts_rebuilds_in_full(
     assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # a new catalog
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"full"}, after
+    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
+    try:
+        assert_same_as_full_rebuild(con, "2026-11-26")
+    finally:
+        con.close()
+
+
+def test_a_model_nobody_calls_retiring_on_the_new_day_keeps_the_day_by_day_build(
+        fixture_exports, refresh, monkeypatch):
+    """The catalog holds many providers' retirements, on many more days than one company's
+    usage meets: a model no usage row resolves to that shuts down on the new day changes no
+    row, so the day's run stays day by day."""
+    lifecycle = fixture_exports.root / "lifecycle.csv"
+    lifecycle.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                         "nobody-calls-me-1,2026-10-01,2026-11-26,\n")
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(lifecycle))
+    refresh()
+    status = ("SELECT lifecycle_status FROM intermediate.lifecycle_as_of "
+              "WHERE model = 'nobody-calls-me-1'")
+    assert fixture_exports.query(status) == [("deprecated",)]
+    after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
+    assert fixture_exports.query(status) == [("shutdown",)]
+    assert {after[t] for t in BY_DAY} == {"incremental"}, after
     con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
     try:
         assert_same_as_full_rebuild(con, "2026-11-26")

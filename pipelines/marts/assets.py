@@ -151,9 +151,18 @@ def billed_costs(
 DAY_OF_ROW = {"intermediate.usage_priced": "usage_date",
               "marts.usage_cost_daily": "usage_date"}
 
+#: the lifecycle rows a row of intermediate.usage_priced reads: those of the catalog entries
+#: the usage's models resolve to (each with its replacement, the chain already followed). A
+#: model nobody calls that retires today changes no row: the catalog holds other providers'
+#: retirements too, on many more days than any one company's usage meets.
+LIFECYCLE_IN_USE = (
+    "(SELECT * FROM intermediate.lifecycle_as_of WHERE model IN ("
+    "SELECT lifecycle_model FROM intermediate.model_resolution "
+    "WHERE model IN (SELECT model FROM intermediate.usage_daily)))")
+
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
 PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
-                 "intermediate.model_resolution", "intermediate.lifecycle_as_of")
+                 "intermediate.model_resolution", LIFECYCLE_IN_USE)
 
 
 #: the catalog prices in effect on the as-of date (where the replacement's price is read)
@@ -164,10 +173,11 @@ PRICES_ON_AS_OF = ("(SELECT model, service_tier, valid_from FROM catalog.model_p
 def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
     """What a row of ``intermediate.usage_priced`` depends on besides its usage day. The as-of
     date reaches a row only through the lifecycle as of it (``intermediate.lifecycle_as_of``,
-    digested whole) and the replacement's price in effect on it: they are digested instead of
-    the date itself, so a new day on which no model changes status, replacement or price
-    keeps the day-by-day build (a new date alone made every first run of a day a full build:
-    at 30M, +4.5 s of ``usage_priced`` and ``usage_cost_daily``)."""
+    the rows of the models in use) and the replacement's price in effect on it: they are
+    digested instead of the date itself, so a new day on which no model in use changes
+    status, replacement or price keeps the day-by-day build (a new date alone made every
+    first run of a day a full build: at 30M, +4.5 s of ``usage_priced`` and
+    ``usage_cost_daily``)."""
     return digest_tables(con, (*PRICED_INPUTS, PRICES_ON_AS_OF), {"as_of": s.as_of})
 
 
