@@ -298,7 +298,7 @@ def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserv
     assert sources == {
         DEPRECATIONS_LABEL: ("lifecycle", newest),
         LITELLM_LABEL: ("prices and lifecycle", ""),
-        LITELLM_OLD_LABEL: ("prices", ""),
+        LITELLM_OLD_LABEL: ("prices and lifecycle", ""),
         f"OpenAI Models API GET /v1/models (pulled {today})": ("lifecycle", str(today)),
     }
     lifecycle = {r.model: r for r in cat.read_lifecycle(tmp_path / "model_lifecycle.csv")}
@@ -379,3 +379,75 @@ def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
     monkeypatch.setattr("pipelines.lib.catalog_build.SHIPPED_DIR", out)
     build_catalog(["--out", str(out), "--deprecations", str(missing), "--pull-models"])
     assert {f.name: f.read_text() for f in out.iterdir()} == before
+
+
+def test_the_build_takes_other_providers_text_models_and_leaves_placeholders_out():
+    from pipelines.lib.catalog_build import build_lifecycle, build_prices
+
+    current = {
+        "sample_spec": {"mode": "chat", "input_cost_per_token": "description"},
+        # OpenAI's legacy completions are filed under another provider name
+        "babbage-002": {"litellm_provider": "text-completion-openai", "mode": "completion",
+                        "input_cost_per_token": 4e-07, "output_cost_per_token": 4e-07},
+        "claude-x-1": {"litellm_provider": "anthropic", "mode": "chat",
+                       "input_cost_per_token": 3e-06, "cache_read_input_token_cost": 3e-07,
+                       "output_cost_per_token": 1.5e-05, "deprecation_date": "2026-11-30",
+                       "successor_model": "claude-x-2"},
+        "claude-x-2": {"litellm_provider": "anthropic", "mode": "chat",
+                       "input_cost_per_token": 2e-06, "output_cost_per_token": 1e-05},
+        # a price computed in binary floating point: read to 15 digits, it is 1.6 / 3.2
+        "novita/m": {"litellm_provider": "novita", "mode": "chat",
+                     "input_cost_per_token": 1.6000000000000001e-06,
+                     "output_cost_per_token": 3.2000000000000003e-06},
+        # 0 / 0 is LiteLLM's placeholder: no price (its usage stays unpriced), but its date counts
+        "gemini/free": {"litellm_provider": "gemini", "mode": "chat", "input_cost_per_token": 0,
+                        "output_cost_per_token": 0, "deprecation_date": "2027-01-01"},
+        # finer than the money rule's 1e-12 USD per token: left out, never rounded
+        "morph/m": {"litellm_provider": "morph", "mode": "chat",
+                    "input_cost_per_token": 1.41953125e-07, "output_cost_per_token": 1e-06},
+        # not text models, and a gateway's provider prefix that resolution drops
+        "vertex_ai/imagen": {"litellm_provider": "vertex_ai", "mode": "image_generation",
+                             "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+        "openai/sora-2": {"litellm_provider": "openai", "mode": "chat",
+                          "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+    }
+    older = {
+        # deleted from the current catalog: its price and date come from the older copy
+        "claude-x-0": {"litellm_provider": "anthropic", "mode": "chat",
+                       "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+                       "deprecation_date": "2025-06-01"},
+        "claude-x-1": {"litellm_provider": "anthropic", "mode": "chat",
+                       "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06,
+                       "deprecation_date": "2025-01-01"},
+    }
+    left_out: list[str] = []
+    prices = {p.model: p for p in build_prices(current, older, "new", "old", left_out)}
+    assert {m: (p.input_usd_per_1m, p.cached_input_usd_per_1m, p.output_usd_per_1m, p.source)
+            for m, p in prices.items()} == {
+        "babbage-002": (D("0.4"), None, D("0.4"), "new"),
+        "claude-x-0": (D("3"), None, D("15"), "old"),
+        "claude-x-1": (D("3"), D("0.3"), D("15"), "new"),
+        "claude-x-2": (D("2"), None, D("10"), "new"),
+        "novita/m": (D("1.6"), None, D("3.2"), "new"),
+    }
+    assert len(left_out) == 1 and left_out[0].startswith("morph/m (new): price")
+    lifecycle = {r.model: (r.announced_date, r.shutdown_date, r.replacement_model, r.source)
+                 for r in build_lifecycle([], "page", current, "new", older, "old")}
+    assert lifecycle == {
+        "claude-x-0": (None, dt.date(2025, 6, 1), None, "old"),
+        "claude-x-1": (None, dt.date(2026, 11, 30), "claude-x-2", "new"),
+        "gemini/free": (None, dt.date(2027, 1, 1), None, "new"),
+    }
+
+
+def test_the_shipped_catalog_covers_other_providers_and_openai_legacy_completions():
+    assert (PRICES["babbage-002"].input_usd_per_1m, PRICES["babbage-002"].output_usd_per_1m) == (
+        D("0.4"), D("0.4"))
+    claude = LIFECYCLE["claude-sonnet-4-5-20250929"]
+    assert (claude.shutdown_date, claude.replacement_model, claude.source) == (
+        dt.date(2026, 11, 30), "claude-sonnet-5-5", LITELLM_LABEL)
+    assert LIFECYCLE["claude-3-5-sonnet-20240620"].source == LITELLM_OLD_LABEL
+    assert {"claude-sonnet-5-5", "gemini/gemini-2.5-pro", "azure/gpt-4o"} <= set(PRICES)
+    assert "gemini/gemini-exp-1206" not in PRICES  # LiteLLM's 0 / 0 placeholder
+    # OpenAI's own rows keep their source: the deprecations page
+    assert LIFECYCLE["babbage-002"].source == DEPRECATIONS_LABEL

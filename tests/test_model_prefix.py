@@ -4,12 +4,14 @@ LiteLLM routes a deployment whose ``litellm_params.model`` is ``openai/gpt-4o-20
 the OpenAI API, and its spend log rows carry the model with or without the prefix (both occur
 for one deployment: BerriAI/litellm#35472). The prefix names the provider, not another model:
 the name after it resolves by the usual rules. Other providers' prefixes (``azure/``) do not:
-their retirement dates are their own.
+their retirement dates are their own, and the catalog has such entries under the prefixed
+name (LiteLLM's ``azure/gpt-4o-2024-08-06``, retiring on Azure's date).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import pytest
 
@@ -22,7 +24,7 @@ CATALOG = {"gpt-4o", "gpt-4o-mini"}
 @pytest.mark.parametrize(("model", "expected"), [
     ("openai/gpt-4o-2024-08-06", "gpt-4o"),
     ("openai/gpt-4o-mini", "gpt-4o-mini"),
-    ("azure/gpt-4o-2024-08-06", None),       # Azure retires on its own dates
+    ("azure/gpt-4o-2024-08-06", None),       # Azure retires on its own dates: not gpt-4o's
     ("openai/glm-5.2", None),                # an OpenAI-compatible server, not an OpenAI model
     ("openai/openai/gpt-4o", None),          # one prefix, not any number of them
 ])
@@ -42,16 +44,21 @@ def test_prefixed_gateway_traffic_on_a_deprecated_model_is_reported(radar, refre
         writer.writerow(LITELLM_HEADER)
         writer.writerows(rows)
     refresh()
-    # the model stays as the gateway logged it; both forms are the same deprecated model,
-    # priced alike: (1,000 x 2.50 + 100 x 10) / 1e6 = 0.0035 USD each
+    # the model stays as the gateway logged it; both OpenAI forms are the same deprecated
+    # model, priced alike: (1,000 x 2.50 + 100 x 10) / 1e6 = 0.0035 USD each. Azure's entry
+    # has the same price but its own shutdown date and replacement chain
+    # (azure/gpt-5.1, itself deprecated, then azure/gpt-5.6)
     assert radar.query(
-        "SELECT model, lifecycle_status, days_to_shutdown IS NOT NULL, replacement_model, "
+        "SELECT model, lifecycle_status, shutdown_date, replacement_model, "
         "requests_28d, CAST(cost_usd_28d AS VARCHAR) FROM marts.deprecated_model_usage "
         "ORDER BY model") == [
-        ("gpt-4o-2024-08-06", "deprecated", True, "gpt-6-luna", 1, "0.0035000000"),
-        ("openai/gpt-4o-2024-08-06", "deprecated", True, "gpt-6-luna", 1, "0.0035000000")]
+        ("azure/gpt-4o-2024-08-06", "deprecated", dt.date(2027, 4, 14), "azure/gpt-5.6", 1,
+         "0.0035000000"),
+        ("gpt-4o-2024-08-06", "deprecated", dt.date(2027, 1, 14), "gpt-6-luna", 1,
+         "0.0035000000"),
+        ("openai/gpt-4o-2024-08-06", "deprecated", dt.date(2027, 1, 14), "gpt-6-luna", 1,
+         "0.0035000000")]
     assert radar.query("SELECT model, reason FROM marts.unpriced_usage ORDER BY model") == [
-        ("azure/gpt-4o-2024-08-06", "model not in catalog"),
         ("openai/glm-5.2", "model not in catalog")]
     assert radar.query("SELECT DISTINCT price_model FROM marts.usage_cost_daily "
                        "WHERE model LIKE 'openai/gpt-4o%'") == [("gpt-4o-2024-08-06",)]

@@ -404,3 +404,46 @@ def test_a_broken_team_line_and_a_stale_override_are_said_in_the_run_log(
             "shipped catalog says; it can be deleted") in said
     assert fixture_exports.query(
         "SELECT count(*) FROM catalog.team_directory WHERE team = 'nobody'") == [(0,)]
+
+
+def test_other_providers_models_through_the_gateway_are_priced_and_retire(
+        fixture_exports, refresh, monkeypatch):
+    """A gateway routes to other providers too: their models are priced and retire by the
+    shipped catalog's rows for them (LiteLLM's), by the name the gateway logs."""
+    import csv
+
+    from tests.exports import LITELLM_HEADER, litellm_row
+    with (fixture_exports.landing / "gateway" / "providers.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(LITELLM_HEADER)
+        # Anthropic's claude-sonnet-4-5-20250929 (3 / 0.30 / 15, shut down 2026-11-30, successor
+        # claude-sonnet-5-5 at 2 / 0.10 / 10): one call before, two failing after
+        w.writerow(litellm_row("c1", "claude-sonnet-4-5-20250929", 1_000_000, 100_000, "",
+                               "assist", "success", day="2026-11-28"))
+        for rid in ("c2", "c3"):
+            w.writerow(litellm_row(rid, "claude-sonnet-4-5-20250929", 0, 0, "", "assist",
+                                   "failure", day="2026-12-01"))
+        # OpenAI's legacy completion model, which LiteLLM files under text-completion-openai
+        # (0.40 / 0.40): 1,000,000 in and 500,000 out = 0.60 USD
+        row = litellm_row("b1", "babbage-002", 1_000_000, 500_000, "", "legacy", "success",
+                          day="2026-09-20")
+        row[1] = "atext_completion"
+        w.writerow(row)
+        # a model LiteLLM prices 0 / 0 (a placeholder, not a price): unpriced, never zero
+        w.writerow(litellm_row("g1", "gemini/gemini-exp-1206", 10, 10, "", "lab", "success",
+                               day="2026-11-28"))
+    monkeypatch.setenv("RADAR_AS_OF", "2026-12-03")
+    refresh()
+    assert fixture_exports.query(
+        "SELECT model, lifecycle_status, shutdown_date, days_to_shutdown, replacement_model, "
+        "requests_28d, failed_requests_28d, cost_usd_28d, replacement_cost_usd_28d "
+        "FROM marts.deprecated_model_usage WHERE team = 'assist'") == [
+        ("claude-sonnet-4-5-20250929", "shutdown", dt.date(2026, 11, 30), -3,
+         "claude-sonnet-5-5", 3, 2, D("4.5"), D("3"))]
+    assert fixture_exports.query(
+        "SELECT model, cost_usd, priced, lifecycle_status FROM marts.usage_cost_daily "
+        "WHERE team IN ('legacy', 'lab') ORDER BY model") == [
+        ("babbage-002", D("0.6"), True, "shutdown"),
+        ("gemini/gemini-exp-1206", None, False, "unknown")]
+    assert ("gemini/gemini-exp-1206",) in fixture_exports.query(
+        "SELECT model FROM marts.unpriced_usage")

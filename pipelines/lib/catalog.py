@@ -49,6 +49,7 @@ class Price:
     source: str
     mode: str | None = None
     service_tier: str | None = None  # None: the default tier; else flex, priority, ...
+    provider: str | None = None  # who serves the model, as LiteLLM names it (openai, anthropic)
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -142,6 +143,7 @@ def read_prices(path: Path) -> list[Price]:
             source=r["source"].strip(),
             mode=(r.get("mode") or "").strip() or None,
             service_tier=(r.get("service_tier") or "").strip() or None,
+            provider=(r.get("provider") or "").strip() or None,
         ))
     return out
 
@@ -267,7 +269,8 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     """Override rows replace the built-in price of that exact model for the dates they cover.
 
     Built-in rows are cut around each override's window; an override keeps the batch
-    discount of the built-in row it replaces (0.5 where the model is new). Overrides of the
+    discount, mode and provider of the built-in row it replaces (0.5 where the model is
+    new). Overrides of the
     same model that overlap each other are an error: which one applies would be a guess.
     Overrides set the default tier's price; flex and priority rows are left as they are.
     """
@@ -286,7 +289,8 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     for model, rows in by_model.items():
         base = next((p for p in builtin if p.model == model and p.service_tier is None), None)
         discount = base.batch_discount if base else DEFAULT_BATCH_DISCOUNT
-        result.extend(replace(o, batch_discount=discount, mode=base.mode if base else None)
+        result.extend(replace(o, batch_discount=discount, mode=base.mode if base else None,
+                              provider=base.provider if base else None)
                       for o in rows)
     return sorted(result, key=lambda p: (p.model, p.valid_from))
 

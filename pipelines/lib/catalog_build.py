@@ -5,12 +5,21 @@ Run ``make catalog`` (``python -m pipelines.lib.catalog_build``) to regenerate
 announces the next retirement or changes a price. The product reads only those two CSVs at
 run time; the sources are needed only for this command.
 
+Scope: OpenAI's models (LiteLLM providers ``openai`` and ``text-completion-openai``, the
+legacy completion models), and every other provider's text models that LiteLLM prices per
+token (modes chat, completion, responses, embedding), by the name LiteLLM keys them with
+(``claude-sonnet-4-5-20250929``, ``gemini/gemini-2.5-pro``, ``azure/gpt-4o``): the names a
+LiteLLM gateway logs. Another provider's entry priced 0 for input and output is LiteLLM's
+placeholder for a price it does not know, and is left out (such usage stays unpriced).
+
 Sources and precedence
-* prices: the current LiteLLM catalog (1.110.2) first; OpenAI entries that it deleted (shut-down
+* prices: the current LiteLLM catalog (1.110.2) first; entries that it deleted (shut-down
   models) come from the older 1.81.0 copy, so historical usage of them can still be priced.
 * lifecycle: the official OpenAI deprecations page (as CSV) first. Models absent from the page
   but carrying a ``deprecation_date`` in the current LiteLLM catalog (which, for OpenAI entries,
-  is the shutdown date) are added with that source and no announcement date.
+  is the shutdown date; it is read as the shutdown date for every provider) are added with
+  that source, its ``successor_model`` as the replacement and no announcement date; an entry
+  the current catalog deleted takes the older copy's date.
 * a model listed twice on the page keeps the row with the latest announcement (ties: the
   earliest shutdown). Ambiguous replacements keep the first alternative; the full text is the note.
 """
@@ -34,7 +43,8 @@ from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 OPEN_START = dt.date(2020, 1, 1)
 PRICE_COLUMNS = [
     "model", "service_tier", "valid_from", "valid_to", "input_usd_per_1m",
-    "cached_input_usd_per_1m", "output_usd_per_1m", "batch_discount", "mode", "source",
+    "cached_input_usd_per_1m", "output_usd_per_1m", "batch_discount", "mode", "provider",
+    "source",
 ]
 #: service tiers with their own prices (LiteLLM's `_flex` / `_priority` fields); the
 #: default tier is the row without a tier
@@ -60,68 +70,117 @@ class PriceRow:
     mode: str | None
     source: str
     service_tier: str | None = None
+    provider: str | None = None
 
 
 #: one lifecycle row: the same record the pipeline reads back from the shipped CSV
 LifecycleRow = Lifecycle
 
 
-def _is_openai_token_entry(key: str, entry: dict) -> bool:
-    return (
-        isinstance(entry, dict)
-        and entry.get("litellm_provider") == "openai"
-        and "/" not in key
-        and "input_cost_per_token" in entry
-        and "output_cost_per_token" in entry
-    )
+#: OpenAI's models in the LiteLLM catalog: most are ``openai``; babbage-002, davinci-002 and
+#: gpt-3.5-turbo-instruct are ``text-completion-openai``
+OPENAI_PROVIDERS = frozenset({"openai", "text-completion-openai"})
+#: the modes of another provider's entries that are text models priced per token
+TEXT_MODES = frozenset({"chat", "completion", "responses", "embedding"})
+
+
+def is_openai_entry(key: str, entry: object) -> bool:
+    """An OpenAI model (by its bare name; LiteLLM's ``size/quality/model`` image keys are not)."""
+    return (isinstance(entry, dict) and entry.get("litellm_provider") in OPENAI_PROVIDERS
+            and "/" not in key)
+
+
+def in_scope(key: str, entry: object) -> bool:
+    """A catalog entry the shipped catalog takes: an OpenAI model, or another provider's text
+    model. ``openai/...`` keys are left out: that prefix names the provider of a gateway
+    deployment, and resolution drops it (``modelnames.catalog_name``)."""
+    if key == "sample_spec" or not isinstance(entry, dict) or key.startswith("openai/"):
+        return False
+    if is_openai_entry(key, entry):
+        return True
+    return entry.get("mode") in TEXT_MODES and bool(entry.get("litellm_provider"))
+
+
+def _is_token_entry(key: str, entry: object) -> bool:
+    if not in_scope(key, entry):
+        return False
+    assert isinstance(entry, dict)
+    inp, out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
+    if inp is None or out is None:
+        return False
+    # another provider's 0/0 is LiteLLM's placeholder for a price it does not know
+    return is_openai_entry(key, entry) or bool(inp or out)
+
+
+def _per_million(value: float | int) -> Decimal:
+    """USD per 1M tokens, exactly (``money.per_token_to_per_million``), from a JSON number
+    read to 15 significant digits: a tool that computed a price in binary floating point
+    writes ``1.6000000000000001e-06`` for ``1.6e-06``, noise past the digits a float holds."""
+    return per_token_to_per_million(format(value, ".15g") if isinstance(value, float) else value)
 
 
 def _batch_discount(entry: dict, input_price: Decimal) -> Decimal:
     batch = entry.get("input_cost_per_token_batches")
     if batch is None or input_price == 0:
         return DEFAULT_BATCH_DISCOUNT
-    ratio = per_token_to_per_million(batch) / input_price
+    ratio = _per_million(batch) / input_price
     return (1 - ratio).quantize(Decimal("0.0001"))
 
 
-def prices_from_litellm(catalog: dict, source: str) -> dict[tuple[str, str | None], PriceRow]:
-    """Default-tier prices of every OpenAI token-priced entry, plus a row per service tier
-    (flex, priority) where the entry has that tier's prices."""
+def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | None], PriceRow]:
+    """One entry's default-tier row and a row per service tier with its own prices; a
+    ValueError when a price is not exact to 1e-12 USD per token (the money rule's scale)."""
+    rows: dict[tuple[str, str | None], PriceRow] = {}
+    input_price = _per_million(entry["input_cost_per_token"])
+    discount = _batch_discount(entry, input_price)
+    for tier in (None, *TIERS):
+        suffix = f"_{tier}" if tier else ""
+        inp = entry.get(f"input_cost_per_token{suffix}")
+        out = entry.get(f"output_cost_per_token{suffix}")
+        if inp is None or out is None:
+            continue
+        cached = entry.get(f"cache_read_input_token_cost{suffix}")
+        rows[(key, tier)] = PriceRow(
+            model=key,
+            valid_from=OPEN_START,
+            valid_to=None,
+            input_usd_per_1m=_per_million(inp),
+            cached_input_usd_per_1m=None if cached is None else _per_million(cached),
+            output_usd_per_1m=_per_million(out),
+            batch_discount=discount,
+            mode=entry.get("mode"),
+            source=source,
+            service_tier=tier,
+            provider=entry.get("litellm_provider"),
+        )
+    return rows
+
+
+def prices_from_litellm(catalog: dict, source: str, left_out: list[str] | None = None
+                        ) -> dict[tuple[str, str | None], PriceRow]:
+    """Default-tier prices of every token-priced entry in scope (``in_scope``), plus a row per
+    service tier (flex, priority) where the entry has that tier's prices. An entry with a
+    price not exact to 1e-12 USD per token is left out (never rounded), its key and reason
+    appended to ``left_out``: its usage stays unpriced, as for a model not in the catalog."""
     rows: dict[tuple[str, str | None], PriceRow] = {}
     for key, entry in catalog.items():
-        if key == "sample_spec" or not _is_openai_token_entry(key, entry):
+        if not _is_token_entry(key, entry):
             continue
-        input_price = per_token_to_per_million(entry["input_cost_per_token"])
-        discount = _batch_discount(entry, input_price)
-        for tier in (None, *TIERS):
-            suffix = f"_{tier}" if tier else ""
-            inp = entry.get(f"input_cost_per_token{suffix}")
-            out = entry.get(f"output_cost_per_token{suffix}")
-            if inp is None or out is None:
-                continue
-            cached = entry.get(f"cache_read_input_token_cost{suffix}")
-            rows[(key, tier)] = PriceRow(
-                model=key,
-                valid_from=OPEN_START,
-                valid_to=None,
-                input_usd_per_1m=per_token_to_per_million(inp),
-                cached_input_usd_per_1m=(None if cached is None
-                                         else per_token_to_per_million(cached)),
-                output_usd_per_1m=per_token_to_per_million(out),
-                batch_discount=discount,
-                mode=entry.get("mode"),
-                source=source,
-                service_tier=tier,
-            )
+        try:
+            rows.update(_entry_prices(key, entry, source))
+        except ValueError as exc:
+            if left_out is not None:
+                left_out.append(f"{key} ({source}): {exc}")
     return rows
 
 
 def build_prices(
-    current: dict, older: dict, current_label: str, older_label: str
+    current: dict, older: dict, current_label: str, older_label: str,
+    left_out: list[str] | None = None,
 ) -> list[PriceRow]:
-    rows = prices_from_litellm(current, current_label)
+    rows = prices_from_litellm(current, current_label, left_out)
     current_models = {model for model, _ in rows}
-    for key, row in prices_from_litellm(older, older_label).items():
+    for key, row in prices_from_litellm(older, older_label, left_out).items():
         if key[0] not in current_models:  # only entries the current catalog deleted
             rows.setdefault(key, row)
     return sorted(rows.values(), key=lambda r: (r.model, r.service_tier or ""))
@@ -134,7 +193,8 @@ def read_deprecations(path: Path) -> list[dict[str, str]]:
 
 
 def build_lifecycle(
-    deprecations: list[dict[str, str]], deprecations_label: str, current: dict, current_label: str
+    deprecations: list[dict[str, str]], deprecations_label: str, current: dict, current_label: str,
+    older: dict | None = None, older_label: str = "",
 ) -> list[LifecycleRow]:
     chosen: dict[str, dict[str, str]] = {}
     for row in deprecations:
@@ -157,22 +217,22 @@ def build_lifecycle(
             replacement_note=note,
             source=deprecations_label,
         )
-    for key, entry in current.items():
-        if key in out or key == "sample_spec" or not isinstance(entry, dict):
-            continue
-        if entry.get("litellm_provider") != "openai" or "/" in key:
-            continue
-        date = entry.get("deprecation_date")
-        if not date:
-            continue
-        out[key] = LifecycleRow(
-            model=key,
-            announced_date=None,
-            shutdown_date=dt.date.fromisoformat(date),
-            replacement_model=entry.get("successor_model") or None,
-            replacement_note=None,
-            source=current_label,
-        )
+    deleted = {k: e for k, e in (older or {}).items() if k not in current}
+    for catalog, label in ((current, current_label), (deleted, older_label)):
+        for key, entry in catalog.items():
+            if key in out or not in_scope(key, entry):
+                continue
+            date = entry.get("deprecation_date")
+            if not date:
+                continue
+            out[key] = LifecycleRow(
+                model=key,
+                announced_date=None,
+                shutdown_date=dt.date.fromisoformat(date),
+                replacement_model=entry.get("successor_model") or None,
+                replacement_note=None,
+                source=label,
+            )
     return sorted(out.values(), key=lambda r: r.model)
 
 
@@ -211,7 +271,7 @@ class Conflict:
 def _price_text(entry: dict) -> str:
     def one(key: str) -> str:
         value = entry.get(key)
-        return "" if value is None else format(per_token_to_per_million(value), "f")
+        return "" if value is None else format(_per_million(value), "f")
     return "/".join(one(k) for k in ("input_cost_per_token", "cache_read_input_token_cost",
                                      "output_cost_per_token"))
 
@@ -243,13 +303,12 @@ def find_conflicts(lifecycle: list[LifecycleRow], current: dict, older: dict,
                                 "the official deprecations page wins over the LiteLLM catalog"))
     for key, entry in current.items():
         old = older.get(key)
-        if not (isinstance(entry, dict) and isinstance(old, dict)):
+        if not (_is_token_entry(key, entry) and _is_token_entry(key, old)):
             continue
-        if entry.get("litellm_provider") != "openai" or "/" in key:
+        try:
+            now, before = _price_text(entry), _price_text(old)
+        except ValueError:  # an entry left out of the prices (see prices_from_litellm)
             continue
-        if "input_cost_per_token" not in entry or "input_cost_per_token" not in old:
-            continue
-        now, before = _price_text(entry), _price_text(old)
         if now != before:
             out.append(Conflict(key, "price input/cached/output per 1M", now, current_label,
                                 before, older_label,
@@ -378,16 +437,21 @@ def main(argv: list[str] | None = None) -> None:
         prices_file = None
         current = _load_json(args.litellm)
         older = json.loads(args.litellm_old.read_text(encoding="utf-8"))
-        prices = build_prices(current, older, args.litellm_label, args.litellm_old_label)
+        left_out: list[str] = []
+        prices = build_prices(current, older, args.litellm_label, args.litellm_old_label,
+                              left_out)
+        for line in left_out:
+            print(f"left out, its usage stays unpriced: {line}")
         deprecations = read_deprecations(args.deprecations)
         lifecycle = build_lifecycle(
-            deprecations, args.deprecations_label, current, args.litellm_label
+            deprecations, args.deprecations_label, current, args.litellm_label,
+            older, args.litellm_old_label,
         )
         conflicts = []
         sources = [Source(args.deprecations_label, "lifecycle",
                           deprecations_as_of(deprecations)),
                    Source(args.litellm_label, "prices and lifecycle", None),
-                   Source(args.litellm_old_label, "prices", None)]
+                   Source(args.litellm_old_label, "prices and lifecycle", None)]
     models_api: dict[str, str | None] = {}
     models_label = "OpenAI Models API GET /v1/models"
     pulled: Source | None = None

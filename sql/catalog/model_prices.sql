@@ -1,5 +1,6 @@
 -- catalog.model_prices: one row per model, service tier and validity window (valid_to
--- exclusive, NULL = open; service_tier NULL = the default tier, else flex or priority).
+-- exclusive, NULL = open; service_tier NULL = the default tier, else flex or priority;
+-- provider: who serves the model, as LiteLLM names it, e.g. openai, anthropic, azure).
 -- Input: `model_prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
 SELECT
     model,
@@ -11,6 +12,7 @@ SELECT
     CAST(output_usd_per_1m AS DECIMAL(18, 6))         AS output_usd_per_1m,
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
-    mode
+    mode,
+    provider
 FROM model_prices_in
 ORDER BY model, service_tier NULLS FIRST, valid_from
