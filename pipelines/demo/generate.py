@@ -14,7 +14,9 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
   API pages: they must count once.
 * ``gateway/litellm_spend_logs.csv`` - one row per gateway request: team *growth* on a model
   that was shut down (its calls now fail), team *data-science* known only by its alias, one
-  model no catalog knows. The prompt/response columns are filled and must never be loaded.
+  model no catalog knows, and team *assistant* on another provider's model (Anthropic's)
+  that is retiring or has retired. The prompt/response columns are filled and must never be
+  loaded.
 * ``costs/costs_api.json`` - the Costs API's daily billed amounts per project.
 
 Models are chosen from the shipped catalog by their lifecycle status **as of the as-of date**,
@@ -50,6 +52,7 @@ class DemoModels:
     shutdown: str            # shut down recently: gateway calls now fail
     shutdown_long_ago: str   # shut down long ago, still called through the gateway
     embedding: str
+    other_provider: str | None = None  # Anthropic's, retiring or retired (through the gateway)
 
 
 def _status(row: Lifecycle | None, as_of: dt.date) -> str:
@@ -65,7 +68,8 @@ def _status(row: Lifecycle | None, as_of: dt.date) -> str:
 def pick_models(as_of: dt.date) -> DemoModels:
     lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
     priced = {p.model: p for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
-    chat = sorted(m for m, p in priced.items() if p.mode == "chat" and not m.startswith("ft:"))
+    chat = sorted(m for m, p in priced.items()
+                  if p.mode == "chat" and p.provider == "openai" and not m.startswith("ft:"))
 
     def status(m: str) -> str:
         return _status(lifecycle.get(m), as_of)
@@ -98,7 +102,23 @@ def pick_models(as_of: dt.date) -> DemoModels:
         shutdown_long_ago=first(["chatgpt-4o-latest", "gpt-4.5-preview"], "shutdown"),
         embedding=first(["text-embedding-3-small"], "active") if "text-embedding-3-small"
         in priced else "text-embedding-3-small",
+        other_provider=_other_provider(as_of, lifecycle, priced),
     )
+
+
+def _other_provider(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str | None:
+    """An Anthropic chat model (dated snapshot) with a priced replacement: the one retiring
+    next after as-of, else the one retired most recently (None if the catalog has none)."""
+    def candidate(m: str) -> bool:
+        row = lifecycle.get(m)
+        return (priced[m].provider == "anthropic" and priced[m].mode == "chat"
+                and m[-8:].isdigit() and row is not None and row.shutdown_date is not None
+                and (row.replacement_model or "") in priced)
+    rows = [lifecycle[m] for m in sorted(priced) if candidate(m)]
+    ahead = sorted((r for r in rows if r.shutdown_date > as_of), key=lambda r: r.shutdown_date)
+    past = sorted((r for r in rows if r.shutdown_date <= as_of), key=lambda r: r.shutdown_date)
+    pick = ahead[0] if ahead else past[-1] if past else None
+    return pick.model if pick else None
 
 
 def _rng(stream: str, day: dt.date) -> random.Random:
@@ -258,7 +278,18 @@ LITELLM_COLUMNS = [
 ]
 
 
-def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.date | None) -> None:
+#: the gateway's custom_llm_provider and api_base for the demo's models
+PROVIDERS = {"openai": ("openai", "https://api.openai.com/v1"),
+             "anthropic": ("anthropic", "https://api.anthropic.com/v1")}
+
+
+def provider(model: str) -> str:
+    return "anthropic" if model.startswith("claude-") else "openai"
+
+
+def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
+                  shutdown_days: dict[str, dt.date]) -> None:
+    """Gateway requests; a call to a model on or after its shutdown day fails."""
     teams = [
         # (team_id, team_alias, api_key hash, model calls per day: [(model, n)])
         ("team-7f3a-growth", "growth", "88c1f0e5a9b2",
@@ -269,6 +300,9 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.da
          # a regression: platform starts calling a deprecated model two days before as-of
          lambda d: [(m.embedding, 30), (m.active_cheap, 15)]
          + ([(m.deprecated, 16)] if (as_of - d).days <= 2 else [])),
+        # another provider's model through the same gateway (Anthropic's)
+        ("team-5d0e-assistant", "assistant", "e81a6c0f29d3",
+         lambda d: [(m.other_provider, 20)] if m.other_provider else []),
     ]
     rows = []
     for d in _days(as_of):
@@ -281,7 +315,7 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.da
                         seconds=rng.randint(0, 86_399))
                     end = start + dt.timedelta(milliseconds=rng.randint(200, 9000))
                     failed = model == m.shutdown_long_ago or (
-                        model == m.shutdown and shutdown_day is not None and d >= shutdown_day)
+                        model in shutdown_days and d >= shutdown_days[model])
                     prompt = 0 if failed else rng.randint(200, 3000)
                     completion = 0 if failed or call_type == "aembedding" else rng.randint(50, 800)
                     meta = {"user_api_key": key_hash, "user_api_key_alias": f"{alias}-service",
@@ -297,7 +331,7 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels, shutdown_day: dt.da
                         "0.0", str(prompt + completion), str(prompt), str(completion),
                         start.strftime("%Y-%m-%d %H:%M:%S.%f"),
                         end.strftime("%Y-%m-%d %H:%M:%S.%f"), "", model, "dep-1",
-                        model, "openai", "https://api.openai.com/v1", "",
+                        model, *PROVIDERS.get(provider(model), PROVIDERS["openai"]), "",
                         json.dumps(meta), "False", "", "[]", team_id, "", "",
                         json.dumps([{"role": "user", "content": "Summarise our Q3 churn memo"}]),
                         json.dumps({"choices": [{"message": {"content": "CONFIDENTIAL draft"}}]}),
@@ -409,14 +443,14 @@ def write_key_lists(path: Path, as_of: dt.date) -> None:
 def generate(landing: Path, as_of: dt.date) -> DemoModels:
     m = pick_models(as_of)
     lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
-    shutdown_row = lifecycle.get(m.shutdown)
+    shutdown_days = {model: row.shutdown_date for model in (m.shutdown, m.other_provider)
+                     if model and (row := lifecycle.get(model)) and row.shutdown_date}
     for sub in ("usage_api", "dashboard", "gateway", "costs"):
         (landing / sub).mkdir(parents=True, exist_ok=True)
     write_completions(landing / "usage_api" / "completions.json", as_of, m)
     write_embeddings(landing / "usage_api" / "embeddings.jsonl", as_of, m)
     write_dashboard(landing / "dashboard" / "activity_export.csv", as_of, m)
-    write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m,
-                  shutdown_row.shutdown_date if shutdown_row else None)
+    write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m, shutdown_days)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
     write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
     write_project_list(landing / "usage_api" / "projects.json", as_of)
