@@ -432,6 +432,9 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         # a model LiteLLM prices 0 / 0 (a placeholder, not a price): unpriced, never zero
         w.writerow(litellm_row("g1", "gemini/gemini-exp-1206", 10, 10, "", "lab", "success",
                                day="2026-11-28"))
+        # the same placeholder on a model whose retirement the catalog knows (2026-09-30)
+        w.writerow(litellm_row("m1", "mistral/labs-leanstral-1-5", 10, 10, "", "lab",
+                               "success", day="2026-11-28"))
     monkeypatch.setenv("RADAR_AS_OF", "2026-12-03")
     refresh()
     assert fixture_exports.query(
@@ -444,6 +447,10 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         "SELECT model, cost_usd, priced, lifecycle_status FROM marts.usage_cost_daily "
         "WHERE team IN ('legacy', 'lab') ORDER BY model") == [
         ("babbage-002", D("0.6"), True, "shutdown"),
-        ("gemini/gemini-exp-1206", None, False, "unknown")]
-    assert ("gemini/gemini-exp-1206",) in fixture_exports.query(
-        "SELECT model FROM marts.unpriced_usage")
+        ("gemini/gemini-exp-1206", None, False, "unknown"),
+        ("mistral/labs-leanstral-1-5", None, False, "shutdown")]
+    assert fixture_exports.query(
+        "SELECT model, reason FROM marts.unpriced_usage WHERE model NOT LIKE 'mystery%' "
+        "ORDER BY model") == [
+        ("gemini/gemini-exp-1206", "model not in catalog"),
+        ("mistral/labs-leanstral-1-5", "model has no price in catalog")]

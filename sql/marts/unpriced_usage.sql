@@ -11,6 +11,9 @@ SELECT
     sum(output_tokens)::BIGINT       AS output_tokens,
     any_value(lifecycle_status)      AS lifecycle_status,
     CASE
+        -- a lifecycle row but no price: LiteLLM lists the model without a usable price
+        WHEN any_value(price_model) IS NULL AND model IS NOT NULL
+             AND any_value(lifecycle_status) <> 'unknown' THEN 'model has no price in catalog'
         WHEN any_value(price_model) IS NULL AND model IS NOT NULL THEN 'model not in catalog'
         -- tokens without a model: pages or an export not grouped by model
         WHEN model IS NULL AND sum(input_tokens) + sum(output_tokens) > 0
