@@ -1,8 +1,22 @@
 import pytest
 
-from pipelines.lib.modelnames import parse_replacement, resolve_name, snapshot_base
+from pipelines.lib.modelnames import (
+    parse_replacement,
+    resolve_name,
+    same_provider,
+    snapshot_base,
+)
 
-CATALOG = {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-05-13", "gpt-4", "o1"}
+CATALOG = {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-05-13", "gpt-4", "o1",
+           "claude-sonnet-4-5-20250929", "anthropic.claude-3-haiku-20240307-v1:0",
+           "gemini-2.5-flash", "gemini/gemini-2.5-flash", "azure/gpt-4o", "babbage-002"}
+#: each entry's provider, as LiteLLM names it (the shipped catalog's `provider` column)
+PROVIDERS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "gpt-4o-2024-05-13": "openai",
+             "gpt-4": "openai", "o1": "openai", "claude-sonnet-4-5-20250929": "anthropic",
+             "anthropic.claude-3-haiku-20240307-v1:0": "bedrock_converse",
+             "gemini-2.5-flash": "vertex_ai-language-models",
+             "gemini/gemini-2.5-flash": "gemini", "azure/gpt-4o": "azure",
+             "babbage-002": "text-completion-openai"}
 
 
 @pytest.mark.parametrize(("model", "expected"), [
@@ -18,6 +32,34 @@ CATALOG = {"gpt-4o", "gpt-4o-mini", "gpt-4o-2024-05-13", "gpt-4", "o1"}
 ])
 def test_resolution_is_exact_then_snapshot_base(model, expected):
     assert resolve_name(model, CATALOG) == expected
+
+
+@pytest.mark.parametrize(("model", "expected"), [
+    # LiteLLM logs a deployment's model with its provider prefix; the catalog keys these bare
+    ("anthropic/claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929"),
+    ("bedrock/anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku-20240307-v1:0"),
+    ("vertex_ai/gemini-2.5-flash", "gemini-2.5-flash"),     # Vertex AI's entry
+    ("gemini/gemini-2.5-flash", "gemini/gemini-2.5-flash"),  # the Gemini API's own, exact
+    ("openai/babbage-002", "babbage-002"),
+    # the rest of the name is another provider's model: its dates are not Azure's or Google's
+    ("azure/gpt-4o-mini", None),
+    ("azure/gpt-4o", "azure/gpt-4o"),
+    ("gemini/claude-sonnet-4-5-20250929", None),
+    ("anthropic/gemini-2.5-flash", None),
+    ("anthropic/claude-unknown-1", None),
+])
+def test_a_provider_prefix_comes_off_only_for_that_providers_entry(model, expected):
+    assert resolve_name(model, CATALOG, PROVIDERS) == expected
+
+
+@pytest.mark.parametrize(("provider", "prefix", "same"), [
+    ("anthropic", "anthropic", True), ("bedrock_converse", "bedrock", True),
+    ("vertex_ai-anthropic_models", "vertex_ai", True), ("text-completion-openai", "openai", True),
+    ("openai", "azure", False), ("vertex_ai-language-models", "gemini", False),
+    ("bedrock", "bed", False), (None, "anthropic", False), ("anthropic", "", False),
+])
+def test_same_provider(provider, prefix, same):
+    assert same_provider(provider, prefix) is same
 
 
 def test_snapshot_base():
@@ -42,7 +84,11 @@ def test_ambiguous_replacements_keep_first_and_note(text, model, note):
 NAMES = ["gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-05-13", "gpt-4o-mini",
          "gpt-4o-mini-2024-07-18", "gpt-4-0613", "o1-2024-12-17", "gpt-4o-audio-preview",
          "gpt-4o-realtime", "openai/gpt-4o-2024-08-06", "openai/gpt-4o-mini", "azure/gpt-4o",
-         "openai/glm-5.2", "openai/openai/gpt-4o", "OpenAI/gpt-4o", "gpt-4o-2024-08-06-2024"]
+         "openai/glm-5.2", "openai/openai/gpt-4o", "OpenAI/gpt-4o", "gpt-4o-2024-08-06-2024",
+         "anthropic/claude-sonnet-4-5-20250929", "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+         "vertex_ai/gemini-2.5-flash", "gemini/gemini-2.5-flash", "openai/babbage-002",
+         "azure/gpt-4o-mini", "azure/gpt-4o-2024-08-06", "gemini/claude-sonnet-4-5-20250929",
+         "anthropic/claude-unknown-1", "vertex_ai/anthropic/claude-sonnet-4-5-20250929"]
 
 
 def test_the_sql_model_resolves_as_the_python_rule():
@@ -55,8 +101,9 @@ def test_the_sql_model_resolves_as_the_python_rule():
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA staging; CREATE SCHEMA catalog")
     con.execute("CREATE TABLE staging.usage AS SELECT unnest($n) AS model", {"n": NAMES})
-    con.execute("CREATE TABLE catalog.model_prices AS SELECT unnest($c) AS model",
-                {"c": sorted(CATALOG)})
+    con.execute("CREATE TABLE catalog.model_prices AS SELECT unnest($c) AS model, "
+                "unnest($p) AS provider",
+                {"c": sorted(CATALOG), "p": [PROVIDERS[m] for m in sorted(CATALOG)]})
     con.execute("CREATE TABLE catalog.model_lifecycle AS SELECT unnest($c) AS model, "
                 "NULL::VARCHAR AS replacement_model", {"c": sorted(CATALOG)})
     got = dict(con.execute("SELECT model, price_model FROM ("
@@ -64,7 +111,9 @@ def test_the_sql_model_resolves_as_the_python_rule():
     lifecycle = dict(con.execute("SELECT model, lifecycle_model FROM ("
                                  + sql_text("intermediate/int_model_resolution")
                                  + ")").fetchall())
-    expected = {name: resolve_name(name, CATALOG) for name in NAMES}
+    expected = {name: resolve_name(name, CATALOG, PROVIDERS) for name in NAMES}
     assert got == expected
     assert lifecycle == expected
     assert expected["openai/gpt-4o-2024-08-06"] == "gpt-4o"  # the list tries the prefix
+    assert expected["anthropic/claude-sonnet-4-5-20250929"] == "claude-sonnet-4-5-20250929"
+    assert expected["azure/gpt-4o-2024-08-06"] == "azure/gpt-4o"  # Azure's own, by its base

@@ -423,6 +423,10 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         for rid in ("c2", "c3"):
             w.writerow(litellm_row(rid, "claude-sonnet-4-5-20250929", 0, 0, "", "assist",
                                    "failure", day="2026-12-01"))
+        # the same model as newer LiteLLM logs a deployment's: with its provider prefix
+        # (1,000 in x 3 + 100 out x 15) / 1e6 = 0.0045 USD; on the replacement 0.003
+        w.writerow(litellm_row("c4", "anthropic/claude-sonnet-4-5-20250929", 1_000, 100, "",
+                               "assist", "success", day="2026-11-29"))
         # OpenAI's legacy completion model, which LiteLLM files under text-completion-openai
         # (0.40 / 0.40): 1,000,000 in and 500,000 out = 0.60 USD
         row = litellm_row("b1", "babbage-002", 1_000_000, 500_000, "", "legacy", "success",
@@ -430,7 +434,11 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         row[1] = "atext_completion"
         w.writerow(row)
         # a model LiteLLM prices 0 / 0 (a placeholder, not a price): unpriced, never zero
-        w.writerow(litellm_row("g1", "gemini/gemini-exp-1206", 10, 10, "", "lab", "success",
+        w.writerow(litellm_row("g1", "gemini/gemini-exp-1114", 10, 10, "", "lab", "success",
+                               day="2026-11-28"))
+        # the same placeholder beside the same provider's priced bare entry (0.30 / 2.50):
+        # the prefix comes off, (10 x 0.3 + 10 x 2.5) / 1e6 = 0.000028 USD
+        w.writerow(litellm_row("g2", "gemini/gemini-exp-1206", 10, 10, "", "lab", "success",
                                day="2026-11-28"))
         # the same placeholder on a model whose retirement the catalog knows (2026-09-30)
         w.writerow(litellm_row("m1", "mistral/labs-leanstral-1-5", 10, 10, "", "lab",
@@ -440,17 +448,20 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
     assert fixture_exports.query(
         "SELECT model, lifecycle_status, shutdown_date, days_to_shutdown, replacement_model, "
         "requests_28d, failed_requests_28d, cost_usd_28d, replacement_cost_usd_28d "
-        "FROM marts.deprecated_model_usage WHERE team = 'assist'") == [
+        "FROM marts.deprecated_model_usage WHERE team = 'assist' ORDER BY model") == [
+        ("anthropic/claude-sonnet-4-5-20250929", "shutdown", dt.date(2026, 11, 30), -3,
+         "claude-sonnet-5-5", 1, 0, D("0.0045"), D("0.003")),
         ("claude-sonnet-4-5-20250929", "shutdown", dt.date(2026, 11, 30), -3,
          "claude-sonnet-5-5", 3, 2, D("4.5"), D("3"))]
     assert fixture_exports.query(
         "SELECT model, cost_usd, priced, lifecycle_status FROM marts.usage_cost_daily "
         "WHERE team IN ('legacy', 'lab') ORDER BY model") == [
         ("babbage-002", D("0.6"), True, "shutdown"),
-        ("gemini/gemini-exp-1206", None, False, "unknown"),
+        ("gemini/gemini-exp-1114", None, False, "unknown"),
+        ("gemini/gemini-exp-1206", D("0.000028"), True, "active"),
         ("mistral/labs-leanstral-1-5", None, False, "shutdown")]
     assert fixture_exports.query(
         "SELECT model, reason FROM marts.unpriced_usage WHERE model NOT LIKE 'mystery%' "
         "ORDER BY model") == [
-        ("gemini/gemini-exp-1206", "model not in catalog"),
+        ("gemini/gemini-exp-1114", "model not in catalog"),
         ("mistral/labs-leanstral-1-5", "model has no price in catalog")]

@@ -287,6 +287,13 @@ def provider(model: str) -> str:
     return "anthropic" if model.startswith("claude-") else "openai"
 
 
+def logged_name(model: str) -> str:
+    """The model as the gateway logs it: newer LiteLLM logs a deployment's model as configured,
+    with its provider prefix (``anthropic/claude-...``); the demo's OpenAI deployments are
+    configured without one."""
+    return f"anthropic/{model}" if provider(model) == "anthropic" else model
+
+
 def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
                   shutdown_days: dict[str, dt.date]) -> None:
     """Gateway requests; a call to a model on or after its shutdown day fails."""
@@ -330,8 +337,8 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
                         f"req-{d.isoformat()}-{alias}-{model}-{i:05d}", call_type, key_hash,
                         "0.0", str(prompt + completion), str(prompt), str(completion),
                         start.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                        end.strftime("%Y-%m-%d %H:%M:%S.%f"), "", model, "dep-1",
-                        model, *PROVIDERS.get(provider(model), PROVIDERS["openai"]), "",
+                        end.strftime("%Y-%m-%d %H:%M:%S.%f"), "", logged_name(model),
+                        "dep-1", model, *PROVIDERS[provider(model)], "",
                         json.dumps(meta), "False", "", "[]", team_id, "", "",
                         json.dumps([{"role": "user", "content": "Summarise our Q3 churn memo"}]),
                         json.dumps({"choices": [{"message": {"content": "CONFIDENTIAL draft"}}]}),

@@ -8,6 +8,7 @@ A dated snapshot ends in ``-YYYY-MM-DD`` (``gpt-4o-2024-08-06``) or, for the old
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 #: Same pattern as ``sql/intermediate/int_model_resolution.sql`` uses (kept in sync by
 #: ``tests/test_modelnames.py::test_the_sql_model_resolves_as_the_python_rule``).
@@ -26,7 +27,8 @@ def snapshot_base(model: str) -> str | None:
 
 #: A gateway deployment configured as ``openai/<model>`` may log the model with this prefix
 #: (BerriAI/litellm#35472): it names the provider, not another model. Other providers'
-#: prefixes (``azure/``) are kept: their retirement dates are their own.
+#: prefixes are taken off only where the catalog's entry for the rest of the name is that
+#: provider's (``resolve_name``): ``azure/gpt-4o`` retires on Azure's dates, never OpenAI's.
 OPENAI_PREFIX = "openai/"
 
 
@@ -35,12 +37,32 @@ def catalog_name(model: str) -> str:
     return model[len(OPENAI_PREFIX):] if model.startswith(OPENAI_PREFIX) else model
 
 
-def resolve_name(model: str, known: set[str] | frozenset[str]) -> str | None:
-    """Catalog entry for ``model``: the exact name, else its snapshot base, else None
-    (``model`` taken without a leading ``openai/``)."""
+def same_provider(provider: str | None, prefix: str) -> bool:
+    """Whether a catalog entry served by ``provider`` (LiteLLM's ``litellm_provider``) is what
+    a gateway deployment named ``<prefix>/<model>`` calls: that provider or one of its
+    variants (``bedrock_converse`` for ``bedrock``, ``vertex_ai-language-models`` for
+    ``vertex_ai``, ``text-completion-openai`` for ``openai``). Kept in step with
+    ``sql/intermediate/int_model_resolution.sql``."""
+    if not provider or not prefix:
+        return False
+    return (provider == prefix or provider.startswith((f"{prefix}_", f"{prefix}-"))
+            or provider.endswith(f"-{prefix}"))
+
+
+def resolve_name(model: str, known: set[str] | frozenset[str],
+                 providers: Mapping[str, str | None] | None = None) -> str | None:
+    """Catalog entry for ``model``: the exact name; else, for a name with a provider prefix
+    (``anthropic/claude-sonnet-4-5-20250929``: LiteLLM's spend log writes the deployment's
+    model as configured, ``reconstruct_model_name`` in litellm_core_utils/core_helpers.py), the
+    name after the prefix when ``providers`` (catalog name -> provider) says that entry is
+    the prefix's provider's; else its snapshot base; else None (``model`` taken without a
+    leading ``openai/``)."""
     model = catalog_name(model)
     if model in known:
         return model
+    prefix, slash, rest = model.partition("/")
+    if slash and rest in known and same_provider((providers or {}).get(rest), prefix):
+        return rest
     base = snapshot_base(model)
     if base is not None and base in known:
         return base
