@@ -95,6 +95,17 @@ def test_override_cuts_builtin_window():
     assert [p.model for p in merged].count("other") == 1
 
 
+def test_an_override_keeps_the_builtin_models_provider():
+    from dataclasses import replace
+
+    builtin = [replace(price("claude-x", "2020-01-01", None), provider="anthropic")]
+    merged = cat.apply_overrides(builtin, [price("claude-x", "2026-03-01", None, inp="2"),
+                                           price("new-model", "2026-03-01", None)])
+    assert [(p.model, p.valid_from.year, p.provider) for p in merged] == [
+        ("claude-x", 2020, "anthropic"), ("claude-x", 2026, "anthropic"),
+        ("new-model", 2026, None)]
+
+
 def test_open_override_replaces_from_its_start():
     merged = cat.apply_overrides([price("m", "2020-01-01", None)],
                                  [price("m", "2026-01-01", None, inp="3")])
@@ -451,3 +462,21 @@ def test_the_shipped_catalog_covers_other_providers_and_openai_legacy_completion
     assert "gemini/gemini-exp-1206" not in PRICES  # LiteLLM's 0 / 0 placeholder
     # OpenAI's own rows keep their source: the deprecations page
     assert LIFECYCLE["babbage-002"].source == DEPRECATIONS_LABEL
+
+
+@pytest.mark.parametrize(("announced", "shutdown", "as_of", "expected"), [
+    (None, "2028-03-11", "2026-12-05", False),   # LiteLLM's date two years out: not yet
+    (None, "2028-03-11", "2027-03-11", False),   # 366 days before
+    (None, "2028-03-11", "2027-03-12", True),    # 365 days before: counts as announced
+    (None, "2026-11-30", "2026-12-05", True),
+    ("2026-01-10", "2028-03-11", "2026-12-05", True),   # an announcement date says so itself
+    ("2026-12-06", "2027-01-01", "2026-12-05", False),
+    (None, None, "2026-12-05", False),
+])
+def test_a_row_without_an_announcement_counts_as_announced_a_year_ahead(
+        announced, shutdown, as_of, expected):
+    def day(text):
+        return dt.date.fromisoformat(text) if text else None
+    row = cat.Lifecycle("m", day(announced), day(shutdown), None, None, "litellm")
+    assert cat.UNANNOUNCED_LEAD_DAYS == 365
+    assert cat.counts_as_announced(row, day(as_of)) is expected

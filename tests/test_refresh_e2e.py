@@ -440,6 +440,10 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         # the prefix comes off, (10 x 0.3 + 10 x 2.5) / 1e6 = 0.000028 USD
         w.writerow(litellm_row("g2", "gemini/gemini-exp-1206", 10, 10, "", "lab", "success",
                                day="2026-11-28"))
+        # Azure's gpt-6-luna retires on 2028-03-11 by LiteLLM, with no announcement date:
+        # more than a year out, it is not deprecated yet
+        w.writerow(litellm_row("a1", "azure/gpt-6-luna", 10, 10, "", "lab", "success",
+                               day="2026-11-28"))
         # the same placeholder on a model whose retirement the catalog knows (2026-09-30)
         w.writerow(litellm_row("m1", "mistral/labs-leanstral-1-5", 10, 10, "", "lab",
                                "success", day="2026-11-28"))
@@ -456,6 +460,7 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
     assert fixture_exports.query(
         "SELECT model, cost_usd, priced, lifecycle_status FROM marts.usage_cost_daily "
         "WHERE team IN ('legacy', 'lab') ORDER BY model") == [
+        ("azure/gpt-6-luna", D("0.000006"), True, "active"),
         ("babbage-002", D("0.6"), True, "shutdown"),
         ("gemini/gemini-exp-1114", None, False, "unknown"),
         ("gemini/gemini-exp-1206", D("0.000028"), True, "active"),

@@ -35,7 +35,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.lib.catalog import Lifecycle, read_lifecycle, read_prices
+from pipelines.lib.catalog import Lifecycle, counts_as_announced, read_lifecycle, read_prices
 from pipelines.settings import CATALOG_DATA_DIR, RadarSettings
 
 DAYS = 60
@@ -60,9 +60,7 @@ def _status(row: Lifecycle | None, as_of: dt.date) -> str:
         return "active"
     if row.shutdown_date and row.shutdown_date <= as_of:
         return "shutdown"
-    if row.announced_date is None or row.announced_date <= as_of:
-        return "deprecated"
-    return "active"
+    return "deprecated" if counts_as_announced(row, as_of) else "active"
 
 
 def pick_models(as_of: dt.date) -> DemoModels:

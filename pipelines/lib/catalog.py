@@ -29,6 +29,15 @@ SAME_AS_CATALOG = "same as the catalog"
 KNOWN_THROUGH_SQL = """SELECT greatest(
     (SELECT max(as_of) FROM catalog.sources WHERE kind LIKE '%lifecycle%'),
     (SELECT max(announced_date) FROM catalog.model_lifecycle))"""
+#: A lifecycle row without an announcement date (LiteLLM's rows: a shutdown date only) counts
+#: as announced this many days before its shutdown. Providers publish some retirement dates
+#: long ahead (Azure's and Google's at a model's release, two years out), and a model that
+#: retires in 2028 is not one to migrate off today. OpenAI's own list gave 3 to 458 days
+#: between announcement and shutdown, a median of 182 and 90% within 234 (144 rows), so a
+#: year covers nearly every real announcement.
+UNANNOUNCED_LEAD_DAYS = 365
+
+
 #: most specific first: the order in which a usage row's keys are matched
 TEAM_KEY_TYPES = ("api_key_id", "user_id", "project_id", "litellm_team_id")
 
@@ -63,6 +72,15 @@ class Lifecycle:
     replacement_model: str | None
     replacement_note: str | None
     source: str
+
+
+def counts_as_announced(row: Lifecycle, as_of: dt.date) -> bool:
+    """Whether the retirement is announced as of ``as_of`` (see ``UNANNOUNCED_LEAD_DAYS``);
+    the same rule as ``sql/intermediate/int_lifecycle_as_of.sql``."""
+    if row.announced_date is not None:
+        return row.announced_date <= as_of
+    return (row.shutdown_date is not None
+            and row.shutdown_date - dt.timedelta(days=UNANNOUNCED_LEAD_DAYS) <= as_of)
 
 
 @dataclass(frozen=True)
@@ -269,10 +287,10 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     """Override rows replace the built-in price of that exact model for the dates they cover.
 
     Built-in rows are cut around each override's window; an override keeps the batch
-    discount, mode and provider of the built-in row it replaces (0.5 where the model is
-    new). Overrides of the
-    same model that overlap each other are an error: which one applies would be a guess.
-    Overrides set the default tier's price; flex and priority rows are left as they are.
+    discount, mode and provider of the built-in row it replaces (a discount of 0.5 and no
+    mode or provider where the model is new). Overrides of the same model that overlap each
+    other are an error: which one applies would be a guess. Overrides set the default
+    tier's price; flex and priority rows are left as they are.
     """
     by_model: dict[str, list[Price]] = {}
     for o in sorted(overrides, key=lambda p: (p.model, p.valid_from)):

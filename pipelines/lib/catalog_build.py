@@ -8,9 +8,11 @@ run time; the sources are needed only for this command.
 Scope: OpenAI's models (LiteLLM providers ``openai`` and ``text-completion-openai``, the
 legacy completion models), and every other provider's text models that LiteLLM prices per
 token (modes chat, completion, responses, embedding), by the name LiteLLM keys them with
-(``claude-sonnet-4-5-20250929``, ``gemini/gemini-2.5-pro``, ``azure/gpt-4o``): the names a
-LiteLLM gateway logs. Another provider's entry priced 0 for input and output is LiteLLM's
-placeholder for a price it does not know, and is left out (such usage stays unpriced).
+(``claude-sonnet-4-5-20250929``, ``gemini/gemini-2.5-pro``, ``azure/gpt-4o``), each price row
+with its provider, so that the names a LiteLLM gateway logs resolve to them
+(``modelnames.resolve_name``). Another provider's entry priced 0 for input and output is
+LiteLLM's placeholder for a price it does not know, and is left out (its usage stays
+unpriced).
 
 Sources and precedence
 * prices: the current LiteLLM catalog (1.110.2) first; entries that it deleted (shut-down
@@ -102,9 +104,8 @@ def in_scope(key: str, entry: object) -> bool:
 
 
 def _is_token_entry(key: str, entry: object) -> bool:
-    if not in_scope(key, entry):
+    if not (isinstance(entry, dict) and in_scope(key, entry)):
         return False
-    assert isinstance(entry, dict)
     inp, out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
     if inp is None or out is None:
         return False

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from pipelines.lib.catalog import UNANNOUNCED_LEAD_DAYS
 from pipelines.lib.duck import build_table, build_view, run, sql_path, sql_text, transaction
 from pipelines.lib.incremental import build_by_day
 from pipelines.lib.markdown import table
@@ -47,6 +48,7 @@ def sql_params(settings: RadarSettings) -> dict[str, Any]:
         "as_of": settings.as_of,
         "tolerance_share": settings.tolerance_share,
         "tolerance_usd": settings.tolerance_usd,
+        "unannounced_lead_days": UNANNOUNCED_LEAD_DAYS,
     }
 
 

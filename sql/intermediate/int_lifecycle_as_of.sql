@@ -2,7 +2,8 @@
 -- and the replacement to recommend: the provider's replacement, followed along the chain while
 -- that replacement is itself deprecated or shut down as of $as_of (contract, section 5).
 -- A lifecycle row without an announcement date (taken from the LiteLLM catalog) counts as
--- announced: the catalog only carries a shutdown date once the provider has published one.
+-- announced $unannounced_lead_days days before its shutdown (365: pipelines/lib/catalog.py,
+-- UNANNOUNCED_LEAD_DAYS, says why): a retirement two years out is not one to migrate off yet.
 WITH RECURSIVE status_as_of AS (
     SELECT
         model,
@@ -11,7 +12,8 @@ WITH RECURSIVE status_as_of AS (
         replacement_model,
         CASE
             WHEN shutdown_date IS NOT NULL AND shutdown_date <= $as_of THEN 'shutdown'
-            WHEN coalesce(announced_date, DATE '0001-01-01') <= $as_of
+            WHEN coalesce(announced_date,
+                          shutdown_date - CAST($unannounced_lead_days AS INTEGER)) <= $as_of
                  AND (shutdown_date IS NOT NULL OR announced_date IS NOT NULL) THEN 'deprecated'
             ELSE 'active'
         END AS lifecycle_status
