@@ -73,6 +73,11 @@ def test_focus_export(fixture_exports, refresh):
         "SELECT sum(cost_usd) FROM marts.usage_cost_daily WHERE priced")
     assert totals[0][0] == daily[0][0] == D("5.7935")
     assert totals[0][1:] == (1, "AI and Machine Learning")
+    # OpenAI's usage, and OpenAI models through the gateway: OpenAI's API
+    assert fixture_exports.query(
+        'SELECT DISTINCT "ProviderName", "PublisherName", "InvoiceIssuerName", "ServiceName", '
+        "x_provider FROM marts.focus_costs") == [
+        ("OpenAI", "OpenAI", "OpenAI", "OpenAI API", "openai")]
     # batch usage: list cost is the undiscounted price (2 x 2.50 USD), billed the discounted
     assert fixture_exports.query(
         'SELECT "BilledCost", "ListCost", json_extract_string("Tags", \'$.team\') '

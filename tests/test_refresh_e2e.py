@@ -465,6 +465,16 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         ("gemini/gemini-exp-1114", None, False, "unknown"),
         ("gemini/gemini-exp-1206", D("0.000028"), True, "active"),
         ("mistral/labs-leanstral-1-5", None, False, "shutdown")]
+    # who serves each priced row, and the FinOps FOCUS names for it
+    assert fixture_exports.query(
+        'SELECT DISTINCT x_model, x_provider, "ProviderName", "ServiceName" '
+        "FROM marts.focus_costs WHERE x_team IN ('assist', 'legacy', 'lab') "
+        "ORDER BY x_model") == [
+        ("anthropic/claude-sonnet-4-5-20250929", "anthropic", "Anthropic", "Anthropic API"),
+        ("azure/gpt-6-luna", "azure", "Microsoft", "Azure OpenAI"),
+        ("babbage-002", "text-completion-openai", "OpenAI", "OpenAI API"),
+        ("claude-sonnet-4-5-20250929", "anthropic", "Anthropic", "Anthropic API"),
+        ("gemini/gemini-exp-1206", "gemini", "Google", "Gemini API")]
     assert fixture_exports.query(
         "SELECT model, reason FROM marts.unpriced_usage WHERE model NOT LIKE 'mystery%' "
         "ORDER BY model") == [

@@ -65,6 +65,8 @@ with_prices AS (
             AS output_usd_per_1m,
         CASE WHEN pt.model IS NOT NULL THEN pt.batch_discount ELSE p.batch_discount END
             AS batch_discount,
+        -- who serves the model, as the catalog names it (LiteLLM's provider id)
+        p.provider,
         rr.price_model AS replacement_price_model,
         rp.input_usd_per_1m AS r_input,
         coalesce(rp.cached_input_usd_per_1m, rp.input_usd_per_1m) AS r_cached,
@@ -125,5 +127,6 @@ SELECT
         * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
     AS DECIMAL(38, 10)) END AS replacement_cost_usd,
     first_bucket_start,
-    last_bucket_end
+    last_bucket_end,
+    provider
 FROM with_prices

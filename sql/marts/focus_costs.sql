@@ -1,6 +1,35 @@
 -- marts.focus_costs: priced usage in the shape of the FinOps FOCUS specification, one row per
 -- usage_cost_daily row that has a cost, so FinOps tools can load it next to cloud bills.
 -- Standard columns keep FOCUS names; Sunset Radar's own columns are prefixed x_.
+-- The provider and service come from the catalog entry the row priced at (LiteLLM's provider
+-- id): OpenAI's own usage and models, and other providers' through a gateway.
+WITH costs AS (
+    SELECT
+        *,
+        CASE
+            WHEN provider IN ('openai', 'text-completion-openai')
+                 OR (provider IS NULL AND source LIKE 'openai%') THEN 'OpenAI'
+            WHEN provider = 'anthropic' THEN 'Anthropic'
+            WHEN starts_with(provider, 'azure') THEN 'Microsoft'
+            WHEN provider = 'gemini' OR starts_with(provider, 'vertex_ai') THEN 'Google'
+            WHEN starts_with(provider, 'bedrock') THEN 'AWS'
+            ELSE coalesce(provider, 'unknown')
+        END AS provider_name,
+        CASE
+            WHEN provider IN ('openai', 'text-completion-openai')
+                 OR (provider IS NULL AND source LIKE 'openai%') THEN 'OpenAI API'
+            WHEN provider = 'anthropic' THEN 'Anthropic API'
+            WHEN provider = 'azure' THEN 'Azure OpenAI'
+            WHEN starts_with(provider, 'azure') THEN 'Azure AI Foundry'
+            WHEN provider = 'gemini' THEN 'Gemini API'
+            WHEN starts_with(provider, 'vertex_ai') THEN 'Vertex AI'
+            WHEN starts_with(provider, 'bedrock') THEN 'Amazon Bedrock'
+            ELSE coalesce(provider, 'unknown') || ' API'
+        END AS service_name
+    FROM marts.usage_cost_daily
+    WHERE priced
+)
+
 SELECT
     CAST(usage_date AS TIMESTAMP)                               AS "ChargePeriodStart",
     CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "ChargePeriodEnd",
@@ -19,10 +48,10 @@ SELECT
     'Requests'                                                  AS "PricingUnit",
     coalesce(price_model, model)                                AS "SkuId",
     model || ' (' || endpoint || ')'                            AS "ChargeDescription",
-    'OpenAI'                                                    AS "ProviderName",
-    'OpenAI'                                                    AS "PublisherName",
-    'OpenAI'                                                    AS "InvoiceIssuerName",
-    'OpenAI API'                                                AS "ServiceName",
+    provider_name                                               AS "ProviderName",
+    provider_name                                               AS "PublisherName",
+    provider_name                                               AS "InvoiceIssuerName",
+    service_name                                                AS "ServiceName",
     'AI and Machine Learning'                                   AS "ServiceCategory",
     api_key_id                                                  AS "ResourceId",
     project_id                                                  AS "SubAccountId",
@@ -41,6 +70,6 @@ SELECT
     replacement_cost_usd                                        AS x_replacement_cost_usd,
     input_tokens                                                AS x_input_tokens,
     cached_input_tokens                                         AS x_cached_input_tokens,
-    output_tokens                                               AS x_output_tokens
-FROM marts.usage_cost_daily
-WHERE priced
+    output_tokens                                               AS x_output_tokens,
+    provider                                                    AS x_provider
+FROM costs

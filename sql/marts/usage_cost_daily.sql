@@ -28,7 +28,9 @@ SELECT
     any_value(price_model)           AS price_model,
     CASE WHEN bool_and(priced) THEN sum(list_cost_usd) END AS list_cost_usd,
     -- sorted, so the same rows always give the same text (and no DISTINCT aggregate)
-    array_to_string(list_sort(list_distinct(list(team_matched_by))), ',') AS team_matched_by
+    array_to_string(list_sort(list_distinct(list(team_matched_by))), ',') AS team_matched_by,
+    -- who serves the priced model (LiteLLM's provider id: openai, anthropic, azure, ...)
+    any_value(provider)              AS provider
 FROM intermediate.usage_priced
 GROUP BY
     usage_date, source, team, project_id, user_id, api_key_id, endpoint, route, model,
