@@ -448,7 +448,15 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         w.writerow(litellm_row("m1", "mistral/labs-leanstral-1-5", 10, 10, "", "lab",
                                "success", day="2026-11-28"))
     monkeypatch.setenv("RADAR_AS_OF", "2026-12-03")
-    refresh()
+    result = refresh()
+    # the catalog step says which providers it prices, and how many models each
+    from pipelines.lib.catalog import read_prices
+    from pipelines.settings import CATALOG_DATA_DIR
+    shipped = {(p.model, p.provider) for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+    meta = result.asset_materializations_for_node("catalog__model_prices")[0].metadata
+    assert meta["providers"].value == len({provider for _, provider in shipped}) > 50
+    anthropic = sum(provider == "anthropic" for _, provider in shipped)
+    assert f"| anthropic | {anthropic} |" in meta["models_by_provider"].value
     assert fixture_exports.query(
         "SELECT model, lifecycle_status, shutdown_date, days_to_shutdown, replacement_model, "
         "requests_28d, failed_requests_28d, cost_usd_28d, replacement_cost_usd_28d "

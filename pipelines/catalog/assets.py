@@ -2,6 +2,7 @@
 
 
 import dataclasses
+from collections import Counter
 
 import dagster as dg
 import polars as pl
@@ -53,9 +54,15 @@ def model_prices(
         prices = cat.apply_overrides(prices, overrides)
     columns = [f.name for f in dataclasses.fields(cat.Price)]
     rows = _load(warehouse, _text_frame(prices, columns), "model_prices")
+    by_provider = Counter(provider or "(none: an override's new model)"
+                          for _, provider in {(p.model, p.provider) for p in prices})
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "models": len({p.model for p in prices}),
+        "providers": len(by_provider),
+        "models_by_provider": dg.MetadataValue.md(table(
+            ["provider", "models"], sorted(by_provider.items(), key=lambda kv: (-kv[1], kv[0])),
+            limit=len(by_provider))),
         "override_rows": len(overrides),
         "overrides_file": str(settings.catalog_overrides or ""),
     })
