@@ -100,6 +100,8 @@ def test_the_sql_model_resolves_as_the_python_rule():
 
     con = duckdb.connect(":memory:")
     con.execute("CREATE SCHEMA staging; CREATE SCHEMA catalog")
+    con.execute("CREATE TABLE staging.gateway_model_keys (model VARCHAR, model_map_key "
+                "VARCHAR, last_seen DATE, file_id BIGINT)")
     con.execute("CREATE TABLE staging.usage AS SELECT unnest($n) AS model", {"n": NAMES})
     con.execute("CREATE TABLE catalog.model_prices AS SELECT unnest($c) AS model, "
                 "unnest($p) AS provider",

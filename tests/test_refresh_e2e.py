@@ -411,15 +411,28 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
     """A gateway routes to other providers too: their models are priced and retire by the
     shipped catalog's rows for them (LiteLLM's), by the name the gateway logs."""
     import csv
+    import json
 
     from tests.exports import LITELLM_HEADER, litellm_row
     with (fixture_exports.landing / "gateway" / "providers.csv").open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(LITELLM_HEADER)
         # Anthropic's claude-sonnet-4-5-20250929 (3 / 0.30 / 15, shut down 2026-11-30, successor
-        # claude-sonnet-5-5 at 2 / 0.10 / 10): one call before, two failing after
-        w.writerow(litellm_row("c1", "claude-sonnet-4-5-20250929", 1_000_000, 100_000, "",
-                               "assist", "success", day="2026-11-28"))
+        # claude-sonnet-5-5 at 2 / 0.10 / 10): one call before, two failing after. LiteLLM
+        # priced the first at its undated alias: the logged name resolves first
+        row = litellm_row("c1", "claude-sonnet-4-5-20250929", 1_000_000, 100_000, "",
+                          "assist", "success", day="2026-11-28")
+        row[12] = json.dumps({**json.loads(row[12]), "model_map_information": {
+            "model_map_key": "claude-sonnet-4-5", "model_map_value": {}}})
+        w.writerow(row)
+        # an Azure deployment logged by its own name, which LiteLLM priced by its base model
+        # (Azure's gpt-4o-2024-08-06: 2.50 / 1.25 / 10, retiring 2027-04-14):
+        # (1,000 x 2.50 + 100 x 10) / 1e6 = 0.0035 USD
+        row = litellm_row("z1", "azure/my-prod-gpt4o", 1_000, 100, "", "assist", "success",
+                          day="2026-11-29")
+        row[12] = json.dumps({**json.loads(row[12]), "model_map_information": {
+            "model_map_key": "azure/gpt-4o-2024-08-06", "model_map_value": {}}})
+        w.writerow(row)
         for rid in ("c2", "c3"):
             w.writerow(litellm_row(rid, "claude-sonnet-4-5-20250929", 0, 0, "", "assist",
                                    "failure", day="2026-12-01"))
@@ -463,8 +476,17 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         "FROM marts.deprecated_model_usage WHERE team = 'assist' ORDER BY model") == [
         ("anthropic/claude-sonnet-4-5-20250929", "shutdown", dt.date(2026, 11, 30), -3,
          "claude-sonnet-5-5", 1, 0, D("0.0045"), D("0.003")),
+        ("azure/my-prod-gpt4o", "deprecated", dt.date(2027, 4, 14), 132, "azure/gpt-5.6",
+         1, 0, D("0.0035"), D("0.006")),
         ("claude-sonnet-4-5-20250929", "shutdown", dt.date(2026, 11, 30), -3,
          "claude-sonnet-5-5", 3, 2, D("4.5"), D("3"))]
+    assert fixture_exports.query(
+        "SELECT model, price_model, lifecycle_model FROM intermediate.model_resolution "
+        "WHERE model IN ('claude-sonnet-4-5-20250929', 'azure/my-prod-gpt4o') "
+        "ORDER BY model") == [
+        ("azure/my-prod-gpt4o", "azure/gpt-4o-2024-08-06", "azure/gpt-4o-2024-08-06"),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929",
+         "claude-sonnet-4-5-20250929")]
     assert fixture_exports.query(
         "SELECT model, cost_usd, priced, lifecycle_status FROM marts.usage_cost_daily "
         "WHERE team IN ('legacy', 'lab') ORDER BY model") == [
@@ -480,6 +502,7 @@ def test_other_providers_models_through_the_gateway_are_priced_and_retire(
         "ORDER BY x_model") == [
         ("anthropic/claude-sonnet-4-5-20250929", "anthropic", "Anthropic", "Anthropic API"),
         ("azure/gpt-6-luna", "azure", "Microsoft", "Azure OpenAI"),
+        ("azure/my-prod-gpt4o", "azure", "Microsoft", "Azure OpenAI"),
         ("babbage-002", "text-completion-openai", "OpenAI", "OpenAI API"),
         ("claude-sonnet-4-5-20250929", "anthropic", "Anthropic", "Anthropic API"),
         ("gemini/gemini-exp-1206", "gemini", "Google", "Gemini API")]

@@ -69,7 +69,7 @@ USAGE_COLUMNS = (
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
                   "model", "route", "line_item", "service_tier", "extra_dims", "key_alias",
-                  "key_owner", "project_name", "user_name"}
+                  "key_owner", "project_name", "user_name", "model_map_key"}
 #: the bucket identity without its start: two buckets of the same dimensions whose time spans
 #: overlap describe the same usage (see ``_resolve_spans``)
 USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", "is_batch",
@@ -751,6 +751,9 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
     _x(con, "INSERT INTO staging.gateway_key_aliases SELECT api_key_id, key_alias, "
             "max(usage_date), $file_id FROM gateway_groups "
             "WHERE api_key_id IS NOT NULL AND key_alias IS NOT NULL GROUP BY ALL", p)
+    _x(con, "INSERT INTO staging.gateway_model_keys SELECT model, model_map_key, "
+            "max(usage_date), $file_id FROM gateway_groups "
+            "WHERE model IS NOT NULL AND model_map_key IS NOT NULL GROUP BY ALL", p)
     dates = {d for (d,) in _x(con, "SELECT DISTINCT usage_date FROM gateway_groups")}
     counts.read += read
     counts.rejected += rejected

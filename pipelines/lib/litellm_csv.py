@@ -25,7 +25,10 @@ USED_COLUMNS = (
 NEVER_READ = ("messages", "response", "proxy_server_request")
 METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
                   "$.user_api_key_team_id", "$.user_api_key_team_alias",
-                  "$.usage_object.prompt_tokens_details.cached_tokens", "$.user_api_key_alias")
+                  "$.usage_object.prompt_tokens_details.cached_tokens", "$.user_api_key_alias",
+                  # the key of LiteLLM's own price catalog it priced the call at: an Azure
+                  # deployment logs its own name and is priced by its base model
+                  "$.model_map_information.model_map_key")
 
 #: call_type -> (usage endpoint, gateway route). Async variants share their sync row.
 CALL_TYPES: dict[str, tuple[str, str]] = {
@@ -253,6 +256,7 @@ typed AS (
         coalesce(nullif(trim(team_id), ''), {m['$.user_api_key_team_id']}) AS litellm_team_id,
         {m['$.user_api_key_team_alias']} AS team_alias,
         {m['$.user_api_key_alias']} AS key_alias,
+        {m['$.model_map_information.model_map_key']} AS model_map_key,
         lower(coalesce(nullif(trim(status), ''), 'success')) AS status,
         CASE WHEN {CACHE_HIT} THEN 0 ELSE {prompt} END AS input_tokens,
         {prompt_err} AS input_error,
@@ -287,7 +291,7 @@ SELECT
     false AS is_batch,
     NULL::VARCHAR AS service_tier,
     NULL::VARCHAR AS extra_dims,
-    litellm_team_id, team_alias, key_alias, request_id,
+    litellm_team_id, team_alias, key_alias, model_map_key, request_id,
     1::BIGINT AS requests,
     CASE WHEN status = 'failure' THEN 1 ELSE 0 END::BIGINT AS failed_requests,
     input_tokens,
@@ -309,7 +313,7 @@ FROM checked
 #: what makes gateway requests one staged row: the day and every dimension downstream uses
 GROUP_KEYS = ("source", "endpoint", "route", "project_id", "user_id", "api_key_id", "model",
               "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias", "unit",
-              "key_alias")
+              "key_alias", "model_map_key")
 
 
 def group_sql(relation: str) -> str:
@@ -436,7 +440,7 @@ per_text AS (
         CAST(started AS DATE) AS usage_date,
         call_type, api_key, model, model_group, "user", team_id, status,
         meta[1] AS m_user, meta[2] AS m_project, meta[3] AS m_team, meta[4] AS m_alias,
-        meta[6] AS m_key_alias,
+        meta[6] AS m_key_alias, meta[7] AS m_model_map_key,
         reason,
         CASE WHEN reason IS NOT NULL THEN CAST(to_json(struct_pack(
             request_id := nullif(trim(request_id), ''), call_type := call_type,
@@ -472,6 +476,7 @@ derived AS (
         nullif(m_alias, '') AS team_alias,
         NULL::VARCHAR AS unit,
         nullif(m_key_alias, '') AS key_alias,
+        nullif(m_model_map_key, '') AS model_map_key,
         reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
         bucket_start, bucket_end, request_keys,
         {status_norm} = 'failure' AS failed

@@ -2,9 +2,10 @@
 -- replacement, with the catalog entries its price and its lifecycle resolve to.
 -- Rule (contract, section 5): exact name first, then (fine-tuned models) the catalog's
 -- fine-tuning entry of the base, then the name without a gateway's provider prefix where the
--- catalog's entry for it is that provider's, then the dated snapshot's base name; never a
--- loose prefix. The name is taken without a leading `openai/` (see catalog_names). Kept in
--- step with pipelines/lib/modelnames.py (resolve_name, same_provider).
+-- catalog's entry for it is that provider's, then the dated snapshot's base name, then (a
+-- gateway model) the catalog key LiteLLM priced it at; never a loose prefix. The name is
+-- taken without a leading `openai/` (see catalog_names). Kept in step with
+-- pipelines/lib/modelnames.py (resolve_name, same_provider; the gateway's key is SQL only).
 WITH names AS (
     SELECT DISTINCT model FROM staging.usage WHERE model IS NOT NULL
     UNION
@@ -41,6 +42,16 @@ name_parts AS (
 
 priced_models AS (SELECT DISTINCT model FROM catalog.model_prices),
 
+-- the catalog entry LiteLLM priced a gateway model at (its metadata's model_map_key), newest
+-- first: an Azure deployment logged by its own name (azure/my-prod-gpt4o) resolves by it,
+-- but only where the name itself does not
+gateway_model_keys AS (
+    SELECT model, model_map_key
+    FROM staging.gateway_model_keys
+    QUALIFY row_number() OVER (PARTITION BY model
+                               ORDER BY last_seen DESC, file_id DESC, model_map_key) = 1
+),
+
 -- LiteLLM logs a deployment's model with its provider prefix (`anthropic/claude-...`,
 -- `bedrock/anthropic.claude-...`) where the catalog keys it without: the prefix comes off
 -- when the catalog's entry for the rest is that provider's (or a variant of it:
@@ -66,9 +77,11 @@ SELECT
     n.snapshot_base,
     n.fine_tune_base,
     coalesce(p_exact.model, p_ft.model, u.unprefixed_name,
-             CASE WHEN n.fine_tune_base IS NULL THEN p_base.model END) AS price_model,
+             CASE WHEN n.fine_tune_base IS NULL THEN p_base.model END,
+             p_mapped.model) AS price_model,
     coalesce(l_exact.model, l_unprefixed.model,
-             CASE WHEN n.fine_tune_base IS NULL THEN l_base.model END) AS lifecycle_model
+             CASE WHEN n.fine_tune_base IS NULL THEN l_base.model END,
+             l_mapped.model) AS lifecycle_model
 FROM name_parts AS n
 LEFT JOIN priced_models AS p_exact ON p_exact.model = n.catalog_name
 LEFT JOIN priced_models AS p_ft ON p_ft.model = n.fine_tune_base
@@ -77,3 +90,6 @@ LEFT JOIN priced_models AS p_base ON p_base.model = n.snapshot_base
 LEFT JOIN lifecycle_models AS l_exact ON l_exact.model = n.catalog_name
 LEFT JOIN lifecycle_models AS l_unprefixed ON l_unprefixed.model = u.unprefixed_name
 LEFT JOIN lifecycle_models AS l_base ON l_base.model = n.snapshot_base
+LEFT JOIN gateway_model_keys AS g ON g.model = n.model
+LEFT JOIN priced_models AS p_mapped ON p_mapped.model = g.model_map_key
+LEFT JOIN lifecycle_models AS l_mapped ON l_mapped.model = g.model_map_key

@@ -72,6 +72,18 @@ CREATE TABLE IF NOT EXISTS staging.gateway_key_aliases (
     file_id    BIGINT NOT NULL
 );
 
+-- The catalog entry LiteLLM priced each gateway model at: its metadata's
+-- model_map_information.model_map_key. An Azure deployment logs its own name
+-- (azure/my-prod-gpt4o), which no catalog knows, and LiteLLM prices it by the base model it
+-- was configured with (azure/gpt-4o-2024-08-06). One row per file x model x key; the newest
+-- wins, and is used only where the model's own name does not resolve.
+CREATE TABLE IF NOT EXISTS staging.gateway_model_keys (
+    model         VARCHAR NOT NULL,
+    model_map_key VARCHAR NOT NULL,
+    last_seen     DATE NOT NULL,
+    file_id       BIGINT NOT NULL
+);
+
 -- The names OpenAI keys go by and who owns them: saved project API key lists (the Admin
 -- API's GET /organization/projects/{project_id}/api_keys, pulled by the sync). One row per
 -- file x key; the newest file wins. The key's redacted value is never kept.
