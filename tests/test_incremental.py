@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.duck import sql_text
+from tests.conftest import RadarEnv
 from tests.exports import LITELLM_HEADER, RESULT_A, RESULT_C, bucket, litellm_row, page
 
 BY_DAY = {
@@ -66,6 +67,14 @@ def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> N
             diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL "
                                f"SELECT * FROM {b})", params).fetchall()[0][0]
             assert diff == 0, f"{table}: {diff} rows differ from a full rebuild"
+
+
+def assert_warehouse_same_as_full_rebuild(env: RadarEnv, as_of: str) -> None:
+    con = duckdb.connect(str(env.warehouse), read_only=True)
+    try:
+        assert_same_as_full_rebuild(con, as_of)
+    finally:
+        con.close()
 
 
 def test_new_days_update_the_models_day_by_day(fixture_exports, refresh):
@@ -165,11 +174,7 @@ def test_a_new_day_on_which_a_replacement_price_starts_rebuilds_in_full(
     assert {changed[t] for t in BY_DAY} == {"full"}, (price_model, changed)  # a new catalog
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert {after[t] for t in BY_DAY} == {"full"}, after
-    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
-    try:
-        assert_same_as_full_rebuild(con, "2026-11-26")
-    finally:
-        con.close()
+    assert_warehouse_same_as_full_rebuild(fixture_exports, "2026-11-26")
 
 
 def test_a_model_nobody_calls_retiring_on_the_new_day_keeps_the_day_by_day_build(
@@ -188,11 +193,7 @@ def test_a_model_nobody_calls_retiring_on_the_new_day_keeps_the_day_by_day_build
     after = refresh_next_day(fixture_exports, refresh, monkeypatch, "2026-11-26")
     assert fixture_exports.query(status) == [("shutdown",)]
     assert {after[t] for t in BY_DAY} == {"incremental"}, after
-    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
-    try:
-        assert_same_as_full_rebuild(con, "2026-11-26")
-    finally:
-        con.close()
+    assert_warehouse_same_as_full_rebuild(fixture_exports, "2026-11-26")
 
 
 @pytest.mark.parametrize("change", ["as_of", "catalog"])
@@ -211,8 +212,4 @@ def test_anything_else_changing_rebuilds_in_full(fixture_exports, refresh, monke
     add_day(fixture_exports.landing, "2026-11-24", 1)
     after = modes(refresh())
     assert {after[t] for t in BY_DAY} == {"full"}, after
-    con = duckdb.connect(str(fixture_exports.warehouse), read_only=True)
-    try:
-        assert_same_as_full_rebuild(con, os.environ["RADAR_AS_OF"])
-    finally:
-        con.close()
+    assert_warehouse_same_as_full_rebuild(fixture_exports, os.environ["RADAR_AS_OF"])
