@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 OPENAI_JSON = "openai_api_json"
 #: saved Admin API lists of project API keys, of projects and of users (JSON too: told apart
@@ -32,6 +34,55 @@ UNREAD_CONTAINERS = {
     b"\x28\xb5\x2f\xfd": "zstd-compressed: decompress it, or compress it with gzip, bz2 or "
                          "xz, which are read as they are",
 }
+
+
+#: byte order marks of the UTF-16 text a spreadsheet saves as "Unicode text"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def text_repairs(head: bytes) -> tuple[str, ...]:
+    """What a plain file (``head``: its first bytes) needs before it is read as UTF-8 text
+    with ordinary line ends: ``utf-16`` for a UTF-16 file with its byte order mark (Excel's
+    "Unicode text"), ``cr-cr-lf`` when its first line ends in ``\\r\\r\\n`` (a CRLF file whose
+    line ends were converted once more, as Python's ``csv`` writer does on Windows to a file
+    opened without ``newline=''``; DuckDB's CSV reader would start every row's first value,
+    the request id, with a line feed). Empty when it needs nothing."""
+    repairs: list[str] = []
+    if head.startswith(UTF16_BOMS):
+        repairs.append("utf-16")
+        head = head.decode("utf-16", errors="replace").encode("utf-8")
+    end = head.find(b"\n")
+    if end >= 2 and head[end - 2:end] == b"\r\r":
+        repairs.append("cr-cr-lf")
+    return tuple(repairs)
+
+
+def repair_text(source: Path, target: Path, repairs: tuple[str, ...],
+                chunk_bytes: int = 1 << 20) -> None:
+    """Write ``source`` to ``target`` as UTF-8 with ``repairs`` (:func:`text_repairs`) made,
+    a chunk at a time: a UTF-16 file decoded (``UnicodeDecodeError`` if it is not UTF-16),
+    every ``\\r\\r\\n`` made ``\\r\\n``. Other bytes are copied as they are. Carriage
+    returns at the end of a chunk wait for the next one, so a line end split between two
+    chunks is repaired like the others."""
+    collapse = "cr-cr-lf" in repairs
+    with source.open("rb") as raw, target.open("wb") as out:
+        if "utf-16" in repairs:
+            with io.TextIOWrapper(raw, encoding="utf-16", newline="") as text:
+                chunks = (c.encode("utf-8") for c in iter(lambda: text.read(chunk_bytes), ""))
+                _copy_chunks(chunks, out, collapse)
+        else:
+            _copy_chunks(iter(lambda: raw.read(chunk_bytes), b""), out, collapse)
+
+
+def _copy_chunks(chunks: Iterable[bytes], out: BinaryIO, collapse: bool) -> None:
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk
+        if collapse:
+            kept = data.rstrip(b"\r")
+            data, carry = kept.replace(b"\r\r\n", b"\r\n"), data[len(kept):]
+        out.write(data)
+    out.write(carry)
 
 
 class UnrecognisedFile(ValueError):
@@ -65,6 +116,14 @@ def read_header(path: Path) -> list[str]:
     return [c.strip() for c in row]
 
 
+def _looks_like_utf16(head: bytes) -> bool:
+    """ASCII text in UTF-16: every other byte is NUL, and the others are not."""
+    for nuls, chars in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):
+        if len(nuls) >= 8 and nuls.count(0) >= 0.9 * len(nuls) and chars.count(0) == 0:
+            return True
+    return False
+
+
 def detect_format(path: Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(4096)
@@ -76,6 +135,9 @@ def detect_format(path: Path) -> str:
     if (compression := compression_of(head)) is not None:
         raise UnrecognisedFile(f"{compression}-compressed: decompress it first")
     if b"\x00" in head:
+        if _looks_like_utf16(head):
+            raise UnrecognisedFile("UTF-16 text without a byte order mark: save it as UTF-8 "
+                                   "(or as UTF-16 with one, as spreadsheets do)")
         raise UnrecognisedFile("binary content (NUL bytes), not a usage export")
     try:
         text = head.decode("utf-8-sig")

@@ -48,6 +48,8 @@ from pipelines.lib.formats import (
     OPENAI_USERS,
     compression_of,
     detect_format,
+    repair_text,
+    text_repairs,
 )
 from pipelines.lib.redact import redact, sql_mask, sql_redact
 
@@ -306,18 +308,26 @@ def ingest_file(
 
     A gzip, bz2 or xz file is read as the export it holds: decompressed into a scratch folder
     beside the warehouse (DuckDB's parallel CSV reader needs a plain file), parsed, and
-    deleted. The manifest keeps the compressed file's path and hash.
+    deleted. The manifest keeps the compressed file's path and hash. A UTF-16 file, or one
+    whose line ends carry a doubled carriage return, is read from a repaired copy made the
+    same way.
     """
     with ExitStack() as scratch:
         try:
             source = _plain_content(con, path, scratch)
+        except UnicodeDecodeError as exc:
+            # a byte order mark said UTF-16, the rest is not
+            return _reject_file(con, path, key, sha, None,
+                                f"not UTF-16 text after its byte order mark ({exc.reason})",
+                                now, run_id)
         except (OSError, EOFError, lzma.LZMAError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, OSError) and exc.errno is not None:
                 # the machine's doing (disk full, ...), not the file's: not recorded, so the
                 # next run tries again
                 return FileOutcome(key, sha, None, "skipped", 0, 0, 0, 0,
-                                   f"cannot decompress now, tried again next run: {error}")
+                                   f"cannot copy it to the scratch folder now (to decompress "
+                                   f"or repair it), tried again next run: {error}")
             # a truncated or corrupt stream: the file's doing
             return _reject_file(con, path, key, sha, None, f"cannot decompress: {error}", now,
                                 run_id)
@@ -350,19 +360,34 @@ def clear_scratch(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _plain_content(con: duckdb.DuckDBPyConnection, path: Path, stack: ExitStack) -> Path:
-    """``path`` itself, or a decompressed copy of it that ``stack`` deletes on exit (the
-    scratch folder is looked up only for a compressed file)."""
+    """``path`` itself, or a copy of it that ``stack`` deletes on exit (the scratch folder is
+    looked up only when a copy is made): decompressed, and then, if its text needs it,
+    repaired (:func:`~pipelines.lib.formats.text_repairs`: UTF-16 decoded, doubled carriage
+    returns taken out)."""
     with path.open("rb") as fh:
         kind = compression_of(fh.read(8))
-    if kind is None:
-        return path
-    scratch_dir, prefix = _scratch(con)
-    folder = Path(stack.enter_context(
-        tempfile.TemporaryDirectory(prefix=prefix, dir=scratch_dir)))
-    plain = folder / path.name
-    with _OPENERS[kind](path, "rb") as packed, plain.open("wb") as out:
-        shutil.copyfileobj(packed, out, 1 << 20)
-    return plain
+    folder: Path | None = None
+
+    def scratch_file(name: str) -> Path:
+        nonlocal folder
+        if folder is None:
+            scratch_dir, prefix = _scratch(con)
+            folder = Path(stack.enter_context(
+                tempfile.TemporaryDirectory(prefix=prefix, dir=scratch_dir)))
+        return folder / name
+
+    plain = path
+    if kind is not None:
+        plain = scratch_file(path.name)
+        with _OPENERS[kind](path, "rb") as packed, plain.open("wb") as out:
+            shutil.copyfileobj(packed, out, 1 << 20)
+    with plain.open("rb") as fh:
+        repairs = text_repairs(fh.read(4096))
+    if not repairs:
+        return plain
+    repaired = scratch_file(f"repaired-{path.name}")
+    repair_text(plain, repaired, repairs)
+    return repaired
 
 
 _OPENERS: dict[str, Callable] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}

@@ -1,0 +1,157 @@
+"""Exports whose text needs a repair before it is read: UTF-16 and doubled carriage returns.
+
+A spreadsheet saved as "Unicode text" is UTF-16 with a byte order mark; a CSV written by
+Python's ``csv`` module on Windows to a file opened without ``newline=''`` ends every line
+in ``\\r\\r\\n``. DuckDB's CSV reader takes the first ``\\r`` for the line end and starts the
+next row's first value, the request id, with the ``\\n``: the same requests exported again
+with ordinary line ends would then be counted twice. Both are read from a repaired copy in the
+scratch folder, like a decompressed file; a file that needs no repair is read in place.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+
+import duckdb
+import pytest
+
+from pipelines.lib.duck import prepare
+from pipelines.lib.formats import UnrecognisedFile, detect_format, repair_text, text_repairs
+from pipelines.lib.ingest import ingest_landing
+from tests.exports import (
+    DASHBOARD_HEADER,
+    LITELLM_HEADER,
+    RESULT_A,
+    bucket,
+    epoch,
+    litellm_row,
+    page,
+)
+
+ROWS = [litellm_row(f"r{i}", "gpt-4o", 100 * i, 10 * i, "", "a", "success") for i in (1, 2, 3)]
+
+
+def spend_log(line_end: str = "\r\n") -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator=line_end)
+    w.writerow(LITELLM_HEADER)
+    w.writerows(ROWS)
+    return out.getvalue().encode()
+
+
+def dashboard(sep: str = ",") -> str:
+    s, e = epoch("2026-11-22"), epoch("2026-11-23")
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=sep, lineterminator="\r\n")
+    w.writerow(DASHBOARD_HEADER)
+    w.writerow(["gpt-4o-mini-2024-07-18", "2026-11-22T00:00:00+00:00",
+                "2026-11-23T00:00:00+00:00", s, e, "proj_é", "40", "", "key_a", "FALSE",
+                "default", "100000", "10000", "20000"])
+    return out.getvalue()
+
+
+def staged(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute(
+        "SELECT source, project_id, sum(requests), sum(input_tokens), sum(output_tokens) "
+        "FROM staging.usage GROUP BY ALL ORDER BY ALL").fetchall()
+
+
+def test_a_spend_log_with_doubled_carriage_returns_counts_once_beside_a_clean_copy(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "windows.csv").write_bytes(spend_log("\r\r\n"))
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    (first,) = ingest_landing(con, landing)
+    assert (first.status, first.rows_loaded, first.rows_rejected) == ("loaded", 3, 0)
+    # the same requests with ordinary line ends, and a gzip of the doubled file: both repeat
+    (landing / "clean.csv").write_bytes(spend_log("\r\n"))
+    (landing / "windows.csv.gz").write_bytes(gzip.compress(spend_log("\r\r\n"), mtime=0))
+    outcomes = ingest_landing(con, landing)
+    assert sorted((o.rows_loaded, o.rows_duplicate) for o in outcomes) == [(0, 3), (0, 3)]
+    assert staged(con) == [("litellm", None, 3, 600, 60)]
+    assert con.execute("SELECT count(*) FROM staging.gateway_requests").fetchone() == (3,)
+    assert not list(tmp_path.glob(".radar-decompress-*"))
+
+
+@pytest.mark.parametrize("sep", [",", "\t"], ids=["comma", "tab"])
+def test_a_dashboard_export_saved_as_utf16_loads_like_the_utf8_one(tmp_path, sep):
+    want_dir, got_dir = tmp_path / "utf8", tmp_path / "utf16"
+    want_dir.mkdir()
+    got_dir.mkdir()
+    (want_dir / "activity.csv").write_text(dashboard(sep), encoding="utf-8")
+    # Excel's "Unicode text": little-endian with its byte order mark
+    (got_dir / "activity.txt").write_bytes(dashboard(sep).encode("utf-16"))
+    want = prepare(duckdb.connect(":memory:"))
+    ingest_landing(want, want_dir)
+    got = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    (outcome,) = ingest_landing(got, got_dir)
+    assert (outcome.status, outcome.format, outcome.rows_loaded) == (
+        "loaded", "openai_dashboard_csv", 1)
+    assert staged(got) == staged(want) == [("openai_dashboard", "proj_é", 40, 100000, 10000)]
+    assert not list(tmp_path.glob(".radar-decompress-*"))
+
+
+def test_a_usage_page_saved_as_big_endian_utf16_loads(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    text = json.dumps(page([bucket("2026-11-20", [RESULT_A])]))
+    (landing / "page.json").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 1)
+    assert staged(con) == [("openai_usage_api", "proj_a", 100, 1_000_000, 100_000)]
+
+
+def test_a_byte_order_mark_before_text_that_is_not_utf16_is_quarantined(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    # a lone high surrogate: no UTF-16 text has it
+    (landing / "broken.csv").write_bytes(b"\xff\xfe" + "a,b\n".encode("utf-16-le")
+                                         + b"\x00\xd8a\x00")
+    (landing / "good.csv").write_bytes(spend_log())
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
+    assert outcomes["broken.csv"].status == "rejected"
+    assert outcomes["broken.csv"].error.startswith("not UTF-16 text after its byte order mark")
+    assert outcomes["good.csv"].rows_loaded == 3
+    assert con.execute("SELECT count(*) FROM staging.rejected_rows WHERE reason LIKE "
+                       "'not UTF-16 text%'").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_says_how_to_save_it(tmp_path, codec):
+    path = tmp_path / "activity.csv"
+    path.write_bytes(dashboard().encode(codec))
+    with pytest.raises(UnrecognisedFile, match="UTF-16 text without a byte order mark"):
+        detect_format(path)
+    path.write_bytes(b"\x00\x01\x02binary" * 50)
+    with pytest.raises(UnrecognisedFile, match="binary content"):
+        detect_format(path)
+
+
+def test_only_the_files_that_need_it_are_repaired():
+    assert text_repairs(spend_log("\r\n")) == ()
+    assert text_repairs(spend_log("\n")) == ()
+    assert text_repairs(spend_log("\r\r\n")) == ("cr-cr-lf",)
+    assert text_repairs(dashboard().encode("utf-16")) == ("utf-16",)
+    assert text_repairs(dashboard().replace("\r\n", "\r\r\n").encode("utf-16")) == (
+        "utf-16", "cr-cr-lf")
+    # a doubled carriage return inside a value of the first line is not a line end
+    assert text_repairs(b"request_id,note\r\nr1,\"a\r\r\nb\"\r\n") == ()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_the_repair_is_the_same_whatever_the_chunk_size(tmp_path, chunk):
+    """A line end split between two chunks (``\\r`` | ``\\r\\n``, ``\\r\\r`` | ``\\n``) is
+    repaired like the others; a lone ``\\r\\r`` not before ``\\n`` is kept."""
+    body = "a,b\r\r\nx,\"y\r\rz\"\r\r\n\r\r\n1,2\r\r"
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_bytes(body.encode("utf-16"))
+    repair_text(source, target, ("utf-16", "cr-cr-lf"), chunk_bytes=chunk)
+    assert target.read_bytes() == body.replace("\r\r\n", "\r\n").encode("utf-8")
+    source.write_bytes(body.encode())
+    repair_text(source, target, ("cr-cr-lf",), chunk_bytes=chunk)
+    assert target.read_bytes() == body.replace("\r\r\n", "\r\n").encode()
