@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -111,6 +112,43 @@ def test_copies_within_a_file(tmp_path):
     (reason, raw) = con.execute("SELECT reason, raw FROM staging.rejected_rows").fetchall()[0]
     assert "conflicts with another row of request r1" in reason
     assert '"prompt_tokens":100' in raw
+
+
+def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
+    """A gateway that keeps prompts and responses as text exports their line breaks inside
+    quoted values. DuckDB's parallel reader refuses such a file when short rows must be
+    padded, so it is read with one thread: every request loads, a short row is quarantined
+    with its reason, and an overlapping export (read again at the request grain) adds only
+    its new request."""
+    landing = tmp_path / "landing"
+    messages, response = LITELLM_HEADER.index("messages"), LITELLM_HEADER.index("response")
+
+    def chatty(rid: str, prompt: int) -> list[str]:
+        row = litellm_row(rid, "gpt-4o", prompt, 10, "", "a", "success")
+        row[messages] = 'system:\nbe brief, "exact"\r\nuser:\nhi'
+        row[response] = "line one\nline two, with a comma\n"
+        return row
+
+    rows = [chatty(f"r{i}", 100 * i) for i in range(1, 2001)]
+    write(landing, "spend.csv", [*rows, ["r-short", "acompletion"]], 1)
+    # the file is one the parallel reader refuses
+    from pipelines.lib import litellm_csv
+    with pytest.raises(duckdb.Error, match="quoted new lines"):
+        duckdb.connect().execute(
+            f"SELECT count(*) FROM ({litellm_csv.read_sql(set(LITELLM_HEADER))})",
+            {"path": str(landing / "spend.csv")}).fetchall()
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing)
+    assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
+        "loaded", 2001, 2000, 1)
+    (reason,) = con.execute("SELECT reason FROM staging.rejected_rows").fetchone()
+    assert reason.startswith("unparseable startTime")
+    total_in = 100 * 2000 * 2001 // 2
+    assert staged(con) == (2000, 2000, total_in, 20_000)
+    write(landing, "later.csv", [*rows[-5:], chatty("r-new", 7)], 2)
+    (second,) = ingest_landing(con, landing)
+    assert (second.rows_read, second.rows_loaded, second.rows_duplicate) == (6, 1, 5)
+    assert staged(con) == (2001, 2001, total_in + 7, 20_010)
 
 
 def test_identical_rejected_rows_are_each_quarantined(tmp_path):

@@ -422,10 +422,19 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
         elif fmt == LITELLM_CSV:
             columns = litellm_csv.csv_columns(source)
-            gateway_sql = litellm_csv.parse_sql(columns)  # for a re-read at request grain
+            parallel = True
             # one pass over the file: parsed, checked and rolled up to the day
-            _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
-                    + litellm_csv.rollup_sql(columns), {"path": str(source)})
+            try:
+                _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
+                        + litellm_csv.rollup_sql(columns), {"path": str(source)})
+            except duckdb.Error as exc:
+                if not litellm_csv.needs_serial_read(exc):
+                    raise
+                parallel = False  # line breaks inside quoted values: read with one thread
+                _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
+                        + litellm_csv.rollup_sql(columns, parallel=False), {"path": str(source)})
+            # for a re-read at request grain
+            gateway_sql = litellm_csv.parse_sql(columns, parallel)
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
                             run_id)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import duckdb
+
 from pipelines.lib.formats import read_header
 from pipelines.lib.schema import MAX_COUNT
 
@@ -167,16 +169,27 @@ def _timestamp_sql(column: str) -> str:
             f"try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')")
 
 
-def read_sql(present: set[str]) -> str:
+def read_sql(present: set[str], parallel: bool = True) -> str:
     """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
     columns the export lacks (``present`` has the others) read as NULL. The file is plain
-    text whatever its name ends with (the ingest decompresses by content, not by suffix)."""
+    text whatever its name ends with (the ingest decompresses by content, not by suffix).
+
+    ``parallel=False`` reads it with one thread: DuckDB's parallel reader cannot pad short
+    rows in a file whose quoted values hold line breaks (:func:`needs_serial_read`)."""
     cols = ", ".join(
         (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
     )
+    serial = "" if parallel else ", parallel = false"
     return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
             "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
-            "compression = 'none')")
+            f"compression = 'none'{serial})")
+
+
+def needs_serial_read(error: Exception) -> bool:
+    """Whether ``error`` is DuckDB's parallel CSV reader refusing a file with line breaks
+    inside quoted values (a prompt or response kept with its new lines), which the same
+    reader reads with one thread (``read_sql(..., parallel=False)``)."""
+    return isinstance(error, duckdb.Error) and "quoted new lines" in str(error)
 
 
 def _count_sql(name: str) -> tuple[str, str]:
@@ -205,7 +218,7 @@ def _count_sql(name: str) -> tuple[str, str]:
     return value, error
 
 
-def parse_sql(present: set[str]) -> str:
+def parse_sql(present: set[str], parallel: bool = True) -> str:
     """The SELECT that turns the CSV (bound as ``$path``) into typed request rows, each with
     a ``reason`` when it cannot be loaded (and then its ``raw`` record).
 
@@ -226,7 +239,7 @@ def parse_sql(present: set[str]) -> str:
 WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
     -- a gateway row is identified by its request_id (kept in the raw text of a rejected row)
-    {read_sql(present)}
+    {read_sql(present, parallel)}
 ),
 texts AS (
     SELECT *,
@@ -359,12 +372,13 @@ def _trimmed(column: str) -> str:
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 
-def rollup_sql(present: set[str], request_keys: bool = True) -> str:
+def rollup_sql(present: set[str], request_keys: bool = True, parallel: bool = True) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
     a file: the same rows, 10-14% less time (docs/benchmarks-history.md).
 
     ``request_keys=False`` leaves the request keys out (``request_keys`` is NULL): for
     ``benchmarks/gap.py``, which measures what they cost; the ingest always keeps them.
+    ``parallel=False`` reads the file with one thread (:func:`read_sql`).
 
     Level 1 keeps per request only what varies per request (its day, counts, times, digest,
     and its reason when rejected, with the same checks in the same order as ``parse_sql``,
@@ -394,7 +408,7 @@ def rollup_sql(present: set[str], request_keys: bool = True) -> str:
                 if request_keys else "NULL::UHUGEINT[]")
     return f"""
 WITH raw_rows AS (
-    {read_sql(present)}
+    {read_sql(present, parallel)}
 ),
 numbers AS (
     SELECT *,
