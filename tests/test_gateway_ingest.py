@@ -151,6 +151,25 @@ def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
     assert staged(con) == (2001, 2001, total_in + 7, 20_010)
 
 
+def test_a_repeated_header_line_is_set_apart_as_not_usage(tmp_path):
+    """Two exports concatenated with ``cat``: the second header line is a row, quarantined
+    as not model usage (no warning), and both exports' requests load."""
+    landing = tmp_path / "landing"
+    write(landing, "a.csv", [litellm_row("r1", "gpt-4o", 10, 1, "", "a", "success")], 1)
+    write(landing, "b.csv", [litellm_row("r2", "gpt-4o", 20, 2, "", "a", "success")], 2)
+    (landing / "both.csv").write_bytes((landing / "a.csv").read_bytes()
+                                       + (landing / "b.csv").read_bytes())
+    (landing / "a.csv").unlink()
+    (landing / "b.csv").unlink()
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected,
+            outcome.rows_not_usage) == (3, 2, 1, 1)
+    assert staged(con) == (2, 2, 30, 3)
+    assert con.execute("SELECT reason FROM staging.rejected_rows").fetchall() == [
+        ("not model usage: a repeated header line (two exports concatenated into one file?)",)]
+
+
 def test_identical_rejected_rows_are_each_quarantined(tmp_path):
     landing = tmp_path / "landing"
     bad = litellm_row("r1", "gpt-4o", -5, 1, "", "a", "success")
@@ -186,11 +205,11 @@ def test_one_staged_row_per_day_and_dimensions(tmp_path):
 # group); a re-read at the request grain uses parse_sql row by row, then group_sql. Both must
 # give the same staged rows, reasons and raw text, whatever the values look like.
 CELLS = {
-    "request_id": ["r1", " r1 ", "r2", "req-3", "", " "],
+    "request_id": ["r1", " r1 ", "r2", "req-3", "", " ", "request_id"],
     "call_type": ["acompletion", "completion", "aembedding", "rerank", "", "_arealtime",
                   "aresponses", "amoderation", "agenerate_content_stream",
                   "_aresponses_websocket", "acreate_file", "aretrieve_batch",
-                  "pass_through_endpoint", "passthrough-image-generation"],
+                  "pass_through_endpoint", "passthrough-image-generation", "call_type"],
     "api_key": ["k1", " k1", "", "sk-abcdefghijklmnopqrst", "k2"],
     "spend": ["0.0"],
     "total_tokens": ["0"],

@@ -134,6 +134,10 @@ def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
         "WHEN call_type IN ('retrieve_batch', 'aretrieve_batch') THEN 'call_type ' "
         "|| call_type || ' with tokens: a completed batch''s usage (LiteLLM batch cost "
         "tracking), but the spend log does not say which endpoint the batch called' "
+        # two exports concatenated: the second one's header line is a row
+        "WHEN call_type = 'call_type' AND request_id = 'request_id' "
+        f"THEN '{NOT_MODEL_USAGE}a repeated header line (two exports concatenated into one "
+        "file?)' "
         "ELSE 'call_type ' || coalesce(call_type, 'NULL') || ' has no OpenAI usage endpoint "
         "(a call type this version does not map): its usage is not counted' "
         "END")
