@@ -33,9 +33,22 @@ class TestOpenAIPages:
         as_array = openai_pages.parse_pages(json.dumps([p1, p2]))
         as_lines = openai_pages.parse_pages(json.dumps(p1) + "\n\n" + json.dumps(p2) + "\n")
         bare_buckets = openai_pages.parse_pages(json.dumps(p1["data"] + p2["data"]))
-        for parsed in (as_array, as_lines, bare_buckets):
+        # pages appended one after another (`curl ... >> usage.json` in a paging loop):
+        # pretty-printed, or run together on one line
+        appended = openai_pages.parse_pages(json.dumps(p1, indent=2) + "\n"
+                                            + json.dumps(p2, indent=2) + "\n")
+        run_together = openai_pages.parse_pages(json.dumps(p1) + json.dumps(p2))
+        for parsed in (as_array, as_lines, bare_buckets, appended, run_together):
             assert parsed.rows_read == 2
             assert good(parsed.usage)["requests"].to_list() == [100, 1]
+
+    def test_appended_pages_with_a_broken_one_name_its_line(self):
+        p1 = json.dumps(page([bucket("2026-11-20", [RESULT_A])]), indent=2)
+        text = p1 + "\n" + p1[:-30]
+        start, end = p1.count("\n") + 2, text.count("\n") + 1  # it breaks off at the end
+        with pytest.raises(ValueError, match=rf"invalid JSON on line {end} "
+                                             rf"\(in the document from line {start}\)"):
+            openai_pages.parse_pages(text)
 
     def test_old_field_set_without_service_tier_or_cached(self):
         old = {"object": "organization.usage.completions.result", "input_tokens": 50,

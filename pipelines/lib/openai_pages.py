@@ -93,22 +93,34 @@ def _ts(value: Any, name: str) -> dt.datetime:
 
 
 def iter_pages(text: str) -> list[Any]:
-    """Split a file's text into its top-level JSON documents (one, an array, or JSON Lines)."""
+    """Split a file's text into its top-level JSON documents: one, an array, JSON Lines, or
+    documents one after another however they are laid out (``curl ... >> usage.json`` in a
+    paging loop appends each page's pretty-printed response)."""
+    if not text.strip():
+        return []
     try:
-        doc = json.loads(text)
+        return _as_pages(json.loads(text))
     except json.JSONDecodeError as first_error:
-        docs = []
-        for lineno, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
+        if first_error.msg != "Extra data":  # the first document itself is broken
+            raise ValueError(f"invalid JSON: {first_error}") from first_error
+        docs: list[Any] = []
+        decoder = json.JSONDecoder()
+        pos = 0
+        while (pos := _skip_space(text, pos)) < len(text):
             try:
-                docs.extend(_as_pages(json.loads(line)))
+                doc, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                if lineno == 1:
-                    raise ValueError(f"invalid JSON: {first_error}") from first_error
-                raise ValueError(f"invalid JSON on line {lineno}: {exc.msg}") from exc
+                line, start = exc.lineno, text.count("\n", 0, pos) + 1
+                where = "" if line == start else f" (in the document from line {start})"
+                raise ValueError(f"invalid JSON on line {line}{where}: {exc.msg}") from exc
+            docs.extend(_as_pages(doc))
         return docs
-    return _as_pages(doc)
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
 
 
 def _as_pages(doc: Any) -> list[Any]:
