@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
@@ -147,6 +148,38 @@ def test_each_override_mistake_is_named_with_its_line(tmp_path, row, message):
                     f"output_usd_per_1m\n{row}\n")
     with pytest.raises(cat.CatalogError, match=re.escape(message)):
         cat.read_overrides(path)
+
+
+def test_a_sheet_saved_with_semicolons_reads_like_the_csv_but_decimal_commas_stop(tmp_path):
+    """A spreadsheet in a locale that writes decimal commas saves semicolon-separated, with a
+    byte order mark, sometimes with spaces after the separators: the columns are found all
+    the same. Its prices then say 2,50, which is never guessed to mean 2.50."""
+    header = ("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+              "output_usd_per_1m")
+    comma = tmp_path / "comma.csv"
+    comma.write_text(f"{header}\ngpt-4o,2026-03-01,,2.5,1.25,10\n")
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("\ufeff" + header.replace(",", "; ") + "\r\n"
+                     "gpt-4o; 2026-03-01; ; 2.5; 1.25; 10\r\n", encoding="utf-8")
+    (got,), (want,) = cat.read_overrides(sheet), cat.read_overrides(comma)
+    assert (got.source, want.source) == ("override sheet.csv line 2",
+                                         "override comma.csv line 2")
+    assert dataclasses.replace(got, source=want.source) == want
+    sheet.write_text(header.replace(",", ";") + "\ngpt-4o;2026-03-01;;2,50;1,25;10\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            "line 2 input_usd_per_1m: '2,50' is not a decimal number (write the decimals "
+            "after a point")):
+        cat.read_overrides(sheet)
+    teams = tmp_path / "teams.csv"
+    teams.write_text("key_type;key_value;team;owner\nproject_id;proj_a;alpha;#alpha\n")
+    keys, problems = cat.read_team_directory(teams)
+    assert [(k.key_type, k.key_value, k.team, k.owner) for k in keys] == [
+        ("project_id", "proj_a", "alpha", "#alpha")] and not problems
+    teams.write_text("team|key\nalpha|proj_a\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            "missing columns ['key_type', 'key_value', 'team']; expected the header "
+            "key_type,key_value,team, got ['team|key']")):
+        cat.read_team_directory(teams)
 
 
 LIFECYCLE_HEADER = "model,announced_date,shutdown_date,replacement_model\n"

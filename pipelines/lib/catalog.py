@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from pipelines.lib.formats import separator_of
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
 
 OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
@@ -110,7 +112,9 @@ def _price(text: str | None, what: str, required: bool = True) -> Decimal | None
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
-        raise CatalogError(f"{what}: {text!r} is not a decimal number") from exc
+        point = (" (write the decimals after a point: a comma is never read as one, so a "
+                 "price is never guessed)" if "," in text else "")
+        raise CatalogError(f"{what}: {text!r} is not a decimal number{point}") from exc
     if not value.is_finite() or value < 0:
         raise CatalogError(f"{what}: {text!r} must be a non-negative number")
     return value
@@ -138,10 +142,16 @@ def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
                 yield line
 
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(data_lines(fh))
-        missing = [c for c in header if c not in (reader.fieldnames or [])]
+        lines = data_lines(fh)
+        first = next(lines, "")
+        # a sheet saved in a locale that writes decimal commas separates with semicolons
+        sep = separator_of(first)
+        reader = csv.DictReader(itertools.chain([first], lines), delimiter=sep)
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+        missing = [c for c in header if c not in reader.fieldnames]
         if missing:
-            raise CatalogError(f"{path}: missing columns {missing}; expected header {header}")
+            raise CatalogError(f"{path}: missing columns {missing}; expected the header "
+                               f"{','.join(header)}, got {reader.fieldnames}")
         return [(numbers[reader.line_num - 1], row) for row in reader]
 
 
