@@ -155,3 +155,44 @@ def test_the_repair_is_the_same_whatever_the_chunk_size(tmp_path, chunk):
     source.write_bytes(body.encode())
     repair_text(source, target, ("cr-cr-lf",), chunk_bytes=chunk)
     assert target.read_bytes() == body.replace("\r\r\n", "\r\n").encode()
+
+
+def test_files_older_readers_rejected_whole_are_read_again_after_an_upgrade(tmp_path,
+                                                                           monkeypatch):
+    """The older version is this one with its UTF-16 repair taken out and its version number
+    set back: it rejects the sheet as binary. The next ingest by the current readers reads
+    that file again and loads it; a file every version rejects is rejected again; a file
+    loaded before, and a rejected file no longer in the landing folder, are left as they
+    are. Later ingests retry nothing."""
+    from pipelines.lib import ingest as ingest_module
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "activity.txt").write_bytes(dashboard("\t").encode("utf-16"))
+    (landing / "spend.csv").write_bytes(spend_log())
+    (landing / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (landing / "gone.bin").write_bytes(b"\x00\x01")
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    with monkeypatch.context() as old:
+        old.setattr(ingest_module, "READER_VERSION", 1)
+        old.setattr(ingest_module, "text_repairs", lambda head: ())
+        before = {o.path.rsplit("/", 1)[-1]: o.status for o in ingest_landing(con, landing)}
+    assert before == {"activity.txt": "rejected", "spend.csv": "loaded",
+                      "picture.png": "rejected", "gone.bin": "rejected"}
+    (landing / "gone.bin").unlink()
+
+    after = {o.path.rsplit("/", 1)[-1]: (o.status, o.retried)
+             for o in ingest_landing(con, landing)}
+    assert after == {"activity.txt": ("loaded", True), "picture.png": ("rejected", True)}
+    assert staged(con) == [("litellm", None, 3, 600, 60),
+                           ("openai_dashboard", "proj_é", 40, 100000, 10000)]
+    manifest = con.execute("SELECT regexp_extract(path, '[^/]+$'), status, "
+                           "(SELECT count(*) FROM staging.rejected_rows r "
+                           " WHERE r.file_id = f.file_id) FROM staging.ingested_files f "
+                           "ORDER BY 1").fetchall()
+    assert manifest == [("activity.txt", "loaded", 0), ("gone.bin", "rejected", 1),
+                        ("picture.png", "rejected", 1), ("spend.csv", "loaded", 0)]
+    assert ingest_landing(con, landing) == []
+    assert con.execute("SELECT list(reader_version ORDER BY reader_version) "
+                       "FROM staging.reader_versions").fetchone() == (
+        [1, ingest_module.READER_VERSION],)

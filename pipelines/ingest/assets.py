@@ -74,6 +74,9 @@ def ingest_landing_folder(
             "SELECT min(usage_date), max(usage_date) FROM staging.usage").fetchall()[0]
     status = Counter(o.status for o in outcomes)
     for o in outcomes:
+        if o.retried:
+            context.log.info(f"{o.path}: rejected whole by an older version of the readers, "
+                             f"read again: {o.status}")
         if o.status in ("rejected", "skipped") or o.rows_rejected > o.rows_not_usage:
             context.log.warning(f"{o.path}: {o.status}; {o.error}")
         elif o.rows_not_usage:
@@ -90,6 +93,8 @@ def ingest_landing_folder(
         "loaded_files": status.get("loaded", 0),
         "duplicate_files": status.get("duplicate", 0),
         "rejected_files": status.get("rejected", 0),
+        # files older readers rejected whole, read again after an upgrade
+        "retried_files": sum(o.retried for o in outcomes),
         "this_run": dg.MetadataValue.md(summary),
         "landing_dir": str(settings.landing_dir),
         "landing_dir_exists": landing_exists,

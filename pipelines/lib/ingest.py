@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -97,6 +97,8 @@ class FileOutcome:
     usage_dates: tuple[dt.date, ...] = ()
     #: of rows_rejected, the gateway calls that are not model usage (no data problem)
     rows_not_usage: int = 0
+    #: read again because older readers rejected it whole (:func:`retry_rejected_files`)
+    retried: bool = False
 
 
 @dataclass
@@ -135,6 +137,38 @@ def discover(landing_dir: Path) -> list[Path]:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "staging/create_staging_tables")
+
+
+#: Raised when a reader learns to read files it rejected whole: the first ingest of the new
+#: version reads such files again (:func:`retry_rejected_files`). 1: until 2026-12-05;
+#: 2: UTF-16 and doubled carriage returns, line breaks inside a spend log's quoted values,
+#: Usage API pages appended one after another.
+READER_VERSION = 2
+
+
+def retry_rejected_files(con: duckdb.DuckDBPyConnection, present: set[str],
+                         now: dt.datetime) -> list[str]:
+    """When this warehouse was last ingested into by older readers, forget the files they
+    rejected whole that are still in the landing folder (``present``: resolved paths), so
+    this ingest reads them again; return their paths. Nothing of such a file was loaded, so
+    reading it again cannot count anything twice. A warehouse without a recorded version
+    was last written by version 1."""
+    (last,) = _x(con, "SELECT max(reader_version) FROM staging.reader_versions")[0]
+    if last is not None and last >= READER_VERSION:
+        return []
+    with transaction(con):
+        retried = [(file_id, path) for file_id, path in _x(
+            con, "SELECT file_id, path FROM staging.ingested_files WHERE status = 'rejected' "
+                 "ORDER BY file_id") if path in present]
+        ids = [file_id for file_id, _ in retried]
+        if ids:
+            _x(con, "DELETE FROM staging.rejected_rows WHERE file_id IN (SELECT unnest($ids))",
+               {"ids": ids})
+            _x(con, "DELETE FROM staging.ingested_files WHERE file_id IN "
+                    "(SELECT unnest($ids))", {"ids": ids})
+        _x(con, "INSERT INTO staging.reader_versions VALUES ($v, $now)",
+           {"v": READER_VERSION, "now": now})
+    return [path for _, path in retried]
 
 
 class FileRejected(Exception):
@@ -182,11 +216,14 @@ def ingest_landing(
     (not even hashed). The others are hashed one file ahead, in a thread, while DuckDB parses
     the current one (hashlib and DuckDB both release the GIL). ``on_start`` is told how many
     bytes are to be read before the first one is. Gateway requests from before the request
-    ledger's horizon (``trim_request_ledger``) are quarantined.
+    ledger's horizon (``trim_request_ledger``) are quarantined. After an upgrade of the readers
+    the files older ones rejected whole are read again (:func:`retry_rejected_files`).
     """
     ensure_tables(con)
     clear_scratch(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    paths = [(path, str(path.resolve())) for path in discover(landing_dir)]
+    retried = set(retry_rejected_files(con, {key for _, key in paths}, now))
     seen = {
         (p, s) for p, s in _x(con, "SELECT path, sha256 FROM staging.ingested_files")
     }
@@ -202,8 +239,7 @@ def ingest_landing(
     )
     todo = []
     to_read = 0
-    for path in discover(landing_dir):
-        key = str(path.resolve())
+    for path, key in paths:
         try:
             size, mtime = _file_meta(path)
         except OSError:
@@ -229,7 +265,7 @@ def ingest_landing(
         _x(con, f"SET checkpoint_threshold = '{threshold}'")
     if outcomes:
         _x(con, "CHECKPOINT")
-    return outcomes
+    return [replace(o, retried=True) if o.path in retried else o for o in outcomes]
 
 
 def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:

@@ -155,3 +155,12 @@ CREATE TABLE IF NOT EXISTS staging.rejected_rows (
 CREATE TABLE IF NOT EXISTS staging.pending_dates (
     usage_date DATE NOT NULL
 );
+
+-- Each version of the readers (pipelines.lib.ingest.READER_VERSION) that ingested into this
+-- warehouse, from its first run. When a newer one runs, the files an older one rejected whole
+-- that are still in the landing folder are read again: a reader that learned to read them
+-- loads them without a rebuild.
+CREATE TABLE IF NOT EXISTS staging.reader_versions (
+    reader_version INTEGER NOT NULL,
+    first_run_at   TIMESTAMP NOT NULL
+);
