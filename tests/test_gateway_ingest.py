@@ -365,3 +365,31 @@ def test_a_gateway_cache_hit_is_a_request_without_tokens(tmp_path):
     ingest_landing(con, landing)
     assert con.execute("SELECT sum(requests), sum(input_tokens) FROM staging.usage").fetchall() == [
         (4, 107)]
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path):
+    """A copy into the landing folder that is still being written when a run lists it (the
+    sensor or the schedule firing mid-copy): the rows read so far may end in a cut row (a
+    model name cut short would be counted, and the full file's copy of that request then
+    ignored). The file's size and time are compared again before its transaction commits: if
+    they moved, nothing of it is kept and the next run reads the whole file. The writer
+    here appends the last rows after the listing (the ingest's start callback, called
+    between the listing and the first read)."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o-2024-08-06", 10, 1, "", "a", "success")
+            for i in range(1, 5)]
+    write(landing, "spend.csv", rows[:2], 1)
+    path = landing / "spend.csv"
+
+    def copy_goes_on(_bytes: int) -> None:
+        with path.open("a", newline="") as fh:
+            csv.writer(fh).writerows(rows[2:])
+
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing, on_start=copy_goes_on)
+    assert first.status == "skipped" and "changed while it was read" in first.error
+    assert con.execute("SELECT count(*) FROM staging.ingested_files").fetchone() == (0,)
+    assert staged(con) == (0, None, None, None)
+    (second,) = ingest_landing(con, landing)
+    assert (second.status, second.rows_loaded) == ("loaded", 4)
+    assert staged(con) == (4, 4, 40, 4)

@@ -175,6 +175,11 @@ class FileRejected(Exception):
     """A whole file that cannot be loaded, for the reason given (recorded as it is)."""
 
 
+class FileChanged(Exception):
+    """The file changed between the listing and the end of its ingest (a copy still being
+    written): nothing of it is kept, and the next run reads it."""
+
+
 @dataclass(frozen=True)
 class LedgerTrim:
     kept_from: dt.date | None  # the request ledger's horizon in force (None: never trimmed)
@@ -245,7 +250,7 @@ def ingest_landing(
         except OSError:
             continue  # vanished since the listing
         if (key, size, mtime) not in unchanged:
-            todo.append((path, key))
+            todo.append((path, key, (size, mtime)))
             to_read += size
     if on_start is not None and todo:
         on_start(to_read)
@@ -270,8 +275,8 @@ def ingest_landing(
 
 def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
-        digests = [hasher.submit(sha256_of, path) for path, _ in todo]
-        for (path, key), digest in zip(todo, digests, strict=True):
+        digests = [hasher.submit(sha256_of, path) for path, _, _ in todo]
+        for (path, key, meta), digest in zip(todo, digests, strict=True):
             try:
                 sha = digest.result()
             except OSError as exc:  # vanished or unreadable: try again next run
@@ -279,10 +284,14 @@ def _ingest_files(con, todo, seen, first_path, now, run_id, outcomes) -> None:
                 continue
             if (key, sha) in seen:
                 continue
-            if sha in first_path:
-                outcome = _record_duplicate(con, path, key, sha, first_path[sha], now, run_id)
-            else:
-                outcome = ingest_file(con, path, key, sha, now, run_id)
+            try:
+                if sha in first_path:
+                    outcome = _record_duplicate(con, path, key, sha, first_path[sha], now,
+                                                run_id, meta)
+                else:
+                    outcome = ingest_file(con, path, key, sha, now, run_id, meta)
+            except FileChanged as exc:  # nothing of it was kept: the next run reads it
+                outcome = FileOutcome(key, sha, None, "skipped", 0, 0, 0, 0, str(exc))
             outcomes.append(outcome)
             if outcome.status != "skipped":
                 first_path.setdefault(sha, key)
@@ -299,8 +308,19 @@ def _file_meta(path: Path) -> tuple[int, dt.datetime]:
 
 
 def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, run_id,
-              dup_of=None):
-    size, mtime = _file_meta(path)
+              dup_of=None, meta: tuple[int, dt.datetime] | None = None):
+    """The file's manifest row, written last in the transaction that loads, rejects or
+    records it: if the file's size or modification time is no longer ``meta`` (what the
+    listing saw), it was being written while it was read, and :class:`FileChanged` rolls the
+    transaction back."""
+    try:
+        size, mtime = _file_meta(path)
+    except FileNotFoundError as exc:
+        raise FileChanged("removed while it was read: nothing of it was kept") from exc
+    if meta is not None and (size, mtime) != meta:
+        raise FileChanged(f"changed while it was read (size {meta[0]:,} -> {size:,} bytes, "
+                          f"modified {meta[1]} -> {mtime}): still being written? Nothing of "
+                          "it was kept; the next run reads it")
     _x(con, 
         "INSERT INTO staging.ingested_files VALUES "
         "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
@@ -312,15 +332,16 @@ def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now,
     )
 
 
-def _record_duplicate(con, path, key, sha, first, now, run_id) -> FileOutcome:
+def _record_duplicate(con, path, key, sha, first, now, run_id, meta=None) -> FileOutcome:
     with transaction(con):
         file_id = _next_file_id(con)
         _manifest(con, file_id, key, sha, None, "duplicate", _Counts(), None, path, now, run_id,
-                  first)
+                  first, meta)
     return FileOutcome(key, sha, None, "duplicate", 0, 0, 0, 0, None)
 
 
-def _reject_file(con, path, key, sha, fmt, error: str, now, run_id) -> FileOutcome:
+def _reject_file(con, path, key, sha, fmt, error: str, now, run_id, meta=None
+                 ) -> FileOutcome:
     error = redact(error, 500) or "unreadable file"
     with transaction(con):
         file_id = _next_file_id(con)
@@ -328,7 +349,8 @@ def _reject_file(con, path, key, sha, fmt, error: str, now, run_id) -> FileOutco
             "INSERT INTO staging.rejected_rows VALUES ($id, $path, NULL, $reason, NULL, $now)",
             {"id": file_id, "path": key, "reason": error, "now": now},
         )
-        _manifest(con, file_id, key, sha, fmt, "rejected", _Counts(), error, path, now, run_id)
+        _manifest(con, file_id, key, sha, fmt, "rejected", _Counts(), error, path, now, run_id,
+                  meta=meta)
     return FileOutcome(key, sha, fmt, "rejected", 0, 0, 0, 0, error)
 
 
@@ -338,7 +360,7 @@ def _naive_utc(df: pl.DataFrame) -> pl.DataFrame:
 
 def ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, key: str, sha: str, now: dt.datetime,
-    run_id: str | None = None,
+    run_id: str | None = None, meta: tuple[int, dt.datetime] | None = None,
 ) -> FileOutcome:
     """Parse one file and load it in a single transaction (or quarantine it whole).
 
@@ -355,7 +377,7 @@ def ingest_file(
             # a byte order mark said UTF-16, the rest is not
             return _reject_file(con, path, key, sha, None,
                                 f"not UTF-16 text after its byte order mark ({exc.reason})",
-                                now, run_id)
+                                now, run_id, meta)
         except (OSError, EOFError, lzma.LZMAError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, OSError) and exc.errno is not None:
@@ -366,8 +388,8 @@ def ingest_file(
                                    f"or repair it), tried again next run: {error}")
             # a truncated or corrupt stream: the file's doing
             return _reject_file(con, path, key, sha, None, f"cannot decompress: {error}", now,
-                                run_id)
-        return _ingest_content(con, path, source, key, sha, now, run_id)
+                                run_id, meta)
+        return _ingest_content(con, path, source, key, sha, now, run_id, meta)
 
 
 def _scratch(con: duckdb.DuckDBPyConnection) -> tuple[Path | None, str]:
@@ -430,7 +452,8 @@ _OPENERS: dict[str, Callable] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.
 
 
 def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.datetime,
-                    run_id: str | None) -> FileOutcome:
+                    run_id: str | None, meta: tuple[int, dt.datetime] | None = None
+                    ) -> FileOutcome:
     """``ingest_file`` once the content to parse is a plain file, ``source``."""
     fmt: str | None = None
     gateway_sql = ""
@@ -473,7 +496,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             gateway_sql = litellm_csv.parse_sql(columns, parallel)
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
         return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
-                            run_id)
+                            run_id, meta)
 
     counts = _Counts()
     dates: set[dt.date] = set()
@@ -515,10 +538,13 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                      + (f" ({counts.not_usage} of them gateway calls that are not model usage)"
                         if counts.not_usage else "")
                      + ", see staging.rejected_rows" if counts.rejected else None)
-            _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id)
+            _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id,
+                      meta=meta)
+    except FileChanged:
+        raise
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
         error = str(exc) if isinstance(exc, FileRejected) else f"{type(exc).__name__}: {exc}"
-        return _reject_file(con, path, key, sha, fmt, error, now, run_id)
+        return _reject_file(con, path, key, sha, fmt, error, now, run_id, meta)
     finally:
         for temp in ("incoming_usage", "incoming_costs", "incoming_names", "good",
                      *GATEWAY_TEMPS):
