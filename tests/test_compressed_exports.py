@@ -183,3 +183,23 @@ def test_a_full_disk_while_decompressing_is_tried_again_not_quarantined(tmp_path
     (again,) = ingest_landing(con, landing)
     assert (again.status, again.rows_loaded) == ("loaded", 3)
     assert not list(tmp_path.glob(".radar-decompress-*"))
+
+
+def test_the_listing_skips_what_is_not_an_export_yet_or_at_all(tmp_path):
+    """Partial downloads, hidden files and folders (an rsync temporary, .DS_Store), an open
+    spreadsheet's lock file and a folder's thumbnails and settings are never read, so they
+    never show as rejected; the rest is listed oldest first."""
+    import os
+
+    from pipelines.lib.ingest import discover
+
+    names = ["b/new.csv", "a/old.json", "z.csv.part", "page.json.tmp", "x.crdownload",
+             ".DS_Store", ".sync/inner.csv", "a/.big.csv.Xy12", "~$activity.csv",
+             "Thumbs.db", "desktop.ini", ".notes.swp"]
+    for i, name in enumerate(names):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+        os.utime(path, ns=(10**18 - i, 10**18 - i))  # later in the list: older
+    assert [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)] == [
+        "a/old.json", "b/new.csv"]

@@ -54,6 +54,10 @@ from pipelines.lib.formats import (
 from pipelines.lib.redact import redact, sql_mask, sql_redact
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
+#: what operating systems and office programs leave beside files: a spreadsheet's lock file
+#: (``~$activity.csv`` while Excel has it open), folder thumbnails and settings
+SKIP_PREFIXES = ("~$",)
+SKIP_NAMES = frozenset({"Thumbs.db", "desktop.ini"})
 
 #: columns of ``staging.usage`` that make two rows with the same key "the same usage"
 USAGE_VALUE_COLUMNS = (
@@ -121,8 +125,9 @@ def sha256_of(path: Path) -> str:
 def discover(landing_dir: Path) -> list[Path]:
     """Candidate export files under ``landing_dir``, oldest modification first.
 
-    Hidden files and partial downloads are skipped; processing oldest first means that when
-    two files carry the same bucket, the newest file is applied last and wins.
+    Hidden files, partial downloads, office lock files, folder thumbnails and settings
+    (``SKIP_*``) are skipped; processing oldest first means that when two files carry the
+    same bucket, the newest file is applied last and wins.
     """
     if not landing_dir.is_dir():
         return []
@@ -131,6 +136,8 @@ def discover(landing_dir: Path) -> list[Path]:
         if p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(landing_dir).parts)
         and not p.name.endswith(SKIP_SUFFIXES)
+        and not p.name.startswith(SKIP_PREFIXES)
+        and p.name not in SKIP_NAMES
     ]
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, str(p)))
 
