@@ -123,3 +123,25 @@ def write_fixture_exports(landing: Path) -> None:
         w.writerow(litellm_row("r3", "mystery-model-9", 1000, 500, "", "ds", "success"))
     # 6. a JSON file that is not a usage page
     (landing / "api" / "not_usage.json").write_text(json.dumps({"hello": "world"}))
+
+
+def ingest_side_by_side(tmp_path: Path, want: tuple[str, bytes], got: tuple[str, bytes]):
+    """The same export written two ways (name, bytes), each ingested into a warehouse of its
+    own: ``want`` in memory, ``got`` in a file, so that a scratch copy it needs goes beside
+    it. Returns the two connections and the outcome of ``got``'s one file."""
+    import duckdb
+
+    from pipelines.lib.duck import prepare
+    from pipelines.lib.ingest import ingest_landing
+
+    cons = []
+    outcomes = []
+    for folder, (name, content), target in (("want", want, ":memory:"),
+                                            ("got", got, str(tmp_path / "w.duckdb"))):
+        landing = tmp_path / folder
+        landing.mkdir()
+        (landing / name).write_bytes(content)
+        cons.append(prepare(duckdb.connect(target)))
+        outcomes.append(ingest_landing(cons[-1], landing))
+    (outcome,) = outcomes[1]
+    return cons[0], cons[1], outcome

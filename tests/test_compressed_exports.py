@@ -21,7 +21,14 @@ import pytest
 from pipelines.lib.duck import prepare
 from pipelines.lib.formats import UnrecognisedFile, compression_of, detect_format
 from pipelines.lib.ingest import ingest_landing
-from tests.exports import LITELLM_HEADER, RESULT_A, bucket, litellm_row, page
+from tests.exports import (
+    LITELLM_HEADER,
+    RESULT_A,
+    bucket,
+    ingest_side_by_side,
+    litellm_row,
+    page,
+)
 
 PACKERS = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
 
@@ -45,22 +52,15 @@ def totals(con: duckdb.DuckDBPyConnection) -> tuple:
 
 @pytest.mark.parametrize("kind", sorted(PACKERS))
 def test_a_compressed_spend_log_loads_like_the_plain_one(tmp_path, kind):
-    plain, packed = tmp_path / "plain", tmp_path / "packed"
-    plain.mkdir()
-    packed.mkdir()
-    (plain / "spend.csv").write_bytes(spend_log(ROWS))
     # named without a telling suffix: the content says it is compressed, not the name
-    (packed / "spend.export").write_bytes(PACKERS[kind](spend_log(ROWS)))
-    want = prepare(duckdb.connect(":memory:"))
-    ingest_landing(want, plain)
-    got = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
-    (outcome,) = ingest_landing(got, packed)
+    want, got, outcome = ingest_side_by_side(
+        tmp_path, ("spend.csv", spend_log(ROWS)), ("spend.export", PACKERS[kind](spend_log(ROWS))))
     assert (outcome.status, outcome.format, outcome.rows_loaded) == (
         "loaded", "litellm_spend_logs_csv", 3)
     assert totals(got) == totals(want) == (3, 3, 600, 60)
     # the manifest keeps the compressed file, and the scratch copy is gone
     (path,) = got.execute("SELECT path FROM staging.ingested_files").fetchone()
-    assert path == str((packed / "spend.export").resolve())
+    assert path == str((tmp_path / "got" / "spend.export").resolve())
     assert not list(tmp_path.glob(".radar-decompress-*"))
 
 

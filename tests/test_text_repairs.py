@@ -27,6 +27,7 @@ from tests.exports import (
     RESULT_A,
     bucket,
     epoch,
+    ingest_side_by_side,
     litellm_row,
     page,
 )
@@ -78,16 +79,10 @@ def test_a_spend_log_with_doubled_carriage_returns_counts_once_beside_a_clean_co
 
 @pytest.mark.parametrize("sep", [",", "\t"], ids=["comma", "tab"])
 def test_a_dashboard_export_saved_as_utf16_loads_like_the_utf8_one(tmp_path, sep):
-    want_dir, got_dir = tmp_path / "utf8", tmp_path / "utf16"
-    want_dir.mkdir()
-    got_dir.mkdir()
-    (want_dir / "activity.csv").write_text(dashboard(sep), encoding="utf-8")
     # Excel's "Unicode text": little-endian with its byte order mark
-    (got_dir / "activity.txt").write_bytes(dashboard(sep).encode("utf-16"))
-    want = prepare(duckdb.connect(":memory:"))
-    ingest_landing(want, want_dir)
-    got = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
-    (outcome,) = ingest_landing(got, got_dir)
+    want, got, outcome = ingest_side_by_side(
+        tmp_path, ("activity.csv", dashboard(sep).encode("utf-8")),
+        ("activity.txt", dashboard(sep).encode("utf-16")))
     assert (outcome.status, outcome.format, outcome.rows_loaded) == (
         "loaded", "openai_dashboard_csv", 1)
     assert staged(got) == staged(want) == [("openai_dashboard", "proj_é", 40, 100000, 10000)]
