@@ -17,6 +17,8 @@ import json
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipelines.lib.duck import prepare
 from pipelines.lib.formats import UnrecognisedFile, detect_format, repair_text, text_repairs
@@ -191,3 +193,15 @@ def test_files_older_readers_rejected_whole_are_read_again_after_an_upgrade(tmp_
     assert con.execute("SELECT list(reader_version ORDER BY reader_version) "
                        "FROM staging.reader_versions").fetchone() == (
         [1, ingest_module.READER_VERSION],)
+
+
+@given(text=st.text(alphabet="a,\"\r\né", max_size=60), chunk=st.integers(1, 9),
+       utf16=st.booleans())
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_repair_equals_one_replace_over_the_whole_text(tmp_path, text, chunk, utf16):
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.write_bytes(text.encode("utf-16" if utf16 else "utf-8"))
+    repairs = ("utf-16", "cr-cr-lf") if utf16 else ("cr-cr-lf",)
+    repair_text(source, target, repairs, chunk_bytes=chunk)
+    assert target.read_bytes() == text.replace("\r\r\n", "\r\n").encode("utf-8")
