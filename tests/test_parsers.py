@@ -38,7 +38,9 @@ class TestOpenAIPages:
         appended = openai_pages.parse_pages(json.dumps(p1, indent=2) + "\n"
                                             + json.dumps(p2, indent=2) + "\n")
         run_together = openai_pages.parse_pages(json.dumps(p1) + json.dumps(p2))
-        for parsed in (as_array, as_lines, bare_buckets, appended, run_together):
+        # `cat a.json b.json` of two files saved with a byte order mark each
+        cat_with_boms = openai_pages.parse_pages(json.dumps(p1) + "\n\ufeff" + json.dumps(p2))
+        for parsed in (as_array, as_lines, bare_buckets, appended, run_together, cat_with_boms):
             assert parsed.rows_read == 2
             assert good(parsed.usage)["requests"].to_list() == [100, 1]
 

@@ -118,7 +118,7 @@ def iter_pages(text: str) -> list[Any]:
 
 
 def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
+    while pos < len(text) and text[pos] in " \t\r\n\ufeff":  # a BOM of each file cat joined
         pos += 1
     return pos
 
