@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import duckdb
 import pytest
 
 from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
+from pipelines.lib.duck import prepare
 from pipelines.lib.formats import (
     DASHBOARD_CSV,
     LITELLM_CSV,
@@ -15,6 +17,7 @@ from pipelines.lib.formats import (
     UnrecognisedFile,
     detect_format,
 )
+from pipelines.lib.ingest import ingest_landing
 from tests.exports import RESULT_A, RESULT_C, bucket, epoch, page
 
 
@@ -113,6 +116,9 @@ class TestOpenAIPages:
         ({"end_time": epoch("2026-11-20") - 1}, "bucket end_time is not after start_time"),
         ({"start_time": 10**17}, "bucket start_time implausibly large"),
         ({"end_time": 1.5e9}, "bucket end_time is not Unix seconds"),
+        # a save in milliseconds would date its usage in the year 58,730
+        ({"start_time": epoch("2026-11-20") * 1000, "end_time": epoch("2026-11-21") * 1000},
+         "bucket start_time is not Unix seconds (before 1970 or after 2100; milliseconds?)"),
     ])
     def test_a_bad_bucket_rejects_each_of_its_results_and_keeps_them(self, times, reason):
         """Nothing is lost: each result of the bucket is a rejected row with the bucket's
@@ -217,6 +223,25 @@ class TestDashboardCsv:
         row = df.row(0, named=True)
         assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
             10, 59200, True, "completions")
+
+    def test_times_in_milliseconds_are_quarantined_and_the_rest_loads(self, tmp_path):
+        """Unix times past 2100 are milliseconds (or not times): each such row is rejected
+        with the reason, never dated thousands of years ahead, and the file's other rows
+        load (such a file was rejected whole, with a TypeError, before)."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s * 1000},{e * 1000}{tail}", f"{s},{e}{tail}")
+        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 2)
+        assert bad(df)["reason"].to_list() == [
+            f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}"]
+        assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5)]
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 1)
 
     @pytest.mark.parametrize("sep", ["\t", ";"])
     def test_a_sheet_pasted_with_tabs_or_semicolons_reads_like_the_csv(self, tmp_path, sep):

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.formats import first_line, separator_of
-from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA
+from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, MAX_EPOCH_SECONDS, USAGE_SCHEMA
 
 SOURCE = "openai_dashboard"
 TIME_COLUMNS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
@@ -53,7 +53,8 @@ def _count(col: str, present: set[str]) -> tuple[pl.Expr, pl.Expr]:
 
 def _timestamp(present: set[str], epoch_col: str, iso_col: str) -> pl.Expr:
     epoch = _str(epoch_col, present).cast(pl.Float64, strict=False)
-    from_epoch = (epoch * 1_000_000).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
+    from_epoch = (pl.when((epoch >= 0) & (epoch < MAX_EPOCH_SECONDS)).then(epoch * 1_000_000)
+                  .cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC")))
     iso = _str(iso_col, present).str.to_datetime(
         time_zone="UTC", strict=False, time_unit="us"
     )
@@ -76,14 +77,25 @@ def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
     start = _timestamp(present, "start_time", "start_time_iso")
     end = _timestamp(present, "end_time", "end_time_iso")
     time_error = (
-        pl.when(start.is_null()).then(pl.lit("unparseable start_time"))
-        .when(end.is_null()).then(pl.lit("unparseable end_time"))
+        pl.when(start.is_null()).then(_unparseable("start_time", present))
+        .when(end.is_null()).then(_unparseable("end_time", present))
         .when(end <= start).then(pl.lit("end_time is not after start_time"))
         .otherwise(None)
     )
     if "amount_value" in present:
         return "costs", _costs(df, present, start, end, time_error, raw), len(df)
     return "usage", _usage(df, present, start, end, time_error, raw), len(df)
+
+
+def _unparseable(col: str, present: set[str]) -> pl.Expr:
+    """The reason for a bucket time that did not parse: a number past 2100 as Unix seconds
+    says so (an export in milliseconds would otherwise date its usage thousands of years
+    ahead)."""
+    text = _str(col, present)
+    epoch = text.cast(pl.Float64, strict=False)
+    return (pl.when(epoch >= MAX_EPOCH_SECONDS)
+            .then(pl.lit(f"{col} is not Unix seconds (after 2100; milliseconds?): ") + text)
+            .otherwise(pl.lit(f"unparseable {col}")))
 
 
 def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:

@@ -17,7 +17,13 @@ from typing import Any
 import polars as pl
 
 from pipelines.lib import openai_directory
-from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, USAGE_SCHEMA, usage_key
+from pipelines.lib.schema import (
+    COST_SCHEMA,
+    MAX_COUNT,
+    MAX_EPOCH_SECONDS,
+    USAGE_SCHEMA,
+    usage_key,
+)
 
 SOURCE = "openai_usage_api"
 
@@ -86,10 +92,12 @@ def _dim(value: Any, name: str) -> str | None:
 def _ts(value: Any, name: str) -> dt.datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"bucket {name} is not Unix seconds: {value!r}")
-    try:
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise ValueError(f"bucket {name} implausibly large (over 10^15): {value!r}") from exc
+    if value > 10**15:
+        raise ValueError(f"bucket {name} implausibly large (over 10^15): {value!r}")
+    if not 0 <= value < MAX_EPOCH_SECONDS:
+        raise ValueError(f"bucket {name} is not Unix seconds (before 1970 or after 2100; "
+                         f"milliseconds?): {value!r}")
+    return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
 def iter_pages(text: str) -> list[Any]:

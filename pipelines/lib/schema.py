@@ -8,6 +8,8 @@ import polars as pl
 #: corrupt export, not usage; the cap also keeps every sum far inside BIGINT and every count
 #: exactly representable when an export writes it as a float (``59200.0``).
 MAX_COUNT = 10**15
+#: 2100-01-01 in Unix seconds: a later bucket time is milliseconds, or not a time at all
+MAX_EPOCH_SECONDS = 4_102_444_800
 
 ENDPOINTS = (
     "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
