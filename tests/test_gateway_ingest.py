@@ -151,6 +151,29 @@ def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
     assert staged(con) == (2001, 2001, total_in + 7, 20_010)
 
 
+def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_path):
+    """A startTime in the year 12026 (a typo, a corrupt export) is a rejected row with the
+    reason; an endTime out of range counts as missing. The file's other rows load (a date
+    past 9999 reaches Python as text, and such a file was rejected whole before)."""
+    landing = tmp_path / "landing"
+    late_end = litellm_row("r1", "gpt-4o", 10, 1, "", "a", "success")
+    late_end[LITELLM_HEADER.index("endTime")] = "12026-11-23 10:00:01"
+    write(landing, "spend.csv", [
+        late_end,
+        litellm_row("r2", "gpt-4o", 20, 2, "", "a", "success", day="12026-11-23"),
+        litellm_row("r3", "gpt-4o", 30, 3, "", "a", "success", day="2100-01-01")], 1)
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 2)
+    assert sorted(r for (r,) in con.execute("SELECT reason FROM staging.rejected_rows")
+                  .fetchall()) == [
+        "startTime out of range (before 1970 or from 2100): 12026-11-23 10:00:00.000",
+        "startTime out of range (before 1970 or from 2100): 2100-01-01 10:00:00.000"]
+    assert con.execute("SELECT usage_date::VARCHAR, bucket_end::VARCHAR, input_tokens "
+                       "FROM staging.usage").fetchall() == [
+        ("2026-11-23", "2026-11-23 10:00:00", 10)]
+
+
 def test_a_repeated_header_line_is_set_apart_as_not_usage(tmp_path):
     """Two exports concatenated with ``cat``: the second header line is a row, quarantined
     as not model usage (no warning), and both exports' requests load."""
@@ -217,8 +240,10 @@ CELLS = {
                       "0"],
     "completion_tokens": ["3", "", "-1", "3.0", "x", " 7"],
     "startTime": ["2026-11-20 10:00:00.000", "2026-11-20T23:30:00+02:00", "garbage", "",
-                  "2026-11-20 10:00:00", "2026-11-21 00:00:01.5"],
-    "endTime": ["2026-11-20 10:00:01.000", "", "2026-11-22T00:00:00Z", "nope"],
+                  "2026-11-20 10:00:00", "2026-11-21 00:00:01.5", "12026-11-20 10:00:00",
+                  "1969-12-31 23:59:59"],
+    "endTime": ["2026-11-20 10:00:01.000", "", "2026-11-22T00:00:00Z", "nope",
+                "2150-01-01 00:00:00"],
     "model": ["gpt-4o", " gpt-4o ", "", "  ", "o3"],
     "model_group": ["gpt-4o", "", "grp"],
     "user": ["", "u1", " u1 "],

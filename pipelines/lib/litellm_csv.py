@@ -173,6 +173,27 @@ def _timestamp_sql(column: str) -> str:
             f"try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')")
 
 
+#: request times outside [1970, 2100) are no request times (and a date past 9999 reaches
+#: Python as text): such a startTime is a rejected row, such an endTime counts as missing
+TIME_RANGE = ("1970-01-01", "2100-01-01")
+
+
+def _in_range(column: str) -> str:
+    """``column`` (a parsed timestamp), or NULL outside :data:`TIME_RANGE`."""
+    lo, hi = TIME_RANGE
+    return (f"CASE WHEN {column} >= TIMESTAMP '{lo}' AND {column} < TIMESTAMP '{hi}' "
+            f"THEN {column} END")
+
+
+def _start_reason(text: str) -> str:
+    """The reason of a row whose startTime (``started_any``: parsed, before the range) is
+    not a request time; ``text`` is the column's text."""
+    lo, hi = TIME_RANGE
+    return (f"CASE WHEN started_any IS NULL THEN 'unparseable startTime: ' "
+            f"|| coalesce({text}, 'NULL') ELSE 'startTime out of range (before {lo[:4]} or "
+            f"from {hi[:4]}): ' || {text} END")
+
+
 def read_sql(present: set[str], parallel: bool = True) -> str:
     """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
     columns the export lacks (``present`` has the others) read as NULL. The file is plain
@@ -283,19 +304,24 @@ typed AS (
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
     FROM numbers
 ),
+bounded AS (
+    SELECT * REPLACE ({_in_range("started")} AS started, {_in_range("ended")} AS ended),
+        started AS started_any
+    FROM typed
+),
 checked AS (
-    SELECT *,
+    SELECT * EXCLUDE (started_any),
         CASE
             WHEN request_id IS NULL THEN 'missing request_id'
             WHEN (endpoint IS NULL OR call_type IN ({passing}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
-            WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce(start_text, 'NULL')
+            WHEN started IS NULL THEN {_start_reason("start_text")}
             WHEN input_error IS NOT NULL THEN input_error
             WHEN output_error IS NOT NULL THEN output_error
             WHEN status NOT IN ('success', 'failure') THEN 'unknown status: ' || status
             WHEN model IS NULL THEN 'missing model'
         END AS reason
-    FROM typed
+    FROM bounded
 )
 SELECT
     NULL::BIGINT AS position,
@@ -425,8 +451,10 @@ numbers AS (
     FROM raw_rows
 ),
 texts AS (
-    -- the trimmed count text, which parse_sql's rules read: only for the unusual values
-    SELECT *,
+    -- the trimmed count text, which parse_sql's rules read: only for the unusual values;
+    -- the times within TIME_RANGE
+    SELECT * REPLACE ({_in_range("started")} AS started, {_in_range("ended")} AS ended),
+        started AS started_any,
         CASE WHEN prompt_tokens_whole BETWEEN 0 AND {MAX_COUNT} THEN NULL
              ELSE nullif(trim(prompt_tokens), '') END AS prompt_tokens_text,
         CASE WHEN completion_tokens_whole BETWEEN 0 AND {MAX_COUNT} THEN NULL
@@ -442,7 +470,7 @@ checked AS (
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
             WHEN (call_type IS NULL OR call_type NOT IN ({known}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
-            WHEN started IS NULL THEN 'unparseable startTime: ' || coalesce("startTime", 'NULL')
+            WHEN started IS NULL THEN {_start_reason('"startTime"')}
             WHEN {counts["prompt_tokens"][1]} IS NOT NULL THEN {counts["prompt_tokens"][1]}
             WHEN {counts["completion_tokens"][1]} IS NOT NULL
                 THEN {counts["completion_tokens"][1]}
