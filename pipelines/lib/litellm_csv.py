@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.formats import read_header
-from pipelines.lib.schema import MAX_COUNT
+from pipelines.lib.schema import MAX_COUNT, TIME_RANGE
 
 SOURCE = "litellm"
 
@@ -173,13 +173,9 @@ def _timestamp_sql(column: str) -> str:
             f"try_cast({column} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')")
 
 
-#: request times outside [1970, 2100) are no request times (and a date past 9999 reaches
-#: Python as text): such a startTime is a rejected row, such an endTime counts as missing
-TIME_RANGE = ("1970-01-01", "2100-01-01")
-
-
 def _in_range(column: str) -> str:
-    """``column`` (a parsed timestamp), or NULL outside :data:`TIME_RANGE`."""
+    """``column`` (a parsed timestamp), or NULL outside ``schema.TIME_RANGE``: such a
+    startTime is a rejected row, such an endTime counts as missing."""
     lo, hi = TIME_RANGE
     return (f"CASE WHEN {column} >= TIMESTAMP '{lo}' AND {column} < TIMESTAMP '{hi}' "
             f"THEN {column} END")
@@ -190,8 +186,8 @@ def _start_reason(text: str) -> str:
     not a request time; ``text`` is the column's text."""
     lo, hi = TIME_RANGE
     return (f"CASE WHEN started_any IS NULL THEN 'unparseable startTime: ' "
-            f"|| coalesce({text}, 'NULL') ELSE 'startTime out of range (before {lo[:4]} or "
-            f"from {hi[:4]}): ' || {text} END")
+            f"|| coalesce({text}, 'NULL') ELSE 'startTime out of range (before {lo.year} or "
+            f"from {hi.year}): ' || {text} END")
 
 
 def read_sql(present: set[str], parallel: bool = True) -> str:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 #: Largest count accepted in one source row. A bucket with more than a quadrillion tokens is a
 #: corrupt export, not usage; the cap also keeps every sum far inside BIGINT and every count
 #: exactly representable when an export writes it as a float (``59200.0``).
 MAX_COUNT = 10**15
-#: 2100-01-01 in Unix seconds: a later bucket time is milliseconds, or not a time at all
-MAX_EPOCH_SECONDS = 4_102_444_800
+#: The days a usage time may fall on, [from, to): a time outside is no usage time (a later
+#: "Unix time" is milliseconds; a date past 9999 reaches Python as text)
+TIME_RANGE = (dt.date(1970, 1, 1), dt.date(2100, 1, 1))
+#: the end of TIME_RANGE in Unix seconds
+MAX_EPOCH_SECONDS = int(dt.datetime.combine(TIME_RANGE[1], dt.time(), dt.UTC).timestamp())
 
 ENDPOINTS = (
     "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
