@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.lib.catalog import Lifecycle, read_lifecycle
+from pipelines.lib.catalog import AUDIO_PRICE_COLUMNS, Lifecycle, read_lifecycle
 from pipelines.lib.modelnames import parse_replacement
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 
@@ -45,9 +45,12 @@ from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 OPEN_START = dt.date(2020, 1, 1)
 PRICE_COLUMNS = [
     "model", "service_tier", "valid_from", "valid_to", "input_usd_per_1m",
-    "cached_input_usd_per_1m", "output_usd_per_1m", "batch_discount", "mode", "provider",
-    "source",
+    "cached_input_usd_per_1m", "output_usd_per_1m", *AUDIO_PRICE_COLUMNS, "batch_discount",
+    "mode", "provider", "source",
 ]
+#: LiteLLM's per-token fields for the audio prices, in AUDIO_PRICE_COLUMNS order
+LITELLM_AUDIO_FIELDS = ("input_cost_per_audio_token", "cache_read_input_audio_token_cost",
+                        "output_cost_per_audio_token")
 #: service tiers with their own prices (LiteLLM's `_flex` / `_priority` fields); the
 #: default tier is the row without a tier
 TIERS = ("flex", "priority")
@@ -73,6 +76,9 @@ class PriceRow:
     source: str
     service_tier: str | None = None
     provider: str | None = None
+    input_audio_usd_per_1m: Decimal | None = None
+    cached_input_audio_usd_per_1m: Decimal | None = None
+    output_audio_usd_per_1m: Decimal | None = None
 
 
 #: one lifecycle row: the same record the pipeline reads back from the shipped CSV
@@ -141,6 +147,10 @@ def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | N
         if inp is None or out is None:
             continue
         cached = entry.get(f"cache_read_input_token_cost{suffix}")
+        # the tier's own audio prices only: a tier's audio is not priced at another's
+        audio = {column: None if (v := entry.get(f"{field}{suffix}")) is None
+                 else _per_million(v)
+                 for column, field in zip(AUDIO_PRICE_COLUMNS, LITELLM_AUDIO_FIELDS, strict=True)}
         rows[(key, tier)] = PriceRow(
             model=key,
             valid_from=OPEN_START,
@@ -153,6 +163,7 @@ def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | N
             source=source,
             service_tier=tier,
             provider=entry.get("litellm_provider"),
+            **audio,
         )
     return rows
 

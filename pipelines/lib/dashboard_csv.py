@@ -2,7 +2,9 @@
 
 Columns are found by header name, in any order. Counts may be written as floats (``10.0``;
 a fractional part is rejected), booleans as ``TRUE``/``FALSE``, and a row whose every
-non-time column is empty stands for an empty bucket (skipped: it is not usage). A file with
+non-time column is empty stands for an empty bucket (skipped: it is not usage). The audio
+columns (``input_audio_tokens``, ``input_cached_audio_tokens``, ``output_audio_tokens``) are
+read as parts of the totals, as in the API (``schema.AUDIO_TOKENS``). A file with
 output or cached-token columns holds completions usage; one with only input tokens and
 request counts holds embeddings usage; one with ``amount_value`` is the cost view.
 """
@@ -129,6 +131,9 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     input_tokens, input_err = _count("input_tokens", present)
     cached, cached_err = _count("input_cached_tokens", present)
     output, output_err = _count("output_tokens", present)
+    audio_in, audio_in_err = _count("input_audio_tokens", present)
+    cached_audio, cached_audio_err = _count("input_cached_audio_tokens", present)
+    audio_out, audio_out_err = _count("output_audio_tokens", present)
     batch_text = _str("batch", present).str.to_uppercase()
     batch = (
         pl.when(batch_text.is_in(["TRUE", "1"])).then(True)
@@ -142,9 +147,16 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     )
     dims = {d: _str(d, present) for d in DIMENSIONS}
     reason = pl.coalesce(
-        time_error, requests_err, input_err, cached_err, output_err, batch_err,
+        time_error, requests_err, input_err, cached_err, output_err, audio_in_err,
+        cached_audio_err, audio_out_err, batch_err,
         pl.when(cached > input_tokens)
         .then(pl.lit("input_cached_tokens exceeds input_tokens"))
+        .when(audio_in > input_tokens - cached)
+        .then(pl.lit("input_audio_tokens exceeds the uncached input tokens"))
+        .when(cached_audio > cached)
+        .then(pl.lit("input_cached_audio_tokens exceeds input_cached_tokens"))
+        .when(audio_out > output)
+        .then(pl.lit("output_audio_tokens exceeds output_tokens"))
         .otherwise(None),
     )
     batch_key = pl.when(batch.is_null()).then(pl.lit("")).when(batch).then(
@@ -174,6 +186,9 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
         input_tokens.alias("input_tokens"),
         cached.alias("cached_input_tokens"),
         output.alias("output_tokens"),
+        audio_in.alias("input_audio_tokens"),
+        cached_audio.alias("cached_input_audio_tokens"),
+        audio_out.alias("output_audio_tokens"),
         pl.lit(None, dtype=pl.Int64).alias("units"),
         pl.lit(None, dtype=pl.String).alias("unit"),
         key.alias("dedupe_key"),

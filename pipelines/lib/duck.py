@@ -54,6 +54,14 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str, views: bool = True)
                          "table_type)", {"s": schema, "n": name, "kinds": list(kinds)})[0][0])
 
 
+def column_names(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``schema.name``, in order (none when it does not exist)."""
+    schema, name = table.split(".")
+    return [c for (c,) in run(con, "SELECT column_name FROM information_schema.columns WHERE "
+                                   "table_schema = $s AND table_name = $n "
+                                   "ORDER BY ordinal_position", {"s": schema, "n": name})]
+
+
 _UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
 

@@ -68,12 +68,17 @@ USAGE = Grouped(
     dimensions=("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
                 "extra_dims"),
     measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
-              "output_tokens"),
+              "output_tokens", "input_audio_tokens", "cached_input_audio_tokens",
+              "output_audio_tokens"),
     carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
              "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
              "service_tier", "is_batch", "bucket_start", "bucket_end"),
-    # cached tokens are part of the input tokens: what is left of them fits in what is left
-    capped=(("cached_input_tokens", "input_tokens"),),
+    # cached tokens are part of the input tokens, audio tokens part of their totals: what is
+    # left of a part fits in what is left of its whole
+    capped=(("cached_input_tokens", "input_tokens"),
+            ("input_audio_tokens", "input_tokens"),
+            ("cached_input_audio_tokens", "cached_input_tokens"),
+            ("output_audio_tokens", "output_tokens")),
 )
 
 BILLED = Grouped(

@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.duck import build_table, run, sql_text, table_exists
+from pipelines.lib.duck import build_table, column_names, run, sql_text, table_exists
 from pipelines.lib.groupings import settle_groupings
 
 STATE_DDL = (
@@ -167,9 +167,12 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
     reports at a finer grouping set aside first (``groupings.settle_groupings``); log the days
     for the models downstream and empty ``pending_dates``. The caller owns the transaction."""
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
-    # a warehouse from before the set-aside table is rolled up again in full
-    exists = (table_exists(con, "intermediate.usage_daily")
-              and table_exists(con, "intermediate.usage_set_aside"))
+    # a warehouse from before the set-aside table, or before the audio token columns, is
+    # rolled up again in full
+    exists = all(table_exists(con, t) and "output_audio_tokens" in column_names(con, t)
+                 for t in ("intermediate.usage_daily", "intermediate.usage_set_aside"))
+    if not exists:
+        run(con, "DROP TABLE IF EXISTS intermediate.usage_set_aside")
     days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]
     set_aside = (0, 0)
     if not exists:

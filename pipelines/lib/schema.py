@@ -21,6 +21,12 @@ ENDPOINTS = (
     "moderations", "vector_stores", "code_interpreter_sessions", "file_searches", "web_searches",
 )
 
+#: The audio parts of a usage row's tokens, each inside a total: ``input_audio_tokens`` (uncached
+#: audio input) in the input tokens that are not cached reads, ``cached_input_audio_tokens`` in
+#: ``cached_input_tokens``, ``output_audio_tokens`` in ``output_tokens``. Audio is priced at its
+#: own rate (``pipelines/lib/money.py``); 0 where the source does not split it out.
+AUDIO_TOKENS = ("input_audio_tokens", "cached_input_audio_tokens", "output_audio_tokens")
+
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
 USAGE_SCHEMA: dict[str, pl.DataType] = {
@@ -45,6 +51,9 @@ USAGE_SCHEMA: dict[str, pl.DataType] = {
     "input_tokens": pl.Int64,
     "cached_input_tokens": pl.Int64,
     "output_tokens": pl.Int64,
+    "input_audio_tokens": pl.Int64,
+    "cached_input_audio_tokens": pl.Int64,
+    "output_audio_tokens": pl.Int64,
     "units": pl.Int64,
     "unit": pl.String,
     "dedupe_key": pl.String,

@@ -16,11 +16,11 @@ import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib import litellm_csv
-from pipelines.lib.catalog import KNOWN_THROUGH_SQL
+from pipelines.lib.catalog import AUDIO_PRICE_COLUMNS, KNOWN_THROUGH_SQL
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
-from pipelines.lib.schema import ENDPOINTS
+from pipelines.lib.schema import AUDIO_TOKENS, ENDPOINTS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
     WAREHOUSE_POOL,
@@ -111,12 +111,13 @@ COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", 
 #: the staging.usage columns the staging suite reads (a sample of 100k rows of all 25 took
 #: twice as long to draw and to validate)
 VALIDATED_USAGE_COLUMNS = ("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
-                           "usage_date", *COUNTS)
+                           "usage_date", *COUNTS, *AUDIO_TOKENS)
 
 
 @dg.asset_check(asset=USAGE, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: the usage this run loaded has keys, non-negative counts, "
-                "cached <= input, failed <= requests, bucket end after start (daily buckets at "
+                "cached <= input, each audio count inside its total, failed <= requests, "
+                "bucket end after start (daily buckets at "
                 "most 24 h), a known endpoint, and one row per bucket key on every day it "
                 "touched.")
 def staging_usage_is_valid(
@@ -133,6 +134,7 @@ def staging_usage_is_valid(
         changed = frame(con, (
             f"SELECT {', '.join(f'u.{c}' for c in VALIDATED_USAGE_COLUMNS)}, "
             "epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
+            "u.input_tokens - u.cached_input_tokens AS uncached_input_tokens, "
             # a gateway row spans its day's requests, the last of which may end after midnight
             "CASE WHEN u.source = 'litellm' THEN 2 * 86400 ELSE 86400 END AS max_bucket_seconds "
             "FROM staging.usage u "
@@ -154,8 +156,11 @@ def staging_usage_is_valid(
         expectations: list[ExpectationSpec] = [
             *_not_null("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
                        "usage_date"),
-            *_non_negative(*COUNTS),
+            *_non_negative(*COUNTS, *AUDIO_TOKENS),
             _at_least("input_tokens", "cached_input_tokens"),
+            _at_least("uncached_input_tokens", "input_audio_tokens"),
+            _at_least("cached_input_tokens", "cached_input_audio_tokens"),
+            _at_least("output_tokens", "output_audio_tokens"),
             _at_least("requests", "failed_requests"),
             _at_least("bucket_end", "bucket_start"),
             ("ExpectColumnValuesToBeInSet", {"column": "endpoint", "value_set": list(ENDPOINTS)}),
@@ -189,7 +194,8 @@ def catalog_prices_are_valid(
         outcome = gx.validate("catalog_prices", prices, [
             *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
                        "batch_discount", "source"),
-            *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m"),
+            *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
+                           *AUDIO_PRICE_COLUMNS),
             ("ExpectColumnValuesToBeBetween", {"column": "batch_discount", "min_value": 0,
                                                "max_value": 1}),
             ("ExpectColumnPairValuesAToBeGreaterThanB",

@@ -10,6 +10,11 @@ SELECT
     CAST(input_usd_per_1m AS DECIMAL(18, 6))          AS input_usd_per_1m,
     CAST(nullif(cached_input_usd_per_1m, '') AS DECIMAL(18, 6)) AS cached_input_usd_per_1m,
     CAST(output_usd_per_1m AS DECIMAL(18, 6))         AS output_usd_per_1m,
+    -- audio tokens' own prices; NULL: no audio price (cached audio: the cached price)
+    CAST(nullif(input_audio_usd_per_1m, '') AS DECIMAL(18, 6))  AS input_audio_usd_per_1m,
+    CAST(nullif(cached_input_audio_usd_per_1m, '') AS DECIMAL(18, 6))
+                                                      AS cached_input_audio_usd_per_1m,
+    CAST(nullif(output_audio_usd_per_1m, '') AS DECIMAL(18, 6)) AS output_audio_usd_per_1m,
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
     mode,

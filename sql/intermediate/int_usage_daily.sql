@@ -11,6 +11,7 @@ WITH staged AS (
         usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
         endpoint, route, model, service_tier, is_batch,
         requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
+        input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
         bucket_start, bucket_end,
         1 AS staged_rows
     FROM staging.usage
@@ -22,6 +23,7 @@ set_aside AS (
         usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
         endpoint, route, model, service_tier, is_batch,
         -requests, -failed_requests, -input_tokens, -cached_input_tokens, -output_tokens,
+        -input_audio_tokens, -cached_input_audio_tokens, -output_audio_tokens,
         NULL, NULL,
         -CAST(fully_set_aside AS INTEGER)
     FROM intermediate.usage_set_aside
@@ -52,6 +54,9 @@ SELECT
     sum(input_tokens)::BIGINT        AS input_tokens,
     sum(cached_input_tokens)::BIGINT AS cached_input_tokens,
     sum(output_tokens)::BIGINT       AS output_tokens,
+    sum(input_audio_tokens)::BIGINT        AS input_audio_tokens,
+    sum(cached_input_audio_tokens)::BIGINT AS cached_input_audio_tokens,
+    sum(output_audio_tokens)::BIGINT       AS output_audio_tokens,
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
 FROM counted

@@ -63,6 +63,16 @@ with_prices AS (
             AS cached_input_usd_per_1m,
         CASE WHEN pt.model IS NOT NULL THEN pt.output_usd_per_1m ELSE p.output_usd_per_1m END
             AS output_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL THEN pt.input_audio_usd_per_1m
+             ELSE p.input_audio_usd_per_1m END AS input_audio_usd_per_1m,
+        -- cached audio: its own price, else the cached price
+        CASE WHEN pt.model IS NOT NULL
+             THEN coalesce(pt.cached_input_audio_usd_per_1m, pt.cached_input_usd_per_1m,
+                           pt.input_usd_per_1m)
+             ELSE coalesce(p.cached_input_audio_usd_per_1m, p.cached_input_usd_per_1m,
+                           p.input_usd_per_1m) END AS cached_input_audio_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL THEN pt.output_audio_usd_per_1m
+             ELSE p.output_audio_usd_per_1m END AS output_audio_usd_per_1m,
         CASE WHEN pt.model IS NOT NULL THEN pt.batch_discount ELSE p.batch_discount END
             AS batch_discount,
         -- who serves the model, as the catalog names it (LiteLLM's provider id)
@@ -71,6 +81,10 @@ with_prices AS (
         rp.input_usd_per_1m AS r_input,
         coalesce(rp.cached_input_usd_per_1m, rp.input_usd_per_1m) AS r_cached,
         rp.output_usd_per_1m AS r_output,
+        rp.input_audio_usd_per_1m AS r_input_audio,
+        coalesce(rp.cached_input_audio_usd_per_1m, rp.cached_input_usd_per_1m,
+                 rp.input_usd_per_1m) AS r_cached_audio,
+        rp.output_audio_usd_per_1m AS r_output_audio,
         rp.batch_discount AS r_batch_discount
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
@@ -89,29 +103,51 @@ with_prices AS (
        AND rp.service_tier IS NULL
        AND CAST($as_of AS DATE) >= rp.valid_from
        AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
+),
+
+-- the money formula (pipelines/lib/money.py row_cost), before any discount and rounding:
+-- every token at its own rate, text and audio, uncached, cached and output. Audio tokens
+-- at a model without an audio price leave the row unpriced (never priced as text).
+costed AS (
+    SELECT
+        *,
+        token_metered AND input_usd_per_1m IS NOT NULL
+            AND (input_audio_tokens = 0 OR input_audio_usd_per_1m IS NOT NULL)
+            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL) AS priced,
+        token_metered AND r_input IS NOT NULL
+            AND (input_audio_tokens = 0 OR r_input_audio IS NOT NULL)
+            AND (output_audio_tokens = 0 OR r_output_audio IS NOT NULL) AS replacement_priced,
+        ((input_tokens - cached_input_tokens - input_audio_tokens) * input_usd_per_1m
+         + (cached_input_tokens - cached_input_audio_tokens) * cached_input_usd_per_1m
+         + input_audio_tokens * coalesce(input_audio_usd_per_1m, 0)
+         + cached_input_audio_tokens * cached_input_audio_usd_per_1m
+         + (output_tokens - output_audio_tokens) * output_usd_per_1m
+         + output_audio_tokens * coalesce(output_audio_usd_per_1m, 0))
+        * CAST(0.000001 AS DECIMAL(7, 6)) AS gross_usd,
+        ((input_tokens - cached_input_tokens - input_audio_tokens) * r_input
+         + (cached_input_tokens - cached_input_audio_tokens) * r_cached
+         + input_audio_tokens * coalesce(r_input_audio, 0)
+         + cached_input_audio_tokens * r_cached_audio
+         + (output_tokens - output_audio_tokens) * r_output
+         + output_audio_tokens * coalesce(r_output_audio, 0))
+        * CAST(0.000001 AS DECIMAL(7, 6)) AS replacement_gross_usd
+    FROM with_prices
 )
 
 SELECT
     usage_date, source, team, team_matched_by, project_id, user_id, api_key_id,
     litellm_team_id, team_alias, endpoint, route, model, service_tier, is_batch,
     requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
+    input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
     price_model,
     price_tier,
-    token_metered AND input_usd_per_1m IS NOT NULL AS priced,
-    CASE WHEN token_metered AND input_usd_per_1m IS NOT NULL THEN CAST(
-        ((input_tokens - cached_input_tokens) * input_usd_per_1m
-         + cached_input_tokens * cached_input_usd_per_1m
-         + output_tokens * output_usd_per_1m)
-        * CAST(0.000001 AS DECIMAL(7, 6))
+    priced,
+    CASE WHEN priced THEN CAST(
+        gross_usd
         * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
     AS DECIMAL(38, 10)) END AS cost_usd,
     -- the list price of the same tokens (no batch discount), for FOCUS ListCost
-    CASE WHEN token_metered AND input_usd_per_1m IS NOT NULL THEN CAST(
-        ((input_tokens - cached_input_tokens) * input_usd_per_1m
-         + cached_input_tokens * cached_input_usd_per_1m
-         + output_tokens * output_usd_per_1m)
-        * CAST(0.000001 AS DECIMAL(7, 6))
-    AS DECIMAL(38, 10)) END AS list_cost_usd,
+    CASE WHEN priced THEN CAST(gross_usd AS DECIMAL(38, 10)) END AS list_cost_usd,
     CASE
         WHEN catalog_lifecycle_status IS NOT NULL THEN catalog_lifecycle_status
         WHEN price_model IS NOT NULL THEN 'active'
@@ -119,14 +155,18 @@ SELECT
     END AS lifecycle_status,
     shutdown_date,
     replacement_model,
-    CASE WHEN token_metered AND r_input IS NOT NULL THEN CAST(
-        ((input_tokens - cached_input_tokens) * r_input
-         + cached_input_tokens * r_cached
-         + output_tokens * r_output)
-        * CAST(0.000001 AS DECIMAL(7, 6))
+    CASE WHEN replacement_priced THEN CAST(
+        replacement_gross_usd
         * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
     AS DECIMAL(38, 10)) END AS replacement_cost_usd,
     first_bucket_start,
     last_bucket_end,
-    provider
-FROM with_prices
+    provider,
+    -- why a token-metered row of a model the catalog knows is not priced (the model-level
+    -- reasons are marts.unpriced_usage's)
+    CASE
+        WHEN priced OR NOT token_metered OR price_model IS NULL THEN NULL
+        WHEN input_usd_per_1m IS NULL THEN 'no catalog price in effect on the usage date'
+        ELSE 'audio tokens, and the catalog has no audio price for the model'
+    END AS unpriced_reason
+FROM costed

@@ -1,5 +1,6 @@
 -- marts.unpriced_usage: one row per model x endpoint that has usage the catalog cannot price
--- (unknown model, or a unit the token catalog does not meter). Never priced at zero: add the
+-- (unknown model, a unit the token catalog does not meter, no price on the usage date, or audio
+-- tokens of a model without an audio price). Never priced at zero: add the
 -- model to the catalog or an override, and the next refresh prices it.
 SELECT
     model,
@@ -19,6 +20,8 @@ SELECT
         WHEN model IS NULL AND sum(input_tokens) + sum(output_tokens) > 0
             THEN 'no model: token usage from an export not grouped by model'
         WHEN model IS NULL THEN 'no model: endpoint metered in non-token units'
+        -- a known model's tokens: no price on the usage date, or audio without an audio price
+        WHEN max(unpriced_reason) IS NOT NULL THEN max(unpriced_reason)
         ELSE 'endpoint metered in non-token units'
     END                              AS reason,
     string_agg(DISTINCT source, ',') AS sources

@@ -30,7 +30,9 @@ SELECT
     -- sorted, so the same rows always give the same text (and no DISTINCT aggregate)
     array_to_string(list_sort(list_distinct(list(team_matched_by))), ',') AS team_matched_by,
     -- who serves the priced model (LiteLLM's provider id: openai, anthropic, azure, ...)
-    any_value(provider)              AS provider
+    any_value(provider)              AS provider,
+    -- why a row of a known model is not priced (marts.unpriced_usage has the rest)
+    max(unpriced_reason)             AS unpriced_reason
 FROM intermediate.usage_priced
 GROUP BY
     usage_date, source, team, project_id, user_id, api_key_id, endpoint, route, model,

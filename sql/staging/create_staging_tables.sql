@@ -47,9 +47,17 @@ CREATE TABLE IF NOT EXISTS staging.usage (
     input_tokens        BIGINT NOT NULL,
     cached_input_tokens BIGINT NOT NULL,
     output_tokens       BIGINT NOT NULL,
+    -- the audio parts of the three token counts (0 where the source does not split it out)
+    input_audio_tokens        BIGINT NOT NULL DEFAULT 0,
+    cached_input_audio_tokens BIGINT NOT NULL DEFAULT 0,
+    output_audio_tokens       BIGINT NOT NULL DEFAULT 0,
     units               BIGINT,
     unit                VARCHAR
 );
+-- a warehouse from before the audio columns: its rows had no audio split (all text)
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS input_audio_tokens BIGINT DEFAULT 0;
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cached_input_audio_tokens BIGINT DEFAULT 0;
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS output_audio_tokens BIGINT DEFAULT 0;
 
 -- The gateway request ledger: one row per LiteLLM request loaded, so that a request exported
 -- twice (overlapping exports, two files from the same gateway) is counted once. Gateway rows
