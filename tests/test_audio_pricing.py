@@ -8,6 +8,7 @@ totals). Audio and realtime models charge 8-40x the text rate for audio (gpt-rea
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from decimal import Decimal as D
@@ -20,7 +21,7 @@ from pipelines.lib import dashboard_csv, openai_pages
 from pipelines.lib.catalog_build import prices_from_litellm
 from pipelines.lib.money import row_cost
 from pipelines.settings import CATALOG_DATA_DIR
-from tests.exports import bucket, completion, epoch, page
+from tests.exports import LITELLM_HEADER, bucket, completion, epoch, litellm_row, page
 
 # gpt-realtime, 100 requests: 1,000,000 input tokens, of which 200,000 cached (100,000 of them
 # audio) and 500,000 uncached audio; 100,000 output tokens, 80,000 of them audio.
@@ -193,3 +194,38 @@ def test_a_warehouse_from_before_the_audio_columns_takes_them_on(radar, refresh)
     assert radar.query("SELECT usage_date, cost_usd FROM marts.usage_cost_daily "
                        "ORDER BY usage_date") == [
         (dt.date(2026, 11, 20), D("4.88")), (dt.date(2026, 11, 21), REALTIME_COST)]
+
+
+def test_a_day_no_price_window_covers_says_so(radar, refresh, monkeypatch):
+    """A model priced only by an override whose window leaves a day out: that day's usage is
+    unpriced with that reason (before, it read 'endpoint metered in non-token units')."""
+    overrides = radar.root / "overrides.csv"
+    overrides.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+                         "output_usd_per_1m\nhouse-model,2026-11-21,,1,,2\n")
+    monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    house = completion(input_tokens=1_000_000, output_tokens=0, num_model_requests=1,
+                       project_id="proj_a", model="house-model", batch=False)
+    _write_page(radar, "day1.json", [house])
+    _write_page(radar, "day2.json", [house], day="2026-11-21")
+    refresh()
+    assert radar.query("SELECT usage_date, cost_usd, unpriced_reason FROM "
+                       "marts.usage_cost_daily ORDER BY usage_date") == [
+        (dt.date(2026, 11, 20), None, "no catalog price in effect on the usage date"),
+        (dt.date(2026, 11, 21), D("1"), None)]
+    assert radar.query("SELECT reason FROM marts.unpriced_usage") == [
+        ("no catalog price in effect on the usage date",)]
+
+
+def test_a_gateway_request_s_audio_is_priced_at_the_audio_rates(radar, refresh):
+    """One gpt-realtime call through LiteLLM: 1,000 prompt tokens (200 cached reads, 600
+    audio), 100 completion tokens (80 audio): 200 x 4 + 200 x 0.4 + 600 x 32 + 20 x 16
+    + 80 x 64 = 25,520 per 1M = 0.02552 USD (as text alone: 0.00248)."""
+    row = litellm_row("r1", "gpt-realtime", 1_000, 100, "", "growth", "success")
+    row[LITELLM_HEADER.index("metadata")] = json.dumps({"usage_object": {
+        "prompt_tokens_details": {"cached_tokens": 200, "audio_tokens": 600},
+        "completion_tokens_details": {"audio_tokens": 80}}})
+    with (radar.landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([LITELLM_HEADER, row])
+    refresh()
+    assert radar.query("SELECT source, model, cost_usd FROM marts.usage_cost_daily") == [
+        ("litellm", "gpt-realtime", D("0.02552"))]

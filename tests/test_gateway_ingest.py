@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -250,6 +251,12 @@ CELLS = {
     "metadata": ['{"user_api_key_team_alias": "a", "user_api_key_project_id": "p"}',
                  "not json", "",
                  '{"usage_object": {"prompt_tokens_details": {"cached_tokens": 5}}}',
+                 # audio parts: within, past and beside the counts, and not a number
+                 '{"usage_object": {"prompt_tokens_details": {"cached_tokens": 4, '
+                 '"audio_tokens": 5}, "completion_tokens_details": {"audio_tokens": 2}}}',
+                 '{"usage_object": {"prompt_tokens_details": {"audio_tokens": 50}, '
+                 '"completion_tokens_details": {"audio_tokens": -3}}}',
+                 '{"usage_object": {"prompt_tokens_details": {"audio_tokens": "x"}}}',
                  '{"user_api_key_user_id": "mu", "user_api_key_team_id": "mt", '
                  '"user_api_key_team_alias": ""}'],
     "team_id": ["", "t1", " t1"],
@@ -259,7 +266,8 @@ CELLS = {
 ROLLUP_COLUMNS = (
     "usage_date, source, endpoint, route, project_id, user_id, api_key_id, model, is_batch, "
     "service_tier, extra_dims, litellm_team_id, team_alias, unit, reason, raw, rows_read, "
-    "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, units, "
+    "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, "
+    "input_audio_tokens, cached_input_audio_tokens, output_audio_tokens, units, "
     "bucket_start, bucket_end, list_sort(request_keys)")
 
 
@@ -287,6 +295,32 @@ def test_the_two_level_rollup_equals_the_row_by_row_parse(tmp_path, rows):
                             f"SELECT {ROLLUP_COLUMNS} FROM {y}").fetchall()
         assert not extra, f"only in {x}: {extra}"
     assert con.execute("SELECT sum(rows_read) FROM a").fetchall()[0][0] == len(rows)
+
+
+def test_a_gateway_request_s_audio_tokens_are_read_from_its_usage_object(tmp_path):
+    """LiteLLM keeps the provider's usage block in the metadata: the prompt's and the
+    completion's audio tokens are the audio parts of the counts (the prompt's apart from its
+    cached reads, as LiteLLM prices them), each kept within what it is part of."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row("r1", "gpt-realtime", 1_000, 100, "", "a", "success"),
+            litellm_row("r2", "gpt-realtime", 1_000, 100, "", "a", "success"),
+            litellm_row("r3", "gpt-4o", 500, 50, "", "a", "success")]
+    meta = LITELLM_HEADER.index("metadata")
+    rows[0][meta] = json.dumps({"usage_object": {
+        "prompt_tokens_details": {"cached_tokens": 200, "audio_tokens": 600},
+        "completion_tokens_details": {"audio_tokens": 80}}})
+    # more audio than the uncached prompt, and than the completion: capped at each
+    rows[1][meta] = json.dumps({"usage_object": {
+        "prompt_tokens_details": {"cached_tokens": 500, "audio_tokens": 900},
+        "completion_tokens_details": {"audio_tokens": 1_000}}})
+    write(landing, "spend.csv", rows, 1)
+    con = prepare(duckdb.connect(":memory:"))
+    ingest_landing(con, landing)
+    assert con.execute(
+        "SELECT model, sum(input_tokens), sum(cached_input_tokens), sum(input_audio_tokens), "
+        "sum(cached_input_audio_tokens), sum(output_audio_tokens) FROM staging.usage "
+        "GROUP BY model ORDER BY model").fetchall() == [
+        ("gpt-4o", 500, 0, 0, 0, 0), ("gpt-realtime", 2_000, 700, 600 + 500, 0, 80 + 100)]
 
 
 # ------------------------------------------------------------- the ledger's retention

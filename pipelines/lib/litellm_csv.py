@@ -30,7 +30,11 @@ METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
                   "$.usage_object.prompt_tokens_details.cached_tokens", "$.user_api_key_alias",
                   # the key of LiteLLM's own price catalog it priced the call at: an Azure
                   # deployment logs its own name and is priced by its base model
-                  "$.model_map_information.model_map_key")
+                  "$.model_map_information.model_map_key",
+                  # the audio parts of the counts, where the provider reported them (LiteLLM
+                  # prices prompt audio_tokens apart from the cached reads, as we do)
+                  "$.usage_object.prompt_tokens_details.audio_tokens",
+                  "$.usage_object.completion_tokens_details.audio_tokens")
 
 #: call_type -> (usage endpoint, gateway route). Async variants share their sync row.
 CALL_TYPES: dict[str, tuple[str, str]] = {
@@ -256,6 +260,10 @@ def parse_sql(present: set[str], parallel: bool = True) -> str:
     m = {name: f"nullif(meta[{i}], '')" for i, name in enumerate(METADATA_PATHS, start=1)}
     cached = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.cached_tokens']} "
               "AS BIGINT), 0)")
+    audio_in = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.audio_tokens']} "
+                "AS BIGINT), 0)")
+    audio_out = ("coalesce(try_cast("
+                 f"{m['$.usage_object.completion_tokens_details.audio_tokens']} AS BIGINT), 0)")
     return f"""
 WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
@@ -297,6 +305,8 @@ typed AS (
         CASE WHEN {CACHE_HIT} THEN 0 ELSE {completion} END AS output_tokens,
         {completion_err} AS output_error,
         {cached} AS cached_input_tokens,
+        {audio_in} AS audio_in_reported,
+        {audio_out} AS audio_out_reported,
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
     FROM numbers
 ),
@@ -336,6 +346,10 @@ SELECT
     input_tokens,
     least(cached_input_tokens, input_tokens) AS cached_input_tokens,
     output_tokens,
+    {AUDIO_IN.format(audio="audio_in_reported", cached="cached_input_tokens")}
+        AS input_audio_tokens,
+    0::BIGINT AS cached_input_audio_tokens,
+    {AUDIO_OUT.format(audio="audio_out_reported")} AS output_audio_tokens,
     NULL::BIGINT AS units,
     NULL::VARCHAR AS unit,
     reason,
@@ -370,6 +384,9 @@ SELECT
     sum(input_tokens)::BIGINT        AS input_tokens,
     sum(cached_input_tokens)::BIGINT AS cached_input_tokens,
     sum(output_tokens)::BIGINT       AS output_tokens,
+    sum(input_audio_tokens)::BIGINT        AS input_audio_tokens,
+    sum(cached_input_audio_tokens)::BIGINT AS cached_input_audio_tokens,
+    sum(output_audio_tokens)::BIGINT       AS output_audio_tokens,
     sum(units)::BIGINT               AS units,
     min(bucket_start)                AS bucket_start,
     max(bucket_end)                  AS bucket_end,
@@ -393,6 +410,14 @@ def _trimmed(column: str) -> str:
     return (f"(CASE WHEN starts_with({column}, ' ') OR ends_with({column}, ' ') "
             f"THEN trim({column}) ELSE {column} END)")
 
+
+#: a request's audio parts (``schema.AUDIO_TOKENS``), SQL over its counts: the prompt's audio
+#: tokens as LiteLLM reads them, apart from the cached reads (its cost calculation prices
+#: cached, audio and text prompt tokens each once), so within the uncached input; the
+#: completion's within the output. A spend log does not split cached audio (0: its cached
+#: reads price at the cached rate).
+AUDIO_IN = ("greatest(0, least({audio}, input_tokens - least({cached}, input_tokens)))")
+AUDIO_OUT = "greatest(0, least({audio}, output_tokens))"
 
 #: the status as parse_sql normalises it
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
@@ -495,6 +520,12 @@ per_text AS (
         sum(least(coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0), input_tokens))
             AS cached_input_tokens,
         sum(output_tokens) AS output_tokens,
+        sum({AUDIO_IN.format(
+            audio="coalesce(try_cast(nullif(meta[8], '') AS BIGINT), 0)",
+            cached="coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0)")})
+            AS input_audio_tokens,
+        sum({AUDIO_OUT.format(audio="coalesce(try_cast(nullif(meta[9], '') AS BIGINT), 0)")})
+            AS output_audio_tokens,
         min(started) AS bucket_start,
         max(coalesce(ended, started)) AS bucket_end,
         {keys_sql} AS request_keys
@@ -520,7 +551,7 @@ derived AS (
         nullif(m_key_alias, '') AS key_alias,
         nullif(m_model_map_key, '') AS model_map_key,
         reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
-        bucket_start, bucket_end, request_keys,
+        input_audio_tokens, output_audio_tokens, bucket_start, bucket_end, request_keys,
         {status_norm} = 'failure' AS failed
     FROM per_text
 )
@@ -532,6 +563,9 @@ SELECT
     sum(input_tokens)::BIGINT                                     AS input_tokens,
     sum(cached_input_tokens)::BIGINT                              AS cached_input_tokens,
     sum(output_tokens)::BIGINT                                    AS output_tokens,
+    sum(input_audio_tokens)::BIGINT                               AS input_audio_tokens,
+    0::BIGINT                                                     AS cached_input_audio_tokens,
+    sum(output_audio_tokens)::BIGINT                              AS output_audio_tokens,
     NULL::BIGINT                                                  AS units,
     min(bucket_start)                                             AS bucket_start,
     max(bucket_end)                                               AS bucket_end,
