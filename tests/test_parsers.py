@@ -243,6 +243,32 @@ class TestDashboardCsv:
         (outcome,) = ingest_landing(con, landing)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 1)
 
+    def test_iso_times_written_several_ways_in_one_file_all_read(self, tmp_path):
+        """A sheet edited by hand mixes ISO forms (offset, Z, a space, a date alone). One
+        format inferred for the column rejected the rows written another way; each row is
+        now read in its own form, naive times as UTC, and a time past 2100 is quarantined
+        with the reason, as a Unix time is."""
+        header = ("start_time_iso,end_time_iso,project_id,num_model_requests,model,"
+                  "input_tokens,output_tokens")
+        tail = ",proj_1,{n},gpt-4o-2024-08-06,10,1"
+        rows = [("2025-10-05T00:00:00+00:00", "2025-10-06T00:00:00+00:00"),
+                ("2025-10-06", "2025-10-07"),
+                ("2025-10-07 00:00:00", "2025-10-08 00:00:00"),
+                ("2025-10-08T02:00:00+02:00", "2025-10-09T02:00:00+02:00"),
+                ("2025-10-09T00:00:00.000Z", "2025-10-10T00:00:00Z"),
+                ("2150-01-01T00:00:00+00:00", "2150-01-02T00:00:00+00:00")]
+        path = self.write(tmp_path, *(f"{a},{b}{tail.format(n=n)}"
+                                      for n, (a, b) in enumerate(rows, start=1)),
+                          header=header)
+        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 6)
+        ok = good(df)
+        assert ok["requests"].to_list() == [1, 2, 3, 4, 5]
+        assert ok["bucket_start"].to_list() == [
+            dt.datetime(2025, 10, d, tzinfo=dt.UTC) for d in range(5, 10)]
+        assert bad(df)["reason"].to_list() == [
+            "start_time_iso outside 1970-2100: 2150-01-01T00:00:00+00:00"]
+
     @pytest.mark.parametrize("sep", ["\t", ";"])
     def test_a_sheet_pasted_with_tabs_or_semicolons_reads_like_the_csv(self, tmp_path, sep):
         """The one real export found (S6) is tab-separated: pasted from a sheet. A sheet saved

@@ -11,12 +11,19 @@ request counts holds embeddings usage; one with ``amount_value`` is the cost vie
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.lib.formats import first_line, separator_of
-from pipelines.lib.schema import COST_SCHEMA, MAX_COUNT, MAX_EPOCH_SECONDS, USAGE_SCHEMA
+from pipelines.lib.schema import (
+    COST_SCHEMA,
+    MAX_COUNT,
+    MAX_EPOCH_SECONDS,
+    TIME_RANGE,
+    USAGE_SCHEMA,
+)
 
 SOURCE = "openai_dashboard"
 TIME_COLUMNS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
@@ -53,13 +60,31 @@ def _count(col: str, present: set[str]) -> tuple[pl.Expr, pl.Expr]:
     return value, error
 
 
+#: the ISO forms a bucket time is written in, tried row by row (a sheet edited by hand mixes
+#: them: one inferred format for the column rejected every row written another way)
+ISO_WITH_OFFSET = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z",
+                   "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
+ISO_NAIVE_UTC = ("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f",
+                 "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def _iso(text: pl.Expr) -> pl.Expr:
+    """An ISO bucket time in any of the forms above (naive times are UTC), as UTC."""
+    with_offset = [text.str.to_datetime(f, strict=False, time_unit="us")
+                   .dt.convert_time_zone("UTC") for f in ISO_WITH_OFFSET]
+    naive = [text.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+             for f in ISO_NAIVE_UTC]
+    return pl.coalesce(*with_offset, *naive)
+
+
 def _timestamp(present: set[str], epoch_col: str, iso_col: str) -> pl.Expr:
     epoch = _str(epoch_col, present).cast(pl.Float64, strict=False)
     from_epoch = (pl.when((epoch >= 0) & (epoch < MAX_EPOCH_SECONDS)).then(epoch * 1_000_000)
                   .cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC")))
-    iso = _str(iso_col, present).str.to_datetime(
-        time_zone="UTC", strict=False, time_unit="us"
-    )
+    iso = _iso(_str(iso_col, present))
+    # within schema.TIME_RANGE, like a Unix time
+    low, high = (dt.datetime.combine(d, dt.time(), dt.UTC) for d in TIME_RANGE)
+    iso = pl.when((iso >= low) & (iso < high)).then(iso)
     return pl.coalesce(from_epoch, iso)
 
 
@@ -95,8 +120,11 @@ def _unparseable(col: str, present: set[str]) -> pl.Expr:
     ahead)."""
     text = _str(col, present)
     epoch = text.cast(pl.Float64, strict=False)
+    iso_text = _str(f"{col}_iso", present)
     return (pl.when(epoch >= MAX_EPOCH_SECONDS)
             .then(pl.lit(f"{col} is not Unix seconds (after 2100; milliseconds?): ") + text)
+            .when(_iso(iso_text).is_not_null())
+            .then(pl.lit(f"{col}_iso outside 1970-2100: ") + iso_text)
             .otherwise(pl.lit(f"unparseable {col}")))
 
 
