@@ -7,7 +7,8 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
 * ``usage_api/completions.json`` - Usage API pages (a JSON array of pages, 7 daily buckets
   each, the newer field set): team *search* mid-migration from a deprecated model to an
   active one (an evaluation job on a second key lags behind), a batch key, cached tokens,
-  and an unmapped project (``proj_sandbox``).
+  an unmapped project (``proj_sandbox``), and team *voice* on a realtime model whose tokens
+  are mostly audio (priced at the audio rates), where the catalog has one retiring.
 * ``usage_api/embeddings.jsonl`` - embeddings pages as JSON Lines, the older field set.
 * ``dashboard/activity_export.csv`` - a dashboard export for team *support* (float counts,
   TRUE/FALSE, empty rows), which also repeats three days of *search* buckets already in the
@@ -53,6 +54,7 @@ class DemoModels:
     shutdown_long_ago: str   # shut down long ago, still called through the gateway
     embedding: str
     other_provider: str | None = None  # Anthropic's, retiring or retired (through the gateway)
+    voice: str | None = None  # an OpenAI audio model, retiring, with a replacement priced for audio
 
 
 def _status(row: Lifecycle | None, as_of: dt.date) -> str:
@@ -101,7 +103,22 @@ def pick_models(as_of: dt.date) -> DemoModels:
         embedding=first(["text-embedding-3-small"], "active") if "text-embedding-3-small"
         in priced else "text-embedding-3-small",
         other_provider=_other_provider(as_of, lifecycle, priced),
+        voice=_voice(as_of, lifecycle, priced),
     )
+
+
+def _voice(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str | None:
+    """An OpenAI realtime model with audio prices, deprecated on as-of, whose replacement has
+    audio prices too: gpt-realtime where it qualifies, else the one retiring next."""
+    def candidate(m: str) -> bool:
+        row, p = lifecycle.get(m), priced[m]
+        replacement = priced.get((row.replacement_model or "") if row else "")
+        return (p.provider == "openai" and "realtime" in m and p.input_audio_usd_per_1m
+                is not None and _status(row, as_of) == "deprecated" and replacement is not None
+                and replacement.input_audio_usd_per_1m is not None)
+    pool = sorted((m for m in priced if candidate(m)),
+                  key=lambda m: (m != "gpt-realtime", lifecycle[m].shutdown_date or dt.date.max))
+    return pool[0] if pool else None
 
 
 def _other_provider(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str | None:
@@ -175,6 +192,29 @@ def search_buckets(day: dt.date, as_of: dt.date, m: DemoModels) -> list[dict]:
     return results
 
 
+def voice_results(day: dt.date, m: DemoModels) -> list[dict]:
+    """Team voice's phone agent on a realtime model: most of its tokens are audio, which costs
+    8x the text rate and more (the fields of the Usage API's newer field set)."""
+    if m.voice is None:
+        return []
+    rng = _rng("voice", day)
+    requests = rng.randint(40, 90)
+    audio_in, text_in = requests * rng.randint(1500, 2500), requests * rng.randint(300, 700)
+    cached_audio, cached_text = audio_in // 5, text_in // 2
+    audio_out, text_out = requests * rng.randint(400, 800), requests * rng.randint(50, 150)
+    uncached = audio_in - cached_audio + text_in - cached_text
+    return [{
+        "object": "organization.usage.completions.result",
+        "input_tokens": audio_in + text_in, "output_tokens": audio_out + text_out,
+        "input_cached_tokens": cached_audio + cached_text, "input_uncached_tokens": uncached,
+        "input_text_tokens": text_in - cached_text, "output_text_tokens": text_out,
+        "input_cached_text_tokens": cached_text, "input_audio_tokens": audio_in - cached_audio,
+        "input_cached_audio_tokens": cached_audio, "output_audio_tokens": audio_out,
+        "num_model_requests": requests, "project_id": "proj_voice", "user_id": None,
+        "api_key_id": "key_voice_agent", "model": m.voice, "batch": False,
+        "service_tier": "default"}]
+
+
 def write_completions(path: Path, as_of: dt.date, m: DemoModels) -> None:
     days = _days(as_of)
     pages = []
@@ -182,7 +222,8 @@ def write_completions(path: Path, as_of: dt.date, m: DemoModels) -> None:
         chunk = days[i:i + 7]
         buckets = [{"object": "bucket", "start_time": _epoch(d),
                     "end_time": _epoch(d + dt.timedelta(days=1)),
-                    "results": search_buckets(d, as_of, m)} for d in chunk]
+                    "results": search_buckets(d, as_of, m) + voice_results(d, m)}
+                   for d in chunk]
         more = i + 7 < len(days)
         pages.append({"object": "page", "data": buckets, "has_more": more,
                       "next_page": f"page_{i // 7 + 1:04d}" if more else None})
@@ -377,7 +418,7 @@ def write_notebook_save(path: Path, as_of: dt.date, m: DemoModels) -> None:
     usage as the API pages and the dashboard export, so it adds nothing."""
     buckets = []
     for d in _days(as_of)[-NOTEBOOK_DAYS:]:
-        results = search_buckets(d, as_of, m) + support_results(d, m)
+        results = search_buckets(d, as_of, m) + support_results(d, m) + voice_results(d, m)
         total = {k: sum(r[k] for r in results) for k in UNGROUPED_SUMS}
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [{
@@ -396,11 +437,12 @@ DEMO_KEYS = (
     ("proj_sandbox", "key_sandbox", "", "user", "intern@example.com"),
     ("proj_support", "key_support_bot", "support-bot", "service_account", "helpdesk-automation"),
     ("proj_support", "key_support_agent", "agent-assist", "service_account", "agent-assist"),
+    ("proj_voice", "key_voice_agent", "phone-agent", "service_account", "voice-gateway"),
 )
 
 
 DEMO_PROJECTS = {"proj_search": "Search", "proj_sandbox": "Sandbox",
-                 "proj_support": "Customer support"}
+                 "proj_support": "Customer support", "proj_voice": "Voice"}
 DEMO_USERS = {"user_ana": ("Ana Souza", "ana@example.com"),
               "user_priya": ("Priya Nair", "priya@example.com")}
 
