@@ -175,6 +175,28 @@ def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_pat
         ("2026-11-23", "2026-11-23 10:00:00", 10)]
 
 
+def test_an_end_time_before_the_start_or_days_after_it_counts_as_missing(tmp_path):
+    """A request logged as ending before it started, or as a stream hanging for four days,
+    counts with its end at its start. Staged as they were, such a time made the day's span
+    longer than any bucket (or negative): the blocking staging check failed and stopped
+    every later step of the run."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "a", "success") for i in (1, 2, 3)]
+    end = LITELLM_HEADER.index("endTime")
+    rows[0][end] = "2026-11-23 09:00:00.000"
+    rows[1][end] = "2026-11-27 10:00:00.000"
+    rows[2][end] = "2026-11-24 09:59:59.000"  # within a day: kept
+    write(landing, "odd_ends.csv", rows[:2], 1)
+    write(landing, "long_request.csv", rows[2:], 2)
+    con = prepare(duckdb.connect(":memory:"))
+    ingest_landing(con, landing)
+    assert con.execute(
+        "SELECT requests, bucket_start, bucket_end FROM staging.usage ORDER BY file_id"
+    ).fetchall() == [
+        (2, dt.datetime(2026, 11, 23, 10), dt.datetime(2026, 11, 23, 10)),
+        (1, dt.datetime(2026, 11, 23, 10), dt.datetime(2026, 11, 24, 9, 59, 59))]
+
+
 def test_a_repeated_header_line_is_set_apart_as_not_usage(tmp_path):
     """Two exports concatenated with ``cat``: the second header line is a row, quarantined
     as not model usage (no warning), and both exports' requests load."""
@@ -257,6 +279,8 @@ CELLS = {
                  '{"usage_object": {"prompt_tokens_details": {"audio_tokens": 50}, '
                  '"completion_tokens_details": {"audio_tokens": -3}}}',
                  '{"usage_object": {"prompt_tokens_details": {"audio_tokens": "x"}}}',
+                 '{"usage_object": {"prompt_tokens_details": {"cached_tokens": -5, '
+                 '"audio_tokens": 3}}}',
                  '{"user_api_key_user_id": "mu", "user_api_key_team_id": "mt", '
                  '"user_api_key_team_alias": ""}'],
     "team_id": ["", "t1", " t1"],
@@ -297,7 +321,7 @@ def test_the_two_level_rollup_equals_the_row_by_row_parse(tmp_path, rows):
     assert con.execute("SELECT sum(rows_read) FROM a").fetchall()[0][0] == len(rows)
 
 
-def test_a_gateway_request_s_audio_tokens_are_read_from_its_usage_object(tmp_path):
+def test_a_gateway_request_s_audio_and_cached_tokens_are_read_from_its_usage_object(tmp_path):
     """LiteLLM keeps the provider's usage block in the metadata: the prompt's and the
     completion's audio tokens are the audio parts of the counts (the prompt's apart from its
     cached reads, as LiteLLM prices them), each kept within what it is part of."""
@@ -313,6 +337,9 @@ def test_a_gateway_request_s_audio_tokens_are_read_from_its_usage_object(tmp_pat
     rows[1][meta] = json.dumps({"usage_object": {
         "prompt_tokens_details": {"cached_tokens": 500, "audio_tokens": 900},
         "completion_tokens_details": {"audio_tokens": 1_000}}})
+    # a negative cached count is none (it was staged as -5, and the blocking staging check
+    # then stopped every later step of the run)
+    rows[2][meta] = json.dumps({"usage_object": {"prompt_tokens_details": {"cached_tokens": -5}}})
     write(landing, "spend.csv", rows, 1)
     con = prepare(duckdb.connect(":memory:"))
     ingest_landing(con, landing)

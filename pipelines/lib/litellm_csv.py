@@ -185,6 +185,15 @@ def _in_range(column: str) -> str:
             f"THEN {column} END")
 
 
+def _end(ended: str, started: str) -> str:
+    """A request's end time (``ended``, parsed), or NULL (missing: it ends when it starts) when
+    it is outside ``schema.TIME_RANGE``, before the request's start, or more than a day after
+    it (a stream logged as hanging for days): no request runs that long, and one such time
+    made the day's span longer than any bucket, which the blocking staging check refuses."""
+    return (f"CASE WHEN ({_in_range(ended)}) BETWEEN {started} "
+            f"AND {started} + INTERVAL 1 DAY THEN {ended} END")
+
+
 def _start_reason(text: str) -> str:
     """The reason of a row whose startTime (``started_any``: parsed, before the range) is
     not a request time; ``text`` is the column's text."""
@@ -311,7 +320,7 @@ typed AS (
     FROM numbers
 ),
 bounded AS (
-    SELECT * REPLACE ({_in_range("started")} AS started, {_in_range("ended")} AS ended),
+    SELECT * REPLACE ({_in_range("started")} AS started, {_end("ended", "started")} AS ended),
         started AS started_any
     FROM typed
 ),
@@ -344,7 +353,7 @@ SELECT
     1::BIGINT AS requests,
     CASE WHEN status = 'failure' THEN 1 ELSE 0 END::BIGINT AS failed_requests,
     input_tokens,
-    least(cached_input_tokens, input_tokens) AS cached_input_tokens,
+    {CACHED_IN.format(cached="cached_input_tokens")} AS cached_input_tokens,
     output_tokens,
     {AUDIO_IN.format(audio="audio_in_reported", cached="cached_input_tokens")}
         AS input_audio_tokens,
@@ -411,12 +420,15 @@ def _trimmed(column: str) -> str:
             f"THEN trim({column}) ELSE {column} END)")
 
 
-#: a request's audio parts (``schema.AUDIO_TOKENS``), SQL over its counts: the prompt's audio
+#: a request's cached reads, SQL over its counts: within its prompt (a negative or
+#: non-numeric count in the metadata is none)
+#: and its audio parts (``schema.AUDIO_TOKENS``): the prompt's audio
 #: tokens as LiteLLM reads them, apart from the cached reads (its cost calculation prices
 #: cached, audio and text prompt tokens each once), so within the uncached input; the
 #: completion's within the output. A spend log does not split cached audio (0: its cached
 #: reads price at the cached rate).
-AUDIO_IN = ("greatest(0, least({audio}, input_tokens - least({cached}, input_tokens)))")
+CACHED_IN = "greatest(0, least({cached}, input_tokens))"
+AUDIO_IN = f"greatest(0, least({{audio}}, input_tokens - {CACHED_IN}))"
 AUDIO_OUT = "greatest(0, least({audio}, output_tokens))"
 
 #: the status as parse_sql normalises it
@@ -474,7 +486,7 @@ numbers AS (
 texts AS (
     -- the trimmed count text, which parse_sql's rules read: only for the unusual values;
     -- the times within TIME_RANGE
-    SELECT * REPLACE ({_in_range("started")} AS started, {_in_range("ended")} AS ended),
+    SELECT * REPLACE ({_in_range("started")} AS started, {_end("ended", "started")} AS ended),
         started AS started_any,
         CASE WHEN prompt_tokens_whole BETWEEN 0 AND {MAX_COUNT} THEN NULL
              ELSE nullif(trim(prompt_tokens), '') END AS prompt_tokens_text,
@@ -517,7 +529,7 @@ per_text AS (
             completion_tokens := nullif(trim(completion_tokens), ''))) AS VARCHAR) END AS raw,
         count(*) AS rows_read,
         sum(input_tokens) AS input_tokens,
-        sum(least(coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0), input_tokens))
+        sum({CACHED_IN.format(cached="coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0)")})
             AS cached_input_tokens,
         sum(output_tokens) AS output_tokens,
         sum({AUDIO_IN.format(
