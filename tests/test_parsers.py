@@ -671,3 +671,25 @@ class TestOpenAIDirectoryLists:
                            ).fetchall() == [("proj_a", "Checkout", "active")]
         assert both.status == "rejected"
         assert "document 1 is a project API key list, in a file of other documents" in both.error
+
+
+def test_a_bucket_longer_than_a_day_is_quarantined_not_the_run(tmp_path):
+    """The APIs' buckets are 1m, 1h or 1d wide and the dashboard's 1h or 1d; a week-long
+    bucket (a page or a sheet made by hand) passed the parsers and failed the blocking
+    staging check, which stopped every later step of the run. Now it is a rejected row."""
+    week = bucket("2026-11-20", [RESULT_A])
+    week["end_time"] = week["start_time"] + 7 * 86_400
+    day = bucket("2026-11-21", [RESULT_C])
+    parsed = openai_pages.parse_pages(json.dumps(page([week, day])))
+    assert bad(parsed.usage)["reason"].to_list() == [
+        "bucket longer than a day (604800 s): the Usage and Costs APIs' buckets are 1m, 1h "
+        "or 1d wide"]
+    assert good(parsed.usage)["requests"].to_list() == [1]
+    s = epoch("2026-11-20")
+    path = tmp_path / "sheet.csv"
+    path.write_text("start_time,end_time,model,num_model_requests,input_tokens,output_tokens\n"
+                    f"{s},{s + 7 * 86_400},gpt-4o,1,10,1\n{s},{s + 86_400},gpt-4o,2,10,1\n")
+    kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+    assert bad(df)["reason"].to_list() == [
+        "bucket longer than a day: the dashboard's buckets are 1h or 1d wide"]
+    assert good(df)["requests"].to_list() == [2]

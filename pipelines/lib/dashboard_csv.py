@@ -19,6 +19,7 @@ import polars as pl
 from pipelines.lib.formats import first_line, separator_of
 from pipelines.lib.schema import (
     COST_SCHEMA,
+    MAX_BUCKET_SECONDS,
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
     TIME_RANGE,
@@ -107,6 +108,8 @@ def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
         pl.when(start.is_null()).then(_unparseable("start_time", present))
         .when(end.is_null()).then(_unparseable("end_time", present))
         .when(end <= start).then(pl.lit("end_time is not after start_time"))
+        .when((end - start).dt.total_seconds() > MAX_BUCKET_SECONDS)
+        .then(pl.lit("bucket longer than a day: the dashboard's buckets are 1h or 1d wide"))
         .otherwise(None)
     )
     if "amount_value" in present:

@@ -19,6 +19,7 @@ import polars as pl
 from pipelines.lib import openai_directory
 from pipelines.lib.schema import (
     COST_SCHEMA,
+    MAX_BUCKET_SECONDS,
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
     USAGE_SCHEMA,
@@ -192,8 +193,12 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
             try:
                 start, end = bucket.get("start_time"), bucket.get("end_time")
                 start_at = _ts(start, "start_time")
-                if _ts(end, "end_time") <= start_at:
+                end_at = _ts(end, "end_time")
+                if end_at <= start_at:
                     raise ValueError("bucket end_time is not after start_time")
+                if (seconds := int((end_at - start_at).total_seconds())) > MAX_BUCKET_SECONDS:
+                    raise ValueError(f"bucket longer than a day ({seconds} s): the Usage and "
+                                     "Costs APIs' buckets are 1m, 1h or 1d wide")
                 bucket_error = None
             except ValueError as exc:
                 bucket_error = exc

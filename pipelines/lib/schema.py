@@ -16,6 +16,10 @@ TIME_RANGE = (dt.date(1970, 1, 1), dt.date(2100, 1, 1))
 #: the end of TIME_RANGE in Unix seconds
 MAX_EPOCH_SECONDS = int(dt.datetime.combine(TIME_RANGE[1], dt.time(), dt.UTC).timestamp())
 
+#: The longest bucket a source reports: the Usage and Costs APIs' are 1m, 1h or 1d wide (a
+#: gateway day spans its requests, the last of which may end after midnight: twice this)
+MAX_BUCKET_SECONDS = 86_400
+
 ENDPOINTS = (
     "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
     "moderations", "vector_stores", "code_interpreter_sessions", "file_searches", "web_searches",

@@ -20,7 +20,7 @@ from pipelines.lib.catalog import AUDIO_PRICE_COLUMNS, KNOWN_THROUGH_SQL
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
-from pipelines.lib.schema import AUDIO_TOKENS, ENDPOINTS
+from pipelines.lib.schema import AUDIO_TOKENS, ENDPOINTS, MAX_BUCKET_SECONDS
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
     WAREHOUSE_POOL,
@@ -136,7 +136,8 @@ def staging_usage_is_valid(
             "epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
             "u.input_tokens - u.cached_input_tokens AS uncached_input_tokens, "
             # a gateway row spans its day's requests, the last of which may end after midnight
-            "CASE WHEN u.source = 'litellm' THEN 2 * 86400 ELSE 86400 END AS max_bucket_seconds "
+            f"CASE WHEN u.source = 'litellm' THEN 2 * {MAX_BUCKET_SECONDS} "
+            f"ELSE {MAX_BUCKET_SECONDS} END AS max_bucket_seconds "
             "FROM staging.usage u "
             "WHERE u.file_id BETWEEN $first AND $last "
             # the sample size is a code constant: DuckDB takes no parameter there
