@@ -420,13 +420,13 @@ def _trimmed(column: str) -> str:
             f"THEN trim({column}) ELSE {column} END)")
 
 
-#: a request's cached reads, SQL over its counts: within its prompt (a negative or
-#: non-numeric count in the metadata is none)
-#: and its audio parts (``schema.AUDIO_TOKENS``): the prompt's audio
-#: tokens as LiteLLM reads them, apart from the cached reads (its cost calculation prices
-#: cached, audio and text prompt tokens each once), so within the uncached input; the
-#: completion's within the output. A spend log does not split cached audio (0: its cached
-#: reads price at the cached rate).
+#: SQL of a request's cached reads and audio parts (``schema.AUDIO_TOKENS``) from the counts
+#: in its metadata, each kept within what it is part of (a negative or non-numeric count is
+#: none): the cached reads within the prompt; the prompt's audio tokens, as LiteLLM reads
+#: them, apart from the cached reads (its cost calculation prices cached, audio and text
+#: prompt tokens each once), so within the uncached prompt; the completion's within the
+#: completion. A spend log does not split cached audio (0: its cached reads price at the
+#: cached rate).
 CACHED_IN = "greatest(0, least({cached}, input_tokens))"
 AUDIO_IN = f"greatest(0, least({{audio}}, input_tokens - {CACHED_IN}))"
 AUDIO_OUT = "greatest(0, least({audio}, output_tokens))"
