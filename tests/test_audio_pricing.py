@@ -149,7 +149,11 @@ def _write_page(radar, name: str, results: list[dict], day: str = "2026-11-20") 
 
 def test_refresh_prices_audio_and_leaves_audio_without_a_price_unpriced(radar, refresh):
     _write_page(radar, "usage.json", [REALTIME, AUDIO_ON_TEXT_MODEL])
-    refresh()
+    result = refresh()
+    meta = result.asset_materializations_for_node("intermediate__usage_priced")[0].metadata
+    # the Dagster UI shows how much audio there is, and how much of it has no price
+    assert (meta["rows_with_audio"].value, meta["audio_tokens"].value,
+            meta["audio_rows_without_an_audio_price"].value) == (2, 682_000, 1)
     rows = dict((model, rest) for model, *rest in radar.query(
         "SELECT model, cost_usd, list_cost_usd, replacement_model, replacement_cost_usd, "
         "priced, unpriced_reason FROM marts.usage_cost_daily"))

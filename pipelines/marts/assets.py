@@ -42,6 +42,18 @@ def _cost_daily_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
             "unpriced_requests": int(unpriced)}
 
 
+def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
+    """How much of the usage is audio, priced at the audio rates, and how much of it the
+    catalog has no audio price for (those rows are unpriced, never priced as text)."""
+    rows, tokens, unpriced = con.execute(
+        "SELECT count(*), coalesce(sum(input_audio_tokens + cached_input_audio_tokens "
+        "+ output_audio_tokens), 0), count(*) FILTER (WHERE unpriced_reason LIKE 'audio%') "
+        "FROM intermediate.usage_priced WHERE input_audio_tokens + cached_input_audio_tokens "
+        "+ output_audio_tokens > 0").fetchall()[0]
+    return {"rows_with_audio": int(rows), "audio_tokens": int(tokens),
+            "audio_rows_without_an_audio_price": int(unpriced)}
+
+
 def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     teams, req, cost = con.execute(
         "SELECT count(DISTINCT team), coalesce(sum(requests_28d), 0), "
@@ -191,6 +203,7 @@ usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
           ["intermediate", "lifecycle_as_of"], PRICES, TEAMS], group="intermediate",
+    extra_metadata=_priced_meta,
     by_day=ByDay(DAY_OF_ROW["intermediate.usage_priced"], _priced_inputs))
 
 usage_cost_daily = sql_table_asset(
