@@ -225,6 +225,27 @@ def test_left_over_cached_tokens_never_exceed_left_over_input(tmp_path, con):
     assert daily(con)[0] == (None, None, 1, 100, 100, 0)
 
 
+def test_left_over_audio_tokens_never_exceed_what_is_left_of_their_totals(tmp_path, con):
+    """Ungrouped: 1,000 input (200 cached, of them 200 audio; 800 uncached audio), 100 output
+    (all audio); the finer rows: 600 input (100 cached), 50 output, no audio. Left over: 400
+    input, 100 of it cached, so at most 300 uncached audio and 100 cached audio; 50 output,
+    so at most 50 audio: every text count left over stays >= 0."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drop(landing, "notebook.json", [completion(
+        num_model_requests=10, input_tokens=1000, input_cached_tokens=200,
+        input_audio_tokens=800, input_cached_audio_tokens=200, output_tokens=100,
+        output_audio_tokens=100)], 1)
+    drop(landing, "sync.json", [dict(fine("proj_a", "gpt-realtime", 6), input_tokens=600,
+                                     input_cached_tokens=100, output_tokens=50)], 2)
+    roll_up(con, landing)
+    assert con.execute(
+        "SELECT input_tokens, cached_input_tokens, input_audio_tokens, "
+        "cached_input_audio_tokens, output_tokens, output_audio_tokens "
+        "FROM intermediate.usage_daily WHERE project_id IS NULL").fetchall() == [
+        (400, 100, 300, 100, 50, 50)]
+
+
 def test_the_refresh_and_the_report_count_an_ungrouped_save_once(radar):
     """Through Dagster: the deprecated share is 60%, not 30% (what counting the ungrouped save
     too would give); the blocking cross-layer check passes; the report says what it did."""

@@ -54,7 +54,8 @@ class Grouped:
     dimensions: tuple[str, ...]     # null where a save was not grouped by it
     measures: tuple[str, ...]
     carried: tuple[str, ...]        # staged columns copied into the set-aside table
-    capped: tuple[tuple[str, str], ...] = ()  # (measure, measure whose remainder caps it)
+    # (measure, the measures whose remainders cap it: the first's less the others')
+    capped: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 #: sources that report OpenAI's own usage buckets (gateway logs are excluded)
@@ -75,10 +76,10 @@ USAGE = Grouped(
              "service_tier", "is_batch", "bucket_start", "bucket_end"),
     # cached tokens are part of the input tokens, audio tokens part of their totals: what is
     # left of a part fits in what is left of its whole
-    capped=(("cached_input_tokens", "input_tokens"),
-            ("input_audio_tokens", "input_tokens"),
-            ("cached_input_audio_tokens", "cached_input_tokens"),
-            ("output_audio_tokens", "output_tokens")),
+    capped=(("cached_input_tokens", ("input_tokens",)),
+            ("input_audio_tokens", ("input_tokens", "cached_input_tokens")),
+            ("cached_input_audio_tokens", ("cached_input_tokens",)),
+            ("output_audio_tokens", ("output_tokens",))),
 )
 
 BILLED = Grouped(
@@ -134,8 +135,9 @@ def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
     # what the finer rows do not explain, never past 0 (a credit stays a credit)
     remainder = {m: f"(CASE WHEN c.{m} >= 0 THEN greatest(0, c.{m} - coalesce(sum(f.{m}), 0)) "
                     f"ELSE least(0, c.{m} - coalesce(sum(f.{m}), 0)) END)" for m in measures}
-    for measure, cap in spec.capped:
-        remainder[measure] = f"least({remainder[measure]}, {remainder[cap]})"
+    for measure, (whole, *parts) in spec.capped:
+        cap = " - ".join(remainder[m] for m in (whole, *parts))
+        remainder[measure] = f"least({remainder[measure]}, {cap})"
     same_partition = " AND ".join(f"f.{c} = c.{c}" for c in spec.partition)
     for bits, _ in patterns:  # finest first: what a row contains is counted before it
         equal = "".join(f" AND f.{d} = c.{d}" for i, d in enumerate(dims) if bits >> i & 1)
