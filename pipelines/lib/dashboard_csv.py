@@ -78,15 +78,20 @@ def _iso(text: pl.Expr) -> pl.Expr:
     return pl.coalesce(*with_offset, *naive)
 
 
-def _timestamp(present: set[str], epoch_col: str, iso_col: str) -> pl.Expr:
-    epoch = _str(epoch_col, present).cast(pl.Float64, strict=False)
+#: helper columns: each time column's ISO text parsed once (unbounded), then each bucket time
+_ISO = {"start_time": "_start_iso", "end_time": "_end_iso"}
+_TIMES = {"start_time": "_start", "end_time": "_end"}
+
+
+def _timestamp(present: set[str], col: str) -> pl.Expr:
+    """A bucket time: its Unix seconds, else its ISO text (the ``_ISO`` helper column), within
+    ``schema.TIME_RANGE``; NULL when neither is a time there."""
+    epoch = _str(col, present).cast(pl.Float64, strict=False)
     from_epoch = (pl.when((epoch >= 0) & (epoch < MAX_EPOCH_SECONDS)).then(epoch * 1_000_000)
                   .cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC")))
-    iso = _iso(_str(iso_col, present))
-    # within schema.TIME_RANGE, like a Unix time
+    iso = pl.col(_ISO[col])
     low, high = (dt.datetime.combine(d, dt.time(), dt.UTC) for d in TIME_RANGE)
-    iso = pl.when((iso >= low) & (iso < high)).then(iso)
-    return pl.coalesce(from_epoch, iso)
+    return pl.coalesce(from_epoch, pl.when((iso >= low) & (iso < high)).then(iso))
 
 
 def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
@@ -102,8 +107,10 @@ def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
     ) if measure_cols else pl.lit(False)
     df = df.filter(non_empty)
     raw = pl.struct([pl.col(c) for c in df.columns if c != "position"]).struct.json_encode()
-    start = _timestamp(present, "start_time", "start_time_iso")
-    end = _timestamp(present, "end_time", "end_time_iso")
+    # each time parsed once, into helper columns the rows below read (and leave out)
+    df = df.with_columns(_iso(_str(f"{c}_iso", present)).alias(h) for c, h in _ISO.items())
+    df = df.with_columns(_timestamp(present, c).alias(h) for c, h in _TIMES.items())
+    start, end = pl.col("_start"), pl.col("_end")
     time_error = (
         pl.when(start.is_null()).then(_unparseable("start_time", present))
         .when(end.is_null()).then(_unparseable("end_time", present))
@@ -120,13 +127,13 @@ def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
 def _unparseable(col: str, present: set[str]) -> pl.Expr:
     """The reason for a bucket time that did not parse: a number past 2100 as Unix seconds
     says so (an export in milliseconds would otherwise date its usage thousands of years
-    ahead)."""
+    ahead), and so does an ISO time outside 1970-2100."""
     text = _str(col, present)
     epoch = text.cast(pl.Float64, strict=False)
     iso_text = _str(f"{col}_iso", present)
     return (pl.when(epoch >= MAX_EPOCH_SECONDS)
             .then(pl.lit(f"{col} is not Unix seconds (after 2100; milliseconds?): ") + text)
-            .when(_iso(iso_text).is_not_null())
+            .when(pl.col(_ISO[col]).is_not_null())
             .then(pl.lit(f"{col}_iso outside 1970-2100: ") + iso_text)
             .otherwise(pl.lit(f"unparseable {col}")))
 
