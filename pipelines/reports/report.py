@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
-from pipelines.lib.duck import table_exists
+from pipelines.lib.duck import column_names, table_exists
 from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
@@ -119,9 +119,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                (SELECT shutdown_date FROM nearest) AS nearest_shutdown,
                (SELECT days_to_shutdown FROM nearest) AS nearest_days
         FROM win""", p)[0]
-    has_owner = bool(con.execute(
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'catalog' "
-        "AND table_name = 'team_directory' AND column_name = 'owner'").fetchall()[0][0])
+    has_owner = "owner" in column_names(con, "catalog.team_directory")
     owner = ("(SELECT string_agg(DISTINCT owner, ', ') FROM catalog.team_directory t "
              "WHERE t.team = d.team)" if has_owner else "NULL")
     # the end of a replacement chain can itself be retiring (no active successor named, or
