@@ -218,7 +218,7 @@ class TestDashboardCsv:
             "gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0",
             f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,,,,,,,,,,")
         assert detect_format(path) == DASHBOARD_CSV
-        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 1)
         row = df.row(0, named=True)
         assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
@@ -231,7 +231,7 @@ class TestDashboardCsv:
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
         path = self.write(tmp_path, f"{s * 1000},{e * 1000}{tail}", f"{s},{e}{tail}")
-        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 2)
         assert bad(df)["reason"].to_list() == [
             f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}"]
@@ -260,7 +260,7 @@ class TestDashboardCsv:
         path = self.write(tmp_path, *(f"{a},{b}{tail.format(n=n)}"
                                       for n, (a, b) in enumerate(rows, start=1)),
                           header=header)
-        kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 6)
         ok = good(df)
         assert ok["requests"].to_list() == [1, 2, 3, 4, 5]
@@ -281,7 +281,7 @@ class TestDashboardCsv:
         pasted = tmp_path / "pasted.tsv"
         pasted.write_text(f"{self.HEADER}\n{row}\n".replace(",", sep))
         assert detect_format(pasted) == DASHBOARD_CSV
-        kind, df, read = dashboard_csv.parse_dashboard_csv(pasted)
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(pasted)
         assert (kind, read) == ("usage", 1)
         assert df.drop("raw").equals(want)
         assert want["requests"].to_list() == [10]
@@ -291,7 +291,7 @@ class TestDashboardCsv:
                           "2025-10-06T00:00:00+00:00,100.0",
                           header="num_model_requests,model,start_time_iso,end_time_iso,"
                           "input_tokens")
-        kind, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, _, _ = dashboard_csv.parse_dashboard_csv(path)
         row = good(df).row(0, named=True)
         assert (kind, row["endpoint"], row["requests"]) == ("usage", "embeddings", 5)
         assert row["bucket_start"].isoformat().startswith("2025-10-05T00:00:00")
@@ -299,7 +299,7 @@ class TestDashboardCsv:
     def test_fractional_count_rejected(self, tmp_path):
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         path = self.write(tmp_path, f"{s},{e},,,p,1.5,,,m,FALSE,default,1.0,1.0,0.0")
-        _, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        df = dashboard_csv.parse_dashboard_csv(path).rows
         assert "not a whole number" in bad(df)["reason"].item()
 
     def test_cost_export(self, tmp_path):
@@ -308,7 +308,7 @@ class TestDashboardCsv:
             "0.8958740000000000,usd,,proj_1,org-1,Acme",
             header="start_time,end_time,start_time_iso,end_time_iso,amount_value,"
             "amount_currency,line_item,project_id,organization_id,organization_name")
-        kind, df, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, _, _ = dashboard_csv.parse_dashboard_csv(path)
         assert kind == "costs"
         assert df["amount_usd"].to_list() == ["0.8958740000000000"]
 
@@ -689,7 +689,7 @@ def test_a_bucket_longer_than_a_day_is_quarantined_not_the_run(tmp_path):
     path = tmp_path / "sheet.csv"
     path.write_text("start_time,end_time,model,num_model_requests,input_tokens,output_tokens\n"
                     f"{s},{s + 7 * 86_400},gpt-4o,1,10,1\n{s},{s + 86_400},gpt-4o,2,10,1\n")
-    kind, df, read = dashboard_csv.parse_dashboard_csv(path)
+    kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
     assert bad(df)["reason"].to_list() == [
         "bucket longer than a day: the dashboard's buckets are 1h or 1d wide"]
     assert good(df)["requests"].to_list() == [2]

@@ -6,6 +6,8 @@ in ``\\r\\r\\n``. DuckDB's CSV reader takes the first ``\\r`` for the line end a
 next row's first value, the request id, with the ``\\n``: the same requests exported again
 with ordinary line ends would then be counted twice. Both are read from a repaired copy in the
 scratch folder, like a decompressed file; a file that needs no repair is read in place.
+A dashboard sheet saved as "CSV (Comma delimited)" by a spreadsheet on Windows is
+Windows-1252: it is decoded as such. Each of these is said in the manifest's ``note``.
 """
 
 from __future__ import annotations
@@ -69,11 +71,14 @@ def test_a_spend_log_with_doubled_carriage_returns_counts_once_beside_a_clean_co
     con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
     (first,) = ingest_landing(con, landing)
     assert (first.status, first.rows_loaded, first.rows_rejected) == ("loaded", 3, 0)
+    assert first.note == "doubled carriage returns read as one line end"
     # the same requests with ordinary line ends, and a gzip of the doubled file: both repeat
     (landing / "clean.csv").write_bytes(spend_log("\r\n"))
     (landing / "windows.csv.gz").write_bytes(gzip.compress(spend_log("\r\r\n"), mtime=0))
     outcomes = ingest_landing(con, landing)
     assert sorted((o.rows_loaded, o.rows_duplicate) for o in outcomes) == [(0, 3), (0, 3)]
+    assert sorted(str(o.note) for o in outcomes) == [
+        "None", "decompressed (gzip); doubled carriage returns read as one line end"]
     assert staged(con) == [("litellm", None, 3, 600, 60)]
     assert con.execute("SELECT count(*) FROM staging.gateway_requests").fetchone() == (3,)
     assert not list(tmp_path.glob(".radar-decompress-*"))
@@ -87,6 +92,7 @@ def test_a_dashboard_export_saved_as_utf16_loads_like_the_utf8_one(tmp_path, sep
         ("activity.txt", dashboard(sep).encode("utf-16")))
     assert (outcome.status, outcome.format, outcome.rows_loaded) == (
         "loaded", "openai_dashboard_csv", 1)
+    assert outcome.note == "decoded from UTF-16"
     assert staged(got) == staged(want) == [("openai_dashboard", "proj_é", 40, 100000, 10000)]
     assert not list(tmp_path.glob(".radar-decompress-*"))
 
@@ -205,3 +211,88 @@ def test_the_repair_equals_one_replace_over_the_whole_text(tmp_path, text, chunk
     repairs = ("utf-16", "cr-cr-lf") if utf16 else ("cr-cr-lf",)
     repair_text(source, target, repairs, chunk_bytes=chunk)
     assert target.read_bytes() == text.replace("\r\r\n", "\r\n").encode("utf-8")
+
+
+def european_sheet(rows_before: int) -> str:
+    """A dashboard sheet as a French spreadsheet saves it: semicolons, the organisation's name
+    accented, ``rows_before`` rows before the first accented one (past the 4 KiB the format
+    is told from, at 80), and one row quarantined (a fractional count)."""
+    s, e = epoch("2026-11-22"), epoch("2026-11-23")
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    w.writerow([*DASHBOARD_HEADER, "organization_name"])
+    for i in range(rows_before + 2):
+        w.writerow(["gpt-4o-mini-2024-07-18", "", "", s, e, f"proj_{i}", "40", "", "key_a",
+                    "FALSE", "default", "100000", "10000", "20000",
+                    "Acme" if i < rows_before else "Société Générale"])
+    w.writerow(["gpt-4o-mini-2024-07-18", "", "", s, e, "proj_x", "1.5", "", "key_a",
+                "FALSE", "default", "1", "1", "0", "Société Générale"])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("rows_before", [0, 80], ids=["in-the-head", "past-the-head"])
+def test_a_dashboard_sheet_saved_as_windows_1252_loads_like_the_utf8_one(tmp_path,
+                                                                         rows_before):
+    """It used to be rejected whole ("not UTF-8 text"). Its numbers and ids are ASCII, the
+    same in either encoding; the quarantined row's raw text keeps the name as written, and
+    the manifest says how the file was read."""
+    text = european_sheet(rows_before)
+    assert len(text.split("Soci", 1)[0]) > 4096 if rows_before else True
+    want, got, outcome = ingest_side_by_side(
+        tmp_path, ("activity.csv", text.encode("utf-8")),
+        ("activity_excel.csv", text.encode("cp1252")))
+    assert (outcome.status, outcome.format, outcome.rows_loaded, outcome.rows_rejected) == (
+        "loaded", "openai_dashboard_csv", rows_before + 2, 1)
+    assert outcome.note == "decoded from Windows-1252 (not UTF-8)"
+    assert staged(got) == staged(want)
+    assert len(staged(got)) == rows_before + 2
+    raw = "SELECT reason, raw FROM staging.rejected_rows"
+    assert got.execute(raw).fetchall() == want.execute(raw).fetchall()
+    assert "Société Générale" in got.execute(raw).fetchone()[1]
+    notes = "SELECT note FROM staging.ingested_files"
+    assert got.execute(notes).fetchall() == [("decoded from Windows-1252 (not UTF-8)",)]
+    assert want.execute(notes).fetchall() == [(None,)]
+
+
+def test_only_a_dashboard_sheet_is_read_as_windows_1252(tmp_path):
+    """A spend log, a usage page or a sheet of no known kind that is not UTF-8 is still
+    rejected as such: a spend log's team alias is a team name and JSON from the API is UTF-8.
+    A sheet that is not Windows-1252 either (a byte it leaves undefined) says how to save
+    it."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    # a spend log re-saved by a spreadsheet, a user's name in its metadata
+    (landing / "spend.csv").write_bytes(
+        spend_log().decode().replace("success", "success,Hélène", 1).encode("cp1252"))
+    (landing / "page.json").write_bytes(
+        json.dumps(page([bucket("2026-11-20", [dict(RESULT_A, user_id="é")])]),
+                   ensure_ascii=False).encode("cp1252"))
+    (landing / "other.csv").write_bytes("a,b\r\nSociété,1\r\n".encode("cp1252") * 3)
+    (landing / "neither.csv").write_bytes(european_sheet(0).encode("cp1252")
+                                          + b"\x81\r\n")
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
+    assert {name: o.status for name, o in outcomes.items()} == dict.fromkeys(
+        ("spend.csv", "page.json", "other.csv", "neither.csv"), "rejected")
+    for name in ("spend.csv", "page.json", "other.csv"):
+        assert "not UTF-8 text (byte " in outcomes[name].error, name
+    assert "nor Windows-1252 (byte" in outcomes["neither.csv"].error
+    assert "save the sheet as CSV UTF-8" in outcomes["neither.csv"].error
+    assert con.execute("SELECT count(*) FROM staging.usage").fetchone() == (0,)
+
+
+def test_a_manifest_from_before_the_note_column_takes_it_on(tmp_path):
+    """Every version before this one wrote a manifest without ``note``: the next ingest
+    adds the column (empty for the files already there) and notes its own files."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "spend.csv").write_bytes(spend_log())
+    con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
+    ingest_landing(con, landing)
+    con.execute("ALTER TABLE staging.ingested_files DROP COLUMN note")
+    (landing / "activity.csv").write_bytes(european_sheet(0).encode("cp1252"))
+    (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "loaded"
+    assert con.execute("SELECT regexp_extract(path, '[^/]+$'), note FROM "
+                       "staging.ingested_files ORDER BY file_id").fetchall() == [
+        ("spend.csv", None), ("activity.csv", "decoded from Windows-1252 (not UTF-8)")]

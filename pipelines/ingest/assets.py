@@ -77,6 +77,8 @@ def ingest_landing_folder(
         if o.retried:
             context.log.info(f"{o.path}: rejected whole by an older version of the readers, "
                              f"read again: {o.status}")
+        if o.note:
+            context.log.info(f"{o.path}: {o.note}")
         if o.status in ("rejected", "skipped") or o.rows_rejected > o.rows_not_usage:
             context.log.warning(f"{o.path}: {o.status}; {o.error}")
         elif o.rows_not_usage:

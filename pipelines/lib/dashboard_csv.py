@@ -7,16 +7,20 @@ columns (``input_audio_tokens``, ``input_cached_audio_tokens``, ``output_audio_t
 read as parts of the totals, as in the API (``schema.AUDIO_TOKENS``). A file with
 output or cached-token columns holds completions usage; one with only input tokens and
 request counts holds embeddings usage; one with ``amount_value`` is the cost view.
+A sheet that is not UTF-8 is read as Windows-1252, what a spreadsheet on Windows saves
+"CSV (Comma delimited)" in (``formats.SHEET_ENCODING``).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
-from pipelines.lib.formats import first_line, separator_of
+from pipelines.lib.formats import SHEET_ENCODING, first_line, separator_of
 from pipelines.lib.schema import (
     COST_SCHEMA,
     MAX_BUCKET_SECONDS,
@@ -94,9 +98,38 @@ def _timestamp(present: set[str], col: str) -> pl.Expr:
     return pl.coalesce(from_epoch, pl.when((iso >= low) & (iso < high)).then(iso))
 
 
-def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
-    """Return (kind, rows, rows_read); kind is ``usage`` or ``costs``; rows carry `reason`."""
-    df = pl.read_csv(path, infer_schema=False, encoding="utf8", empty_string_is_null=False,
+class DashboardSheet(NamedTuple):
+    kind: str  # usage or costs
+    rows: pl.DataFrame  # each with its `reason` (NULL: good)
+    rows_read: int
+    encoding: str  # utf-8, or SHEET_ENCODING for a sheet that is not UTF-8
+
+
+def _readable(path: Path) -> tuple[Path | bytes, str]:
+    """The sheet as polars reads it (UTF-8: the file itself; else its text as Windows-1252,
+    re-encoded as UTF-8) and the encoding it was read in. A file that is neither (one of the
+    five bytes Windows-1252 leaves undefined) is a ValueError naming both offending bytes."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return path, "utf-8"
+    except UnicodeDecodeError as not_utf8:
+        body = data.removeprefix(codecs.BOM_UTF8)
+        try:
+            text = body.decode(SHEET_ENCODING)
+        except UnicodeDecodeError as neither:
+            at = neither.start + len(data) - len(body)
+            raise ValueError(
+                f"neither UTF-8 text (byte {not_utf8.start}: {not_utf8.reason}) nor "
+                f"Windows-1252 (byte {at} is undefined there): save the sheet as CSV UTF-8"
+            ) from neither
+        return text.encode("utf-8"), SHEET_ENCODING
+
+
+def parse_dashboard_csv(path: Path) -> DashboardSheet:
+    """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good)."""
+    source, encoding = _readable(path)
+    df = pl.read_csv(source, infer_schema=False, encoding="utf8", empty_string_is_null=False,
                      separator=separator_of(first_line(path)))
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     present = set(df.columns)
@@ -120,8 +153,10 @@ def parse_dashboard_csv(path: Path) -> tuple[str, pl.DataFrame, int]:
         .otherwise(None)
     )
     if "amount_value" in present:
-        return "costs", _costs(df, present, start, end, time_error, raw), len(df)
-    return "usage", _usage(df, present, start, end, time_error, raw), len(df)
+        return DashboardSheet("costs", _costs(df, present, start, end, time_error, raw),
+                              len(df), encoding)
+    return DashboardSheet("usage", _usage(df, present, start, end, time_error, raw), len(df),
+                          encoding)
 
 
 def _unparseable(col: str, present: set[str]) -> pl.Expr:

@@ -38,6 +38,10 @@ UNREAD_CONTAINERS = {
 
 #: byte order marks of the UTF-16 text a spreadsheet saves as "Unicode text"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+#: what a spreadsheet on Windows saves "CSV (Comma delimited)" in (Python's name for
+#: Windows-1252): a dashboard sheet that is not UTF-8 is read in it. Its only free text is
+#: the organisation's name; ids, models and numbers are ASCII, the same in either.
+SHEET_ENCODING = "cp1252"
 
 
 def text_repairs(head: bytes) -> tuple[str, ...]:
@@ -106,8 +110,15 @@ def separator_of(first_line: str) -> str:
 
 
 def first_line(path: Path) -> str:
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        return fh.readline()
+    """The header line as text: UTF-8 (a byte order mark dropped), else Windows-1252 (the
+    header names are ASCII either way; only the line is decoded, so a byte further on that is
+    not UTF-8 is the reader's to judge)."""
+    with path.open("rb") as fh:
+        line = fh.readline(1 << 20)
+    try:
+        return line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return line.decode(SHEET_ENCODING, errors="replace")
 
 
 def read_header(path: Path) -> list[str]:
@@ -139,17 +150,25 @@ def detect_format(path: Path) -> str:
             raise UnrecognisedFile("UTF-16 text without a byte order mark: save it as UTF-8 "
                                    "(or as UTF-16 with one, as spreadsheets do)")
         raise UnrecognisedFile("binary content (NUL bytes), not a usage export")
+    not_utf8: UnrecognisedFile | None = None
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the 4 KiB boundary is fine; anything else is not UTF-8
+        # a multi-byte character cut at the 4 KiB boundary is fine; anything else is not
+        # UTF-8, which only a dashboard sheet may be (read as Windows-1252)
         if exc.start < len(head) - 4:
-            raise UnrecognisedFile(f"not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
-        text = head[: exc.start].decode("utf-8-sig")
+            not_utf8 = UnrecognisedFile(f"not UTF-8 text (byte {exc.start}: {exc.reason})")
+            text = head.decode(SHEET_ENCODING, errors="replace")
+        else:
+            text = head[: exc.start].decode("utf-8-sig")
     stripped = text.lstrip()
     if stripped[:1] in "{[":
+        if not_utf8 is not None:
+            raise not_utf8
         return OPENAI_JSON
     header = set(read_header(path))
+    if not_utf8 is not None and not (header & DASHBOARD_TIME and header & DASHBOARD_MEASURES):
+        raise not_utf8
     if header >= LITELLM_REQUIRED:
         if separator_of(first_line(path)) != ",":
             raise UnrecognisedFile("a LiteLLM spend-log export that is not comma-separated: "

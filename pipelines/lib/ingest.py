@@ -46,6 +46,7 @@ from pipelines.lib.formats import (
     OPENAI_KEYS,
     OPENAI_PROJECTS,
     OPENAI_USERS,
+    SHEET_ENCODING,
     compression_of,
     detect_format,
     repair_text,
@@ -105,6 +106,9 @@ class FileOutcome:
     rows_not_usage: int = 0
     #: read again because older readers rejected it whole (:func:`retry_rejected_files`)
     retried: bool = False
+    #: how the file's text was read when it was not plain UTF-8 (decompressed, decoded from
+    #: UTF-16 or Windows-1252, line ends repaired); in the manifest's ``note`` too
+    note: str | None = None
 
 
 @dataclass
@@ -151,8 +155,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 #: Raised when a reader learns to read files it rejected whole: the first ingest of the new
 #: version reads such files again (:func:`retry_rejected_files`). 1: until 2026-12-05;
 #: 2: UTF-16 and doubled carriage returns, line breaks inside a spend log's quoted values,
-#: Usage API pages appended one after another.
-READER_VERSION = 2
+#: Usage API pages appended one after another. 3: dashboard sheets in Windows-1252.
+READER_VERSION = 3
+
+#: the manifest note for each way a file's text is made readable (:func:`_plain_content`)
+READ_NOTES = {"gzip": "decompressed (gzip)", "bz2": "decompressed (bz2)",
+              "xz": "decompressed (xz)", "utf-16": "decoded from UTF-16",
+              "cr-cr-lf": "doubled carriage returns read as one line end",
+              SHEET_ENCODING: "decoded from Windows-1252 (not UTF-8)"}
 
 
 def retry_rejected_files(con: duckdb.DuckDBPyConnection, present: set[str],
@@ -317,7 +327,8 @@ def _file_meta(path: Path) -> tuple[int, dt.datetime]:
 
 
 def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, run_id,
-              dup_of=None, meta: tuple[int, dt.datetime] | None = None):
+              dup_of=None, meta: tuple[int, dt.datetime] | None = None,
+              note: str | None = None):
     """The file's manifest row, written last in the transaction that loads, rejects or
     records it: if the file's size or modification time is no longer ``meta`` (what the
     listing saw), it was being written while it was read, and :class:`FileChanged` rolls the
@@ -331,13 +342,15 @@ def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now,
                           f"modified {meta[1]} -> {mtime}): still being written? Nothing of "
                           "it was kept; the next run reads it")
     _x(con, 
-        "INSERT INTO staging.ingested_files VALUES "
+        "INSERT INTO staging.ingested_files (file_id, path, sha256, format, status, rows_read, "
+        "rows_loaded, rows_rejected, rows_duplicate, error, size_bytes, modified_at, "
+        "ingested_at, duplicate_of, run_id, note) VALUES "
         "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
-        "$mtime, $now, $dup_of, $run_id)",
+        "$mtime, $now, $dup_of, $run_id, $note)",
         {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
          "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
          "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of,
-         "run_id": run_id},
+         "run_id": run_id, "note": note},
     )
 
 
@@ -381,7 +394,7 @@ def ingest_file(
     """
     with ExitStack() as scratch:
         try:
-            source = _plain_content(con, path, scratch)
+            source, read_as = _plain_content(con, path, scratch)
         except UnicodeDecodeError as exc:
             # a byte order mark said UTF-16, the rest is not
             return _reject_file(con, path, key, sha, None,
@@ -398,7 +411,7 @@ def ingest_file(
             # a truncated or corrupt stream: the file's doing
             return _reject_file(con, path, key, sha, None, f"cannot decompress: {error}", now,
                                 run_id, meta)
-        return _ingest_content(con, path, source, key, sha, now, run_id, meta)
+        return _ingest_content(con, path, source, key, sha, now, run_id, meta, read_as)
 
 
 def _scratch(con: duckdb.DuckDBPyConnection) -> tuple[Path | None, str]:
@@ -426,11 +439,12 @@ def clear_scratch(con: duckdb.DuckDBPyConnection) -> int:
     return len(stale)
 
 
-def _plain_content(con: duckdb.DuckDBPyConnection, path: Path, stack: ExitStack) -> Path:
+def _plain_content(con: duckdb.DuckDBPyConnection, path: Path, stack: ExitStack
+                   ) -> tuple[Path, tuple[str, ...]]:
     """``path`` itself, or a copy of it that ``stack`` deletes on exit (the scratch folder is
     looked up only when a copy is made): decompressed, and then, if its text needs it,
     repaired (:func:`~pipelines.lib.formats.text_repairs`: UTF-16 decoded, doubled carriage
-    returns taken out)."""
+    returns taken out); and what was done (keys of ``READ_NOTES``)."""
     with path.open("rb") as fh:
         kind = compression_of(fh.read(8))
     folder: Path | None = None
@@ -450,20 +464,22 @@ def _plain_content(con: duckdb.DuckDBPyConnection, path: Path, stack: ExitStack)
             shutil.copyfileobj(packed, out, 1 << 20)
     with plain.open("rb") as fh:
         repairs = text_repairs(fh.read(4096))
+    done = ((kind,) if kind is not None else ()) + repairs
     if not repairs:
-        return plain
+        return plain, done
     repaired = scratch_file(f"repaired-{path.name}")
     repair_text(plain, repaired, repairs)
-    return repaired
+    return repaired, done
 
 
 _OPENERS: dict[str, Callable] = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
 
 
 def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.datetime,
-                    run_id: str | None, meta: tuple[int, dt.datetime] | None = None
-                    ) -> FileOutcome:
-    """``ingest_file`` once the content to parse is a plain file, ``source``."""
+                    run_id: str | None, meta: tuple[int, dt.datetime] | None = None,
+                    read_as: tuple[str, ...] = ()) -> FileOutcome:
+    """``ingest_file`` once the content to parse is a plain file, ``source`` (made readable
+    from ``path`` in the ways ``read_as`` lists: keys of ``READ_NOTES``)."""
     fmt: str | None = None
     gateway_sql = ""
     usage_df: pl.DataFrame | None = None
@@ -486,8 +502,11 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 parsed = openai_pages.parse_documents(documents)
                 usage_df, costs_df = parsed.usage, parsed.costs
         elif fmt == DASHBOARD_CSV:
-            kind, frame, _ = dashboard_csv.parse_dashboard_csv(source)
-            usage_df, costs_df = (frame, None) if kind == "usage" else (None, frame)
+            sheet = dashboard_csv.parse_dashboard_csv(source)
+            usage_df, costs_df = ((sheet.rows, None) if sheet.kind == "usage"
+                                  else (None, sheet.rows))
+            if sheet.encoding == SHEET_ENCODING:
+                read_as += (SHEET_ENCODING,)
         elif fmt == LITELLM_CSV:
             columns = litellm_csv.csv_columns(source)
             parallel = True
@@ -547,8 +566,9 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                      + (f" ({counts.not_usage} of them gateway calls that are not model usage)"
                         if counts.not_usage else "")
                      + ", see staging.rejected_rows" if counts.rejected else None)
+            note = "; ".join(READ_NOTES[r] for r in read_as) or None
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id,
-                      meta=meta)
+                      meta=meta, note=note)
     except FileChanged:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast
@@ -559,7 +579,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                      *GATEWAY_TEMPS):
             _x(con, f"DROP TABLE IF EXISTS {temp}")
     return FileOutcome(key, sha, fmt, status, counts.read, counts.loaded, counts.rejected,
-                       counts.duplicate, error, tuple(sorted(dates)), counts.not_usage)
+                       counts.duplicate, error, tuple(sorted(dates)), counts.not_usage,
+                       note=note)
 
 
 #: the raw text of a row that parsed (parsers keep raw text for rejected rows only)

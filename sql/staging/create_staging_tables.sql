@@ -17,8 +17,11 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     modified_at    TIMESTAMP,
     ingested_at    TIMESTAMP NOT NULL,
     duplicate_of   VARCHAR,              -- for status duplicate: the path first loaded
-    run_id         VARCHAR               -- the Dagster run that looked at the file
+    run_id         VARCHAR,              -- the Dagster run that looked at the file
+    note           VARCHAR               -- how the text was read when not plain UTF-8
 );
+-- added 2026-12-05: working files from before take the column on
+ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS note VARCHAR;
 
 -- Usage at the source's own grain, one row per dedupe_key: an OpenAI bucket x group (the
 -- newest file's version of that bucket), or a gateway file's requests of one day and one set
