@@ -302,6 +302,22 @@ class TestDashboardCsv:
         df = dashboard_csv.parse_dashboard_csv(path).rows
         assert "not a whole number" in bad(df)["reason"].item()
 
+    @pytest.mark.parametrize("view", ["costs", "usage"])
+    def test_an_empty_bucket_with_its_organisation_named_is_still_empty(self, tmp_path, view):
+        """Times and the organisation's id and name, nothing else: an empty bucket, neither
+        a quarantined cost row ("missing amount_value") nor a usage row of zeros."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        times = f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00"
+        measures = ("amount_value,amount_currency,line_item,project_id" if view == "costs"
+                    else "num_model_requests,model,input_tokens,output_tokens")
+        filled = "0.5,usd,,proj_1" if view == "costs" else "3,gpt-4o,100,10"
+        path = self.write(
+            tmp_path, f"{times},{filled},org-1,Acme", f"{times},,,,,org-1,Acme",
+            header="start_time,end_time,start_time_iso,end_time_iso,"
+                   f"{measures},organization_id,organization_name")
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read, len(df), len(bad(df))) == (view, 1, 1, 0)
+
     def test_cost_export(self, tmp_path):
         path = self.write(
             tmp_path, "1759622400,1759708800,2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,"

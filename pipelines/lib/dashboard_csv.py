@@ -2,7 +2,8 @@
 
 Columns are found by header name, in any order. Counts may be written as floats (``10.0``;
 a fractional part is rejected), booleans as ``TRUE``/``FALSE``, and a row whose every
-non-time column is empty stands for an empty bucket (skipped: it is not usage). The audio
+non-time column is empty stands for an empty bucket (skipped: it is not usage), also with
+the organisation's id and name filled. The audio
 columns (``input_audio_tokens``, ``input_cached_audio_tokens``, ``output_audio_tokens``) are
 read as parts of the totals, as in the API (``schema.AUDIO_TOKENS``). A file with
 output or cached-token columns holds completions usage; one with only input tokens and
@@ -32,6 +33,9 @@ from pipelines.lib.schema import (
 
 SOURCE = "openai_dashboard"
 TIME_COLUMNS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
+#: the organisation the whole export is of (the cost view has them): a row with nothing
+#: else but its times is still an empty bucket
+ORGANISATION_COLUMNS = ("organization_id", "organization_name")
 DIMENSIONS = ("project_id", "user_id", "api_key_id", "model", "service_tier")
 
 
@@ -133,7 +137,7 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
                      separator=separator_of(first_line(path)))
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     present = set(df.columns)
-    measure_cols = [c for c in df.columns if c not in TIME_COLUMNS]
+    measure_cols = [c for c in df.columns if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
     df = df.with_row_index("position").with_columns(pl.col("position").cast(pl.Int64))
     non_empty = pl.any_horizontal(
         [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in measure_cols]
