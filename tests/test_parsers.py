@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -150,6 +151,10 @@ class TestOpenAIPages:
         ({"value": True, "currency": "usd"}, "amount.value is not a number: True"),
         ({"value": "NaN", "currency": "usd"}, "amount.value is not finite: 'NaN'"),
         ({"value": 3.2, "currency": "eur"}, "currency 'eur' is not usd"),
+        ({"value": 1e30, "currency": "usd"},
+         "amount.value implausibly large (over 10^15 USD): 1e+30"),
+        ({"value": "-1000000000000000", "currency": "usd"},
+         "amount.value implausibly large (over 10^15 USD): '-1000000000000000'"),
     ])
     def test_a_bad_cost_result_is_rejected_with_a_reason(self, amount, reason):
         cost = {"object": "organization.costs.result", "amount": amount, "line_item": None,
@@ -709,3 +714,31 @@ def test_a_bucket_longer_than_a_day_is_quarantined_not_the_run(tmp_path):
     assert bad(df)["reason"].to_list() == [
         "bucket longer than a day: the dashboard's buckets are 1h or 1d wide"]
     assert good(df)["requests"].to_list() == [2]
+
+
+def test_a_cost_too_large_for_its_column_quarantines_the_row_not_the_file(tmp_path):
+    """An amount that does not fit DECIMAL(38, 10) (a corrupt export: 10^30 USD) used to
+    fail the cast of the whole file's rows, so the file was rejected and its good rows lost.
+    Now that row is quarantined with the reason and the rest load, from the Costs API and
+    from the dashboard's cost view alike."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    result = {"object": "organization.costs.result", "line_item": None, "project_id": "p"}
+    (landing / "costs.json").write_text(json.dumps(page([bucket("2026-11-20", [
+        dict(result, amount={"value": 1e30, "currency": "usd"}, line_item="corrupt"),
+        dict(result, amount={"value": 1.25, "currency": "usd"})])])))
+    s, e = epoch("2026-11-21"), epoch("2026-11-22")
+    (landing / "cost_view.csv").write_text(
+        "start_time,end_time,amount_value,amount_currency,line_item,project_id\n"
+        f"{s},{e},{'9' * 29}.5,usd,corrupt,p\n{s},{e},2.50,usd,,p\n")
+    con = prepare(duckdb.connect(":memory:"))
+    outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
+    assert {n: (o.status, o.rows_loaded, o.rows_rejected) for n, o in outcomes.items()} == {
+        "costs.json": ("loaded", 1, 1), "cost_view.csv": ("loaded", 1, 1)}
+    assert con.execute("SELECT usage_date, amount_usd FROM staging.billed_costs "
+                       "ORDER BY 1").fetchall() == [
+        (dt.date(2026, 11, 20), Decimal("1.25")), (dt.date(2026, 11, 21), Decimal("2.5"))]
+    assert sorted(r for (r,) in con.execute(
+        "SELECT reason FROM staging.rejected_rows").fetchall()) == [
+        "amount.value implausibly large (over 10^15 USD): 1e+30",
+        f"amount_value implausibly large (over 10^15 USD): {'9' * 29}.5"]

@@ -24,6 +24,7 @@ import polars as pl
 from pipelines.lib.formats import SHEET_ENCODING, first_line, separator_of
 from pipelines.lib.schema import (
     COST_SCHEMA,
+    MAX_AMOUNT_USD,
     MAX_BUCKET_SECONDS,
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
@@ -180,11 +181,17 @@ def _unparseable(col: str, present: set[str]) -> pl.Expr:
 def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     amount = _str("amount_value", present)
     amount_ok = amount.str.contains(r"^-?\d+(\.\d+)?$")
+    # at least MAX_AMOUNT_USD (a power of ten): a non-zero digit and as many more before the
+    # point as it has zeros
+    zeros = len(str(MAX_AMOUNT_USD)) - 1
+    too_large = amount.str.contains(rf"^-?0*[1-9]\d{{{zeros},}}")
     currency = _str("amount_currency", present).str.to_lowercase().fill_null("usd")
     reason = pl.coalesce(
         time_error,
         pl.when(amount.is_null()).then(pl.lit("missing amount_value"))
         .when(~amount_ok).then(pl.lit("amount_value is not a decimal number: ") + amount)
+        .when(too_large)
+        .then(pl.lit("amount_value implausibly large (over 10^15 USD): ") + amount)
         .when(currency != "usd").then(pl.lit("currency is not usd: ") + currency)
         .otherwise(None),
     )

@@ -19,6 +19,7 @@ import polars as pl
 from pipelines.lib import openai_directory
 from pipelines.lib.schema import (
     COST_SCHEMA,
+    MAX_AMOUNT_USD,
     MAX_BUCKET_SECONDS,
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
@@ -323,6 +324,8 @@ def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> 
         raise ValueError(f"amount.value is not a number: {value!r}") from exc
     if not dec.is_finite():
         raise ValueError(f"amount.value is not finite: {value!r}")
+    if abs(dec) >= MAX_AMOUNT_USD:
+        raise ValueError(f"amount.value implausibly large (over 10^15 USD): {value!r}")
     currency = (amount.get("currency") or "usd").lower()
     if currency != "usd":
         raise ValueError(f"currency {currency!r} is not usd")

@@ -10,6 +10,10 @@ import polars as pl
 #: corrupt export, not usage; the cap also keeps every sum far inside BIGINT and every count
 #: exactly representable when an export writes it as a float (``59200.0``).
 MAX_COUNT = 10**15
+#: Largest billed amount accepted in one cost row, in USD (either sign): a quadrillion dollars
+#: in one bucket is a corrupt export. Larger amounts do not fit the DECIMAL(38, 10) they are
+#: staged as, and would reject the whole file instead of the row.
+MAX_AMOUNT_USD = 10**15
 #: The days a usage time may fall on, [from, to): a time outside is no usage time (a later
 #: "Unix time" is milliseconds; a date past 9999 reaches Python as text)
 TIME_RANGE = (dt.date(1970, 1, 1), dt.date(2100, 1, 1))
