@@ -233,3 +233,18 @@ def test_a_gateway_request_s_audio_is_priced_at_the_audio_rates(radar, refresh):
     refresh()
     assert radar.query("SELECT source, model, cost_usd FROM marts.usage_cost_daily") == [
         ("litellm", "gpt-realtime", D("0.02552"))]
+
+
+def test_a_deprecated_model_priced_on_one_key_and_not_on_another_does_not_stop_the_run(
+        radar, refresh):
+    """gpt-4o's text on one key, its audio (no audio price) on another: the pair's cost in
+    deprecated_model_usage is NULL (a partial sum would read as the whole), the priced
+    caller keeps its cost. The two blocking checks that compare the marts summed the priced
+    rows alone, failed, and stopped the run before the report and the BI copy."""
+    text = dict(AUDIO_ON_TEXT_MODEL, input_audio_tokens=0, api_key_id="key_text")
+    _write_page(radar, "usage.json", [text, AUDIO_ON_TEXT_MODEL])
+    refresh()  # asserts the run succeeded
+    assert radar.query("SELECT requests_28d, cost_usd_28d FROM marts.deprecated_model_usage "
+                       "WHERE model = 'gpt-4o-2024-08-06'") == [(6, None)]
+    assert radar.query("SELECT api_key_id, cost_usd_28d FROM marts.deprecated_model_callers "
+                       "ORDER BY 1") == [("key_a", None), ("key_text", D("0.026"))]

@@ -335,7 +335,8 @@ def costs_reconcile_across_layers(
 
 @dg.asset_check(asset=DEPRECATED, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: the deprecated-model table's totals equal usage_cost_daily's "
-                "totals for the same rows (deprecated or shut down, in the 28-day window).")
+                "totals for the same rows (deprecated or shut down, in the 28-day window); a "
+                "team, endpoint and model with an unpriced row has no cost in either.")
 def deprecated_totals_match_daily(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
@@ -343,12 +344,21 @@ def deprecated_totals_match_daily(
     settings = radar.settings()
     with warehouse.get_connection() as con:
         totals = frame(con, """
-            WITH d AS (
+            WITH pairs AS (
+                -- the mart's rule: a pair's cost only when every row of it is priced (a
+                -- partial sum would read as the whole), pairs with requests in the window
                 SELECT sum(requests) AS requests, sum(failed_requests) AS failed,
-                       sum(input_tokens) AS input_tokens, CAST(sum(cost_usd) AS VARCHAR) AS cost
+                       sum(input_tokens) AS input_tokens,
+                       CASE WHEN bool_and(priced) THEN sum(cost_usd) END AS cost
                 FROM marts.usage_cost_daily
                 WHERE usage_date BETWEEN $window_start AND $as_of
-                  AND lifecycle_status IN ('deprecated', 'shutdown')),
+                  AND lifecycle_status IN ('deprecated', 'shutdown')
+                GROUP BY team, endpoint, model
+                HAVING sum(requests) > 0),
+            d AS (
+                SELECT sum(requests) AS requests, sum(failed) AS failed,
+                       sum(input_tokens) AS input_tokens, CAST(sum(cost) AS VARCHAR) AS cost
+                FROM pairs),
             m AS (
                 SELECT sum(requests_28d) AS requests, sum(failed_requests_28d) AS failed,
                        sum(input_tokens_28d) AS input_tokens,
@@ -386,7 +396,10 @@ def callers_add_up_to_deprecated_usage(
                               coalesce(CAST(sum(cost_usd_28d) AS VARCHAR), 'unpriced') AS cost
                        FROM marts.deprecated_model_usage GROUP BY ALL),
             k AS (SELECT team, endpoint, model, {sums}, count(*) AS callers,
-                         coalesce(CAST(sum(cost_usd_28d) AS VARCHAR), 'unpriced') AS cost
+                         -- a caller without a cost leaves its pair without one
+                         CASE WHEN count(cost_usd_28d) = count(*)
+                              THEN CAST(sum(cost_usd_28d) AS VARCHAR) ELSE 'unpriced' END
+                             AS cost
                   FROM marts.deprecated_model_callers GROUP BY ALL)
             SELECT coalesce(u.team, k.team) AS team, coalesce(u.model, k.model) AS model,
                    coalesce(k.callers, 0) AS callers,
