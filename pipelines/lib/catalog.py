@@ -25,9 +25,13 @@ TEAM_HEADER = ["key_type", "key_value", "team"]
 #: what ``lifecycle_override_effects`` says of an override the shipped catalog has caught up with
 SAME_AS_CATALOG = "same as the catalog"
 
-#: optional price columns of the shipped catalog and of an override file
+#: optional price columns of the shipped catalog and of an override file: audio and image
+#: tokens' own prices, each group in (uncached input, cached input, output) order
 AUDIO_PRICE_COLUMNS = ("input_audio_usd_per_1m", "cached_input_audio_usd_per_1m",
                        "output_audio_usd_per_1m")
+IMAGE_PRICE_COLUMNS = ("input_image_usd_per_1m", "cached_input_image_usd_per_1m",
+                       "output_image_usd_per_1m")
+MODAL_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS)
 #: The newest day the catalog knows retirements for: the date of its lifecycle sources (the
 #: deprecations list's newest announcement, a Models API pull's day) or its newest
 #: announcement (an override's included), whichever is later; NULL when neither is known.
@@ -69,6 +73,12 @@ class Price:
     input_audio_usd_per_1m: Decimal | None = None
     cached_input_audio_usd_per_1m: Decimal | None = None
     output_audio_usd_per_1m: Decimal | None = None
+    # image tokens' own prices; NULL: image input is priced as text input (a vision model's
+    # image tokens are billed at its text rate), cached image as cached input, and a row with
+    # image output stays unpriced
+    input_image_usd_per_1m: Decimal | None = None
+    cached_input_image_usd_per_1m: Decimal | None = None
+    output_image_usd_per_1m: Decimal | None = None
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -180,14 +190,16 @@ def read_prices(path: Path) -> list[Price]:
             mode=(r.get("mode") or "").strip() or None,
             service_tier=(r.get("service_tier") or "").strip() or None,
             provider=(r.get("provider") or "").strip() or None,
-            **_audio_prices(r, where),
+            **_modal_prices(r, where),
         ))
     return out
 
 
-def _audio_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
-    """The optional audio price columns of a price or override row (empty or absent: none)."""
-    return {c: _price(r.get(c), f"{where} {c}", required=False) for c in AUDIO_PRICE_COLUMNS}
+def _modal_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
+    """The optional audio and image price columns of a price or override row (empty or
+    absent: none)."""
+    return {c: _price(r.get(c), f"{where} {c}", required=False)
+            for group in MODAL_PRICE_COLUMNS for c in group}
 
 
 def read_lifecycle(path: Path) -> list[Lifecycle]:
@@ -228,7 +240,7 @@ def read_overrides(path: Path) -> list[Price]:
             output_usd_per_1m=_price(r["output_usd_per_1m"], f"{where} output_usd_per_1m"),
             batch_discount=DEFAULT_BATCH_DISCOUNT,
             source=f"override {path.name} line {line}",
-            **_audio_prices(r, where),
+            **_modal_prices(r, where),
         ))
     return out
 
@@ -308,12 +320,15 @@ def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Pri
     return [p for p in pieces if p.valid_to is None or p.valid_from < p.valid_to]
 
 
-def _inherited_audio(override: Price, base: Price | None) -> dict[str, Decimal | None]:
-    """An override's audio prices: its own if it gives any, else the built-in row's."""
-    own = {c: getattr(override, c) for c in AUDIO_PRICE_COLUMNS}
-    if base is None or any(v is not None for v in own.values()):
-        return own
-    return {c: getattr(base, c) for c in AUDIO_PRICE_COLUMNS}
+def _inherited_modal(override: Price, base: Price | None) -> dict[str, Decimal | None]:
+    """An override's audio prices, and its image prices: for each group its own if it gives
+    any, else the built-in row's."""
+    out: dict[str, Decimal | None] = {}
+    for group in MODAL_PRICE_COLUMNS:
+        own = {c: getattr(override, c) for c in group}
+        keep = base is None or any(v is not None for v in own.values())
+        out |= own if keep else {c: getattr(base, c) for c in group}
+    return out
 
 
 def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]:
@@ -321,8 +336,9 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
 
     Built-in rows are cut around each override's window; an override keeps the batch
     discount, mode and provider of the built-in row it replaces (a discount of 0.5 and no
-    mode or provider where the model is new), and its audio prices where the override gives
-    none (an override of an audio model's text prices leaves its audio at list price).
+    mode or provider where the model is new), and its audio or image prices where the
+    override gives none (an override of an audio model's text prices leaves its audio at list
+    price).
     Overrides of the same model that overlap each other are an error: which one applies
     would be a guess. Overrides set the default tier's price; flex and priority rows are
     left as they are.
@@ -344,7 +360,7 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
         discount = base.batch_discount if base else DEFAULT_BATCH_DISCOUNT
         result.extend(replace(o, batch_discount=discount, mode=base.mode if base else None,
                               provider=base.provider if base else None,
-                              **_inherited_audio(o, base))
+                              **_inherited_modal(o, base))
                       for o in rows)
     return sorted(result, key=lambda p: (p.model, p.valid_from))
 

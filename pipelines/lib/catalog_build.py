@@ -37,7 +37,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.lib.catalog import AUDIO_PRICE_COLUMNS, Lifecycle, read_lifecycle
+from pipelines.lib.catalog import (
+    AUDIO_PRICE_COLUMNS,
+    IMAGE_PRICE_COLUMNS,
+    Lifecycle,
+    read_lifecycle,
+)
 from pipelines.lib.modelnames import parse_replacement
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 
@@ -45,12 +50,19 @@ from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
 OPEN_START = dt.date(2020, 1, 1)
 PRICE_COLUMNS = [
     "model", "service_tier", "valid_from", "valid_to", "input_usd_per_1m",
-    "cached_input_usd_per_1m", "output_usd_per_1m", *AUDIO_PRICE_COLUMNS, "batch_discount",
-    "mode", "provider", "source",
+    "cached_input_usd_per_1m", "output_usd_per_1m", *AUDIO_PRICE_COLUMNS,
+    *IMAGE_PRICE_COLUMNS, "batch_discount", "mode", "provider", "source",
 ]
-#: LiteLLM's per-token fields for the audio prices, in AUDIO_PRICE_COLUMNS order
+#: LiteLLM's per-token fields for the audio and image prices, in AUDIO_PRICE_COLUMNS and
+#: IMAGE_PRICE_COLUMNS order
 LITELLM_AUDIO_FIELDS = ("input_cost_per_audio_token", "cache_read_input_audio_token_cost",
                         "output_cost_per_audio_token")
+LITELLM_IMAGE_FIELDS = ("input_cost_per_image_token", "cache_read_input_image_token_cost",
+                        "output_cost_per_image_token")
+#: An image model's output is image tokens only: LiteLLM gives gpt-image-1's and its
+#: successors' output price as ``output_cost_per_image_token`` alone, which is then the
+#: model's output price (OpenAI's price list has no text output for them either).
+IMAGE_MODE = "image_generation"
 #: service tiers with their own prices (LiteLLM's `_flex` / `_priority` fields); the
 #: default tier is the row without a tier
 TIERS = ("flex", "priority")
@@ -79,6 +91,9 @@ class PriceRow:
     input_audio_usd_per_1m: Decimal | None = None
     cached_input_audio_usd_per_1m: Decimal | None = None
     output_audio_usd_per_1m: Decimal | None = None
+    input_image_usd_per_1m: Decimal | None = None
+    cached_input_image_usd_per_1m: Decimal | None = None
+    output_image_usd_per_1m: Decimal | None = None
 
 
 #: one lifecycle row: the same record the pipeline reads back from the shipped CSV
@@ -109,10 +124,19 @@ def in_scope(key: str, entry: object) -> bool:
     return entry.get("mode") in TEXT_MODES and bool(entry.get("litellm_provider"))
 
 
+def _output_price(entry: dict, suffix: str = "") -> float | int | None:
+    """The per-token output price of an entry's tier (``suffix``): its text output price, or
+    an image model's image output price where it has no other (``IMAGE_MODE``)."""
+    out = entry.get(f"output_cost_per_token{suffix}")
+    if out is None and entry.get("mode") == IMAGE_MODE:
+        out = entry.get(f"output_cost_per_image_token{suffix}")
+    return out
+
+
 def _is_token_entry(key: str, entry: object) -> bool:
     if not (isinstance(entry, dict) and in_scope(key, entry)):
         return False
-    inp, out = entry.get("input_cost_per_token"), entry.get("output_cost_per_token")
+    inp, out = entry.get("input_cost_per_token"), _output_price(entry)
     if inp is None or out is None:
         return False
     # another provider's 0/0 is LiteLLM's placeholder for a price it does not know
@@ -143,14 +167,16 @@ def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | N
     for tier in (None, *TIERS):
         suffix = f"_{tier}" if tier else ""
         inp = entry.get(f"input_cost_per_token{suffix}")
-        out = entry.get(f"output_cost_per_token{suffix}")
+        out = _output_price(entry, suffix)
         if inp is None or out is None:
             continue
         cached = entry.get(f"cache_read_input_token_cost{suffix}")
-        # the tier's own audio prices only: a tier's audio is not priced at another's
-        audio = {column: None if (v := entry.get(f"{field}{suffix}")) is None
+        # the tier's own audio and image prices only: a tier's are not priced at another's
+        modal = {column: None if (v := entry.get(f"{field}{suffix}")) is None
                  else _per_million(v)
-                 for column, field in zip(AUDIO_PRICE_COLUMNS, LITELLM_AUDIO_FIELDS, strict=True)}
+                 for column, field in zip(AUDIO_PRICE_COLUMNS + IMAGE_PRICE_COLUMNS,
+                                          LITELLM_AUDIO_FIELDS + LITELLM_IMAGE_FIELDS,
+                                          strict=True)}
         rows[(key, tier)] = PriceRow(
             model=key,
             valid_from=OPEN_START,
@@ -163,7 +189,7 @@ def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | N
             source=source,
             service_tier=tier,
             provider=entry.get("litellm_provider"),
-            **audio,
+            **modal,
         )
     return rows
 

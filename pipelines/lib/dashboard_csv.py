@@ -5,7 +5,8 @@ a fractional part is rejected), booleans as ``TRUE``/``FALSE``, and a row whose 
 non-time column is empty stands for an empty bucket (skipped: it is not usage), also with
 the organisation's id and name filled. The audio
 columns (``input_audio_tokens``, ``input_cached_audio_tokens``, ``output_audio_tokens``) are
-read as parts of the totals, as in the API (``schema.AUDIO_TOKENS``). A file with
+read as parts of the totals, as in the API (``schema.AUDIO_TOKENS``), and so are the image
+columns (``schema.IMAGE_TOKENS``). A file with
 output or cached-token columns holds completions usage; one with only input tokens and
 request counts holds embeddings usage; one with ``amount_value`` is the cost view.
 A sheet that is not UTF-8 is read as Windows-1252, what a spreadsheet on Windows saves
@@ -208,6 +209,16 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     ).cast(COST_SCHEMA)
 
 
+def _parts(audio_name: str, audio: pl.Expr, image_name: str, image: pl.Expr,
+           total_name: str) -> pl.Expr:
+    """The reason for an audio and an image part that together exceed their total, naming
+    the parts that are not 0."""
+    return (pl.when(image == 0).then(pl.lit(audio_name))
+            .when(audio == 0).then(pl.lit(image_name))
+            .otherwise(pl.lit(f"{audio_name} + {image_name}"))
+            + pl.lit(f" exceeds {total_name}"))
+
+
 def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     is_completions = bool({"output_tokens", "input_cached_tokens"} & present)
     endpoint = "completions" if is_completions else "embeddings"
@@ -218,6 +229,9 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     audio_in, audio_in_err = _count("input_audio_tokens", present)
     cached_audio, cached_audio_err = _count("input_cached_audio_tokens", present)
     audio_out, audio_out_err = _count("output_audio_tokens", present)
+    image_in, image_in_err = _count("input_image_tokens", present)
+    cached_image, cached_image_err = _count("input_cached_image_tokens", present)
+    image_out, image_out_err = _count("output_image_tokens", present)
     batch_text = _str("batch", present).str.to_uppercase()
     batch = (
         pl.when(batch_text.is_in(["TRUE", "1"])).then(True)
@@ -232,15 +246,19 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     dims = {d: _str(d, present) for d in DIMENSIONS}
     reason = pl.coalesce(
         time_error, requests_err, input_err, cached_err, output_err, audio_in_err,
-        cached_audio_err, audio_out_err, batch_err,
+        cached_audio_err, audio_out_err, image_in_err, cached_image_err, image_out_err,
+        batch_err,
         pl.when(cached > input_tokens)
         .then(pl.lit("input_cached_tokens exceeds input_tokens"))
-        .when(audio_in > input_tokens - cached)
-        .then(pl.lit("input_audio_tokens exceeds the uncached input tokens"))
-        .when(cached_audio > cached)
-        .then(pl.lit("input_cached_audio_tokens exceeds input_cached_tokens"))
-        .when(audio_out > output)
-        .then(pl.lit("output_audio_tokens exceeds output_tokens"))
+        .when(audio_in + image_in > input_tokens - cached)
+        .then(_parts("input_audio_tokens", audio_in, "input_image_tokens", image_in,
+                     "the uncached input tokens"))
+        .when(cached_audio + cached_image > cached)
+        .then(_parts("input_cached_audio_tokens", cached_audio, "input_cached_image_tokens",
+                     cached_image, "input_cached_tokens"))
+        .when(audio_out + image_out > output)
+        .then(_parts("output_audio_tokens", audio_out, "output_image_tokens", image_out,
+                     "output_tokens"))
         .otherwise(None),
     )
     batch_key = pl.when(batch.is_null()).then(pl.lit("")).when(batch).then(
@@ -273,6 +291,9 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
         audio_in.alias("input_audio_tokens"),
         cached_audio.alias("cached_input_audio_tokens"),
         audio_out.alias("output_audio_tokens"),
+        image_in.alias("input_image_tokens"),
+        cached_image.alias("cached_input_image_tokens"),
+        image_out.alias("output_image_tokens"),
         pl.lit(None, dtype=pl.Int64).alias("units"),
         pl.lit(None, dtype=pl.String).alias("unit"),
         key.alias("dedupe_key"),

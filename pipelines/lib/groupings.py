@@ -70,16 +70,21 @@ USAGE = Grouped(
                 "extra_dims"),
     measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
               "output_tokens", "input_audio_tokens", "cached_input_audio_tokens",
-              "output_audio_tokens"),
+              "output_audio_tokens", "input_image_tokens", "cached_input_image_tokens",
+              "output_image_tokens"),
     carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
              "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
              "service_tier", "is_batch", "bucket_start", "bucket_end"),
-    # cached tokens are part of the input tokens, audio tokens part of their totals: what is
-    # left of a part fits in what is left of its whole
+    # cached tokens are part of the input tokens, audio and image tokens parts of their
+    # totals: what is left of a part fits in what is left of its whole (less the other part)
     capped=(("cached_input_tokens", ("input_tokens",)),
             ("input_audio_tokens", ("input_tokens", "cached_input_tokens")),
             ("cached_input_audio_tokens", ("cached_input_tokens",)),
-            ("output_audio_tokens", ("output_tokens",))),
+            ("output_audio_tokens", ("output_tokens",)),
+            ("input_image_tokens", ("input_tokens", "cached_input_tokens",
+                                    "input_audio_tokens")),
+            ("cached_input_image_tokens", ("cached_input_tokens", "cached_input_audio_tokens")),
+            ("output_image_tokens", ("output_tokens", "output_audio_tokens"))),
 )
 
 BILLED = Grouped(

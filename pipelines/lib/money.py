@@ -3,7 +3,7 @@
 * Token counts are integers (BIGINT in DuckDB, int in Python).
 * Prices are exact decimals in USD per 1M tokens, DECIMAL(18, 6) in the warehouse.
 * Every token is priced at its own rate: text input (uncached, cached), output, and the audio
-  parts of each at the catalog's audio prices (:func:`row_cost`).
+  and image parts of each at the catalog's audio and image prices (:func:`row_cost`).
 * The cost of one usage row is computed exactly and then rounded **once**, to 10 decimal
   places of a dollar (1e-10 USD), half away from zero. That is DuckDB's DECIMAL cast rule and
   Python's ``ROUND_HALF_UP``. Sums are taken over the rounded row costs, so every total is
@@ -69,6 +69,12 @@ def row_cost(
     input_audio_price: Decimal | None = None,
     cached_audio_price: Decimal | None = None,
     output_audio_price: Decimal | None = None,
+    input_image_tokens: int = 0,
+    cached_input_image_tokens: int = 0,
+    output_image_tokens: int = 0,
+    input_image_price: Decimal | None = None,
+    cached_image_price: Decimal | None = None,
+    output_image_price: Decimal | None = None,
 ) -> Decimal:
     """The contract's cost formula for one usage row, prices in USD per 1M tokens.
 
@@ -79,37 +85,56 @@ def row_cost(
     uncached input, cached audio of the cached input, audio output of the output. Each is
     priced at its audio price; cached audio falls back to the cached price. Audio tokens at a
     model without an audio price cannot be priced: a ValueError, never the text price.
+
+    Image tokens are parts of the totals the same way (``schema.IMAGE_TOKENS``), beside the
+    audio parts. Image input without an image price is priced as text input (a vision model
+    bills its image tokens at its text rate), cached image input as cached input; image
+    output without an image output price cannot be priced (a ValueError).
     """
     counts = {
         "input_tokens": input_tokens, "cached_input_tokens": cached_input_tokens,
         "output_tokens": output_tokens, "input_audio_tokens": input_audio_tokens,
         "cached_input_audio_tokens": cached_input_audio_tokens,
         "output_audio_tokens": output_audio_tokens,
+        "input_image_tokens": input_image_tokens,
+        "cached_input_image_tokens": cached_input_image_tokens,
+        "output_image_tokens": output_image_tokens,
     }
     for name, n in counts.items():
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
     if cached_input_tokens > input_tokens:
         raise ValueError("cached_input_tokens cannot exceed input_tokens")
-    if input_audio_tokens > input_tokens - cached_input_tokens:
-        raise ValueError("input_audio_tokens cannot exceed the uncached input tokens")
-    if cached_input_audio_tokens > cached_input_tokens:
-        raise ValueError("cached_input_audio_tokens cannot exceed cached_input_tokens")
-    if output_audio_tokens > output_tokens:
-        raise ValueError("output_audio_tokens cannot exceed output_tokens")
+    uncached_text = input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens
+    cached_text = cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens
+    output_text = output_tokens - output_audio_tokens - output_image_tokens
+    if uncached_text < 0:
+        raise ValueError("input_audio_tokens + input_image_tokens cannot exceed the uncached "
+                         "input tokens")
+    if cached_text < 0:
+        raise ValueError("cached_input_audio_tokens + cached_input_image_tokens cannot exceed "
+                         "cached_input_tokens")
+    if output_text < 0:
+        raise ValueError("output_audio_tokens + output_image_tokens cannot exceed output_tokens")
     for tokens, price, name in ((input_audio_tokens, input_audio_price, "input audio"),
-                                (output_audio_tokens, output_audio_price, "output audio")):
+                                (output_audio_tokens, output_audio_price, "output audio"),
+                                (output_image_tokens, output_image_price, "output image")):
         if tokens and price is None:
             raise ValueError(f"{tokens} {name} tokens and no {name} price: not priceable")
     cached = input_price if cached_price is None else cached_price
     cached_audio = cached if cached_audio_price is None else cached_audio_price
+    image_in = input_price if input_image_price is None else input_image_price
+    cached_image = cached if cached_image_price is None else cached_image_price
     gross = (
-        (input_tokens - cached_input_tokens - input_audio_tokens) * input_price
-        + (cached_input_tokens - cached_input_audio_tokens) * cached
+        uncached_text * input_price
+        + cached_text * cached
         + input_audio_tokens * (input_audio_price or 0)
         + cached_input_audio_tokens * cached_audio
-        + (output_tokens - output_audio_tokens) * output_price
+        + input_image_tokens * image_in
+        + cached_input_image_tokens * cached_image
+        + output_text * output_price
         + output_audio_tokens * (output_audio_price or 0)
+        + output_image_tokens * (output_image_price or 0)
     ) / ONE_MILLION
     if is_batch:
         discount = DEFAULT_BATCH_DISCOUNT if batch_discount is None else batch_discount

@@ -274,10 +274,10 @@ def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str 
             raise ValueError(
                 f"input_cached_tokens ({cached}) exceeds input_tokens ({input_tokens})"
             )
-        audio = _audio_tokens(r, input_tokens, cached, output)
+        parts = _modal_tokens(r, input_tokens, cached, output)
     else:
         input_tokens = cached = output = 0
-        audio = (0, 0, 0)
+        parts = (0,) * 6
     batch = r.get("batch")
     if batch is not None and not isinstance(batch, bool):
         raise ValueError(f"batch is not a boolean: {batch!r}")
@@ -290,25 +290,29 @@ def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str 
     # in USAGE_SCHEMA order
     return (position, SOURCE, endpoint, None, start, end, project, user, api_key, model, batch,
             tier, extra_dims, None, None, None, requests, 0, input_tokens, cached, output,
-            *audio, units, unit_name, key, None, raw)
+            *parts, units, unit_name, key, None, raw)
 
 
-def _audio_tokens(r: dict, input_tokens: int, cached: int, output: int) -> tuple[int, int, int]:
-    """(uncached audio input, cached audio input, audio output) of a completions result, each
-    checked against the total it is part of (``schema.AUDIO_TOKENS``); 0 where absent."""
-    audio_in = _count(r.get("input_audio_tokens"), "input_audio_tokens", required=False)
-    cached_audio = _count(r.get("input_cached_audio_tokens"), "input_cached_audio_tokens",
-                          required=False)
-    audio_out = _count(r.get("output_audio_tokens"), "output_audio_tokens", required=False)
-    if audio_in > input_tokens - cached:
-        raise ValueError(f"input_audio_tokens ({audio_in}) exceeds the uncached input tokens "
-                         f"({input_tokens - cached})")
-    if cached_audio > cached:
-        raise ValueError(f"input_cached_audio_tokens ({cached_audio}) exceeds "
-                         f"input_cached_tokens ({cached})")
-    if audio_out > output:
-        raise ValueError(f"output_audio_tokens ({audio_out}) exceeds output_tokens ({output})")
-    return audio_in, cached_audio, audio_out
+def _modal_tokens(r: dict, input_tokens: int, cached: int, output: int) -> tuple[int, ...]:
+    """The audio and image parts of a completions result (``schema.AUDIO_TOKENS`` then
+    ``schema.IMAGE_TOKENS``: uncached input, cached input, output), 0 where absent; the two
+    parts of each total together are checked against it."""
+    fields = (("input_audio_tokens", "input_image_tokens", input_tokens - cached,
+               "the uncached input tokens"),
+              ("input_cached_audio_tokens", "input_cached_image_tokens", cached,
+               "input_cached_tokens"),
+              ("output_audio_tokens", "output_image_tokens", output, "output_tokens"))
+    audio: list[int] = []
+    image: list[int] = []
+    for audio_field, image_field, total, total_name in fields:
+        a = _count(r.get(audio_field), audio_field, required=False)
+        i = _count(r.get(image_field), image_field, required=False)
+        if a + i > total:
+            names = " + ".join(f for f, n in ((audio_field, a), (image_field, i)) if n)
+            raise ValueError(f"{names} ({a + i}) exceeds {total_name} ({total})")
+        audio.append(a)
+        image.append(i)
+    return (*audio, *image)
 
 
 def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> tuple:

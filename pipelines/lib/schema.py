@@ -34,6 +34,10 @@ ENDPOINTS = (
 #: ``cached_input_tokens``, ``output_audio_tokens`` in ``output_tokens``. Audio is priced at its
 #: own rate (``pipelines/lib/money.py``); 0 where the source does not split it out.
 AUDIO_TOKENS = ("input_audio_tokens", "cached_input_audio_tokens", "output_audio_tokens")
+#: The image parts, the same way (``input_image_tokens`` uncached, ``cached_input_image_tokens``,
+#: ``output_image_tokens``): the Usage API and the dashboard split them out since 2026-07-15.
+#: With the audio parts, each part's sum stays inside its total.
+IMAGE_TOKENS = ("input_image_tokens", "cached_input_image_tokens", "output_image_tokens")
 
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
@@ -62,6 +66,9 @@ USAGE_SCHEMA: dict[str, pl.DataType] = {
     "input_audio_tokens": pl.Int64,
     "cached_input_audio_tokens": pl.Int64,
     "output_audio_tokens": pl.Int64,
+    "input_image_tokens": pl.Int64,
+    "cached_input_image_tokens": pl.Int64,
+    "output_image_tokens": pl.Int64,
     "units": pl.Int64,
     "unit": pl.String,
     "dedupe_key": pl.String,

@@ -43,15 +43,18 @@ def _cost_daily_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
 
 
 def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
-    """How much of the usage is audio, priced at the audio rates, and how much of it the
-    catalog has no audio price for (those rows are unpriced, never priced as text)."""
-    rows, tokens, unpriced = con.execute(
-        "SELECT count(*), coalesce(sum(input_audio_tokens + cached_input_audio_tokens "
-        "+ output_audio_tokens), 0), count(*) FILTER (WHERE unpriced_reason LIKE 'audio%') "
-        "FROM intermediate.usage_priced WHERE input_audio_tokens + cached_input_audio_tokens "
-        "+ output_audio_tokens > 0").fetchall()[0]
-    return {"rows_with_audio": int(rows), "audio_tokens": int(tokens),
-            "audio_rows_without_an_audio_price": int(unpriced)}
+    """How much of the usage is audio or image, priced at their own rates, and how much of it
+    the catalog has no price for (those rows are unpriced, never priced as text)."""
+    meta: dict[str, Any] = {}
+    for kind in ("audio", "image"):
+        parts = f"input_{kind}_tokens + cached_input_{kind}_tokens + output_{kind}_tokens"
+        rows, tokens, unpriced = con.execute(
+            f"SELECT count(*), coalesce(sum({parts}), 0), "
+            f"count(*) FILTER (WHERE unpriced_reason LIKE '{kind}%') "
+            f"FROM intermediate.usage_priced WHERE {parts} > 0").fetchall()[0]
+        meta |= {f"rows_with_{kind}": int(rows), f"{kind}_tokens": int(tokens),
+                 f"{kind}_rows_without_an_{kind}_price": int(unpriced)}
+    return meta
 
 
 def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:

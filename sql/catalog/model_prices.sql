@@ -15,6 +15,12 @@ SELECT
     CAST(nullif(cached_input_audio_usd_per_1m, '') AS DECIMAL(18, 6))
                                                       AS cached_input_audio_usd_per_1m,
     CAST(nullif(output_audio_usd_per_1m, '') AS DECIMAL(18, 6)) AS output_audio_usd_per_1m,
+    -- image tokens' own prices; NULL: image input priced as text input (cached: as cached
+    -- input), image output unpriced
+    CAST(nullif(input_image_usd_per_1m, '') AS DECIMAL(18, 6))  AS input_image_usd_per_1m,
+    CAST(nullif(cached_input_image_usd_per_1m, '') AS DECIMAL(18, 6))
+                                                      AS cached_input_image_usd_per_1m,
+    CAST(nullif(output_image_usd_per_1m, '') AS DECIMAL(18, 6)) AS output_image_usd_per_1m,
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
     mode,

@@ -12,6 +12,7 @@ WITH staged AS (
         endpoint, route, model, service_tier, is_batch,
         requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
         input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
+        input_image_tokens, cached_input_image_tokens, output_image_tokens,
         bucket_start, bucket_end,
         1 AS staged_rows
     FROM staging.usage
@@ -24,6 +25,7 @@ set_aside AS (
         endpoint, route, model, service_tier, is_batch,
         -requests, -failed_requests, -input_tokens, -cached_input_tokens, -output_tokens,
         -input_audio_tokens, -cached_input_audio_tokens, -output_audio_tokens,
+        -input_image_tokens, -cached_input_image_tokens, -output_image_tokens,
         NULL, NULL,
         -CAST(fully_set_aside AS INTEGER)
     FROM intermediate.usage_set_aside
@@ -57,6 +59,9 @@ SELECT
     sum(input_audio_tokens)::BIGINT        AS input_audio_tokens,
     sum(cached_input_audio_tokens)::BIGINT AS cached_input_audio_tokens,
     sum(output_audio_tokens)::BIGINT       AS output_audio_tokens,
+    sum(input_image_tokens)::BIGINT        AS input_image_tokens,
+    sum(cached_input_image_tokens)::BIGINT AS cached_input_image_tokens,
+    sum(output_image_tokens)::BIGINT       AS output_image_tokens,
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
 FROM counted

@@ -73,6 +73,19 @@ with_prices AS (
                            p.input_usd_per_1m) END AS cached_input_audio_usd_per_1m,
         CASE WHEN pt.model IS NOT NULL THEN pt.output_audio_usd_per_1m
              ELSE p.output_audio_usd_per_1m END AS output_audio_usd_per_1m,
+        -- image input: its own price, else the text input price (a vision model bills its
+        -- image tokens as text); cached image: its own, else the cached price
+        CASE WHEN pt.model IS NOT NULL
+             THEN coalesce(pt.input_image_usd_per_1m, pt.input_usd_per_1m)
+             ELSE coalesce(p.input_image_usd_per_1m, p.input_usd_per_1m) END
+            AS input_image_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL
+             THEN coalesce(pt.cached_input_image_usd_per_1m, pt.cached_input_usd_per_1m,
+                           pt.input_usd_per_1m)
+             ELSE coalesce(p.cached_input_image_usd_per_1m, p.cached_input_usd_per_1m,
+                           p.input_usd_per_1m) END AS cached_input_image_usd_per_1m,
+        CASE WHEN pt.model IS NOT NULL THEN pt.output_image_usd_per_1m
+             ELSE p.output_image_usd_per_1m END AS output_image_usd_per_1m,
         CASE WHEN pt.model IS NOT NULL THEN pt.batch_discount ELSE p.batch_discount END
             AS batch_discount,
         -- who serves the model, as the catalog names it (LiteLLM's provider id)
@@ -85,6 +98,10 @@ with_prices AS (
         coalesce(rp.cached_input_audio_usd_per_1m, rp.cached_input_usd_per_1m,
                  rp.input_usd_per_1m) AS r_cached_audio,
         rp.output_audio_usd_per_1m AS r_output_audio,
+        coalesce(rp.input_image_usd_per_1m, rp.input_usd_per_1m) AS r_input_image,
+        coalesce(rp.cached_input_image_usd_per_1m, rp.cached_input_usd_per_1m,
+                 rp.input_usd_per_1m) AS r_cached_image,
+        rp.output_image_usd_per_1m AS r_output_image,
         rp.batch_discount AS r_batch_discount
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
@@ -106,30 +123,47 @@ with_prices AS (
 ),
 
 -- the money formula (pipelines/lib/money.py row_cost), before any discount and rounding:
--- every token at its own rate, text and audio, uncached, cached and output. Audio tokens
--- at a model without an audio price leave the row unpriced (never priced as text).
+-- every token at its own rate, text, audio and image, uncached, cached and output. Audio
+-- tokens, or image output, at a model without a price for them leave the row unpriced
+-- (never priced as text).
 costed AS (
     SELECT
         *,
         token_metered AND input_usd_per_1m IS NOT NULL
             AND (input_audio_tokens = 0 OR input_audio_usd_per_1m IS NOT NULL)
-            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL) AS priced,
+            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL)
+            AS audio_priced,
+        token_metered AND input_usd_per_1m IS NOT NULL
+            AND (input_audio_tokens = 0 OR input_audio_usd_per_1m IS NOT NULL)
+            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL)
+            AND (output_image_tokens = 0 OR output_image_usd_per_1m IS NOT NULL) AS priced,
         token_metered AND r_input IS NOT NULL
             AND (input_audio_tokens = 0 OR r_input_audio IS NOT NULL)
-            AND (output_audio_tokens = 0 OR r_output_audio IS NOT NULL) AS replacement_priced,
-        ((input_tokens - cached_input_tokens - input_audio_tokens) * input_usd_per_1m
-         + (cached_input_tokens - cached_input_audio_tokens) * cached_input_usd_per_1m
+            AND (output_audio_tokens = 0 OR r_output_audio IS NOT NULL)
+            AND (output_image_tokens = 0 OR r_output_image IS NOT NULL) AS replacement_priced,
+        ((input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens)
+             * input_usd_per_1m
+         + (cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens)
+             * cached_input_usd_per_1m
          + input_audio_tokens * coalesce(input_audio_usd_per_1m, 0)
          + cached_input_audio_tokens * cached_input_audio_usd_per_1m
-         + (output_tokens - output_audio_tokens) * output_usd_per_1m
-         + output_audio_tokens * coalesce(output_audio_usd_per_1m, 0))
+         + input_image_tokens * input_image_usd_per_1m
+         + cached_input_image_tokens * cached_input_image_usd_per_1m
+         + (output_tokens - output_audio_tokens - output_image_tokens) * output_usd_per_1m
+         + output_audio_tokens * coalesce(output_audio_usd_per_1m, 0)
+         + output_image_tokens * coalesce(output_image_usd_per_1m, 0))
         * CAST(0.000001 AS DECIMAL(7, 6)) AS gross_usd,
-        ((input_tokens - cached_input_tokens - input_audio_tokens) * r_input
-         + (cached_input_tokens - cached_input_audio_tokens) * r_cached
+        ((input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens)
+             * r_input
+         + (cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens)
+             * r_cached
          + input_audio_tokens * coalesce(r_input_audio, 0)
          + cached_input_audio_tokens * r_cached_audio
-         + (output_tokens - output_audio_tokens) * r_output
-         + output_audio_tokens * coalesce(r_output_audio, 0))
+         + input_image_tokens * r_input_image
+         + cached_input_image_tokens * r_cached_image
+         + (output_tokens - output_audio_tokens - output_image_tokens) * r_output
+         + output_audio_tokens * coalesce(r_output_audio, 0)
+         + output_image_tokens * coalesce(r_output_image, 0))
         * CAST(0.000001 AS DECIMAL(7, 6)) AS replacement_gross_usd
     FROM with_prices
 )
@@ -139,6 +173,7 @@ SELECT
     litellm_team_id, team_alias, endpoint, route, model, service_tier, is_batch,
     requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
     input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
+    input_image_tokens, cached_input_image_tokens, output_image_tokens,
     price_model,
     price_tier,
     priced,
@@ -167,6 +202,7 @@ SELECT
     CASE
         WHEN priced OR NOT token_metered OR price_model IS NULL THEN NULL
         WHEN input_usd_per_1m IS NULL THEN 'no catalog price in effect on the usage date'
-        ELSE 'audio tokens, and the catalog has no audio price for the model'
+        WHEN NOT audio_priced THEN 'audio tokens, and the catalog has no audio price for the model'
+        ELSE 'image output tokens, and the catalog has no image output price for the model'
     END AS unpriced_reason
 FROM costed

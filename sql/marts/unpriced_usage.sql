@@ -1,6 +1,7 @@
 -- marts.unpriced_usage: one row per model x endpoint that has usage the catalog cannot price
--- (unknown model, a unit the token catalog does not meter, no price on the usage date, or audio
--- tokens of a model without an audio price). Never priced at zero: add the
+-- (unknown model, a unit the token catalog does not meter, no price on the usage date, audio
+-- tokens of a model without an audio price, or image output of a model without an image
+-- output price). Never priced at zero: add the
 -- model to the catalog or an override, and the next refresh prices it.
 SELECT
     model,
@@ -20,7 +21,7 @@ SELECT
         WHEN model IS NULL AND sum(input_tokens) + sum(output_tokens) > 0
             THEN 'no model: token usage from an export not grouped by model'
         WHEN model IS NULL THEN 'no model: endpoint metered in non-token units'
-        -- a known model's tokens: no price on the usage date, or audio without an audio price
+        -- a known model's tokens: no price on the usage date, audio or image output unpriced
         WHEN max(unpriced_reason) IS NOT NULL THEN max(unpriced_reason)
         ELSE 'endpoint metered in non-token units'
     END                              AS reason,

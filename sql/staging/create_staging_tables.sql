@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS staging.usage (
     input_audio_tokens        BIGINT NOT NULL DEFAULT 0,
     cached_input_audio_tokens BIGINT NOT NULL DEFAULT 0,
     output_audio_tokens       BIGINT NOT NULL DEFAULT 0,
+    -- the image parts, the same way
+    input_image_tokens        BIGINT NOT NULL DEFAULT 0,
+    cached_input_image_tokens BIGINT NOT NULL DEFAULT 0,
+    output_image_tokens       BIGINT NOT NULL DEFAULT 0,
     units               BIGINT,
     unit                VARCHAR
 );
@@ -61,6 +65,10 @@ CREATE TABLE IF NOT EXISTS staging.usage (
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS input_audio_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cached_input_audio_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS output_audio_tokens BIGINT DEFAULT 0;
+-- ... or before the image columns (added 2026-12-05)
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS input_image_tokens BIGINT DEFAULT 0;
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cached_input_image_tokens BIGINT DEFAULT 0;
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS output_image_tokens BIGINT DEFAULT 0;
 
 -- The gateway request ledger: one row per LiteLLM request loaded, so that a request exported
 -- twice (overlapping exports, two files from the same gateway) is counted once. Gateway rows
