@@ -7,8 +7,10 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
 * ``usage_api/completions.json`` - Usage API pages (a JSON array of pages, 7 daily buckets
   each, the newer field set): team *search* mid-migration from a deprecated model to an
   active one (an evaluation job on a second key lags behind), a batch key, cached tokens,
-  an unmapped project (``proj_sandbox``), and team *voice* on a realtime model whose tokens
-  are mostly audio (priced at the audio rates), where the catalog has one retiring.
+  an unmapped project (``proj_sandbox``), team *voice* on a realtime model whose tokens
+  are mostly audio (priced at the audio rates), where the catalog has one retiring, and team
+  *design* on an image model retiring or retired in the window (its image tokens priced at
+  the image rates; no usage after its shutdown: the Usage API bills no failed call).
 * ``usage_api/embeddings.jsonl`` - embeddings pages as JSON Lines, the older field set.
 * ``dashboard/activity_export.csv`` - a dashboard export for team *support* (float counts,
   TRUE/FALSE, empty rows), which also repeats three days of *search* buckets already in the
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.lib.catalog import Lifecycle, counts_as_announced, read_lifecycle, read_prices
-from pipelines.settings import CATALOG_DATA_DIR, RadarSettings
+from pipelines.settings import CATALOG_DATA_DIR, WINDOW_DAYS, RadarSettings
 
 DAYS = 60
 SEED = 20260217
@@ -55,6 +57,7 @@ class DemoModels:
     embedding: str
     other_provider: str | None = None  # Anthropic's, retiring or retired (through the gateway)
     voice: str | None = None  # an OpenAI audio model, retiring, with a replacement priced for audio
+    image: str | None = None  # an OpenAI image model, retiring or retired in the window
 
 
 def _status(row: Lifecycle | None, as_of: dt.date) -> str:
@@ -104,6 +107,7 @@ def pick_models(as_of: dt.date) -> DemoModels:
         in priced else "text-embedding-3-small",
         other_provider=_other_provider(as_of, lifecycle, priced),
         voice=_voice(as_of, lifecycle, priced),
+        image=_image(as_of, lifecycle, priced),
     )
 
 
@@ -118,6 +122,26 @@ def _voice(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str
                 and replacement.input_audio_usd_per_1m is not None)
     pool = sorted((m for m in priced if candidate(m)),
                   key=lambda m: (m != "gpt-realtime", lifecycle[m].shutdown_date or dt.date.max))
+    return pool[0] if pool else None
+
+
+def _image(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str | None:
+    """An OpenAI image model with an image output price, deprecated on as-of or shut down
+    within the window, whose replacement has an image output price: gpt-image-1.5 where it
+    qualifies, else the one whose shutdown is latest."""
+    def candidate(m: str) -> bool:
+        row, p = lifecycle.get(m), priced[m]
+        replacement = priced.get((row.replacement_model or "") if row else "")
+        status = _status(row, as_of)
+        recent = (status == "shutdown" and row is not None and row.shutdown_date is not None
+                  and row.shutdown_date > as_of - dt.timedelta(days=WINDOW_DAYS - 7))
+        return (p.provider == "openai" and p.mode == "image_generation"
+                and p.output_image_usd_per_1m is not None
+                and (status == "deprecated" or recent) and replacement is not None
+                and replacement.output_image_usd_per_1m is not None)
+    pool = sorted((m for m in priced if candidate(m)),
+                  key=lambda m: (m != "gpt-image-1.5",
+                                 -(lifecycle[m].shutdown_date or dt.date.max).toordinal()))
     return pool[0] if pool else None
 
 
@@ -215,14 +239,48 @@ def voice_results(day: dt.date, m: DemoModels) -> list[dict]:
         "service_tier": "default"}]
 
 
+def image_results(day: dt.date, m: DemoModels, shutdown: dt.date | None) -> list[dict]:
+    """Team design's brand studio on an image model: a short text prompt, a reference image
+    now and then, and image output (about 1,000 to 4,000 tokens an image), none of it from
+    the model's shutdown on (its calls fail, and the Usage API bills no failed call)."""
+    if m.image is None or (shutdown is not None and day >= shutdown):
+        return []
+    rng = _rng("image", day)
+    requests = rng.randint(20, 60)
+    text_in, image_in = requests * rng.randint(60, 160), requests * rng.randint(200, 600)
+    cached_text = text_in // 4
+    image_out = requests * rng.randint(1000, 4200)
+    return [{
+        "object": "organization.usage.completions.result",
+        "input_tokens": text_in + image_in, "output_tokens": image_out,
+        "input_cached_tokens": cached_text, "input_uncached_tokens": text_in + image_in
+        - cached_text, "input_text_tokens": text_in - cached_text, "output_text_tokens": 0,
+        "input_cached_text_tokens": cached_text, "input_audio_tokens": 0,
+        "input_cached_audio_tokens": 0, "output_audio_tokens": 0,
+        "input_image_tokens": image_in, "input_cached_image_tokens": 0,
+        "output_image_tokens": image_out,
+        "num_model_requests": requests, "project_id": "proj_design", "user_id": None,
+        "api_key_id": "key_design_studio", "model": m.image, "batch": False,
+        "service_tier": "default"}]
+
+
+def _image_shutdown(m: DemoModels) -> dt.date | None:
+    if m.image is None:
+        return None
+    rows = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
+    return rows[m.image].shutdown_date if m.image in rows else None
+
+
 def write_completions(path: Path, as_of: dt.date, m: DemoModels) -> None:
     days = _days(as_of)
     pages = []
+    shutdown = _image_shutdown(m)
     for i in range(0, len(days), 7):
         chunk = days[i:i + 7]
         buckets = [{"object": "bucket", "start_time": _epoch(d),
                     "end_time": _epoch(d + dt.timedelta(days=1)),
-                    "results": search_buckets(d, as_of, m) + voice_results(d, m)}
+                    "results": search_buckets(d, as_of, m) + voice_results(d, m)
+                    + image_results(d, m, shutdown)}
                    for d in chunk]
         more = i + 7 < len(days)
         pages.append({"object": "page", "data": buckets, "has_more": more,
@@ -417,8 +475,10 @@ def write_notebook_save(path: Path, as_of: dt.date, m: DemoModels) -> None:
     save them: the buckets of every page concatenated, no envelope (formats.md 1.8). The same
     usage as the API pages and the dashboard export, so it adds nothing."""
     buckets = []
+    shutdown = _image_shutdown(m)
     for d in _days(as_of)[-NOTEBOOK_DAYS:]:
-        results = search_buckets(d, as_of, m) + support_results(d, m) + voice_results(d, m)
+        results = (search_buckets(d, as_of, m) + support_results(d, m) + voice_results(d, m)
+                   + image_results(d, m, shutdown))
         total = {k: sum(r[k] for r in results) for k in UNGROUPED_SUMS}
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [{
@@ -438,11 +498,13 @@ DEMO_KEYS = (
     ("proj_support", "key_support_bot", "support-bot", "service_account", "helpdesk-automation"),
     ("proj_support", "key_support_agent", "agent-assist", "service_account", "agent-assist"),
     ("proj_voice", "key_voice_agent", "phone-agent", "service_account", "voice-gateway"),
+    ("proj_design", "key_design_studio", "brand-studio", "service_account", "creative-tools"),
 )
 
 
 DEMO_PROJECTS = {"proj_search": "Search", "proj_sandbox": "Sandbox",
-                 "proj_support": "Customer support", "proj_voice": "Voice"}
+                 "proj_support": "Customer support", "proj_voice": "Voice",
+                 "proj_design": "Design"}
 DEMO_USERS = {"user_ana": ("Ana Souza", "ana@example.com"),
               "user_priya": ("Priya Nair", "priya@example.com")}
 
