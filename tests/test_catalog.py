@@ -182,6 +182,32 @@ def test_a_sheet_saved_with_semicolons_reads_like_the_csv_but_decimal_commas_sto
         cat.read_team_directory(teams)
 
 
+def test_a_team_directory_or_override_saved_as_windows_1252_reads_with_its_names(tmp_path):
+    """Excel on Windows saves "CSV (Comma delimited)" in Windows-1252: an owner's accented
+    name, or a comment explaining a negotiated price, used to stop the run with a bare
+    UnicodeDecodeError that named no file. It reads as the UTF-8 file would; a file that is
+    neither says which file and how to save it."""
+    text = ("key_type;key_value;team;owner\r\n# l'équipe de recherche\r\n"
+            "project_id;proj_a;données;Hélène Dupré\r\n")
+    (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "excel.csv").write_bytes(text.encode("cp1252"))
+    read = [cat.read_team_directory(tmp_path / n) for n in ("utf8.csv", "excel.csv")]
+    assert read[0] == read[1]
+    assert [(k.team, k.owner) for k in read[1][0]] == [("données", "Hélène Dupré")]
+    overrides = tmp_path / "overrides.csv"
+    overrides.write_bytes("# prix négocié\nmodel,valid_from,valid_to,input_usd_per_1m,"
+                          "cached_input_usd_per_1m,output_usd_per_1m\n"
+                          "gpt-4o,2026-03-01,,2,1,8\n".encode("cp1252"))
+    (price,) = cat.read_overrides(overrides)
+    assert (price.model, price.output_usd_per_1m, price.source) == (
+        "gpt-4o", Decimal("8"), "override overrides.csv line 3")
+    (tmp_path / "neither.csv").write_bytes(text.encode("cp1252") + b"\x81")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            "neither.csv: neither UTF-8 text (byte ")) as raised:
+        cat.read_team_directory(tmp_path / "neither.csv")
+    assert "save it as CSV UTF-8" in str(raised.value)
+
+
 LIFECYCLE_HEADER = "model,announced_date,shutdown_date,replacement_model\n"
 
 

@@ -277,7 +277,7 @@ def test_only_a_dashboard_sheet_is_read_as_windows_1252(tmp_path):
     for name in ("spend.csv", "page.json", "other.csv"):
         assert "not UTF-8 text (byte " in outcomes[name].error, name
     assert "nor Windows-1252 (byte" in outcomes["neither.csv"].error
-    assert "save the sheet as CSV UTF-8" in outcomes["neither.csv"].error
+    assert "save it as CSV UTF-8" in outcomes["neither.csv"].error
     assert con.execute("SELECT count(*) FROM staging.usage").fetchone() == (0,)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import itertools
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from pipelines.lib.formats import separator_of
+from pipelines.lib.formats import decode_sheet, separator_of
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
 
 OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
@@ -159,7 +160,12 @@ def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
                 numbers.append(number)
                 yield line
 
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    try:
+        # a file edited in a spreadsheet on Windows is Windows-1252 (an owner's accented name)
+        text, _ = decode_sheet(path.read_bytes())
+    except ValueError as exc:
+        raise CatalogError(f"{path}: {exc}") from exc
+    with io.StringIO(text, newline="") as fh:
         lines = data_lines(fh)
         first = next(lines, "")
         # a sheet saved in a locale that writes decimal commas separates with semicolons

@@ -15,14 +15,13 @@ A sheet that is not UTF-8 is read as Windows-1252, what a spreadsheet on Windows
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
 
-from pipelines.lib.formats import SHEET_ENCODING, first_line, separator_of
+from pipelines.lib.formats import decode_sheet, first_line, separator_of
 from pipelines.lib.schema import (
     COST_SCHEMA,
     MAX_AMOUNT_USD,
@@ -113,23 +112,9 @@ class DashboardSheet(NamedTuple):
 
 def _readable(path: Path) -> tuple[Path | bytes, str]:
     """The sheet as polars reads it (UTF-8: the file itself; else its text as Windows-1252,
-    re-encoded as UTF-8) and the encoding it was read in. A file that is neither (one of the
-    five bytes Windows-1252 leaves undefined) is a ValueError naming both offending bytes."""
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-        return path, "utf-8"
-    except UnicodeDecodeError as not_utf8:
-        body = data.removeprefix(codecs.BOM_UTF8)
-        try:
-            text = body.decode(SHEET_ENCODING)
-        except UnicodeDecodeError as neither:
-            at = neither.start + len(data) - len(body)
-            raise ValueError(
-                f"neither UTF-8 text (byte {not_utf8.start}: {not_utf8.reason}) nor "
-                f"Windows-1252 (byte {at} is undefined there): save the sheet as CSV UTF-8"
-            ) from neither
-        return text.encode("utf-8"), SHEET_ENCODING
+    re-encoded as UTF-8) and the encoding it was read in (:func:`formats.decode_sheet`)."""
+    text, encoding = decode_sheet(path.read_bytes())
+    return (path if encoding == "utf-8" else text.encode("utf-8")), encoding
 
 
 def parse_dashboard_csv(path: Path) -> DashboardSheet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable
@@ -42,6 +43,25 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 #: Windows-1252): a dashboard sheet that is not UTF-8 is read in it. Its only free text is
 #: the organisation's name; ids, models and numbers are ASCII, the same in either.
 SHEET_ENCODING = "cp1252"
+
+
+def decode_sheet(data: bytes) -> tuple[str, str]:
+    """The text of a file a spreadsheet may have saved (a dashboard sheet, the team directory,
+    an override file) and its encoding: UTF-8 (a byte order mark dropped), else
+    Windows-1252. A ValueError naming both offending bytes when it is neither (one of the
+    five bytes Windows-1252 leaves undefined)."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as not_utf8:
+        body = data.removeprefix(codecs.BOM_UTF8)
+        try:
+            return body.decode(SHEET_ENCODING), SHEET_ENCODING
+        except UnicodeDecodeError as neither:
+            at = neither.start + len(data) - len(body)
+            raise ValueError(
+                f"neither UTF-8 text (byte {not_utf8.start}: {not_utf8.reason}) nor "
+                f"Windows-1252 (byte {at} is undefined there): save it as CSV UTF-8"
+            ) from neither
 
 
 def text_repairs(head: bytes) -> tuple[str, ...]:
