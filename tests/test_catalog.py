@@ -201,6 +201,9 @@ def test_a_team_directory_or_override_saved_as_windows_1252_reads_with_its_names
     (price,) = cat.read_overrides(overrides)
     assert (price.model, price.output_usd_per_1m, price.source) == (
         "gpt-4o", Decimal("8"), "override overrides.csv line 3")
+    # Excel's "Unicode text": UTF-16 with its byte order mark, tab-separated
+    (tmp_path / "unicode.txt").write_bytes(text.replace(";", "\t").encode("utf-16"))
+    assert cat.read_team_directory(tmp_path / "unicode.txt") == read[0]
     (tmp_path / "neither.csv").write_bytes(text.encode("cp1252") + b"\x81")
     with pytest.raises(cat.CatalogError, match=re.escape(
             "neither.csv: neither UTF-8 text (byte ")) as raised:

@@ -47,9 +47,15 @@ SHEET_ENCODING = "cp1252"
 
 def decode_sheet(data: bytes) -> tuple[str, str]:
     """The text of a file a spreadsheet may have saved (a dashboard sheet, the team directory,
-    an override file) and its encoding: UTF-8 (a byte order mark dropped), else
-    Windows-1252. A ValueError naming both offending bytes when it is neither (one of the
-    five bytes Windows-1252 leaves undefined)."""
+    an override file) and its encoding: UTF-16 after its byte order mark ("Unicode text"),
+    UTF-8 (a byte order mark dropped), else Windows-1252. A ValueError naming both offending
+    bytes when it is neither (one of the five bytes Windows-1252 leaves undefined)."""
+    if data.startswith(UTF16_BOMS):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-16 text after its byte order mark ({exc.reason})"
+                             ) from exc
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as not_utf8:
