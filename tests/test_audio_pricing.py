@@ -248,3 +248,21 @@ def test_a_deprecated_model_priced_on_one_key_and_not_on_another_does_not_stop_t
                        "WHERE model = 'gpt-4o-2024-08-06'") == [(6, None)]
     assert radar.query("SELECT api_key_id, cost_usd_28d FROM marts.deprecated_model_callers "
                        "ORDER BY 1") == [("key_a", None), ("key_text", D("0.026"))]
+
+
+def test_a_daily_row_summing_a_priced_and_an_unpriced_gateway_group_does_not_stop_the_run(
+        radar, refresh):
+    """One key in two LiteLLM teams on one day, neither mapped nor named: both are team
+    unassigned, so usage_cost_daily sums their rows into one. One request carries audio
+    that gpt-4o has no price for: the daily row has no cost. costs_reconcile_across_layers
+    compared it with the priced intermediate rows alone, failed, and stopped the run."""
+    plain = litellm_row("r1", "gpt-4o-2024-08-06", 1_000, 100, "t-1", "", "success")
+    audio = litellm_row("r2", "gpt-4o-2024-08-06", 1_000, 100, "t-2", "", "success")
+    audio[LITELLM_HEADER.index("metadata")] = json.dumps({
+        "user_api_key_team_id": "t-2",
+        "usage_object": {"prompt_tokens_details": {"audio_tokens": 600}}})
+    with (radar.landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([LITELLM_HEADER, plain, audio])
+    refresh()  # asserts the run succeeded
+    assert radar.query("SELECT team, requests, cost_usd, priced FROM marts.usage_cost_daily"
+                       ) == [("unassigned", 2, None, False)]

@@ -296,7 +296,8 @@ def catalog_is_recent(
                 description="ERROR: nothing lost between layers: requests and tokens in "
                 "usage_cost_daily equal those staged (less what another file reports at a "
                 "finer grouping); its cost equals the sum over priced "
-                "intermediate rows; no priced row without a cost.")
+                "intermediate rows (a daily row that sums an unpriced one has none); no "
+                "priced row without a cost.")
 def costs_reconcile_across_layers(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
@@ -311,7 +312,13 @@ def costs_reconcile_across_layers(
                       UNION ALL
                       SELECT -requests, -input_tokens, -cached_input_tokens, -output_tokens
                       FROM intermediate.usage_set_aside)),
-            priced AS (SELECT sum(cost_usd) AS cost FROM intermediate.usage_priced WHERE priced),
+            -- the mart's rule: a daily row's cost only when every row it sums is priced
+            priced AS (
+                SELECT sum(cost) AS cost
+                FROM (SELECT CASE WHEN bool_and(priced) THEN sum(cost_usd) END AS cost
+                      FROM intermediate.usage_priced
+                      GROUP BY usage_date, source, team, project_id, user_id, api_key_id,
+                               endpoint, route, model, service_tier, is_batch)),
             daily AS (
                 SELECT sum(requests) AS requests, sum(input_tokens) AS input_tokens,
                        sum(cached_input_tokens) AS cached, sum(output_tokens) AS output_tokens,
