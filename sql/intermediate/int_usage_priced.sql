@@ -53,56 +53,15 @@ with_prices AS (
         -- only token-metered endpoints are priced from the token catalog; images, audio,
         -- storage and tool calls are metered in other units and stay unpriced (NULL, flagged)
         x.endpoint IN ('completions', 'embeddings', 'moderations') AS token_metered,
-        -- the tier's own prices where the catalog has them (flex, priority), else the default
         CASE WHEN pt.model IS NOT NULL THEN x.service_tier END AS price_tier,
-        CASE WHEN pt.model IS NOT NULL THEN pt.input_usd_per_1m ELSE p.input_usd_per_1m END
-            AS input_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL
-             THEN coalesce(pt.cached_input_usd_per_1m, pt.input_usd_per_1m)
-             ELSE coalesce(p.cached_input_usd_per_1m, p.input_usd_per_1m) END
-            AS cached_input_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL THEN pt.output_usd_per_1m ELSE p.output_usd_per_1m END
-            AS output_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL THEN pt.input_audio_usd_per_1m
-             ELSE p.input_audio_usd_per_1m END AS input_audio_usd_per_1m,
-        -- cached audio: its own price, else the cached price
-        CASE WHEN pt.model IS NOT NULL
-             THEN coalesce(pt.cached_input_audio_usd_per_1m, pt.cached_input_usd_per_1m,
-                           pt.input_usd_per_1m)
-             ELSE coalesce(p.cached_input_audio_usd_per_1m, p.cached_input_usd_per_1m,
-                           p.input_usd_per_1m) END AS cached_input_audio_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL THEN pt.output_audio_usd_per_1m
-             ELSE p.output_audio_usd_per_1m END AS output_audio_usd_per_1m,
-        -- image input: its own price, else the text input price (a vision model bills its
-        -- image tokens as text); cached image: its own, else the cached price
-        CASE WHEN pt.model IS NOT NULL
-             THEN coalesce(pt.input_image_usd_per_1m, pt.input_usd_per_1m)
-             ELSE coalesce(p.input_image_usd_per_1m, p.input_usd_per_1m) END
-            AS input_image_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL
-             THEN coalesce(pt.cached_input_image_usd_per_1m, pt.cached_input_usd_per_1m,
-                           pt.input_usd_per_1m)
-             ELSE coalesce(p.cached_input_image_usd_per_1m, p.cached_input_usd_per_1m,
-                           p.input_usd_per_1m) END AS cached_input_image_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL THEN pt.output_image_usd_per_1m
-             ELSE p.output_image_usd_per_1m END AS output_image_usd_per_1m,
-        CASE WHEN pt.model IS NOT NULL THEN pt.batch_discount ELSE p.batch_discount END
-            AS batch_discount,
         -- who serves the model, as the catalog names it (LiteLLM's provider id)
         p.provider,
         rr.price_model AS replacement_price_model,
-        rp.input_usd_per_1m AS r_input,
-        coalesce(rp.cached_input_usd_per_1m, rp.input_usd_per_1m) AS r_cached,
-        rp.output_usd_per_1m AS r_output,
-        rp.input_audio_usd_per_1m AS r_input_audio,
-        coalesce(rp.cached_input_audio_usd_per_1m, rp.cached_input_usd_per_1m,
-                 rp.input_usd_per_1m) AS r_cached_audio,
-        rp.output_audio_usd_per_1m AS r_output_audio,
-        coalesce(rp.input_image_usd_per_1m, rp.input_usd_per_1m) AS r_input_image,
-        coalesce(rp.cached_input_image_usd_per_1m, rp.cached_input_usd_per_1m,
-                 rp.input_usd_per_1m) AS r_cached_image,
-        rp.output_image_usd_per_1m AS r_output_image,
-        rp.batch_discount AS r_batch_discount
+        -- the price rows in effect, whole: the model's on the usage date (its tier's own where
+        -- the catalog has one: flex, priority; else the default tier's), and the
+        -- replacement's default tier on $as_of
+        CASE WHEN pt.model IS NOT NULL THEN pt ELSE p END AS model_prices,
+        rp AS replacement_prices
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
         ON p.model = x.price_model
@@ -122,50 +81,56 @@ with_prices AS (
        AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
 ),
 
--- the money formula (pipelines/lib/money.py row_cost), before any discount and rounding:
--- every token at its own rate, text, audio and image, uncached, cached and output. Audio
--- tokens, or image output, at a model without a price for them leave the row unpriced
--- (never priced as text).
+-- the money formula (pipelines/lib/money.py row_cost), written once and applied to both price
+-- rows (the model's, the replacement's), before any discount and rounding: every token at its
+-- own rate, text, audio and image, uncached, cached and output. Cached input falls back to
+-- the input price; cached audio and cached image to the cached price; image input to the
+-- input price (a vision model bills image tokens as text). Audio tokens, or image output, at
+-- a model without a price for them leave it unpriced (`complete` false), never priced as text.
 costed AS (
     SELECT
-        *,
-        token_metered AND input_usd_per_1m IS NOT NULL
-            AND (input_audio_tokens = 0 OR input_audio_usd_per_1m IS NOT NULL)
-            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL)
+        * EXCLUDE (model_prices, replacement_prices, costs),
+        model_prices.batch_discount AS batch_discount,
+        replacement_prices.batch_discount AS r_batch_discount,
+        model_prices.input_usd_per_1m IS NOT NULL AS has_price,
+        (input_audio_tokens = 0 OR model_prices.input_audio_usd_per_1m IS NOT NULL)
+            AND (output_audio_tokens = 0 OR model_prices.output_audio_usd_per_1m IS NOT NULL)
             AS audio_priced,
-        token_metered AND input_usd_per_1m IS NOT NULL
-            AND (input_audio_tokens = 0 OR input_audio_usd_per_1m IS NOT NULL)
-            AND (output_audio_tokens = 0 OR output_audio_usd_per_1m IS NOT NULL)
-            AND (output_image_tokens = 0 OR output_image_usd_per_1m IS NOT NULL) AS priced,
-        token_metered AND r_input IS NOT NULL
-            AND (input_audio_tokens = 0 OR r_input_audio IS NOT NULL)
-            AND (output_audio_tokens = 0 OR r_output_audio IS NOT NULL)
-            AND (output_image_tokens = 0 OR r_output_image IS NOT NULL) AS replacement_priced,
-        ((input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens)
-             * input_usd_per_1m
-         + (cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens)
-             * cached_input_usd_per_1m
-         + input_audio_tokens * coalesce(input_audio_usd_per_1m, 0)
-         + cached_input_audio_tokens * cached_input_audio_usd_per_1m
-         + input_image_tokens * input_image_usd_per_1m
-         + cached_input_image_tokens * cached_input_image_usd_per_1m
-         + (output_tokens - output_audio_tokens - output_image_tokens) * output_usd_per_1m
-         + output_audio_tokens * coalesce(output_audio_usd_per_1m, 0)
-         + output_image_tokens * coalesce(output_image_usd_per_1m, 0))
-        * CAST(0.000001 AS DECIMAL(7, 6)) AS gross_usd,
-        ((input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens)
-             * r_input
-         + (cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens)
-             * r_cached
-         + input_audio_tokens * coalesce(r_input_audio, 0)
-         + cached_input_audio_tokens * r_cached_audio
-         + input_image_tokens * r_input_image
-         + cached_input_image_tokens * r_cached_image
-         + (output_tokens - output_audio_tokens - output_image_tokens) * r_output
-         + output_audio_tokens * coalesce(r_output_audio, 0)
-         + output_image_tokens * coalesce(r_output_image, 0))
-        * CAST(0.000001 AS DECIMAL(7, 6)) AS replacement_gross_usd
-    FROM with_prices
+        costs[1].complete AS priced,
+        costs[1].gross_usd AS gross_usd,
+        costs[2].complete AS replacement_priced,
+        costs[2].gross_usd AS replacement_gross_usd
+    FROM (
+        SELECT
+            *,
+            list_transform([model_prices, replacement_prices], lambda r: {
+                'complete': token_metered AND r.input_usd_per_1m IS NOT NULL
+                    AND (input_audio_tokens = 0 OR r.input_audio_usd_per_1m IS NOT NULL)
+                    AND (output_audio_tokens = 0 OR r.output_audio_usd_per_1m IS NOT NULL)
+                    AND (output_image_tokens = 0 OR r.output_image_usd_per_1m IS NOT NULL),
+                'gross_usd':
+                    ((input_tokens - cached_input_tokens - input_audio_tokens
+                      - input_image_tokens) * r.input_usd_per_1m
+                     + (cached_input_tokens - cached_input_audio_tokens
+                        - cached_input_image_tokens)
+                         * coalesce(r.cached_input_usd_per_1m, r.input_usd_per_1m)
+                     + input_audio_tokens * coalesce(r.input_audio_usd_per_1m, 0)
+                     + cached_input_audio_tokens
+                         * coalesce(r.cached_input_audio_usd_per_1m,
+                                    r.cached_input_usd_per_1m, r.input_usd_per_1m)
+                     + input_image_tokens
+                         * coalesce(r.input_image_usd_per_1m, r.input_usd_per_1m)
+                     + cached_input_image_tokens
+                         * coalesce(r.cached_input_image_usd_per_1m,
+                                    r.cached_input_usd_per_1m, r.input_usd_per_1m)
+                     + (output_tokens - output_audio_tokens - output_image_tokens)
+                         * r.output_usd_per_1m
+                     + output_audio_tokens * coalesce(r.output_audio_usd_per_1m, 0)
+                     + output_image_tokens * coalesce(r.output_image_usd_per_1m, 0))
+                    * CAST(0.000001 AS DECIMAL(7, 6))
+            }) AS costs
+        FROM with_prices
+    )
 )
 
 SELECT
@@ -201,7 +166,7 @@ SELECT
     -- reasons are marts.unpriced_usage's)
     CASE
         WHEN priced OR NOT token_metered OR price_model IS NULL THEN NULL
-        WHEN input_usd_per_1m IS NULL THEN 'no catalog price in effect on the usage date'
+        WHEN NOT has_price THEN 'no catalog price in effect on the usage date'
         WHEN NOT audio_priced THEN 'audio tokens, and the catalog has no audio price for the model'
         ELSE 'image output tokens, and the catalog has no image output price for the model'
     END AS unpriced_reason
