@@ -41,6 +41,7 @@ from pipelines.lib.catalog import (
     AUDIO_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     Lifecycle,
+    Price,
     read_lifecycle,
 )
 from pipelines.lib.modelnames import parse_replacement
@@ -75,25 +76,8 @@ LIFECYCLE_COLUMNS = [
 ]
 
 
-@dataclass(frozen=True)
-class PriceRow:
-    model: str
-    valid_from: dt.date
-    valid_to: dt.date | None
-    input_usd_per_1m: Decimal
-    cached_input_usd_per_1m: Decimal | None
-    output_usd_per_1m: Decimal
-    batch_discount: Decimal
-    mode: str | None
-    source: str
-    service_tier: str | None = None
-    provider: str | None = None
-    input_audio_usd_per_1m: Decimal | None = None
-    cached_input_audio_usd_per_1m: Decimal | None = None
-    output_audio_usd_per_1m: Decimal | None = None
-    input_image_usd_per_1m: Decimal | None = None
-    cached_input_image_usd_per_1m: Decimal | None = None
-    output_image_usd_per_1m: Decimal | None = None
+#: one price row: the same record the pipeline reads back from the shipped CSV
+PriceRow = Price
 
 
 #: one lifecycle row: the same record the pipeline reads back from the shipped CSV
