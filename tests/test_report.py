@@ -560,3 +560,18 @@ def test_an_openai_caller_is_named_by_its_key_list_with_its_owner(radar):
     loaded = radar.query("SELECT max(ingested_at)::DATE FROM staging.ingested_files")[0][0]
     assert (f"- OpenAI callers of deprecated models with a key name: 1 of 2; the newest "
             f"project key list was loaded on {loaded}") in health
+
+
+def test_a_shut_down_model_whose_usage_stopped_says_so():
+    """After a shutdown a billed-usage source (Usage API, dashboard) shows no failed call,
+    only that the usage stopped: the row says so instead of a bare "shutdown"."""
+    from pipelines.reports.report import NO_USAGE_SINCE, status_label
+
+    row = {"lifecycle_status": "shutdown", "failing": False,
+           "shutdown_date": dt.date(2026, 12, 1), "last_seen": dt.date(2026, 11, 30)}
+    assert status_label(row) == NO_USAGE_SINCE == "shutdown; no usage seen since"
+    # usage on or after the shutdown day, failing calls, a deprecated model: as before
+    assert status_label(dict(row, last_seen=dt.date(2026, 12, 1))) == "shutdown"
+    assert status_label(dict(row, failing=True)) == "FAILING: shutdown"
+    assert status_label(dict(row, lifecycle_status="deprecated")) == "deprecated"
+    assert status_label(dict(row, shutdown_date=None)) == "shutdown"

@@ -463,9 +463,22 @@ ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests"
                   "owner"]
 
 
+def status_label(r: dict[str, Any]) -> str:
+    """An action row's status: failing calls to a shut-down model say so; a shut-down model
+    whose usage stopped before its shutdown says that, since a source that reports billed
+    usage only (the Usage API, the dashboard) shows no failed call: migrated, or failing
+    unseen."""
+    status = r["lifecycle_status"]
+    if r["failing"]:
+        return f"FAILING: {status}"
+    if (status == "shutdown" and r.get("shutdown_date") is not None
+            and r["last_seen"] < r["shutdown_date"]):
+        return NO_USAGE_SINCE
+    return status
+
+
 def action_rows(data: ReportData) -> list[list[str]]:
-    return [[r["team"], r["endpoint"], r["model"],
-             ("FAILING: " if r["failing"] else "") + r["lifecycle_status"], _days(r),
+    return [[r["team"], r["endpoint"], r["model"], status_label(r), _days(r),
              fmt(r["requests_28d"]), fmt(r["failed_requests_28d"]), money(r["cost_usd_28d"]),
              _replacement(r), money(r["replacement_cost_usd_28d"]),
              _delta(r["cost_usd_28d"], r["replacement_cost_usd_28d"]), fmt(r["last_seen"]),
@@ -480,6 +493,17 @@ def _replacement(r: dict) -> str:
                 "successor named)")
     return r["replacement_model"]
 
+
+NO_USAGE_SINCE = "shutdown; no usage seen since"
+
+
+def no_usage_since_note(data: ReportData) -> str:
+    """What "no usage seen since" means, where a row says it (empty otherwise)."""
+    if not any(status_label(r) == NO_USAGE_SINCE for r in data.actions):
+        return ""
+    return (" \"No usage seen since\": the Usage API and the dashboard report billed usage "
+            "only, so calls that fail after a shutdown do not show; ask the owner whether the "
+            "team migrated.")
 
 CALLERS_PER_ROW = 3
 CALLERS_INTRO = ("**Who sends the calls** (the busiest callers behind each team's rows: the "
@@ -603,7 +627,7 @@ def render_markdown(data: ReportData) -> str:
            "## 1. Headline", *[f"- {line}" for line in headline_lines(data)], "",
            "## 2. Action list",
            "Sorted by urgency: calls failing against shut-down models first, then days to "
-           "shutdown, then traffic.", "",
+           "shutdown, then traffic." + no_usage_since_note(data), "",
            table(ACTION_COLUMNS, action_rows(data), limit=100), "",
            CALLERS_INTRO, "",
            table(CALLERS_COLUMNS, caller_rows(data), limit=100), "",
@@ -701,6 +725,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
          else "n/a", f"to the next shutdown ({data.headline['nearest_model'] or 'none'})"),
     ]
     action_classes = ["failing" if r["failing"] else "" for r in data.actions]
+    quiet = no_usage_since_note(data)
     checks_rows = [[c["asset"], c["check"], c["severity"], "pass" if c["passed"] else "FAIL",
                     c["failures_this_week"]] for c in data.checks]
     img = ('<img class="chart" alt="{alt}" src="data:image/svg+xml;base64,{b64}">')
@@ -715,7 +740,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
 <ul>{''.join(f'<li>{_md_bold_to_html(line)}</li>' for line in headline_lines(data))}</ul>
 <h2>2. Action list</h2>
 <p>Sorted by urgency: calls failing against shut-down models first, then days to shutdown,
-then traffic. A positive difference means the migration costs more.</p>
+then traffic. A positive difference means the migration costs more.{_e(quiet)}</p>
 {_html_table(ACTION_COLUMNS, action_rows(data), {5, 6, 7, 9, 10}, action_classes, "actions")}
 <h3>Who sends the calls</h3>
 <p>The busiest callers behind each team's rows, in the action list's order: the key,
