@@ -396,16 +396,18 @@ def test_bills_at_groupings_that_do_not_nest_are_listed(tmp_path, con):
 
 
 def test_left_over_image_tokens_fit_beside_the_audio_left_over(tmp_path, con):
-    """Ungrouped: 1,000 input (300 cached: 200 audio, 100 image; 700 uncached: 400 audio,
-    300 image), 100 output (60 audio, 40 image); the finer rows: 600 input (100 cached), 50
-    output, no audio or image. Left over: 400 input, 200 of it cached; the audio takes the
-    200 uncached and the 200 cached first, so nothing is left for the image parts; 50
-    output: 50 audio, 0 image. Every text count left over stays >= 0."""
+    """Ungrouped: 1,000 input (300 cached: 200 audio, 100 image; 100 written to the cache;
+    600 uncached: 400 audio, 200 image), 100 output (60 audio, 40 image); the finer rows: 600
+    input (100 cached), 50 output, no audio, image or cache writes. Left over: 400 input, 200
+    of it cached; the audio takes the other 200 and the 200 cached first, so nothing is left
+    for the image parts or the cache writes; 50 output: 50 audio, 0 image. Every text count
+    left over stays >= 0."""
     landing = tmp_path / "landing"
     landing.mkdir()
     drop(landing, "notebook.json", [completion(
         num_model_requests=10, input_tokens=1000, input_cached_tokens=300,
-        input_audio_tokens=400, input_image_tokens=300, input_cached_audio_tokens=200,
+        input_audio_tokens=400, input_image_tokens=200, input_cache_write_tokens=100,
+        input_cached_audio_tokens=200,
         input_cached_image_tokens=100, output_tokens=100, output_audio_tokens=60,
         output_image_tokens=40)], 1)
     drop(landing, "sync.json", [dict(fine("proj_a", "gpt-realtime", 6), input_tokens=600,
@@ -414,6 +416,6 @@ def test_left_over_image_tokens_fit_beside_the_audio_left_over(tmp_path, con):
     (left,) = con.execute(
         "SELECT input_tokens, cached_input_tokens, input_audio_tokens, input_image_tokens, "
         "cached_input_audio_tokens, cached_input_image_tokens, output_tokens, "
-        "output_audio_tokens, output_image_tokens "
+        "output_audio_tokens, output_image_tokens, cache_write_input_tokens "
         "FROM intermediate.usage_daily WHERE project_id IS NULL").fetchall()
-    assert left == (400, 200, 200, 0, 200, 0, 50, 50, 0)
+    assert left == (400, 200, 200, 0, 200, 0, 50, 50, 0, 0)

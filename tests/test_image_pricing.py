@@ -219,16 +219,16 @@ def test_refresh_prices_image_tokens_and_the_replacement(radar, refresh):
 
 
 def test_a_warehouse_from_before_the_image_columns_takes_them_on(radar, refresh):
-    """A warehouse whose tables have no image columns (every version before this one) gets
-    them on its next run: the rows it holds count as text, and new files' images are
-    priced."""
+    """A warehouse whose tables have no image or cache-write columns (every version before
+    this one) gets them on its next run: the rows it holds count as text, and new files'
+    images are priced."""
     _write_page(radar, "old.json", [dict(GPT_IMAGE_15, input_image_tokens=0,
                                          input_cached_image_tokens=0, output_image_tokens=0)])
     refresh()
     con = duckdb.connect(str(radar.warehouse))
     for table in ("staging.usage", "intermediate.usage_daily", "intermediate.usage_set_aside"):
         for column in ("input_image_tokens", "cached_input_image_tokens",
-                       "output_image_tokens"):
+                       "output_image_tokens", "cache_write_input_tokens"):
             con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.close()
     _write_page(radar, "new.json", [GPT_IMAGE_15], day="2026-11-21")

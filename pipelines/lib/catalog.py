@@ -32,7 +32,9 @@ AUDIO_PRICE_COLUMNS = ("input_audio_usd_per_1m", "cached_input_audio_usd_per_1m"
                        "output_audio_usd_per_1m")
 IMAGE_PRICE_COLUMNS = ("input_image_usd_per_1m", "cached_input_image_usd_per_1m",
                        "output_image_usd_per_1m")
-MODAL_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS)
+#: the price of input written into the prompt cache (NULL: the input price)
+CACHE_WRITE_PRICE_COLUMNS = ("cache_write_input_usd_per_1m",)
+MODAL_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS, CACHE_WRITE_PRICE_COLUMNS)
 #: The newest day the catalog knows retirements for: the date of its lifecycle sources (the
 #: deprecations list's newest announcement, a Models API pull's day) or its newest
 #: announcement (an override's included), whichever is later; NULL when neither is known.
@@ -80,6 +82,8 @@ class Price:
     input_image_usd_per_1m: Decimal | None = None
     cached_input_image_usd_per_1m: Decimal | None = None
     output_image_usd_per_1m: Decimal | None = None
+    # input written into the prompt cache; NULL: priced as input
+    cache_write_input_usd_per_1m: Decimal | None = None
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
@@ -327,8 +331,8 @@ def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Pri
 
 
 def _inherited_modal(override: Price, base: Price | None) -> dict[str, Decimal | None]:
-    """An override's audio prices, and its image prices: for each group its own if it gives
-    any, else the built-in row's."""
+    """An override's audio prices, its image prices and its cache-write price: for each
+    group its own if it gives any, else the built-in row's."""
     out: dict[str, Decimal | None] = {}
     for group in MODAL_PRICE_COLUMNS:
         own = {c: getattr(override, c) for c in group}

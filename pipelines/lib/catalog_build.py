@@ -39,6 +39,7 @@ from pathlib import Path
 
 from pipelines.lib.catalog import (
     AUDIO_PRICE_COLUMNS,
+    CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     Lifecycle,
     Price,
@@ -52,7 +53,8 @@ OPEN_START = dt.date(2020, 1, 1)
 PRICE_COLUMNS = [
     "model", "service_tier", "valid_from", "valid_to", "input_usd_per_1m",
     "cached_input_usd_per_1m", "output_usd_per_1m", *AUDIO_PRICE_COLUMNS,
-    *IMAGE_PRICE_COLUMNS, "batch_discount", "mode", "provider", "source",
+    *IMAGE_PRICE_COLUMNS, *CACHE_WRITE_PRICE_COLUMNS, "batch_discount", "mode", "provider",
+    "source",
 ]
 #: LiteLLM's per-token fields for the audio and image prices, in AUDIO_PRICE_COLUMNS and
 #: IMAGE_PRICE_COLUMNS order
@@ -60,6 +62,7 @@ LITELLM_AUDIO_FIELDS = ("input_cost_per_audio_token", "cache_read_input_audio_to
                         "output_cost_per_audio_token")
 LITELLM_IMAGE_FIELDS = ("input_cost_per_image_token", "cache_read_input_image_token_cost",
                         "output_cost_per_image_token")
+LITELLM_CACHE_WRITE_FIELDS = ("cache_creation_input_token_cost",)
 #: An image model's output is image tokens only: LiteLLM gives gpt-image-1's and its
 #: successors' output price as ``output_cost_per_image_token`` alone, which is then the
 #: model's output price (OpenAI's price list has no text output for them either).
@@ -158,9 +161,10 @@ def _entry_prices(key: str, entry: dict, source: str) -> dict[tuple[str, str | N
         # the tier's own audio and image prices only: a tier's are not priced at another's
         modal = {column: None if (v := entry.get(f"{field}{suffix}")) is None
                  else _per_million(v)
-                 for column, field in zip(AUDIO_PRICE_COLUMNS + IMAGE_PRICE_COLUMNS,
-                                          LITELLM_AUDIO_FIELDS + LITELLM_IMAGE_FIELDS,
-                                          strict=True)}
+                 for column, field in zip(
+                     AUDIO_PRICE_COLUMNS + IMAGE_PRICE_COLUMNS + CACHE_WRITE_PRICE_COLUMNS,
+                     LITELLM_AUDIO_FIELDS + LITELLM_IMAGE_FIELDS + LITELLM_CACHE_WRITE_FIELDS,
+                     strict=True)}
         rows[(key, tier)] = PriceRow(
             model=key,
             valid_from=OPEN_START,

@@ -194,14 +194,12 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     ).cast(COST_SCHEMA)
 
 
-def _parts(audio_name: str, audio: pl.Expr, image_name: str, image: pl.Expr,
-           total_name: str) -> pl.Expr:
-    """The reason for an audio and an image part that together exceed their total, naming
-    the parts that are not 0."""
-    return (pl.when(image == 0).then(pl.lit(audio_name))
-            .when(audio == 0).then(pl.lit(image_name))
-            .otherwise(pl.lit(f"{audio_name} + {image_name}"))
-            + pl.lit(f" exceeds {total_name}"))
+def _parts(parts: dict[str, pl.Expr], total_name: str) -> pl.Expr:
+    """The reason for parts (audio, image, cache writes) that together exceed their total,
+    naming the parts that are not 0."""
+    named = pl.concat_str([pl.when(expr != 0).then(pl.lit(name)) for name, expr in
+                           parts.items()], separator=" + ", ignore_nulls=True)
+    return named + pl.lit(f" exceeds {total_name}")
 
 
 def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
@@ -217,6 +215,7 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     image_in, image_in_err = _count("input_image_tokens", present)
     cached_image, cached_image_err = _count("input_cached_image_tokens", present)
     image_out, image_out_err = _count("output_image_tokens", present)
+    cache_write, cache_write_err = _count("input_cache_write_tokens", present)
     batch_text = _str("batch", present).str.to_uppercase()
     batch = (
         pl.when(batch_text.is_in(["TRUE", "1"])).then(True)
@@ -232,17 +231,17 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
     reason = pl.coalesce(
         time_error, requests_err, input_err, cached_err, output_err, audio_in_err,
         cached_audio_err, audio_out_err, image_in_err, cached_image_err, image_out_err,
-        batch_err,
+        cache_write_err, batch_err,
         pl.when(cached > input_tokens)
         .then(pl.lit("input_cached_tokens exceeds input_tokens"))
-        .when(audio_in + image_in > input_tokens - cached)
-        .then(_parts("input_audio_tokens", audio_in, "input_image_tokens", image_in,
-                     "the uncached input tokens"))
+        .when(audio_in + image_in + cache_write > input_tokens - cached)
+        .then(_parts({"input_audio_tokens": audio_in, "input_image_tokens": image_in,
+                      "input_cache_write_tokens": cache_write}, "the uncached input tokens"))
         .when(cached_audio + cached_image > cached)
-        .then(_parts("input_cached_audio_tokens", cached_audio, "input_cached_image_tokens",
-                     cached_image, "input_cached_tokens"))
+        .then(_parts({"input_cached_audio_tokens": cached_audio,
+                      "input_cached_image_tokens": cached_image}, "input_cached_tokens"))
         .when(audio_out + image_out > output)
-        .then(_parts("output_audio_tokens", audio_out, "output_image_tokens", image_out,
+        .then(_parts({"output_audio_tokens": audio_out, "output_image_tokens": image_out},
                      "output_tokens"))
         .otherwise(None),
     )
@@ -279,6 +278,7 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
         image_in.alias("input_image_tokens"),
         cached_image.alias("cached_input_image_tokens"),
         image_out.alias("output_image_tokens"),
+        cache_write.alias("cache_write_input_tokens"),
         pl.lit(None, dtype=pl.Int64).alias("units"),
         pl.lit(None, dtype=pl.String).alias("unit"),
         key.alias("dedupe_key"),

@@ -53,7 +53,7 @@ from pipelines.lib.formats import (
     text_repairs,
 )
 from pipelines.lib.redact import redact, sql_mask, sql_redact
-from pipelines.lib.schema import AUDIO_TOKENS, IMAGE_TOKENS
+from pipelines.lib.schema import AUDIO_TOKENS, CACHE_WRITE_TOKENS, IMAGE_TOKENS
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
 #: what operating systems and office programs leave beside files: a spreadsheet's lock file
@@ -66,14 +66,14 @@ USAGE_VALUE_COLUMNS = (
     "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
     "model", "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias",
     "requests", "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens",
-    *AUDIO_TOKENS, *IMAGE_TOKENS, "units", "unit",
+    *AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS, "units", "unit",
 )
 USAGE_COLUMNS = (
     "dedupe_key", "file_id", "position", "source", "endpoint", "route", "bucket_start",
     "bucket_end", "usage_date", "project_id", "user_id", "api_key_id", "model", "is_batch",
     "service_tier", "extra_dims", "litellm_team_id", "team_alias", "requests",
     "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens", *AUDIO_TOKENS,
-    *IMAGE_TOKENS, "units", "unit",
+    *IMAGE_TOKENS, CACHE_WRITE_TOKENS, "units", "unit",
 )
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
@@ -870,8 +870,8 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         if c == "dedupe_key"
         else "$file_id" if c == "file_id"
         else "NULL" if c == "position"
-        # a spend log does not split image tokens out: the gateway's are text
-        else "0" if c in IMAGE_TOKENS
+        # a spend log does not split image tokens or cache writes out: the gateway's are text
+        else "0" if c in (*IMAGE_TOKENS, CACHE_WRITE_TOKENS)
         else c
         for c in USAGE_COLUMNS)
     _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}) "

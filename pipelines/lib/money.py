@@ -2,8 +2,9 @@
 
 * Token counts are integers (BIGINT in DuckDB, int in Python).
 * Prices are exact decimals in USD per 1M tokens, DECIMAL(18, 6) in the warehouse.
-* Every token is priced at its own rate: text input (uncached, cached), output, and the audio
-  and image parts of each at the catalog's audio and image prices (:func:`row_cost`).
+* Every token is priced at its own rate: text input (uncached, cached, written to the prompt
+  cache), output, and the audio and image parts of each at the catalog's audio and image
+  prices (:func:`row_cost`).
 * The cost of one usage row is computed exactly and then rounded **once**, to 10 decimal
   places of a dollar (1e-10 USD), half away from zero. That is DuckDB's DECIMAL cast rule and
   Python's ``ROUND_HALF_UP``. Sums are taken over the rounded row costs, so every total is
@@ -75,6 +76,8 @@ def row_cost(
     input_image_price: Decimal | None = None,
     cached_image_price: Decimal | None = None,
     output_image_price: Decimal | None = None,
+    cache_write_input_tokens: int = 0,
+    cache_write_price: Decimal | None = None,
 ) -> Decimal:
     """The contract's cost formula for one usage row, prices in USD per 1M tokens.
 
@@ -90,6 +93,10 @@ def row_cost(
     audio parts. Image input without an image price is priced as text input (a vision model
     bills its image tokens at its text rate), cached image input as cached input; image
     output without an image output price cannot be priced (a ValueError).
+
+    Cache writes (``schema.CACHE_WRITE_TOKENS``) are input tokens that are neither cached
+    reads nor the uncached input the audio and image parts belong to; they are priced at the
+    cache write price, else the input price.
     """
     counts = {
         "input_tokens": input_tokens, "cached_input_tokens": cached_input_tokens,
@@ -99,18 +106,20 @@ def row_cost(
         "input_image_tokens": input_image_tokens,
         "cached_input_image_tokens": cached_input_image_tokens,
         "output_image_tokens": output_image_tokens,
+        "cache_write_input_tokens": cache_write_input_tokens,
     }
     for name, n in counts.items():
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
     if cached_input_tokens > input_tokens:
         raise ValueError("cached_input_tokens cannot exceed input_tokens")
-    uncached_text = input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens
+    uncached_text = (input_tokens - cached_input_tokens - cache_write_input_tokens
+                     - input_audio_tokens - input_image_tokens)
     cached_text = cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens
     output_text = output_tokens - output_audio_tokens - output_image_tokens
     if uncached_text < 0:
-        raise ValueError("input_audio_tokens + input_image_tokens cannot exceed the uncached "
-                         "input tokens")
+        raise ValueError("input_audio_tokens + input_image_tokens + cache_write_input_tokens "
+                         "cannot exceed the uncached input tokens")
     if cached_text < 0:
         raise ValueError("cached_input_audio_tokens + cached_input_image_tokens cannot exceed "
                          "cached_input_tokens")
@@ -125,8 +134,10 @@ def row_cost(
     cached_audio = cached if cached_audio_price is None else cached_audio_price
     image_in = input_price if input_image_price is None else input_image_price
     cached_image = cached if cached_image_price is None else cached_image_price
+    cache_write = input_price if cache_write_price is None else cache_write_price
     gross = (
         uncached_text * input_price
+        + cache_write_input_tokens * cache_write
         + cached_text * cached
         + input_audio_tokens * (input_audio_price or 0)
         + cached_input_audio_tokens * cached_audio

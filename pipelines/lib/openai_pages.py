@@ -277,7 +277,7 @@ def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str 
         parts = _modal_tokens(r, input_tokens, cached, output)
     else:
         input_tokens = cached = output = 0
-        parts = (0,) * 6
+        parts = (0,) * 7
     batch = r.get("batch")
     if batch is not None and not isinstance(batch, bool):
         raise ValueError(f"batch is not a boolean: {batch!r}")
@@ -295,24 +295,26 @@ def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str 
 
 def _modal_tokens(r: dict, input_tokens: int, cached: int, output: int) -> tuple[int, ...]:
     """The audio and image parts of a completions result (``schema.AUDIO_TOKENS`` then
-    ``schema.IMAGE_TOKENS``: uncached input, cached input, output), 0 where absent; the two
-    parts of each total together are checked against it."""
-    fields = (("input_audio_tokens", "input_image_tokens", input_tokens - cached,
-               "the uncached input tokens"),
-              ("input_cached_audio_tokens", "input_cached_image_tokens", cached,
+    ``schema.IMAGE_TOKENS``: uncached input, cached input, output) and its cache writes
+    (``schema.CACHE_WRITE_TOKENS``), 0 where absent; the parts of each total together are
+    checked against it (the input that is not cached reads holds the uncached audio and
+    image input and the cache writes)."""
+    fields = ((("input_audio_tokens", "input_image_tokens", "input_cache_write_tokens"),
+               input_tokens - cached, "the uncached input tokens"),
+              (("input_cached_audio_tokens", "input_cached_image_tokens"), cached,
                "input_cached_tokens"),
-              ("output_audio_tokens", "output_image_tokens", output, "output_tokens"))
-    audio: list[int] = []
-    image: list[int] = []
-    for audio_field, image_field, total, total_name in fields:
-        a = _count(r.get(audio_field), audio_field, required=False)
-        i = _count(r.get(image_field), image_field, required=False)
-        if a + i > total:
-            names = " + ".join(f for f, n in ((audio_field, a), (image_field, i)) if n)
-            raise ValueError(f"{names} ({a + i}) exceeds {total_name} ({total})")
-        audio.append(a)
-        image.append(i)
-    return (*audio, *image)
+              (("output_audio_tokens", "output_image_tokens"), output, "output_tokens"))
+    counts: dict[str, int] = {}
+    for names, total, total_name in fields:
+        parts = {f: _count(r.get(f), f, required=False) for f in names}
+        if sum(parts.values()) > total:
+            named = " + ".join(f for f, n in parts.items() if n)
+            raise ValueError(f"{named} ({sum(parts.values())}) exceeds {total_name} ({total})")
+        counts |= parts
+    return tuple(counts[f] for f in (
+        "input_audio_tokens", "input_cached_audio_tokens", "output_audio_tokens",
+        "input_image_tokens", "input_cached_image_tokens", "output_image_tokens",
+        "input_cache_write_tokens"))
 
 
 def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> tuple:

@@ -38,6 +38,11 @@ AUDIO_TOKENS = ("input_audio_tokens", "cached_input_audio_tokens", "output_audio
 #: ``output_image_tokens``): the Usage API and the dashboard split them out since 2026-07-15.
 #: With the audio parts, each part's sum stays inside its total.
 IMAGE_TOKENS = ("input_image_tokens", "cached_input_image_tokens", "output_image_tokens")
+#: The input tokens written into the prompt cache (``input_cache_write_tokens`` since
+#: 2026-07-15): a part of the input tokens beside the cached reads and the uncached input (the
+#: audio and image input parts are inside the uncached input), priced at the model's cache
+#: write price where it has one (newer models charge 1.25x input), else as input.
+CACHE_WRITE_TOKENS = "cache_write_input_tokens"
 
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
@@ -69,6 +74,7 @@ USAGE_SCHEMA: dict[str, pl.DataType] = {
     "input_image_tokens": pl.Int64,
     "cached_input_image_tokens": pl.Int64,
     "output_image_tokens": pl.Int64,
+    "cache_write_input_tokens": pl.Int64,
     "units": pl.Int64,
     "unit": pl.String,
     "dedupe_key": pl.String,

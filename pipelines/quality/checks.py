@@ -16,11 +16,22 @@ import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
 from pipelines.lib import litellm_csv
-from pipelines.lib.catalog import AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS, KNOWN_THROUGH_SQL
+from pipelines.lib.catalog import (
+    AUDIO_PRICE_COLUMNS,
+    CACHE_WRITE_PRICE_COLUMNS,
+    IMAGE_PRICE_COLUMNS,
+    KNOWN_THROUGH_SQL,
+)
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
-from pipelines.lib.schema import AUDIO_TOKENS, ENDPOINTS, IMAGE_TOKENS, MAX_BUCKET_SECONDS
+from pipelines.lib.schema import (
+    AUDIO_TOKENS,
+    CACHE_WRITE_TOKENS,
+    ENDPOINTS,
+    IMAGE_TOKENS,
+    MAX_BUCKET_SECONDS,
+)
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
     WAREHOUSE_POOL,
@@ -111,12 +122,14 @@ COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", 
 #: the staging.usage columns the staging suite reads (a sample of 100k rows of all 25 took
 #: twice as long to draw and to validate)
 VALIDATED_USAGE_COLUMNS = ("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
-                           "usage_date", *COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS)
+                           "usage_date", *COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS,
+                           CACHE_WRITE_TOKENS)
 
 
 @dg.asset_check(asset=USAGE, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: the usage this run loaded has keys, non-negative counts, "
-                "cached <= input, each audio and image count (together) inside its total, "
+                "cached <= input, each audio and image count and the cache writes (together) "
+                "inside their total, "
                 "failed <= requests, "
                 "bucket end after start (daily buckets at "
                 "most 24 h), a known endpoint, and one row per bucket key on every day it "
@@ -137,7 +150,8 @@ def staging_usage_is_valid(
             "epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
             "u.input_tokens - u.cached_input_tokens AS uncached_input_tokens, "
             # the audio and image parts of each total, together
-            "u.input_audio_tokens + u.input_image_tokens AS uncached_input_parts, "
+            "u.input_audio_tokens + u.input_image_tokens + u.cache_write_input_tokens "
+            "AS uncached_input_parts, "
             "u.cached_input_audio_tokens + u.cached_input_image_tokens AS cached_input_parts, "
             "u.output_audio_tokens + u.output_image_tokens AS output_parts, "
             # a gateway row spans its day's requests, the last of which may end after midnight
@@ -162,7 +176,7 @@ def staging_usage_is_valid(
         expectations: list[ExpectationSpec] = [
             *_not_null("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
                        "usage_date"),
-            *_non_negative(*COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS),
+            *_non_negative(*COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS),
             _at_least("input_tokens", "cached_input_tokens"),
             _at_least("uncached_input_tokens", "uncached_input_parts"),
             _at_least("cached_input_tokens", "cached_input_parts"),
@@ -201,7 +215,8 @@ def catalog_prices_are_valid(
             *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
                        "batch_discount", "source"),
             *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
-                           *AUDIO_PRICE_COLUMNS, *IMAGE_PRICE_COLUMNS),
+                           *AUDIO_PRICE_COLUMNS, *IMAGE_PRICE_COLUMNS,
+                           *CACHE_WRITE_PRICE_COLUMNS),
             ("ExpectColumnValuesToBeBetween", {"column": "batch_discount", "min_value": 0,
                                                "max_value": 1}),
             ("ExpectColumnPairValuesAToBeGreaterThanB",

@@ -21,6 +21,9 @@ SELECT
     CAST(nullif(cached_input_image_usd_per_1m, '') AS DECIMAL(18, 6))
                                                       AS cached_input_image_usd_per_1m,
     CAST(nullif(output_image_usd_per_1m, '') AS DECIMAL(18, 6)) AS output_image_usd_per_1m,
+    -- input written into the prompt cache; NULL: the input price
+    CAST(nullif(cache_write_input_usd_per_1m, '') AS DECIMAL(18, 6))
+                                                      AS cache_write_input_usd_per_1m,
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
     mode,

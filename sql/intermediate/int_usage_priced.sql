@@ -83,9 +83,10 @@ with_prices AS (
 
 -- the money formula (pipelines/lib/money.py row_cost), written once and applied to both price
 -- rows (the model's, the replacement's), before any discount and rounding: every token at its
--- own rate, text, audio and image, uncached, cached and output. Cached input falls back to
--- the input price; cached audio and cached image to the cached price; image input to the
--- input price (a vision model bills image tokens as text). Audio tokens, or image output, at
+-- own rate, text, audio and image, uncached, cached, written to the cache and output. Cached
+-- input falls back to the input price; cached audio and cached image to the cached price;
+-- image input and cache writes to the input price (a vision model bills image tokens as
+-- text). Audio tokens, or image output, at
 -- a model without a price for them leave it unpriced (`complete` false), never priced as text.
 costed AS (
     SELECT
@@ -110,7 +111,9 @@ costed AS (
                     AND (output_image_tokens = 0 OR r.output_image_usd_per_1m IS NOT NULL),
                 'gross_usd':
                     ((input_tokens - cached_input_tokens - input_audio_tokens
-                      - input_image_tokens) * r.input_usd_per_1m
+                      - input_image_tokens - cache_write_input_tokens) * r.input_usd_per_1m
+                     + cache_write_input_tokens
+                         * coalesce(r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
                      + (cached_input_tokens - cached_input_audio_tokens
                         - cached_input_image_tokens)
                          * coalesce(r.cached_input_usd_per_1m, r.input_usd_per_1m)
@@ -139,6 +142,7 @@ SELECT
     requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
     input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
     input_image_tokens, cached_input_image_tokens, output_image_tokens,
+    cache_write_input_tokens,
     price_model,
     price_tier,
     priced,

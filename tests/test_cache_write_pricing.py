@@ -1,0 +1,83 @@
+"""Input written into the prompt cache is priced at the model's cache write price.
+
+Since 2026-07-15 the Usage API reports `input_cache_write_tokens`: a part of `input_tokens`
+beside the cached reads and the uncached input. OpenAI's newer models charge 1.25x input for
+it (gpt-5.6-terra: $2.50 per 1M against $2), and so does Anthropic; LiteLLM's
+`cache_creation_input_token_cost` gives the price. Priced as input, it read low.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal as D
+
+import pytest
+
+from pipelines.lib import catalog as cat
+from pipelines.lib import openai_pages
+from pipelines.lib.catalog_build import prices_from_litellm
+from pipelines.lib.money import row_cost
+from pipelines.settings import CATALOG_DATA_DIR
+from tests.exports import bucket, completion, page
+
+# gpt-5-mini-2025-08-07 (deprecated on the fixture's as-of; replacement gpt-5.6-terra): 1M
+# input tokens, of which 200,000 cached reads and 300,000 written to the cache; 10,000 output
+WRITES = completion(input_tokens=1_000_000, input_cached_tokens=200_000,
+                    input_cache_write_tokens=300_000, output_tokens=10_000,
+                    num_model_requests=40, project_id="proj_a", api_key_id="key_a",
+                    model="gpt-5-mini-2025-08-07", batch=False)
+# gpt-5-mini has no cache write price: 800,000 x 0.25 + 200,000 x 0.025 + 10,000 x 2
+MODEL_COST = D("0.225")
+# gpt-5.6-terra (2 / cached 0.2 / write 2.5 / output 12): 500,000 x 2 + 200,000 x 0.2
+# + 300,000 x 2.5 + 10,000 x 12 = 1 + 0.04 + 0.75 + 0.12 = 1.91 (as input: 1.76)
+REPLACEMENT_COST = D("1.91")
+
+
+def test_row_cost_prices_cache_writes_at_their_own_rate_else_as_input():
+    assert row_cost(1_000_000, 200_000, 10_000, D("2"), D("0.2"), D("12"),
+                    cache_write_input_tokens=300_000, cache_write_price=D("2.5")) \
+        == REPLACEMENT_COST
+    assert row_cost(1_000_000, 200_000, 10_000, D("2"), D("0.2"), D("12")) == D("1.76")
+    assert row_cost(1_000_000, 200_000, 10_000, D("0.25"), D("0.025"), D("2"),
+                    cache_write_input_tokens=300_000) == MODEL_COST
+    # cache writes, uncached audio and image share the input that is not cached reads
+    with pytest.raises(ValueError, match="cannot exceed the uncached input tokens"):
+        row_cost(1_000, 100, 0, D("1"), None, D("1"), cache_write_input_tokens=800,
+                 input_audio_tokens=101, input_audio_price=D("1"))
+
+
+def test_api_pages_read_cache_writes_and_quarantine_ones_that_do_not_fit():
+    too_much = dict(WRITES, api_key_id="key_b", input_image_tokens=500_001)
+    parsed = openai_pages.parse_pages(json.dumps(page([bucket("2026-11-20", [
+        WRITES, too_much])])))
+    good = parsed.usage.filter(parsed.usage["reason"].is_null())
+    assert good["cache_write_input_tokens"].to_list() == [300_000]
+    assert parsed.usage["reason"].drop_nulls().to_list() == [
+        "input_image_tokens + input_cache_write_tokens (800001) exceeds the uncached input "
+        "tokens (800000)"]
+
+
+def test_catalog_takes_litellm_cache_write_prices_tier_by_tier():
+    entry = {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 2e-06,
+             "output_cost_per_token": 1.2e-05, "cache_creation_input_token_cost": 2.5e-06,
+             "input_cost_per_token_priority": 4e-06, "output_cost_per_token_priority": 2.4e-05}
+    rows = prices_from_litellm({"gpt-x": entry}, "test")
+    assert rows[("gpt-x", None)].cache_write_input_usd_per_1m == D("2.5")
+    assert rows[("gpt-x", "priority")].cache_write_input_usd_per_1m is None
+    shipped = {(p.model, p.service_tier): p
+               for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+    assert shipped[("gpt-5.6-terra", None)].cache_write_input_usd_per_1m == D("2.5")
+    assert shipped[("claude-sonnet-4-5", None)].cache_write_input_usd_per_1m == D("3.75")
+    assert shipped[("gpt-5-mini-2025-08-07", None)].cache_write_input_usd_per_1m is None
+
+
+def test_refresh_prices_cache_writes_on_the_model_and_the_replacement(radar, refresh):
+    (radar.landing / "api").mkdir(exist_ok=True)
+    (radar.landing / "api" / "usage.json").write_text(
+        json.dumps(page([bucket("2026-11-20", [WRITES])])))
+    refresh()
+    assert radar.query("SELECT model, cost_usd, replacement_model, replacement_cost_usd "
+                       "FROM marts.usage_cost_daily") == [
+        ("gpt-5-mini-2025-08-07", MODEL_COST, "gpt-5.6-terra", REPLACEMENT_COST)]
+    assert radar.query("SELECT cost_usd_28d, replacement_cost_usd_28d "
+                       "FROM marts.deprecated_model_usage") == [(MODEL_COST, REPLACEMENT_COST)]
