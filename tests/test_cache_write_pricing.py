@@ -81,3 +81,18 @@ def test_refresh_prices_cache_writes_on_the_model_and_the_replacement(radar, ref
         ("gpt-5-mini-2025-08-07", MODEL_COST, "gpt-5.6-terra", REPLACEMENT_COST)]
     assert radar.query("SELECT cost_usd_28d, replacement_cost_usd_28d "
                        "FROM marts.deprecated_model_usage") == [(MODEL_COST, REPLACEMENT_COST)]
+
+
+def test_an_override_s_cache_writes_follow_its_own_input_price(tmp_path):
+    """A negotiated input price without a cache write price: cache writes at that input
+    price, not at the list's cache write price (which is 1.25x the list input)."""
+    path = tmp_path / "overrides.csv"
+    path.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
+                    "output_usd_per_1m,cache_write_input_usd_per_1m\n"
+                    "gpt-5.6-terra,2026-11-01,,1.6,,10,\n"
+                    "gpt-5.6-sol,2026-11-01,,3,,16,3.5\n")
+    merged = {p.model: p for p in cat.apply_overrides(
+        cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv"), cat.read_overrides(path))
+        if p.valid_from.isoformat() == "2026-11-01"}
+    assert merged["gpt-5.6-terra"].cache_write_input_usd_per_1m is None
+    assert merged["gpt-5.6-sol"].cache_write_input_usd_per_1m == D("3.5")

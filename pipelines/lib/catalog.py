@@ -34,7 +34,10 @@ IMAGE_PRICE_COLUMNS = ("input_image_usd_per_1m", "cached_input_image_usd_per_1m"
                        "output_image_usd_per_1m")
 #: the price of input written into the prompt cache (NULL: the input price)
 CACHE_WRITE_PRICE_COLUMNS = ("cache_write_input_usd_per_1m",)
-MODAL_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS, CACHE_WRITE_PRICE_COLUMNS)
+#: groups an override without them takes from the built-in row: audio and image are priced
+#: apart from text; a cache write is input, priced after the override's input price
+INHERITED_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS)
+MODAL_PRICE_COLUMNS = (*INHERITED_PRICE_COLUMNS, CACHE_WRITE_PRICE_COLUMNS)
 #: The newest day the catalog knows retirements for: the date of its lifecycle sources (the
 #: deprecations list's newest announcement, a Models API pull's day) or its newest
 #: announcement (an override's included), whichever is later; NULL when neither is known.
@@ -331,10 +334,11 @@ def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Pri
 
 
 def _inherited_modal(override: Price, base: Price | None) -> dict[str, Decimal | None]:
-    """An override's audio prices, its image prices and its cache-write price: for each
-    group its own if it gives any, else the built-in row's."""
+    """An override's audio prices and its image prices: for each group its own if it gives
+    any, else the built-in row's. Its cache-write price is its own only (none: its input
+    price): a negotiated input price with the list price for cache writes would be neither."""
     out: dict[str, Decimal | None] = {}
-    for group in MODAL_PRICE_COLUMNS:
+    for group in INHERITED_PRICE_COLUMNS:
         own = {c: getattr(override, c) for c in group}
         keep = base is None or any(v is not None for v in own.values())
         out |= own if keep else {c: getattr(base, c) for c in group}
