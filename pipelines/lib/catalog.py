@@ -27,7 +27,8 @@ TEAM_HEADER = ["key_type", "key_value", "team"]
 SAME_AS_CATALOG = "same as the catalog"
 
 #: optional price columns of the shipped catalog and of an override file: audio and image
-#: tokens' own prices, each group in (uncached input, cached input, output) order
+#: tokens' own prices, each group in (uncached input, cached input, output) order, and the
+#: cache-write price
 AUDIO_PRICE_COLUMNS = ("input_audio_usd_per_1m", "cached_input_audio_usd_per_1m",
                        "output_audio_usd_per_1m")
 IMAGE_PRICE_COLUMNS = ("input_image_usd_per_1m", "cached_input_image_usd_per_1m",
@@ -209,8 +210,8 @@ def read_prices(path: Path) -> list[Price]:
 
 
 def _modal_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
-    """The optional audio and image price columns of a price or override row (empty or
-    absent: none)."""
+    """The optional audio, image and cache-write price columns of a price or override row
+    (empty or absent: none)."""
     return {c: _price(r.get(c), f"{where} {c}", required=False)
             for group in MODAL_PRICE_COLUMNS for c in group}
 
