@@ -4,10 +4,14 @@ Since 2026-07-15 the Usage API reports `input_cache_write_tokens`: a part of `in
 beside the cached reads and the uncached input. OpenAI's newer models charge 1.25x input for
 it (gpt-5.6-terra: $2.50 per 1M against $2), and so does Anthropic; LiteLLM's
 `cache_creation_input_token_cost` gives the price. Priced as input, it read low.
+
+Through the gateway, LiteLLM logs Anthropic's `cache_creation_input_tokens` in the request's
+usage object (and counts them in `prompt_tokens`, as it does the cached reads).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from decimal import Decimal as D
 
@@ -18,7 +22,7 @@ from pipelines.lib import openai_pages
 from pipelines.lib.catalog_build import prices_from_litellm
 from pipelines.lib.money import row_cost
 from pipelines.settings import CATALOG_DATA_DIR
-from tests.exports import bucket, completion, page
+from tests.exports import LITELLM_HEADER, bucket, completion, litellm_row, page
 
 # gpt-5-mini-2025-08-07 (deprecated on the fixture's as-of; replacement gpt-5.6-terra): 1M
 # input tokens, of which 200,000 cached reads and 300,000 written to the cache; 10,000 output
@@ -96,3 +100,60 @@ def test_an_override_s_cache_writes_follow_its_own_input_price(tmp_path):
         if p.valid_from.isoformat() == "2026-11-01"}
     assert merged["gpt-5.6-terra"].cache_write_input_usd_per_1m is None
     assert merged["gpt-5.6-sol"].cache_write_input_usd_per_1m == D("3.5")
+
+
+def _gateway(radar, usage_objects: list[dict]) -> None:
+    """One claude-sonnet-4-5 request a usage object, each 10,000 prompt tokens and 500
+    completion tokens, on 2026-11-20 (before its shutdown on 2026-11-30)."""
+    rows = []
+    for n, usage in enumerate(usage_objects):
+        row = litellm_row(f"r{n}", "claude-sonnet-4-5", 10_000, 500, "", "growth", "success",
+                          day="2026-11-20")
+        row[LITELLM_HEADER.index("metadata")] = json.dumps({"usage_object": usage})
+        rows.append(row)
+    with (radar.landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([LITELLM_HEADER, *rows])
+
+
+# LiteLLM's usage object of an Anthropic call: 6,000 cached reads, 3,000 cache writes, 1,000
+# other prompt tokens, all counted in prompt_tokens. Newer versions copy the writes into
+# prompt_tokens_details too.
+ANTHROPIC_USAGE = {"prompt_tokens": 10_000, "completion_tokens": 500,
+                   "cache_creation_input_tokens": 3_000, "cache_read_input_tokens": 6_000,
+                   "prompt_tokens_details": {"cached_tokens": 6_000}}
+NEWER_USAGE = {**ANTHROPIC_USAGE, "prompt_tokens_details": {
+    "cached_tokens": 6_000, "cache_creation_tokens": 3_000}}
+# claude-sonnet-4-5 (3 / cached 0.3 / write 3.75 / output 15): 1,000 x 3 + 6,000 x 0.3
+# + 3,000 x 3.75 + 500 x 15 = 23,550 per 1M (as input: 21,300)
+GATEWAY_COST = D("0.02355")
+# claude-sonnet-5-5 (2 / 0.1 / 2.5 / 10): 2,000 + 600 + 7,500 + 5,000 = 15,100 (as input:
+# 13,600)
+GATEWAY_REPLACEMENT_COST = D("0.0151")
+
+
+def test_a_gateway_request_s_cache_writes_are_read_from_its_usage_object(radar, refresh):
+    _gateway(radar, [ANTHROPIC_USAGE, NEWER_USAGE])
+    refresh()
+    assert radar.query(
+        "SELECT sum(input_tokens), sum(cached_input_tokens), sum(cache_write_input_tokens) "
+        "FROM staging.usage") == [(20_000, 12_000, 6_000)]
+    assert radar.query("SELECT model, cost_usd, replacement_model, replacement_cost_usd "
+                       "FROM marts.usage_cost_daily") == [
+        ("claude-sonnet-4-5", 2 * GATEWAY_COST, "claude-sonnet-5-5",
+         2 * GATEWAY_REPLACEMENT_COST)]
+
+
+def test_a_gateway_request_s_cache_writes_stay_within_its_prompt(radar, refresh):
+    """Cache writes past what the cached reads leave of the prompt are capped there; a
+    negative or non-numeric count is none."""
+    _gateway(radar, [
+        {"cache_creation_input_tokens": 9_000, "prompt_tokens_details": {"cached_tokens": 6_000}},
+        {"cache_creation_input_tokens": -3, "prompt_tokens_details": {"cached_tokens": 6_000}},
+        {"cache_creation_input_tokens": "x", "prompt_tokens_details": {"cached_tokens": 6_000}},
+    ])
+    result = refresh()
+    assert radar.query("SELECT sum(cache_write_input_tokens) FROM staging.usage") == [
+        (4_000 + 0 + 0,)]
+    assert [e.asset_check_evaluation_data.passed for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.asset_check_evaluation_data.check_name == "staging_usage_is_valid"] == [True]

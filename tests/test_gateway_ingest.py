@@ -281,6 +281,14 @@ CELLS = {
                  '{"usage_object": {"prompt_tokens_details": {"audio_tokens": "x"}}}',
                  '{"usage_object": {"prompt_tokens_details": {"cached_tokens": -5, '
                  '"audio_tokens": 3}}}',
+                 # cache writes: within, past what the cached reads and the audio leave,
+                 # negative and not a number
+                 '{"usage_object": {"cache_creation_input_tokens": 3, '
+                 '"prompt_tokens_details": {"cached_tokens": 4}}}',
+                 '{"usage_object": {"cache_creation_input_tokens": 9, '
+                 '"prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 5}}}',
+                 '{"usage_object": {"cache_creation_input_tokens": "x"}}',
+                 '{"usage_object": {"cache_creation_input_tokens": -2}}',
                  '{"user_api_key_user_id": "mu", "user_api_key_team_id": "mt", '
                  '"user_api_key_team_alias": ""}'],
     "team_id": ["", "t1", " t1"],
@@ -291,7 +299,8 @@ ROLLUP_COLUMNS = (
     "usage_date, source, endpoint, route, project_id, user_id, api_key_id, model, is_batch, "
     "service_tier, extra_dims, litellm_team_id, team_alias, unit, reason, raw, rows_read, "
     "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, "
-    "input_audio_tokens, cached_input_audio_tokens, output_audio_tokens, units, "
+    "input_audio_tokens, cached_input_audio_tokens, output_audio_tokens, "
+    "cache_write_input_tokens, units, "
     "bucket_start, bucket_end, list_sort(request_keys)")
 
 

@@ -815,7 +815,7 @@ GATEWAY_TEMPS = ("gateway_groups", "gateway_requests_in")
 GATEWAY_VALUE_COLUMNS = (
     "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
     "model", "litellm_team_id", "team_alias", "failed_requests", "input_tokens",
-    "cached_input_tokens", "output_tokens", *AUDIO_TOKENS,
+    "cached_input_tokens", "output_tokens", *AUDIO_TOKENS, CACHE_WRITE_TOKENS,
 )
 
 
@@ -870,8 +870,8 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         if c == "dedupe_key"
         else "$file_id" if c == "file_id"
         else "NULL" if c == "position"
-        # a spend log does not split image tokens or cache writes out: the gateway's are text
-        else "0" if c in (*IMAGE_TOKENS, CACHE_WRITE_TOKENS)
+        # a spend log does not split image tokens out: the gateway's are text
+        else "0" if c in IMAGE_TOKENS
         else c
         for c in USAGE_COLUMNS)
     _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}) "

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.formats import read_header
-from pipelines.lib.schema import MAX_COUNT, TIME_RANGE
+from pipelines.lib.schema import CACHE_WRITE_TOKENS, MAX_COUNT, TIME_RANGE
 
 SOURCE = "litellm"
 
@@ -34,7 +34,11 @@ METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
                   # the audio parts of the counts, where the provider reported them (LiteLLM
                   # prices prompt audio_tokens apart from the cached reads, as we do)
                   "$.usage_object.prompt_tokens_details.audio_tokens",
-                  "$.usage_object.completion_tokens_details.audio_tokens")
+                  "$.usage_object.completion_tokens_details.audio_tokens",
+                  # the prompt tokens written to the provider's cache: LiteLLM's usage object
+                  # keeps Anthropic's cache_creation_input_tokens under that name (and counts
+                  # them in prompt_tokens, as it does the cached reads)
+                  "$.usage_object.cache_creation_input_tokens")
 
 #: call_type -> (usage endpoint, gateway route). Async variants share their sync row.
 CALL_TYPES: dict[str, tuple[str, str]] = {
@@ -267,12 +271,7 @@ def parse_sql(present: set[str], parallel: bool = True) -> str:
     meta = (f"CASE WHEN json_valid(\"metadata\") THEN "
             f"json_extract_string(\"metadata\", [{paths}]) END")
     m = {name: f"nullif(meta[{i}], '')" for i, name in enumerate(METADATA_PATHS, start=1)}
-    cached = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.cached_tokens']} "
-              "AS BIGINT), 0)")
-    audio_in = (f"coalesce(try_cast({m['$.usage_object.prompt_tokens_details.audio_tokens']} "
-                "AS BIGINT), 0)")
-    audio_out = ("coalesce(try_cast("
-                 f"{m['$.usage_object.completion_tokens_details.audio_tokens']} AS BIGINT), 0)")
+    reported = _metadata_counts("meta")
     return f"""
 WITH raw_rows AS (
     -- no row_number(): numbering forces a single-threaded pass over tens of millions of rows;
@@ -313,9 +312,10 @@ typed AS (
         {prompt_err} AS input_error,
         CASE WHEN {CACHE_HIT} THEN 0 ELSE {completion} END AS output_tokens,
         {completion_err} AS output_error,
-        {cached} AS cached_input_tokens,
-        {audio_in} AS audio_in_reported,
-        {audio_out} AS audio_out_reported,
+        {reported["cached"]} AS cached_input_tokens,
+        {reported["audio_in"]} AS audio_in_reported,
+        {reported["audio_out"]} AS audio_out_reported,
+        {reported["cache_write"]} AS cache_write_reported,
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
     FROM numbers
 ),
@@ -359,6 +359,8 @@ SELECT
         AS input_audio_tokens,
     0::BIGINT AS cached_input_audio_tokens,
     {AUDIO_OUT.format(audio="audio_out_reported")} AS output_audio_tokens,
+    {CACHE_WRITE_IN.format(write="cache_write_reported", audio="audio_in_reported",
+                           cached="cached_input_tokens")} AS {CACHE_WRITE_TOKENS},
     NULL::BIGINT AS units,
     NULL::VARCHAR AS unit,
     reason,
@@ -396,6 +398,7 @@ SELECT
     sum(input_audio_tokens)::BIGINT        AS input_audio_tokens,
     sum(cached_input_audio_tokens)::BIGINT AS cached_input_audio_tokens,
     sum(output_audio_tokens)::BIGINT       AS output_audio_tokens,
+    sum({CACHE_WRITE_TOKENS})::BIGINT  AS {CACHE_WRITE_TOKENS},
     sum(units)::BIGINT               AS units,
     min(bucket_start)                AS bucket_start,
     max(bucket_end)                  AS bucket_end,
@@ -430,6 +433,26 @@ def _trimmed(column: str) -> str:
 CACHED_IN = "greatest(0, least({cached}, input_tokens))"
 AUDIO_IN = f"greatest(0, least({{audio}}, input_tokens - {CACHED_IN}))"
 AUDIO_OUT = "greatest(0, least({audio}, output_tokens))"
+#: SQL of a request's cache writes (``schema.CACHE_WRITE_TOKENS``): a part of the prompt beside
+#: the cached reads and the uncached audio, so within what those leave of it
+CACHE_WRITE_IN = f"greatest(0, least({{write}}, input_tokens - {CACHED_IN} - {AUDIO_IN}))"
+
+#: the counts read from a request's metadata, by the paths of :data:`METADATA_PATHS`
+METADATA_COUNTS = {
+    "cached": "$.usage_object.prompt_tokens_details.cached_tokens",
+    "audio_in": "$.usage_object.prompt_tokens_details.audio_tokens",
+    "audio_out": "$.usage_object.completion_tokens_details.audio_tokens",
+    "cache_write": "$.usage_object.cache_creation_input_tokens",
+}
+
+
+def _metadata_counts(meta: str) -> dict[str, str]:
+    """SQL of each of :data:`METADATA_COUNTS` from ``meta`` (the list of the extracted
+    :data:`METADATA_PATHS`): the whole number there, else 0 (absent, empty, not a number). A
+    negative count is kept here and counts as none in the caps."""
+    return {name: f"coalesce(try_cast(nullif({meta}[{METADATA_PATHS.index(path) + 1}], '') "
+                  "AS BIGINT), 0)"
+            for name, path in METADATA_COUNTS.items()}
 
 #: the status as parse_sql normalises it
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
@@ -467,6 +490,7 @@ def rollup_sql(present: set[str], request_keys: bool = True, parallel: bool = Tr
     status_norm = _STATUS.format(c="status")
     model_norm = "coalesce(nullif(trim(model), ''), nullif(trim(model_group), ''))"
     keys = ", ".join(GROUP_KEYS)
+    reported = _metadata_counts("meta")
     keys_sql = (f"list(md5_number({_trimmed('request_id')})) FILTER (WHERE reason IS NULL)"
                 if request_keys else "NULL::UHUGEINT[]")
     return f"""
@@ -529,15 +553,13 @@ per_text AS (
             completion_tokens := nullif(trim(completion_tokens), ''))) AS VARCHAR) END AS raw,
         count(*) AS rows_read,
         sum(input_tokens) AS input_tokens,
-        sum({CACHED_IN.format(cached="coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0)")})
-            AS cached_input_tokens,
+        sum({CACHED_IN.format(cached=reported["cached"])}) AS cached_input_tokens,
         sum(output_tokens) AS output_tokens,
-        sum({AUDIO_IN.format(
-            audio="coalesce(try_cast(nullif(meta[8], '') AS BIGINT), 0)",
-            cached="coalesce(try_cast(nullif(meta[5], '') AS BIGINT), 0)")})
+        sum({AUDIO_IN.format(audio=reported["audio_in"], cached=reported["cached"])})
             AS input_audio_tokens,
-        sum({AUDIO_OUT.format(audio="coalesce(try_cast(nullif(meta[9], '') AS BIGINT), 0)")})
-            AS output_audio_tokens,
+        sum({AUDIO_OUT.format(audio=reported["audio_out"])}) AS output_audio_tokens,
+        sum({CACHE_WRITE_IN.format(write=reported["cache_write"], audio=reported["audio_in"],
+                                   cached=reported["cached"])}) AS {CACHE_WRITE_TOKENS},
         min(started) AS bucket_start,
         max(coalesce(ended, started)) AS bucket_end,
         {keys_sql} AS request_keys
@@ -563,7 +585,8 @@ derived AS (
         nullif(m_key_alias, '') AS key_alias,
         nullif(m_model_map_key, '') AS model_map_key,
         reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
-        input_audio_tokens, output_audio_tokens, bucket_start, bucket_end, request_keys,
+        input_audio_tokens, output_audio_tokens, {CACHE_WRITE_TOKENS}, bucket_start,
+        bucket_end, request_keys,
         {status_norm} = 'failure' AS failed
     FROM per_text
 )
@@ -578,6 +601,7 @@ SELECT
     sum(input_audio_tokens)::BIGINT                               AS input_audio_tokens,
     0::BIGINT                                                     AS cached_input_audio_tokens,
     sum(output_audio_tokens)::BIGINT                              AS output_audio_tokens,
+    sum({CACHE_WRITE_TOKENS})::BIGINT                         AS {CACHE_WRITE_TOKENS},
     NULL::BIGINT                                                  AS units,
     min(bucket_start)                                             AS bucket_start,
     max(bucket_end)                                               AS bucket_end,
