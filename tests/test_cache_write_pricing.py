@@ -133,7 +133,9 @@ GATEWAY_REPLACEMENT_COST = D("0.0151")
 
 def test_a_gateway_request_s_cache_writes_are_read_from_its_usage_object(radar, refresh):
     _gateway(radar, [ANTHROPIC_USAGE, NEWER_USAGE])
-    refresh()
+    result = refresh()
+    meta = result.asset_materializations_for_node("intermediate__usage_priced")[0].metadata
+    assert (meta["rows_with_cache_writes"].value, meta["cache_write_tokens"].value) == (1, 6_000)
     assert radar.query(
         "SELECT sum(input_tokens), sum(cached_input_tokens), sum(cache_write_input_tokens) "
         "FROM staging.usage") == [(20_000, 12_000, 6_000)]

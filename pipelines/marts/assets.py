@@ -44,7 +44,8 @@ def _cost_daily_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
 
 def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     """How much of the usage is audio or image, priced at their own rates, and how much of it
-    the catalog has no price for (those rows are unpriced, never priced as text)."""
+    the catalog has no price for (those rows are unpriced, never priced as text); how many
+    input tokens were written to a prompt cache (at the cache write price, else as input)."""
     meta: dict[str, Any] = {}
     for kind in ("audio", "image"):
         parts = f"input_{kind}_tokens + cached_input_{kind}_tokens + output_{kind}_tokens"
@@ -54,7 +55,10 @@ def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, 
             f"FROM intermediate.usage_priced WHERE {parts} > 0").fetchall()[0]
         meta |= {f"rows_with_{kind}": int(rows), f"{kind}_tokens": int(tokens),
                  f"{kind}_rows_without_an_{kind}_price": int(unpriced)}
-    return meta
+    rows, tokens = con.execute(
+        "SELECT count(*), coalesce(sum(cache_write_input_tokens), 0) "
+        "FROM intermediate.usage_priced WHERE cache_write_input_tokens > 0").fetchall()[0]
+    return meta | {"rows_with_cache_writes": int(rows), "cache_write_tokens": int(tokens)}
 
 
 def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
