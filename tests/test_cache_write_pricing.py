@@ -6,7 +6,9 @@ it (gpt-5.6-terra: $2.50 per 1M against $2), and so does Anthropic; LiteLLM's
 `cache_creation_input_token_cost` gives the price. Priced as input, it read low.
 
 Through the gateway, LiteLLM logs Anthropic's `cache_creation_input_tokens` in the request's
-usage object (and counts them in `prompt_tokens`, as it does the cached reads).
+usage object (and counts them in `prompt_tokens`, as it does the cached reads), and splits out
+those written to live an hour, which Anthropic bills at 2x input (claude-sonnet-4-5: $6 per
+1M, against $3.75 for the default five minutes).
 """
 
 from __future__ import annotations
@@ -92,14 +94,22 @@ def test_an_override_s_cache_writes_follow_its_own_input_price(tmp_path):
     price, not at the list's cache write price (which is 1.25x the list input)."""
     path = tmp_path / "overrides.csv"
     path.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"
-                    "output_usd_per_1m,cache_write_input_usd_per_1m\n"
-                    "gpt-5.6-terra,2026-11-01,,1.6,,10,\n"
-                    "gpt-5.6-sol,2026-11-01,,3,,16,3.5\n")
+                    "output_usd_per_1m,cache_write_input_usd_per_1m,"
+                    "cache_write_1h_input_usd_per_1m\n"
+                    "gpt-5.6-terra,2026-11-01,,1.6,,10,,\n"
+                    "gpt-5.6-sol,2026-11-01,,3,,16,3.5,\n"
+                    "claude-sonnet-4-5,2026-11-01,,2.4,0.24,12,3,4.8\n"
+                    "claude-sonnet-5-5,2026-11-01,,1.6,0.08,8,,\n")
     merged = {p.model: p for p in cat.apply_overrides(
         cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv"), cat.read_overrides(path))
         if p.valid_from.isoformat() == "2026-11-01"}
     assert merged["gpt-5.6-terra"].cache_write_input_usd_per_1m is None
     assert merged["gpt-5.6-sol"].cache_write_input_usd_per_1m == D("3.5")
+    assert (merged["claude-sonnet-4-5"].cache_write_input_usd_per_1m,
+            merged["claude-sonnet-4-5"].cache_write_1h_input_usd_per_1m) == (D("3"), D("4.8"))
+    # the list's 1-hour price (4) is not kept beside a negotiated input price either
+    assert (merged["claude-sonnet-5-5"].cache_write_input_usd_per_1m,
+            merged["claude-sonnet-5-5"].cache_write_1h_input_usd_per_1m) == (None, None)
 
 
 def _gateway(radar, usage_objects: list[dict]) -> None:
@@ -156,6 +166,64 @@ def test_a_gateway_request_s_cache_writes_stay_within_its_prompt(radar, refresh)
     result = refresh()
     assert radar.query("SELECT sum(cache_write_input_tokens) FROM staging.usage") == [
         (4_000 + 0 + 0,)]
+    assert [e.asset_check_evaluation_data.passed for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            and e.asset_check_evaluation_data.check_name == "staging_usage_is_valid"] == [True]
+
+
+# the Anthropic call above with 2,000 of its 3,000 cache writes written to live an hour, as
+# LiteLLM splits them out: claude-sonnet-4-5 (1-hour writes at 6): 1,000 x 3 + 6,000 x 0.3
+# + 1,000 x 3.75 + 2,000 x 6 + 500 x 15 = 28,050 per 1M; claude-sonnet-5-5 (2 / 0.1 / 2.5 /
+# 1-hour 4 / 10): 2,000 + 600 + 2,500 + 8,000 + 5,000 = 18,100
+ONE_HOUR_USAGE = {**ANTHROPIC_USAGE, "prompt_tokens_details": {
+    "cached_tokens": 6_000, "cache_creation_tokens": 3_000,
+    "cache_creation_token_details": {"ephemeral_5m_input_tokens": 1_000,
+                                     "ephemeral_1h_input_tokens": 2_000}}}
+ONE_HOUR_COST = D("0.02805")
+ONE_HOUR_REPLACEMENT_COST = D("0.0181")
+
+
+def test_row_cost_prices_one_hour_cache_writes_at_their_own_rate():
+    kw = {"cache_write_input_tokens": 3_000, "cache_write_price": D("3.75")}
+    assert row_cost(10_000, 6_000, 500, D("3"), D("0.3"), D("15"), **kw,
+                    cache_write_1h_input_tokens=2_000, cache_write_1h_price=D("6")) \
+        == ONE_HOUR_COST
+    # without a 1-hour price, as the other cache writes
+    assert row_cost(10_000, 6_000, 500, D("3"), D("0.3"), D("15"), **kw,
+                    cache_write_1h_input_tokens=2_000) == GATEWAY_COST
+    with pytest.raises(ValueError, match="cannot exceed cache_write_input_tokens"):
+        row_cost(10_000, 6_000, 500, D("3"), D("0.3"), D("15"), **kw,
+                 cache_write_1h_input_tokens=3_001)
+
+
+def test_catalog_takes_litellm_one_hour_cache_write_prices():
+    entry = {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06,
+             "output_cost_per_token": 1.5e-05, "cache_creation_input_token_cost": 3.75e-06,
+             "cache_creation_input_token_cost_above_1hr": 6e-06}
+    row = prices_from_litellm({"claude-x": entry}, "test")[("claude-x", None)]
+    assert (row.cache_write_input_usd_per_1m, row.cache_write_1h_input_usd_per_1m) == (
+        D("3.75"), D("6"))
+    shipped = {(p.model, p.service_tier): p
+               for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+    assert shipped[("claude-sonnet-4-5", None)].cache_write_1h_input_usd_per_1m == D("6")
+    assert shipped[("claude-sonnet-5-5", None)].cache_write_1h_input_usd_per_1m == D("4")
+    assert shipped[("gpt-5.6-terra", None)].cache_write_1h_input_usd_per_1m is None
+
+
+def test_a_gateway_request_s_one_hour_cache_writes_are_priced_at_the_one_hour_rate(
+        radar, refresh):
+    _gateway(radar, [ONE_HOUR_USAGE, {**ONE_HOUR_USAGE, "prompt_tokens_details": {
+        # more 1-hour writes than writes: capped at the writes
+        "cached_tokens": 6_000, "cache_creation_token_details": {
+            "ephemeral_1h_input_tokens": 5_000}}}])
+    result = refresh()
+    assert radar.query("SELECT sum(cache_write_input_tokens), sum(cache_write_1h_input_tokens) "
+                       "FROM staging.usage") == [(6_000, 2_000 + 3_000)]
+    # the second request's 3,000 writes all at the 1-hour rate: 2,250 + 3,000 x (6 - 3.75)
+    # = 6,750 more than as five-minute writes; on claude-sonnet-5-5 3,000 x 1.5 = 4,500
+    assert radar.query("SELECT cost_usd, replacement_cost_usd FROM marts.usage_cost_daily") == [
+        (ONE_HOUR_COST + GATEWAY_COST + D("0.00675"),
+         ONE_HOUR_REPLACEMENT_COST + GATEWAY_REPLACEMENT_COST + D("0.0045"))]
     assert [e.asset_check_evaluation_data.passed for e in result.all_events
             if e.event_type_value == "ASSET_CHECK_EVALUATION"
             and e.asset_check_evaluation_data.check_name == "staging_usage_is_valid"] == [True]

@@ -288,6 +288,13 @@ CELLS = {
                  '{"usage_object": {"cache_creation_input_tokens": 9, '
                  '"prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 5}}}',
                  '{"usage_object": {"cache_creation_input_tokens": "x"}}',
+                 # 1-hour cache writes: within the writes, past them, without writes
+                 '{"usage_object": {"cache_creation_input_tokens": 6, "prompt_tokens_details": '
+                 '{"cache_creation_token_details": {"ephemeral_1h_input_tokens": 4}}}}',
+                 '{"usage_object": {"cache_creation_input_tokens": 2, "prompt_tokens_details": '
+                 '{"cache_creation_token_details": {"ephemeral_1h_input_tokens": 9}}}}',
+                 '{"usage_object": {"prompt_tokens_details": {"cache_creation_token_details": '
+                 '{"ephemeral_1h_input_tokens": 3}}}}',
                  '{"usage_object": {"cache_creation_input_tokens": -2}}',
                  '{"user_api_key_user_id": "mu", "user_api_key_team_id": "mt", '
                  '"user_api_key_team_alias": ""}'],
@@ -300,7 +307,7 @@ ROLLUP_COLUMNS = (
     "service_tier, extra_dims, litellm_team_id, team_alias, unit, reason, raw, rows_read, "
     "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, "
     "input_audio_tokens, cached_input_audio_tokens, output_audio_tokens, "
-    "cache_write_input_tokens, units, "
+    "cache_write_input_tokens, cache_write_1h_input_tokens, units, "
     "bucket_start, bucket_end, list_sort(request_keys)")
 
 

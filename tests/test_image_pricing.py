@@ -228,7 +228,8 @@ def test_a_warehouse_from_before_the_image_columns_takes_them_on(radar, refresh)
     con = duckdb.connect(str(radar.warehouse))
     for table in ("staging.usage", "intermediate.usage_daily", "intermediate.usage_set_aside"):
         for column in ("input_image_tokens", "cached_input_image_tokens",
-                       "output_image_tokens", "cache_write_input_tokens"):
+                       "output_image_tokens", "cache_write_input_tokens",
+                       "cache_write_1h_input_tokens"):
             con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.close()
     _write_page(radar, "new.json", [GPT_IMAGE_15], day="2026-11-21")

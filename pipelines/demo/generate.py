@@ -428,12 +428,19 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
                             "status": "failure" if failed else "success"}
                     if provider(model) == "anthropic" and not failed:
                         # a coding assistant resends its long context: LiteLLM logs
-                        # Anthropic's cache reads and writes (both counted in prompt_tokens)
+                        # Anthropic's cache reads and writes (both counted in prompt_tokens),
+                        # three quarters of the writes to live an hour
+                        writes = prompt // 5
                         meta["usage_object"] = {
                             "prompt_tokens": prompt, "completion_tokens": completion,
                             "cache_read_input_tokens": prompt * 3 // 5,
-                            "cache_creation_input_tokens": prompt // 5,
-                            "prompt_tokens_details": {"cached_tokens": prompt * 3 // 5}}
+                            "cache_creation_input_tokens": writes,
+                            "prompt_tokens_details": {
+                                "cached_tokens": prompt * 3 // 5,
+                                "cache_creation_tokens": writes,
+                                "cache_creation_token_details": {
+                                    "ephemeral_5m_input_tokens": writes - writes * 3 // 4,
+                                    "ephemeral_1h_input_tokens": writes * 3 // 4}}}
                     if failed:
                         meta["error_information"] = {
                             "error_code": "404",

@@ -33,8 +33,9 @@ AUDIO_PRICE_COLUMNS = ("input_audio_usd_per_1m", "cached_input_audio_usd_per_1m"
                        "output_audio_usd_per_1m")
 IMAGE_PRICE_COLUMNS = ("input_image_usd_per_1m", "cached_input_image_usd_per_1m",
                        "output_image_usd_per_1m")
-#: the price of input written into the prompt cache (NULL: the input price)
-CACHE_WRITE_PRICE_COLUMNS = ("cache_write_input_usd_per_1m",)
+#: the price of input written into the prompt cache (NULL: the input price), and of that
+#: written to live an hour (NULL: the cache write price)
+CACHE_WRITE_PRICE_COLUMNS = ("cache_write_input_usd_per_1m", "cache_write_1h_input_usd_per_1m")
 #: groups an override without them takes from the built-in row: audio and image are priced
 #: apart from text; a cache write is input, priced after the override's input price
 INHERITED_PRICE_COLUMNS = (AUDIO_PRICE_COLUMNS, IMAGE_PRICE_COLUMNS)
@@ -88,6 +89,9 @@ class Price:
     output_image_usd_per_1m: Decimal | None = None
     # input written into the prompt cache; NULL: priced as input
     cache_write_input_usd_per_1m: Decimal | None = None
+    # input written to live an hour in the prompt cache (Anthropic's 1-hour cache); NULL:
+    # priced as the other cache writes
+    cache_write_1h_input_usd_per_1m: Decimal | None = None
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)

@@ -62,7 +62,8 @@ LITELLM_AUDIO_FIELDS = ("input_cost_per_audio_token", "cache_read_input_audio_to
                         "output_cost_per_audio_token")
 LITELLM_IMAGE_FIELDS = ("input_cost_per_image_token", "cache_read_input_image_token_cost",
                         "output_cost_per_image_token")
-LITELLM_CACHE_WRITE_FIELDS = ("cache_creation_input_token_cost",)
+LITELLM_CACHE_WRITE_FIELDS = ("cache_creation_input_token_cost",
+                              "cache_creation_input_token_cost_above_1hr")
 #: An image model's output is image tokens only: LiteLLM gives gpt-image-1's and its
 #: successors' output price as ``output_cost_per_image_token`` alone, which is then the
 #: model's output price (OpenAI's price list has no text output for them either).

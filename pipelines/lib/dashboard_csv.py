@@ -279,6 +279,8 @@ def _usage(df, present, start, end, time_error, raw) -> pl.DataFrame:
         cached_image.alias("cached_input_image_tokens"),
         image_out.alias("output_image_tokens"),
         cache_write.alias("cache_write_input_tokens"),
+        # the export does not split out 1-hour cache writes
+        pl.lit(0, dtype=pl.Int64).alias("cache_write_1h_input_tokens"),
         pl.lit(None, dtype=pl.Int64).alias("units"),
         pl.lit(None, dtype=pl.String).alias("unit"),
         key.alias("dedupe_key"),

@@ -71,7 +71,8 @@ USAGE = Grouped(
     measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
               "output_tokens", "input_audio_tokens", "cached_input_audio_tokens",
               "output_audio_tokens", "input_image_tokens", "cached_input_image_tokens",
-              "output_image_tokens", "cache_write_input_tokens"),
+              "output_image_tokens", "cache_write_input_tokens",
+              "cache_write_1h_input_tokens"),
     carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
              "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
              "service_tier", "is_batch", "bucket_start", "bucket_end"),
@@ -87,7 +88,9 @@ USAGE = Grouped(
             ("output_image_tokens", ("output_tokens", "output_audio_tokens")),
             # cache writes: in the input that is not cached reads, beside audio and image
             ("cache_write_input_tokens", ("input_tokens", "cached_input_tokens",
-                                          "input_audio_tokens", "input_image_tokens"))),
+                                          "input_audio_tokens", "input_image_tokens")),
+            # the 1-hour cache writes: in the cache writes
+            ("cache_write_1h_input_tokens", ("cache_write_input_tokens",))),
 )
 
 BILLED = Grouped(

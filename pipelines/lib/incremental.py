@@ -35,7 +35,7 @@ import duckdb
 
 from pipelines.lib.duck import build_table, column_names, run, sql_text, table_exists
 from pipelines.lib.groupings import settle_groupings
-from pipelines.lib.schema import AUDIO_TOKENS, CACHE_WRITE_TOKENS, IMAGE_TOKENS
+from pipelines.lib.schema import TOKEN_PARTS
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
@@ -170,9 +170,7 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
     # a warehouse from before the set-aside table, or before the audio, image or cache-write
     # token columns, is rolled up again in full
-    exists = all(table_exists(con, t)
-                 and {*AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS}
-                 <= set(column_names(con, t))
+    exists = all(table_exists(con, t) and set(TOKEN_PARTS) <= set(column_names(con, t))
                  for t in ("intermediate.usage_daily", "intermediate.usage_set_aside"))
     if not exists:
         run(con, "DROP TABLE IF EXISTS intermediate.usage_set_aside")

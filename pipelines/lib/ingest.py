@@ -53,7 +53,13 @@ from pipelines.lib.formats import (
     text_repairs,
 )
 from pipelines.lib.redact import redact, sql_mask, sql_redact
-from pipelines.lib.schema import AUDIO_TOKENS, CACHE_WRITE_TOKENS, IMAGE_TOKENS
+from pipelines.lib.schema import (
+    AUDIO_TOKENS,
+    CACHE_WRITE_1H_TOKENS,
+    CACHE_WRITE_TOKENS,
+    IMAGE_TOKENS,
+    TOKEN_PARTS,
+)
 
 SKIP_SUFFIXES = (".tmp", ".part", ".crdownload", ".swp")
 #: what operating systems and office programs leave beside files: a spreadsheet's lock file
@@ -66,14 +72,14 @@ USAGE_VALUE_COLUMNS = (
     "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
     "model", "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias",
     "requests", "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens",
-    *AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS, "units", "unit",
+    *TOKEN_PARTS, "units", "unit",
 )
 USAGE_COLUMNS = (
     "dedupe_key", "file_id", "position", "source", "endpoint", "route", "bucket_start",
     "bucket_end", "usage_date", "project_id", "user_id", "api_key_id", "model", "is_batch",
     "service_tier", "extra_dims", "litellm_team_id", "team_alias", "requests",
-    "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens", *AUDIO_TOKENS,
-    *IMAGE_TOKENS, CACHE_WRITE_TOKENS, "units", "unit",
+    "failed_requests", "input_tokens", "cached_input_tokens", "output_tokens", *TOKEN_PARTS,
+    "units", "unit",
 )
 #: identifiers that could hold a pasted credential: masked on the way in
 MASKED_COLUMNS = {"project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias",
@@ -816,6 +822,7 @@ GATEWAY_VALUE_COLUMNS = (
     "endpoint", "route", "bucket_start", "bucket_end", "project_id", "user_id", "api_key_id",
     "model", "litellm_team_id", "team_alias", "failed_requests", "input_tokens",
     "cached_input_tokens", "output_tokens", *AUDIO_TOKENS, CACHE_WRITE_TOKENS,
+    CACHE_WRITE_1H_TOKENS,
 )
 
 

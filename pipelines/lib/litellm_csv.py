@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.formats import read_header
-from pipelines.lib.schema import CACHE_WRITE_TOKENS, MAX_COUNT, TIME_RANGE
+from pipelines.lib.schema import CACHE_WRITE_1H_TOKENS, CACHE_WRITE_TOKENS, MAX_COUNT, TIME_RANGE
 
 SOURCE = "litellm"
 
@@ -38,7 +38,11 @@ METADATA_PATHS = ("$.user_api_key_user_id", "$.user_api_key_project_id",
                   # the prompt tokens written to the provider's cache: LiteLLM's usage object
                   # keeps Anthropic's cache_creation_input_tokens under that name (and counts
                   # them in prompt_tokens, as it does the cached reads)
-                  "$.usage_object.cache_creation_input_tokens")
+                  "$.usage_object.cache_creation_input_tokens",
+                  # ... and the part of them written to live an hour, which Anthropic bills
+                  # higher (LiteLLM splits them out in prompt_tokens_details)
+                  "$.usage_object.prompt_tokens_details.cache_creation_token_details"
+                  ".ephemeral_1h_input_tokens")
 
 #: call_type -> (usage endpoint, gateway route). Async variants share their sync row.
 CALL_TYPES: dict[str, tuple[str, str]] = {
@@ -316,6 +320,7 @@ typed AS (
         {reported["audio_in"]} AS audio_in_reported,
         {reported["audio_out"]} AS audio_out_reported,
         {reported["cache_write"]} AS cache_write_reported,
+        {reported["cache_write_1h"]} AS cache_write_1h_reported,
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
     FROM numbers
 ),
@@ -361,6 +366,9 @@ SELECT
     {AUDIO_OUT.format(audio="audio_out_reported")} AS output_audio_tokens,
     {CACHE_WRITE_IN.format(write="cache_write_reported", audio="audio_in_reported",
                            cached="cached_input_tokens")} AS {CACHE_WRITE_TOKENS},
+    {CACHE_WRITE_1H_IN.format(write_1h="cache_write_1h_reported", write="cache_write_reported",
+                              audio="audio_in_reported", cached="cached_input_tokens")}
+        AS {CACHE_WRITE_1H_TOKENS},
     NULL::BIGINT AS units,
     NULL::VARCHAR AS unit,
     reason,
@@ -399,6 +407,7 @@ SELECT
     sum(cached_input_audio_tokens)::BIGINT AS cached_input_audio_tokens,
     sum(output_audio_tokens)::BIGINT       AS output_audio_tokens,
     sum({CACHE_WRITE_TOKENS})::BIGINT  AS {CACHE_WRITE_TOKENS},
+    sum({CACHE_WRITE_1H_TOKENS})::BIGINT AS {CACHE_WRITE_1H_TOKENS},
     sum(units)::BIGINT               AS units,
     min(bucket_start)                AS bucket_start,
     max(bucket_end)                  AS bucket_end,
@@ -436,6 +445,8 @@ AUDIO_OUT = "greatest(0, least({audio}, output_tokens))"
 #: SQL of a request's cache writes (``schema.CACHE_WRITE_TOKENS``): a part of the prompt beside
 #: the cached reads and the uncached audio, so within what those leave of it
 CACHE_WRITE_IN = f"greatest(0, least({{write}}, input_tokens - {CACHED_IN} - {AUDIO_IN}))"
+#: ... and of its 1-hour cache writes (``schema.CACHE_WRITE_1H_TOKENS``), within the cache writes
+CACHE_WRITE_1H_IN = f"greatest(0, least({{write_1h}}, {CACHE_WRITE_IN}))"
 
 #: the counts read from a request's metadata, by the paths of :data:`METADATA_PATHS`
 METADATA_COUNTS = {
@@ -443,6 +454,8 @@ METADATA_COUNTS = {
     "audio_in": "$.usage_object.prompt_tokens_details.audio_tokens",
     "audio_out": "$.usage_object.completion_tokens_details.audio_tokens",
     "cache_write": "$.usage_object.cache_creation_input_tokens",
+    "cache_write_1h": "$.usage_object.prompt_tokens_details.cache_creation_token_details"
+                      ".ephemeral_1h_input_tokens",
 }
 
 
@@ -560,6 +573,9 @@ per_text AS (
         sum({AUDIO_OUT.format(audio=reported["audio_out"])}) AS output_audio_tokens,
         sum({CACHE_WRITE_IN.format(write=reported["cache_write"], audio=reported["audio_in"],
                                    cached=reported["cached"])}) AS {CACHE_WRITE_TOKENS},
+        sum({CACHE_WRITE_1H_IN.format(
+            write_1h=reported["cache_write_1h"], write=reported["cache_write"],
+            audio=reported["audio_in"], cached=reported["cached"])}) AS {CACHE_WRITE_1H_TOKENS},
         min(started) AS bucket_start,
         max(coalesce(ended, started)) AS bucket_end,
         {keys_sql} AS request_keys
@@ -585,8 +601,8 @@ derived AS (
         nullif(m_key_alias, '') AS key_alias,
         nullif(m_model_map_key, '') AS model_map_key,
         reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
-        input_audio_tokens, output_audio_tokens, {CACHE_WRITE_TOKENS}, bucket_start,
-        bucket_end, request_keys,
+        input_audio_tokens, output_audio_tokens, {CACHE_WRITE_TOKENS},
+        {CACHE_WRITE_1H_TOKENS}, bucket_start, bucket_end, request_keys,
         {status_norm} = 'failure' AS failed
     FROM per_text
 )
@@ -602,6 +618,7 @@ SELECT
     0::BIGINT                                                     AS cached_input_audio_tokens,
     sum(output_audio_tokens)::BIGINT                              AS output_audio_tokens,
     sum({CACHE_WRITE_TOKENS})::BIGINT                         AS {CACHE_WRITE_TOKENS},
+    sum({CACHE_WRITE_1H_TOKENS})::BIGINT                      AS {CACHE_WRITE_1H_TOKENS},
     NULL::BIGINT                                                  AS units,
     min(bucket_start)                                             AS bucket_start,
     max(bucket_end)                                               AS bucket_end,

@@ -78,6 +78,8 @@ def row_cost(
     output_image_price: Decimal | None = None,
     cache_write_input_tokens: int = 0,
     cache_write_price: Decimal | None = None,
+    cache_write_1h_input_tokens: int = 0,
+    cache_write_1h_price: Decimal | None = None,
 ) -> Decimal:
     """The contract's cost formula for one usage row, prices in USD per 1M tokens.
 
@@ -96,7 +98,9 @@ def row_cost(
 
     Cache writes (``schema.CACHE_WRITE_TOKENS``) are input tokens that are neither cached
     reads nor the uncached input the audio and image parts belong to; they are priced at the
-    cache write price, else the input price.
+    cache write price, else the input price. Those written to live an hour
+    (``schema.CACHE_WRITE_1H_TOKENS``, a part of the cache writes) are priced at the 1-hour
+    cache write price, else as the other cache writes.
     """
     counts = {
         "input_tokens": input_tokens, "cached_input_tokens": cached_input_tokens,
@@ -107,12 +111,15 @@ def row_cost(
         "cached_input_image_tokens": cached_input_image_tokens,
         "output_image_tokens": output_image_tokens,
         "cache_write_input_tokens": cache_write_input_tokens,
+        "cache_write_1h_input_tokens": cache_write_1h_input_tokens,
     }
     for name, n in counts.items():
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {n!r}")
     if cached_input_tokens > input_tokens:
         raise ValueError("cached_input_tokens cannot exceed input_tokens")
+    if cache_write_1h_input_tokens > cache_write_input_tokens:
+        raise ValueError("cache_write_1h_input_tokens cannot exceed cache_write_input_tokens")
     uncached_text = (input_tokens - cached_input_tokens - cache_write_input_tokens
                      - input_audio_tokens - input_image_tokens)
     cached_text = cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens
@@ -135,9 +142,11 @@ def row_cost(
     image_in = input_price if input_image_price is None else input_image_price
     cached_image = cached if cached_image_price is None else cached_image_price
     cache_write = input_price if cache_write_price is None else cache_write_price
+    cache_write_1h = cache_write if cache_write_1h_price is None else cache_write_1h_price
     gross = (
         uncached_text * input_price
-        + cache_write_input_tokens * cache_write
+        + (cache_write_input_tokens - cache_write_1h_input_tokens) * cache_write
+        + cache_write_1h_input_tokens * cache_write_1h
         + cached_text * cached
         + input_audio_tokens * (input_audio_price or 0)
         + cached_input_audio_tokens * cached_audio

@@ -287,10 +287,10 @@ def _usage_row(position: int, start: int, end: int, tag: str, r: dict, raw: str 
     extra_dims = (";".join(f"{k}={_dim(r.get(k), k) or ''}" for k in extra) or None
                   if extra else None)
     key = usage_key(endpoint, start, project, user, api_key, model, batch, tier, extra_dims)
-    # in USAGE_SCHEMA order
+    # in USAGE_SCHEMA order; the Usage API does not split out 1-hour cache writes
     return (position, SOURCE, endpoint, None, start, end, project, user, api_key, model, batch,
             tier, extra_dims, None, None, None, requests, 0, input_tokens, cached, output,
-            *parts, units, unit_name, key, None, raw)
+            *parts, 0, units, unit_name, key, None, raw)
 
 
 def _modal_tokens(r: dict, input_tokens: int, cached: int, output: int) -> tuple[int, ...]:

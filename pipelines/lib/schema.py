@@ -43,6 +43,13 @@ IMAGE_TOKENS = ("input_image_tokens", "cached_input_image_tokens", "output_image
 #: audio and image input parts are inside the uncached input), priced at the model's cache
 #: write price where it has one (newer models charge 1.25x input), else as input.
 CACHE_WRITE_TOKENS = "cache_write_input_tokens"
+#: The part of the cache writes written to live an hour (Anthropic's
+#: ``ephemeral_1h_input_tokens``, through the gateway), priced at the model's 1-hour cache write
+#: price where it has one (Anthropic's: 2x input, against 1.25x for the default 5 minutes), else
+#: as the other cache writes. 0 where the source does not split it out.
+CACHE_WRITE_1H_TOKENS = "cache_write_1h_input_tokens"
+#: every token column a usage row carries beside the contract's three totals
+TOKEN_PARTS = (*AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS, CACHE_WRITE_1H_TOKENS)
 
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
@@ -75,6 +82,7 @@ USAGE_SCHEMA: dict[str, pl.DataType] = {
     "cached_input_image_tokens": pl.Int64,
     "output_image_tokens": pl.Int64,
     "cache_write_input_tokens": pl.Int64,
+    "cache_write_1h_input_tokens": pl.Int64,
     "units": pl.Int64,
     "unit": pl.String,
     "dedupe_key": pl.String,

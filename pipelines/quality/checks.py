@@ -26,11 +26,11 @@ from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
 from pipelines.lib.schema import (
-    AUDIO_TOKENS,
+    CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
     ENDPOINTS,
-    IMAGE_TOKENS,
     MAX_BUCKET_SECONDS,
+    TOKEN_PARTS,
 )
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
 from pipelines.resources import (
@@ -122,14 +122,13 @@ COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", 
 #: the staging.usage columns the staging suite reads (a sample of 100k rows of all 25 took
 #: twice as long to draw and to validate)
 VALIDATED_USAGE_COLUMNS = ("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
-                           "usage_date", *COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS,
-                           CACHE_WRITE_TOKENS)
+                           "usage_date", *COUNTS, *TOKEN_PARTS)
 
 
 @dg.asset_check(asset=USAGE, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: the usage this run loaded has keys, non-negative counts, "
                 "cached <= input, each audio and image count and the cache writes (together) "
-                "inside their total, "
+                "inside their total, the 1-hour cache writes inside the cache writes, "
                 "failed <= requests, "
                 "bucket end after start (daily buckets at "
                 "most 24 h), a known endpoint, and one row per bucket key on every day it "
@@ -176,11 +175,12 @@ def staging_usage_is_valid(
         expectations: list[ExpectationSpec] = [
             *_not_null("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
                        "usage_date"),
-            *_non_negative(*COUNTS, *AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS),
+            *_non_negative(*COUNTS, *TOKEN_PARTS),
             _at_least("input_tokens", "cached_input_tokens"),
             _at_least("uncached_input_tokens", "uncached_input_parts"),
             _at_least("cached_input_tokens", "cached_input_parts"),
             _at_least("output_tokens", "output_parts"),
+            _at_least(CACHE_WRITE_TOKENS, CACHE_WRITE_1H_TOKENS),
             _at_least("requests", "failed_requests"),
             _at_least("bucket_end", "bucket_start"),
             ("ExpectColumnValuesToBeInSet", {"column": "endpoint", "value_set": list(ENDPOINTS)}),

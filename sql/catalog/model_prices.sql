@@ -24,6 +24,9 @@ SELECT
     -- input written into the prompt cache; NULL: the input price
     CAST(nullif(cache_write_input_usd_per_1m, '') AS DECIMAL(18, 6))
                                                       AS cache_write_input_usd_per_1m,
+    -- ... written to live an hour; NULL: the cache write price
+    CAST(nullif(cache_write_1h_input_usd_per_1m, '') AS DECIMAL(18, 6))
+                                                      AS cache_write_1h_input_usd_per_1m,
     CAST(batch_discount AS DECIMAL(5, 4))             AS batch_discount,
     source,
     mode,

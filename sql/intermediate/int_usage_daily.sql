@@ -13,7 +13,7 @@ WITH staged AS (
         requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
         input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
         input_image_tokens, cached_input_image_tokens, output_image_tokens,
-        cache_write_input_tokens,
+        cache_write_input_tokens, cache_write_1h_input_tokens,
         bucket_start, bucket_end,
         1 AS staged_rows
     FROM staging.usage
@@ -27,7 +27,7 @@ set_aside AS (
         -requests, -failed_requests, -input_tokens, -cached_input_tokens, -output_tokens,
         -input_audio_tokens, -cached_input_audio_tokens, -output_audio_tokens,
         -input_image_tokens, -cached_input_image_tokens, -output_image_tokens,
-        -cache_write_input_tokens,
+        -cache_write_input_tokens, -cache_write_1h_input_tokens,
         NULL, NULL,
         -CAST(fully_set_aside AS INTEGER)
     FROM intermediate.usage_set_aside
@@ -65,6 +65,7 @@ SELECT
     sum(cached_input_image_tokens)::BIGINT AS cached_input_image_tokens,
     sum(output_image_tokens)::BIGINT       AS output_image_tokens,
     sum(cache_write_input_tokens)::BIGINT  AS cache_write_input_tokens,
+    sum(cache_write_1h_input_tokens)::BIGINT AS cache_write_1h_input_tokens,
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
 FROM counted

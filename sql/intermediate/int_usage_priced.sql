@@ -86,7 +86,7 @@ with_prices AS (
 -- own rate, text, audio and image, uncached, cached, written to the cache and output. Cached
 -- input falls back to the input price; cached audio and cached image to the cached price;
 -- image input and cache writes to the input price (a vision model bills image tokens as
--- text). Audio tokens, or image output, at
+-- text); 1-hour cache writes to the cache write price. Audio tokens, or image output, at
 -- a model without a price for them leave it unpriced (`complete` false), never priced as text.
 costed AS (
     SELECT
@@ -112,8 +112,11 @@ costed AS (
                 'gross_usd':
                     ((input_tokens - cached_input_tokens - input_audio_tokens
                       - input_image_tokens - cache_write_input_tokens) * r.input_usd_per_1m
-                     + cache_write_input_tokens
+                     + (cache_write_input_tokens - cache_write_1h_input_tokens)
                          * coalesce(r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
+                     + cache_write_1h_input_tokens
+                         * coalesce(r.cache_write_1h_input_usd_per_1m,
+                                    r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
                      + (cached_input_tokens - cached_input_audio_tokens
                         - cached_input_image_tokens)
                          * coalesce(r.cached_input_usd_per_1m, r.input_usd_per_1m)
@@ -142,7 +145,7 @@ SELECT
     requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
     input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
     input_image_tokens, cached_input_image_tokens, output_image_tokens,
-    cache_write_input_tokens,
+    cache_write_input_tokens, cache_write_1h_input_tokens,
     price_model,
     price_tier,
     priced,

@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS staging.usage (
     output_image_tokens       BIGINT NOT NULL DEFAULT 0,
     -- input tokens written into the prompt cache (a part of input_tokens, not of the cached)
     cache_write_input_tokens  BIGINT NOT NULL DEFAULT 0,
+    -- the part of those written to live an hour (Anthropic's, through the gateway)
+    cache_write_1h_input_tokens BIGINT NOT NULL DEFAULT 0,
     units               BIGINT,
     unit                VARCHAR
 );
@@ -72,6 +74,7 @@ ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS input_image_tokens BIGINT DEF
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cached_input_image_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS output_image_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cache_write_input_tokens BIGINT DEFAULT 0;
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cache_write_1h_input_tokens BIGINT DEFAULT 0;
 
 -- The gateway request ledger: one row per LiteLLM request loaded, so that a request exported
 -- twice (overlapping exports, two files from the same gateway) is counted once. Gateway rows
