@@ -219,6 +219,9 @@ def test_a_gateway_request_s_one_hour_cache_writes_are_priced_at_the_one_hour_ra
     result = refresh()
     assert radar.query("SELECT sum(cache_write_input_tokens), sum(cache_write_1h_input_tokens) "
                        "FROM staging.usage") == [(6_000, 2_000 + 3_000)]
+    meta = result.asset_materializations_for_node("intermediate__usage_priced")[0].metadata
+    assert (meta["cache_write_tokens"].value, meta["cache_write_1h_tokens"].value) == (
+        6_000, 5_000)
     # the second request's 3,000 writes all at the 1-hour rate: 2,250 + 3,000 x (6 - 3.75)
     # = 6,750 more than as five-minute writes; on claude-sonnet-5-5 3,000 x 1.5 = 4,500
     assert radar.query("SELECT cost_usd, replacement_cost_usd FROM marts.usage_cost_daily") == [

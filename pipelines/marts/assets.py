@@ -55,10 +55,12 @@ def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, 
             f"FROM intermediate.usage_priced WHERE {parts} > 0").fetchall()[0]
         meta |= {f"rows_with_{kind}": int(rows), f"{kind}_tokens": int(tokens),
                  f"{kind}_rows_without_an_{kind}_price": int(unpriced)}
-    rows, tokens = con.execute(
-        "SELECT count(*), coalesce(sum(cache_write_input_tokens), 0) "
+    rows, tokens, one_hour = con.execute(
+        "SELECT count(*), coalesce(sum(cache_write_input_tokens), 0), "
+        "coalesce(sum(cache_write_1h_input_tokens), 0) "
         "FROM intermediate.usage_priced WHERE cache_write_input_tokens > 0").fetchall()[0]
-    return meta | {"rows_with_cache_writes": int(rows), "cache_write_tokens": int(tokens)}
+    return meta | {"rows_with_cache_writes": int(rows), "cache_write_tokens": int(tokens),
+                   "cache_write_1h_tokens": int(one_hour)}
 
 
 def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
