@@ -101,12 +101,28 @@ class TestOpenAIPages:
         ({"output_tokens": 12.5}, "output_tokens is not a whole number: 12.5"),
         ({"input_tokens": True}, "input_tokens is not a whole number: True"),
         ({"project_id": 7}, "project_id is not a string: 7"),
+        # the optional parts of the totals: zeros and absent ones are read without the
+        # checks, anything else with them
+        ({"input_audio_tokens": False}, "input_audio_tokens is not a whole number: False"),
+        ({"input_cache_write_tokens": -1}, "negative input_cache_write_tokens: -1"),
+        ({"output_image_tokens": "0"}, "output_image_tokens is not a whole number: '0'"),
+        ({"input_cached_image_tokens": 0, "input_cached_audio_tokens": 10**9},
+         "input_cached_audio_tokens (1000000000) exceeds input_cached_tokens"),
     ])
     def test_bad_rows_are_rejected_with_a_reason(self, mutation, reason):
         doc = page([bucket("2026-11-20", [dict(RESULT_A, **mutation), RESULT_C])])
         df = openai_pages.parse_pages(json.dumps(doc)).usage
         assert len(good(df)) == 1
         assert reason in bad(df)["reason"].item()
+
+    def test_parts_of_the_totals_given_as_zeros_are_none(self):
+        zeros = dict.fromkeys(openai_pages.MODAL_FIELDS, 0)
+        doc = page([bucket("2026-11-20", [dict(RESULT_A, **dict(zeros, input_audio_tokens=None)),
+                                          dict(RESULT_C, input_image_tokens=0.0)])])
+        df = openai_pages.parse_pages(json.dumps(doc)).usage
+        assert len(good(df)) == 2
+        assert good(df).select("input_audio_tokens", "input_image_tokens",
+                               "cache_write_input_tokens").sum().row(0) == (0, 0, 0)
 
     def test_a_count_written_as_a_whole_float_is_that_count(self):
         doc = page([bucket("2026-11-20", [dict(RESULT_A, num_model_requests=100.0)])])
