@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.lib.duck import sql_text
+from pipelines.lib.duck import prepare, sql_text
 from tests.conftest import RadarEnv
 from tests.exports import LITELLM_HEADER, RESULT_A, RESULT_C, bucket, litellm_row, page
 
@@ -59,6 +59,7 @@ def refresh_next_day(env, refresh, monkeypatch, day: str) -> dict[str, str]:
 
 
 def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
+    prepare(con)  # the models call the SQL macros every connection of ours creates
     for table, model in BY_DAY.items():
         sql = sql_text(model)
         params = {"as_of": dt.date.fromisoformat(as_of)} if "$as_of" in sql else {}

@@ -14,9 +14,11 @@ from pipelines.settings import SQL_DIR
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Session settings every connection of ours uses: UTC everywhere, no progress bar."""
+    """Session settings every connection of ours uses: UTC everywhere, no progress bar, and
+    the SQL macros the models call (``sql/macros/``, temporary: never stored)."""
     run(con, "SET TimeZone = 'UTC'")
     run(con, "SET enable_progress_bar = false")
+    run_script(con, "macros/money")
     return con
 
 

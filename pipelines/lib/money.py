@@ -11,8 +11,9 @@
   exactly the sum of the rows shown in the tables; nothing is rounded again in the warehouse.
   Reports display cents, rounded half away from zero, at the very end.
 
-:func:`row_cost` is the reference implementation of the contract's formula; the SQL in
-``sql/intermediate/int_usage_priced.sql`` must agree with it to the last digit (tested).
+:func:`row_cost` is the reference implementation of the contract's formula; the SQL
+(``sql/macros/money.sql``, applied in ``sql/intermediate/int_usage_priced.sql``) must agree
+with it to the last digit (tested).
 """
 
 from __future__ import annotations

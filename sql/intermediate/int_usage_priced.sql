@@ -81,62 +81,22 @@ with_prices AS (
        AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
 ),
 
--- the money formula (pipelines/lib/money.py row_cost), written once and applied to both price
--- rows (the model's, the replacement's), before any discount and rounding: every token at its
--- own rate, text, audio and image, uncached, cached, written to the cache and output. Cached
--- input falls back to the input price; cached audio and cached image to the cached price;
--- image input and cache writes to the input price (a vision model bills image tokens as
--- text); 1-hour cache writes to the cache write price. Audio tokens, or image output, at
--- a model without a price for them leave it unpriced (`complete` false), never priced as text.
+-- the money formula (sql/macros/money.sql), applied to both price rows: the model's on the
+-- usage date, the replacement's on $as_of
 costed AS (
     SELECT
-        * EXCLUDE (model_prices, replacement_prices, costs),
+        * EXCLUDE (model_prices, replacement_prices),
         model_prices.batch_discount AS batch_discount,
         replacement_prices.batch_discount AS r_batch_discount,
         model_prices.input_usd_per_1m IS NOT NULL AS has_price,
         (input_audio_tokens = 0 OR model_prices.input_audio_usd_per_1m IS NOT NULL)
             AND (output_audio_tokens = 0 OR model_prices.output_audio_usd_per_1m IS NOT NULL)
             AS audio_priced,
-        costs[1].complete AS priced,
-        costs[1].gross_usd AS gross_usd,
-        costs[2].complete AS replacement_priced,
-        costs[2].gross_usd AS replacement_gross_usd
-    FROM (
-        SELECT
-            *,
-            list_transform([model_prices, replacement_prices], lambda r: {
-                'complete': token_metered AND r.input_usd_per_1m IS NOT NULL
-                    AND (input_audio_tokens = 0 OR r.input_audio_usd_per_1m IS NOT NULL)
-                    AND (output_audio_tokens = 0 OR r.output_audio_usd_per_1m IS NOT NULL)
-                    AND (output_image_tokens = 0 OR r.output_image_usd_per_1m IS NOT NULL),
-                'gross_usd':
-                    ((input_tokens - cached_input_tokens - input_audio_tokens
-                      - input_image_tokens - cache_write_input_tokens) * r.input_usd_per_1m
-                     + (cache_write_input_tokens - cache_write_1h_input_tokens)
-                         * coalesce(r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
-                     + cache_write_1h_input_tokens
-                         * coalesce(r.cache_write_1h_input_usd_per_1m,
-                                    r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
-                     + (cached_input_tokens - cached_input_audio_tokens
-                        - cached_input_image_tokens)
-                         * coalesce(r.cached_input_usd_per_1m, r.input_usd_per_1m)
-                     + input_audio_tokens * coalesce(r.input_audio_usd_per_1m, 0)
-                     + cached_input_audio_tokens
-                         * coalesce(r.cached_input_audio_usd_per_1m,
-                                    r.cached_input_usd_per_1m, r.input_usd_per_1m)
-                     + input_image_tokens
-                         * coalesce(r.input_image_usd_per_1m, r.input_usd_per_1m)
-                     + cached_input_image_tokens
-                         * coalesce(r.cached_input_image_usd_per_1m,
-                                    r.cached_input_usd_per_1m, r.input_usd_per_1m)
-                     + (output_tokens - output_audio_tokens - output_image_tokens)
-                         * r.output_usd_per_1m
-                     + output_audio_tokens * coalesce(r.output_audio_usd_per_1m, 0)
-                     + output_image_tokens * coalesce(r.output_image_usd_per_1m, 0))
-                    * CAST(0.000001 AS DECIMAL(7, 6))
-            }) AS costs
-        FROM with_prices
-    )
+        radar_priceable(model_prices) AS priced,
+        radar_gross_usd(model_prices) AS gross_usd,
+        radar_priceable(replacement_prices) AS replacement_priced,
+        radar_gross_usd(replacement_prices) AS replacement_gross_usd
+    FROM with_prices
 )
 
 SELECT

@@ -1,0 +1,43 @@
+-- The money formula (pipelines/lib/money.py row_cost), written once for the two prices a
+-- usage row is costed at (the model's, the replacement's: `r` is a catalog.model_prices row,
+-- as a struct) and applied by intermediate/int_usage_priced. Temporary macros, created on
+-- every connection (pipelines/lib/duck.py prepare): nothing is stored in the warehouse.
+--
+-- The macros read the calling row's token columns by name (input_tokens, ...: the columns of
+-- intermediate.usage_daily); a macro's body sees the columns of the query that calls it.
+
+-- Whether `r` prices every token of the row: a price in effect, the row token-metered, and an
+-- audio price for its audio and an image output price for its image output (never as text).
+CREATE OR REPLACE TEMP MACRO radar_priceable(r) AS
+    token_metered AND r.input_usd_per_1m IS NOT NULL
+    AND (input_audio_tokens = 0 OR r.input_audio_usd_per_1m IS NOT NULL)
+    AND (output_audio_tokens = 0 OR r.output_audio_usd_per_1m IS NOT NULL)
+    AND (output_image_tokens = 0 OR r.output_image_usd_per_1m IS NOT NULL);
+
+-- The row's cost at `r` before any discount and rounding: every token at its own rate, text,
+-- audio and image, uncached, cached, written to the cache and output. Cached input falls back
+-- to the input price; cached audio and cached image to the cached price; image input and cache
+-- writes to the input price (a vision model bills image tokens as text); 1-hour cache writes
+-- to the cache write price.
+CREATE OR REPLACE TEMP MACRO radar_gross_usd(r) AS
+    ((input_tokens - cached_input_tokens - input_audio_tokens - input_image_tokens
+      - cache_write_input_tokens) * r.input_usd_per_1m
+     + (cache_write_input_tokens - cache_write_1h_input_tokens)
+         * coalesce(r.cache_write_input_usd_per_1m, r.input_usd_per_1m)
+     + cache_write_1h_input_tokens
+         * coalesce(r.cache_write_1h_input_usd_per_1m, r.cache_write_input_usd_per_1m,
+                    r.input_usd_per_1m)
+     + (cached_input_tokens - cached_input_audio_tokens - cached_input_image_tokens)
+         * coalesce(r.cached_input_usd_per_1m, r.input_usd_per_1m)
+     + input_audio_tokens * coalesce(r.input_audio_usd_per_1m, 0)
+     + cached_input_audio_tokens
+         * coalesce(r.cached_input_audio_usd_per_1m, r.cached_input_usd_per_1m,
+                    r.input_usd_per_1m)
+     + input_image_tokens * coalesce(r.input_image_usd_per_1m, r.input_usd_per_1m)
+     + cached_input_image_tokens
+         * coalesce(r.cached_input_image_usd_per_1m, r.cached_input_usd_per_1m,
+                    r.input_usd_per_1m)
+     + (output_tokens - output_audio_tokens - output_image_tokens) * r.output_usd_per_1m
+     + output_audio_tokens * coalesce(r.output_audio_usd_per_1m, 0)
+     + output_image_tokens * coalesce(r.output_image_usd_per_1m, 0))
+    * CAST(0.000001 AS DECIMAL(7, 6));
