@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import duckdb
 
 from pipelines.lib.duck import run
+from pipelines.lib.schema import TOKEN_PARTS
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,7 @@ USAGE = Grouped(
     dimensions=("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
                 "extra_dims"),
     measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
-              "output_tokens", "input_audio_tokens", "cached_input_audio_tokens",
-              "output_audio_tokens", "input_image_tokens", "cached_input_image_tokens",
-              "output_image_tokens", "cache_write_input_tokens",
-              "cache_write_1h_input_tokens"),
+              "output_tokens", *TOKEN_PARTS),
     carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
              "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
              "service_tier", "is_batch", "bucket_start", "bucket_end"),
