@@ -260,7 +260,7 @@ CELLS = {
     "spend": ["0.0"],
     "total_tokens": ["0"],
     "prompt_tokens": ["10", " 10 ", "10.0", "-5", "abc", "", " ", "10.5", "2000000000000000",
-                      "0"],
+                      "0", "272000", "272001", " 300000", "200001"],
     "completion_tokens": ["3", "", "-1", "3.0", "x", " 7"],
     "startTime": ["2026-11-20 10:00:00.000", "2026-11-20T23:30:00+02:00", "garbage", "",
                   "2026-11-20 10:00:00", "2026-11-21 00:00:01.5", "12026-11-20 10:00:00",
@@ -307,7 +307,7 @@ ROLLUP_COLUMNS = (
     "service_tier, extra_dims, litellm_team_id, team_alias, unit, reason, raw, rows_read, "
     "requests, failed_requests, input_tokens, cached_input_tokens, output_tokens, "
     "input_audio_tokens, cached_input_audio_tokens, output_audio_tokens, "
-    "cache_write_input_tokens, cache_write_1h_input_tokens, units, "
+    "cache_write_input_tokens, cache_write_1h_input_tokens, units, prompt_band, "
     "bucket_start, bucket_end, list_sort(request_keys)")
 
 

@@ -34,6 +34,14 @@ def _text_frame(rows: list, columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
 
 
+def _price_overrides(radar: RadarConfig) -> list[cat.Price]:
+    """The rows of ``RADAR_CATALOG_OVERRIDES`` (none when it is not set)."""
+    path = radar.settings().catalog_overrides
+    if path is None:
+        return []
+    return cat.read_overrides(cat.configured_file("RADAR_CATALOG_OVERRIDES", path))
+
+
 @dg.asset(
     key=["catalog", "model_prices"], group_name=GROUP, owners=OWNERS,
     kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
@@ -47,10 +55,8 @@ def model_prices(
     `RADAR_CATALOG_OVERRIDES` taking precedence for the dates they cover."""
     settings = radar.settings()
     prices = cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
-    overrides: list[cat.Price] = []
-    if settings.catalog_overrides is not None:
-        overrides = cat.read_overrides(
-            cat.configured_file("RADAR_CATALOG_OVERRIDES", settings.catalog_overrides))
+    overrides = _price_overrides(radar)
+    if overrides:
         prices = cat.apply_overrides(prices, overrides)
     columns = [f.name for f in dataclasses.fields(cat.Price)]
     rows = _load(warehouse, _text_frame(prices, columns), "model_prices")
@@ -87,6 +93,39 @@ def sources(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         "preview": dg.MetadataValue.md(table(
             ["source", "kind", "as of"],
             [(r["source"], r["kind"], r["as_of"] or "unknown") for r in frame.to_dicts()])),
+    })
+
+
+@dg.asset(
+    key=["catalog", "model_price_bands"], group_name=GROUP, owners=OWNERS,
+    kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
+)
+def model_price_bands(
+    context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Long-context prices: what a request whose prompt exceeds a threshold (Anthropic's
+    200k tokens, OpenAI's 272k, ...) pays for every one of its tokens instead of the model's
+    price row. One row per model, service tier, window and staged prompt band
+    (`pipelines/lib/schema.py` PROMPT_BANDS) the prices apply to; `min_prompt_tokens` is the
+    threshold whose prices they are, and an empty price is the price row's. Built from the
+    shipped `pipelines/catalog_data/model_price_bands.csv` (`make catalog`); a model's price
+    override replaces its default-tier long-context prices for the dates it covers. Only
+    gateway logs see single requests: usage from bucketed exports is priced at the base rate."""
+    bands = cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")
+    overrides = _price_overrides(radar)
+    cut = cat.apply_band_overrides(bands, overrides)
+    rows = _load(warehouse, _text_frame(cat.bands_by_prompt_band(cut), [
+        f.name for f in dataclasses.fields(cat.PriceBand)]), "model_price_bands")
+    thresholds = Counter(b.min_prompt_tokens for b in cut)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "models": len({b.model for b in cut}),
+        "models_by_threshold": dg.MetadataValue.md(table(
+            ["prompt tokens above", "price rows"], sorted(thresholds.items()),
+            limit=len(thresholds))),
+        # default-tier bands of overridden models: not applied on the override's dates
+        "bands_under_overrides": sum(1 for b in bands if b.service_tier is None
+                                     and b.model in {o.model for o in overrides}),
     })
 
 
@@ -184,4 +223,4 @@ def conflicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     })
 
 
-assets = [sources, model_prices, model_lifecycle, team_directory, conflicts]
+assets = [sources, model_prices, model_price_bands, model_lifecycle, team_directory, conflicts]

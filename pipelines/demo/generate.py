@@ -411,6 +411,10 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
     rows = []
     for d in _days(as_of):
         rng = _rng("gateway", d)
+        # the platform team's regression sends whole repositories: one call in eight has a
+        # prompt past OpenAI's 272k long-context threshold (drawn apart, so the other
+        # teams' requests stay as they were)
+        long_rng = _rng("long-context", d)
         for team_id, alias, key_hash, calls in teams:
             for model, n in calls(d):
                 call_type = "aembedding" if model == m.embedding else "acompletion"
@@ -421,6 +425,8 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
                     failed = model == m.shutdown_long_ago or (
                         model in shutdown_days and d >= shutdown_days[model])
                     prompt = 0 if failed else rng.randint(200, 3000)
+                    if alias == "platform" and model == m.deprecated and i % 8 == 0:
+                        prompt = long_rng.randint(280_000, 400_000)
                     completion = 0 if failed or call_type == "aembedding" else rng.randint(50, 800)
                     meta = {"user_api_key": key_hash, "user_api_key_alias": f"{alias}-service",
                             "user_api_key_team_id": team_id or None,

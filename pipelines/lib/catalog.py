@@ -15,9 +15,11 @@ import itertools
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
 
 from pipelines.lib.formats import decode_sheet, separator_of
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
+from pipelines.lib.schema import PROMPT_BANDS
 
 OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
                    "cached_input_usd_per_1m", "output_usd_per_1m"]
@@ -95,6 +97,38 @@ class Price:
 
     def covers(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
+
+
+@dataclass(frozen=True)
+class PriceBand:
+    """A model's long-context prices: what a request whose prompt exceeds
+    ``min_prompt_tokens`` (one of ``schema.PROMPT_BANDS``) pays, for every token of it, instead
+    of the price row of the same model, service tier and dates. A price left empty is the
+    price row's (LiteLLM's rule: the band's cached-read price is the base cached-read price
+    when the list gives none)."""
+    model: str
+    service_tier: str | None
+    valid_from: dt.date
+    valid_to: dt.date | None  # exclusive; None = open
+    min_prompt_tokens: int
+    input_usd_per_1m: Decimal
+    cached_input_usd_per_1m: Decimal | None
+    output_usd_per_1m: Decimal | None
+    cache_write_input_usd_per_1m: Decimal | None
+    cache_write_1h_input_usd_per_1m: Decimal | None
+    source: str
+    # set by ``bands_by_prompt_band``: the staged band (``schema.PROMPT_BAND``) it prices
+    prompt_band: int | None = None
+
+
+#: the shipped band file's columns
+BAND_COLUMNS = ["model", "service_tier", "valid_from", "valid_to", "min_prompt_tokens",
+                "input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
+                *CACHE_WRITE_PRICE_COLUMNS, "source"]
+
+
+#: a price row or a band: what ``_subtract`` cuts
+_Windowed = TypeVar("_Windowed", Price, PriceBand)
 
 
 @dataclass(frozen=True)
@@ -220,6 +254,85 @@ def _modal_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
             for group in MODAL_PRICE_COLUMNS for c in group}
 
 
+def read_bands(path: Path) -> list[PriceBand]:
+    """The shipped long-context prices (``model_price_bands.csv``); errors name the line. A
+    threshold that is not one of ``schema.PROMPT_BANDS`` is an error: the ingest stages only
+    those, so its requests could never be told apart."""
+    out: list[PriceBand] = []
+    seen: dict[tuple, int] = {}
+    for line, r in _rows(path, BAND_COLUMNS):
+        where = f"{path.name} line {line}"
+        text = (r["min_prompt_tokens"] or "").strip()
+        if not text.isdigit() or int(text) not in PROMPT_BANDS:
+            raise CatalogError(f"{where}: min_prompt_tokens {text!r} is not one of "
+                               f"{list(PROMPT_BANDS)} (pipelines/lib/schema.py PROMPT_BANDS)")
+        band = PriceBand(
+            model=r["model"].strip(),
+            service_tier=(r["service_tier"] or "").strip() or None,
+            valid_from=_date(r["valid_from"], where) or dt.date(2020, 1, 1),
+            valid_to=_date(r["valid_to"], where),
+            min_prompt_tokens=int(text),
+            input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
+            **{c: _price(r[c], f"{where} {c}", required=False)
+               for c in ("cached_input_usd_per_1m", "output_usd_per_1m",
+                         *CACHE_WRITE_PRICE_COLUMNS)},
+            source=r["source"].strip(),
+        )
+        key = (band.model, band.service_tier, band.valid_from, band.min_prompt_tokens)
+        if key in seen:
+            raise CatalogError(f"{where}: the same band as line {seen[key]}")
+        seen[key] = line
+        out.append(band)
+    return out
+
+
+def apply_band_overrides(bands: list[PriceBand], overrides: list[Price]) -> list[PriceBand]:
+    """The list's default-tier long-context prices of a model, cut around the windows of its
+    price overrides, as its price rows are (``apply_overrides``): a negotiated price is the
+    price of every request on those dates, the list's long-context rates would be neither."""
+    windows: dict[str, list[Price]] = {}
+    for o in overrides:
+        windows.setdefault(o.model, []).append(o)
+    out: list[PriceBand] = []
+    for band in bands:
+        pieces = [band]
+        for o in windows.get(band.model, []) if band.service_tier is None else []:
+            pieces = [q for piece in pieces for q in _subtract(piece, o.valid_from, o.valid_to)]
+        out.extend(pieces)
+    return out
+
+
+def bands_by_prompt_band(bands: list[PriceBand]) -> list[PriceBand]:
+    """One row per model, service tier, window and staged band (``schema.PROMPT_BANDS``) that
+    a long-context price applies to, ``prompt_band`` set: the band of the largest threshold
+    at or below it (a model priced above 200k prices a request staged in the 272k band at its
+    200k rates). The warehouse then finds a request's prices by equality."""
+    groups: dict[tuple, list[PriceBand]] = {}
+    for band in bands:
+        groups.setdefault((band.model, band.service_tier, band.valid_from, band.valid_to),
+                          []).append(band)
+    out = []
+    for rows in groups.values():
+        for staged in PROMPT_BANDS:
+            below = [b for b in rows if b.min_prompt_tokens <= staged]
+            if below:
+                out.append(replace(max(below, key=lambda b: b.min_prompt_tokens),
+                                   prompt_band=staged))
+    return sorted(out, key=lambda b: (b.model, b.service_tier or "", b.valid_from,
+                                      b.prompt_band or 0))
+
+
+def with_band(price: Price, band: PriceBand | None) -> Price:
+    """The prices a request pays: ``price``, with ``band``'s in place of its own where the
+    request's prompt exceeds the band's threshold (``band`` given); a price the band leaves
+    empty is the row's. The same rule as ``sql/macros/money.sql`` ``radar_banded``."""
+    if band is None:
+        return price
+    return replace(price, input_usd_per_1m=band.input_usd_per_1m, **{
+        c: getattr(price, c) if getattr(band, c) is None else getattr(band, c)
+        for c in ("cached_input_usd_per_1m", "output_usd_per_1m", *CACHE_WRITE_PRICE_COLUMNS)})
+
+
 def read_lifecycle(path: Path) -> list[Lifecycle]:
     out = []
     header = ["model", "announced_date", "shutdown_date", "replacement_model", "source"]
@@ -326,7 +439,7 @@ def apply_lifecycle_overrides(builtin: list[Lifecycle],
     return sorted(kept + overrides, key=lambda row: row.model)
 
 
-def _subtract(row: Price, cut_from: dt.date, cut_to: dt.date | None) -> list[Price]:
+def _subtract(row: _Windowed, cut_from: dt.date, cut_to: dt.date | None) -> list[_Windowed]:
     """The parts of ``row``'s validity outside [cut_from, cut_to)."""
     pieces = []
     if row.valid_from < cut_from:

@@ -1,9 +1,10 @@
 """Build the shipped pricing and lifecycle catalog from its public sources.
 
 Run ``make catalog`` (``python -m pipelines.lib.catalog_build``) to regenerate
-``pipelines/catalog_data/model_prices.csv`` and ``model_lifecycle.csv`` when a provider
-announces the next retirement or changes a price. The product reads only those two CSVs at
-run time; the sources are needed only for this command.
+``pipelines/catalog_data/model_prices.csv`` (with ``model_price_bands.csv``, the long-context
+prices) and ``model_lifecycle.csv`` when a provider announces the next retirement or changes a
+price. The product reads only those CSVs at run time; the sources are needed only for this
+command.
 
 Scope: OpenAI's models (LiteLLM providers ``openai`` and ``text-completion-openai``, the
 legacy completion models), and every other provider's text models that LiteLLM prices per
@@ -32,6 +33,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -39,14 +41,17 @@ from pathlib import Path
 
 from pipelines.lib.catalog import (
     AUDIO_PRICE_COLUMNS,
+    BAND_COLUMNS,
     CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     Lifecycle,
     Price,
+    PriceBand,
     read_lifecycle,
 )
 from pipelines.lib.modelnames import parse_replacement
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
+from pipelines.lib.schema import PROMPT_BANDS
 
 #: valid_from of catalog prices whose start date no source states: before any usage in scope.
 OPEN_START = dt.date(2020, 1, 1)
@@ -211,6 +216,75 @@ def build_prices(
         if key[0] not in current_models:  # only entries the current catalog deleted
             rows.setdefault(key, row)
     return sorted(rows.values(), key=lambda r: (r.model, r.service_tier or ""))
+
+
+#: LiteLLM's long-context input price of a tier (``_above_272k_tokens``, ``..._flex``), whose
+#: threshold (``272k``: 272,000 tokens; a bare number: tokens) opens a band
+_BAND_FIELD = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens(.*)$")
+#: the band's other prices, by the catalog column they fill (``{t}``: the threshold as LiteLLM
+#: writes it, ``{s}``: the tier's suffix)
+LITELLM_BAND_FIELDS = {
+    "cached_input_usd_per_1m": "cache_read_input_token_cost_above_{t}_tokens{s}",
+    "output_usd_per_1m": "output_cost_per_token_above_{t}_tokens{s}",
+    "cache_write_input_usd_per_1m": "cache_creation_input_token_cost_above_{t}_tokens{s}",
+    "cache_write_1h_input_usd_per_1m":
+        "cache_creation_input_token_cost_above_1hr_above_{t}_tokens{s}",
+}
+
+
+def _entry_bands(key: str, entry: dict, source: str, tiers: set[str | None],
+                 left_out: list[str] | None) -> list[PriceBand]:
+    """An entry's long-context prices, for each of ``tiers`` it has a price row for: the
+    tier's own (``_flex``, ``_priority``) only, as for its other prices (LiteLLM would fall
+    back to the default tier's band, cheaper than a priority request's own base rate). A
+    threshold that is not one of ``schema.PROMPT_BANDS`` is left out, with its reason."""
+    out = []
+    for field, value in entry.items():
+        match = _BAND_FIELD.match(field)
+        if match is None or value is None:
+            continue
+        digits, k, suffix = match.groups()
+        tier = suffix[1:] or None  # _batches, _ultrafast, ...: no price row of ours
+        if tier not in tiers:
+            continue
+        threshold = int(digits) * (1000 if k else 1)
+        if threshold not in PROMPT_BANDS:
+            if left_out is not None:
+                left_out.append(f"{key} ({source}): long-context prices above {threshold} "
+                                "tokens (not one of schema.PROMPT_BANDS; priced at the "
+                                "base rate)")
+            continue
+        other = {column: None if (v := entry.get(name.format(t=digits + k, s=suffix))) is None
+                 else _per_million(v) for column, name in LITELLM_BAND_FIELDS.items()}
+        out.append(PriceBand(
+            model=key, service_tier=tier, valid_from=OPEN_START, valid_to=None,
+            min_prompt_tokens=threshold, input_usd_per_1m=_per_million(value),
+            source=source, **other))
+    return out
+
+
+def build_bands(current: dict, older: dict, current_label: str, older_label: str,
+                prices: list[PriceRow], left_out: list[str] | None = None
+                ) -> list[PriceBand]:
+    """The long-context prices of the entries ``build_prices`` took, from the catalog each
+    price row came from (``source``): a band belongs to its model's price row and tier."""
+    tiers: dict[str, set[str | None]] = {}
+    sources: dict[str, str] = {}
+    for row in prices:
+        tiers.setdefault(row.model, set()).add(row.service_tier)
+        sources[row.model] = row.source
+    catalogs = {current_label: current, older_label: older}
+    out: list[PriceBand] = []
+    for model, label in sources.items():
+        entry = catalogs.get(label, {}).get(model)
+        if not isinstance(entry, dict):
+            continue
+        try:
+            out.extend(_entry_bands(model, entry, label, tiers[model], left_out))
+        except ValueError as exc:  # a price not exact to 1e-12 USD per token: never rounded
+            if left_out is not None:
+                left_out.append(f"{model} ({label}) long-context prices: {exc}")
+    return sorted(out, key=lambda b: (b.model, b.service_tier or "", b.min_prompt_tokens))
 
 
 def read_deprecations(path: Path) -> list[dict[str, str]]:
@@ -407,6 +481,8 @@ def write_csv(path: Path, columns: list[str], rows: list) -> None:
 
 #: the shipped catalog: what the product reads at run time
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "catalog_data"
+#: the shipped long-context prices (``catalog.PriceBand``), beside the price rows
+BANDS_FILE = "model_price_bands.csv"
 
 
 def _shipped(folder: Path) -> tuple[Path, list[LifecycleRow], list[Conflict], list[Source]]:
@@ -467,6 +543,8 @@ def main(argv: list[str] | None = None) -> None:
         left_out: list[str] = []
         prices = build_prices(current, older, args.litellm_label, args.litellm_old_label,
                               left_out)
+        bands = build_bands(current, older, args.litellm_label, args.litellm_old_label,
+                            prices, left_out)
         for line in left_out:
             print(f"left out, its usage stays unpriced: {line}")
         deprecations = read_deprecations(args.deprecations)
@@ -506,11 +584,13 @@ def main(argv: list[str] | None = None) -> None:
         lifecycle = apply_models_api(lifecycle, models_api, models_label)
     if prices_file is None:
         write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
+        write_csv(args.out / BANDS_FILE, BAND_COLUMNS, bands)
         price_rows = len(prices)
-    else:  # the shipped prices, kept as they are
+    else:  # the shipped prices and long-context prices, kept as they are
         if args.out.resolve() != prices_file.parent.resolve():
             args.out.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(prices_file, args.out / prices_file.name)
+            shutil.copyfile(prices_file.parent / BANDS_FILE, args.out / BANDS_FILE)
         price_rows = sum(1 for _ in prices_file.open(encoding="utf-8")) - 1
     write_csv(args.out / "model_lifecycle.csv", LIFECYCLE_COLUMNS, lifecycle)
     write_csv(args.out / "catalog_conflicts.csv", CONFLICT_COLUMNS, conflicts)

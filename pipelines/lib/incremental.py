@@ -35,7 +35,7 @@ import duckdb
 
 from pipelines.lib.duck import build_table, column_names, run, sql_text, table_exists
 from pipelines.lib.groupings import settle_groupings
-from pipelines.lib.schema import TOKEN_PARTS
+from pipelines.lib.schema import PROMPT_BAND, TOKEN_PARTS
 
 STATE_DDL = (
     "CREATE TABLE IF NOT EXISTS intermediate.model_builds (model VARCHAR PRIMARY KEY, "
@@ -169,9 +169,10 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
     for the models downstream and empty ``pending_dates``. The caller owns the transaction."""
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
     # a warehouse from before the set-aside table, or before the audio, image or cache-write
-    # token columns, is rolled up again in full
-    exists = all(table_exists(con, t) and set(TOKEN_PARTS) <= set(column_names(con, t))
-                 for t in ("intermediate.usage_daily", "intermediate.usage_set_aside"))
+    # token columns or the long-context band, is rolled up again in full
+    exists = (all(table_exists(con, t) and set(TOKEN_PARTS) <= set(column_names(con, t))
+                  for t in ("intermediate.usage_daily", "intermediate.usage_set_aside"))
+              and PROMPT_BAND in column_names(con, "intermediate.usage_daily"))
     if not exists:
         run(con, "DROP TABLE IF EXISTS intermediate.usage_set_aside")
     days = run(con, "SELECT count(DISTINCT usage_date) FROM staging.pending_dates")[0][0]

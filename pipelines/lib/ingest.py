@@ -58,6 +58,7 @@ from pipelines.lib.schema import (
     CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
     IMAGE_TOKENS,
+    PROMPT_BAND,
     TOKEN_PARTS,
 )
 
@@ -881,8 +882,9 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         else "0" if c in IMAGE_TOKENS
         else c
         for c in USAGE_COLUMNS)
-    _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}) "
-            f"SELECT {select} FROM gateway_groups", {**p, "file": sha[:16]})
+    # the long-context band: only a gateway log sees single requests (others stage 0)
+    _x(con, f"INSERT INTO staging.usage ({', '.join(USAGE_COLUMNS)}, {PROMPT_BAND}) "
+            f"SELECT {select}, {PROMPT_BAND} FROM gateway_groups", {**p, "file": sha[:16]})
     _x(con, "INSERT INTO staging.gateway_key_aliases SELECT api_key_id, key_alias, "
             "max(usage_date), $file_id FROM gateway_groups "
             "WHERE api_key_id IS NOT NULL AND key_alias IS NOT NULL GROUP BY ALL", p)

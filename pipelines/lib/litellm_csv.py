@@ -15,7 +15,14 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.formats import read_header
-from pipelines.lib.schema import CACHE_WRITE_1H_TOKENS, CACHE_WRITE_TOKENS, MAX_COUNT, TIME_RANGE
+from pipelines.lib.schema import (
+    CACHE_WRITE_1H_TOKENS,
+    CACHE_WRITE_TOKENS,
+    MAX_COUNT,
+    PROMPT_BAND,
+    TIME_RANGE,
+    prompt_band_sql,
+)
 
 SOURCE = "litellm"
 
@@ -371,6 +378,7 @@ SELECT
         AS {CACHE_WRITE_1H_TOKENS},
     NULL::BIGINT AS units,
     NULL::VARCHAR AS unit,
+    {prompt_band_sql("input_tokens")} AS {PROMPT_BAND},
     reason,
     -- the raw record is kept for rejected rows only (it is what an operator needs to see)
     CASE WHEN reason IS NOT NULL THEN CAST(to_json(struct_pack(
@@ -385,7 +393,7 @@ FROM checked
 #: what makes gateway requests one staged row: the day and every dimension downstream uses
 GROUP_KEYS = ("source", "endpoint", "route", "project_id", "user_id", "api_key_id", "model",
               "is_batch", "service_tier", "extra_dims", "litellm_team_id", "team_alias", "unit",
-              "key_alias", "model_map_key")
+              "key_alias", "model_map_key", PROMPT_BAND)
 
 
 def group_sql(relation: str) -> str:
@@ -557,6 +565,8 @@ per_text AS (
         call_type, api_key, model, model_group, "user", team_id, status,
         meta[1] AS m_user, meta[2] AS m_project, meta[3] AS m_team, meta[4] AS m_alias,
         meta[6] AS m_key_alias, meta[7] AS m_model_map_key,
+        -- the request's long-context band (schema.PROMPT_BANDS): a key, as its price differs
+        {prompt_band_sql("input_tokens")} AS {PROMPT_BAND},
         reason,
         CASE WHEN reason IS NOT NULL THEN CAST(to_json(struct_pack(
             request_id := nullif(trim(request_id), ''), call_type := call_type,
@@ -600,6 +610,7 @@ derived AS (
         NULL::VARCHAR AS unit,
         nullif(m_key_alias, '') AS key_alias,
         nullif(m_model_map_key, '') AS model_map_key,
+        {PROMPT_BAND},
         reason, raw, rows_read, input_tokens, cached_input_tokens, output_tokens,
         input_audio_tokens, output_audio_tokens, {CACHE_WRITE_TOKENS},
         {CACHE_WRITE_1H_TOKENS}, bucket_start, bucket_end, request_keys,

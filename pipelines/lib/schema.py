@@ -51,6 +51,29 @@ CACHE_WRITE_1H_TOKENS = "cache_write_1h_input_tokens"
 #: every token column a usage row carries beside the contract's three totals
 TOKEN_PARTS = (*AUDIO_TOKENS, *IMAGE_TOKENS, CACHE_WRITE_TOKENS, CACHE_WRITE_1H_TOKENS)
 
+#: The prompt sizes above which a provider prices a whole request at its long-context rates
+#: (LiteLLM's ``input_cost_per_token_above_<N>k_tokens``: Anthropic's 200k, OpenAI's 272k,
+#: Google's 128k and others'), in tokens. A request is priced at the rates of the largest
+#: threshold its prompt (every input token, cached reads and cache writes included) exceeds.
+PROMPT_BANDS = (32_000, 100_000, 128_000, 200_000, 256_000, 272_000, 512_000)
+#: The column of a usage row that says which of those its requests' prompts exceed: the
+#: largest of ``PROMPT_BANDS`` below the prompt, 0 for none. Only a gateway log sees single
+#: requests; a bucketed source (the Usage API, the dashboard) stages 0.
+PROMPT_BAND = "prompt_band"
+
+
+def prompt_band(prompt_tokens: int) -> int:
+    """The largest of ``PROMPT_BANDS`` that ``prompt_tokens`` exceeds; 0 for none."""
+    return max((b for b in PROMPT_BANDS if prompt_tokens > b), default=0)
+
+
+def prompt_band_sql(tokens: str) -> str:
+    """SQL of :func:`prompt_band` of the expression ``tokens`` (0 for NULL), the usual small
+    prompt answered by the first comparison."""
+    whens = " ".join(f"WHEN {tokens} > {b} THEN {b}" for b in reversed(PROMPT_BANDS[1:]))
+    return (f"(CASE WHEN {tokens} <= {PROMPT_BANDS[0]} THEN 0 {whens} "
+            f"WHEN {tokens} > {PROMPT_BANDS[0]} THEN {PROMPT_BANDS[0]} ELSE 0 END)")
+
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
 USAGE_SCHEMA: dict[str, pl.DataType] = {

@@ -21,6 +21,7 @@ from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import RadarSettings
 
 PRICES = ["catalog", "model_prices"]
+BANDS = ["catalog", "model_price_bands"]
 LIFECYCLE = ["catalog", "model_lifecycle"]
 TEAMS = ["catalog", "team_directory"]
 
@@ -45,7 +46,8 @@ def _cost_daily_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
 def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     """How much of the usage is audio or image, priced at their own rates, and how much of it
     the catalog has no price for (those rows are unpriced, never priced as text); how many
-    input tokens were written to a prompt cache (at the cache write price, else as input)."""
+    input tokens were written to a prompt cache (at the cache write price, else as input); how
+    many gateway requests were priced at long-context rates."""
     meta: dict[str, Any] = {}
     for kind in ("audio", "image"):
         parts = f"input_{kind}_tokens + cached_input_{kind}_tokens + output_{kind}_tokens"
@@ -59,8 +61,17 @@ def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, 
         "SELECT count(*), coalesce(sum(cache_write_input_tokens), 0), "
         "coalesce(sum(cache_write_1h_input_tokens), 0) "
         "FROM intermediate.usage_priced WHERE cache_write_input_tokens > 0").fetchall()[0]
+    long_rows, long_requests, base_requests = con.execute(
+        "SELECT count(*) FILTER (WHERE long_context_threshold IS NOT NULL), "
+        "coalesce(sum(requests) FILTER (WHERE long_context_threshold IS NOT NULL), 0), "
+        # long prompts of a model without long-context prices: its base rate is its price
+        "coalesce(sum(requests) FILTER (WHERE long_context_threshold IS NULL), 0) "
+        "FROM intermediate.usage_priced WHERE prompt_band > 0").fetchall()[0]
     return meta | {"rows_with_cache_writes": int(rows), "cache_write_tokens": int(tokens),
-                   "cache_write_1h_tokens": int(one_hour)}
+                   "cache_write_1h_tokens": int(one_hour),
+                   "rows_at_long_context_rates": int(long_rows),
+                   "requests_at_long_context_rates": int(long_requests),
+                   "long_prompt_requests_at_base_rates": int(base_requests)}
 
 
 def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
@@ -182,8 +193,8 @@ LIFECYCLE_IN_USE = (
     "WHERE model IN (SELECT model FROM intermediate.usage_daily)))")
 
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
-PRICED_INPUTS = ("catalog.model_prices", "catalog.team_directory",
-                 "intermediate.model_resolution", LIFECYCLE_IN_USE)
+PRICED_INPUTS = ("catalog.model_prices", "catalog.model_price_bands",
+                 "catalog.team_directory", "intermediate.model_resolution", LIFECYCLE_IN_USE)
 
 
 #: the catalog prices in effect on the as-of date (where the replacement's price is read)
@@ -211,7 +222,7 @@ def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSett
 usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
-          ["intermediate", "lifecycle_as_of"], PRICES, TEAMS], group="intermediate",
+          ["intermediate", "lifecycle_as_of"], PRICES, BANDS, TEAMS], group="intermediate",
     extra_metadata=_priced_meta,
     by_day=ByDay(DAY_OF_ROW["intermediate.usage_priced"], _priced_inputs))
 

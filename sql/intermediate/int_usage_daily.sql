@@ -1,7 +1,7 @@
 -- intermediate.usage_daily: staged usage rolled up to one row per day and source grain
--- (usage_date x source x keys x endpoint x route x model x tier x batch). Gateway logs arrive
--- one row per request; everything downstream works on this much smaller table. Maintained
--- incrementally: a run recomputes only the days its new files touched
+-- (usage_date x source x keys x endpoint x route x model x tier x batch x long-context band).
+-- Gateway logs arrive one row per request; everything downstream works on this much smaller
+-- table. Maintained incrementally: a run recomputes only the days its new files touched
 -- (staging.pending_dates); $full rebuilds every day.
 -- Usage that another file reports at a finer grouping (an ungrouped save next to pages
 -- grouped by model: pipelines/lib/groupings.py) is in intermediate.usage_set_aside and is
@@ -9,7 +9,7 @@
 WITH staged AS (
     SELECT
         usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
-        endpoint, route, model, service_tier, is_batch,
+        endpoint, route, model, service_tier, is_batch, prompt_band,
         requests, failed_requests, input_tokens, cached_input_tokens, output_tokens,
         input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
         input_image_tokens, cached_input_image_tokens, output_image_tokens,
@@ -23,7 +23,8 @@ WITH staged AS (
 set_aside AS (
     SELECT
         usage_date, source, project_id, user_id, api_key_id, litellm_team_id, team_alias,
-        endpoint, route, model, service_tier, is_batch,
+        -- OpenAI-reported rows only (groupings.OPENAI_SOURCES), whose band is always 0
+        endpoint, route, model, service_tier, is_batch, 0,
         -requests, -failed_requests, -input_tokens, -cached_input_tokens, -output_tokens,
         -input_audio_tokens, -cached_input_audio_tokens, -output_audio_tokens,
         -input_image_tokens, -cached_input_image_tokens, -output_image_tokens,
@@ -53,6 +54,7 @@ SELECT
     model,
     service_tier,
     coalesce(is_batch, false)  AS is_batch,
+    prompt_band,
     sum(requests)::BIGINT            AS requests,
     sum(failed_requests)::BIGINT     AS failed_requests,
     sum(input_tokens)::BIGINT        AS input_tokens,

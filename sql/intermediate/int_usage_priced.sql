@@ -59,9 +59,12 @@ with_prices AS (
         rr.price_model AS replacement_price_model,
         -- the price rows in effect, whole: the model's on the usage date (its tier's own where
         -- the catalog has one: flex, priority; else the default tier's), and the
-        -- replacement's default tier on $as_of
-        CASE WHEN pt.model IS NOT NULL THEN pt ELSE p END AS model_prices,
-        rp AS replacement_prices
+        -- replacement's default tier on $as_of; each with the long-context prices of the same
+        -- model, tier and dates for the row's prompt band, where the catalog has them
+        CASE WHEN pt.model IS NOT NULL THEN pt ELSE p END AS listed_prices,
+        CASE WHEN pt.model IS NOT NULL THEN bt ELSE b END AS band_prices,
+        rp AS replacement_listed,
+        rb AS replacement_band
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
         ON p.model = x.price_model
@@ -73,12 +76,42 @@ with_prices AS (
        AND pt.service_tier = x.service_tier
        AND x.usage_date >= pt.valid_from
        AND (pt.valid_to IS NULL OR x.usage_date < pt.valid_to)
+    LEFT JOIN catalog.model_price_bands AS b
+        ON b.model = x.price_model
+       AND b.service_tier IS NULL
+       AND b.prompt_band = x.prompt_band
+       AND x.usage_date >= b.valid_from
+       AND (b.valid_to IS NULL OR x.usage_date < b.valid_to)
+    LEFT JOIN catalog.model_price_bands AS bt
+        ON bt.model = x.price_model
+       AND bt.service_tier = x.service_tier
+       AND bt.prompt_band = x.prompt_band
+       AND x.usage_date >= bt.valid_from
+       AND (bt.valid_to IS NULL OR x.usage_date < bt.valid_to)
     LEFT JOIN intermediate.model_resolution AS rr ON rr.model = x.replacement_model
     LEFT JOIN catalog.model_prices AS rp
         ON rp.model = rr.price_model
        AND rp.service_tier IS NULL
        AND CAST($as_of AS DATE) >= rp.valid_from
        AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
+    LEFT JOIN catalog.model_price_bands AS rb
+        ON rb.model = rr.price_model
+       AND rb.service_tier IS NULL
+       AND rb.prompt_band = x.prompt_band
+       AND CAST($as_of AS DATE) >= rb.valid_from
+       AND (rb.valid_to IS NULL OR CAST($as_of AS DATE) < rb.valid_to)
+),
+
+-- the prices each row pays: a price row, with its long-context prices where the row's
+-- requests exceed their threshold (sql/macros/money.sql radar_banded)
+banded AS (
+    SELECT
+        * EXCLUDE (listed_prices, band_prices, replacement_listed, replacement_band),
+        CASE WHEN listed_prices.input_usd_per_1m IS NOT NULL
+             THEN band_prices.min_prompt_tokens END AS long_context_threshold,
+        radar_banded(listed_prices, band_prices) AS model_prices,
+        radar_banded(replacement_listed, replacement_band) AS replacement_prices
+    FROM with_prices
 ),
 
 -- the money formula (sql/macros/money.sql), applied to both price rows: the model's on the
@@ -96,7 +129,7 @@ costed AS (
         radar_gross_usd(model_prices) AS gross_usd,
         radar_priceable(replacement_prices) AS replacement_priced,
         radar_gross_usd(replacement_prices) AS replacement_gross_usd
-    FROM with_prices
+    FROM banded
 )
 
 SELECT
@@ -106,6 +139,10 @@ SELECT
     input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
     input_image_tokens, cached_input_image_tokens, output_image_tokens,
     cache_write_input_tokens, cache_write_1h_input_tokens,
+    -- the long-context band of the requests' prompts (0: none), and the threshold whose
+    -- prices the row is costed at (NULL: the price row's base rates)
+    prompt_band,
+    long_context_threshold,
     price_model,
     price_tier,
     priced,

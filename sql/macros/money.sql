@@ -41,3 +41,19 @@ CREATE OR REPLACE TEMP MACRO radar_gross_usd(r) AS
      + output_audio_tokens * coalesce(r.output_audio_usd_per_1m, 0)
      + output_image_tokens * coalesce(r.output_image_usd_per_1m, 0))
     * CAST(0.000001 AS DECIMAL(7, 6));
+
+-- The price row `r` with the long-context prices `b` (a catalog.model_price_bands row, NULL
+-- where the row's requests exceed no threshold of the model) in place of its own: every
+-- token of such a request is priced at them, and a price the band leaves empty is the row's.
+CREATE OR REPLACE TEMP MACRO radar_banded(r, b) AS
+    CASE WHEN b.input_usd_per_1m IS NULL OR r.input_usd_per_1m IS NULL THEN r
+    ELSE struct_update(r,
+        input_usd_per_1m := b.input_usd_per_1m,
+        cached_input_usd_per_1m := coalesce(b.cached_input_usd_per_1m,
+                                            r.cached_input_usd_per_1m),
+        output_usd_per_1m := coalesce(b.output_usd_per_1m, r.output_usd_per_1m),
+        cache_write_input_usd_per_1m := coalesce(b.cache_write_input_usd_per_1m,
+                                                 r.cache_write_input_usd_per_1m),
+        cache_write_1h_input_usd_per_1m := coalesce(b.cache_write_1h_input_usd_per_1m,
+                                                    r.cache_write_1h_input_usd_per_1m))
+    END;

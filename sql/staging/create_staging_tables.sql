@@ -63,7 +63,10 @@ CREATE TABLE IF NOT EXISTS staging.usage (
     -- the part of those written to live an hour (Anthropic's, through the gateway)
     cache_write_1h_input_tokens BIGINT NOT NULL DEFAULT 0,
     units               BIGINT,
-    unit                VARCHAR
+    unit                VARCHAR,
+    -- the long-context price band of the requests' prompts (pipelines/lib/schema.py
+    -- PROMPT_BANDS: the largest threshold they exceed, 0 for none); a gateway log's only
+    prompt_band         INTEGER NOT NULL DEFAULT 0
 );
 -- a warehouse from before the audio columns: its rows had no audio split (all text)
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS input_audio_tokens BIGINT DEFAULT 0;
@@ -75,6 +78,8 @@ ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cached_input_image_tokens BIG
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS output_image_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cache_write_input_tokens BIGINT DEFAULT 0;
 ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS cache_write_1h_input_tokens BIGINT DEFAULT 0;
+-- ... or before the long-context band (added 2026-12-05: files loaded before read as 0)
+ALTER TABLE staging.usage ADD COLUMN IF NOT EXISTS prompt_band INTEGER DEFAULT 0;
 
 -- The gateway request ledger: one row per LiteLLM request loaded, so that a request exported
 -- twice (overlapping exports, two files from the same gateway) is counted once. Gateway rows

@@ -1,0 +1,209 @@
+"""A request whose prompt passes a long-context threshold is priced at the long-context rates.
+
+Providers charge every token of such a request more: OpenAI's gpt-5.6 and gpt-6 models above
+272,000 prompt tokens (gpt-5.6-terra: $4 per 1M input and $18 output, against $2 and $12),
+Anthropic's 1M-context models above 200,000, Google's above 128,000. LiteLLM gives those
+prices as ``input_cost_per_token_above_272k_tokens`` and its siblings; the threshold is
+compared with the request's whole prompt (cached reads and cache writes included). Only a
+gateway log sees single requests, so only its usage can be told apart: the ingest stages each
+group of requests with its prompt band (``schema.PROMPT_BANDS``), and the catalog's
+``model_price_bands`` says what each band pays.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal as D
+
+import duckdb
+import pytest
+
+from pipelines.lib import catalog as cat
+from pipelines.lib.catalog_build import build_bands, prices_from_litellm
+from pipelines.lib.money import row_cost
+from pipelines.lib.schema import PROMPT_BANDS, prompt_band, prompt_band_sql
+from pipelines.settings import CATALOG_DATA_DIR
+from tests.exports import LITELLM_HEADER, litellm_row
+
+
+def test_the_staged_band_is_the_largest_threshold_the_prompt_exceeds_in_python_and_sql():
+    values = [0, 1, *(t + d for t in PROMPT_BANDS for d in (-1, 0, 1)), 10**15]
+    con = duckdb.connect()
+    in_sql = dict(con.execute(
+        f"SELECT t, {prompt_band_sql('t')} FROM unnest($v::BIGINT[]) AS v(t)",
+        {"v": values}).fetchall())
+    assert in_sql == {v: prompt_band(v) for v in values}
+    assert (prompt_band(272_000), prompt_band(272_001), prompt_band(200_001)) == (
+        256_000, 272_000, 200_000)
+    assert con.execute(f"SELECT {prompt_band_sql('NULL::BIGINT')}").fetchall() == [(0,)]
+
+
+# an OpenAI entry as LiteLLM writes it: a 272k band for the default and flex tiers, one
+# for the batch API (not a tier of ours), none for priority
+ENTRY = {"litellm_provider": "openai", "mode": "chat",
+         "input_cost_per_token": 2e-06, "output_cost_per_token": 1.2e-05,
+         "cache_read_input_token_cost": 2e-07,
+         "input_cost_per_token_flex": 1e-06, "output_cost_per_token_flex": 6e-06,
+         "input_cost_per_token_priority": 4e-06, "output_cost_per_token_priority": 2.4e-05,
+         "input_cost_per_token_above_272k_tokens": 4e-06,
+         "output_cost_per_token_above_272k_tokens": 1.8e-05,
+         "cache_read_input_token_cost_above_272k_tokens": 4e-07,
+         "cache_creation_input_token_cost_above_272k_tokens": 5e-06,
+         "input_cost_per_token_above_272k_tokens_flex": 2e-06,
+         "input_cost_per_token_above_272k_tokens_batches": 2e-06,
+         "input_cost_per_token_above_150k_tokens": 3e-06}
+
+
+def test_catalog_takes_litellm_long_context_prices_tier_by_tier():
+    prices = list(prices_from_litellm({"gpt-x": ENTRY}, "test").values())
+    left_out: list[str] = []
+    bands = build_bands({"gpt-x": ENTRY}, {}, "test", "old", prices, left_out)
+    assert [(b.service_tier, b.min_prompt_tokens, b.input_usd_per_1m, b.cached_input_usd_per_1m,
+             b.output_usd_per_1m, b.cache_write_input_usd_per_1m) for b in bands] == [
+        (None, 272_000, D("4"), D("0.4"), D("18"), D("5")),
+        # the flex tier's own: only its input price (the others are its price row's)
+        ("flex", 272_000, D("2"), None, None, None)]
+    # a threshold the ingest does not stage is said, never guessed at
+    assert left_out == ["gpt-x (test): long-context prices above 150000 tokens (not one of "
+                        "schema.PROMPT_BANDS; priced at the base rate)"]
+    shipped = {(b.model, b.service_tier): b
+               for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")}
+    terra = shipped[("gpt-5.6-terra", None)]
+    assert (terra.min_prompt_tokens, terra.input_usd_per_1m, terra.output_usd_per_1m) == (
+        272_000, D("4"), D("18"))
+    assert shipped[("anthropic.claude-sonnet-4-5-20250929-v1:0", None)].min_prompt_tokens \
+        == 200_000
+    assert ("gpt-5-mini-2025-08-07", None) not in shipped
+
+
+def _band(model: str, threshold: int, price: str, tier: str | None = None) -> cat.PriceBand:
+    return cat.PriceBand(model=model, service_tier=tier, valid_from=dt.date(2020, 1, 1),
+                         valid_to=None, min_prompt_tokens=threshold, input_usd_per_1m=D(price),
+                         cached_input_usd_per_1m=None, output_usd_per_1m=None,
+                         cache_write_input_usd_per_1m=None,
+                         cache_write_1h_input_usd_per_1m=None, source="test")
+
+
+def test_each_staged_band_takes_the_largest_threshold_at_or_below_it():
+    rows = cat.bands_by_prompt_band([_band("m", 128_000, "2"), _band("m", 256_000, "3"),
+                                     _band("n", 272_000, "9")])
+    assert [(b.model, b.prompt_band, b.min_prompt_tokens) for b in rows] == [
+        ("m", 128_000, 128_000), ("m", 200_000, 128_000), ("m", 256_000, 256_000),
+        ("m", 272_000, 256_000), ("m", 512_000, 256_000),
+        ("n", 272_000, 272_000), ("n", 512_000, 272_000)]
+
+
+def test_a_band_file_with_a_threshold_the_ingest_does_not_stage_is_an_error(tmp_path):
+    path = tmp_path / "bands.csv"
+    path.write_text(",".join(cat.BAND_COLUMNS) + "\n"
+                    "gpt-x,,2020-01-01,,272000,4,,,,,test\n"
+                    "gpt-x,,2020-01-01,,150000,3,,,,,test\n")
+    with pytest.raises(cat.CatalogError, match=r"bands.csv line 3: min_prompt_tokens '150000' "
+                                               r"is not one of \[32000, 100000"):
+        cat.read_bands(path)
+    path.write_text(",".join(cat.BAND_COLUMNS) + "\n"
+                    "gpt-x,,2020-01-01,,272000,4,,,,,test\n"
+                    "gpt-x,,2020-01-01,,272000,5,,,,,test\n")
+    with pytest.raises(cat.CatalogError, match="line 3: the same band as line 2"):
+        cat.read_bands(path)
+
+
+def test_a_price_override_replaces_the_list_s_long_context_prices_on_its_dates(tmp_path):
+    path = tmp_path / "overrides.csv"
+    path.write_text(",".join(cat.OVERRIDE_HEADER) + "\ngpt-5.6-terra,2026-11-01,,1.6,,10\n")
+    bands = [b for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")
+             if b.model == "gpt-5.6-terra"]
+    cut = cat.apply_band_overrides(bands, cat.read_overrides(path))
+    assert sorted((b.service_tier or "", b.valid_from, b.valid_to) for b in cut) == [
+        ("", dt.date(2020, 1, 1), dt.date(2026, 11, 1)),
+        # the flex and priority tiers' are left as they are, as their price rows are
+        ("flex", dt.date(2020, 1, 1), None), ("priority", dt.date(2020, 1, 1), None)]
+
+
+# Three gateway requests on 2026-11-20, before gpt-5-mini-2025-08-07's shutdown (deprecated on
+# the fixture's as-of; replacement gpt-5.6-terra, which has a 272k band):
+#   long:    gpt-5-mini, 300,000 prompt tokens (100,000 cached reads), 2,000 completion
+#   over:    gpt-5.6-sol, 272,001 prompt tokens, 1,000 completion: past its 272k threshold
+#   at:      gpt-5.6-sol, 272,000 prompt tokens, 1,000 completion: not past it
+# gpt-5-mini has no band: 200,000 x 0.25 + 100,000 x 0.025 + 2,000 x 2 = 56,500 per 1M. On
+# gpt-5.6-terra's band (4 / cached 0.4 / 18): 800,000 + 40,000 + 36,000 = 876,000 (at its
+# base rates 2 / 0.2 / 12 it would be 444,000).
+LONG_COST, LONG_REPLACEMENT_COST = D("0.0565"), D("0.876")
+# gpt-5.6-sol's band (8 / 30): 272,001 x 8 + 1,000 x 30 = 2,206,008; at its base rates
+# (4 / 20): 272,000 x 4 + 1,000 x 20 = 1,108,000
+OVER_COST, AT_COST = D("2.206008"), D("1.108")
+
+
+def _gateway(radar) -> None:
+    rows = []
+    for rid, model, prompt, completion, cached in (
+            ("long", "gpt-5-mini-2025-08-07", 300_000, 2_000, 100_000),
+            ("over", "gpt-5.6-sol", 272_001, 1_000, 0),
+            ("at", "gpt-5.6-sol", 272_000, 1_000, 0)):
+        row = litellm_row(rid, model, prompt, completion, "", "research", "success",
+                          day="2026-11-20")
+        row[LITELLM_HEADER.index("metadata")] = json.dumps(
+            {"usage_object": {"prompt_tokens_details": {"cached_tokens": cached}}})
+        rows.append(row)
+    with (radar.landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([LITELLM_HEADER, *rows])
+
+
+def test_refresh_prices_long_prompts_at_long_context_rates(radar, refresh):
+    _gateway(radar)
+    result = refresh()
+    meta = result.asset_materializations_for_node("intermediate__usage_priced")[0].metadata
+    # gpt-5-mini bills long prompts alike, and gpt-5.6-sol's 272,000 is not past its threshold
+    assert (meta["rows_at_long_context_rates"].value,
+            meta["requests_at_long_context_rates"].value,
+            meta["long_prompt_requests_at_base_rates"].value) == (1, 1, 2)
+    assert radar.query(
+        "SELECT model, prompt_band, long_context_threshold, cost_usd, replacement_cost_usd "
+        "FROM intermediate.usage_priced ORDER BY model, prompt_band") == [
+        ("gpt-5-mini-2025-08-07", 272_000, None, LONG_COST, LONG_REPLACEMENT_COST),
+        ("gpt-5.6-sol", 256_000, None, AT_COST, None),
+        ("gpt-5.6-sol", 272_000, 272_000, OVER_COST, None)]
+    # the marts keep the contract's grain: the two gpt-5.6-sol bands are one daily row
+    assert radar.query("SELECT model, requests, cost_usd FROM marts.usage_cost_daily "
+                       "ORDER BY model") == [
+        ("gpt-5-mini-2025-08-07", 1, LONG_COST), ("gpt-5.6-sol", 2, OVER_COST + AT_COST)]
+    assert radar.query("SELECT cost_usd_28d, replacement_cost_usd_28d "
+                       "FROM marts.deprecated_model_usage") == [
+        (LONG_COST, LONG_REPLACEMENT_COST)]
+    # the reference rule in Python gives the warehouse's figures from its own catalog rows
+    prices = {p.model: p for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
+              if p.service_tier is None}
+    bands = {b.model: b for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")
+             if b.service_tier is None}
+    for model, (prompt, cached, completion), expected in (
+            ("gpt-5.6-terra", (300_000, 100_000, 2_000), LONG_REPLACEMENT_COST),
+            ("gpt-5.6-sol", (272_001, 0, 1_000), OVER_COST)):
+        p = cat.with_band(prices[model], bands[model])
+        assert row_cost(prompt, cached, completion, p.input_usd_per_1m,
+                        p.cached_input_usd_per_1m, p.output_usd_per_1m) == expected
+
+
+def test_a_band_the_catalog_cannot_use_fails_its_check_and_prices_nothing(
+        radar, monkeypatch, tmp_path):
+    """catalog_price_bands_are_valid blocks: a band with no price row of its model (a hand
+    edit of the shipped file) never reaches the priced usage."""
+    import shutil
+
+    from pipelines.catalog import assets as catalog_assets
+    from tests.conftest import run_job
+    from tests.test_quality import check_evaluations
+
+    data = tmp_path / "catalog_data"
+    shutil.copytree(CATALOG_DATA_DIR, data)
+    with (data / "model_price_bands.csv").open("a") as fh:
+        fh.write("gpt-nowhere,,2020-01-01,,272000,4,,,,,hand edit\n")
+    monkeypatch.setattr(catalog_assets, "CATALOG_DATA_DIR", data)
+    _gateway(radar)
+    result = run_job("radar_refresh")
+    assert check_evaluations(result)["catalog_price_bands_are_valid"] == (False, "ERROR")
+    assert not result.asset_materializations_for_node("intermediate__usage_priced")
+    (observed,) = radar.query("SELECT observed FROM quality.check_results "
+                              "WHERE \"check\" = 'catalog_price_bands_are_valid'")[0]
+    assert "price_rows" in observed
