@@ -27,6 +27,12 @@ from pipelines.lib.schema import PROMPT_BANDS, prompt_band, prompt_band_sql
 from pipelines.settings import CATALOG_DATA_DIR
 from tests.exports import LITELLM_HEADER, litellm_row
 
+SHIPPED_PRICES = cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
+
+
+def _shipped_bands() -> list[cat.PriceBand]:
+    return cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv", SHIPPED_PRICES)
+
 
 def test_the_staged_band_is_the_largest_threshold_the_prompt_exceeds_in_python_and_sql():
     values = [0, 1, *(t + d for t in PROMPT_BANDS for d in (-1, 0, 1)), 10**15]
@@ -69,7 +75,7 @@ def test_catalog_takes_litellm_long_context_prices_tier_by_tier():
     assert left_out == ["gpt-x (test): long-context prices above 150000 tokens (not one of "
                         "schema.PROMPT_BANDS; priced at the base rate)"]
     shipped = {(b.model, b.service_tier): b
-               for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")}
+               for b in _shipped_bands()}
     terra = shipped[("gpt-5.6-terra", None)]
     assert (terra.min_prompt_tokens, terra.input_usd_per_1m, terra.output_usd_per_1m) == (
         272_000, D("4"), D("18"))
@@ -95,26 +101,33 @@ def test_each_staged_band_takes_the_largest_threshold_at_or_below_it():
         ("n", 272_000, 272_000), ("n", 512_000, 272_000)]
 
 
-def test_a_band_file_with_a_threshold_the_ingest_does_not_stage_is_an_error(tmp_path):
+@pytest.mark.parametrize(("second_row", "message"), [
+    # a threshold the ingest does not stage: its requests could never be told apart
+    ("gpt-x,,2020-01-01,,150000,3,,,,,test",
+     r"bands.csv line 3: min_prompt_tokens '150000' is not one of \[32000, 100000"),
+    ("gpt-x,,2020-01-01,,272000,5,,,,,test", "line 3: the same band as line 2"),
+    ("gpt-x,,2020-01-01,,200000,-1,,,,,test", "line 3 input_usd_per_1m: '-1' must be a "
+                                               "non-negative number"),
+    # a band replaces a price row's prices: without one it would price nothing
+    ("gpt-x,priority,2020-01-01,,272000,8,,,,,test",
+     "line 3: gpt-x has no price row for the priority tier"),
+    ("gpt-nowhere,,2020-01-01,,272000,8,,,,,test", "line 3: gpt-nowhere has no price row"),
+])
+def test_a_band_the_warehouse_could_not_use_is_an_error_naming_its_line(
+        tmp_path, second_row, message):
     path = tmp_path / "bands.csv"
     path.write_text(",".join(cat.BAND_COLUMNS) + "\n"
-                    "gpt-x,,2020-01-01,,272000,4,,,,,test\n"
-                    "gpt-x,,2020-01-01,,150000,3,,,,,test\n")
-    with pytest.raises(cat.CatalogError, match=r"bands.csv line 3: min_prompt_tokens '150000' "
-                                               r"is not one of \[32000, 100000"):
-        cat.read_bands(path)
-    path.write_text(",".join(cat.BAND_COLUMNS) + "\n"
-                    "gpt-x,,2020-01-01,,272000,4,,,,,test\n"
-                    "gpt-x,,2020-01-01,,272000,5,,,,,test\n")
-    with pytest.raises(cat.CatalogError, match="line 3: the same band as line 2"):
-        cat.read_bands(path)
+                    "gpt-x,,2020-01-01,,272000,4,,,,,test\n" + second_row + "\n")
+    prices = [p for p in prices_from_litellm({"gpt-x": ENTRY}, "test").values()
+              if p.service_tier != "priority"]
+    with pytest.raises(cat.CatalogError, match=message):
+        cat.read_bands(path, prices)
 
 
 def test_a_price_override_replaces_the_list_s_long_context_prices_on_its_dates(tmp_path):
     path = tmp_path / "overrides.csv"
     path.write_text(",".join(cat.OVERRIDE_HEADER) + "\ngpt-5.6-terra,2026-11-01,,1.6,,10\n")
-    bands = [b for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")
-             if b.model == "gpt-5.6-terra"]
+    bands = [b for b in _shipped_bands() if b.model == "gpt-5.6-terra"]
     cut = cat.apply_band_overrides(bands, cat.read_overrides(path))
     assert sorted((b.service_tier or "", b.valid_from, b.valid_to) for b in cut) == [
         ("", dt.date(2020, 1, 1), dt.date(2026, 11, 1)),
@@ -173,10 +186,8 @@ def test_refresh_prices_long_prompts_at_long_context_rates(radar, refresh):
                        "FROM marts.deprecated_model_usage") == [
         (LONG_COST, LONG_REPLACEMENT_COST)]
     # the reference rule in Python gives the warehouse's figures from its own catalog rows
-    prices = {p.model: p for p in cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
-              if p.service_tier is None}
-    bands = {b.model: b for b in cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv")
-             if b.service_tier is None}
+    prices = {p.model: p for p in SHIPPED_PRICES if p.service_tier is None}
+    bands = {b.model: b for b in _shipped_bands() if b.service_tier is None}
     for model, (prompt, cached, completion), expected in (
             ("gpt-5.6-terra", (300_000, 100_000, 2_000), LONG_REPLACEMENT_COST),
             ("gpt-5.6-sol", (272_001, 0, 1_000), OVER_COST)):
@@ -185,25 +196,26 @@ def test_refresh_prices_long_prompts_at_long_context_rates(radar, refresh):
                         p.cached_input_usd_per_1m, p.output_usd_per_1m) == expected
 
 
-def test_a_band_the_catalog_cannot_use_fails_its_check_and_prices_nothing(
+def test_a_hand_edited_band_without_a_price_row_stops_the_refresh_before_any_pricing(
         radar, monkeypatch, tmp_path):
-    """catalog_price_bands_are_valid blocks: a band with no price row of its model (a hand
-    edit of the shipped file) never reaches the priced usage."""
+    """The catalog step fails with the file and line, as for a bad price row: nothing is
+    priced with a catalog the warehouse could not use."""
     import shutil
 
     from pipelines.catalog import assets as catalog_assets
     from tests.conftest import run_job
-    from tests.test_quality import check_evaluations
 
     data = tmp_path / "catalog_data"
     shutil.copytree(CATALOG_DATA_DIR, data)
+    lines = sum(1 for _ in (data / "model_price_bands.csv").open())
     with (data / "model_price_bands.csv").open("a") as fh:
         fh.write("gpt-nowhere,,2020-01-01,,272000,4,,,,,hand edit\n")
     monkeypatch.setattr(catalog_assets, "CATALOG_DATA_DIR", data)
     _gateway(radar)
     result = run_job("radar_refresh")
-    assert check_evaluations(result)["catalog_price_bands_are_valid"] == (False, "ERROR")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert failure.step_key == "catalog__model_prices"
+    assert (f"model_price_bands.csv line {lines + 1}: gpt-nowhere has no price row"
+            in failure.event_specific_data.error.cause.message)
     assert not result.asset_materializations_for_node("intermediate__usage_priced")
-    (observed,) = radar.query("SELECT observed FROM quality.check_results "
-                              "WHERE \"check\" = 'catalog_price_bands_are_valid'")[0]
-    assert "price_rows" in observed

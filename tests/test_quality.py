@@ -30,7 +30,6 @@ def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
     assert evaluations["costs_reconcile_across_layers"] == (True, "ERROR")
     assert evaluations["deprecated_totals_match_daily"] == (True, "ERROR")
     assert evaluations["catalog_prices_are_valid"] == (True, "ERROR")
-    assert evaluations["catalog_price_bands_are_valid"] == (True, "ERROR")
     assert evaluations["landing_folder_has_exports"] == (True, "WARN")
     # the fixture has a negative count and a JSON file that is not a usage page
     assert evaluations["nothing_quarantined_this_run"] == (False, "WARN")

@@ -254,10 +254,13 @@ def _modal_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
             for group in MODAL_PRICE_COLUMNS for c in group}
 
 
-def read_bands(path: Path) -> list[PriceBand]:
-    """The shipped long-context prices (``model_price_bands.csv``); errors name the line. A
-    threshold that is not one of ``schema.PROMPT_BANDS`` is an error: the ingest stages only
-    those, so its requests could never be told apart."""
+def read_bands(path: Path, prices: list[Price]) -> list[PriceBand]:
+    """The shipped long-context prices (``model_price_bands.csv``) of the shipped ``prices``;
+    errors name the line: a negative price, two rows for one band, a threshold that is not one
+    of ``schema.PROMPT_BANDS`` (the ingest stages only those, so its requests could never be
+    told apart), or a band of a model and tier without a price row (it replaces a price row's
+    prices: alone it would price nothing)."""
+    priced = {(p.model, p.service_tier) for p in prices}
     out: list[PriceBand] = []
     seen: dict[tuple, int] = {}
     for line, r in _rows(path, BAND_COLUMNS):
@@ -278,6 +281,10 @@ def read_bands(path: Path) -> list[PriceBand]:
                          *CACHE_WRITE_PRICE_COLUMNS)},
             source=r["source"].strip(),
         )
+        if (band.model, band.service_tier) not in priced:
+            raise CatalogError(f"{where}: {band.model} has no price row for the "
+                               f"{band.service_tier or 'default'} tier, whose prices a "
+                               "long-context price replaces")
         key = (band.model, band.service_tier, band.valid_from, band.min_prompt_tokens)
         if key in seen:
             raise CatalogError(f"{where}: the same band as line {seen[key]}")

@@ -30,7 +30,6 @@ from pipelines.lib.schema import (
     CACHE_WRITE_TOKENS,
     ENDPOINTS,
     MAX_BUCKET_SECONDS,
-    PROMPT_BANDS,
     TOKEN_PARTS,
 )
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
@@ -49,7 +48,6 @@ MAX_VALIDATED_ROWS = 100_000
 
 
 PRICES = dg.AssetKey(["catalog", "model_prices"])
-BANDS = dg.AssetKey(["catalog", "model_price_bands"])
 LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
 COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
@@ -228,45 +226,6 @@ def catalog_prices_are_valid(
                                                "max_value": 1}),
         ])
         return _finish(context, con, PRICES, ERROR, outcome)
-
-
-@dg.asset_check(asset=BANDS, blocking=True, pool=WAREHOUSE_POOL,
-                description="ERROR: long-context prices are non-negative decimals with a "
-                "source, each for a prompt band the ingest stages and at or above its "
-                "threshold, one per model, tier, band and date, and each beside a price row of "
-                "its model and tier.")
-def catalog_price_bands_are_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
-    gx: GreatExpectationsResource,
-) -> dg.AssetCheckResult:
-    with warehouse.get_connection() as con:
-        bands = frame(con, """
-            SELECT *,
-                (SELECT count(*) FROM catalog.model_price_bands q WHERE q.model = b.model
-                 AND q.service_tier IS NOT DISTINCT FROM b.service_tier
-                 AND q.prompt_band = b.prompt_band
-                 AND q.valid_from < coalesce(b.valid_to, DATE '9999-12-31')
-                 AND coalesce(q.valid_to, DATE '9999-12-31') > b.valid_from)
-                    AS overlapping_windows,
-                (SELECT count(*) FROM catalog.model_prices p WHERE p.model = b.model
-                 AND p.service_tier IS NOT DISTINCT FROM b.service_tier
-                 AND p.valid_from <= b.valid_from
-                 AND (p.valid_to IS NULL OR b.valid_from < p.valid_to)) AS price_rows
-            FROM catalog.model_price_bands b""")
-        outcome = gx.validate("catalog_price_bands", bands, [
-            *_not_null("model", "valid_from", "prompt_band", "min_prompt_tokens",
-                       "input_usd_per_1m", "source"),
-            *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
-                           *CACHE_WRITE_PRICE_COLUMNS),
-            ("ExpectColumnValuesToBeInSet", {"column": "prompt_band",
-                                             "value_set": list(PROMPT_BANDS)}),
-            _at_least("prompt_band", "min_prompt_tokens"),
-            ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
-                                               "max_value": 1}),
-            # a band replaces a price row's prices: without one it would price nothing
-            ("ExpectColumnValuesToBeBetween", {"column": "price_rows", "min_value": 1}),
-        ])
-        return _finish(context, con, BANDS, ERROR, outcome)
 
 
 @dg.asset_check(asset=LIFECYCLE, blocking=True, pool=WAREHOUSE_POOL,
@@ -685,8 +644,7 @@ def catalog_sources_agree(
 
 checks = [
     catalog_sources_agree, landing_folder_has_exports, usage_is_current,
-    staging_usage_is_valid, catalog_prices_are_valid, catalog_price_bands_are_valid,
-    catalog_lifecycle_is_valid,
+    staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
     deprecated_totals_match_daily, callers_add_up_to_deprecated_usage, unpriced_share_is_small,
     nothing_quarantined_this_run,
