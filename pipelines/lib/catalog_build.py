@@ -250,9 +250,8 @@ def _entry_bands(key: str, entry: dict, source: str, tiers: set[str | None],
         threshold = int(digits) * (1000 if k else 1)
         if threshold not in PROMPT_BANDS:
             if left_out is not None:
-                left_out.append(f"{key} ({source}): long-context prices above {threshold} "
-                                "tokens (not one of schema.PROMPT_BANDS; priced at the "
-                                "base rate)")
+                left_out.append(f"{key} ({source}): above {threshold} tokens, not one of "
+                                "schema.PROMPT_BANDS")
             continue
         other = {column: None if (v := entry.get(name.format(t=digits + k, s=suffix))) is None
                  else _per_million(v) for column, name in LITELLM_BAND_FIELDS.items()}
@@ -283,7 +282,7 @@ def build_bands(current: dict, older: dict, current_label: str, older_label: str
             out.extend(_entry_bands(model, entry, label, tiers[model], left_out))
         except ValueError as exc:  # a price not exact to 1e-12 USD per token: never rounded
             if left_out is not None:
-                left_out.append(f"{model} ({label}) long-context prices: {exc}")
+                left_out.append(f"{model} ({label}): {exc}")
     return sorted(out, key=lambda b: (b.model, b.service_tier or "", b.min_prompt_tokens))
 
 
@@ -543,10 +542,14 @@ def main(argv: list[str] | None = None) -> None:
         left_out: list[str] = []
         prices = build_prices(current, older, args.litellm_label, args.litellm_old_label,
                               left_out)
+        bands_left_out: list[str] = []
         bands = build_bands(current, older, args.litellm_label, args.litellm_old_label,
-                            prices, left_out)
+                            prices, bands_left_out)
         for line in left_out:
             print(f"left out, its usage stays unpriced: {line}")
+        for line in bands_left_out:
+            print(f"long-context prices left out, its long prompts priced at the base rate: "
+                  f"{line}")
         deprecations = read_deprecations(args.deprecations)
         lifecycle = build_lifecycle(
             deprecations, args.deprecations_label, current, args.litellm_label,
@@ -586,6 +589,7 @@ def main(argv: list[str] | None = None) -> None:
         write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
         write_csv(args.out / BANDS_FILE, BAND_COLUMNS, bands)
         price_rows = len(prices)
+        print(f"wrote {len(bands)} long-context price rows to {args.out / BANDS_FILE}")
     else:  # the shipped prices and long-context prices, kept as they are
         if args.out.resolve() != prices_file.parent.resolve():
             args.out.mkdir(parents=True, exist_ok=True)
