@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import json
 from decimal import Decimal as D
 
@@ -218,3 +219,20 @@ def test_a_hand_edited_band_without_a_price_row_stops_the_refresh_before_any_pri
     assert (f"model_price_bands.csv line {lines + 1}: gpt-nowhere has no price row"
             in failure.event_specific_data.error.cause.message)
     assert not result.asset_materializations_for_node("intermediate__usage_priced")
+
+
+def test_the_weekly_report_says_how_many_long_prompts_cost_long_context_rates(radar):
+    from tests.conftest import run_job
+
+    _gateway(radar)
+    assert run_job("weekly_migration_report").success
+    assert radar.query(
+        "SELECT model, replacement_model, replacement_long_context_threshold "
+        "FROM intermediate.usage_priced WHERE model LIKE 'gpt-5-mini%'") == [
+        ("gpt-5-mini-2025-08-07", "gpt-5.6-terra", 272_000)]
+    line = ("Long prompts: 3 gateway requests in the window passed a long-context threshold "
+            "(32k to 512k prompt tokens); 1 cost their model's long-context rates (the "
+            "others' models bill every prompt alike), and the replacement cost of 1 on "
+            "deprecated models is at the replacement's long-context rates.")
+    assert line in (radar.reports / "migration-status-2026-W48.md").read_text()
+    assert html.escape(line) in (radar.reports / "migration-status-2026-W48.html").read_text()

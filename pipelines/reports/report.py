@@ -217,6 +217,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                  AS modelless_requests,
                (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_set_aside
                  WHERE usage_date BETWEEN $window_start AND $as_of) AS regrouped_requests,
+               -- gateway requests whose prompts passed a long-context threshold
+               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
+                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0)
+                 AS long_prompt_requests,
+               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
+                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0
+                   AND long_context_threshold IS NOT NULL) AS long_rate_requests,
+               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
+                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0
+                   AND lifecycle_status IN ('deprecated', 'shutdown')
+                   AND replacement_long_context_threshold IS NOT NULL)
+                 AS long_rate_replacement_requests,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
                   AND ingested_at >= $week_start) AS rejected_files_week,
                (SELECT coalesce(sum(rows_rejected), 0) FROM staging.ingested_files
@@ -600,6 +612,20 @@ def regrouped_line(h: dict) -> str:
             "copy) lists them.")
 
 
+def long_prompts_line(h: dict) -> str:
+    """The window's gateway requests whose prompts passed a long-context threshold, and how
+    many of them are priced at long-context rates; empty when there are none."""
+    if not h.get("long_prompt_requests"):
+        return ""
+    return (f"Long prompts: {_n(h['long_prompt_requests'], 'gateway request')} in the window "
+            "passed a long-context threshold (32k to 512k prompt tokens); "
+            f"{h['long_rate_requests']:,} cost their model's long-context rates (the others' "
+            "models bill every prompt alike), and the replacement cost of "
+            f"{h['long_rate_replacement_requests']:,} on deprecated models is at the "
+            "replacement's long-context rates. The Usage API and dashboard exports report "
+            "buckets, not requests: their long prompts are priced at the base rates.")
+
+
 def rejected_line(h: dict) -> str:
     """The files and rows quarantined, this week and all time; gateway calls that are not
     model usage (kept in staging.rejected_rows too) are counted apart."""
@@ -650,6 +676,7 @@ def render_markdown(data: ReportData) -> str:
            "## 5. Data health",
            f"- {unpriced_line(h)}",
            *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
+           *([f"- {long_prompts_line(h)}"] if long_prompts_line(h) else []),
            f"- {rejected_line(h)}",
            f"- {catalog_line(h, data.as_of)}",
            *([f"- {names_line(h)}"] if names_line(h) else []),
@@ -777,6 +804,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>), a line
 <h2>5. Data health</h2>
 <ul><li>{_e(unpriced_line(h))}</li>
 {f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
+{f"<li>{_e(long_prompts_line(h))}</li>" if long_prompts_line(h) else ""}
 <li>{_e(rejected_line(h))}</li>
 <li>{_e(catalog_line(h, data.as_of))}</li>
 {f"<li>{_e(names_line(h))}</li>" if names_line(h) else ""}
