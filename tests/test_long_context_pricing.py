@@ -231,8 +231,9 @@ def test_the_weekly_report_says_how_many_long_prompts_cost_long_context_rates(ra
         "FROM intermediate.usage_priced WHERE model LIKE 'gpt-5-mini%'") == [
         ("gpt-5-mini-2025-08-07", "gpt-5.6-terra", 272_000)]
     line = ("Long prompts: 3 gateway requests in the window passed a long-context threshold "
-            "(32k to 512k prompt tokens); 1 cost their model's long-context rates (the "
-            "others' models bill every prompt alike), and the replacement cost of 1 on "
+            "(32k to 512k prompt tokens); 1 of them cost their model's long-context rates "
+            "(the rest are on models that bill every prompt alike), and the replacement cost "
+            "of 1 on "
             "deprecated models is at the replacement's long-context rates.")
     assert line in (radar.reports / "migration-status-2026-W48.md").read_text()
     assert html.escape(line) in (radar.reports / "migration-status-2026-W48.html").read_text()

@@ -619,8 +619,8 @@ def long_prompts_line(h: dict) -> str:
         return ""
     return (f"Long prompts: {_n(h['long_prompt_requests'], 'gateway request')} in the window "
             "passed a long-context threshold (32k to 512k prompt tokens); "
-            f"{h['long_rate_requests']:,} cost their model's long-context rates (the others' "
-            "models bill every prompt alike), and the replacement cost of "
+            f"{h['long_rate_requests']:,} of them cost their model's long-context rates (the "
+            "rest are on models that bill every prompt alike), and the replacement cost of "
             f"{h['long_rate_replacement_requests']:,} on deprecated models is at the "
             "replacement's long-context rates. The Usage API and dashboard exports report "
             "buckets, not requests: their long prompts are priced at the base rates.")
