@@ -300,13 +300,7 @@ def apply_band_overrides(bands: list[PriceBand], overrides: list[Price]) -> list
     windows: dict[str, list[Price]] = {}
     for o in overrides:
         windows.setdefault(o.model, []).append(o)
-    out: list[PriceBand] = []
-    for band in bands:
-        pieces = [band]
-        for o in windows.get(band.model, []) if band.service_tier is None else []:
-            pieces = [q for piece in pieces for q in _subtract(piece, o.valid_from, o.valid_to)]
-        out.extend(pieces)
-    return out
+    return _cut_around(bands, windows)
 
 
 def bands_by_prompt_band(bands: list[PriceBand]) -> list[PriceBand]:
@@ -446,6 +440,18 @@ def apply_lifecycle_overrides(builtin: list[Lifecycle],
     return sorted(kept + overrides, key=lambda row: row.model)
 
 
+def _cut_around(rows: list[_Windowed], overrides: dict[str, list[Price]]) -> list[_Windowed]:
+    """``rows`` with each default-tier row's validity cut around the windows of its model's
+    ``overrides`` (by model); flex and priority rows are left as they are."""
+    out: list[_Windowed] = []
+    for row in rows:
+        pieces = [row]
+        for o in overrides.get(row.model, []) if row.service_tier is None else []:
+            pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
+        out.extend(pieces)
+    return out
+
+
 def _subtract(row: _Windowed, cut_from: dt.date, cut_to: dt.date | None) -> list[_Windowed]:
     """The parts of ``row``'s validity outside [cut_from, cut_to)."""
     pieces = []
@@ -488,12 +494,7 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
         if prev and (prev[-1].valid_to is None or prev[-1].valid_to > o.valid_from):
             raise CatalogError(f"overrides for {o.model} overlap: {prev[-1].source} and {o.source}")
         by_model.setdefault(o.model, []).append(o)
-    result: list[Price] = []
-    for row in builtin:
-        pieces = [row]
-        for o in by_model.get(row.model, []) if row.service_tier is None else []:
-            pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
-        result.extend(pieces)
+    result = _cut_around(builtin, by_model)
     for model, rows in by_model.items():
         base = next((p for p in builtin if p.model == model and p.service_tier is None), None)
         discount = base.batch_discount if base else DEFAULT_BATCH_DISCOUNT
