@@ -109,6 +109,8 @@ banded AS (
         * EXCLUDE (listed_prices, band_prices, replacement_listed, replacement_band),
         CASE WHEN listed_prices.input_usd_per_1m IS NOT NULL
              THEN band_prices.min_prompt_tokens END AS long_context_threshold,
+        CASE WHEN replacement_listed.input_usd_per_1m IS NOT NULL
+             THEN replacement_band.min_prompt_tokens END AS replacement_long_context_threshold,
         radar_banded(listed_prices, band_prices) AS model_prices,
         radar_banded(replacement_listed, replacement_band) AS replacement_prices
     FROM with_prices
@@ -140,9 +142,11 @@ SELECT
     input_image_tokens, cached_input_image_tokens, output_image_tokens,
     cache_write_input_tokens, cache_write_1h_input_tokens,
     -- the long-context band of the requests' prompts (0: none), and the threshold whose
-    -- prices the row is costed at (NULL: the price row's base rates)
+    -- prices the row is costed at (NULL: the price row's base rates), on the model and on
+    -- the replacement
     prompt_band,
     long_context_threshold,
+    replacement_long_context_threshold,
     price_model,
     price_tier,
     priced,
