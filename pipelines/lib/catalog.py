@@ -121,10 +121,12 @@ class PriceBand:
     prompt_band: int | None = None
 
 
+#: a band's prices besides its input price: empty means the price row's
+BAND_OPTIONAL_PRICES = ("cached_input_usd_per_1m", "output_usd_per_1m",
+                        *CACHE_WRITE_PRICE_COLUMNS)
 #: the shipped band file's columns
 BAND_COLUMNS = ["model", "service_tier", "valid_from", "valid_to", "min_prompt_tokens",
-                "input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
-                *CACHE_WRITE_PRICE_COLUMNS, "source"]
+                "input_usd_per_1m", *BAND_OPTIONAL_PRICES, "source"]
 
 
 #: a price row or a band: what ``_subtract`` cuts
@@ -276,9 +278,7 @@ def read_bands(path: Path, prices: list[Price]) -> list[PriceBand]:
             valid_to=_date(r["valid_to"], where),
             min_prompt_tokens=int(text),
             input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
-            **{c: _price(r[c], f"{where} {c}", required=False)
-               for c in ("cached_input_usd_per_1m", "output_usd_per_1m",
-                         *CACHE_WRITE_PRICE_COLUMNS)},
+            **{c: _price(r[c], f"{where} {c}", required=False) for c in BAND_OPTIONAL_PRICES},
             source=r["source"].strip(),
         )
         if (band.model, band.service_tier) not in priced:
@@ -331,7 +331,7 @@ def with_band(price: Price, band: PriceBand | None) -> Price:
         return price
     return replace(price, input_usd_per_1m=band.input_usd_per_1m, **{
         c: getattr(price, c) if getattr(band, c) is None else getattr(band, c)
-        for c in ("cached_input_usd_per_1m", "output_usd_per_1m", *CACHE_WRITE_PRICE_COLUMNS)})
+        for c in BAND_OPTIONAL_PRICES})
 
 
 def read_lifecycle(path: Path) -> list[Lifecycle]:

@@ -217,17 +217,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                  AS modelless_requests,
                (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_set_aside
                  WHERE usage_date BETWEEN $window_start AND $as_of) AS regrouped_requests,
-               -- gateway requests whose prompts passed a long-context threshold
-               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
-                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0)
-                 AS long_prompt_requests,
-               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
-                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0
-                   AND long_context_threshold IS NOT NULL) AS long_rate_requests,
-               (SELECT coalesce(sum(requests), 0) FROM intermediate.usage_priced
-                 WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0
-                   AND lifecycle_status IN ('deprecated', 'shutdown')
-                   AND replacement_long_context_threshold IS NOT NULL)
+               coalesce(long_prompts.requests, 0) AS long_prompt_requests,
+               coalesce(long_prompts.at_long_rates, 0) AS long_rate_requests,
+               coalesce(long_prompts.replacement_at_long_rates, 0)
                  AS long_rate_replacement_requests,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
                   AND ingested_at >= $week_start) AS rejected_files_week,
@@ -241,6 +233,17 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                   AND starts_with(reason, $not_usage)) AS not_usage_rows_week,
                (SELECT count(*) FROM staging.rejected_rows
                  WHERE starts_with(reason, $not_usage)) AS not_usage_rows_total
+        -- gateway requests whose prompts passed a long-context threshold, in one scan
+        FROM (SELECT sum(requests) AS requests,
+                     sum(requests) FILTER (WHERE long_context_threshold IS NOT NULL)
+                         AS at_long_rates,
+                     sum(requests) FILTER (
+                         WHERE lifecycle_status IN ('deprecated', 'shutdown')
+                           AND replacement_long_context_threshold IS NOT NULL)
+                         AS replacement_at_long_rates
+              FROM intermediate.usage_priced
+              WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0)
+             AS long_prompts
         """, {**p, "not_usage": NOT_MODEL_USAGE})[0]
     health["rejected_rows_week"] -= health["not_usage_rows_week"]
     health["rejected_rows_total"] -= health["not_usage_rows_total"]
