@@ -432,3 +432,34 @@ def test_callers_that_do_not_add_up_to_their_row_fail_the_check(fixture_exports,
     assert observed["rows_that_differ"] == [["alpha", "gpt-4o-mini-2024-07-18"]]
     observed = observed_after("DELETE FROM marts.deprecated_model_callers WHERE team = 'growth'")
     assert ["growth", "gpt-4.1-nano-2025-04-14"] in observed["rows_that_differ"]
+
+
+def test_a_check_frame_past_its_bound_is_a_sample_cut_at_it():
+    from pipelines.quality.checks import MAX_VALIDATED_ROWS, sample_clause
+
+    assert sample_clause(MAX_VALIDATED_ROWS) == ""  # what fits is validated whole
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(20000)")
+    assert con.execute(f"SELECT count(*) FROM t {sample_clause(20000, 20000)}").fetchall() \
+        == [(20000,)]
+    sizes = []
+    for limit in (500, 5000):
+        rows = [i for (i,) in con.execute(f"SELECT i FROM t {sample_clause(20000, limit)}")
+                .fetchall()]
+        sizes.append(len(rows))
+        # never more than the bound, and about as many (a Bernoulli draw of that expected size:
+        # within five standard deviations), spread over the whole table
+        assert limit - 5 * (limit ** 0.5) <= len(rows) <= limit
+        assert len(set(rows)) == len(rows) and min(rows) < 2000 and max(rows) > 18000
+    assert sizes[0] < sizes[1]
+
+
+def test_the_staging_check_validates_a_bounded_sample(fixture_exports, refresh, monkeypatch):
+    monkeypatch.setattr("pipelines.quality.checks.MAX_VALIDATED_ROWS", 4)
+    result = refresh()
+    (observed,) = fixture_exports.query(
+        "SELECT observed FROM quality.check_results WHERE \"check\" = 'staging_usage_is_valid' "
+        "AND run_id = $run", {"run": result.run_id})[0]
+    (loaded,) = fixture_exports.query("SELECT count(*) FROM staging.usage")[0]
+    assert loaded > 4
+    assert 0 < json.loads(observed)["rows_validated"] <= 4

@@ -43,8 +43,20 @@ from pipelines.settings import STALE_AFTER_DAYS
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
-#: largest number of changed rows handed to GX in one check; more are sampled (reservoir)
+#: largest number of changed rows handed to GX in one check; more are sampled
 MAX_VALIDATED_ROWS = 100_000
+
+
+def sample_clause(rows: int, limit: int | None = None) -> str:
+    """The SQL that bounds a check's frame of ``rows`` rows to ``limit`` (default:
+    :data:`MAX_VALIDATED_ROWS`): nothing when they fit, else a Bernoulli sample of that
+    expected size, cut at it. A reservoir sample of exactly that many took 0.19-0.34 s of the
+    10M benchmark's 525,600 staged rows, this one 0.04 s: it is drawn by both threads."""
+    limit = MAX_VALIDATED_ROWS if limit is None else limit
+    if rows <= limit:
+        return ""
+    return (f"USING SAMPLE bernoulli({100 * limit / rows:.9f}%) REPEATABLE (7) "
+            f"LIMIT {int(limit)}")
 
 
 PRICES = dg.AssetKey(["catalog", "model_prices"])
@@ -144,6 +156,9 @@ def staging_usage_is_valid(
                                "FROM staging.ingested_files WHERE run_id = $run",
                           {"run": context.run.run_id})[0]
         files = {"first": first, "last": last}  # an empty range when the run loaded nothing
+        loaded, lo, hi = run(con, "SELECT count(*), min(usage_date), max(usage_date) "
+                                  "FROM staging.usage WHERE file_id BETWEEN $first AND $last",
+                             files)[0]
         changed = frame(con, (
             f"SELECT {', '.join(f'u.{c}' for c in VALIDATED_USAGE_COLUMNS)}, "
             "epoch(u.bucket_end) - epoch(u.bucket_start) AS bucket_seconds, "
@@ -158,10 +173,8 @@ def staging_usage_is_valid(
             f"ELSE {MAX_BUCKET_SECONDS} END AS max_bucket_seconds "
             "FROM staging.usage u "
             "WHERE u.file_id BETWEEN $first AND $last "
-            # the sample size is a code constant: DuckDB takes no parameter there
-            f"USING SAMPLE reservoir({MAX_VALIDATED_ROWS} ROWS) REPEATABLE (7)"), files)
-        lo, hi = run(con, "SELECT min(usage_date), max(usage_date) FROM staging.usage "
-                          "WHERE file_id BETWEEN $first AND $last", files)[0]
+            # the sample's size is a number computed here: DuckDB takes no parameter there
+            + sample_clause(loaded)), files)
         # one row per bucket key, on every day this run changed: distinct 64-bit hashes
         # first (cheap); only if two rows share a hash are the keys themselves compared
         span = {"lo": lo or dt.date.max, "hi": hi or dt.date.min}
