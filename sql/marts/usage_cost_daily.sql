@@ -30,11 +30,11 @@ WITH rolled_up AS (
                                          AS replacement_cost_usd,
         any_value(price_model)           AS price_model,
         CASE WHEN bool_and(priced) THEN sum(list_cost_usd) END AS list_cost_usd,
-        -- the ways the rows' team was matched, one bit each (in the order of their names): an
-        -- integer aggregate, where a sorted list of names per group cost ~0.5 s of a
-        -- 525,600-row build. The ways are int_usage_priced's team_matched_by values; one not
-        -- listed here stops the build instead of dropping out of the text
-        -- (tests/test_team_matching.py)
+        -- the ways the rows' team was matched, one bit each (in the order of their names; the
+        -- names replace the bits below): an integer aggregate, where a sorted list of names
+        -- per group cost ~0.5 s of a 525,600-row build. The ways are int_usage_priced's
+        -- team_matched_by values; one not listed here stops the build instead of dropping out
+        -- of the text (tests/test_team_matching.py)
         bit_or(CASE team_matched_by
                 WHEN 'api_key_id' THEN 1
                 WHEN 'litellm_team_alias' THEN 2
@@ -44,7 +44,7 @@ WITH rolled_up AS (
                 WHEN 'user_id' THEN 32
                 ELSE error('marts.usage_cost_daily: team_matched_by ' || team_matched_by
                            || ' has no bit (sql/marts/usage_cost_daily.sql)')
-            END) AS team_match_bits,
+            END) AS team_matched_by,
         -- who serves the priced model (LiteLLM's provider id: openai, anthropic, azure, ...)
         any_value(provider)              AS provider,
         -- why a row of a known model is not priced (marts.unpriced_usage has the rest)
@@ -55,40 +55,14 @@ WITH rolled_up AS (
         service_tier, is_batch
 )
 
-SELECT
-    usage_date,
-    source,
-    team,
-    project_id,
-    user_id,
-    api_key_id,
-    endpoint,
-    route,
-    model,
-    service_tier,
-    is_batch,
-    requests,
-    failed_requests,
-    input_tokens,
-    cached_input_tokens,
-    output_tokens,
-    cost_usd,
-    priced,
-    lifecycle_status,
-    shutdown_date,
-    replacement_model,
-    replacement_cost_usd,
-    price_model,
-    list_cost_usd,
+SELECT * REPLACE (
     -- the ways' names, sorted and comma-separated: the same rows always give the same text
     concat_ws(',',
-        CASE WHEN team_match_bits & 1 <> 0 THEN 'api_key_id' END,
-        CASE WHEN team_match_bits & 2 <> 0 THEN 'litellm_team_alias' END,
-        CASE WHEN team_match_bits & 4 <> 0 THEN 'litellm_team_id' END,
-        CASE WHEN team_match_bits & 8 <> 0 THEN 'project_id' END,
-        CASE WHEN team_match_bits & 16 <> 0 THEN 'unassigned' END,
-        CASE WHEN team_match_bits & 32 <> 0 THEN 'user_id' END
-    ) AS team_matched_by,
-    provider,
-    unpriced_reason
+        CASE WHEN team_matched_by & 1 <> 0 THEN 'api_key_id' END,
+        CASE WHEN team_matched_by & 2 <> 0 THEN 'litellm_team_alias' END,
+        CASE WHEN team_matched_by & 4 <> 0 THEN 'litellm_team_id' END,
+        CASE WHEN team_matched_by & 8 <> 0 THEN 'project_id' END,
+        CASE WHEN team_matched_by & 16 <> 0 THEN 'unassigned' END,
+        CASE WHEN team_matched_by & 32 <> 0 THEN 'user_id' END
+    ) AS team_matched_by)
 FROM rolled_up
