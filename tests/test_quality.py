@@ -463,3 +463,53 @@ def test_the_staging_check_validates_a_bounded_sample(fixture_exports, refresh, 
     (loaded,) = fixture_exports.query("SELECT count(*) FROM staging.usage")[0]
     assert loaded > 4
     assert 0 < json.loads(observed)["rows_validated"] <= 4
+
+
+def test_a_file_read_again_after_an_upgrade_is_told_from_new_rejections(radar, refresh,
+                                                                        monkeypatch):
+    """Older readers (this version with its UTF-16 repair taken out, its version number set
+    back) reject a UTF-16 sheet and a picture. After the upgrade both are read again: the
+    sheet loads, the picture is rejected again, and a new bad file arrives. The manifest says
+    which files were read again and when they were first rejected; the report counts the
+    week's rejections and says how many of them are old ones read again."""
+    import datetime as dt
+
+    from pipelines.lib import ingest as ingest_module
+    from pipelines.reports.report import collect, rejected_line
+    from tests.exports import AS_OF
+    from tests.test_text_repairs import dashboard, spend_log
+
+    (radar.landing / "activity.txt").write_bytes(dashboard("\t").encode("utf-16"))
+    (radar.landing / "spend.csv").write_bytes(spend_log())
+    (radar.landing / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with monkeypatch.context() as old:
+        old.setattr(ingest_module, "READER_VERSION", 1)
+        old.setattr(ingest_module, "text_repairs", lambda head: ())
+        refresh()
+    first = dict(radar.query("SELECT regexp_extract(path, '[^/]+$'), status "
+                             "FROM staging.ingested_files"))
+    assert first == {"activity.txt": "rejected", "spend.csv": "loaded",
+                     "picture.png": "rejected"}
+    ((rejected_at,),) = radar.query("SELECT DISTINCT CAST(ingested_at AS DATE) "
+                                    "FROM staging.ingested_files WHERE status = 'rejected'")
+    (radar.landing / "broken.json").write_text("{\"object\": \"page\", \"data\": [")
+    refresh()
+    manifest = dict((name, (status, note)) for name, status, note in radar.query(
+        "SELECT regexp_extract(path, '[^/]+$'), status, note FROM staging.ingested_files"))
+    again = (f"read again after an upgrade of the readers (rejected whole on {rejected_at} by "
+             "an older version)")
+    assert manifest == {"activity.txt": ("loaded", f"decoded from UTF-16; {again}"),
+                        "spend.csv": ("loaded", None),
+                        "picture.png": ("rejected", again),
+                        "broken.json": ("rejected", None)}
+    con = duckdb.connect(str(radar.warehouse), read_only=True)
+    try:
+        health = collect(con, dt.date.fromisoformat(AS_OF)).health
+    finally:
+        con.close()
+    assert (health["rejected_files_week"], health["retried_files_week"]) == (2, 1)
+    assert rejected_line(health).startswith(
+        "Rejected this week: 2 files (1 of them rejected before by an older version, read "
+        "again after an upgrade of the readers), ")
+    health["retried_files_week"] = 0
+    assert rejected_line(health).startswith("Rejected this week: 2 files, ")

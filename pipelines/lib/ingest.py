@@ -171,22 +171,26 @@ READ_NOTES = {"gzip": "decompressed (gzip)", "bz2": "decompressed (bz2)",
               "cr-cr-lf": "doubled carriage returns read as one line end",
               SHEET_ENCODING: "decoded from Windows-1252 (not UTF-8)"}
 
+#: the manifest note of a file read again after an upgrade of the readers (followed by when
+#: an older version rejected it): the weekly report tells these rejections from new ones
+RETRY_NOTE = "read again after an upgrade of the readers"
+
 
 def retry_rejected_files(con: duckdb.DuckDBPyConnection, present: set[str],
-                         now: dt.datetime) -> list[str]:
+                         now: dt.datetime) -> dict[str, dt.datetime]:
     """When this warehouse was last ingested into by older readers, forget the files they
     rejected whole that are still in the landing folder (``present``: resolved paths), so
-    this ingest reads them again; return their paths. Nothing of such a file was loaded, so
-    reading it again cannot count anything twice. A warehouse without a recorded version
-    was last written by version 1."""
+    this ingest reads them again; return their paths, each with when it was rejected.
+    Nothing of such a file was loaded, so reading it again cannot count anything twice. A
+    warehouse without a recorded version was last written by version 1."""
     (last,) = _x(con, "SELECT max(reader_version) FROM staging.reader_versions")[0]
     if last is not None and last >= READER_VERSION:
-        return []
+        return {}
     with transaction(con):
-        retried = [(file_id, path) for file_id, path in _x(
-            con, "SELECT file_id, path FROM staging.ingested_files WHERE status = 'rejected' "
-                 "ORDER BY file_id") if path in present]
-        ids = [file_id for file_id, _ in retried]
+        retried = [(file_id, path, at) for file_id, path, at in _x(
+            con, "SELECT file_id, path, ingested_at FROM staging.ingested_files "
+                 "WHERE status = 'rejected' ORDER BY file_id") if path in present]
+        ids = [file_id for file_id, _, _ in retried]
         if ids:
             _x(con, "DELETE FROM staging.rejected_rows WHERE file_id IN (SELECT unnest($ids))",
                {"ids": ids})
@@ -194,7 +198,7 @@ def retry_rejected_files(con: duckdb.DuckDBPyConnection, present: set[str],
                     "(SELECT unnest($ids))", {"ids": ids})
         _x(con, "INSERT INTO staging.reader_versions VALUES ($v, $now)",
            {"v": READER_VERSION, "now": now})
-    return [path for _, path in retried]
+    return {path: at for _, path, at in retried}
 
 
 class FileRejected(Exception):
@@ -254,7 +258,7 @@ def ingest_landing(
     clear_scratch(con)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     paths = [(path, str(path.resolve())) for path in discover(landing_dir)]
-    retried = set(retry_rejected_files(con, {key for _, key in paths}, now))
+    retried = retry_rejected_files(con, {key for _, key in paths}, now)
     seen = {
         (p, s) for p, s in _x(con, "SELECT path, sha256 FROM staging.ingested_files")
     }
@@ -290,10 +294,18 @@ def ingest_landing(
     (threshold,) = _x(con, "SELECT current_setting('checkpoint_threshold')")[0]
     batch = max(16 << 20, memory_limit_bytes(con) // 4)
     _x(con, f"SET checkpoint_threshold = '{batch // (1 << 20)}MiB'")
+    first_new = _next_file_id(con)
     try:
         _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
     finally:
         _x(con, f"SET checkpoint_threshold = '{threshold}'")
+    for path, rejected_at in retried.items():
+        # the manifest rows this ingest wrote for a file read again say so, and when an
+        # older version rejected it (its first rejection is no longer in the manifest)
+        _x(con, "UPDATE staging.ingested_files SET note = concat_ws('; ', note, $note) "
+                "WHERE file_id >= $first AND path = $path",
+           {"note": f"{RETRY_NOTE} (rejected whole on {rejected_at:%Y-%m-%d} by an older "
+                    "version)", "first": first_new, "path": path})
     if outcomes:
         _x(con, "CHECKPOINT")
     return [replace(o, retried=True) if o.path in retried else o for o in outcomes]

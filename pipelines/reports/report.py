@@ -19,6 +19,7 @@ import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
 from pipelines.lib.duck import column_names, table_exists
+from pipelines.lib.ingest import RETRY_NOTE
 from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
@@ -223,6 +224,10 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                  AS long_rate_replacement_requests,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
                   AND ingested_at >= $week_start) AS rejected_files_week,
+               -- of them, files an older version had rejected already (read again)
+               (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected'
+                  AND ingested_at >= $week_start AND contains(note, $retried))
+                  AS retried_files_week,
                (SELECT coalesce(sum(rows_rejected), 0) FROM staging.ingested_files
                  WHERE ingested_at >= $week_start) AS rejected_rows_week,
                (SELECT count(*) FROM staging.ingested_files WHERE status = 'rejected')
@@ -244,7 +249,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
               FROM intermediate.usage_priced
               WHERE usage_date BETWEEN $window_start AND $as_of AND prompt_band > 0)
              AS long_prompts
-        """, {**p, "not_usage": NOT_MODEL_USAGE})[0]
+        """, {**p, "not_usage": NOT_MODEL_USAGE, "retried": RETRY_NOTE})[0]
     health["rejected_rows_week"] -= health["not_usage_rows_week"]
     health["rejected_rows_total"] -= health["not_usage_rows_total"]
     # how recent the catalog's knowledge of retirements is (a working file from before
@@ -632,7 +637,10 @@ def long_prompts_line(h: dict) -> str:
 def rejected_line(h: dict) -> str:
     """The files and rows quarantined, this week and all time; gateway calls that are not
     model usage (kept in staging.rejected_rows too) are counted apart."""
-    text = (f"Rejected this week: {h['rejected_files_week']} files, "
+    again = (f" ({h['retried_files_week']} of them rejected before by an older version, "
+             "read again after an upgrade of the readers)" if h.get("retried_files_week")
+             else "")
+    text = (f"Rejected this week: {h['rejected_files_week']} files{again}, "
             f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
             f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).")
     if h.get("not_usage_rows_week"):

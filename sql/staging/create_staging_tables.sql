@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     ingested_at    TIMESTAMP NOT NULL,
     duplicate_of   VARCHAR,              -- for status duplicate: the path first loaded
     run_id         VARCHAR,              -- the Dagster run that looked at the file
-    note           VARCHAR               -- how the text was read when not plain UTF-8
+    note           VARCHAR               -- how the text was read when not plain UTF-8; a file
+                                          -- read again after an upgrade of the readers
 );
 -- added 2026-12-05: working files from before take the column on
 ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS note VARCHAR;
