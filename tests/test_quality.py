@@ -14,6 +14,19 @@ import polars as pl
 from tests.conftest import REPO, run_job
 
 
+def report_health(radar) -> dict:
+    """The weekly report's data-health figures over the test warehouse, as of the fixture's
+    as-of date."""
+    from pipelines.reports.report import collect
+    from tests.exports import AS_OF
+
+    con = duckdb.connect(str(radar.warehouse), read_only=True)
+    try:
+        return collect(con, dt.date.fromisoformat(AS_OF)).health
+    finally:
+        con.close()
+
+
 def check_evaluations(result) -> dict[str, tuple[bool, str]]:
     out = {}
     for event in result.all_events:
@@ -53,8 +66,8 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
     import csv
 
     from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
-    from pipelines.reports.report import collect, rejected_line
-    from tests.exports import AS_OF, LITELLM_HEADER, litellm_row
+    from pipelines.reports.report import rejected_line
+    from tests.exports import LITELLM_HEADER, litellm_row
 
     def export(name, rows):
         with (radar.landing / name).open("w", newline="") as fh:
@@ -93,12 +106,7 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
     (bad,) = json.loads(observed)["quarantined"]
     assert bad["rows_quarantined"] == 2 and bad["status"] == "rejected"
 
-    import datetime as dt
-    con = duckdb.connect(str(radar.warehouse), read_only=True)
-    try:
-        health = collect(con, dt.date.fromisoformat(AS_OF)).health
-    finally:
-        con.close()
+    health = report_health(radar)
     assert (health["rejected_rows_total"], health["not_usage_rows_total"]) == (2, 4)
     assert "Set aside as well: 4 gateway calls this week that are not model usage" in \
         rejected_line(health)
@@ -489,11 +497,9 @@ def test_a_file_read_again_after_an_upgrade_is_told_from_new_rejections(radar, r
     sheet loads, the picture is rejected again, and a new bad file arrives. The manifest says
     which files were read again and when they were first rejected; the report counts the
     week's rejections and says how many of them are old ones read again."""
-    import datetime as dt
 
     from pipelines.lib import ingest as ingest_module
-    from pipelines.reports.report import collect, rejected_line
-    from tests.exports import AS_OF
+    from pipelines.reports.report import rejected_line
     from tests.test_text_repairs import dashboard, spend_log
 
     (radar.landing / "activity.txt").write_bytes(dashboard("\t").encode("utf-16"))
@@ -519,11 +525,7 @@ def test_a_file_read_again_after_an_upgrade_is_told_from_new_rejections(radar, r
                         "spend.csv": ("loaded", None),
                         "picture.png": ("rejected", again),
                         "broken.json": ("rejected", None)}
-    con = duckdb.connect(str(radar.warehouse), read_only=True)
-    try:
-        health = collect(con, dt.date.fromisoformat(AS_OF)).health
-    finally:
-        con.close()
+    health = report_health(radar)
     assert (health["rejected_files_week"], health["retried_files_week"]) == (2, 1)
     assert rejected_line(health).startswith(
         "Rejected this week: 2 files (1 of them rejected before by an older version, read "
