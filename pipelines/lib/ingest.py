@@ -294,7 +294,8 @@ def ingest_landing(
     (threshold,) = _x(con, "SELECT current_setting('checkpoint_threshold')")[0]
     batch = max(16 << 20, memory_limit_bytes(con) // 4)
     _x(con, f"SET checkpoint_threshold = '{batch // (1 << 20)}MiB'")
-    first_new = _next_file_id(con)
+    # where this ingest's manifest rows start: only a run after an upgrade needs it
+    first_new = _next_file_id(con) if retried else 0
     try:
         _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
     finally:
