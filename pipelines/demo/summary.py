@@ -41,7 +41,7 @@ def main() -> None:
     print(catalog_line({"catalog_known_through": known}, s.as_of))
     if catalog_too_old(known, s.as_of, s.catalog_max_age_days):
         print(f"  That is more than RADAR_CATALOG_MAX_AGE_DAYS ({s.catalog_max_age_days}): a "
-              "retirement announced since is missing (README, troubleshooting).")
+              "retirement announced since may be missing (README, troubleshooting).")
     report = s.reports_dir / f"migration-status-{iso_week_label(s.as_of)}.html"
     if report.exists():
         print(f"\nThis week's report: {report}")

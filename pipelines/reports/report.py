@@ -380,16 +380,17 @@ def catalog_too_old(known: dt.date | None, as_of: dt.date, max_age_days: int) ->
 
 def catalog_age_lines(data: ReportData) -> list[str]:
     """A warning when the catalog's knowledge of retirements is older than
-    RADAR_CATALOG_MAX_AGE_DAYS: a retirement announced since is missing, its model active."""
+    RADAR_CATALOG_MAX_AGE_DAYS: a retirement announced since may be missing, its model active."""
     known = data.health.get("catalog_known_through")
     if not catalog_too_old(known, data.as_of, data.catalog_max_age_days):
         return []
     since = (f"retirements announced up to {known}, {(data.as_of - known).days} days before "
              f"as-of (more than {data.catalog_max_age_days})") if known else "no retirement date"
     return [f"**Catalog out of date**: the catalog knows of {since}. A retirement announced "
-            "since is missing, and its model counts as active here: refresh the catalog (a newer "
-            "Sunset Radar, or `make catalog`) or add the retirement to "
-            "`RADAR_LIFECYCLE_OVERRIDES`."]
+            "since may be missing (the LiteLLM catalog it also reads carries some later "
+            "shutdown dates, with no announcement date, but not all), and its model would count "
+            "as active here: refresh the catalog (a newer Sunset Radar, or `make catalog`) or "
+            "add the retirement to `RADAR_LIFECYCLE_OVERRIDES`."]
 
 
 def _names_health(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
