@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,6 +40,12 @@ MIN_REQUEST_LEDGER_DAYS = WINDOW_DAYS
 #: OpenAI has announced a retirement every month or two, most with about 90 days' notice or
 #: more: a catalog 60 days old may miss one, and still leaves a month to act once refreshed.
 CATALOG_MAX_AGE_DAYS = 60
+#: The DuckDB storage format of the BI copy (``RADAR_PUBLISH_STORAGE_VERSION``): the oldest
+#: DuckDB release that must open it. The working file is in the format of the DuckDB this
+#: project pins (2.0's, which no DuckDB before 2.0.0 reads); BI tools embed their own DuckDB,
+#: often a 1.x one (a DBeaver or Metabase driver, an older duckdb_engine), so the copy they
+#: open is written in the format every DuckDB from 1.0 reads.
+PUBLISH_STORAGE_VERSION = "v1.0.0"
 
 
 def _path(var: str, default: Path) -> Path:
@@ -91,6 +98,18 @@ def _days(var: str, default: int) -> int:
     return int(value)
 
 
+def _storage_version(var: str, default: str) -> str:
+    """A DuckDB release as ``vX.Y.Z``, or ``latest`` (unset: ``default``). Whether DuckDB
+    knows that release is for DuckDB to say, when the copy is written."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return default
+    if value != "latest" and not re.fullmatch(r"v\d+\.\d+\.\d+", value):
+        raise ValueError(f"{var} must be a DuckDB release such as v1.0.0 (the oldest DuckDB "
+                         f"that must open the BI copy), or latest; got {value!r}")
+    return value
+
+
 def _flag(var: str, default: bool) -> bool:
     """A yes/no setting: 1, true or yes; 0, false or no (unset: ``default``)."""
     value = os.environ.get(var, "").strip().lower()
@@ -134,6 +153,8 @@ class RadarSettings:
     catalog_max_age_days: int = CATALOG_MAX_AGE_DAYS
     #: the API sync also lists the names of projects, keys (with their owners) and users
     sync_names: bool = True
+    #: the DuckDB storage format of the BI copy (``PUBLISH_STORAGE_VERSION``)
+    publish_storage_version: str = PUBLISH_STORAGE_VERSION
 
     @property
     def window_start(self) -> dt.date:
@@ -183,4 +204,6 @@ class RadarSettings:
             request_ledger_days=_ledger_days("RADAR_REQUEST_LEDGER_DAYS"),
             catalog_max_age_days=_days("RADAR_CATALOG_MAX_AGE_DAYS", CATALOG_MAX_AGE_DAYS),
             sync_names=_flag("RADAR_SYNC_NAMES", True),
+            publish_storage_version=_storage_version("RADAR_PUBLISH_STORAGE_VERSION",
+                                                     PUBLISH_STORAGE_VERSION),
         )

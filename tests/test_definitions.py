@@ -192,6 +192,21 @@ def test_the_sync_names_setting_is_yes_or_no(monkeypatch, value, names):
         assert RadarSettings.from_env().sync_names is names
 
 
+@pytest.mark.parametrize(("value", "version"), [
+    ("", "v1.0.0"), ("v1.4.0", "v1.4.0"), (" latest ", "latest"), ("1.0.0", None),
+    ("v1.0", None), ("newest", None), ("v1.0.0'; DROP TABLE x; --", None)])
+def test_the_bi_copy_format_setting_names_a_duckdb_release(monkeypatch, value, version):
+    from pipelines.settings import RadarSettings
+
+    monkeypatch.setenv("RADAR_PUBLISH_STORAGE_VERSION", value)
+    if version is None:
+        with pytest.raises(ValueError, match="^RADAR_PUBLISH_STORAGE_VERSION must be a DuckDB "
+                                             "release such as v1.0.0"):
+            RadarSettings.from_env()
+    else:
+        assert RadarSettings.from_env().publish_storage_version == version
+
+
 def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
     from pipelines.settings import RadarSettings
 

@@ -9,9 +9,43 @@ import sys
 import duckdb
 import pytest
 
-from pipelines.publish.assets import MARTS, PARQUET_ORDER, write_parquet_files
+from pipelines.publish.assets import MARTS, PARQUET_ORDER, file_format, write_parquet_files
 from tests.conftest import REPO
 from tests.exports import RESULT_C, bucket, page
+
+#: DuckDB 1.5's shell, from the dev dependencies: a DuckDB older than the one that writes the
+#: copy, as the one inside a BI tool's driver often is
+OLD_DUCKDB = REPO / ".venv" / "bin" / "duckdb"
+
+
+def old_duckdb(path, sql: str) -> subprocess.CompletedProcess:
+    """``sql`` run by DuckDB 1.5's shell on the file at ``path``, opened read-only."""
+    return subprocess.run([str(OLD_DUCKDB), "-readonly", "-json", str(path), "-c", sql],
+                          capture_output=True, text=True, timeout=60)
+
+
+def counts_in_old_duckdb(path) -> dict[str, int]:
+    """The row count of every table and view of the file at ``path``, as DuckDB 1.5 reads it."""
+    version = subprocess.run([str(OLD_DUCKDB), "--version"], capture_output=True, text=True,
+                             check=True).stdout
+    assert version.startswith("v1."), version
+    listing = old_duckdb(path, "SELECT table_schema, table_name FROM information_schema.tables")
+    assert listing.returncode == 0, listing.stdout + listing.stderr
+    count = old_duckdb(path, " UNION ALL ".join(
+        f"SELECT '{o['table_schema']}.{o['table_name']}' AS name, count(*) AS n "
+        f"FROM {o['table_schema']}.\"{o['table_name']}\"" for o in json.loads(listing.stdout)))
+    assert count.returncode == 0, count.stdout + count.stderr
+    return {r["name"]: r["n"] for r in json.loads(count.stdout)}
+
+
+def published_counts(path) -> dict[str, int]:
+    """The row counts the publish recorded in the copy (read by this project's DuckDB)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {"main.publish_info": 1,
+                **dict(con.execute("SELECT row_counts FROM publish_info").fetchall()[0][0])}
+    finally:
+        con.close()
 
 
 def test_published_copy_matches_the_working_file(fixture_exports, refresh):
@@ -130,3 +164,41 @@ def test_focus_costs_is_a_view_in_both_files_and_replaces_an_older_table(fixture
     counts = duckdb.connect(str(files[1]), read_only=True).execute(
         "SELECT row_counts['marts.focus_costs'] FROM publish_info").fetchall()
     assert counts == [(daily[1],)]
+
+
+def test_the_bi_copy_opens_in_an_older_duckdb(fixture_exports, refresh):
+    """BI tools embed their own DuckDB, often a 1.x one, which cannot open a file in DuckDB
+    2.0's format: the copy is written in the format every DuckDB from 1.0 reads, and DuckDB
+    1.5's shell reads every table and view of it, with the rows the publish recorded."""
+    result = refresh()
+    pub = fixture_exports.publish / "radar.duckdb"
+    with duckdb.connect() as con:
+        assert file_format(con, pub) == "v1.0.0+"
+    (told,) = [e.event_specific_data.materialization.metadata["duckdb_storage_format"].value
+               for e in result.get_asset_materialization_events()
+               if e.asset_key.path == ["publish", "bi_copy"]]
+    assert told == "v1.0.0+"  # the Dagster UI says which DuckDB releases open the copy
+    counts = counts_in_old_duckdb(pub)
+    assert counts == published_counts(pub)
+    assert counts["marts.usage_cost_daily"] > 0 and "marts.focus_costs" in counts  # a view
+
+
+def test_a_copy_in_another_format_is_written_anew_in_the_one_asked_for(
+        fixture_exports, refresh, monkeypatch):
+    """RADAR_PUBLISH_STORAGE_VERSION=latest writes DuckDB 2.0's format, which DuckDB 1.5
+    cannot open; back on the default, the next publish does not build on that copy (a file's
+    format cannot be lowered) but writes a new one that DuckDB 1.5 reads."""
+    pub = fixture_exports.publish / "radar.duckdb"
+    monkeypatch.setenv("RADAR_PUBLISH_STORAGE_VERSION", "latest")
+    refresh()
+    with duckdb.connect() as con:
+        assert file_format(con, pub) == "v2.0.0+"
+    refused = old_duckdb(pub, "SELECT count(*) FROM marts.usage_cost_daily")
+    assert refused.returncode != 0
+    assert "created with a newer version of DuckDB" in refused.stdout + refused.stderr
+    monkeypatch.delenv("RADAR_PUBLISH_STORAGE_VERSION")
+    refresh()
+    with duckdb.connect() as con:
+        assert file_format(con, pub) == "v1.0.0+"
+    assert counts_in_old_duckdb(pub) == published_counts(pub)
+    assert not list(fixture_exports.publish.glob(".*tmp*"))

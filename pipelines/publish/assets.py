@@ -15,7 +15,7 @@ from pipelines.lib.duck import run, table_exists
 from pipelines.lib.incremental import changed_days, replace_days
 from pipelines.marts.assets import DAY_OF_ROW
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
-from pipelines.settings import today_utc
+from pipelines.settings import PUBLISH_STORAGE_VERSION, today_utc
 
 #: what BI sees: every catalog and mart table, and the data-health history
 PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
@@ -74,6 +74,19 @@ def _update_by_day(con, name: str, published: str, current: str) -> bool:
                     f"(SELECT count(*) FROM {name})")[0][0]
 
 
+def file_format(con, path: Path) -> str | None:
+    """The storage format of the DuckDB file at ``path`` (None: unreadable)."""
+    try:
+        run(con, "ATTACH $path AS format_probe (READ_ONLY)", {"path": str(path)})
+    except duckdb.Error:
+        return None
+    try:
+        return run(con, "SELECT tags['storage_version'] FROM duckdb_databases() "
+                        "WHERE database_name = 'format_probe'")[0][0]
+    finally:
+        run(con, "DETACH format_probe")
+
+
 def published_as_of(publish_dir: Path) -> dt.date | None:
     """The as-of date of the BI copy in ``publish_dir`` (None: none, or unreadable)."""
     path = publish_dir / "radar.duckdb"
@@ -86,7 +99,8 @@ def published_as_of(publish_dir: Path) -> dt.date | None:
         return None  # damaged or from before publish_info: the publish replaces it
 
 
-def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, int]:
+def publish(con, publish_dir: Path, run_id: str, as_of: dt.date,
+            storage_version: str = PUBLISH_STORAGE_VERSION) -> dict[str, int]:
     """Write the BI copy under a temporary name, then rename it over the old one.
 
     A reader that opens ``radar.duckdb`` sees either the previous publish or this one, never a
@@ -96,6 +110,11 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
     The new file starts as a byte copy of the previous publish: the small tables are replaced
     whole, the day-by-day marts (``BY_DAY``) get only the days that changed since, when the
     warehouse built them incrementally from the same full build. Then the Parquet files.
+
+    The copy is written in the DuckDB storage format of release ``storage_version``
+    (``RADAR_PUBLISH_STORAGE_VERSION``; by default ``v1.0.0``, which every DuckDB from 1.0 on
+    reads, not only the 2.0 this project runs). A previous copy in a newer format is not
+    reused (DuckDB never lowers a file's format): the copy starts anew.
     """
     publish_dir.mkdir(parents=True, exist_ok=True)
     (publish_dir / "parquet").mkdir(exist_ok=True)
@@ -115,11 +134,14 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date) -> dict[str, in
         if sc in PUBLISHED_SCHEMAS]
     builds = _builds(con)
     counts: dict[str, int] = {}
+    # the version is checked by RadarSettings (vX.Y.Z or latest): safe to write into the SQL.
+    # A previous copy in an older format is raised to it; one in a newer format is refused
+    attach = f"ATTACH $path AS bi_copy (STORAGE_VERSION '{storage_version}')"
     try:
-        run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
-    except duckdb.Error:  # the previous copy is unreadable (truncated, not DuckDB): start anew
-        tmp.unlink(missing_ok=True)
-        run(con, "ATTACH $path AS bi_copy", {"path": str(tmp)})
+        run(con, attach, {"path": str(tmp)})
+    except duckdb.Error:  # the previous copy is unreadable (truncated, not DuckDB) or in a
+        tmp.unlink(missing_ok=True)  # newer format than asked (never lowered): start anew
+        run(con, attach, {"path": str(tmp)})
     try:
         published = _published_builds(con)
         for schema, table, kind in run(con, (
@@ -214,9 +236,11 @@ def bi_copy(
     quality schemas, the set-aside tables, plus `publish_info`) and
     `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each written under a temporary name and
     atomically renamed over the previous copy. Open it read-only; reconnect to see the next
-    publish. It never goes back in time: a run as of an earlier day than the copy's (the
-    Monday report of the week that ended, a backfill) leaves it as it is. A copy dated after
-    today (a mistyped `RADAR_AS_OF`) does not hold the next publishes back."""
+    publish. The DuckDB file is in DuckDB's v1.0.0 storage format
+    (`RADAR_PUBLISH_STORAGE_VERSION`), which BI tools with a DuckDB 1.x inside open too. It
+    never goes back in time: a run as of an earlier day than the copy's (the Monday report of
+    the week that ended, a backfill) leaves it as it is. A copy dated after today (a mistyped
+    `RADAR_AS_OF`) does not hold the next publishes back."""
     settings = radar.settings()
     newer = published_as_of(settings.publish_dir)
     if newer is not None and settings.as_of < newer <= today_utc():
@@ -225,10 +249,14 @@ def bi_copy(
             f"as it is (delete {settings.publish_dir} to publish an earlier day)")
         return
     with warehouse.get_connection() as con:
-        counts = publish(con, settings.publish_dir, context.run.run_id, settings.as_of)
+        counts = publish(con, settings.publish_dir, context.run.run_id, settings.as_of,
+                         settings.publish_storage_version)
+        storage = file_format(con, settings.publish_dir / "radar.duckdb")
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": sum(counts.values()),
         "path": dg.MetadataValue.path(str(settings.publish_dir / "radar.duckdb")),
+        # which DuckDB releases open the copy: "v1.0.0+", every one from 1.0 on
+        "duckdb_storage_format": storage or "unknown",
         "parquet_dir": dg.MetadataValue.path(str(settings.publish_dir / "parquet")),
         "tables": dg.MetadataValue.json(counts),
     })
