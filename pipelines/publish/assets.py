@@ -236,8 +236,8 @@ def bi_copy(
     quality schemas, the set-aside tables, plus `publish_info`) and
     `RADAR_PUBLISH_DIR/parquet/<mart>.parquet`, each written under a temporary name and
     atomically renamed over the previous copy. Open it read-only; reconnect to see the next
-    publish. The DuckDB file is in DuckDB's v1.0.0 storage format
-    (`RADAR_PUBLISH_STORAGE_VERSION`), which BI tools with a DuckDB 1.x inside open too. It
+    publish. The DuckDB file is in DuckDB's v1.0.0 storage format unless
+    `RADAR_PUBLISH_STORAGE_VERSION` says otherwise: BI tools with a DuckDB 1.x inside open it. It
     never goes back in time: a run as of an earlier day than the copy's (the Monday report of
     the week that ended, a backfill) leaves it as it is. A copy dated after today (a mistyped
     `RADAR_AS_OF`) does not hold the next publishes back."""
