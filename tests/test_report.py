@@ -575,3 +575,60 @@ def test_a_shut_down_model_whose_usage_stopped_says_so():
     assert status_label(dict(row, failing=True)) == "FAILING: shutdown"
     assert status_label(dict(row, lifecycle_status="deprecated")) == "deprecated"
     assert status_label(dict(row, shutdown_date=None)) == "shutdown"
+
+
+def test_a_retirement_that_began_this_week_is_said_apart(radar, monkeypatch):
+    """The action list puts the nearest shutdowns first, so a retirement announced this week
+    (months away) sits far down it: the headline and the Progress section name it apart, as
+    new work. A LiteLLM shutdown date without an announcement begins to count 365 days before
+    it; a retirement from an earlier week is not new."""
+    import json
+
+    from tests.exports import RESULT_A, RESULT_C, bucket, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24",
+                                                                      [RESULT_A, RESULT_C])])))
+    lifecycle = radar.root / "lifecycle.csv"
+    monkeypatch.setenv("RADAR_LIFECYCLE_OVERRIDES", str(lifecycle))
+
+    def newly_deprecated(as_of: str, overrides: str) -> tuple[list[str], list[list[str]], str]:
+        """The headline's line on them, the Progress table's rows, and the HTML table."""
+        monkeypatch.setenv("RADAR_AS_OF", as_of)
+        lifecycle.write_text("model,announced_date,shutdown_date,replacement_model\n"
+                             + overrides)
+        assert run_job("weekly_migration_report").success
+        label = iso_week_label(dt.date.fromisoformat(as_of))
+        text = (radar.reports / f"migration-status-{label}.md").read_text()
+        headline = [line for line in text.split("## 2.")[0].splitlines()
+                    if "Newly deprecated this week" in line]
+        section = text.split("**Newly deprecated this week**")[1].split("## 4.")[0]
+        rows = [[c.strip() for c in line.split("|")[1:-1]] for line in section.splitlines()
+                if line.startswith("| ") and not line.startswith("| team")]
+        html = (radar.reports / f"migration-status-{label}.html").read_text()
+        part = html.split("<h3>Newly deprecated this week</h3>")[1].split("<h2>4.")[0]
+        return headline, rows, part
+
+    # announced this week (2026-11-23 to 25); gpt-4o-2024-08-06's LiteLLM date (2027-01-14)
+    # began to count in January
+    headline, rows, html = newly_deprecated(
+        "2026-11-25", "gpt-5.6-sol,2026-11-24,2027-05-24,gpt-6-luna\n")
+    assert headline == ["- Newly deprecated this week: **gpt-5.6-sol** (announced 2026-11-24; "
+                        "shutdown 2027-05-24). 1 row of the action list, 1 request in 28 days "
+                        "(see \"Newly deprecated this week\" under Progress)."]
+    assert rows == [["unassigned", "completions", "gpt-5.6-sol", "2026-11-24", "2027-05-24",
+                     "180 days", "1", "gpt-6-luna"]]
+    assert 'id="newly-deprecated"' in html
+    assert "gpt-5.6-sol" in html and "gpt-4o-2024-08-06" not in html
+    # a shutdown date with no announcement date, 365 days after a day of this week
+    headline, rows, _ = newly_deprecated(
+        "2026-11-25", "gpt-4o-2024-08-06,,2027-11-24,gpt-6-luna\n")
+    assert [r[2:4] for r in rows] == [
+        ["gpt-4o-2024-08-06", "2026-11-24 (LiteLLM shutdown date - 365 days)"]]
+    assert rows[0][0] == "alpha" and rows[0][6] == "100"
+    assert headline[0].startswith(
+        "- Newly deprecated this week: **gpt-4o-2024-08-06** (shutdown 2027-11-24, a LiteLLM "
+        "date with no announcement: counted from 2026-11-24, 365 days before). 1 row")
+    # the next week, the same announcement is no longer new
+    headline, rows, html = newly_deprecated(
+        "2026-12-02", "gpt-5.6-sol,2026-11-24,2027-05-24,gpt-6-luna\n")
+    assert headline == [] and rows == [] and '<p class="empty">None.</p>' in html

@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.catalog import KNOWN_THROUGH_SQL
+from pipelines.lib.catalog import KNOWN_THROUGH_SQL, UNANNOUNCED_LEAD_DAYS
 from pipelines.lib.duck import column_names, table_exists
 from pipelines.lib.ingest import RETRY_NOTE
 from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
@@ -67,6 +67,8 @@ class ReportData:
     #: the callers (source, project, key, user, route) behind each action row of a team: the
     #: busiest CALLERS_PER_ROW of each, in the action list's order
     callers: list[dict[str, Any]] = field(default_factory=list)
+    #: the action rows whose model's retirement began to count this week (``newly_deprecated``)
+    newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -133,6 +135,7 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                 WHERE r.model = d.replacement_model) AS replacement_status
         FROM marts.deprecated_model_usage d
         ORDER BY failing DESC, days_to_shutdown NULLS LAST, requests_28d DESC, team, model""", p)
+    newly_deprecated = newly_deprecated_rows(con, actions, week_start, as_of)
     progress = _dicts(con, """
         SELECT team,
                max(deprecated_share) FILTER (WHERE week_start = $week_start) AS share_this_week,
@@ -272,7 +275,31 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         WHERE usage_date BETWEEN $window_start AND $as_of GROUP BY source ORDER BY source""", p)
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
-                      checks, freshness, week_through, catalog_max_age_days, callers)
+                      checks, freshness, week_through, catalog_max_age_days, callers,
+                      newly_deprecated)
+
+
+def newly_deprecated_rows(con: duckdb.DuckDBPyConnection, actions: list[dict[str, Any]],
+                          week_start: dt.date, as_of: dt.date) -> list[dict[str, Any]]:
+    """The action rows (in their order) whose model's retirement began to count from
+    ``week_start`` to ``as_of``: announced then, or, for a shutdown date with no announcement
+    date (LiteLLM's), ``UNANNOUNCED_LEAD_DAYS`` before it, the day its model turns
+    ``deprecated`` (``int_lifecycle_as_of.sql``). New work, which the action list's urgency
+    order puts below every nearer shutdown. Each row gains ``announced_date`` and
+    ``deprecated_since``."""
+    began = {model: (announced, since) for model, announced, since in con.execute("""
+        SELECT r.model, l.announced_date,
+               coalesce(l.announced_date, l.shutdown_date - CAST($lead AS INTEGER))
+        FROM intermediate.model_resolution AS r
+        JOIN intermediate.lifecycle_as_of AS l ON l.model = r.lifecycle_model
+        WHERE r.model IN (SELECT model FROM marts.deprecated_model_usage)""",
+        {"lead": UNANNOUNCED_LEAD_DAYS}).fetchall()}
+    return [{**r, "announced_date": began[r["model"]][0],
+             "deprecated_since": began[r["model"]][1]}
+            for r in actions
+            if r["lifecycle_status"] == "deprecated" and r["model"] in began
+            and began[r["model"]][1] is not None
+            and week_start <= began[r["model"]][1] <= as_of]
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
@@ -452,9 +479,51 @@ def headline_lines(data: ReportData) -> list[str]:
     if h["nearest_model"]:
         lines.append(f"Nearest shutdown: **{h['nearest_model']}** on {h['nearest_shutdown']} "
                      f"(**{h['nearest_days']} days left**).")
+    if data.newly_deprecated:
+        lines.append(newly_deprecated_line(data.newly_deprecated))
     if h["requests"]:
         lines.append(replacement_line(h))
     return freshness_lines(data) + lines
+
+
+def _began(r: dict) -> str:
+    """When a row's retirement began to count, and its shutdown date."""
+    shutdown = f"shutdown {r['shutdown_date']}" if r["shutdown_date"] else "no shutdown date yet"
+    if r["announced_date"] is not None:
+        return f"announced {r['announced_date']}; {shutdown}"
+    return (f"{shutdown}, a LiteLLM date with no announcement: counted from "
+            f"{r['deprecated_since']}, {UNANNOUNCED_LEAD_DAYS} days before")
+
+
+def newly_deprecated_line(rows: list[dict]) -> str:
+    """The headline's line on the retirements that began to count this week."""
+    models: dict[str, dict] = {}
+    for r in rows:
+        models.setdefault(r["model"], r)
+    named = "; ".join(f"**{m}** ({_began(r)})" for m, r in models.items())
+    requests = sum(r["requests_28d"] for r in rows)
+    return (f"Newly deprecated this week: {named}. {_n(len(rows), 'row')} of the action list, "
+            f"{_n(requests, 'request')} in 28 days (see \"Newly deprecated this week\" under "
+            "Progress).")
+
+
+def newly_deprecated_rows_text(data: ReportData) -> list[list[str]]:
+    return [[r["team"], r["endpoint"], r["model"],
+             str(r["announced_date"] or f"{r['deprecated_since']} (LiteLLM shutdown date "
+                                          f"- {UNANNOUNCED_LEAD_DAYS} days)"),
+             fmt(r["shutdown_date"]) if r["shutdown_date"] else "no date", _days(r),
+             fmt(r["requests_28d"]), _replacement(r)] for r in data.newly_deprecated]
+
+
+NEWLY_DEPRECATED_COLUMNS = ["team", "endpoint", "model", "deprecated since", "shutdown",
+                            "days left", "requests (28d)", "replacement"]
+
+
+def newly_deprecated_intro(data: ReportData) -> str:
+    return (f"retirements that began to count from {data.week_start} to {data.as_of}: "
+            f"announced then, or, for a shutdown date with no announcement date, "
+            f"{UNANNOUNCED_LEAD_DAYS} days before it. New work, below the nearer shutdowns in "
+            "the action list")
 
 
 def replacement_line(h: dict) -> str:
@@ -684,6 +753,8 @@ def render_markdown(data: ReportData) -> str:
            table(["team", "endpoint", "model", "requests", "first seen"],
                  [[r["team"], r["endpoint"], r["model"], r["requests_this_week"],
                    r["first_day"]] for r in data.new_callers], limit=50), "",
+           f"**Newly deprecated this week** ({newly_deprecated_intro(data)}):", "",
+           table(NEWLY_DEPRECATED_COLUMNS, newly_deprecated_rows_text(data), limit=50), "",
            "## 4. Charts", "See the HTML report for the burn-down and cost charts.", "",
            "## 5. Data health",
            f"- {unpriced_line(h)}",
@@ -769,6 +840,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
                     c["failures_this_week"]] for c in data.checks]
     img = ('<img class="chart" alt="{alt}" src="data:image/svg+xml;base64,{b64}">')
     shares, rule, note = progress_captions(data)
+    newly_intro = newly_deprecated_intro(data)
     body = f"""
 <h1>Migration status {_e(data.label)}</h1>
 <p class="sub">As of {_e(data.as_of)} · ISO week {_e(data.week_start)} to {_e(data.as_of)} ·
@@ -808,6 +880,10 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>), a line
 {_html_table(["team", "endpoint", "model", "requests", "first seen"],
              [[r["team"], r["endpoint"], r["model"], r["requests_this_week"], r["first_day"]]
               for r in data.new_callers], {3}, table_id="new-callers")}
+<h3>Newly deprecated this week</h3>
+<p>{_e(newly_intro[0].upper() + newly_intro[1:])}.</p>
+{_html_table(NEWLY_DEPRECATED_COLUMNS, newly_deprecated_rows_text(data), {5, 6},
+             table_id="newly-deprecated")}
 <h2>4. Charts</h2>
 {img.format(alt="Deprecated-traffic share per team over the last 12 weeks",
             b64=chart_svgs["burn_down"])}
