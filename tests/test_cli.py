@@ -39,6 +39,9 @@ def test_the_demo_summary_says_how_old_the_catalog_is(fixture_exports, refresh, 
     age = (dt.date.fromisoformat(env["RADAR_AS_OF"]) - known).days
     out = summary(str(age))
     assert "| alpha | completions | gpt-4o-2024-08-06 | deprecated | 50 | 100 |" in out
+    # which DuckDB releases open the BI copy, read from the file
+    assert (f"  BI copy (read-only):      {fixture_exports.publish / 'radar.duckdb'}, DuckDB "
+            "storage v1.0.0+: DuckDB 1.0.0 or later opens it\n") in out
     assert "\nCallers behind them: 4 (source, project, API key, user and route; see " in out
     assert "Unpriced usage: 1 model/endpoint pair, 1 request (see" in out
     assert (f"Catalog: knows of retirements announced up to {known} ({age} days before "

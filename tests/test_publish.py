@@ -9,7 +9,8 @@ import sys
 import duckdb
 import pytest
 
-from pipelines.publish.assets import MARTS, PARQUET_ORDER, file_format, write_parquet_files
+from pipelines.lib.duck import file_format
+from pipelines.publish.assets import MARTS, PARQUET_ORDER, write_parquet_files
 from tests.conftest import REPO
 from tests.exports import RESULT_C, bucket, page
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
+from pipelines.lib.duck import file_format
 from pipelines.lib.markdown import table
 from pipelines.reports.report import catalog_line, catalog_too_old, iso_week_label
 from pipelines.settings import RadarSettings
@@ -26,10 +27,13 @@ def main() -> None:
     (callers,) = con.execute(
         "SELECT count(*) FROM marts.deprecated_model_callers").fetchall()[0]
     (known,) = con.execute(KNOWN_THROUGH_SQL).fetchall()[0]
+    storage = file_format(con, s.publish_dir / "radar.duckdb")
     con.close()
     print(f"\nSunset Radar, as of {s.as_of} (window {s.window_start} .. {s.as_of})")
     print(f"  warehouse (working file): {s.warehouse}")
-    print(f"  BI copy (read-only):      {s.publish_dir / 'radar.duckdb'}")
+    readers = (f", DuckDB storage {storage}: DuckDB {storage.rstrip('+').lstrip('v')} or later "
+               "opens it" if storage else "")
+    print(f"  BI copy (read-only):      {s.publish_dir / 'radar.duckdb'}{readers}")
     print(f"  reports:                  {s.reports_dir}")
     print("\nTop deprecated-model users (last 28 days):\n")
     print(table(columns, data, limit=10))

@@ -47,6 +47,20 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | No
     return con.execute(sql, used_params(sql, params or {})).fetchall()
 
 
+def file_format(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    """The storage format of the DuckDB file at ``path``, as DuckDB tags it: ``v1.0.0+`` (every
+    DuckDB from 1.0 opens it), ``v2.0.0+``, ...; None when it cannot be opened."""
+    try:
+        run(con, "ATTACH $path AS format_probe (READ_ONLY)", {"path": str(path)})
+    except duckdb.Error:
+        return None
+    try:
+        return run(con, "SELECT tags['storage_version'] FROM duckdb_databases() "
+                        "WHERE database_name = 'format_probe'")[0][0]
+    finally:
+        run(con, "DETACH format_probe")
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, table: str, views: bool = True) -> bool:
     """Whether ``schema.name`` exists (as a table, or also as a view with ``views``)."""
     schema, name = table.split(".")

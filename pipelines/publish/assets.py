@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.lib.duck import run, table_exists
+from pipelines.lib.duck import file_format, run, table_exists
 from pipelines.lib.incremental import changed_days, replace_days
 from pipelines.marts.assets import DAY_OF_ROW
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
@@ -72,19 +72,6 @@ def _update_by_day(con, name: str, published: str, current: str) -> bool:
     # the copy must now hold exactly the warehouse's rows: else copy the table whole
     return run(con, f"SELECT (SELECT count(*) FROM bi_copy.{name}) = "
                     f"(SELECT count(*) FROM {name})")[0][0]
-
-
-def file_format(con, path: Path) -> str | None:
-    """The storage format of the DuckDB file at ``path`` (None: unreadable)."""
-    try:
-        run(con, "ATTACH $path AS format_probe (READ_ONLY)", {"path": str(path)})
-    except duckdb.Error:
-        return None
-    try:
-        return run(con, "SELECT tags['storage_version'] FROM duckdb_databases() "
-                        "WHERE database_name = 'format_probe'")[0][0]
-    finally:
-        run(con, "DETACH format_probe")
 
 
 def published_as_of(publish_dir: Path) -> dt.date | None:
