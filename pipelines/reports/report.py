@@ -282,18 +282,15 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 def newly_deprecated_rows(con: duckdb.DuckDBPyConnection, actions: list[dict[str, Any]],
                           week_start: dt.date, as_of: dt.date) -> list[dict[str, Any]]:
     """The action rows (in their order) whose model's retirement began to count from
-    ``week_start`` to ``as_of``: announced then, or, for a shutdown date with no announcement
-    date (LiteLLM's), ``UNANNOUNCED_LEAD_DAYS`` before it, the day its model turns
-    ``deprecated`` (``int_lifecycle_as_of.sql``). New work, which the action list's urgency
-    order puts below every nearer shutdown. Each row gains ``announced_date`` and
-    ``deprecated_since``."""
+    ``week_start`` to ``as_of`` (``deprecated_since`` in ``intermediate.lifecycle_as_of``: the
+    announcement, or, for a shutdown date with no announcement date, ``UNANNOUNCED_LEAD_DAYS``
+    before it). New work, which the action list's urgency order puts below every nearer
+    shutdown. Each row gains ``announced_date`` and ``deprecated_since``."""
     began = {model: (announced, since) for model, announced, since in con.execute("""
-        SELECT r.model, l.announced_date,
-               coalesce(l.announced_date, l.shutdown_date - CAST($lead AS INTEGER))
+        SELECT r.model, l.announced_date, l.deprecated_since
         FROM intermediate.model_resolution AS r
         JOIN intermediate.lifecycle_as_of AS l ON l.model = r.lifecycle_model
-        WHERE r.model IN (SELECT model FROM marts.deprecated_model_usage)""",
-        {"lead": UNANNOUNCED_LEAD_DAYS}).fetchall()}
+        WHERE r.model IN (SELECT model FROM marts.deprecated_model_usage)""").fetchall()}
     return [{**r, "announced_date": began[r["model"]][0],
              "deprecated_since": began[r["model"]][1]}
             for r in actions

@@ -10,11 +10,13 @@ WITH RECURSIVE status_as_of AS (
         announced_date,
         shutdown_date,
         replacement_model,
+        -- the day the retirement begins to count: its announcement, else the lead before its
+        -- shutdown (NULL: neither date known)
+        coalesce(announced_date,
+                 shutdown_date - CAST($unannounced_lead_days AS INTEGER)) AS deprecated_since,
         CASE
             WHEN shutdown_date IS NOT NULL AND shutdown_date <= $as_of THEN 'shutdown'
-            WHEN coalesce(announced_date,
-                          shutdown_date - CAST($unannounced_lead_days AS INTEGER)) <= $as_of
-                 AND (shutdown_date IS NOT NULL OR announced_date IS NOT NULL) THEN 'deprecated'
+            WHEN deprecated_since <= $as_of THEN 'deprecated'
             ELSE 'active'
         END AS lifecycle_status
     FROM catalog.model_lifecycle
@@ -50,6 +52,7 @@ effective_replacement AS (
 SELECT
     s.model,
     s.announced_date,
+    s.deprecated_since,
     s.shutdown_date,
     s.lifecycle_status,
     s.replacement_model AS provider_replacement_model,
