@@ -83,7 +83,16 @@ def test_focus_export(fixture_exports, refresh):
         'SELECT "BilledCost", "ListCost", json_extract_string("Tags", \'$.team\') '
         'FROM marts.focus_costs WHERE x_is_batch') == [(D("2.5"), D("5"), "batch-team")]
     parquet = fixture_exports.publish / "parquet" / "focus_costs.parquet"
-    assert parquet.exists()
+    # the Tags are text in the Parquet file, for every reader (a JSON-annotated column reads
+    # as bytes in polars)
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    tags = pl.read_parquet(parquet, columns=["Tags", "x_is_batch"])
+    assert tags.schema["Tags"] == pl.String
+    assert pq.read_schema(parquet).field("Tags").type == "string"
+    batch = tags.filter(pl.col("x_is_batch"))["Tags"].to_list()
+    assert [json.loads(t)["team"] for t in batch] == ["batch-team"]
 
 
 def test_fine_tuned_models_price_at_their_fine_tuned_rate(radar, refresh):

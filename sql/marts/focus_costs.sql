@@ -55,8 +55,10 @@ SELECT
     'AI and Machine Learning'                                   AS "ServiceCategory",
     api_key_id                                                  AS "ResourceId",
     project_id                                                  AS "SubAccountId",
-    json_object('team', team, 'endpoint', endpoint, 'model', model,
-                'lifecycle_status', lifecycle_status, 'source', source)
+    -- JSON as text: DuckDB's JSON type reaches a Parquet file as a JSON-annotated column,
+    -- which polars reads as bytes; a string is text to every reader
+    CAST(json_object('team', team, 'endpoint', endpoint, 'model', model,
+                     'lifecycle_status', lifecycle_status, 'source', source) AS VARCHAR)
                                                                 AS "Tags",
     team                                                        AS x_team,
     source                                                      AS x_source,
