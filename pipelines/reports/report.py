@@ -132,10 +132,13 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                d.lifecycle_status = 'shutdown' AND d.failed_requests_28d > 0 AS failing,
                (SELECT l.lifecycle_status FROM intermediate.model_resolution r
                 JOIN intermediate.lifecycle_as_of l ON l.model = r.lifecycle_model
-                WHERE r.model = d.replacement_model) AS replacement_status
+                WHERE r.model = d.replacement_model) AS replacement_status,
+               ml.announced_date, ml.deprecated_since
         FROM marts.deprecated_model_usage d
+        LEFT JOIN intermediate.model_resolution mr ON mr.model = d.model
+        LEFT JOIN intermediate.lifecycle_as_of ml ON ml.model = mr.lifecycle_model
         ORDER BY failing DESC, days_to_shutdown NULLS LAST, requests_28d DESC, team, model""", p)
-    newly_deprecated = newly_deprecated_rows(con, actions, week_start, as_of)
+    newly_deprecated = newly_deprecated_rows(actions, week_start, as_of)
     progress = _dicts(con, """
         SELECT team,
                max(deprecated_share) FILTER (WHERE week_start = $week_start) AS share_this_week,
@@ -279,24 +282,16 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                       newly_deprecated)
 
 
-def newly_deprecated_rows(con: duckdb.DuckDBPyConnection, actions: list[dict[str, Any]],
-                          week_start: dt.date, as_of: dt.date) -> list[dict[str, Any]]:
+def newly_deprecated_rows(actions: list[dict[str, Any]], week_start: dt.date,
+                          as_of: dt.date) -> list[dict[str, Any]]:
     """The action rows (in their order) whose model's retirement began to count from
     ``week_start`` to ``as_of`` (``deprecated_since`` in ``intermediate.lifecycle_as_of``: the
     announcement, or, for a shutdown date with no announcement date, ``UNANNOUNCED_LEAD_DAYS``
     before it). New work, which the action list's urgency order puts below every nearer
-    shutdown. Each row gains ``announced_date`` and ``deprecated_since``."""
-    began = {model: (announced, since) for model, announced, since in con.execute("""
-        SELECT r.model, l.announced_date, l.deprecated_since
-        FROM intermediate.model_resolution AS r
-        JOIN intermediate.lifecycle_as_of AS l ON l.model = r.lifecycle_model
-        WHERE r.model IN (SELECT model FROM marts.deprecated_model_usage)""").fetchall()}
-    return [{**r, "announced_date": began[r["model"]][0],
-             "deprecated_since": began[r["model"]][1]}
-            for r in actions
-            if r["lifecycle_status"] == "deprecated" and r["model"] in began
-            and began[r["model"]][1] is not None
-            and week_start <= began[r["model"]][1] <= as_of]
+    shutdown."""
+    return [r for r in actions
+            if r["lifecycle_status"] == "deprecated" and r["deprecated_since"] is not None
+            and week_start <= r["deprecated_since"] <= as_of]
 
 
 # ---------------------------------------------------------------- charts (matplotlib, SVG)
