@@ -248,6 +248,20 @@ def test_replacement_chains_follow_the_as_of_date(refreshed, refresh, monkeypatc
         "WHERE model = 'gpt-5.1-chat-latest'") == [("active",)]
 
 
+def test_unpriced_usage_counts_up_to_the_as_of_date(refreshed, refresh, monkeypatch):
+    """Like the other as-of marts, marts.unpriced_usage counts no usage after as-of: a
+    report for an earlier day (RADAR_AS_OF in the past) does not list what came later,
+    while usage_cost_daily keeps every day, unpriced."""
+    assert [m for (m,) in refreshed.query("SELECT model FROM marts.unpriced_usage")] \
+        == ["mystery-model-9"]  # first and last seen 2026-11-23
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-22")
+    refresh()
+    assert refreshed.query("SELECT count(*) FROM marts.unpriced_usage") == [(0,)]
+    assert refreshed.query(
+        "SELECT sum(requests), bool_or(priced) FROM marts.usage_cost_daily "
+        "WHERE model = 'mystery-model-9'") == [(1, False)]
+
+
 def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh, monkeypatch):
     import json
 

@@ -202,6 +202,11 @@ def test_a_catalog_too_old_to_know_the_latest_retirements_is_said_first():
             "see catalog.sources).")
     assert catalog_line({"catalog_known_through": None}, dt.date(2026, 12, 4)) == (
         "Catalog: no retirement date known (catalog.model_lifecycle is empty).")
+    # a report for an earlier day (RADAR_AS_OF in the past): the catalog knows more
+    assert catalog_line({"catalog_known_through": dt.date(2026, 9, 11)}, dt.date(2026, 3, 1)) \
+        == ("Catalog: knows of retirements announced up to 2026-09-11 (194 days after as-of: "
+            "those announced after as-of do not count yet; see catalog.sources).")
+    assert freshness_lines(data(dt.date(2026, 12, 1))) == []
 
 
 def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):

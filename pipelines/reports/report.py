@@ -443,8 +443,12 @@ def catalog_line(h: dict, as_of: dt.date) -> str:
     known = h.get("catalog_known_through")
     if known is None:
         return "Catalog: no retirement date known (catalog.model_lifecycle is empty)."
+    days = (as_of - known).days
+    if days < 0:  # a report for an earlier day: what was announced after it does not count
+        return (f"Catalog: knows of retirements announced up to {known} ({-days} days after "
+                "as-of: those announced after as-of do not count yet; see catalog.sources).")
     return (f"Catalog: knows of retirements announced up to {known} "
-            f"({(as_of - known).days} days before as-of; see catalog.sources).")
+            f"({days} days before as-of; see catalog.sources).")
 
 
 def callers_text(h: dict) -> str:

@@ -1,8 +1,9 @@
 -- marts.unpriced_usage: one row per model x endpoint that has usage the catalog cannot price
 -- (unknown model, a unit the token catalog does not meter, no price on the usage date, audio
 -- tokens of a model without an audio price, or image output of a model without an image
--- output price). Never priced at zero: add the
--- model to the catalog or an override, and the next refresh prices it.
+-- output price), up to $as_of as the other marts (a report for an earlier day counts no later
+-- usage). Never priced at zero: add the model to the catalog or an override, and the next
+-- refresh prices it.
 SELECT
     model,
     endpoint,
@@ -27,6 +28,6 @@ SELECT
     END                              AS reason,
     string_agg(DISTINCT source, ',') AS sources
 FROM marts.usage_cost_daily
-WHERE NOT priced
+WHERE NOT priced AND usage_date <= $as_of
 GROUP BY model, endpoint
 ORDER BY requests DESC, model
