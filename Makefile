@@ -31,6 +31,7 @@ catalog: setup
 
 lint: setup
 	$(VENV)/ruff check .
+	$(VENV)/mypy
 
 clean:
 	rm -rf warehouse/radar.duckdb* warehouse/published warehouse/reports warehouse/landing

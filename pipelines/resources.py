@@ -123,8 +123,8 @@ class GreatExpectationsResource(dg.ConfigurableResource):
         return (self.in_worker and bytes_to_read >= LONG_INGEST_BYTES
                 and gx.lower_worker_priority())
 
-    def validate(self, name: str, frame: pl.DataFrame,
-                 expectations: Sequence[gx.ExpectationSpec]) -> gx.SuiteOutcome:
+    def run_suite(self, name: str, frame: pl.DataFrame,
+                  expectations: Sequence[gx.ExpectationSpec]) -> gx.SuiteOutcome:
         """Run the suite (see `pipelines.quality.gx.validate`)."""
         if self.in_worker:
             return gx.validate(name, frame, expectations)

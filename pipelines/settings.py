@@ -173,21 +173,21 @@ class RadarSettings:
     @classmethod
     def from_env(cls, as_of: str | None = None) -> RadarSettings:
         """Read the contract's variables now; ``as_of`` (if given) wins over RADAR_AS_OF."""
-        as_of = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
+        day = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
         overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
         lifecycle_overrides = os.environ.get("RADAR_LIFECYCLE_OVERRIDES", "").strip()
         sync_start_raw = os.environ.get("RADAR_SYNC_START", "").strip()
         sync_start = (
             _iso_date("RADAR_SYNC_START", sync_start_raw)
             if sync_start_raw
-            else as_of - dt.timedelta(days=35)
+            else day - dt.timedelta(days=35)
         )
         return cls(
             landing_dir=_path("RADAR_LANDING_DIR", REPO_ROOT / "warehouse" / "landing"),
             warehouse=_path("RADAR_WAREHOUSE", REPO_ROOT / "warehouse" / "radar.duckdb"),
             teams_file=_path("RADAR_TEAMS_FILE", SAMPLE_TEAMS_FILE),
             catalog_overrides=_path("RADAR_CATALOG_OVERRIDES", Path()) if overrides else None,
-            as_of=as_of,
+            as_of=day,
             publish_dir=_path("RADAR_PUBLISH_DIR", REPO_ROOT / "warehouse" / "published"),
             reports_dir=_path("RADAR_REPORTS_DIR", REPO_ROOT / "warehouse" / "reports"),
             sync_start=sync_start,

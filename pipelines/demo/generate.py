@@ -154,8 +154,9 @@ def _other_provider(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dic
                 and m[-8:].isdigit() and row is not None and row.shutdown_date is not None
                 and (row.replacement_model or "") in priced)
     rows = [lifecycle[m] for m in sorted(priced) if candidate(m)]
-    ahead = sorted((r for r in rows if r.shutdown_date > as_of), key=lambda r: r.shutdown_date)
-    past = sorted((r for r in rows if r.shutdown_date <= as_of), key=lambda r: r.shutdown_date)
+    dated = [(r.shutdown_date, r) for r in rows if r.shutdown_date is not None]
+    ahead = [r for day, r in sorted(dated, key=lambda p: p[0]) if day > as_of]
+    past = [r for day, r in sorted(dated, key=lambda p: p[0]) if day <= as_of]
     pick = ahead[0] if ahead else past[-1] if past else None
     return pick.model if pick else None
 
@@ -353,9 +354,9 @@ def support_results(day: dt.date, m: DemoModels) -> list[dict]:
 
 
 def write_dashboard(path: Path, as_of: dt.date, m: DemoModels) -> None:
-    rows = []
+    rows: list[list[str]] = []
     for d in _days(as_of):
-        results = support_results(d, m)
+        results: list[dict | None] = list(support_results(d, m))
         rows.extend(_dash_row(d, r) for r in results or [None])
     # the same buckets the API pages hold for the last three days: must count once
     for d in _days(as_of)[-3:]:
@@ -428,10 +429,11 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
                     if alias == "platform" and model == m.deprecated and i % 8 == 0:
                         prompt = long_rng.randint(280_000, 400_000)
                     completion = 0 if failed or call_type == "aembedding" else rng.randint(50, 800)
-                    meta = {"user_api_key": key_hash, "user_api_key_alias": f"{alias}-service",
-                            "user_api_key_team_id": team_id or None,
-                            "user_api_key_team_alias": alias,
-                            "status": "failure" if failed else "success"}
+                    meta: dict[str, object] = {
+                        "user_api_key": key_hash, "user_api_key_alias": f"{alias}-service",
+                        "user_api_key_team_id": team_id or None,
+                        "user_api_key_team_alias": alias,
+                        "status": "failure" if failed else "success"}
                     if provider(model) == "anthropic" and not failed:
                         # a coding assistant resends its long context: LiteLLM logs
                         # Anthropic's cache reads and writes (both counted in prompt_tokens),

@@ -12,10 +12,11 @@ import csv
 import datetime as dt
 import io
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from pipelines.lib.formats import decode_sheet, separator_of
 from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
@@ -170,6 +171,10 @@ def _date(text: str | None, what: str) -> dt.date | None:
         raise CatalogError(f"{what}: {text!r} is not an ISO date") from exc
 
 
+@overload
+def _price(text: str | None, what: str, required: Literal[True] = True) -> Decimal: ...
+@overload
+def _price(text: str | None, what: str, required: bool) -> Decimal | None: ...
 def _price(text: str | None, what: str, required: bool = True) -> Decimal | None:
     text = (text or "").strip()
     if not text:
@@ -249,11 +254,16 @@ def read_prices(path: Path) -> list[Price]:
     return out
 
 
-def _modal_prices(r: dict[str, str], where: str) -> dict[str, Decimal | None]:
+def _optional_prices(r: dict[str, str], where: str, columns: Iterable[str]) -> dict[str, Any]:
+    """Optional price columns of a row by name (empty or absent: None), for a dataclass's
+    keywords."""
+    return {c: _price(r.get(c), f"{where} {c}", required=False) for c in columns}
+
+
+def _modal_prices(r: dict[str, str], where: str) -> dict[str, Any]:
     """The optional audio, image and cache-write price columns of a price or override row
     (empty or absent: none)."""
-    return {c: _price(r.get(c), f"{where} {c}", required=False)
-            for group in MODAL_PRICE_COLUMNS for c in group}
+    return _optional_prices(r, where, itertools.chain.from_iterable(MODAL_PRICE_COLUMNS))
 
 
 def read_bands(path: Path, prices: list[Price]) -> list[PriceBand]:
@@ -278,7 +288,7 @@ def read_bands(path: Path, prices: list[Price]) -> list[PriceBand]:
             valid_to=_date(r["valid_to"], where),
             min_prompt_tokens=int(text),
             input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
-            **{c: _price(r[c], f"{where} {c}", required=False) for c in BAND_OPTIONAL_PRICES},
+            **_optional_prices(r, where, BAND_OPTIONAL_PRICES),
             source=r["source"].strip(),
         )
         if (band.model, band.service_tier) not in priced:
@@ -464,11 +474,11 @@ def _subtract(row: _Windowed, cut_from: dt.date, cut_to: dt.date | None) -> list
     return [p for p in pieces if p.valid_to is None or p.valid_from < p.valid_to]
 
 
-def _inherited_modal(override: Price, base: Price | None) -> dict[str, Decimal | None]:
+def _inherited_modal(override: Price, base: Price | None) -> dict[str, Any]:
     """An override's audio prices and its image prices: for each group its own if it gives
     any, else the built-in row's. Its cache-write price is its own only (none: its input
     price): a negotiated input price with the list price for cache writes would be neither."""
-    out: dict[str, Decimal | None] = {}
+    out: dict[str, Any] = {}
     for group in INHERITED_PRICE_COLUMNS:
         own = {c: getattr(override, c) for c in group}
         keep = base is None or any(v is not None for v in own.values())

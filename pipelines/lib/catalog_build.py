@@ -38,6 +38,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pipelines.lib.catalog import (
     AUDIO_PRICE_COLUMNS,
@@ -253,8 +254,9 @@ def _entry_bands(key: str, entry: dict, source: str, tiers: set[str | None],
                 left_out.append(f"{key} ({source}): above {threshold} tokens, not one of "
                                 "schema.PROMPT_BANDS")
             continue
-        other = {column: None if (v := entry.get(name.format(t=digits + k, s=suffix))) is None
-                 else _per_million(v) for column, name in LITELLM_BAND_FIELDS.items()}
+        other: dict[str, Any] = {
+            column: None if (v := entry.get(name.format(t=digits + k, s=suffix))) is None
+            else _per_million(v) for column, name in LITELLM_BAND_FIELDS.items()}
         out.append(PriceBand(
             model=key, service_tier=tier, valid_from=OPEN_START, valid_to=None,
             min_prompt_tokens=threshold, input_usd_per_1m=_per_million(value),
@@ -403,7 +405,8 @@ def find_conflicts(lifecycle: list[LifecycleRow], current: dict, older: dict,
                                 "the official deprecations page wins over the LiteLLM catalog"))
     for key, entry in current.items():
         old = older.get(key)
-        if not (_is_token_entry(key, entry) and _is_token_entry(key, old)):
+        if not (_is_token_entry(key, entry) and isinstance(old, dict)
+                and _is_token_entry(key, old)):
             continue
         try:
             now, before = _price_text(entry), _price_text(old)

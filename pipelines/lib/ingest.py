@@ -284,7 +284,7 @@ def ingest_landing(
             to_read += size
     if on_start is not None and todo:
         on_start(to_read)
-    outcomes = []
+    outcomes: list[FileOutcome] = []
     # each file commits to the write-ahead log (durable, replayed after a crash). Rows not
     # yet checkpointed stay in DuckDB's buffer pool, so the threshold is a quarter of the
     # memory limit: a small file does not pay a checkpoint of its own (at 1M requests a
@@ -300,13 +300,13 @@ def ingest_landing(
         _ingest_files(con, todo, seen, first_path, now, run_id, outcomes)
     finally:
         _x(con, f"SET checkpoint_threshold = '{threshold}'")
-    for path, rejected_at in retried.items():
+    for retried_key, rejected_at in retried.items():
         # the manifest rows this ingest wrote for a file read again say so, and when an
         # older version rejected it (its first rejection is no longer in the manifest)
         _x(con, "UPDATE staging.ingested_files SET note = concat_ws('; ', note, $note) "
                 "WHERE file_id >= $first AND path = $path",
            {"note": f"{RETRY_NOTE} (rejected whole on {rejected_at:%Y-%m-%d} by an older "
-                    "version)", "first": first_new, "path": path})
+                    "version)", "first": first_new, "path": retried_key})
     if outcomes:
         _x(con, "CHECKPOINT")
     return [replace(o, retried=True) if o.path in retried else o for o in outcomes]

@@ -40,12 +40,14 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.lib.schema import ColumnType
+
 KEY_TAG = "organization.project.api_key"
 PROJECT_TAG = "organization.project"
 USER_TAG = "organization.user"
 
 #: one parsed key; ``reason`` is NULL for a good row and says why for a rejected one
-KEY_SCHEMA: dict[str, pl.DataType] = {
+KEY_SCHEMA: dict[str, ColumnType] = {
     "position": pl.Int64,
     "api_key_id": pl.String,
     "key_alias": pl.String,
@@ -57,7 +59,7 @@ KEY_SCHEMA: dict[str, pl.DataType] = {
     "raw": pl.String,
 }
 #: one parsed project
-PROJECT_SCHEMA: dict[str, pl.DataType] = {
+PROJECT_SCHEMA: dict[str, ColumnType] = {
     "position": pl.Int64,
     "project_id": pl.String,
     "project_name": pl.String,
@@ -67,7 +69,7 @@ PROJECT_SCHEMA: dict[str, pl.DataType] = {
     "raw": pl.String,
 }
 #: one parsed user
-USER_SCHEMA: dict[str, pl.DataType] = {
+USER_SCHEMA: dict[str, ColumnType] = {
     "position": pl.Int64,
     "user_id": pl.String,
     "user_name": pl.String,
@@ -128,7 +130,7 @@ def _user(item: dict) -> tuple:
     return (_id(item.get("id"), "user id"), next((n for n in names if n), None))
 
 
-_PARSERS: dict[str, tuple[Callable[[dict], tuple], dict[str, pl.DataType]]] = {
+_PARSERS: dict[str, tuple[Callable[[dict], tuple], dict[str, ColumnType]]] = {
     KEY_TAG: (_key, KEY_SCHEMA), PROJECT_TAG: (_project, PROJECT_SCHEMA),
     USER_TAG: (_user, USER_SCHEMA)}
 NOUNS = {KEY_TAG: "project API key", PROJECT_TAG: "project", USER_TAG: "user"}

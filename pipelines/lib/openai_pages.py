@@ -24,6 +24,7 @@ from pipelines.lib.schema import (
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
     USAGE_SCHEMA,
+    ColumnType,
     usage_key,
 )
 
@@ -185,8 +186,8 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
         for bucket in page["data"]:
             results = bucket.get("results") if isinstance(bucket, dict) else None
             if not isinstance(results, list):
-                raw = json.dumps(bucket)[:2000]
-                usage_rows.append(_reject(position, "bucket without a results list", raw))
+                usage_rows.append(_reject(position, "bucket without a results list",
+                                          json.dumps(bucket)[:2000]))
                 position += 1
                 continue
             # the bucket's times, checked once for all its results (a bad time rejects each
@@ -204,7 +205,7 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
             except ValueError as exc:
                 bucket_error = exc
             for result in results:
-                raw = None  # the raw text is kept for rejected rows only (built on failure)
+                raw: str | None = None  # kept for rejected rows only (built on failure)
                 try:
                     if bucket_error is not None:
                         raise bucket_error
@@ -234,7 +235,7 @@ def parse_documents(pages: list[Any]) -> ParsedPages:
     )
 
 
-def _frame(rows: list[tuple], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: list[tuple], schema: dict[str, ColumnType]) -> pl.DataFrame:
     """Rows (tuples in ``schema`` order) as a frame, built column by column (~4x faster
     than from row dicts: the Usage API pages of a year are 100k+ rows). Datetime columns
     arrive as Unix seconds: polars converts integers at once, while 100k datetime objects

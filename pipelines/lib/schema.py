@@ -6,6 +6,10 @@ import datetime as dt
 
 import polars as pl
 
+#: A polars column type as a schema gives it: a type (``pl.Int64``) or an instance
+#: (``pl.Datetime("us", "UTC")``).
+ColumnType = type[pl.DataType] | pl.DataType
+
 #: Largest count accepted in one source row. A bucket with more than a quadrillion tokens is a
 #: corrupt export, not usage; the cap also keeps every sum far inside BIGINT and every count
 #: exactly representable when an export writes it as a float (``59200.0``).
@@ -76,7 +80,7 @@ def prompt_band_sql(tokens: str) -> str:
 
 #: One parsed usage row. `dedupe_key` is the contract's bucket identity (or the gateway's
 #: request id); `reason` is NULL for a good row and says why for a rejected one.
-USAGE_SCHEMA: dict[str, pl.DataType] = {
+USAGE_SCHEMA: dict[str, ColumnType] = {
     "position": pl.Int64,
     "source": pl.String,
     "endpoint": pl.String,
@@ -114,7 +118,7 @@ USAGE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 #: One parsed billed-cost row (Costs API result or dashboard cost export row).
-COST_SCHEMA: dict[str, pl.DataType] = {
+COST_SCHEMA: dict[str, ColumnType] = {
     "position": pl.Int64,
     "source": pl.String,
     "bucket_start": pl.Datetime("us", "UTC"),

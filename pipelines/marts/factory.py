@@ -106,7 +106,6 @@ def sql_table_asset(
                 metadata.update(extra_metadata(con, settings))
         return dg.MaterializeResult(metadata=metadata)
 
-    _asset.__name__ = f"{schema}_{name}"
     return _asset
 
 

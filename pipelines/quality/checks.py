@@ -8,7 +8,7 @@ passed, observed, checked_at) so BI can chart data health over time.
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 import duckdb
@@ -81,7 +81,8 @@ CREATE TABLE IF NOT EXISTS quality.check_results (
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
-    return pl.from_arrow(con.sql(sql, params=used_params(sql, params or {})).to_arrow_table())
+    table = con.sql(sql, params=used_params(sql, params or {})).to_arrow_table()
+    return cast(pl.DataFrame, pl.from_arrow(table))  # a Table gives a DataFrame
 
 
 def _finish(
@@ -206,7 +207,7 @@ def staging_usage_is_valid(
         ]
         if len(changed):
             expectations.append(_at_least("max_bucket_seconds", "bucket_seconds"))
-        outcome = gx.validate("staging_usage", changed, expectations)
+        outcome = gx.run_suite("staging_usage", changed, expectations)
         duplicates = total - distinct_keys
         return _finish(context, con, USAGE, ERROR, outcome,
                        {"rows_on_changed_days": total, "duplicate_keys": duplicates,
@@ -229,7 +230,7 @@ def catalog_prices_are_valid(
                             " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
                             " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
                             "AS overlapping_windows FROM catalog.model_prices p")
-        outcome = gx.validate("catalog_prices", prices, [
+        outcome = gx.run_suite("catalog_prices", prices, [
             *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
                        "batch_discount", "source"),
             *_non_negative("input_usd_per_1m", "cached_input_usd_per_1m", "output_usd_per_1m",
@@ -255,7 +256,7 @@ def catalog_lifecycle_is_valid(
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
         rows = frame(con, "SELECT * FROM catalog.model_lifecycle")
-        outcome = gx.validate("catalog_lifecycle", rows, [
+        outcome = gx.run_suite("catalog_lifecycle", rows, [
             *_not_null("model", "source"),
             ("ExpectColumnValuesToBeUnique", {"column": "model"}),
             _at_least("shutdown_date", "announced_date"),
@@ -284,7 +285,7 @@ def replacements_are_priced(
             "  WHERE replacement_model IS NOT NULL) AS in_use "
             "FROM catalog.model_lifecycle l WHERE l.replacement_model IS NOT NULL"))
         in_use = rows.filter(pl.col("in_use"))
-        outcome = gx.validate("catalog_replacements", in_use, [
+        outcome = gx.run_suite("catalog_replacements", in_use, [
             ("ExpectColumnValuesToBeInSet", {"column": "replacement_priced", "value_set": [True]}),
         ])
         missing = rows.filter(~pl.col("replacement_priced"))
@@ -312,7 +313,7 @@ def catalog_is_recent(
         age = (settings.as_of - known).days if known else None
         found = pl.DataFrame({"known_through": [known], "age_days": [age]},
                              schema={"known_through": pl.Date, "age_days": pl.Int64})
-        outcome = gx.validate("catalog_age", found, [
+        outcome = gx.run_suite("catalog_age", found, [
             *_not_null("known_through"),
             ("ExpectColumnValuesToBeBetween", {"column": "age_days",
                                                "max_value": settings.catalog_max_age_days}),
@@ -366,7 +367,7 @@ def costs_reconcile_across_layers(
                    CAST(coalesce(d.cost, 0) AS VARCHAR) AS daily_cost,
                    d.priced_without_cost
             FROM staged s, priced p, daily d""")
-        outcome = gx.validate("marts_reconciliation", totals, [
+        outcome = gx.run_suite("marts_reconciliation", totals, [
             _equal("staged_requests", "daily_requests"),
             _equal("staged_input", "daily_input"),
             _equal("staged_cached", "daily_cached"),
@@ -416,7 +417,7 @@ def deprecated_totals_match_daily(
                    coalesce(m.input_tokens, 0) AS mart_input,
                    coalesce(d.cost, '0') AS daily_cost, coalesce(m.cost, '0') AS mart_cost
             FROM d, m""", {"as_of": settings.as_of, "window_start": settings.window_start})
-        outcome = gx.validate("deprecated_totals", totals, [
+        outcome = gx.run_suite("deprecated_totals", totals, [
             _equal("daily_requests", "mart_requests"), _equal("daily_failed", "mart_failed"),
             _equal("daily_input", "mart_input"), _equal("daily_cost", "mart_cost"),
         ])
@@ -453,7 +454,7 @@ def callers_add_up_to_deprecated_usage(
                    coalesce(k.cost, 'missing') AS callers_cost
             FROM u FULL JOIN k USING (team, endpoint, model)""")
         compared_columns = (*COUNTS, "cost")
-        outcome = gx.validate("deprecated_callers", pairs, [
+        outcome = gx.run_suite("deprecated_callers", pairs, [
             _equal(f"usage_{c}", f"callers_{c}") for c in compared_columns])
         mismatched = pairs.filter(pl.any_horizontal(
             [pl.col(f"usage_{c}") != pl.col(f"callers_{c}") for c in compared_columns]))
@@ -482,7 +483,7 @@ def unpriced_share_is_small(
             FROM marts.usage_cost_daily
             WHERE usage_date BETWEEN $window_start AND $as_of""",
             {"as_of": settings.as_of, "window_start": settings.window_start})
-        outcome = gx.validate("unpriced_share", share, [
+        outcome = gx.run_suite("unpriced_share", share, [
             ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
                                                "max_value": threshold}),
         ])
@@ -507,7 +508,7 @@ def usage_is_current(
             WHERE usage_date BETWEEN $window_start AND $as_of
             GROUP BY source ORDER BY source""",
             {"as_of": settings.as_of, "window_start": settings.window_start})
-        outcome = gx.validate("usage_freshness", sources, [
+        outcome = gx.run_suite("usage_freshness", sources, [
             ("ExpectTableRowCountToBeBetween", {"min_value": 1}),
             ("ExpectColumnValuesToBeBetween", {"column": "days_behind", "min_value": 0,
                                                "max_value": STALE_AFTER_DAYS}),
@@ -530,7 +531,7 @@ def landing_folder_has_exports(
         (loaded,) = run(con, "SELECT count(*) FROM staging.ingested_files "
                              "WHERE status = 'loaded'")[0]
         found = pl.DataFrame({"is_folder": [is_folder], "files_loaded": [loaded]})
-        outcome = gx.validate("landing_folder", found, [
+        outcome = gx.run_suite("landing_folder", found, [
             ("ExpectColumnValuesToBeInSet", {"column": "is_folder", "value_set": [True]}),
             ("ExpectColumnValuesToBeBetween", {"column": "files_loaded", "min_value": 1}),
         ])
@@ -559,7 +560,7 @@ def nothing_quarantined_this_run(
                    USING (file_id)
             WHERE f.run_id = $run""", {"run": context.run.run_id,
                                        "prefix": litellm_csv.NOT_MODEL_USAGE})
-        outcome = gx.validate("quarantine", files, [
+        outcome = gx.run_suite("quarantine", files, [
             ("ExpectColumnValuesToBeInSet", {"column": "status",
                                              "value_set": ["loaded", "duplicate"]}),
             ("ExpectColumnValuesToBeBetween", {"column": "rows_quarantined", "min_value": 0,
@@ -583,7 +584,7 @@ def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,
     ) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             pairs = frame(con, unnested_groupings_sql(spec))
-            outcome = gx.validate(name, pairs, [("ExpectTableRowCountToEqual", {"value": 0})])
+            outcome = gx.run_suite(name, pairs, [("ExpectTableRowCountToEqual", {"value": 0})])
             return _finish(context, con, asset, WARN, outcome,
                            {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
     return _check
@@ -616,7 +617,7 @@ def bill_matches_computed_cost(
         rows = frame(con, "SELECT usage_date, project_id, CAST(difference_usd AS DOUBLE) AS "
                           "difference_usd, within_tolerance, classification "
                           "FROM marts.cost_reconciliation")
-        outcome = gx.validate("reconciliation", rows, [
+        outcome = gx.run_suite("reconciliation", rows, [
             ("ExpectColumnValuesToBeInSet", {"column": "within_tolerance", "value_set": [True]}),
         ])
         by_class = (rows.group_by("classification").len().to_dicts() if len(rows) else [])
@@ -651,7 +652,7 @@ def catalog_sources_agree(
             FROM catalog.conflicts AS c ORDER BY c.model, c.field""",
             {"as_of": settings.as_of, "window_start": settings.window_start})
         used = rows.filter(pl.col("used_in_window"))
-        outcome = gx.validate("catalog_conflicts", used, [
+        outcome = gx.run_suite("catalog_conflicts", used, [
             ("ExpectTableRowCountToEqual", {"value": 0})])
         return _finish(context, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
                        {"conflicts_on_models_in_use": used.drop("used_in_window").to_dicts(),

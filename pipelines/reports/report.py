@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import html
 import io
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -796,7 +797,7 @@ def _e(value: Any) -> str:
     return html.escape(value if isinstance(value, str) else fmt(value), quote=True)
 
 
-def _html_table(columns: list[str], rows: list[list[str]], numeric: set[int] = frozenset(),
+def _html_table(columns: list[str], rows: list[list[str]], numeric: AbstractSet[int] = frozenset(),
                 row_classes: list[str] | None = None, table_id: str = "") -> str:
     if not rows:
         return '<p class="empty">None.</p>'

@@ -150,7 +150,7 @@ class OpenAIAdminClient:
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
             try:
-                response = self._client.get(path, params=params)
+                response = self._client.get(path, params=tuple(params))
             except httpx.TransportError as exc:
                 if attempt == self.max_retries:
                     raise AdminApiError(f"GET {path}: network error after {attempt + 1} "
