@@ -152,6 +152,34 @@ def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
     assert staged(con) == (2001, 2001, total_in + 7, 20_010)
 
 
+def test_a_header_that_lost_a_name_rejects_the_file_instead_of_shifting_its_columns(tmp_path):
+    """A spend log whose header lost a name (here `metadata`) has every row one field longer
+    than its header. The reader pads short rows, so it would have read each value after the
+    gap into its neighbour's column: loaded without a rejected row, every team unassigned,
+    no failure counted. The file is rejected whole, saying which line and why; once exported
+    again with its whole header it loads."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row("r1", "gpt-4o", 100, 10, "", "alpha", "failure"),
+            litellm_row("r2", "gpt-4o", 200, 20, "", "alpha", "success")]
+    header = [c for c in LITELLM_HEADER if c != "metadata"]
+    path = landing / "spend.csv"
+    landing.mkdir()
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "rejected"
+    assert outcome.error.startswith(
+        f"RaggedRows: line 2 has {len(LITELLM_HEADER)} fields where the header names "
+        f"{len(header)}: a header name is missing")
+    assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
+    write(landing, "spend.csv", rows, 2)
+    (again,) = ingest_landing(con, landing)
+    assert (again.status, again.rows_loaded) == ("loaded", 2)
+    assert con.execute("SELECT team_alias, sum(requests), sum(failed_requests) "
+                       "FROM staging.usage GROUP BY 1").fetchall() == [("alpha", 2, 1)]
+
+
 def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_path):
     """A startTime in the year 12026 (a typo, a corrupt export) is a rejected row with the
     reason; an endTime out of range counts as missing. The file's other rows load (a date

@@ -307,6 +307,24 @@ class TestDashboardCsv:
         assert df.drop("raw").equals(want)
         assert want["requests"].to_list() == [10]
 
+    def test_a_row_wider_than_the_header_names_the_line(self, tmp_path):
+        """A header that lost a name (`user_id`, between two columns that are read): the
+        rows are one field longer. The sheet is refused saying which line and why, not with
+        the parser's advice to truncate the lines. A shorter row (a sheet's trailing empty
+        cells dropped) is no such row."""
+        from pipelines.lib.formats import RaggedRows, wider_row
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        row = (f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,proj_1,10.0,"
+               "user_1,key_1,gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0")
+        short = self.HEADER.replace("user_id,", "")
+        path = self.write(tmp_path, row, row, header=short)
+        with pytest.raises(RaggedRows, match=r"^line 2 has 14 fields where the header names "
+                                              r"13: a header name is missing"):
+            dashboard_csv.parse_dashboard_csv(path)
+        assert wider_row(f"{self.HEADER}\n{row}\n{s},{e}\n") is None
+        # a quoted separator is inside one field; a quoted line break moves the line number
+        assert wider_row('a,b\n"x,y",1\n"two\nlines",2\n3,4,5\n') == (5, 3, 2)
+
     def test_columns_in_any_order_and_iso_only_times(self, tmp_path):
         path = self.write(tmp_path, "5.0,gpt-4o,2025-10-05T00:00:00+00:00,"
                           "2025-10-06T00:00:00+00:00,100.0",

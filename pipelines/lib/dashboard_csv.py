@@ -21,7 +21,13 @@ from typing import NamedTuple
 
 import polars as pl
 
-from pipelines.lib.formats import decode_sheet, first_line, separator_of
+from pipelines.lib.formats import (
+    RaggedRows,
+    decode_sheet,
+    first_line,
+    separator_of,
+    wider_row,
+)
 from pipelines.lib.schema import (
     COST_SCHEMA,
     MAX_AMOUNT_USD,
@@ -120,8 +126,16 @@ def _readable(path: Path) -> tuple[Path | bytes, str]:
 def parse_dashboard_csv(path: Path) -> DashboardSheet:
     """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good)."""
     source, encoding = _readable(path)
-    df = pl.read_csv(source, infer_schema=False, encoding="utf8", empty_string_is_null=False,
-                     separator=separator_of(first_line(path)))
+    try:
+        df = pl.read_csv(source, infer_schema=False, encoding="utf8",
+                         empty_string_is_null=False, separator=separator_of(first_line(path)))
+    except pl.exceptions.ComputeError as exc:
+        # polars: "found more fields than defined in 'Schema'": say which line, and why
+        text = source.decode("utf-8") if isinstance(source, bytes) else \
+            path.read_text(encoding="utf-8-sig", errors="replace")
+        if (found := wider_row(text)) is None:
+            raise
+        raise RaggedRows(*found) from exc
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     present = set(df.columns)
     measure_cols = [c for c in df.columns if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]

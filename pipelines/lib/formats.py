@@ -153,6 +153,50 @@ def read_header(path: Path) -> list[str]:
     return [c.strip() for c in row]
 
 
+#: how much of a CSV export's start :func:`check_row_widths` reads
+WIDTH_SAMPLE_BYTES = 1 << 16
+
+
+class RaggedRows(ValueError):
+    """A row has more fields than the header names: the columns would be read shifted."""
+
+    def __init__(self, line: int, fields: int, names: int) -> None:
+        super().__init__(
+            f"line {line} has {fields} fields where the header names {names}: a header name is "
+            "missing (or a value holds an unquoted separator), so the values after it would be "
+            "read into the wrong columns. Nothing of the file is loaded: export it again with "
+            "its whole header, or correct the line")
+
+
+def wider_row(text: str) -> tuple[int, int, int] | None:
+    """The first row of CSV ``text`` (its header first) that has more fields than the header
+    names: (its line number, its fields, the header's names); None when there is none. A
+    shorter row is not one: the readers pad it and quarantine what it lacks."""
+    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+    header = next(lines, [])
+    for row in lines:
+        if len(row) > len(header):
+            return lines.line_num, len(row), len(header)
+    return None
+
+
+def check_row_widths(path: Path) -> None:
+    """Raise :class:`RaggedRows` when a row in the first ``WIDTH_SAMPLE_BYTES`` of the CSV
+    export at ``path`` has more fields than its header names. A header that lost a name (an
+    edit, a damaged export) makes every row one field longer, and a reader that pads short
+    rows would read each value after the gap into its neighbour's column: a gateway log's
+    metadata as its cache flag, its status from another field, every team unassigned. A
+    lone long row further on is not seen here."""
+    with path.open("rb") as fh:
+        head = fh.read(WIDTH_SAMPLE_BYTES)
+        cut = len(fh.read(1)) == 1
+    text = head.decode("utf-8-sig", errors="replace")
+    if cut:  # the last line may be cut short: only whole lines
+        text = text[: text.rfind("\n") + 1]
+    if (found := wider_row(text)) is not None:
+        raise RaggedRows(*found)
+
+
 def _looks_like_utf16(head: bytes) -> bool:
     """ASCII text in UTF-16: every other byte is NUL, and the others are not."""
     for nuls, chars in ((head[0::2], head[1::2]), (head[1::2], head[0::2])):

@@ -47,6 +47,7 @@ from pipelines.lib.formats import (
     OPENAI_PROJECTS,
     OPENAI_USERS,
     SHEET_ENCODING,
+    check_row_widths,
     compression_of,
     detect_format,
     repair_text,
@@ -528,6 +529,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             if sheet.encoding == SHEET_ENCODING:
                 read_as += (SHEET_ENCODING,)
         elif fmt == LITELLM_CSV:
+            check_row_widths(source)
             columns = litellm_csv.csv_columns(source)
             parallel = True
             # one pass over the file: parsed, checked and rolled up to the day
