@@ -180,6 +180,44 @@ def test_a_header_that_lost_a_name_rejects_the_file_instead_of_shifting_its_colu
                        "FROM staging.usage GROUP BY 1").fetchall() == [("alpha", 2, 1)]
 
 
+def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path):
+    """A lone row with a field too many (a value with an unquoted comma), past the first
+    64 KiB or among rows that are not: the file is no damaged header, and the reader takes
+    one field past the header's last, so the row is quarantined with the reason instead of
+    loading with its values shifted (DuckDB's reader otherwise drops the surplus), on the
+    first read and on a re-read of an overlapping export alike."""
+    from pipelines.lib.formats import WIDTH_SAMPLE_BYTES
+    from pipelines.lib.litellm_csv import SURPLUS_REASON
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "alpha", "success")
+            for i in range(1, 401)]
+    write(landing, "spend.csv", rows, 1)
+    assert (landing / "spend.csv").stat().st_size > WIDTH_SAMPLE_BYTES
+    shifted = litellm_row("r-comma", "gpt-4o", 500, 50, "", "alpha", "failure")
+    user = LITELLM_HEADER.index("user") if "user" in LITELLM_HEADER else 11
+    shifted[user:user + 1] = ["ana", " from sales"]  # "ana, from sales" without its quotes
+    with (landing / "spend.csv").open("a", newline="") as fh:
+        csv.writer(fh).writerow(shifted)
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing)
+    assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
+        "loaded", 401, 400, 1)
+    assert con.execute("SELECT reason, raw LIKE '%r-comma%' FROM staging.rejected_rows"
+                       ).fetchall() == [(SURPLUS_REASON, True)]
+    assert staged(con) == (400, 400, 40_000, 4_000)
+    # an overlapping export, read again request by request: the same row, the same reason
+    write(landing, "later.csv", [*rows[-3:], litellm_row("r-new", "gpt-4o", 7, 1, "",
+                                                          "alpha", "success")], 2)
+    with (landing / "later.csv").open("a", newline="") as fh:
+        csv.writer(fh).writerow(shifted)
+    (second,) = ingest_landing(con, landing)
+    assert (second.rows_read, second.rows_loaded, second.rows_rejected,
+            second.rows_duplicate) == (5, 1, 1, 3)
+    assert con.execute("SELECT count(*) FROM staging.rejected_rows WHERE reason = $r",
+                       {"r": SURPLUS_REASON}).fetchall() == [(2,)]
+    assert staged(con) == (401, 401, 40_007, 4_001)
+
+
 def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_path):
     """A startTime in the year 12026 (a typo, a corrupt export) is a rejected row with the
     reason; an endTime out of range counts as missing. The file's other rows load (a date

@@ -535,7 +535,7 @@ def test_gateway_columns_are_those_duckdb_reads(tmp_path):
     duck = {d[0] for d in duckdb.sql(
         f"SELECT * FROM read_csv('{path}', header = true, all_varchar = true) LIMIT 0"
     ).description}
-    ours = litellm_csv.csv_columns(path)
+    ours = set(litellm_csv.csv_columns(path))
     used = set(litellm_csv.USED_COLUMNS)
     assert ours & used == duck & used == {"request_id", "call_type", "startTime", "model",
                                           "metadata"}

@@ -181,20 +181,30 @@ def wider_row(text: str) -> tuple[int, int, int] | None:
 
 
 def check_row_widths(path: Path) -> None:
-    """Raise :class:`RaggedRows` when a row in the first ``WIDTH_SAMPLE_BYTES`` of the CSV
-    export at ``path`` has more fields than its header names. A header that lost a name (an
-    edit, a damaged export) makes every row one field longer, and a reader that pads short
-    rows would read each value after the gap into its neighbour's column: a gateway log's
-    metadata as its cache flag, its status from another field, every team unassigned. A
-    lone long row further on is not seen here."""
+    """Raise :class:`RaggedRows` when every row in the first ``WIDTH_SAMPLE_BYTES`` of the
+    CSV export at ``path`` has more fields than its header names. A header that lost a name
+    (an edit, a damaged export) makes every row one field longer, and a reader that pads
+    short rows would read each value after the gap into its neighbour's column: a gateway
+    log's metadata as its cache flag, its status from another field, every team unassigned.
+    Such a file is refused whole; a lone long row is the reader's to quarantine
+    (``litellm_csv.SURPLUS``)."""
     with path.open("rb") as fh:
         head = fh.read(WIDTH_SAMPLE_BYTES)
         cut = len(fh.read(1)) == 1
     text = head.decode("utf-8-sig", errors="replace")
     if cut:  # the last line may be cut short: only whole lines
         text = text[: text.rfind("\n") + 1]
-    if (found := wider_row(text)) is not None:
-        raise RaggedRows(*found)
+    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+    names = len(next(lines, []))
+    first: tuple[int, int, int] | None = None
+    for row in lines:
+        if not row:
+            continue  # a blank line
+        if len(row) <= names:
+            return
+        first = first or (lines.line_num, len(row), names)
+    if first is not None:
+        raise RaggedRows(*first)
 
 
 def _looks_like_utf16(head: bytes) -> bool:

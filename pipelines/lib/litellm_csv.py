@@ -9,7 +9,7 @@ the team directory does not map.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import duckdb
@@ -218,20 +218,39 @@ def _start_reason(text: str) -> str:
             f"from {hi.year}): ' || {text} END")
 
 
-def read_sql(present: set[str], parallel: bool = True) -> str:
+#: the name :func:`read_sql` gives a field past the header's last one: a row that has such a
+#: field has more fields than the header names (a value with an unquoted comma), and its
+#: values from there on would sit in the wrong columns
+SURPLUS = "radar_surplus_field"
+SURPLUS_REASON = ("more fields than the header names (a value with an unquoted separator?): "
+                  "its values would be read into the wrong columns")
+
+
+def read_sql(present: Collection[str], parallel: bool = True) -> str:
     """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
     columns the export lacks (``present`` has the others) read as NULL. The file is plain
     text whatever its name ends with (the ingest decompresses by content, not by suffix).
+
+    Given the header's names in order (:func:`csv_columns`), the reader is given them and one
+    more, ``SURPLUS``: a field past the header's last lands there (else DuckDB drops it), and
+    the row is quarantined. Given a set, ``SURPLUS`` is NULL.
 
     ``parallel=False`` reads it with one thread: DuckDB's parallel reader cannot pad short
     rows in a file whose quoted values hold line breaks (:func:`needs_serial_read`)."""
     cols = ", ".join(
         (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
     )
+    names = ""
+    if isinstance(present, (list, tuple)):
+        cols += f', "{SURPLUS}"'
+        quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
+        names = f", names = [{quoted}]"
+    else:
+        cols += f', NULL::VARCHAR AS "{SURPLUS}"'
     serial = "" if parallel else ", parallel = false"
     return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
             "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
-            f"compression = 'none'{serial})")
+            f"compression = 'none'{serial}{names})")
 
 
 def needs_serial_read(error: Exception) -> bool:
@@ -267,7 +286,7 @@ def _count_sql(name: str) -> tuple[str, str]:
     return value, error
 
 
-def parse_sql(present: set[str], parallel: bool = True) -> str:
+def parse_sql(present: Collection[str], parallel: bool = True) -> str:
     """The SELECT that turns the CSV (bound as ``$path``) into typed request rows, each with
     a ``reason`` when it cannot be loaded (and then its ``raw`` record).
 
@@ -328,7 +347,8 @@ typed AS (
         {reported["audio_out"]} AS audio_out_reported,
         {reported["cache_write"]} AS cache_write_reported,
         {reported["cache_write_1h"]} AS cache_write_1h_reported,
-        "startTime" AS start_text, prompt_tokens_text, completion_tokens_text
+        "startTime" AS start_text, prompt_tokens_text, completion_tokens_text,
+        "{SURPLUS}" AS surplus
     FROM numbers
 ),
 bounded AS (
@@ -339,6 +359,7 @@ bounded AS (
 checked AS (
     SELECT * EXCLUDE (started_any),
         CASE
+            WHEN surplus IS NOT NULL THEN '{SURPLUS_REASON}'
             WHEN request_id IS NULL THEN 'missing request_id'
             WHEN (endpoint IS NULL OR call_type IN ({passing}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
@@ -479,7 +500,8 @@ def _metadata_counts(meta: str) -> dict[str, str]:
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 
-def rollup_sql(present: set[str], request_keys: bool = True, parallel: bool = True) -> str:
+def rollup_sql(present: Collection[str], request_keys: bool = True,
+               parallel: bool = True) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
     a file: the same rows, 10-14% less time (docs/benchmarks-history.md).
 
@@ -545,6 +567,7 @@ checked AS (
         CASE WHEN {CACHE_HIT} THEN 0 ELSE {counts["completion_tokens"][0]} END
             AS output_tokens,
         CASE
+            WHEN "{SURPLUS}" IS NOT NULL THEN '{SURPLUS_REASON}'
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
             WHEN (call_type IS NULL OR call_type NOT IN ({known}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
@@ -639,9 +662,19 @@ GROUP BY ALL
 """
 
 
-def csv_columns(path: Path) -> set[str]:
-    """The columns of the export, as DuckDB's CSV reader names them for the names we read (it
-    trims them; duplicates and blanks get other names, none of which we read): the header
-    line, parsed as format detection parses it, instead of a DuckDB sniff of the file (17 ms a
-    file)."""
-    return set(read_header(path))
+def csv_columns(path: Path) -> tuple[str, ...]:
+    """The columns of the export in order, named as DuckDB's CSV reader names them (trimmed;
+    a blank one ``column<i>``, a repeat ``<name>_<k>``), for :func:`read_sql` to pass as
+    ``names``: the header line, parsed as format detection parses it, instead of a DuckDB
+    sniff of the file (17 ms a file)."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for i, name in enumerate(read_header(path)):
+        base = name or f"column{i}"
+        unique, k = base, 0
+        while unique.lower() in taken:  # DuckDB's names are case-insensitive
+            k += 1
+            unique = f"{base}_{k}"
+        taken.add(unique.lower())
+        names.append(unique)
+    return tuple(names)
