@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 OPENAI_JSON = "openai_api_json"
 #: saved Admin API lists of project API keys, of projects and of users (JSON too: told apart
@@ -168,15 +168,21 @@ class RaggedRows(ValueError):
             "its whole header, or correct the line")
 
 
+def _after_header(text: str) -> tuple[int, Any]:
+    """The number of names in the header of CSV ``text``, and a reader over its rows after
+    it (its ``line_num``: the line a row ends on)."""
+    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+    return len(next(lines, [])), lines
+
+
 def wider_row(text: str) -> tuple[int, int, int] | None:
     """The first row of CSV ``text`` (its header first) that has more fields than the header
     names: (its line number, its fields, the header's names); None when there is none. A
     shorter row is not one: the readers pad it and quarantine what it lacks."""
-    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
-    header = next(lines, [])
+    names, lines = _after_header(text)
     for row in lines:
-        if len(row) > len(header):
-            return lines.line_num, len(row), len(header)
+        if len(row) > names:
+            return lines.line_num, len(row), names
     return None
 
 
@@ -194,8 +200,7 @@ def check_row_widths(path: Path) -> None:
     text = head.decode("utf-8-sig", errors="replace")
     if cut:  # the last line may be cut short: only whole lines
         text = text[: text.rfind("\n") + 1]
-    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
-    names = len(next(lines, []))
+    names, lines = _after_header(text)
     first: tuple[int, int, int] | None = None
     for row in lines:
         if not row:
