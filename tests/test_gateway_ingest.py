@@ -218,6 +218,49 @@ def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path
     assert staged(con) == (401, 401, 40_007, 4_001)
 
 
+def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
+    """DuckDB's text-to-integer cast rounds a decimal ('2022.5' is 2023, '-0.4' is 0). A
+    token count with a fraction is quarantined with the reason, never rounded into the
+    totals; a whole one written with a point ('10.0') counts. The same on the first read and
+    on a re-read of an overlapping export; a fractional cached count in the metadata counts
+    as none, as an unreadable one does."""
+    landing = tmp_path / "landing"
+    prompt, completion = LITELLM_HEADER.index("prompt_tokens"), \
+        LITELLM_HEADER.index("completion_tokens")
+
+    def row(rid: str, p: str, c: str = "1") -> list[str]:
+        r = litellm_row(rid, "gpt-4o", 0, 0, "", "alpha", "success")
+        r[prompt], r[completion] = p, c
+        return r
+
+    rows = [row("whole", "10.0"), row("half", "2022.5"), row("neg", "-0.4"),
+            row("point", ".5"), row("out", "7", "3.5"), row("plain", "100")]
+    cached = litellm_row("cached", "gpt-4o", 50, 1, "", "alpha", "success")
+    meta = LITELLM_HEADER.index("metadata")
+    cached[meta] = json.dumps({"user_api_key_team_alias": "alpha", "usage_object": {
+        "prompt_tokens_details": {"cached_tokens": 12.5}}})
+    write(landing, "spend.csv", [*rows, cached], 1)
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing)
+    assert (first.rows_loaded, first.rows_rejected) == (3, 4)
+    want = sorted(["prompt_tokens is not a whole number: 2022.5",
+                   "negative prompt_tokens: -0.4", "prompt_tokens is not a whole number: .5",
+                   "completion_tokens is not a whole number: 3.5"])
+    assert sorted(r for (r,) in con.execute("SELECT reason FROM staging.rejected_rows")
+                  .fetchall()) == want
+    assert staged(con) == (3, 3, 160, 3)
+    assert con.execute("SELECT sum(cached_input_tokens) FROM staging.usage").fetchall() \
+        == [(0,)]
+    # re-read request by request (an export overlapping the first): the same verdicts
+    write(landing, "later.csv", [*rows, row("new", "5")], 2)
+    (second,) = ingest_landing(con, landing)
+    assert (second.rows_loaded, second.rows_rejected, second.rows_duplicate) == (1, 4, 2)
+    assert sorted(r for (r,) in con.execute(
+        "SELECT reason FROM staging.rejected_rows WHERE source_file LIKE '%later.csv'")
+        .fetchall()) == want
+    assert staged(con) == (4, 4, 165, 4)
+
+
 def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_path):
     """A startTime in the year 12026 (a typo, a corrupt export) is a rejected row with the
     reason; an endTime out of range counts as missing. The file's other rows load (a date

@@ -260,6 +260,14 @@ def needs_serial_read(error: Exception) -> bool:
     return isinstance(error, duckdb.Error) and "quoted new lines" in str(error)
 
 
+def _integer_sql(text: str) -> str:
+    """SQL of ``text`` as an integer when it is written without a point, else NULL: DuckDB's
+    VARCHAR to BIGINT cast rounds a decimal ('2022.5' is 2023, '-0.4' is 0), so a count with
+    a point takes the decimal rules of :func:`_count_sql`, which refuse a fraction. (The
+    cast also reads '1e3' and '1_000' as 1000: whole numbers, kept.)"""
+    return f"CASE WHEN strpos({text}, '.') = 0 THEN try_cast({text} AS BIGINT) END"
+
+
 def _count_sql(name: str) -> tuple[str, str]:
     """(value, error) SQL for the count column ``name`` (its trimmed text ``{name}_text`` and
     integer cast ``{name}_whole`` are computed once, a level below): integers on the fast
@@ -317,8 +325,8 @@ texts AS (
 ),
 numbers AS (
     SELECT *,
-        try_cast(prompt_tokens_text AS BIGINT) AS prompt_tokens_whole,
-        try_cast(completion_tokens_text AS BIGINT) AS completion_tokens_whole
+        {_integer_sql("prompt_tokens_text")} AS prompt_tokens_whole,
+        {_integer_sql("completion_tokens_text")} AS completion_tokens_whole
     FROM texts
 ),
 typed AS (
@@ -490,11 +498,15 @@ METADATA_COUNTS = {
 
 def _metadata_counts(meta: str) -> dict[str, str]:
     """SQL of each of :data:`METADATA_COUNTS` from ``meta`` (the list of the extracted
-    :data:`METADATA_PATHS`): the whole number there, else 0 (absent, empty, not a number). A
-    negative count is kept here and counts as none in the caps."""
-    return {name: f"coalesce(try_cast(nullif({meta}[{METADATA_PATHS.index(path) + 1}], '') "
-                  "AS BIGINT), 0)"
-            for name, path in METADATA_COUNTS.items()}
+    :data:`METADATA_PATHS`): the whole number there, else 0 (absent, empty, not a number, a
+    fraction). A negative count is kept here and counts as none in the caps."""
+    out = {}
+    for name, path in METADATA_COUNTS.items():
+        text = f"{meta}[{METADATA_PATHS.index(path) + 1}]"
+        number = f"try_cast({text} AS DECIMAL(38, 6))"
+        out[name] = (f"coalesce({_integer_sql(text)}, CASE WHEN strpos({text}, '.') > 0 "
+                     f"AND {number} = floor({number}) THEN try_cast({number} AS BIGINT) END, 0)")
+    return out
 
 #: the status as parse_sql normalises it
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
@@ -544,8 +556,8 @@ numbers AS (
     SELECT *,
         CASE WHEN json_valid(metadata) THEN json_extract_string(metadata, [{paths}]) END
             AS meta,
-        try_cast(prompt_tokens AS BIGINT) AS prompt_tokens_whole,
-        try_cast(completion_tokens AS BIGINT) AS completion_tokens_whole,
+        {_integer_sql("prompt_tokens")} AS prompt_tokens_whole,
+        {_integer_sql("completion_tokens")} AS completion_tokens_whole,
         {_timestamp_sql('"startTime"')} AS started,
         {_timestamp_sql('"endTime"')} AS ended
     FROM raw_rows
