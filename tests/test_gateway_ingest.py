@@ -261,6 +261,29 @@ def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
     assert staged(con) == (4, 4, 165, 4)
 
 
+def test_a_spend_log_the_csv_reader_refuses_says_which_line_and_why_not_what_it_holds(tmp_path):
+    """A byte that is not UTF-8 deep in a spend log (past what format detection reads) makes
+    DuckDB's CSV reader refuse the file. Its error quotes the whole line, prompt and response
+    included, before its reason, then lists the reader's options: cut to 500 characters, the
+    manifest kept the line's start and lost the reason. It now keeps the line number and the
+    reason only."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o", 10, 1, "", "alpha", "success") for i in range(60)]
+    write(landing, "spend.csv", rows, 1)
+    path = landing / "spend.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    assert b"TOP SECRET PROMPT TEXT" in lines[41]
+    lines[41] = lines[41].replace(b"TOP SECRET", b"TOP \xff SECRET")  # request r40, line 42
+    path.write_bytes(b"\r\n".join(lines))
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "rejected"
+    assert outcome.error == ("CSV error on line 42: Invalid unicode (byte sequence mismatch) "
+                             "detected. This file is not utf-8 encoded.")
+    assert con.execute("SELECT count(*) FROM staging.ingested_files "
+                       "WHERE error LIKE '%SECRET%'").fetchall() == [(0,)]
+
+
 def test_a_request_time_outside_1970_to_2100_is_quarantined_not_the_file(tmp_path):
     """A startTime in the year 12026 (a typo, a corrupt export) is a rejected row with the
     reason; an endTime out of range counts as missing. The file's other rows load (a date

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -210,6 +211,23 @@ def check_row_widths(path: Path) -> None:
         first = first or (lines.line_num, len(row), names)
     if first is not None:
         raise RaggedRows(*first)
+
+
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (\d+)")
+
+
+def csv_error_text(error: str) -> str | None:
+    """DuckDB's CSV reader error as a short reason: its line number and what is wrong there,
+    without the line itself (a spend log's line holds prompts, responses and request
+    headers) or the reader's options and advice that follow; None for any other error. The
+    reason is the last line before the advice (the quoted line may span several)."""
+    found = _CSV_ERROR_LINE.search(error)
+    if found is None:
+        return None
+    head = re.split(r"\n\s*Possible (?:Solution|fixes)", error, maxsplit=1)[0]
+    lines = [line.strip() for line in head.split("\n") if line.strip()]
+    why = lines[-1] if len(lines) > 2 else ""
+    return f"CSV error on line {found.group(1)}" + (f": {why}" if why else "")
 
 
 def _looks_like_utf16(head: bytes) -> bool:

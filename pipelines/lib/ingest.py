@@ -49,6 +49,7 @@ from pipelines.lib.formats import (
     SHEET_ENCODING,
     check_row_widths,
     compression_of,
+    csv_error_text,
     detect_format,
     repair_text,
     text_repairs,
@@ -545,8 +546,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             # for a re-read at request grain
             gateway_sql = litellm_csv.parse_sql(columns, parallel)
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file
-        return _reject_file(con, path, key, sha, fmt, f"{type(exc).__name__}: {exc}", now,
-                            run_id, meta)
+        why = csv_error_text(str(exc)) or f"{type(exc).__name__}: {exc}"
+        return _reject_file(con, path, key, sha, fmt, why, now, run_id, meta)
 
     counts = _Counts()
     dates: set[dt.date] = set()
