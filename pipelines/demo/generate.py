@@ -154,9 +154,10 @@ def _other_provider(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dic
                 and m[-8:].isdigit() and row is not None and row.shutdown_date is not None
                 and (row.replacement_model or "") in priced)
     rows = [lifecycle[m] for m in sorted(priced) if candidate(m)]
-    dated = [(r.shutdown_date, r) for r in rows if r.shutdown_date is not None]
-    ahead = [r for day, r in sorted(dated, key=lambda p: p[0]) if day > as_of]
-    past = [r for day, r in sorted(dated, key=lambda p: p[0]) if day <= as_of]
+    dated = sorted(((r.shutdown_date, r) for r in rows if r.shutdown_date is not None),
+                   key=lambda p: p[0])
+    ahead = [r for day, r in dated if day > as_of]
+    past = [r for day, r in dated if day <= as_of]
     pick = ahead[0] if ahead else past[-1] if past else None
     return pick.model if pick else None
 
