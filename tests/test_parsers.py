@@ -325,6 +325,34 @@ class TestDashboardCsv:
         # a quoted separator is inside one field; a quoted line break moves the line number
         assert wider_row('a,b\n"x,y",1\n"two\nlines",2\n3,4,5\n') == (5, 3, 2)
 
+    @pytest.mark.parametrize("second_header", [HEADER, ",".join(reversed(HEADER.split(",")))])
+    def test_two_sheets_concatenated_set_the_second_header_apart(self, tmp_path,
+                                                                 second_header):
+        """Two exports joined with ``cat`` (found by fuzz.py --reshape): the second header is
+        a row. It was quarantined as 'unparseable start_time' and warned of; it is now set
+        apart as not model usage, saying why, as a spend log's repeated header is, whatever
+        order the second sheet's columns are in. Both sheets' rows load."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s},{e}{tail}", second_header,
+                          f"{e},{e + 86400}{tail}")
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 3)
+        assert bad(df)["reason"].to_list() == [
+            "not model usage: a repeated header line (two exports concatenated into one "
+            "file?)"]
+        assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5),
+                                                               dt.date(2025, 10, 6)]
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected,
+                outcome.rows_not_usage) == ("loaded", 2, 1, 1)
+        assert outcome.error == "1 of 3 rows rejected (1 of them not model usage), see " \
+                                "staging.rejected_rows"
+
     def test_columns_in_any_order_and_iso_only_times(self, tmp_path):
         path = self.write(tmp_path, "5.0,gpt-4o,2025-10-05T00:00:00+00:00,"
                           "2025-10-06T00:00:00+00:00,100.0",
@@ -408,7 +436,7 @@ class TestLiteLLM:
         """Every call type with no usage endpoint is kept out of the usage with its reason;
         the calls that are not model usage at all say so (no data problem), the rest is
         usage that cannot be placed."""
-        from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
+        from pipelines.lib.schema import NOT_MODEL_USAGE
         from tests.exports import litellm_row
         cases = [  # call type, prompt, completion tokens, what its reason says
             ("arerank", "10", "0", NOT_MODEL_USAGE + "call_type arerank (rerank, search"),

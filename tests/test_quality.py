@@ -65,7 +65,7 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
     a data problem; a real bad row still warns."""
     import csv
 
-    from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
+    from pipelines.lib.schema import NOT_MODEL_USAGE
     from pipelines.reports.report import rejected_line
     from tests.exports import LITELLM_HEADER, litellm_row
 
@@ -92,7 +92,7 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
     files = radar.query("SELECT path, status, rows_loaded, rows_rejected, error "
                         "FROM staging.ingested_files ORDER BY path")
     assert [(f[1], f[2], f[3]) for f in files] == [("loaded", 1, 3), ("loaded", 0, 1)]
-    assert "(3 of them gateway calls that are not model usage)" in files[0][4]
+    assert "(3 of them not model usage)" in files[0][4]
     assert radar.query("SELECT sum(requests) FROM marts.usage_cost_daily") == [(1,)]
 
     # a completed batch's tokens cannot be placed, and a negative count is bad input: warned
@@ -108,7 +108,7 @@ def test_gateway_calls_that_are_not_model_usage_do_not_warn(radar, refresh):
 
     health = report_health(radar)
     assert (health["rejected_rows_total"], health["not_usage_rows_total"]) == (2, 4)
-    assert "Set aside as well: 4 gateway calls this week that are not model usage" in \
+    assert "Set aside as well: 4 rows this week that are not model usage" in \
         rejected_line(health)
 
 

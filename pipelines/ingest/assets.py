@@ -118,7 +118,7 @@ def ingest_landing_folder(
     yield dg.MaterializeResult(asset_key=REJECTED_ROWS, metadata={
         "dagster/row_count": totals["rejected"],
         "rows_rejected_this_run": sum(o.rows_rejected for o in outcomes),
-        # of those, gateway calls that are not model usage (rerank, managing files, ...)
+        # of those, rows that are not model usage (rerank, managing files, a header ...)
         "rows_not_model_usage_this_run": sum(o.rows_not_usage for o in outcomes),
     })
 

@@ -34,6 +34,7 @@ from pipelines.lib.schema import (
     MAX_BUCKET_SECONDS,
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
+    REPEATED_HEADER,
     TIME_RANGE,
     USAGE_SCHEMA,
 )
@@ -149,8 +150,15 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     df = df.with_columns(_iso(_str(f"{c}_iso", present)).alias(h) for c, h in _ISO.items())
     df = df.with_columns(_timestamp(present, c).alias(h) for c, h in _TIMES.items())
     start, end = pl.col("_start"), pl.col("_end")
+    # two sheets concatenated: the second one's header line is a row (its columns perhaps
+    # in another order): a time column holding one of the header's names
+    names = [c.lower() for c in df.columns]
+    repeated_header = pl.any_horizontal(
+        [_str(c, present).str.to_lowercase().is_in(names) for c in TIME_COLUMNS if c in present]
+    ).fill_null(False)
     time_error = (
-        pl.when(start.is_null()).then(_unparseable("start_time", present))
+        pl.when(repeated_header).then(pl.lit(REPEATED_HEADER))
+        .when(start.is_null()).then(_unparseable("start_time", present))
         .when(end.is_null()).then(_unparseable("end_time", present))
         .when(end <= start).then(pl.lit("end_time is not after start_time"))
         .when((end - start).dt.total_seconds() > MAX_BUCKET_SECONDS)

@@ -60,6 +60,7 @@ from pipelines.lib.schema import (
     CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
     IMAGE_TOKENS,
+    NOT_MODEL_USAGE,
     PROMPT_BAND,
     TOKEN_PARTS,
 )
@@ -111,7 +112,8 @@ class FileOutcome:
     rows_duplicate: int
     error: str | None
     usage_dates: tuple[dt.date, ...] = ()
-    #: of rows_rejected, the gateway calls that are not model usage (no data problem)
+    #: of rows_rejected, the rows that are not model usage (no data problem): gateway calls
+    #: to rerank or to manage files, a CSV's repeated header line
     rows_not_usage: int = 0
     #: read again because older readers rejected it whole (:func:`retry_rejected_files`)
     retried: bool = False
@@ -586,7 +588,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             status = ("rejected" if counts.read and counts.rejected == counts.read
                       and counts.not_usage < counts.read else "loaded")
             error = (f"{counts.rejected} of {counts.read} rows rejected"
-                     + (f" ({counts.not_usage} of them gateway calls that are not model usage)"
+                     + (f" ({counts.not_usage} of them not model usage)"
                         if counts.not_usage else "")
                      + ", see staging.rejected_rows" if counts.rejected else None)
             note = "; ".join(READ_NOTES[r] for r in read_as) or None
@@ -626,9 +628,12 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     """
     p = {"file_id": file_id, "path": key, "now": now}
     _mask_identifiers(con, incoming)
-    read, rejected, good_keys = _x(con, (
+    read, rejected, good_keys, not_usage = _x(con, (
         f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), "
-        f"count(DISTINCT dedupe_key) FILTER (WHERE reason IS NULL) FROM {incoming}"))[0]
+        f"count(DISTINCT dedupe_key) FILTER (WHERE reason IS NULL), "
+        f"count(*) FILTER (WHERE starts_with(reason, $prefix)) FROM {incoming}"),
+        {"prefix": NOT_MODEL_USAGE})[0]
+    counts.not_usage += not_usage  # a sheet's repeated header line
     if rejected:
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, position, "
                 f"{sql_redact('reason')}, {sql_redact('raw')}, $now "
@@ -880,7 +885,7 @@ def _load_gateway(con: duckdb.DuckDBPyConnection, parse_sql: str, path: Path, fi
         con, "SELECT coalesce(sum(rows_read), 0), "
              "coalesce(sum(rows_read) FILTER (WHERE reason IS NOT NULL), 0), "
              "coalesce(sum(rows_read) FILTER (WHERE starts_with(reason, $prefix)), 0) "
-             "FROM gateway_groups", {"prefix": litellm_csv.NOT_MODEL_USAGE})[0]
+             "FROM gateway_groups", {"prefix": NOT_MODEL_USAGE})[0]
     if rejected:  # identical rejected rows share a group: one quarantine row per input row
         _x(con, f"INSERT INTO staging.rejected_rows SELECT $file_id, $path, NULL, "
                 f"{sql_redact('reason')}, {sql_redact('raw')}, $now "

@@ -19,7 +19,9 @@ from pipelines.lib.schema import (
     CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
     MAX_COUNT,
+    NOT_MODEL_USAGE,
     PROMPT_BAND,
+    REPEATED_HEADER,
     TIME_RANGE,
     prompt_band_sql,
 )
@@ -84,11 +86,6 @@ CALL_TYPES: dict[str, tuple[str, str]] = {
 #: call types that count (as ``completions``) only when the row carries tokens
 PASS_THROUGH = ("pass_through_endpoint", "llm_passthrough_route")
 
-
-#: the reason of a gateway row that is not model usage starts with this: such a row is kept in
-#: ``staging.rejected_rows`` like any other but is no data problem, so the quarantine check
-#: and the report leave it out of their warnings
-NOT_MODEL_USAGE = "not model usage: "
 
 #: call types of services OpenAI does not offer: no OpenAI model is behind them
 OTHER_SERVICES = ("rerank", "search", "ocr")
@@ -155,8 +152,7 @@ def _unmapped_reason(input_tokens: str, output_tokens: str) -> str:
         "tracking), but the spend log does not say which endpoint the batch called' "
         # two exports concatenated: the second one's header line is a row
         "WHEN call_type = 'call_type' AND request_id = 'request_id' "
-        f"THEN '{NOT_MODEL_USAGE}a repeated header line (two exports concatenated into one "
-        "file?)' "
+        f"THEN '{REPEATED_HEADER}' "
         "ELSE 'call_type ' || coalesce(call_type, 'NULL') || ' has no OpenAI usage endpoint "
         "(a call type this version does not map): its usage is not counted' "
         "END")

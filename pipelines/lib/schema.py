@@ -24,6 +24,15 @@ TIME_RANGE = (dt.date(1970, 1, 1), dt.date(2100, 1, 1))
 #: the end of TIME_RANGE in Unix seconds
 MAX_EPOCH_SECONDS = int(dt.datetime.combine(TIME_RANGE[1], dt.time(), dt.UTC).timestamp())
 
+#: the reason of a row that is not model usage starts with this (a gateway call to rerank or
+#: to manage files, a CSV's repeated header line): such a row is kept in
+#: ``staging.rejected_rows`` like any other but is no data problem, so the quarantine check
+#: and the report leave it out of their warnings
+NOT_MODEL_USAGE = "not model usage: "
+#: the reason of a CSV row that is the file's header again
+REPEATED_HEADER = (f"{NOT_MODEL_USAGE}a repeated header line (two exports concatenated into "
+                   "one file?)")
+
 #: The longest bucket a source reports: the Usage and Costs APIs' are 1m, 1h or 1d wide (a
 #: gateway day spans its requests, the last of which may end after midnight: twice this)
 MAX_BUCKET_SECONDS = 86_400

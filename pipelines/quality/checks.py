@@ -15,7 +15,6 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.assets import INGESTED_FILES, REJECTED_ROWS, USAGE
-from pipelines.lib import litellm_csv
 from pipelines.lib.catalog import (
     AUDIO_PRICE_COLUMNS,
     CACHE_WRITE_PRICE_COLUMNS,
@@ -30,6 +29,7 @@ from pipelines.lib.schema import (
     CACHE_WRITE_TOKENS,
     ENDPOINTS,
     MAX_BUCKET_SECONDS,
+    NOT_MODEL_USAGE,
     TOKEN_PARTS,
 )
 from pipelines.quality.gx import ExpectationSpec, SuiteOutcome
@@ -542,9 +542,10 @@ def landing_folder_has_exports(
 
 @dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,
                 description="WARN: this run quarantined no file and no row. When it did, the "
-                "metadata lists the files and the most common reasons. Gateway calls that "
-                "are not model usage (rerank, managing files or batches, ...) are kept in "
-                "staging.rejected_rows too, but are no data problem: counted apart.")
+                "metadata lists the files and the most common reasons. Rows that are not "
+                "model usage (gateway calls to rerank or to manage files or batches, a CSV's "
+                "repeated header line) are kept in staging.rejected_rows too, but are no data "
+                "problem: counted apart.")
 def nothing_quarantined_this_run(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
@@ -559,7 +560,7 @@ def nothing_quarantined_this_run(
                        WHERE starts_with(reason, $prefix) GROUP BY file_id) AS n
                    USING (file_id)
             WHERE f.run_id = $run""", {"run": context.run.run_id,
-                                       "prefix": litellm_csv.NOT_MODEL_USAGE})
+                                       "prefix": NOT_MODEL_USAGE})
         outcome = gx.run_suite("quarantine", files, [
             ("ExpectColumnValuesToBeInSet", {"column": "status",
                                              "value_set": ["loaded", "duplicate"]}),

@@ -21,9 +21,9 @@ import duckdb
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL, UNANNOUNCED_LEAD_DAYS
 from pipelines.lib.duck import column_names, table_exists
 from pipelines.lib.ingest import RETRY_NOTE
-from pipelines.lib.litellm_csv import NOT_MODEL_USAGE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.money import to_cents
+from pipelines.lib.schema import NOT_MODEL_USAGE
 from pipelines.settings import CATALOG_MAX_AGE_DAYS, STALE_AFTER_DAYS
 
 
@@ -711,9 +711,9 @@ def rejected_line(h: dict) -> str:
             f"{h['rejected_rows_week']:,} rows (all time: {h['rejected_files_total']} files, "
             f"{h['rejected_rows_total']:,} rows; see staging.rejected_rows).")
     if h.get("not_usage_rows_week"):
-        text += (f" Set aside as well: {_n(h['not_usage_rows_week'], 'gateway call')} this "
-                 "week that are not model usage (rerank, search, managing files or batches, "
-                 "...).")
+        text += (f" Set aside as well: {_n(h['not_usage_rows_week'], 'row')} this week that "
+                 "are not model usage (gateway calls to rerank, search or manage files or "
+                 "batches, a CSV's repeated header line, ...).")
     return text
 
 

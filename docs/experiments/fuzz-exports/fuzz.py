@@ -13,10 +13,31 @@ lost, nothing counted twice). With `--numbers` one to three numbers of a file ar
 instead (made negative, 23 digits long, text, or given a fraction): then neither the
 gateway's totals nor the OpenAI sources' together may exceed the unmutated files'. One JSON
 line per set.
+
+With `--reshape` the files are left as they are and each, with probability 1/2, gets a
+second file beside it holding the same usage reshaped: re-saved (CRLF, every CSV field
+quoted, JSON pretty-printed), a part of it (a run of CSV rows; some buckets, results or
+list items), shuffled (rows, buckets, results and JSON keys), reformatted (JSON array and
+JSON Lines swapped), twice over (a CSV with its header repeated mid-file, a JSON document
+doubled) or converted (Usage API pages written as the dashboard exports them; then the OpenAI
+sources of usage_cost_daily are compared as one, since the newest file's source wins).
+`--only KIND` reshapes with that kind alone. Each set is refreshed twice: all files in one
+refresh, then into a fresh warehouse the unmutated files first and the added ones in a
+second refresh. Both times every mart must equal the unmutated files' row for row (the same
+usage is never counted twice).
+
+With `--as-of` each set picks an as-of day between the demo's first usage day and today,
+and refreshes twice with it: once on the whole files, once on the files cut at that day (CSV
+rows and JSON buckets of later days removed). What is computed as of a day must not depend
+on usage after it: usage_cost_daily and the reconciliations up to that day, the as-of marts
+whole, and the weekly report's sections before "Data health", must be the same both times.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import json
 import os
 import random
@@ -40,6 +61,10 @@ NUMBER = re.compile(rb"(?<=[,:])\d+(?=[,}\n])")
 #: --numbers: any number between separators, decimals and pretty-printed JSON's too
 ANY_NUMBER = re.compile(rb"(?:(?<=[,:])|(?<=: ))\d+(?:\.\d+)?(?=\s*[,}\]\r\n])")
 NUMBER_KINDS = ["negnum", "bignum", "text_in_num", "fraction"]
+RESHAPE_KINDS = ["resaved", "part", "shuffled", "reformatted", "twice", "converted"]
+#: --reshape: every mart, row for row (cost_reconciliation is the bill against the usage)
+MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly",
+         "unpriced_usage", "cost_reconciliation")
 
 
 def small(path: Path) -> bytes:
@@ -102,6 +127,155 @@ def mutate_numbers(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
     return data, kinds
 
 
+def _csv_reshape(data: bytes, kind: str, rng: random.Random) -> bytes:
+    lines = data.rstrip(b"\n").split(b"\n")
+    header, rows = lines[0], lines[1:]
+    if kind == "resaved":  # CRLF, every field quoted, as a spreadsheet may save it
+        out = io.StringIO()
+        csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+            csv.reader(io.StringIO(data.decode())))
+        return out.getvalue().encode()
+    if kind == "part":
+        i = rng.randrange(len(rows))
+        rows = rows[i:rng.randint(i + 1, len(rows))]
+    elif kind == "shuffled":
+        rows = rng.sample(rows, len(rows))
+    elif kind == "twice":  # two exports concatenated: the second header is a row
+        rows = rows + [header] + rows
+    return b"\n".join([header, *rows]) + b"\n"
+
+
+def _json_items(doc: object) -> list:
+    """The lists a reshape may cut or shuffle: a page's buckets, a bucket's results, a
+    list object's items, a bare array's elements."""
+    found = []
+    if isinstance(doc, list):
+        found.append(doc)
+        for item in doc:
+            found += _json_items(item)
+    elif isinstance(doc, dict):
+        for key in ("data", "results"):
+            if isinstance(doc.get(key), list):
+                found += _json_items(doc[key])
+    return found
+
+
+def _shuffled_keys(doc: object, rng: random.Random) -> object:
+    if isinstance(doc, dict):
+        keys = rng.sample(list(doc), len(doc))
+        return {k: _shuffled_keys(doc[k], rng) for k in keys}
+    if isinstance(doc, list):
+        return [_shuffled_keys(v, rng) for v in doc]
+    return doc
+
+
+def _json_reshape(data: bytes, kind: str, rng: random.Random) -> bytes:
+    text = data.decode()
+    try:
+        docs, lines = [json.loads(text)], False
+    except json.JSONDecodeError:
+        docs, lines = [json.loads(line) for line in text.splitlines() if line.strip()], True
+    if kind == "part":
+        for items in _json_items(docs):
+            if items and items is not docs:
+                keep = sorted(rng.sample(range(len(items)), rng.randint(1, len(items))))
+                items[:] = [items[k] for k in keep]
+    elif kind == "shuffled":
+        for items in _json_items(docs):
+            rng.shuffle(items)
+        docs = [_shuffled_keys(d, rng) for d in docs]
+    elif kind == "twice":
+        if lines:
+            docs = docs + docs
+        elif isinstance(docs[0], list):
+            docs = [docs[0] + docs[0]]
+        else:
+            docs = [[docs[0], docs[0]]]
+    elif kind == "reformatted":  # JSON Lines <-> an array of pages
+        if lines:
+            return json.dumps(docs).encode()
+        if isinstance(docs[0], list) and all(isinstance(d, dict) and d.get("object") != "bucket"
+                                             for d in docs[0]):
+            return "".join(json.dumps(d) + "\n" for d in docs[0]).encode()
+        if isinstance(docs[0], dict):
+            return json.dumps([docs[0]]).encode()
+    if lines:
+        return "".join(json.dumps(d) + "\n" for d in docs).encode()
+    return json.dumps(docs[0], indent=2 if kind == "resaved" else None).encode()
+
+
+def _as_dashboard_csv(data: bytes) -> bytes | None:
+    """Usage API pages as the dashboard would export them: a row per bucket and result, the
+    bucket's times in seconds and ISO, counts written as floats, booleans as TRUE/FALSE. None
+    for a file that holds no usage buckets."""
+    text = data.decode()
+    try:
+        docs = [json.loads(text)]
+    except json.JSONDecodeError:
+        docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    buckets = [b for items in _json_items(docs) for b in items
+               if isinstance(b, dict) and b.get("object") == "bucket"]
+    rows = []
+    for b in buckets:
+        times: dict[str, object] = {k: str(b[k]) for k in ("start_time", "end_time")}
+        times |= {f"{k}_iso": dt.datetime.fromtimestamp(b[k], dt.UTC).isoformat()
+                  for k in ("start_time", "end_time")}
+        for r in b.get("results") or []:
+            if ".usage." not in str(r.get("object")):
+                return None
+            rows.append(times | {"organization_id": "org-demo", "organization_name": "Demo"}
+                        | {k: v for k, v in r.items() if k != "object"})
+    if not rows:
+        return None
+    names = list(dict.fromkeys(k for r in rows for k in r))
+
+    def cell(v: object) -> str:
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        if isinstance(v, int):
+            return f"{v}.0"
+        return "" if v is None else str(v)
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows([cell(r.get(k)) for k in names] for r in rows)
+    return out.getvalue().encode()
+
+
+def reshape(data: bytes, suffix: str, kind: str, rng: random.Random) -> bytes:
+    """The same usage in another shape (--reshape)."""
+    if kind == "converted":  # Usage API pages as a dashboard export, or else re-saved
+        converted = _as_dashboard_csv(data) if suffix != ".csv" else None
+        if converted is not None:
+            return converted
+        kind = "resaved"
+    if suffix == ".csv":
+        return _csv_reshape(data, "resaved" if kind == "reformatted" else kind, rng)
+    return _json_reshape(data, kind, rng)
+
+
+#: usage_cost_daily with the OpenAI sources as one: a bucket that arrives both in an API
+#: page and in a dashboard export counts once, from the newest file, whichever source it is
+OPENAI_AS_ONE = """
+    SELECT usage_date, if(source LIKE 'openai%', 'openai', source) AS source, team,
+           project_id, user_id, api_key_id, endpoint, route, model, service_tier, is_batch,
+           sum(requests), sum(failed_requests), sum(input_tokens), sum(cached_input_tokens),
+           sum(output_tokens), sum(cost_usd), priced, lifecycle_status
+    FROM marts.usage_cost_daily GROUP BY ALL ORDER BY ALL"""
+
+
+def marts(path: Path, openai_as_one: bool = False) -> dict[str, list]:
+    """Every mart of ``MARTS``, its rows sorted."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {m: con.execute(OPENAI_AS_ONE if openai_as_one and m == "usage_cost_daily"
+                               else f"SELECT * FROM marts.{m} ORDER BY ALL").fetchall()
+                for m in MARTS}
+    finally:
+        con.close()
+
+
 def refresh(root: Path, env: dict[str, str]) -> tuple[bool, str, list | None]:
     land = root / "landing"
     env = dict(env, RADAR_LANDING_DIR=str(land), RADAR_WAREHOUSE=str(root / "w.duckdb"),
@@ -144,6 +318,10 @@ def _at_most(totals: list | None, expected: list | None) -> bool:
 def main() -> None:
     seed0, n = int(sys.argv[1]), int(sys.argv[2])
     same, numbers = "--same" in sys.argv, "--numbers" in sys.argv
+    if "--reshape" in sys.argv:
+        return main_reshape(seed0, n)
+    if "--as-of" in sys.argv:
+        return main_as_of(seed0, n)
     files = sorted(p for p in SRC.rglob("*") if p.is_file())
     env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
                DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
@@ -178,6 +356,135 @@ def main() -> None:
             ok, files_seen = False, f"{files_seen}; totals {totals} above {expected}"
         print(json.dumps({"seed": seed, "ok": ok, "mutations": mutations,
                           "files": files_seen}), flush=True)
+
+
+def main_reshape(seed0: int, n: int) -> None:
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    files = sorted(p for p in SRC.rglob("*") if p.is_file())
+    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
+               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
+                                           str(ROOT / "warehouse" / "dagster_home")))
+    expected = None
+    for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the files as they are
+        rng = random.Random(seed)
+        extras, shapes = {}, []
+        for path in files:
+            if seed >= 0 and rng.random() < 0.5:
+                kind = rng.choice(RESHAPE_KINDS if only is None else [only])
+                extras[f"again_{kind}_{path.name}"] = reshape(small(path), path.suffix, kind, rng)
+                shapes.append(f"{path.name}:{kind}")
+        result = {"seed": seed, "reshapes": shapes}
+        for mode in ("together", "later") if seed >= 0 else ("together",):
+            root = OUT / f"reshape-{seed}-{mode}"
+            shutil.rmtree(root, ignore_errors=True)
+            (root / "landing").mkdir(parents=True)
+            for path in files:
+                (root / "landing" / path.name).write_bytes(small(path))
+            if mode == "later":
+                refresh(root, env)
+            for name, data in extras.items():
+                (root / "landing" / name).write_bytes(data)
+            ok, files_seen, _ = refresh(root, env)
+            if seed == -1:
+                expected = {as_one: marts(root / "w.duckdb", as_one) for as_one in (False, True)}
+            as_one = any(s.endswith(":converted") for s in shapes)
+            got = marts(root / "w.duckdb", as_one)
+            differ = [m for m in MARTS if expected is None or got[m] != expected[as_one][m]]
+            result[mode] = {"ok": ok and not differ, "files": files_seen, "differ": differ}
+        result["ok"] = all(result[m]["ok"] for m in ("together", "later") if m in result)
+        print(json.dumps(result), flush=True)
+
+
+def cut_at(data: bytes, suffix: str, day: dt.date) -> bytes:
+    """The file without its usage after ``day``: CSV rows whose startTime (a spend log) or
+    start_time (a dashboard export) is later, JSON buckets that start later."""
+    end = int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
+    if suffix == ".csv":
+        rows = list(csv.reader(io.StringIO(data.decode())))
+        if "startTime" in rows[0]:
+            i = rows[0].index("startTime")
+            keep = [r for r in rows[1:] if r[i][:10] <= day.isoformat()]
+        else:
+            i = rows[0].index("start_time")
+            keep = [r for r in rows[1:] if not r or int(float(r[i])) < end]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([rows[0], *keep])
+        return out.getvalue().encode()
+    text = data.decode()
+    try:
+        docs, lines = [json.loads(text)], False
+    except json.JSONDecodeError:
+        docs, lines = [json.loads(line) for line in text.splitlines() if line.strip()], True
+    for items in _json_items(docs):
+        items[:] = [b for b in items if not (isinstance(b, dict) and b.get("object") == "bucket"
+                                             and b["start_time"] >= end)]
+    if lines:
+        return "".join(json.dumps(d) + "\n" for d in docs).encode()
+    return json.dumps(docs[0]).encode()
+
+
+#: --as-of: what a refresh as of a day computes for that day and before
+AS_OF_QUERIES = {
+    "usage_cost_daily": "SELECT * FROM marts.usage_cost_daily WHERE usage_date <= $d",
+    "cost_reconciliation": "SELECT * FROM marts.cost_reconciliation WHERE usage_date <= $d",
+    "cost_reconciliation_by_key":
+        "SELECT * FROM marts.cost_reconciliation_by_key WHERE usage_date <= $d",
+    "deprecated_model_usage": "SELECT * FROM marts.deprecated_model_usage",
+    "deprecated_model_callers": "SELECT * FROM marts.deprecated_model_callers",
+    "migration_status_weekly": "SELECT * FROM marts.migration_status_weekly",
+    "unpriced_usage": "SELECT * FROM marts.unpriced_usage",
+}
+
+
+def as_of_view(root: Path, env: dict[str, str], day: dt.date) -> dict[str, object]:
+    """Refresh, write the weekly report, and return what as-of ``day`` computed."""
+    ok, files_seen, _ = refresh(root, env)
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "dagster"), "job", "execute", "-m",
+                           "pipelines.definitions", "-j", "weekly_migration_report"],
+                          cwd=ROOT, env=dict(env, RADAR_WAREHOUSE=str(root / "w.duckdb"),
+                                             RADAR_PUBLISH_DIR=str(root / "pub"),
+                                             RADAR_LANDING_DIR=str(root / "landing"),
+                                             RADAR_REPORTS_DIR=str(root / "rep")),
+                          capture_output=True, text=True)
+    reports = sorted((root / "rep").glob("*.md"))
+    report = reports[0].read_text().split("## 5. Data health")[0] if reports else ""
+    con = duckdb.connect(str(root / "w.duckdb"), read_only=True)
+    try:
+        got: dict[str, object] = {
+            name: con.execute(f"{q} ORDER BY ALL", {"d": day} if "$d" in q else {}).fetchall()
+            for name, q in AS_OF_QUERIES.items()}
+    finally:
+        con.close()
+    got["report"] = report.splitlines()
+    got["ok"] = ok and done.returncode == 0 and bool(reports)
+    got["files"] = files_seen
+    return got
+
+
+def main_as_of(seed0: int, n: int) -> None:
+    files = sorted(p for p in SRC.rglob("*") if p.is_file())
+    first, today = dt.date(2026, 10, 6), dt.datetime.now(dt.UTC).date()
+    for seed in range(seed0, seed0 + n):
+        rng = random.Random(seed)
+        day = first + dt.timedelta(days=rng.randint(0, (today - first).days))
+        env = dict(os.environ, GX_ANALYTICS_ENABLED="false", RADAR_AS_OF=day.isoformat(),
+                   DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
+                                               str(ROOT / "warehouse" / "dagster_home")))
+        views = {}
+        for mode in ("whole", "cut"):
+            root = OUT / f"as-of-{seed}-{mode}"
+            shutil.rmtree(root, ignore_errors=True)
+            (root / "landing").mkdir(parents=True)
+            for path in files:
+                data = path.read_bytes()
+                (root / "landing" / path.name).write_bytes(
+                    cut_at(data, path.suffix, day) if mode == "cut" else data)
+            views[mode] = as_of_view(root, env, day)
+        differ = [k for k in views["whole"] if k not in ("ok", "files")
+                  and views["whole"][k] != views["cut"][k]]
+        print(json.dumps({"seed": seed, "as_of": day.isoformat(),
+                          "ok": views["whole"]["ok"] and views["cut"]["ok"] and not differ,
+                          "differ": differ}), flush=True)
 
 
 if __name__ == "__main__":
