@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -181,10 +182,29 @@ class TestOpenAIPages:
         assert parsed.costs["amount_usd"].to_list() == ["0.5"]
         assert bad(parsed.usage)["reason"].to_list() == [reason]
 
-    @pytest.mark.parametrize("text", ["", "  \n", "[]"])
+    @pytest.mark.parametrize("text", ["", "  \n"])
     def test_a_file_with_no_page_at_all(self, text):
         with pytest.raises(openai_pages.NotAUsagePage, match="no page objects in the file"):
             openai_pages.parse_pages(text)
+
+    def test_an_empty_array_is_a_save_of_no_usage_not_a_bad_file(self, tmp_path):
+        """The notebook saves a period's buckets as a bare array: ``[]`` when the period had
+        no usage (found by fuzz.py --rolling, whose early cuts of the notebook's save held
+        none). It was rejected as 'no page objects in the file', a warning and a rejected
+        file in the report for a save that is fine; it now loads with no rows, as an API
+        page whose ``data`` is empty does. An empty file is still rejected: a download that
+        never started."""
+        parsed = openai_pages.parse_pages("[]")
+        assert (parsed.rows_read, len(parsed.usage), len(parsed.costs)) == (0, 0, 0)
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        (landing / "notebook.json").write_text("[]")
+        (landing / "empty.json").write_text("")
+        con = prepare(duckdb.connect(":memory:"))
+        got = {Path(o.path).name: (o.status, o.rows_read, o.error)
+               for o in ingest_landing(con, landing)}
+        assert got["notebook.json"] == ("loaded", 0, None)
+        assert got["empty.json"][0] == "rejected"
 
     def test_json_lines_with_a_broken_line_name_it(self):
         lines = [json.dumps(page([bucket("2026-11-20", [RESULT_A])])), '{"object": "pa']

@@ -136,9 +136,11 @@ def _skip_space(text: str, pos: int) -> int:
 
 def _as_pages(doc: Any) -> list[Any]:
     """One JSON document as a list of pages: a page, an array of pages, or a bare array of
-    bucket objects (what the cookbook notebook saves) wrapped in one page."""
+    bucket objects (what the cookbook notebook saves) wrapped in one page. An empty array is
+    such a save of a period without usage (or an array of no pages): one page of no buckets,
+    loaded with no rows like an API page whose ``data`` is empty, not a rejected file."""
     if isinstance(doc, list):
-        if doc and all(isinstance(d, dict) and d.get("object") == "bucket" for d in doc):
+        if all(isinstance(d, dict) and d.get("object") == "bucket" for d in doc):
             return [{"object": "page", "data": doc}]
         return doc
     return [doc]

@@ -31,6 +31,11 @@ and refreshes twice with it: once on the whole files, once on the files cut at t
 rows and JSON buckets of later days removed). What is computed as of a day must not depend
 on usage after it: usage_cost_daily and the reconciliations up to that day, the as-of marts
 whole, and the weekly report's sections before "Data health", must be the same both times.
+
+With `--rolling` the whole files arrive last, after one to three earlier exports of each cut
+at days before (refreshed one by one, as a daily sync leaves them), some fetched while their
+last day was under way (that day's requests up to an hour of it, its buckets with a share of
+their counts and amounts): every mart must then equal one refresh of the whole files.
 """
 
 from __future__ import annotations
@@ -322,6 +327,8 @@ def main() -> None:
         return main_reshape(seed0, n)
     if "--as-of" in sys.argv:
         return main_as_of(seed0, n)
+    if "--rolling" in sys.argv:
+        return main_rolling(seed0, n)
     files = sorted(p for p in SRC.rglob("*") if p.is_file())
     env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
                DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
@@ -395,18 +402,55 @@ def main_reshape(seed0: int, n: int) -> None:
         print(json.dumps(result), flush=True)
 
 
-def cut_at(data: bytes, suffix: str, day: dt.date) -> bytes:
+def _scaled(value: object, share: float) -> object:
+    """A count or an amount as an earlier fetch of a day still under way saw it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return int(value * share) if isinstance(value, int) else round(value * share, 6)
+
+
+def _partial_bucket(bucket: dict, share: float) -> dict:
+    results = []
+    for r in bucket.get("results") or []:
+        r = {k: _scaled(v, share) if k.endswith("_tokens") or k.startswith("num_") else v
+             for k, v in r.items()}
+        if isinstance(r.get("amount"), dict):
+            r["amount"] = dict(r["amount"], value=_scaled(r["amount"].get("value"), share))
+        results.append(r)
+    return dict(bucket, results=results)
+
+
+def _partial_row(header: list[str], row: list[str], share: float) -> list[str]:
+    """A dashboard row of a day still under way: ``share`` of its counts and amount."""
+    def part(name: str, value: str) -> str:
+        if not value or not (name.endswith("_tokens") or name.startswith("num_")
+                             or name == "amount_value"):
+            return value
+        return (f"{float(value) * share:.6f}" if name == "amount_value"
+                else f"{int(float(value) * share)}.0")
+    return [part(name, v) for name, v in zip(header, row, strict=True)]
+
+
+def cut_at(data: bytes, suffix: str, day: dt.date, share: float | None = None) -> bytes:
     """The file without its usage after ``day``: CSV rows whose startTime (a spend log) or
-    start_time (a dashboard export) is later, JSON buckets that start later."""
-    end = int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
+    start_time (a dashboard export) is later, JSON buckets that start later. With ``share``
+    the file is fetched while ``day`` was under way: a spend log has that day's requests
+    that started in its first ``share`` of it, and the day's buckets have ``share`` of their
+    counts and amounts (rounded down), as a later fetch of the day will not."""
+    start = int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
+    end = start + 86_400
     if suffix == ".csv":
         rows = list(csv.reader(io.StringIO(data.decode())))
         if "startTime" in rows[0]:
             i = rows[0].index("startTime")
-            keep = [r for r in rows[1:] if r[i][:10] <= day.isoformat()]
+            until = (dt.datetime.combine(day, dt.time()) + dt.timedelta(days=share or 1))
+            keep = [r for r in rows[1:] if r[i] < until.strftime("%Y-%m-%d %H:%M:%S")]
         else:
             i = rows[0].index("start_time")
             keep = [r for r in rows[1:] if not r or int(float(r[i])) < end]
+            if share is not None:
+                keep = [_partial_row(rows[0], r, share) if r and int(float(r[i])) >= start
+                        else r for r in keep]
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([rows[0], *keep])
         return out.getvalue().encode()
@@ -416,8 +460,11 @@ def cut_at(data: bytes, suffix: str, day: dt.date) -> bytes:
     except json.JSONDecodeError:
         docs, lines = [json.loads(line) for line in text.splitlines() if line.strip()], True
     for items in _json_items(docs):
-        items[:] = [b for b in items if not (isinstance(b, dict) and b.get("object") == "bucket"
-                                             and b["start_time"] >= end)]
+        items[:] = [b if not (share is not None and isinstance(b, dict)
+                              and b.get("object") == "bucket" and b["start_time"] >= start)
+                    else _partial_bucket(b, share)
+                    for b in items if not (isinstance(b, dict) and b.get("object") == "bucket"
+                                           and b["start_time"] >= end)]
     if lines:
         return "".join(json.dumps(d) + "\n" for d in docs).encode()
     return json.dumps(docs[0]).encode()
@@ -485,6 +532,38 @@ def main_as_of(seed0: int, n: int) -> None:
         print(json.dumps({"seed": seed, "as_of": day.isoformat(),
                           "ok": views["whole"]["ok"] and views["cut"]["ok"] and not differ,
                           "differ": differ}), flush=True)
+
+
+def main_rolling(seed0: int, n: int) -> None:
+    files = sorted(p for p in SRC.rglob("*") if p.is_file())
+    first, today = dt.date(2026, 10, 6), dt.datetime.now(dt.UTC).date()
+    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
+               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
+                                           str(ROOT / "warehouse" / "dagster_home")))
+    expected = None
+    for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the whole files in one refresh
+        rng = random.Random(seed)
+        days = sorted(rng.sample(range((today - first).days), rng.randint(1, 3)))
+        cuts = [] if seed < 0 else [
+            (first + dt.timedelta(days=d), rng.choice([None, round(rng.uniform(0.1, 0.9), 2)]))
+            for d in days]
+        root = OUT / f"rolling-{seed}"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "landing").mkdir(parents=True)
+        ok = True
+        for k, (day, share) in enumerate(cuts):  # the earlier exports, each refreshed
+            for path in files:
+                (root / "landing" / f"until_{k}_{path.name}").write_bytes(
+                    cut_at(path.read_bytes(), path.suffix, day, share))
+            ok = refresh(root, env)[0] and ok
+        for path in files:  # the whole files last
+            (root / "landing" / path.name).write_bytes(path.read_bytes())
+        ok = refresh(root, env)[0] and ok
+        got = marts(root / "w.duckdb")
+        expected = expected or got
+        differ = [m for m in MARTS if got[m] != expected[m]]
+        print(json.dumps({"seed": seed, "ok": ok and not differ, "differ": differ,
+                          "cuts": [(d.isoformat(), f) for d, f in cuts]}), flush=True)
 
 
 if __name__ == "__main__":
