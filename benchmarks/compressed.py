@@ -24,19 +24,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.lib.duck import prepare  # noqa: E402
 from pipelines.lib.ingest import ingest_landing  # noqa: E402
-from pipelines.resources import default_resources  # noqa: E402
+from pipelines.resources import WarehouseResource, default_resources  # noqa: E402
 from pipelines.settings import RadarSettings  # noqa: E402
 
 
 def ingest_seconds(landing: Path, warehouse: Path) -> tuple[float, tuple]:
-    config = dict(default_resources(RadarSettings.from_env())["warehouse"].connection_config)
+    warehouse_resource = default_resources(RadarSettings.from_env())["warehouse"]
+    assert isinstance(warehouse_resource, WarehouseResource)
+    config = dict(warehouse_resource.connection_config)
     con = prepare(duckdb.connect(str(warehouse), config=config))
     start = time.perf_counter()
     (outcome,) = ingest_landing(con, landing)
     seconds = time.perf_counter() - start
     assert outcome.status == "loaded", outcome.error
     totals = con.execute("SELECT count(*), sum(requests), sum(input_tokens), "
-                         "sum(output_tokens) FROM staging.usage").fetchone()
+                         "sum(output_tokens) FROM staging.usage").fetchall()[0]
     con.close()
     return seconds, totals
 

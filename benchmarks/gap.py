@@ -71,6 +71,7 @@ def _bench() -> ModuleType:
 
     spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" /
                                                   "run.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -85,10 +86,12 @@ def _connector() -> Callable[[], duckdb.DuckDBPyConnection]:
     import duckdb
 
     from pipelines.lib.duck import prepare
-    from pipelines.resources import default_resources
+    from pipelines.resources import WarehouseResource, default_resources
     from pipelines.settings import RadarSettings
 
-    config = dict(default_resources(RadarSettings.from_env())["warehouse"].connection_config)
+    warehouse = default_resources(RadarSettings.from_env())["warehouse"]
+    assert isinstance(warehouse, WarehouseResource)
+    config = dict(warehouse.connection_config)
     return lambda: prepare(duckdb.connect(config=config))
 
 
@@ -112,7 +115,7 @@ def _read(path: Path) -> tuple[tuple[float, float], int]:
     clock = _Clock()
     con = connect()
     (rows, *_) = con.execute(f"SELECT count(*), {touched} FROM ({read_sql(csv_columns(path))})",
-                             {"path": str(path)}).fetchone()
+                             {"path": str(path)}).fetchall()[0]
     return clock.elapsed(), int(rows)
 
 
@@ -127,7 +130,7 @@ def _rollup(path: Path, request_keys: bool) -> tuple[tuple[float, float], int, i
     seconds = clock.elapsed()
     rows, input_tokens, output_tokens = con.execute(
         "SELECT sum(rows_read), sum(input_tokens), sum(output_tokens) FROM gateway_groups"
-    ).fetchone()
+    ).fetchall()[0]
     return seconds, int(rows), int(input_tokens), int(output_tokens)
 
 
@@ -139,16 +142,17 @@ def _ingest(path: Path) -> tuple[tuple[float, float], int, int, int]:
         (landing / path.name).symlink_to(path.resolve())
         os.environ["RADAR_WAREHOUSE"] = str(Path(tmp) / "wh" / "radar.duckdb")
         from pipelines.lib.ingest import ingest_landing
-        from pipelines.resources import default_resources
+        from pipelines.resources import WarehouseResource, default_resources
         from pipelines.settings import RadarSettings
 
         warehouse = default_resources(RadarSettings.from_env())["warehouse"]
+        assert isinstance(warehouse, WarehouseResource)
         clock = _Clock()
         with warehouse.get_connection() as con:
             (outcome,) = ingest_landing(con, landing.parent)
             seconds = clock.elapsed()
             input_tokens, output_tokens = con.execute(
-                "SELECT sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchone()
+                "SELECT sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchall()[0]
         if outcome.status != "loaded":
             raise SystemExit(f"the file did not load: {outcome}")
         return seconds, outcome.rows_read, int(input_tokens), int(output_tokens)

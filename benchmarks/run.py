@@ -387,7 +387,7 @@ def refresh_tokens(workdir: Path) -> tuple[int, int]:
 
     with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
         inp, out = con.execute("SELECT sum(input_tokens), sum(output_tokens) "
-                               "FROM marts.usage_cost_daily").fetchone()
+                               "FROM marts.usage_cost_daily").fetchall()[0]
     return int(inp), int(out)
 
 
@@ -397,7 +397,7 @@ def refresh_rows(workdir: Path) -> int:
     import duckdb
 
     with duckdb.connect(str(workdir / "wh" / "radar.duckdb"), read_only=True) as con:
-        return con.execute("SELECT count(*) FROM marts.usage_cost_daily").fetchone()[0]
+        return int(con.execute("SELECT count(*) FROM marts.usage_cost_daily").fetchall()[0][0])
 
 
 def build_modes(workdir: Path) -> dict[str, str]:
@@ -548,7 +548,7 @@ def floor_duckdb(gateway: str, pages: str | None, grain: str = "daily") -> Resul
     params = {"gateway": gateway} | ({"pages": pages} if pages is not None else {})
     con.execute(f"CREATE TEMP TABLE result AS {floor_sql(grain, pages is not None)}", params)
     return con.execute("SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) "
-                       "FROM result").fetchone()
+                       "FROM result").fetchall()[0]
 
 
 def run_floor_duckdb(landing: Path, grain: str = "daily") -> None:
