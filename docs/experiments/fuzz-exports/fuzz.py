@@ -72,6 +72,24 @@ MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly"
          "unpriced_usage", "cost_reconciliation")
 
 
+def _inputs() -> tuple[list[Path], dict[str, str]]:
+    """The demo's exports, and the environment a refresh of them runs in."""
+    files = sorted(p for p in SRC.rglob("*") if p.is_file())
+    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
+               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
+                                           str(ROOT / "warehouse" / "dagster_home")))
+    return files, env
+
+
+def _json_docs(data: bytes) -> tuple[list, bool]:
+    """A JSON file's documents: the one it is, or its lines (JSON Lines: then True)."""
+    text = data.decode()
+    try:
+        return [json.loads(text)], False
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()], True
+
+
 def small(path: Path) -> bytes:
     data = path.read_bytes()
     return b"\n".join(data.split(b"\n")[:200]) + b"\n" if path.suffix == ".csv" else data
@@ -175,11 +193,7 @@ def _shuffled_keys(doc: object, rng: random.Random) -> object:
 
 
 def _json_reshape(data: bytes, kind: str, rng: random.Random) -> bytes:
-    text = data.decode()
-    try:
-        docs, lines = [json.loads(text)], False
-    except json.JSONDecodeError:
-        docs, lines = [json.loads(line) for line in text.splitlines() if line.strip()], True
+    docs, lines = _json_docs(data)
     if kind == "part":
         for items in _json_items(docs):
             if items and items is not docs:
@@ -213,11 +227,7 @@ def _as_dashboard_csv(data: bytes) -> bytes | None:
     """Usage API pages as the dashboard would export them: a row per bucket and result, the
     bucket's times in seconds and ISO, counts written as floats, booleans as TRUE/FALSE. None
     for a file that holds no usage buckets."""
-    text = data.decode()
-    try:
-        docs = [json.loads(text)]
-    except json.JSONDecodeError:
-        docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    docs, _ = _json_docs(data)
     buckets = [b for items in _json_items(docs) for b in items
                if isinstance(b, dict) and b.get("object") == "bucket"]
     rows = []
@@ -329,10 +339,7 @@ def main() -> None:
         return main_as_of(seed0, n)
     if "--rolling" in sys.argv:
         return main_rolling(seed0, n)
-    files = sorted(p for p in SRC.rglob("*") if p.is_file())
-    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
-               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
-                                           str(ROOT / "warehouse" / "dagster_home")))
+    files, env = _inputs()
     expected = None
     for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the files as they are
         rng = random.Random(seed)
@@ -367,10 +374,7 @@ def main() -> None:
 
 def main_reshape(seed0: int, n: int) -> None:
     only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
-    files = sorted(p for p in SRC.rglob("*") if p.is_file())
-    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
-               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
-                                           str(ROOT / "warehouse" / "dagster_home")))
+    files, env = _inputs()
     expected = None
     for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the files as they are
         rng = random.Random(seed)
@@ -454,11 +458,7 @@ def cut_at(data: bytes, suffix: str, day: dt.date, share: float | None = None) -
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows([rows[0], *keep])
         return out.getvalue().encode()
-    text = data.decode()
-    try:
-        docs, lines = [json.loads(text)], False
-    except json.JSONDecodeError:
-        docs, lines = [json.loads(line) for line in text.splitlines() if line.strip()], True
+    docs, lines = _json_docs(data)
     for items in _json_items(docs):
         items[:] = [b if not (share is not None and isinstance(b, dict)
                               and b.get("object") == "bucket" and b["start_time"] >= start)
@@ -535,11 +535,8 @@ def main_as_of(seed0: int, n: int) -> None:
 
 
 def main_rolling(seed0: int, n: int) -> None:
-    files = sorted(p for p in SRC.rglob("*") if p.is_file())
+    files, env = _inputs()
     first, today = dt.date(2026, 10, 6), dt.datetime.now(dt.UTC).date()
-    env = dict(os.environ, GX_ANALYTICS_ENABLED="false",
-               DAGSTER_HOME=os.environ.get("DAGSTER_HOME",
-                                           str(ROOT / "warehouse" / "dagster_home")))
     expected = None
     for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the whole files in one refresh
         rng = random.Random(seed)
