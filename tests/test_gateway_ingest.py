@@ -136,7 +136,7 @@ def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
     from pipelines.lib import litellm_csv
     with pytest.raises(duckdb.Error, match="quoted new lines"):
         duckdb.connect().execute(
-            f"SELECT count(*) FROM ({litellm_csv.read_sql(set(LITELLM_HEADER))})",
+            f"SELECT count(*) FROM ({litellm_csv.read_sql(tuple(LITELLM_HEADER))})",
             {"path": str(landing / "spend.csv")}).fetchall()
     con = prepare(duckdb.connect(":memory:"))
     (first,) = ingest_landing(con, landing)

@@ -447,8 +447,8 @@ class TestLiteLLM:
         assert all("SECRET" not in (r["raw"] or "") for r in rows)
 
     def test_prompt_columns_are_never_selected(self):
-        sql = litellm_csv.parse_sql({"messages", "response", "proxy_server_request",
-                                     *litellm_csv.USED_COLUMNS})
+        sql = litellm_csv.parse_sql(("messages", "response", "proxy_server_request",
+                                     *litellm_csv.USED_COLUMNS))
         for column in litellm_csv.NEVER_READ:
             assert f'"{column}"' not in sql
 

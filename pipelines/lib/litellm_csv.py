@@ -9,7 +9,7 @@ the team directory does not map.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -222,27 +222,23 @@ SURPLUS_REASON = ("more fields than the header names (a value with an unquoted s
                   "its values would be read into the wrong columns")
 
 
-def read_sql(present: Collection[str], parallel: bool = True) -> str:
+def read_sql(present: Sequence[str], parallel: bool = True) -> str:
     """The SELECT of the columns we read from the CSV (bound as ``$path``), as text: the
-    columns the export lacks (``present`` has the others) read as NULL. The file is plain
-    text whatever its name ends with (the ingest decompresses by content, not by suffix).
+    columns the export lacks (``present``, the header's names in order, :func:`csv_columns`,
+    has the others) read as NULL. The file is plain text whatever its name ends with (the
+    ingest decompresses by content, not by suffix).
 
-    Given the header's names in order (:func:`csv_columns`), the reader is given them and one
-    more, ``SURPLUS``: a field past the header's last lands there (else DuckDB drops it), and
-    the row is quarantined. Given a set, ``SURPLUS`` is NULL.
+    The reader is given the header's names and one more, ``SURPLUS``: a field past the
+    header's last lands there (else DuckDB drops it), and the row is quarantined.
 
     ``parallel=False`` reads it with one thread: DuckDB's parallel reader cannot pad short
     rows in a file whose quoted values hold line breaks (:func:`needs_serial_read`)."""
     cols = ", ".join(
         (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
     )
-    names = ""
-    if isinstance(present, (list, tuple)):
-        cols += f', "{SURPLUS}"'
-        quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
-        names = f", names = [{quoted}]"
-    else:
-        cols += f', NULL::VARCHAR AS "{SURPLUS}"'
+    cols += f', "{SURPLUS}"'
+    quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
+    names = f", names = [{quoted}]"
     serial = "" if parallel else ", parallel = false"
     return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
             "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
@@ -290,7 +286,7 @@ def _count_sql(name: str) -> tuple[str, str]:
     return value, error
 
 
-def parse_sql(present: Collection[str], parallel: bool = True) -> str:
+def parse_sql(present: Sequence[str], parallel: bool = True) -> str:
     """The SELECT that turns the CSV (bound as ``$path``) into typed request rows, each with
     a ``reason`` when it cannot be loaded (and then its ``raw`` record).
 
@@ -508,7 +504,7 @@ def _metadata_counts(meta: str) -> dict[str, str]:
 _STATUS = "lower(coalesce(nullif(trim({c}), ''), 'success'))"
 
 
-def rollup_sql(present: Collection[str], request_keys: bool = True,
+def rollup_sql(present: Sequence[str], request_keys: bool = True,
                parallel: bool = True) -> str:
     """:func:`group_sql` over :func:`parse_sql`, computed in two levels, for the first read of
     a file: the same rows, 10-14% less time (docs/benchmarks-history.md).
