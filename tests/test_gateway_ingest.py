@@ -180,12 +180,15 @@ def test_a_header_that_lost_a_name_rejects_the_file_instead_of_shifting_its_colu
                        "FROM staging.usage GROUP BY 1").fetchall() == [("alpha", 2, 1)]
 
 
-def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path):
+@pytest.mark.parametrize("empty_last", [False, True], ids=["last-field-set", "last-field-empty"])
+def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path, empty_last):
     """A lone row with a field too many (a value with an unquoted comma), past the first
     64 KiB or among rows that are not: the file is no damaged header, and the reader takes
     one field past the header's last, so the row is quarantined with the reason instead of
     loading with its values shifted (DuckDB's reader otherwise drops the surplus), on the
-    first read and on a re-read of an overlapping export alike."""
+    first read and on a re-read of an overlapping export alike. Also when that surplus
+    field is empty (the row's last value is): an empty field is told from one the row does
+    not have."""
     from pipelines.lib.formats import WIDTH_SAMPLE_BYTES
     from pipelines.lib.litellm_csv import SURPLUS_REASON
     landing = tmp_path / "landing"
@@ -196,6 +199,8 @@ def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path
     shifted = litellm_row("r-comma", "gpt-4o", 500, 50, "", "alpha", "failure")
     user = LITELLM_HEADER.index("user") if "user" in LITELLM_HEADER else 11
     shifted[user:user + 1] = ["ana", " from sales"]  # "ana, from sales" without its quotes
+    if empty_last:
+        shifted[-1] = ""
     with (landing / "spend.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow(shifted)
     con = prepare(duckdb.connect(":memory:"))

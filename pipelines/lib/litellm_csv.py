@@ -220,6 +220,10 @@ def _start_reason(text: str) -> str:
 SURPLUS = "radar_surplus_field"
 SURPLUS_REASON = ("more fields than the header names (a value with an unquoted separator?): "
                   "its values would be read into the wrong columns")
+#: the reader's NULL string: no spend log holds it as a whole field, so an empty field reads
+#: as '' and a field the row does not have (padded) as NULL, which tells an empty surplus
+#: field from none
+NO_NULL_STRING = "<radar: an empty field is not NULL>"
 
 
 def read_sql(present: Sequence[str], parallel: bool = True) -> str:
@@ -229,12 +233,16 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
     ingest decompresses by content, not by suffix).
 
     The reader is given the header's names and one more, ``SURPLUS``: a field past the
-    header's last lands there (else DuckDB drops it), and the row is quarantined.
+    header's last lands there (else DuckDB drops it), and the row is quarantined. An empty
+    surplus field is one too: the reader's NULL string is ``NO_NULL_STRING``, so an empty
+    field reads as '' and only a field the row lacks as NULL; the header's columns then read
+    '' as NULL, as DuckDB's default does.
 
     ``parallel=False`` reads it with one thread: DuckDB's parallel reader cannot pad short
     rows in a file whose quoted values hold line breaks (:func:`needs_serial_read`)."""
     cols = ", ".join(
-        (f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"') for c in USED_COLUMNS
+        (f'nullif("{c}", \'\') AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"')
+        for c in USED_COLUMNS
     )
     cols += f', "{SURPLUS}"'
     quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
@@ -242,7 +250,7 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
     serial = "" if parallel else ", parallel = false"
     return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
             "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
-            f"compression = 'none'{serial}{names})")
+            f"nullstr = '{NO_NULL_STRING}', compression = 'none'{serial}{names})")
 
 
 def needs_serial_read(error: Exception) -> bool:
