@@ -12,22 +12,26 @@ import re
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 
-_spec = importlib.util.spec_from_file_location("radar_benchmark", REPO / "benchmarks" / "run.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
-_gap_spec = importlib.util.spec_from_file_location("radar_gap", REPO / "benchmarks" / "gap.py")
-gap = importlib.util.module_from_spec(_gap_spec)
-_gap_spec.loader.exec_module(gap)
-_summary_spec = importlib.util.spec_from_file_location("radar_summary",
-                                                       REPO / "benchmarks" / "summary.py")
-summary = importlib.util.module_from_spec(_summary_spec)
-_summary_spec.loader.exec_module(summary)
+
+def _script(name: str, file: str) -> types.ModuleType:
+    """``benchmarks/<file>`` loaded as the module ``name`` (the scripts are no package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _script("radar_benchmark", "run.py")
+gap = _script("radar_gap", "gap.py")
+summary = _script("radar_summary", "summary.py")
 
 
 def test_step_durations_are_read_in_every_unit_dagster_writes():

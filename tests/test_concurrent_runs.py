@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.config import PoolGranularity
+from dagster._core.storage.dagster_run import RunRecord
 
 from pipelines.resources import WAREHOUSE_POOL
 from tests.conftest import REPO, stop_process_group
@@ -90,7 +92,7 @@ def test_the_warehouse_pool_is_held_for_a_whole_run(tmp_path):
         instance.dispose()
 
 
-def _wait_for_runs(home: Path, count: int, timeout: float) -> list:
+def _wait_for_runs(home: Path, count: int, timeout: float) -> Sequence[RunRecord]:
     instance = DagsterInstance.from_config(str(home))
     try:
         deadline = time.monotonic() + timeout

@@ -66,6 +66,7 @@ def _refresh_killed_at(root: Path, landing: Path, step: str) -> bool:
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             start_new_session=True)
     killed = False
+    assert proc.stderr is not None
     for line in proc.stderr:
         if f"{step} - STEP_START" in line:
             time.sleep(0.05)

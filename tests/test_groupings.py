@@ -54,7 +54,7 @@ def daily(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 def totals(con: duckdb.DuckDBPyConnection) -> tuple:
     return con.execute("SELECT sum(requests), sum(input_tokens), sum(cached_input_tokens), "
-                       "sum(output_tokens) FROM intermediate.usage_daily").fetchone()
+                       "sum(output_tokens) FROM intermediate.usage_daily").fetchall()[0]
 
 
 @pytest.fixture

@@ -33,9 +33,9 @@ LIFECYCLE_IN_USE_ROWS = (
 def modes(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     out = {}
     for event in result.get_asset_materialization_events():
-        mat = event.event_specific_data.materialization
+        mat = event.materialization
         if "mode" in mat.metadata:
-            out[".".join(mat.asset_key.path)] = mat.metadata["mode"].value
+            out[".".join(mat.asset_key.path)] = str(mat.metadata["mode"].value)
     return out
 
 

@@ -175,7 +175,7 @@ def test_the_bi_copy_opens_in_an_older_duckdb(fixture_exports, refresh):
     pub = fixture_exports.publish / "radar.duckdb"
     with duckdb.connect() as con:
         assert file_format(con, pub) == "v1.0.0+"
-    (told,) = [e.event_specific_data.materialization.metadata["duckdb_storage_format"].value
+    (told,) = [e.materialization.metadata["duckdb_storage_format"].value
                for e in result.get_asset_materialization_events()
                if e.asset_key.path == ["publish", "bi_copy"]]
     assert told == "v1.0.0+"  # the Dagster UI says which DuckDB releases open the copy

@@ -352,9 +352,9 @@ def test_the_request_ledger_keeps_its_last_days(fixture_exports, refresh, monkey
                                     "growth-alias", "failure", day=day) for rid, day in rows)
 
     def usage_metadata(result: dg.ExecuteInProcessResult) -> dict:
-        (mat,) = [e.event_specific_data.materialization
+        (mat,) = [e.materialization
                   for e in result.get_asset_materialization_events()
-                  if e.event_specific_data.materialization.asset_key.path == ["staging",
+                  if e.materialization.asset_key.path == ["staging",
                                                                               "usage"]]
         return {k: v.value for k, v in mat.metadata.items() if k.startswith("request_ledger")}
 

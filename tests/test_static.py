@@ -1,5 +1,5 @@
 """The code's static checks, run with the suite so CI holds them: ruff's lint rules over the
-repo and mypy's type check of `pipelines/` and `benchmarks/` (both configured in
+repo and mypy's type check of `pipelines/`, `benchmarks/` and `tests/` (both configured in
 pyproject.toml)."""
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ def test_the_code_passes_ruff():
 
 
 def test_the_pipelines_type_check():
-    """The type hints of the product's code and its benchmark hold: a function annotated to
-    return a frame returns one, a price that may be None is never passed where one is
-    required, a query's row is not taken for granted."""
+    """The type hints of the product's code, its benchmark and its tests hold: a function
+    annotated to return a frame returns one, a price that may be None is never passed where
+    one is required, a query's row is not taken for granted. (A test function without
+    annotations has its body left unchecked, mypy's default.)"""
     done = _run(str(BIN / "mypy"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues found" in done.stdout
