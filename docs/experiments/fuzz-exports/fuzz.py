@@ -36,6 +36,13 @@ With `--rolling` the whole files arrive last, after one to three earlier exports
 at days before (refreshed one by one, as a daily sync leaves them), some fetched while their
 last day was under way (that day's requests up to an hour of it, its buckets with a share of
 their counts and amounts): every mart must then equal one refresh of the whole files.
+
+With `--commas` each CSV, with probability 1/2, gets one to three rows with a comma put
+into an unquoted value without quoting it (a field too many; half of those rows with their
+last value emptied first, so the surplus field is empty): a spend log must quarantine each
+such row with the reason `litellm_csv.SURPLUS_REASON` and load the others as before, a
+dashboard sheet must be rejected whole (`RaggedRows`), and no total may exceed the unmutated
+files'.
 """
 
 from __future__ import annotations
@@ -280,6 +287,41 @@ OPENAI_AS_ONE = """
     FROM marts.usage_cost_daily GROUP BY ALL ORDER BY ALL"""
 
 
+def _field_spans(line: bytes) -> list[tuple[int, int, bool]]:
+    """Each field of a CSV line as (start, end, quoted)."""
+    spans, i, n = [], 0, len(line)
+    while True:
+        start, quoted = i, line[i:i + 1] == b'"'
+        if quoted:  # to the closing quote ("" is a quote inside)
+            i += 1
+            while i < n and not (line[i:i + 1] == b'"' and line[i + 1:i + 2] != b'"'):
+                i += 2 if line[i:i + 2] == b'""' else 1
+            i += 1
+        while i < n and line[i:i + 1] != b",":
+            i += 1
+        spans.append((start, i, quoted))
+        if i >= n:
+            return spans
+        i += 1
+
+
+def add_commas(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
+    """--commas: one to three data lines each given a comma inside an unquoted value (its
+    last value emptied first in half of them); what was done to which line, for the log."""
+    lines = data.split(b"\n")
+    body = [i for i in range(1, len(lines)) if lines[i].strip()]
+    done = []
+    for i in sorted(rng.sample(body, min(len(body), rng.randint(1, 3)))):
+        line, how = lines[i], "comma"
+        if rng.random() < 0.5:
+            line, how = line[:_field_spans(line)[-1][0]], "comma+empty-last"
+        start, end, _ = rng.choice([f for f in _field_spans(line) if not f[2]])
+        k = rng.randint(start, end)
+        lines[i] = line[:k] + b"," + line[k:]
+        done.append(f"line {i + 1}:{how}")
+    return b"\n".join(lines), done
+
+
 def marts(path: Path, openai_as_one: bool = False) -> dict[str, list]:
     """Every mart of ``MARTS``, its rows sorted."""
     con = duckdb.connect(str(path), read_only=True)
@@ -339,6 +381,8 @@ def main() -> None:
         return main_as_of(seed0, n)
     if "--rolling" in sys.argv:
         return main_rolling(seed0, n)
+    if "--commas" in sys.argv:
+        return main_commas(seed0, n)
     files, env = _inputs()
     expected = None
     for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the files as they are
@@ -561,6 +605,48 @@ def main_rolling(seed0: int, n: int) -> None:
         differ = [m for m in MARTS if got[m] != expected[m]]
         print(json.dumps({"seed": seed, "ok": ok and not differ, "differ": differ,
                           "cuts": [(d.isoformat(), f) for d, f in cuts]}), flush=True)
+
+
+def main_commas(seed0: int, n: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from pipelines.lib.litellm_csv import SURPLUS_REASON
+    files, env = _inputs()
+    expected, loaded = None, {}
+    for seed in [-1, *range(seed0, seed0 + n)]:  # -1: the files as they are
+        rng = random.Random(seed)
+        root = OUT / f"commas-{seed}"
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "landing").mkdir(parents=True)
+        changed: dict[str, list[str]] = {}
+        for path in files:
+            data = small(path)
+            if seed >= 0 and path.suffix == ".csv" and rng.random() < 0.5:
+                data, changed[path.name] = add_commas(data, rng)
+            (root / "landing" / path.name).write_bytes(data)
+        ok, files_seen, totals = refresh(root, env)
+        con = duckdb.connect(str(root / "w.duckdb"), read_only=True)
+        try:
+            seen = {Path(r[0]).name: r[1:] for r in con.execute(
+                "SELECT f.path, f.status, f.error, f.rows_read, f.rows_loaded, "
+                "(SELECT count(*) FROM staging.rejected_rows r WHERE r.file_id = f.file_id "
+                "AND r.reason = $r) FROM staging.ingested_files f", {"r": SURPLUS_REASON}
+            ).fetchall()}
+        finally:
+            con.close()
+        if seed == -1:
+            expected, loaded = totals, {k: v[3] for k, v in seen.items()}
+        wrong = []
+        for name, done in changed.items():
+            status, error, read, rows, surplus = seen[name]
+            if name.startswith("litellm"):
+                if (status, surplus, rows) != ("loaded", len(done), loaded[name] - len(done)):
+                    wrong.append(f"{name}: {status}, {surplus} set apart, {rows} loaded")
+            elif status != "rejected" or not (error or "").startswith("RaggedRows"):
+                wrong.append(f"{name}: {status} {error}")
+        if not _at_most(totals, expected):
+            wrong.append(f"totals {totals} above {expected}")
+        print(json.dumps({"seed": seed, "ok": ok and not wrong, "commas": changed,
+                          "wrong": wrong, "files": files_seen}), flush=True)
 
 
 if __name__ == "__main__":
