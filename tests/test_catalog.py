@@ -182,6 +182,60 @@ def test_a_sheet_saved_with_semicolons_reads_like_the_csv_but_decimal_commas_sto
         cat.read_team_directory(teams)
 
 
+@pytest.mark.parametrize(("reader", "header", "split", "quoted", "read_back", "expected"), [
+    # decimal commas in a comma-separated file: read as 2, 50 and 1 before
+    ("read_overrides", ",".join(cat.OVERRIDE_HEADER),
+     "gpt-4o,2026-03-01,,2,50,1,25,10,00", 'gpt-4o,2026-03-01,,"2.50","1.25","10.00"',
+     lambda p: (p.input_usd_per_1m, p.cached_input_usd_per_1m, p.output_usd_per_1m),
+     (D("2.50"), D("1.25"), D("10.00"))),
+    # a note with a comma: its second half was dropped
+    ("read_lifecycle_overrides",
+     "model,announced_date,shutdown_date,replacement_model,replacement_note",
+     "gpt-4o,,2027-01-14,gpt-6-luna,use gpt-6-luna, or gpt-6-sol",
+     'gpt-4o,,2027-01-14,gpt-6-luna,"use gpt-6-luna, or gpt-6-sol"',
+     lambda p: p.replacement_note, "use gpt-6-luna, or gpt-6-sol"),
+], ids=["price-with-decimal-commas", "lifecycle-note-with-a-comma"])
+def test_an_override_row_with_a_field_too_many_stops_the_read_naming_the_line(
+        tmp_path, reader, header, split, quoted, read_back, expected):
+    """A row of a hand-edited override with more fields than the header names (a decimal
+    comma in a comma-separated file, a note with an unquoted comma) would be read with its
+    values from the split on in the wrong columns: `2,50,1,25,10,00` priced input at 2,
+    cached input at 50 and output at 1. The read stops, naming the line and the likely
+    cause; with the value quoted the row reads whole."""
+    path = tmp_path / "overrides.csv"
+    path.write_text(f"{header}\n# negotiated\n{split}\n")
+    fields = len(split.split(","))
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            f"overrides.csv line 3 has {fields} fields where the header names "
+            f"{len(header.split(','))} (a value with an unquoted ',', or a decimal comma?)")):
+        getattr(cat, reader)(path)
+    path.write_text(f"{header}\n# negotiated\n{quoted}\n")
+    (row,) = getattr(cat, reader)(path)
+    assert read_back(row) == expected
+
+
+def test_a_team_line_with_a_field_too_many_is_a_problem_not_a_truncated_name(tmp_path):
+    """An owner written "Nair, Priya" or a team "Search, Ranking" without quotes was read as
+    owner "Nair", or team "Search" owned by "Ranking". Such a line is left out and said, like
+    the directory's other problems (its usage falls to the next key, or unassigned); the
+    other lines map; quoted, the names read whole."""
+    path = tmp_path / "teams.csv"
+    path.write_text("key_type,key_value,team,owner\napi_key_id,key_1,search,Nair, Priya\n"
+                    "project_id,proj_a,Search, Ranking,ines@example.com\n"
+                    "project_id,proj_b,growth,#growth\n")
+    keys, problems = cat.read_team_directory(path)
+    assert [(k.key_value, k.team, k.owner) for k in keys] == [("proj_b", "growth", "#growth")]
+    assert problems == [f"teams.csv line {n} has 5 fields where the header names 4 (a value "
+                        "with an unquoted ',', or a decimal comma?): quote the value, or "
+                        "write decimals with a point" for n in (2, 3)]
+    path.write_text('key_type,key_value,team,owner\napi_key_id,key_1,search,"Nair, Priya"\n'
+                    'project_id,proj_a,"Search, Ranking",ines@example.com\n')
+    keys, problems = cat.read_team_directory(path)
+    assert [(k.team, k.owner) for k in keys] == [("search", "Nair, Priya"),
+                                                 ("Search, Ranking", "ines@example.com")]
+    assert not problems
+
+
 def test_a_team_directory_or_override_saved_as_windows_1252_reads_with_its_names(tmp_path):
     """Excel on Windows saves "CSV (Comma delimited)" in Windows-1252: an owner's accented
     name, or a comment explaining a negotiated price, used to stop the run with a bare

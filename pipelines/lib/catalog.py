@@ -202,9 +202,15 @@ def configured_file(variable: str, path: Path) -> Path:
     return path
 
 
-def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path, header: list[str],
+          problems: list[str] | None = None) -> list[tuple[int, dict[str, str]]]:
     """The data rows of a CSV whose ``#`` lines are comments, each with its line number in the
-    file as an editor shows it (comment lines counted), for error messages."""
+    file as an editor shows it (comment lines counted), for error messages.
+
+    A row with more fields than the header names (a value with an unquoted separator, a
+    decimal comma in a comma-separated file: ``2,50`` would read as 2 and 50 in two columns)
+    is never read: its values from the split on sit in the wrong columns. It stops the read
+    (``CatalogError``), or, given ``problems``, is left out and said there."""
     numbers: list[int] = []  # the file's line number of each line the reader is given
 
     def data_lines(fh):
@@ -229,7 +235,20 @@ def _rows(path: Path, header: list[str]) -> list[tuple[int, dict[str, str]]]:
         if missing:
             raise CatalogError(f"{path}: missing columns {missing}; expected the header "
                                f"{','.join(header)}, got {reader.fieldnames}")
-        return [(numbers[reader.line_num - 1], row) for row in reader]
+        rows = []
+        for row in reader:
+            line = numbers[reader.line_num - 1]
+            if (surplus := row.pop(None, None)) is not None:
+                why = (f"line {line} has {len(reader.fieldnames) + len(surplus)} fields where "
+                       f"the header names {len(reader.fieldnames)} (a value with an unquoted "
+                       f"{sep!r}, or a decimal comma?): quote the value, or write decimals "
+                       "with a point")
+                if problems is None:
+                    raise CatalogError(f"{path} {why}")
+                problems.append(f"{path.name} {why}")
+                continue
+            rows.append((line, row))
+        return rows
 
 
 def read_prices(path: Path) -> list[Price]:
@@ -525,8 +544,8 @@ def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
     the next key in precedence order (or ``unassigned``), and the problem is reported.
     """
     keys: dict[tuple[str, str], TeamKey] = {}
-    problems = []
-    for line, r in _rows(path, TEAM_HEADER):
+    problems: list[str] = []
+    for line, r in _rows(path, TEAM_HEADER, problems):
         kt, kv, team = ((r[c] or "").strip() for c in TEAM_HEADER)
         where = f"{path.name} line {line}"
         if kt not in TEAM_KEY_TYPES:
