@@ -143,7 +143,7 @@ def test_line_breaks_inside_quoted_values_are_read_and_counted_once(tmp_path):
     assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
         "loaded", 2001, 2000, 1)
     (reason,) = con.execute("SELECT reason FROM staging.rejected_rows").fetchone()
-    assert reason.startswith("unparseable startTime")
+    assert reason == litellm_csv.SHORT_REASON
     total_in = 100 * 2000 * 2001 // 2
     assert staged(con) == (2000, 2000, total_in, 20_000)
     write(landing, "later.csv", [*rows[-5:], chatty("r-new", 7)], 2)
@@ -221,6 +221,63 @@ def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path
     assert con.execute("SELECT count(*) FROM staging.rejected_rows WHERE reason = $r",
                        {"r": SURPLUS_REASON}).fetchall() == [(2,)]
     assert staged(con) == (401, 401, 40_007, 4_001)
+
+
+def test_a_row_cut_short_is_quarantined_and_its_whole_copy_in_a_later_export_loads(tmp_path):
+    """A download cut mid-line leaves the file's last row short: here cut after `model`, so
+    it lacks its team (the metadata and team_id), its status (a failure) and the rest. Read
+    with the missing values empty, it loaded as a success of no team, and the later, whole
+    export's copy of the request was then a duplicate of it, so the failure and the team
+    were never counted. It is quarantined with the reason (its last field is missing, not
+    empty), on the first read and on a re-read alike, and the whole copy loads."""
+    from pipelines.lib.litellm_csv import SHORT_REASON
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o", 100, 10, "team-x", "alpha", "success")
+            for i in range(1, 4)]
+    whole = litellm_row("r-cut", "gpt-4o", 500, 50, "team-x", "alpha", "failure")
+    write(landing, "spend.csv", rows, 1)
+    with (landing / "spend.csv").open("a", newline="") as fh:
+        fh.write(",".join(whole[:LITELLM_HEADER.index("model") + 1]))  # no line end: cut
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing)
+    assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
+        "loaded", 4, 3, 1)
+    assert con.execute("SELECT reason, raw LIKE '%r-cut%' FROM staging.rejected_rows"
+                       ).fetchall() == [(SHORT_REASON, True)]
+    assert staged(con) == (3, 3, 300, 30)
+    # the next export, whole, overlapping the first (read again request by request)
+    write(landing, "later.csv", [*rows, whole], 2)
+    (second,) = ingest_landing(con, landing)
+    assert (second.rows_read, second.rows_loaded, second.rows_duplicate) == (4, 1, 3)
+    assert con.execute("SELECT team_alias, sum(requests), sum(failed_requests), "
+                       "sum(input_tokens) FROM staging.usage GROUP BY 1").fetchall() == [
+        ("alpha", 4, 1, 800)]
+    # a cut short row in a re-read overlapping export: the same reason
+    write(landing, "again.csv", rows[:1], 3)
+    with (landing / "again.csv").open("a", newline="") as fh:
+        fh.write(",".join(whole[:5]) + "\n")
+    (third,) = ingest_landing(con, landing)
+    assert (third.rows_read, third.rows_rejected, third.rows_duplicate) == (2, 1, 1)
+    assert con.execute("SELECT count(*) FROM staging.rejected_rows WHERE reason = $r",
+                       {"r": SHORT_REASON}).fetchall() == [(2,)]
+
+
+def test_a_header_with_a_name_too_many_rejects_the_file_instead_of_every_row(tmp_path):
+    """Every row shorter than the header (a name added to it by hand, a header of another
+    export version): the file is rejected whole with the line and why, rather than each of
+    its rows quarantined as cut short."""
+    landing = tmp_path / "landing"
+    rows = [litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "alpha", "success") for i in (1, 2)]
+    landing.mkdir()
+    with (landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([[*LITELLM_HEADER, "added_by_hand"], *rows])
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert outcome.status == "rejected"
+    assert outcome.error.startswith(
+        f"RaggedRows: line 2 has {len(LITELLM_HEADER)} fields where the header names "
+        f"{len(LITELLM_HEADER) + 1}: the header has a name too many")
+    assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
 
 
 def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):

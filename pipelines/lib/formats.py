@@ -159,14 +159,17 @@ WIDTH_SAMPLE_BYTES = 1 << 16
 
 
 class RaggedRows(ValueError):
-    """A row has more fields than the header names: the columns would be read shifted."""
+    """The rows have more (or, every one, fewer) fields than the header names: the columns
+    would be read shifted."""
 
     def __init__(self, line: int, fields: int, names: int) -> None:
+        why = ("a header name is missing (or a value holds an unquoted separator), so the "
+               "values after it would be read into the wrong columns" if fields > names else
+               "the header has a name too many (or the rows are cut short), so the header's "
+               "names past the gap would name the wrong values")
         super().__init__(
-            f"line {line} has {fields} fields where the header names {names}: a header name is "
-            "missing (or a value holds an unquoted separator), so the values after it would be "
-            "read into the wrong columns. Nothing of the file is loaded: export it again with "
-            "its whole header, or correct the line")
+            f"line {line} has {fields} fields where the header names {names}: {why}. Nothing "
+            "of the file is loaded: export it again with its whole header, or correct the line")
 
 
 def _after_header(text: str) -> tuple[int, Any]:
@@ -189,12 +192,13 @@ def wider_row(text: str) -> tuple[int, int, int] | None:
 
 def check_row_widths(path: Path) -> None:
     """Raise :class:`RaggedRows` when every row in the first ``WIDTH_SAMPLE_BYTES`` of the
-    CSV export at ``path`` has more fields than its header names. A header that lost a name
-    (an edit, a damaged export) makes every row one field longer, and a reader that pads
-    short rows would read each value after the gap into its neighbour's column: a gateway
-    log's metadata as its cache flag, its status from another field, every team unassigned.
-    Such a file is refused whole; a lone long row is the reader's to quarantine
-    (``litellm_csv.SURPLUS``)."""
+    CSV export at ``path`` has more fields than its header names, or every one fewer. A
+    header that lost a name (an edit, a damaged export) makes every row one field longer,
+    and a reader that pads short rows would read each value after the gap into its
+    neighbour's column: a gateway log's metadata as its cache flag, its status from another
+    field, every team unassigned. A header with a name too many makes every row short.
+    Such a file is refused whole; a lone long or short row is the reader's to quarantine
+    (``litellm_csv.SURPLUS``, ``litellm_csv.SHORT``)."""
     with path.open("rb") as fh:
         head = fh.read(WIDTH_SAMPLE_BYTES)
         cut = len(fh.read(1)) == 1
@@ -206,8 +210,8 @@ def check_row_widths(path: Path) -> None:
     for row in lines:
         if not row:
             continue  # a blank line
-        if len(row) <= names:
-            return
+        if len(row) == names or (first is not None and (len(row) > names) != (first[1] > names)):
+            return  # a row as wide as the header, or both wider and shorter ones
         first = first or (lines.line_num, len(row), names)
     if first is not None:
         raise RaggedRows(*first)

@@ -220,6 +220,14 @@ def _start_reason(text: str) -> str:
 SURPLUS = "radar_surplus_field"
 SURPLUS_REASON = ("more fields than the header names (a value with an unquoted separator?): "
                   "its values would be read into the wrong columns")
+#: the name :func:`read_sql` gives its flag of a row with fewer fields than the header names
+#: (its last field is missing, not empty): a row cut short, as a download cut mid-line
+#: leaves the file's last one, whose missing values (status, metadata: the team, the cached
+#: tokens) would load as "success", unassigned and uncached, and then keep the whole copy of
+#: that request in a later export out as a duplicate
+SHORT = "radar_short_row"
+SHORT_REASON = ("fewer fields than the header names (a row cut short?): the values it lacks "
+                "would load as empty")
 #: the reader's NULL string: no spend log holds it as a whole field, so an empty field reads
 #: as '' and a field the row does not have (padded) as NULL, which tells an empty surplus
 #: field from none
@@ -236,7 +244,8 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
     header's last lands there (else DuckDB drops it), and the row is quarantined. An empty
     surplus field is one too: the reader's NULL string is ``NO_NULL_STRING``, so an empty
     field reads as '' and only a field the row lacks as NULL; the header's columns then read
-    '' as NULL, as DuckDB's default does.
+    '' as NULL, as DuckDB's default does. So a row whose last field is NULL is short
+    (``SHORT``), and is quarantined too.
 
     ``parallel=False`` reads it with one thread: DuckDB's parallel reader cannot pad short
     rows in a file whose quoted values hold line breaks (:func:`needs_serial_read`)."""
@@ -244,7 +253,7 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
         (f'nullif("{c}", \'\') AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"')
         for c in USED_COLUMNS
     )
-    cols += f', "{SURPLUS}"'
+    cols += f', "{SURPLUS}", "{present[-1]}" IS NULL AS {SHORT}'
     quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
     names = f", names = [{quoted}]"
     serial = "" if parallel else ", parallel = false"
@@ -356,7 +365,7 @@ typed AS (
         {reported["cache_write"]} AS cache_write_reported,
         {reported["cache_write_1h"]} AS cache_write_1h_reported,
         "startTime" AS start_text, prompt_tokens_text, completion_tokens_text,
-        "{SURPLUS}" AS surplus
+        "{SURPLUS}" AS surplus, {SHORT}
     FROM numbers
 ),
 bounded AS (
@@ -368,6 +377,7 @@ checked AS (
     SELECT * EXCLUDE (started_any),
         CASE
             WHEN surplus IS NOT NULL THEN '{SURPLUS_REASON}'
+            WHEN {SHORT} THEN '{SHORT_REASON}'
             WHEN request_id IS NULL THEN 'missing request_id'
             WHEN (endpoint IS NULL OR call_type IN ({passing}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
@@ -580,6 +590,7 @@ checked AS (
             AS output_tokens,
         CASE
             WHEN "{SURPLUS}" IS NOT NULL THEN '{SURPLUS_REASON}'
+            WHEN {SHORT} THEN '{SHORT_REASON}'
             WHEN NOT {_present('request_id')} THEN 'missing request_id'
             WHEN (call_type IS NULL OR call_type NOT IN ({known}))
                  AND {unmapped} IS NOT NULL THEN {unmapped}
