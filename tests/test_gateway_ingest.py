@@ -280,6 +280,22 @@ def test_a_header_with_a_name_too_many_rejects_the_file_instead_of_every_row(tmp
     assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
 
 
+def test_a_last_header_name_with_quotes_is_read_as_a_name_not_as_sql(tmp_path):
+    """The reader names the header's last column in its SQL (to tell a row cut short): a
+    name holding double quotes, here one written to close the identifier and add SQL, is
+    an identifier like any other, and the file loads."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    name = 'x" IS NULL AS a, 1 AS "y'
+    rows = [[*litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "alpha", "success"), ""]
+            for i in (1, 2)]
+    with (landing / "spend.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows([[*LITELLM_HEADER, name], *rows])
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 2, 0)
+
+
 def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
     """DuckDB's text-to-integer cast rounds a decimal ('2022.5' is 2023, '-0.4' is 0). A
     token count with a fraction is quarantined with the reason, never rounded into the

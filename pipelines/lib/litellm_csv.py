@@ -253,7 +253,8 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
         (f'nullif("{c}", \'\') AS "{c}"' if c in present else f'NULL::VARCHAR AS "{c}"')
         for c in USED_COLUMNS
     )
-    cols += f', "{SURPLUS}", "{present[-1]}" IS NULL AS {SHORT}'
+    last = present[-1].replace('"', '""')  # the header's: any text, quoted as an identifier
+    cols += f', "{SURPLUS}", "{last}" IS NULL AS {SHORT}'
     quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
     names = f", names = [{quoted}]"
     serial = "" if parallel else ", parallel = false"
