@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pipelines.lib import ingest as ingest_module
 from pipelines.lib.duck import memory_limit_bytes, prepare
-from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.ingest import FileOutcome, ingest_landing
 from tests.exports import LITELLM_HEADER, litellm_row
 
 
@@ -37,6 +37,26 @@ def staged(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
     return con.execute(
         "SELECT (SELECT count(*) FROM staging.gateway_requests), sum(requests), "
         "sum(input_tokens), sum(output_tokens) FROM staging.usage").fetchall()[0]
+
+
+def read_once(landing: Path) -> tuple[duckdb.DuckDBPyConnection, FileOutcome]:
+    """A new in-memory warehouse and the outcome of ingesting ``landing``'s one file."""
+    con = prepare(duckdb.connect(":memory:"))
+    (outcome,) = ingest_landing(con, landing)
+    return con, outcome
+
+
+def rejection(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> str:
+    """The error of a file rejected whole, of which nothing is staged."""
+    assert outcome.status == "rejected"
+    assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
+    return outcome.error or ""
+
+
+def quarantined(con: duckdb.DuckDBPyConnection, request_id: str) -> list[tuple[str, bool]]:
+    """Each quarantined row's reason, and whether its raw record names ``request_id``."""
+    return con.execute("SELECT reason, raw LIKE $p FROM staging.rejected_rows",
+                       {"p": f"%{request_id}%"}).fetchall()
 
 
 def test_ingest_checkpoints_in_batches_of_a_quarter_of_the_memory_limit(tmp_path):
@@ -162,17 +182,13 @@ def test_a_header_that_lost_a_name_rejects_the_file_instead_of_shifting_its_colu
     rows = [litellm_row("r1", "gpt-4o", 100, 10, "", "alpha", "failure"),
             litellm_row("r2", "gpt-4o", 200, 20, "", "alpha", "success")]
     header = [c for c in LITELLM_HEADER if c != "metadata"]
-    path = landing / "spend.csv"
     landing.mkdir()
-    with path.open("w", newline="") as fh:
+    with (landing / "spend.csv").open("w", newline="") as fh:
         csv.writer(fh).writerows([header, *rows])
-    con = prepare(duckdb.connect(":memory:"))
-    (outcome,) = ingest_landing(con, landing)
-    assert outcome.status == "rejected"
-    assert outcome.error.startswith(
+    con, outcome = read_once(landing)
+    assert rejection(con, outcome).startswith(
         f"RaggedRows: line 2 has {len(LITELLM_HEADER)} fields where the header names "
         f"{len(header)}: a header name is missing")
-    assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
     write(landing, "spend.csv", rows, 2)
     (again,) = ingest_landing(con, landing)
     assert (again.status, again.rows_loaded) == ("loaded", 2)
@@ -203,12 +219,10 @@ def test_a_lone_row_with_a_field_too_many_is_quarantined_wherever_it_is(tmp_path
         shifted[-1] = ""
     with (landing / "spend.csv").open("a", newline="") as fh:
         csv.writer(fh).writerow(shifted)
-    con = prepare(duckdb.connect(":memory:"))
-    (first,) = ingest_landing(con, landing)
+    con, first = read_once(landing)
     assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
         "loaded", 401, 400, 1)
-    assert con.execute("SELECT reason, raw LIKE '%r-comma%' FROM staging.rejected_rows"
-                       ).fetchall() == [(SURPLUS_REASON, True)]
+    assert quarantined(con, "r-comma") == [(SURPLUS_REASON, True)]
     assert staged(con) == (400, 400, 40_000, 4_000)
     # an overlapping export, read again request by request: the same row, the same reason
     write(landing, "later.csv", [*rows[-3:], litellm_row("r-new", "gpt-4o", 7, 1, "",
@@ -238,12 +252,10 @@ def test_a_row_cut_short_is_quarantined_and_its_whole_copy_in_a_later_export_loa
     write(landing, "spend.csv", rows, 1)
     with (landing / "spend.csv").open("a", newline="") as fh:
         fh.write(",".join(whole[:LITELLM_HEADER.index("model") + 1]))  # no line end: cut
-    con = prepare(duckdb.connect(":memory:"))
-    (first,) = ingest_landing(con, landing)
+    con, first = read_once(landing)
     assert (first.status, first.rows_read, first.rows_loaded, first.rows_rejected) == (
         "loaded", 4, 3, 1)
-    assert con.execute("SELECT reason, raw LIKE '%r-cut%' FROM staging.rejected_rows"
-                       ).fetchall() == [(SHORT_REASON, True)]
+    assert quarantined(con, "r-cut") == [(SHORT_REASON, True)]
     assert staged(con) == (3, 3, 300, 30)
     # the next export, whole, overlapping the first (read again request by request)
     write(landing, "later.csv", [*rows, whole], 2)
@@ -271,13 +283,9 @@ def test_a_header_with_a_name_too_many_rejects_the_file_instead_of_every_row(tmp
     landing.mkdir()
     with (landing / "spend.csv").open("w", newline="") as fh:
         csv.writer(fh).writerows([[*LITELLM_HEADER, "added_by_hand"], *rows])
-    con = prepare(duckdb.connect(":memory:"))
-    (outcome,) = ingest_landing(con, landing)
-    assert outcome.status == "rejected"
-    assert outcome.error.startswith(
+    assert rejection(*read_once(landing)).startswith(
         f"RaggedRows: line 2 has {len(LITELLM_HEADER)} fields where the header names "
         f"{len(LITELLM_HEADER) + 1}: the header has a name too many")
-    assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
 
 
 def test_a_last_header_name_with_quotes_is_read_as_a_name_not_as_sql(tmp_path):
