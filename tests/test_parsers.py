@@ -16,10 +16,12 @@ from pipelines.lib.formats import (
     DASHBOARD_CSV,
     LITELLM_CSV,
     OPENAI_JSON,
+    RaggedRows,
     UnrecognisedFile,
     detect_format,
 )
 from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.schema import SURPLUS_REASON
 from tests.exports import RESULT_A, RESULT_C, bucket, epoch, page
 
 
@@ -332,7 +334,7 @@ class TestDashboardCsv:
         rows are one field longer. The sheet is refused saying which line and why, not with
         the parser's advice to truncate the lines. A shorter row (a sheet's trailing empty
         cells dropped) is no such row."""
-        from pipelines.lib.formats import RaggedRows, wider_row
+        from pipelines.lib.formats import wider_row
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         row = (f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,proj_1,10.0,"
                "user_1,key_1,gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0")
@@ -344,6 +346,67 @@ class TestDashboardCsv:
         assert wider_row(f"{self.HEADER}\n{row}\n{s},{e}\n") is None
         # a quoted separator is inside one field; a quoted line break moves the line number
         assert wider_row('a,b\n"x,y",1\n"two\nlines",2\n3,4,5\n') == (5, 3, 2)
+
+    def test_a_lone_row_wider_than_the_header_is_quarantined_and_the_others_load(self,
+                                                                                 tmp_path):
+        """A value with an unquoted comma (a model typed as `gpt-4o, mini` by hand) gives one
+        row a field too many. The whole sheet was refused for that row; now that row alone
+        is quarantined, its fields past the header's last kept with it, and the others load.
+        Every row longer is still a header that lost a name: the sheet is refused (above)."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
+                          f"{e},{e + 86400}" + tail.format(model="gpt-4o, mini"),
+                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 3)
+        assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
+        (rejected,) = bad(df).iter_rows(named=True)
+        assert rejected["reason"] == SURPLUS_REASON
+        raw = json.loads(rejected["raw"])
+        assert (raw["model"], raw["batch"], raw["radar_surplus_fields"]) == (
+            "gpt-4o", " mini", ["0"])
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 2, 1)
+        assert con.execute("SELECT reason FROM staging.rejected_rows").fetchall() == [
+            (SURPLUS_REASON,)]
+        # a header that lost a name, where a row saved without its last empty cell is as
+        # wide as the header: most rows are longer, and the sheet is still refused
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        full = f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,proj_1,10.0," \
+               "user_1,key_1,gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0"
+        path = self.write(tmp_path, full + ",0.0", full + ",0.0", full,
+                          header=self.HEADER.replace("user_id,", ""))
+        with pytest.raises(RaggedRows, match=r"^line 2 has 14 fields where the header names "):
+            dashboard_csv.parse_dashboard_csv(path)
+
+    @pytest.mark.parametrize("line_end", ["", "\n", "\r\n"])
+    def test_a_last_row_cut_short_is_quarantined_unless_a_line_end_follows_it(self, tmp_path,
+                                                                              line_end):
+        """A download cut mid-line leaves the last row short and without a line end: its
+        missing tokens loaded as 0 (the request counted, its output not). It is now
+        quarantined. A short row that a line end follows is what a spreadsheet saves when
+        the row's last cells are empty, and loads as before."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        full = f"{s},{e},,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
+        cut = f"{e},{e + 86400},,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100"
+        path = tmp_path / "export.csv"
+        path.write_bytes(f"{self.HEADER}\n{full}\n{cut}{line_end}".encode())
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 2)
+        assert good(df)["output_tokens"].to_list() == ([10, 0] if line_end else [10])
+        want = [] if line_end else [dashboard_csv.CUT_REASON]
+        assert bad(df)["reason"].to_list() == want
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        assert (outcome.rows_loaded, outcome.rows_rejected) == (2 - len(want), len(want))
 
     @pytest.mark.parametrize("second_header", [HEADER, ",".join(reversed(HEADER.split(",")))])
     def test_two_sheets_concatenated_set_the_second_header_apart(self, tmp_path,

@@ -15,7 +15,10 @@ A sheet that is not UTF-8 is read as Windows-1252, what a spreadsheet on Windows
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +27,7 @@ import polars as pl
 from pipelines.lib.formats import (
     RaggedRows,
     decode_sheet,
+    field_counts,
     first_line,
     separator_of,
     wider_row,
@@ -35,6 +39,7 @@ from pipelines.lib.schema import (
     MAX_COUNT,
     MAX_EPOCH_SECONDS,
     REPEATED_HEADER,
+    SURPLUS_REASON,
     TIME_RANGE,
     USAGE_SCHEMA,
 )
@@ -117,47 +122,100 @@ class DashboardSheet(NamedTuple):
     encoding: str  # utf-8, or SHEET_ENCODING for a sheet that is not UTF-8
 
 
-def _readable(path: Path) -> tuple[Path | bytes, str]:
+#: the reason of a sheet's last row when it has fewer fields than the header names and no
+#: line end follows it: a download cut mid-line. (A shorter row elsewhere is what a
+#: spreadsheet saves when a row's last cells are empty, read as empty.)
+CUT_REASON = ("fewer fields than the header names, and no line end after it: the file's "
+              "last row, cut short (a download that stopped?); its values would load as "
+              "empty")
+#: the helper columns of a row's width problem and of the fields past the header's last
+_RAGGED, _SURPLUS = "_ragged", "_surplus_fields"
+
+
+def _readable(path: Path) -> tuple[Path | bytes, str, str]:
     """The sheet as polars reads it (UTF-8: the file itself; else its text as Windows-1252,
-    re-encoded as UTF-8) and the encoding it was read in (:func:`formats.decode_sheet`)."""
+    re-encoded as UTF-8), its text and the encoding it was read in
+    (:func:`formats.decode_sheet`)."""
     text, encoding = decode_sheet(path.read_bytes())
-    return (path if encoding == "utf-8" else text.encode("utf-8")), encoding
+    return (path if encoding == "utf-8" else text.encode("utf-8")), text, encoding
+
+
+def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
+    """``df`` (read with its rows longer than the header cut to the header's width) with
+    ``_RAGGED``, the reason of a row whose width is wrong (``SURPLUS_REASON``; ``CUT_REASON``
+    for a last row cut short), and ``_SURPLUS``, the fields a longer row had past the header's
+    last (JSON text), so a quarantined row keeps all it held. :class:`RaggedRows` when every
+    row is longer, or most are (the header lost a name, and the rows that are not longer are
+    rows a spreadsheet saved without their last empty cells, which would be read shifted),
+    or when the rows' widths cannot be told one by one and a row is longer."""
+    counted = field_counts(text)
+    if counted is None or len(counted[1]) != df.height:
+        if (found := wider_row(text)) is not None:
+            raise RaggedRows(*found)
+        return df.with_columns(pl.lit(None, dtype=pl.String).alias(_RAGGED),
+                               pl.lit(None, dtype=pl.String).alias(_SURPLUS))
+    names, widths = counted
+    filled = [w for w in widths if w]
+    if 2 * sum(w > names for w in filled) > len(filled):
+        found = wider_row(text)
+        raise RaggedRows(*(found or (2, filled[0], names)))
+    cut = (len(widths) - 1 if widths and 0 < widths[-1] < names
+           and not text.endswith(("\n", "\r")) else None)
+    reasons = [SURPLUS_REASON if w > names else CUT_REASON if i == cut else None
+               for i, w in enumerate(widths)]
+    surplus: list[str | None] = [None] * len(widths)
+    if any(w > names for w in widths):
+        rows = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+        next(rows, None)
+        surplus = [json.dumps(row[names:], separators=(",", ":")) if len(row) > names else None
+                   for row in rows]
+    return df.with_columns(pl.Series(_RAGGED, reasons, dtype=pl.String),
+                           pl.Series(_SURPLUS, surplus, dtype=pl.String))
 
 
 def parse_dashboard_csv(path: Path) -> DashboardSheet:
-    """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good)."""
-    source, encoding = _readable(path)
+    """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good). A
+    row with more fields than the header names is quarantined (``SURPLUS_REASON``), and so is
+    a last row cut short (``CUT_REASON``); a sheet whose every row is longer is refused
+    (:class:`RaggedRows`)."""
+    source, text, encoding = _readable(path)
     try:
         df = pl.read_csv(source, infer_schema=False, encoding="utf8",
-                         empty_string_is_null=False, separator=separator_of(first_line(path)))
+                         empty_string_is_null=False, separator=separator_of(first_line(path)),
+                         truncate_ragged_lines=True)
     except pl.exceptions.ComputeError as exc:
-        # polars: "found more fields than defined in 'Schema'": say which line, and why
-        text = source.decode("utf-8") if isinstance(source, bytes) else \
-            path.read_text(encoding="utf-8-sig", errors="replace")
         if (found := wider_row(text)) is None:
             raise
         raise RaggedRows(*found) from exc
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
-    present = set(df.columns)
-    measure_cols = [c for c in df.columns if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
+    header = df.columns
+    present = set(header)
+    measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
+    df = _ragged(df, text)
     df = df.with_row_index("position").with_columns(pl.col("position").cast(pl.Int64))
     non_empty = pl.any_horizontal(
         [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in measure_cols]
     ) if measure_cols else pl.lit(False)
-    df = df.filter(non_empty)
-    raw = pl.struct([pl.col(c) for c in df.columns if c != "position"]).struct.json_encode()
+    df = df.filter(non_empty | pl.col(_RAGGED).is_not_null())
+    fields = pl.struct([pl.col(c) for c in header]).struct.json_encode()
+    # a longer row's fields past the header's last are kept with it, under a name no export
+    # has
+    raw = (pl.when(pl.col(_SURPLUS).is_null()).then(fields)
+           .otherwise(fields.str.strip_suffix("}") + pl.lit(',"radar_surplus_fields":')
+                      + pl.col(_SURPLUS) + pl.lit("}")))
     # each time parsed once, into helper columns the rows below read (and leave out)
     df = df.with_columns(_iso(_str(f"{c}_iso", present)).alias(h) for c, h in _ISO.items())
     df = df.with_columns(_timestamp(present, c).alias(h) for c, h in _TIMES.items())
     start, end = pl.col("_start"), pl.col("_end")
     # two sheets concatenated: the second one's header line is a row (its columns perhaps
     # in another order): a time column holding one of the header's names
-    names = [c.lower() for c in df.columns]
+    names = [c.lower() for c in header]
     repeated_header = pl.any_horizontal(
         [_str(c, present).str.to_lowercase().is_in(names) for c in TIME_COLUMNS if c in present]
     ).fill_null(False)
     time_error = (
-        pl.when(repeated_header).then(pl.lit(REPEATED_HEADER))
+        pl.when(pl.col(_RAGGED).is_not_null()).then(pl.col(_RAGGED))
+        .when(repeated_header).then(pl.lit(REPEATED_HEADER))
         .when(start.is_null()).then(_unparseable("start_time", present))
         .when(end.is_null()).then(_unparseable("end_time", present))
         .when(end <= start).then(pl.lit("end_time is not after start_time"))

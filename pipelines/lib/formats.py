@@ -179,10 +179,23 @@ def _after_header(text: str) -> tuple[int, Any]:
     return len(next(lines, [])), lines
 
 
+def field_counts(text: str) -> tuple[int, list[int]] | None:
+    """The number of names in the header of CSV ``text`` and the number of fields of each
+    row after it, in order (a blank line: 0); None when Python's reader cannot split it (a
+    field over its size limit), which a caller takes as "not known"."""
+    names, lines = _after_header(text)
+    try:
+        return names, [len(row) for row in lines]
+    except csv.Error:
+        return None
+
+
 def wider_row(text: str) -> tuple[int, int, int] | None:
     """The first row of CSV ``text`` (its header first) that has more fields than the header
     names: (its line number, its fields, the header's names); None when there is none. A
-    shorter row is not one: the readers pad it and quarantine what it lacks."""
+    shorter row is not one: the readers pad it (a spend log's is quarantined,
+    ``litellm_csv.SHORT``; a dashboard sheet's is what a spreadsheet saves when a row's last
+    cells are empty, unless it is the file's last and no line end follows it)."""
     names, lines = _after_header(text)
     for row in lines:
         if len(row) > names:

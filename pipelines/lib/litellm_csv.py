@@ -22,6 +22,7 @@ from pipelines.lib.schema import (
     NOT_MODEL_USAGE,
     PROMPT_BAND,
     REPEATED_HEADER,
+    SURPLUS_REASON,
     TIME_RANGE,
     prompt_band_sql,
 )
@@ -218,8 +219,6 @@ def _start_reason(text: str) -> str:
 #: field has more fields than the header names (a value with an unquoted comma), and its
 #: values from there on would sit in the wrong columns
 SURPLUS = "radar_surplus_field"
-SURPLUS_REASON = ("more fields than the header names (a value with an unquoted separator?): "
-                  "its values would be read into the wrong columns")
 #: the name :func:`read_sql` gives its flag of a row with fewer fields than the header names
 #: (its last field is missing, not empty): a row cut short, as a download cut mid-line
 #: leaves the file's last one, whose missing values (status, metadata: the team, the cached

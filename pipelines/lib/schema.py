@@ -33,6 +33,11 @@ NOT_MODEL_USAGE = "not model usage: "
 REPEATED_HEADER = (f"{NOT_MODEL_USAGE}a repeated header line (two exports concatenated into "
                    "one file?)")
 
+#: the reason of a CSV row with more fields than the header names (a value with an unquoted
+#: separator): its values from there on would sit in the wrong columns
+SURPLUS_REASON = ("more fields than the header names (a value with an unquoted separator?): "
+                  "its values would be read into the wrong columns")
+
 #: The longest bucket a source reports: the Usage and Costs APIs' are 1m, 1h or 1d wide (a
 #: gateway day spans its requests, the last of which may end after midnight: twice this)
 MAX_BUCKET_SECONDS = 86_400
