@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pipelines.lib.formats import (
     LITELLM_CSV,
     OPENAI_JSON,
     RaggedRows,
+    StrayQuote,
     UnrecognisedFile,
     detect_format,
 )
@@ -383,6 +385,31 @@ class TestDashboardCsv:
                           header=self.HEADER.replace("user_id,", ""))
         with pytest.raises(RaggedRows, match=r"^line 2 has 14 fields where the header names "):
             dashboard_csv.parse_dashboard_csv(path)
+
+    @pytest.mark.parametrize(("model", "what"), [
+        ('gpt-4o"-2024-08-06', "a '\"' that does not pair up"),
+        ('"gpt-4o-2024-08-06', "a '\"' that does not pair up"),
+        ('"gpt-4o"-2024-08-06', "a quoted value with text after its closing quote"),
+    ], ids=["inside-a-value", "not-closed", "text-after-the-closing-quote"])
+    def test_a_stray_quote_refuses_the_sheet_naming_its_line(self, tmp_path, model, what):
+        """A '"' in a value typed by hand: polars refused the sheet with "CSV malformed:
+        expected 0 rows, actual 2 rows, in chunk starting at row_offset 0" or with the rows
+        it could not split, quoted whole. The rejection now names the line and what is
+        wrong with its quotes."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
+                          f"{e},{e + 86400}" + tail.format(model=model),
+                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        with pytest.raises(StrayQuote, match=r"^line 3 has " + re.escape(what)):
+            dashboard_csv.parse_dashboard_csv(path)
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        assert outcome.status == "rejected"
+        assert (outcome.error or "").startswith(f"StrayQuote: line 3 has {what}")
 
     @pytest.mark.parametrize("line_end", ["", "\n", "\r\n"])
     def test_a_last_row_cut_short_is_quarantined_unless_a_line_end_follows_it(self, tmp_path,

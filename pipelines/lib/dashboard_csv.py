@@ -26,9 +26,11 @@ import polars as pl
 
 from pipelines.lib.formats import (
     RaggedRows,
+    StrayQuote,
     decode_sheet,
     field_counts,
     first_line,
+    quote_problem,
     separator_of,
     wider_row,
 )
@@ -184,9 +186,13 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
                          empty_string_is_null=False, separator=separator_of(first_line(path)),
                          truncate_ragged_lines=True)
     except pl.exceptions.ComputeError as exc:
-        if (found := wider_row(text)) is None:
-            raise
-        raise RaggedRows(*found) from exc
+        # polars says "CSV malformed: expected 0 rows, actual 185 rows" or quotes what it
+        # could not parse, rows and all: say which line, and why
+        if (found := wider_row(text)) is not None:
+            raise RaggedRows(*found) from exc
+        if (quote := quote_problem(text)) is not None:
+            raise StrayQuote(*quote) from exc
+        raise
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     header = df.columns
     present = set(header)

@@ -172,6 +172,37 @@ class RaggedRows(ValueError):
             "of the file is loaded: export it again with its whole header, or correct the line")
 
 
+class StrayQuote(ValueError):
+    """A CSV line whose double quotes are not written the way CSV quotes a value: the rows
+    from there on cannot be split."""
+
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(
+            f"line {line} has {what}, so the rows from there on cannot be split into their "
+            "values. Nothing of the file is loaded: remove the quote, or quote the whole value "
+            "and double each quote inside it")
+
+
+def quote_problem(text: str) -> tuple[int, str] | None:
+    """Where CSV ``text``'s quotes go wrong, and how: its first line with an odd number of
+    double quotes (a stray one, or a quoted value that does not close on its line: no export
+    read here breaks a value across lines but a spend log, whose reader says where it fails
+    itself), else the line where Python's strict reader finds text after a closing quote;
+    None when neither."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.count('"') % 2:
+            return number, ("a '\"' that does not pair up (a stray quote, or a quoted value "
+                            "that does not close on its line)")
+    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]),
+                       strict=True)
+    try:
+        for _ in lines:
+            pass
+    except csv.Error as exc:
+        return lines.line_num, f"a quoted value with text after its closing quote ({exc})"
+    return None
+
+
 def _after_header(text: str) -> tuple[int, Any]:
     """The number of names in the header of CSV ``text``, and a reader over its rows after
     it (its ``line_num``: the line a row ends on)."""
