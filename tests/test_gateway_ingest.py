@@ -288,6 +288,48 @@ def test_a_header_with_a_name_too_many_rejects_the_file_instead_of_every_row(tmp
         f"{len(LITELLM_HEADER) + 1}: the header has a name too many")
 
 
+@pytest.mark.parametrize("rows, at", [(50, 3), (21_000, 20_900)],
+                         ids=["near-the-start", "past-the-readers-first-rows"])
+def test_a_stray_quote_in_a_spend_log_rejects_it_naming_the_line(tmp_path, rows, at):
+    """A '"' typed at the start of a value. Near the file's start DuckDB's reader could not
+    make out the dialect and took each line as one value: every row quarantined as cut
+    short. Past the 20,480 rows it samples, it read the rest of the file with its quoting
+    inverted, as one row of many fields, most dropped: the requests after the quote were
+    lost but for one row quarantined as too long. Either way the file is now rejected whole,
+    naming the line; with the quote removed, every request loads."""
+    landing = tmp_path / "landing"
+    requests = [litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "alpha", "success")
+                for i in range(rows)]
+    write(landing, "spend.csv", requests, 1)
+    path = landing / "spend.csv"
+    lines = path.read_bytes().split(b"\r\n")
+    clean = lines[at - 1]
+    lines[at - 1] = clean.replace(b",gpt-4o,", b',"gpt-4o,', 1)
+    path.write_bytes(b"\r\n".join(lines))
+    con, outcome = read_once(landing)
+    assert rejection(con, outcome).startswith(f"StrayQuote: line {at} has a '\"' where CSV "
+                                              "allows none")
+    lines[at - 1] = clean
+    path.write_bytes(b"\r\n".join(lines))
+    (again,) = ingest_landing(con, landing)
+    assert (again.status, again.rows_loaded, again.rows_rejected) == ("loaded", rows, 0)
+
+
+def test_a_line_too_long_for_the_reader_says_a_stray_quote_may_be_why():
+    """A '"' typed at the start of a value in a spend log whose values hold quotes (its
+    metadata JSON) can run on for megabytes: DuckDB's serial reader then stops at its
+    longest line. The reason keeps the line and says what usually makes one that long."""
+    from pipelines.lib.formats import csv_error_text
+    error = ("Invalid Input Error: CSV Error on Line: 30001\nOriginal Line: "
+             "req-1,acompletion,\"2026-10-07 00:39:47,...\nMaximum line size of 2000000 "
+             "bytes exceeded. Actual Size:4000913 bytes.\n\nPossible Solution: Change the "
+             "maximum length size, e.g., max_line_size=4000915\n\n  file = spend.csv\n")
+    assert csv_error_text(error) == (
+        "CSV error on line 30001: Maximum line size of 2000000 bytes exceeded. Actual "
+        "Size:4000913 bytes. A quoted value that does not close (a stray '\"' on that "
+        "line?) takes in the lines after it.")
+
+
 def test_a_last_header_name_with_quotes_is_read_as_a_name_not_as_sql(tmp_path):
     """The reader names the header's last column in its SQL (to tell a row cut short): a
     name holding double quotes, here one written to close the identifier and add SQL, is

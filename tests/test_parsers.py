@@ -389,7 +389,7 @@ class TestDashboardCsv:
     @pytest.mark.parametrize(("model", "what"), [
         ('gpt-4o"-2024-08-06', "a '\"' that does not pair up"),
         ('"gpt-4o-2024-08-06', "a '\"' that does not pair up"),
-        ('"gpt-4o"-2024-08-06', "a quoted value with text after its closing quote"),
+        ('"gpt-4o"-2024-08-06', "a '\"' where CSV allows none"),
     ], ids=["inside-a-value", "not-closed", "text-after-the-closing-quote"])
     def test_a_stray_quote_refuses_the_sheet_naming_its_line(self, tmp_path, model, what):
         """A '"' in a value typed by hand: polars refused the sheet with "CSV malformed:

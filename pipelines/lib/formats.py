@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 OPENAI_JSON = "openai_api_json"
 #: saved Admin API lists of project API keys, of projects and of users (JSON too: told apart
@@ -183,23 +183,47 @@ class StrayQuote(ValueError):
             "and double each quote inside it")
 
 
-def quote_problem(text: str) -> tuple[int, str] | None:
+#: the longest line DuckDB's CSV reader takes (its ``max_line_size``): no value of a file it
+#: read is longer, so Python's reader may take as long a one (its default limit is 128 KiB)
+MAX_LINE_BYTES = 2_000_000
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+
+
+def quote_problem(text: str, breaks_in_values: bool = False, whole: bool = True
+                  ) -> tuple[int, str] | None:
     """Where CSV ``text``'s quotes go wrong, and how: its first line with an odd number of
-    double quotes (a stray one, or a quoted value that does not close on its line: no export
-    read here breaks a value across lines but a spend log, whose reader says where it fails
-    itself), else the line where Python's strict reader finds text after a closing quote;
-    None when neither."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.count('"') % 2:
-            return number, ("a '\"' that does not pair up (a stray quote, or a quoted value "
-                            "that does not close on its line)")
-    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]),
-                       strict=True)
+    double quotes (a stray one, or a quoted value that does not close on its line), unless
+    its values may hold line breaks (``breaks_in_values``: a spend log's prompts); else
+    :func:`strict_quote_problem`'s answer. ``whole=False``: ``text`` is only the file's
+    start, where a quoted value may run on past the end."""
+    if not breaks_in_values:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.count('"') % 2:
+                return number, ("a '\"' that does not pair up (a stray quote, or a quoted "
+                                "value that does not close on its line)")
+    return strict_quote_problem(io.StringIO(text), separator_of(text.split("\n", 1)[0]),
+                                whole)
+
+
+def strict_quote_problem(stream: TextIO, separator: str = ",", whole: bool = True
+                         ) -> tuple[int, str] | None:
+    """The line where Python's strict CSV reader finds a '"' where CSV allows none in
+    ``stream`` (text after a closing quote; a quoted value that runs on to the end, or past
+    ``MAX_LINE_BYTES``), read a row at a time, and what it found; None when it finds none
+    (and, unless ``whole``, for a quoted value running on past the end)."""
+    lines = csv.reader(stream, delimiter=separator, strict=True)
+    start = 1  # the line the row being read starts on
     try:
         for _ in lines:
-            pass
+            start = lines.line_num + 1
     except csv.Error as exc:
-        return lines.line_num, f"a quoted value with text after its closing quote ({exc})"
+        if "unexpected end of data" in str(exc):
+            return (start, "a quoted value that does not close (a stray '\"'?)") if whole \
+                else None
+        if "field larger than field limit" in str(exc):
+            return start, (f"a quoted value that runs on past {MAX_LINE_BYTES:,} characters "
+                           "(a stray '\"'?)")
+        return lines.line_num, f"a '\"' where CSV allows none ({exc})"
     return None
 
 
@@ -275,6 +299,9 @@ def csv_error_text(error: str) -> str | None:
     head = re.split(r"\n\s*Possible (?:Solution|fixes)", error, maxsplit=1)[0]
     lines = [line.strip() for line in head.split("\n") if line.strip()]
     why = lines[-1] if len(lines) > 2 else ""
+    if "Maximum line size" in why:  # a quote opened there runs on through the lines after
+        why += (" A quoted value that does not close (a stray '\"' on that line?) takes in "
+                "the lines after it.")
     return f"CSV error on line {found.group(1)}" + (f": {why}" if why else "")
 
 

@@ -47,6 +47,7 @@ from pipelines.lib.formats import (
     OPENAI_PROJECTS,
     OPENAI_USERS,
     SHEET_ENCODING,
+    StrayQuote,
     check_row_widths,
     compression_of,
     csv_error_text,
@@ -62,6 +63,7 @@ from pipelines.lib.schema import (
     IMAGE_TOKENS,
     NOT_MODEL_USAGE,
     PROMPT_BAND,
+    SURPLUS_REASON,
     TOKEN_PARTS,
 )
 
@@ -540,11 +542,19 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
                         + litellm_csv.rollup_sql(columns), {"path": str(source)})
             except duckdb.Error as exc:
+                if (quote := litellm_csv.quote_problem_of(exc, source)) is not None:
+                    raise StrayQuote(*quote) from exc
                 if not litellm_csv.needs_serial_read(exc):
                     raise
                 parallel = False  # line breaks inside quoted values: read with one thread
                 _x(con, "CREATE OR REPLACE TEMP TABLE gateway_groups AS "
                         + litellm_csv.rollup_sql(columns, parallel=False), {"path": str(source)})
+            # a row of the wrong width may be a stray quote's doing: see that no rows went
+            # with it (litellm_csv.file_quote_problem)
+            ragged = _x(con, "SELECT count(*) FROM gateway_groups WHERE reason IN ($s, $h)",
+                        {"s": SURPLUS_REASON, "h": litellm_csv.SHORT_REASON})[0][0]
+            if ragged and (quote := litellm_csv.file_quote_problem(source)) is not None:
+                raise StrayQuote(*quote)
             # for a re-read at request grain
             gateway_sql = litellm_csv.parse_sql(columns, parallel)
     except Exception as exc:  # noqa: BLE001 - any parse failure quarantines the file

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.formats import read_header
+from pipelines.lib.formats import quote_problem, read_header, strict_quote_problem
 from pipelines.lib.schema import (
     CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
@@ -257,9 +257,43 @@ def read_sql(present: Sequence[str], parallel: bool = True) -> str:
     quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in (*present, SURPLUS))
     names = f", names = [{quoted}]"
     serial = "" if parallel else ", parallel = false"
-    return (f"SELECT {cols}\n    FROM read_csv($path, header = true, all_varchar = true, "
+    return (f"SELECT {cols}\n    FROM read_csv($path, header = true, delim = ',', "
+            "all_varchar = true, "
             "quote = '\"', escape = '\"', strict_mode = false, null_padding = true, "
             f"nullstr = '{NO_NULL_STRING}', compression = 'none'{serial}{names})")
+
+
+#: how much of a spend log's start :func:`quote_problem_of` reads (DuckDB's sniffer reads
+#: 20,480 rows: a few MiB with short prompts kept)
+QUOTE_SAMPLE_BYTES = 8 << 20
+
+
+def quote_problem_of(error: Exception, path: Path) -> tuple[int, str] | None:
+    """Where the quotes of the spend log at ``path`` go wrong (:func:`formats.quote_problem`
+    over its first ``QUOTE_SAMPLE_BYTES``, values with line breaks allowed), when ``error`` is
+    DuckDB's reader failing to make out the file's dialect. A stray '"' at the start of a
+    value near the file's start does that: the comma is set, so the reader cannot take the
+    whole line as one value any more, each row then "cut short"."""
+    if not isinstance(error, duckdb.Error) or "Error when sniffing file" not in str(error):
+        return None
+    with path.open("rb") as fh:
+        head = fh.read(QUOTE_SAMPLE_BYTES)
+        whole = not fh.read(1)
+    text = head.decode("utf-8-sig", errors="replace")
+    if not whole:
+        text = text[: text.rfind("\n") + 1]
+    return quote_problem(text, breaks_in_values=True, whole=whole)
+
+
+def file_quote_problem(path: Path) -> tuple[int, str] | None:
+    """Where the quotes of the spend log at ``path`` go wrong, the whole file read by Python's
+    strict CSV reader a row at a time (:func:`formats.strict_quote_problem`): asked only of a
+    file with a row of the wrong width, as a stray '"' past the reader's first rows leaves.
+    DuckDB's lenient reader (``strict_mode = false``, which pads short rows) then reads the
+    rest of the file with its quoting inverted, as a few rows of many fields, most of them
+    dropped: the requests after the quote would be lost but for one quarantined row."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        return strict_quote_problem(fh)
 
 
 def needs_serial_read(error: Exception) -> bool:
