@@ -236,6 +236,44 @@ def test_a_team_line_with_a_field_too_many_is_a_problem_not_a_truncated_name(tmp
     assert not problems
 
 
+def test_a_stray_quote_in_the_team_directory_is_said_not_a_silent_loss_of_teams(tmp_path):
+    """An owner typed `"Ines` opened a quoted value that Python's lenient reader ran on to
+    the next quote, four lines further: the mappings between were read into one owner and
+    gone, unsaid, and the line with the next quote was reported for another reason. The read
+    now stops there, saying which line; the lines before it map. A value run over lines by a
+    quote at each end is said, and the lines after it map."""
+    path = tmp_path / "teams.csv"
+    path.write_text('key_type,key_value,team,owner\n# owners\napi_key_id,key_0,chat,#chat\n'
+                    'api_key_id,key_1,search,"Ines\nproject_id,proj_a,search,ines@x\n'
+                    'project_id,proj_b,growth,#growth\nproject_id,proj_c,voice,"Nair, Priya"\n')
+    keys, problems = cat.read_team_directory(path)
+    assert [k.key_value for k in keys] == ["key_0"]
+    assert problems == [
+        "teams.csv line 4 (or one after it) has a '\"' where CSV allows none (',' expected "
+        "after '\"'), so nothing from there on can be read: remove the quote, or quote the "
+        "whole value and double each quote inside it"]
+    path.write_text('key_type,key_value,team,owner\napi_key_id,key_1,search,"Ines\n'
+                    'project_id,proj_a,search,ines@x"\nproject_id,proj_b,growth,#growth\n')
+    keys, problems = cat.read_team_directory(path)
+    assert [k.key_value for k in keys] == ["proj_b"]
+    assert problems == ["teams.csv lines 2-3 are read as one row: a value runs over them (a "
+                        "stray '\"' at its start?): remove the quote, or quote the whole "
+                        "value and double each quote inside it"]
+
+
+def test_a_stray_quote_in_an_override_stops_the_read_naming_the_line(tmp_path):
+    """A price override whose note opens a quote that never closes ran every line after it
+    into that note: their prices were gone, unsaid. The read stops, naming the line."""
+    path = tmp_path / "overrides.csv"
+    header = ",".join(cat.OVERRIDE_HEADER)
+    path.write_text(f"{header}\ngpt-4o,2026-03-01,,\"2.50,1.25,10.00\n"
+                    "gpt-4o-mini,2026-03-01,,0.15,0.075,0.60\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            "overrides.csv line 2 (or one after it) has a '\"' where CSV allows none "
+            "(unexpected end of data)")):
+        cat.read_overrides(path)
+
+
 def test_a_team_directory_or_override_saved_as_windows_1252_reads_with_its_names(tmp_path):
     """Excel on Windows saves "CSV (Comma delimited)" in Windows-1252: an owner's accented
     name, or a comment explaining a negotiated price, used to stop the run with a bare

@@ -209,8 +209,13 @@ def _rows(path: Path, header: list[str],
 
     A row with more fields than the header names (a value with an unquoted separator, a
     decimal comma in a comma-separated file: ``2,50`` would read as 2 and 50 in two columns)
-    is never read: its values from the split on sit in the wrong columns. It stops the read
-    (``CatalogError``), or, given ``problems``, is left out and said there."""
+    is never read: its values from the split on sit in the wrong columns. Nor is a row with a
+    value over several lines (a stray '"' at a value's start, and another further on: the
+    lines between read as one value), and the read ends at a '"' CSV allows nowhere (a stray
+    one, met by a later quote: the lenient reader took every line up to it into one value,
+    and their teams or prices were gone unsaid). Each stops the read (``CatalogError``), or,
+    given ``problems``, is said there, the row left out (and after a '"' CSV allows nowhere,
+    every line from its row on)."""
     numbers: list[int] = []  # the file's line number of each line the reader is given
 
     def data_lines(fh):
@@ -229,25 +234,41 @@ def _rows(path: Path, header: list[str],
         first = next(lines, "")
         # a sheet saved in a locale that writes decimal commas separates with semicolons
         sep = separator_of(first)
-        reader = csv.DictReader(itertools.chain([first], lines), delimiter=sep)
+        reader = csv.DictReader(itertools.chain([first], lines), delimiter=sep, strict=True)
         reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
         missing = [c for c in header if c not in reader.fieldnames]
         if missing:
             raise CatalogError(f"{path}: missing columns {missing}; expected the header "
                                f"{','.join(header)}, got {reader.fieldnames}")
+
+        def problem(why: str) -> None:
+            if problems is None:
+                raise CatalogError(f"{path} {why}")
+            problems.append(f"{path.name} {why}")
+
         rows = []
-        for row in reader:
-            line = numbers[reader.line_num - 1]
-            if (surplus := row.pop(None, None)) is not None:
-                why = (f"line {line} has {len(reader.fieldnames) + len(surplus)} fields where "
-                       f"the header names {len(reader.fieldnames)} (a value with an unquoted "
-                       f"{sep!r}, or a decimal comma?): quote the value, or write decimals "
-                       "with a point")
-                if problems is None:
-                    raise CatalogError(f"{path} {why}")
-                problems.append(f"{path.name} {why}")
-                continue
-            rows.append((line, row))
+        read = reader.line_num  # the lines given to the reader so far
+        try:
+            for row in reader:
+                start, line = numbers[read], numbers[reader.line_num - 1]
+                read = reader.line_num
+                if (surplus := row.pop(None, None)) is not None:
+                    problem(f"line {line} has {len(reader.fieldnames) + len(surplus)} fields "
+                            f"where the header names {len(reader.fieldnames)} (a value with "
+                            f"an unquoted {sep!r}, or a decimal comma?): quote the value, or "
+                            "write decimals with a point")
+                    continue
+                if line != start:
+                    problem(f"lines {start}-{line} are read as one row: a value runs over "
+                            "them (a stray '\"' at its start?): remove the quote, or quote "
+                            "the whole value and double each quote inside it")
+                    continue
+                rows.append((line, row))
+        except csv.Error as exc:
+            start = numbers[read] if read < len(numbers) else numbers[-1]
+            problem(f"line {start} (or one after it) has a '\"' where CSV allows none "
+                    f"({exc}), so nothing from there on can be read: remove the quote, or "
+                    "quote the whole value and double each quote inside it")
         return rows
 
 
