@@ -288,9 +288,9 @@ def quote_problem_of(error: Exception, path: Path) -> tuple[int, str] | None:
 def file_quote_problem(path: Path) -> tuple[int, str] | None:
     """Where the quotes of the spend log at ``path`` go wrong, the whole file read by Python's
     strict CSV reader a row at a time (:func:`formats.strict_quote_problem`): asked only of a
-    file with a row of the wrong width, as a stray '"' past the reader's first rows leaves.
-    DuckDB's lenient reader (``strict_mode = false``, which pads short rows) then reads the
-    rest of the file with its quoting inverted, as a few rows of many fields, most of them
+    file with a row of the wrong width, as a stray '"' that DuckDB's sniffer did not trip on
+    leaves. Its lenient reader (``strict_mode = false``, which pads short rows) then reads
+    the rest of the file with its quoting inverted, as a row of many fields, most of them
     dropped: the requests after the quote would be lost but for one quarantined row."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         return strict_quote_problem(fh)

@@ -1,0 +1,59 @@
+"""A '"' put at a random byte of the demo's spend log, one set a seed, each ingested into a new
+in-memory warehouse (``ingest_landing``, the refresh's ingest): the file must either load with
+every row accounted for (read, and loaded or quarantined) or be rejected whole naming the line
+the quote is on. Needs ``make demo``'s ``warehouse/landing``.
+
+    .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 60
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))
+
+from pipelines.lib.duck import prepare  # noqa: E402
+from pipelines.lib.ingest import ingest_landing  # noqa: E402
+
+SPEND_LOG = ROOT / "warehouse" / "landing" / "gateway" / "litellm_spend_logs.csv"
+
+
+def main(sets: int) -> None:
+    src = SPEND_LOG.read_bytes()
+    rows = src.count(b"\n") - 1  # the demo's log has no line breaks inside values
+    seen: collections.Counter[str] = collections.Counter()
+    wrong = []
+    for seed in range(sets):
+        at = random.Random(seed).randrange(len(src))
+        line = src[:at].count(b"\n") + 1
+        with tempfile.TemporaryDirectory() as tmp:
+            landing = Path(tmp) / "landing"
+            landing.mkdir()
+            (landing / "spend.csv").write_bytes(src[:at] + b'"' + src[at:])
+            (o,) = ingest_landing(prepare(duckdb.connect()), landing)
+        if o.status == "rejected":
+            named = re.search(r"line (\d+)", o.error or "")
+            kind = re.sub(r"line \d+", "line N", (o.error or "").split(":")[0])
+            seen[f"rejected ({kind})"] += 1
+            if named is None or int(named.group(1)) != line:
+                wrong.append(f"seed {seed}: quote on line {line}, rejected with {o.error!r}")
+        elif o.rows_read == rows and o.rows_loaded + o.rows_rejected == rows:
+            seen["loaded, every row accounted for"
+                 + (f" ({o.rows_rejected} quarantined)" if o.rows_rejected else "")] += 1
+        else:
+            wrong.append(f"seed {seed}: quote on line {line}: {o.rows_read} of {rows} rows read, "
+                         f"{o.rows_loaded} loaded, {o.rows_rejected} quarantined")
+    print(f"{sets} sets over a {rows:,}-row spend log: {dict(seen)}")
+    print("wrong:", wrong or "none")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 60)
