@@ -255,6 +255,16 @@ class TestDashboardCsv:
         path.write_text("\n".join([header or self.HEADER, *rows]) + "\n")
         return path
 
+    def ingest(self, tmp_path, path):
+        """A new in-memory warehouse and the outcome of ingesting the sheet at ``path``
+        (moved into a landing folder of its own)."""
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        path.rename(landing / "export.csv")
+        con = prepare(duckdb.connect(":memory:"))
+        (outcome,) = ingest_landing(con, landing)
+        return con, outcome
+
     def test_floats_booleans_and_empty_rows(self, tmp_path):
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         path = self.write(
@@ -281,11 +291,7 @@ class TestDashboardCsv:
         assert bad(df)["reason"].to_list() == [
             f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}"]
         assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5)]
-        landing = tmp_path / "landing"
-        landing.mkdir()
-        path.rename(landing / "export.csv")
-        con = prepare(duckdb.connect(":memory:"))
-        (outcome,) = ingest_landing(con, landing)
+        con, outcome = self.ingest(tmp_path, path)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 1)
 
     def test_iso_times_written_several_ways_in_one_file_all_read(self, tmp_path):
@@ -368,11 +374,7 @@ class TestDashboardCsv:
         raw = json.loads(rejected["raw"])
         assert (raw["model"], raw["batch"], raw["radar_surplus_fields"]) == (
             "gpt-4o", " mini", ["0"])
-        landing = tmp_path / "landing"
-        landing.mkdir()
-        path.rename(landing / "export.csv")
-        con = prepare(duckdb.connect(":memory:"))
-        (outcome,) = ingest_landing(con, landing)
+        con, outcome = self.ingest(tmp_path, path)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 2, 1)
         assert con.execute("SELECT reason FROM staging.rejected_rows").fetchall() == [
             (SURPLUS_REASON,)]
@@ -403,11 +405,7 @@ class TestDashboardCsv:
                           f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
         with pytest.raises(StrayQuote, match=r"^line 3 has " + re.escape(what)):
             dashboard_csv.parse_dashboard_csv(path)
-        landing = tmp_path / "landing"
-        landing.mkdir()
-        path.rename(landing / "export.csv")
-        con = prepare(duckdb.connect(":memory:"))
-        (outcome,) = ingest_landing(con, landing)
+        con, outcome = self.ingest(tmp_path, path)
         assert outcome.status == "rejected"
         assert (outcome.error or "").startswith(f"StrayQuote: line 3 has {what}")
 
@@ -428,11 +426,7 @@ class TestDashboardCsv:
         assert good(df)["output_tokens"].to_list() == ([10, 0] if line_end else [10])
         want = [] if line_end else [dashboard_csv.CUT_REASON]
         assert bad(df)["reason"].to_list() == want
-        landing = tmp_path / "landing"
-        landing.mkdir()
-        path.rename(landing / "export.csv")
-        con = prepare(duckdb.connect(":memory:"))
-        (outcome,) = ingest_landing(con, landing)
+        con, outcome = self.ingest(tmp_path, path)
         assert (outcome.rows_loaded, outcome.rows_rejected) == (2 - len(want), len(want))
 
     @pytest.mark.parametrize("second_header", [HEADER, ",".join(reversed(HEADER.split(",")))])
@@ -453,11 +447,7 @@ class TestDashboardCsv:
             "file?)"]
         assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5),
                                                                dt.date(2025, 10, 6)]
-        landing = tmp_path / "landing"
-        landing.mkdir()
-        path.rename(landing / "export.csv")
-        con = prepare(duckdb.connect(":memory:"))
-        (outcome,) = ingest_landing(con, landing)
+        con, outcome = self.ingest(tmp_path, path)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected,
                 outcome.rows_not_usage) == ("loaded", 2, 1, 1)
         assert outcome.error == "1 of 3 rows rejected (1 of them not model usage), see " \
