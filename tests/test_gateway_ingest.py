@@ -315,6 +315,24 @@ def test_a_stray_quote_in_a_spend_log_rejects_it_naming_the_line(tmp_path, rows,
     assert (again.status, again.rows_loaded, again.rows_rejected) == ("loaded", rows, 0)
 
 
+def test_a_spend_log_cut_inside_a_quoted_value_loads_its_whole_rows(tmp_path):
+    """A download that stopped inside the last row's metadata leaves a quoted value running
+    on to the end of the file. That row is quarantined as cut short and the others load, as
+    a cut between values is; it is no stray quote (the file has no line end after it), which
+    would reject the whole file."""
+    from pipelines.lib.litellm_csv import SHORT_REASON
+    landing = tmp_path / "landing"
+    write(landing, "spend.csv", [litellm_row(f"r{i}", "gpt-4o", 100, 10, "", "alpha",
+                                             "success") for i in range(5)], 1)
+    data = (landing / "spend.csv").read_bytes()
+    cut = data.rindex(b"user_api_key_team_alias")
+    (landing / "spend.csv").write_bytes(data[:cut])
+    con, outcome = read_once(landing)
+    assert (outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected) == (
+        "loaded", 5, 4, 1)
+    assert quarantined(con, "r4") == [(SHORT_REASON, True)]
+
+
 def test_a_line_too_long_for_the_reader_says_a_stray_quote_may_be_why():
     """A '"' typed at the start of a value in a spend log whose values hold quotes (its
     metadata JSON) can run on for megabytes: DuckDB's serial reader then stops at its

@@ -282,7 +282,18 @@ def quote_problem_of(error: Exception, path: Path) -> tuple[int, str] | None:
     text = head.decode("utf-8-sig", errors="replace")
     if not whole:
         text = text[: text.rfind("\n") + 1]
-    return quote_problem(text, breaks_in_values=True, whole=whole)
+    return quote_problem(text, breaks_in_values=True, whole=whole and _ends_a_line(path))
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether the file's last byte ends a line. One that does not was cut mid-row (a
+    download that stopped): a quoted value running on to its end is that cut, whose row the
+    reader quarantines as cut short (``SHORT``), not a stray quote."""
+    with path.open("rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return True
+        fh.seek(-1, 2)
+        return fh.read(1) in (b"\n", b"\r")
 
 
 def file_quote_problem(path: Path) -> tuple[int, str] | None:
@@ -293,7 +304,7 @@ def file_quote_problem(path: Path) -> tuple[int, str] | None:
     the rest of the file with its quoting inverted, as a row of many fields, most of them
     dropped: the requests after the quote would be lost but for one quarantined row."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        return strict_quote_problem(fh)
+        return strict_quote_problem(fh, whole=_ends_a_line(path))
 
 
 def needs_serial_read(error: Exception) -> bool:

@@ -3,7 +3,12 @@ in-memory warehouse (``ingest_landing``, the refresh's ingest): the file must ei
 every row accounted for (read, and loaded or quarantined) or be rejected whole naming the line
 the quote is on. Needs ``make demo``'s ``warehouse/landing``.
 
+With ``--cuts`` the log is cut at a random byte of its second half instead (a download that
+stopped, no line end after it): it must load every whole row before the cut, the cut row
+quarantined or, when only its last value lost its end, loaded.
+
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 60
+    .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 40 --cuts
 """
 
 from __future__ import annotations
@@ -55,5 +60,29 @@ def main(sets: int) -> None:
     print("wrong:", wrong or "none")
 
 
+def main_cuts(sets: int) -> None:
+    src = SPEND_LOG.read_bytes()
+    seen: collections.Counter[str] = collections.Counter()
+    wrong = []
+    for seed in range(sets):
+        at = random.Random(seed).randrange(len(src) // 2, len(src))
+        whole = src[:at].count(b"\n") - 1  # the rows before the cut line
+        with tempfile.TemporaryDirectory() as tmp:
+            landing = Path(tmp) / "landing"
+            landing.mkdir()
+            (landing / "spend.csv").write_bytes(src[:at])
+            (o,) = ingest_landing(prepare(duckdb.connect()), landing)
+        if o.status == "loaded" and o.rows_loaded >= whole and o.rows_read <= whole + 1 \
+                and o.rows_loaded + o.rows_rejected == o.rows_read:
+            seen["loaded every whole row, the cut one "
+                 + ("quarantined" if o.rows_rejected else "loaded")] += 1
+        else:
+            wrong.append(f"seed {seed}: cut on line {whole + 2}: {o.status}, {o.rows_read} read, "
+                         f"{o.rows_loaded} loaded of {whole} whole rows: {o.error}")
+    print(f"{sets} cuts of a spend log: {dict(seen)}")
+    print("wrong:", wrong or "none")
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 60)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 60
+    main_cuts(count) if "--cuts" in sys.argv else main(count)
