@@ -178,8 +178,8 @@ def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
 def parse_dashboard_csv(path: Path) -> DashboardSheet:
     """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good). A
     row with more fields than the header names is quarantined (``SURPLUS_REASON``), and so is
-    a last row cut short (``CUT_REASON``); a sheet whose every row is longer is refused
-    (:class:`RaggedRows`)."""
+    a last row cut short (``CUT_REASON``); a sheet whose rows are mostly longer is refused
+    (:class:`RaggedRows`), and so is one with a stray quote (:class:`formats.StrayQuote`)."""
     source, text, encoding = _readable(path)
     try:
         df = pl.read_csv(source, infer_schema=False, encoding="utf8",
