@@ -243,13 +243,13 @@ def test_a_stray_quote_in_the_team_directory_is_said_not_a_silent_loss_of_teams(
     now stops there, saying which line; the lines before it map. A value run over lines by a
     quote at each end is said, and the lines after it map."""
     path = tmp_path / "teams.csv"
-    path.write_text('key_type,key_value,team,owner\n# owners\napi_key_id,key_0,chat,#chat\n'
+    path.write_text('key_type,key_value,team,owner\n# owners\napi_key_id,key_0,chat,#chat\n\n'
                     'api_key_id,key_1,search,"Ines\nproject_id,proj_a,search,ines@x\n'
                     'project_id,proj_b,growth,#growth\nproject_id,proj_c,voice,"Nair, Priya"\n')
     keys, problems = cat.read_team_directory(path)
     assert [k.key_value for k in keys] == ["key_0"]
     assert problems == [
-        "teams.csv line 4 (or one after it) has a '\"' where CSV allows none (',' expected "
+        "teams.csv line 5 (or one after it) has a '\"' where CSV allows none (',' expected "
         "after '\"'), so nothing from there on can be read: remove the quote, or quote the "
         "whole value and double each quote inside it"]
     path.write_text('key_type,key_value,team,owner\napi_key_id,key_1,search,"Ines\n'
@@ -259,6 +259,11 @@ def test_a_stray_quote_in_the_team_directory_is_said_not_a_silent_loss_of_teams(
     assert problems == ["teams.csv lines 2-3 are read as one row: a value runs over them (a "
                         "stray '\"' at its start?): remove the quote, or quote the whole "
                         "value and double each quote inside it"]
+    # blank lines between entries are no such value
+    path.write_text("key_type,key_value,team,owner\napi_key_id,key_1,search,Ines\n\n\n"
+                    "project_id,proj_b,growth,#growth\n\n")
+    keys, problems = cat.read_team_directory(path)
+    assert ([k.key_value for k in keys], problems) == (["key_1", "proj_b"], [])
 
 
 def test_a_stray_quote_in_an_override_stops_the_read_naming_the_line(tmp_path):

@@ -217,11 +217,13 @@ def _rows(path: Path, header: list[str],
     given ``problems``, is said there, the row left out (and after a '"' CSV allows nowhere,
     every line from its row on)."""
     numbers: list[int] = []  # the file's line number of each line the reader is given
+    blank: list[bool] = []  # and whether it is blank (the reader skips those)
 
     def data_lines(fh):
         for number, line in enumerate(fh, start=1):
             if not line.startswith("#"):
                 numbers.append(number)
+                blank.append(not line.strip())
                 yield line
 
     try:
@@ -250,7 +252,7 @@ def _rows(path: Path, header: list[str],
         read = reader.line_num  # the lines given to the reader so far
         try:
             for row in reader:
-                start, line = numbers[read], numbers[reader.line_num - 1]
+                line = numbers[reader.line_num - 1]
                 read = reader.line_num
                 if (surplus := row.pop(None, None)) is not None:
                     problem(f"line {line} has {len(reader.fieldnames) + len(surplus)} fields "
@@ -258,14 +260,18 @@ def _rows(path: Path, header: list[str],
                             f"an unquoted {sep!r}, or a decimal comma?): quote the value, or "
                             "write decimals with a point")
                     continue
-                if line != start:
+                # (blank lines between rows are skipped by the reader, not values)
+                if breaks := sum(v.count("\n") for v in row.values() if isinstance(v, str)):
+                    start = numbers[reader.line_num - 1 - breaks]
                     problem(f"lines {start}-{line} are read as one row: a value runs over "
                             "them (a stray '\"' at its start?): remove the quote, or quote "
                             "the whole value and double each quote inside it")
                     continue
                 rows.append((line, row))
         except csv.Error as exc:
-            start = numbers[read] if read < len(numbers) else numbers[-1]
+            # the line the row it could not read starts on
+            start = next((numbers[i] for i in range(read, len(numbers)) if not blank[i]),
+                         numbers[-1])
             problem(f"line {start} (or one after it) has a '\"' where CSV allows none "
                     f"({exc}), so nothing from there on can be read: remove the quote, or "
                     "quote the whole value and double each quote inside it")
