@@ -429,6 +429,48 @@ class TestDashboardCsv:
         con, outcome = self.ingest(tmp_path, path)
         assert (outcome.rows_loaded, outcome.rows_rejected) == (2 - len(want), len(want))
 
+    COST_HEADER = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,"
+                   "amount_currency,line_item,project_id,organization_id,organization_name")
+
+    @pytest.mark.parametrize("sheet", ["cost view", "every value quoted"])
+    def test_a_sheet_cut_inside_a_quoted_value_loads_its_whole_rows(self, tmp_path, sheet):
+        """A download cut inside a quoted value (the cost view's organisation name, or any
+        value of a sheet saved with every value quoted) was refused whole as a stray quote.
+        Its whole rows now load and the cut row is quarantined, what it held kept in raw."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        if sheet == "cost view":
+            row = "{s},{e},,,0.42,usd,gpt-4o,proj_1,org_1,\"Acme, Inc\""
+            header, rows = self.COST_HEADER, [row.format(s=s, e=e),
+                                              row.format(s=e, e=e + 86400)[:-4]]
+            kept = '"organization_name":"Acme, "'
+        else:
+            values = "{s},{e},,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
+            header = ",".join(f'"{n}"' for n in self.HEADER.split(","))
+            rows = [",".join(f'"{v}"' for v in values.format(s=s, e=e + d).split(","))
+                    for d in (0, 86400)]
+            rows[1] = rows[1][: rows[1].index('"key_1"') + 4]
+            kept = '"api_key_id":"key"'
+        path = tmp_path / "export.csv"
+        path.write_bytes("\r\n".join([header, *rows]).encode())
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert read == 2
+        assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5)]
+        assert bad(df)["reason"].to_list() == [dashboard_csv.CUT_QUOTE_REASON]
+        assert kept in bad(df)["raw"].item()
+        con, outcome = self.ingest(tmp_path, path)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 1)
+
+    def test_an_unclosed_quote_on_a_last_line_that_ends_is_still_a_stray_quote(self,
+                                                                               tmp_path):
+        """Only a quote left open by the file's end is a cut: one on a last line that has
+        its line end is a stray quote, and the sheet is refused naming the line."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        path = self.write(tmp_path, f"{s},{e},,,0.42,usd,gpt-4o,proj_1,org_1,Acme",
+                          f"{e},{e + 86400},,,0.42,usd,gpt-4o,proj_1,org_1,\"Acme",
+                          header=self.COST_HEADER)
+        with pytest.raises(StrayQuote, match=r"^line 3 has "):
+            dashboard_csv.parse_dashboard_csv(path)
+
     @pytest.mark.parametrize("second_header", [HEADER, ",".join(reversed(HEADER.split(",")))])
     def test_two_sheets_concatenated_set_the_second_header_apart(self, tmp_path,
                                                                  second_header):

@@ -130,6 +130,12 @@ class DashboardSheet(NamedTuple):
 CUT_REASON = ("fewer fields than the header names, and no line end after it: the file's "
               "last row, cut short (a download that stopped?); its values would load as "
               "empty")
+#: the reason of a sheet's last row when a quoted value in it is still open at the file's end:
+#: a download cut inside that value (the cost view's organisation name, or any value of a
+#: sheet saved with every value quoted). Read with the value closed there, so that what it
+#: held is kept in raw; a quote left open on a line that ends is a stray one (StrayQuote)
+CUT_QUOTE_REASON = ("a quoted value still open at the file's end, and no line end after it: "
+                    "the file's last row, cut inside that value (a download that stopped?)")
 #: the helper columns of a row's width problem and of the fields past the header's last
 _RAGGED, _SURPLUS = "_ragged", "_surplus_fields"
 
@@ -140,6 +146,17 @@ def _readable(path: Path) -> tuple[Path | bytes, str, str]:
     (:func:`formats.decode_sheet`)."""
     text, encoding = decode_sheet(path.read_bytes())
     return (path if encoding == "utf-8" else text.encode("utf-8")), text, encoding
+
+
+def _cut_in_quote(text: str) -> bool:
+    """Whether CSV ``text`` ends inside a quoted value: no line end after its last line, the
+    first line whose quotes do not pair up (:func:`formats.quote_problem`), and not its
+    header."""
+    if text.endswith(("\n", "\r")):
+        return False
+    found = quote_problem(text)
+    last = text.count("\n") + 1
+    return found is not None and found[0] == last > 1
 
 
 def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
@@ -178,9 +195,14 @@ def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
 def parse_dashboard_csv(path: Path) -> DashboardSheet:
     """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good). A
     row with more fields than the header names is quarantined (``SURPLUS_REASON``), and so is
-    a last row cut short (``CUT_REASON``); a sheet whose rows are mostly longer is refused
-    (:class:`RaggedRows`), and so is one with a stray quote (:class:`formats.StrayQuote`)."""
+    a last row cut short (``CUT_REASON``) or cut inside a quoted value (``CUT_QUOTE_REASON``);
+    a sheet whose rows are mostly longer is refused (:class:`RaggedRows`), and so is one with
+    a stray quote (:class:`formats.StrayQuote`)."""
     source, text, encoding = _readable(path)
+    cut_in_quote = _cut_in_quote(text)
+    if cut_in_quote:  # read with the open value closed where the file ends
+        text += '"'
+        source = text.encode("utf-8")
     try:
         df = pl.read_csv(source, infer_schema=False, encoding="utf8",
                          empty_string_is_null=False, separator=separator_of(first_line(path)),
@@ -198,6 +220,10 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     present = set(header)
     measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
     df = _ragged(df, text)
+    if cut_in_quote:
+        last = pl.int_range(pl.len()) == pl.len() - 1
+        df = df.with_columns(pl.when(last).then(pl.lit(CUT_QUOTE_REASON))
+                             .otherwise(pl.col(_RAGGED)).alias(_RAGGED))
     df = df.with_row_index("position").with_columns(pl.col("position").cast(pl.Int64))
     non_empty = pl.any_horizontal(
         [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in measure_cols]

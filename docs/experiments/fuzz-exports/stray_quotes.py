@@ -7,13 +7,21 @@ With ``--cuts`` the log is cut at a random byte of its second half instead (a do
 stopped, no line end after it): it must load every whole row before the cut, the cut row
 quarantined or, when only its last value lost its end, loaded.
 
+With ``--sheet-cuts`` the demo's dashboard sheet is cut so, every other set saved with every
+value quoted and CRLF line ends first (as a spreadsheet may save it): the cut file must load
+what the same file cut at the line end before the cut loads, plus the cut row, quarantined
+or loaded.
+
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 60
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 40 --cuts
+    .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 40 --sheet-cuts
 """
 
 from __future__ import annotations
 
 import collections
+import csv
+import io
 import random
 import re
 import sys
@@ -29,6 +37,7 @@ from pipelines.lib.duck import prepare  # noqa: E402
 from pipelines.lib.ingest import ingest_landing  # noqa: E402
 
 SPEND_LOG = ROOT / "warehouse" / "landing" / "gateway" / "litellm_spend_logs.csv"
+SHEET = ROOT / "warehouse" / "landing" / "dashboard" / "activity_export.csv"
 
 
 def main(sets: int) -> None:
@@ -83,6 +92,45 @@ def main_cuts(sets: int) -> None:
     print("wrong:", wrong or "none")
 
 
+def _ingest(data: bytes, name: str):  # -> ingest.FileOutcome
+    with tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp) / "landing"
+        landing.mkdir()
+        (landing / name).write_bytes(data)
+        (o,) = ingest_landing(prepare(duckdb.connect()), landing)
+    return o
+
+
+def main_sheet_cuts(sets: int) -> None:
+    plain = SHEET.read_bytes()
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(
+        csv.reader(io.StringIO(plain.decode())))
+    quoted = out.getvalue().encode()
+    seen: collections.Counter[str] = collections.Counter()
+    wrong = []
+    for seed in range(sets):
+        src, how = (quoted, "every value quoted") if seed % 2 else (plain, "as exported")
+        at = random.Random(seed).randrange(len(src) // 2, len(src))
+        cut = src[:at]
+        whole = _ingest(cut[: cut.rfind(b"\n") + 1], "export.csv")  # its whole rows only
+        o = _ingest(cut, "export.csv")
+        if o.status == "loaded" and o.rows_loaded >= whole.rows_loaded \
+                and o.rows_read <= whole.rows_read + 1 \
+                and o.rows_loaded + o.rows_rejected == o.rows_read:
+            seen[f"{how}: loaded every whole row, the cut one "
+                 + ("quarantined" if o.rows_rejected > whole.rows_rejected else "loaded")] += 1
+        else:
+            wrong.append(f"seed {seed} ({how}): cut at byte {at}: {o.status}, {o.rows_read} "
+                         f"read, {o.rows_loaded} loaded of {whole.rows_loaded} whole rows: "
+                         f"{o.error}")
+    print(f"{sets} cuts of a dashboard sheet: {dict(seen)}")
+    print("wrong:", wrong or "none")
+
+
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    main_cuts(count) if "--cuts" in sys.argv else main(count)
+    if "--sheet-cuts" in sys.argv:
+        main_sheet_cuts(count)
+    else:
+        main_cuts(count) if "--cuts" in sys.argv else main(count)
