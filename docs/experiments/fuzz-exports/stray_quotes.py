@@ -10,11 +10,12 @@ quarantined or, when only its last value lost its end, loaded.
 With ``--sheet-cuts`` the demo's dashboard sheet is cut so, every other set saved with every
 value quoted and CRLF line ends first (as a spreadsheet may save it): the cut file must load
 what the same file cut at the line end before the cut loads, plus the cut row, quarantined
-or loaded.
+or loaded. With ``--sheet`` the quote is put into the demo's dashboard sheet instead.
 
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 60
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 40 --cuts
     .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 40 --sheet-cuts
+    .venv/bin/python docs/experiments/fuzz-exports/stray_quotes.py 60 --sheet
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ SPEND_LOG = ROOT / "warehouse" / "landing" / "gateway" / "litellm_spend_logs.csv
 SHEET = ROOT / "warehouse" / "landing" / "dashboard" / "activity_export.csv"
 
 
-def main(sets: int) -> None:
-    src = SPEND_LOG.read_bytes()
-    rows = src.count(b"\n") - 1  # the demo's log has no line breaks inside values
+def main(sets: int, path: Path = SPEND_LOG) -> None:
+    src = path.read_bytes()
+    # the demo's files have no line breaks inside values; a sheet's empty buckets are not
+    # read as rows
+    rows = _ingest(src, path.name).rows_read if path == SHEET else src.count(b"\n") - 1
     seen: collections.Counter[str] = collections.Counter()
     wrong = []
     for seed in range(sets):
@@ -51,7 +54,7 @@ def main(sets: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp) / "landing"
             landing.mkdir()
-            (landing / "spend.csv").write_bytes(src[:at] + b'"' + src[at:])
+            (landing / path.name).write_bytes(src[:at] + b'"' + src[at:])
             (o,) = ingest_landing(prepare(duckdb.connect()), landing)
         if o.status == "rejected":
             named = re.search(r"line (\d+)", o.error or "")
@@ -65,7 +68,8 @@ def main(sets: int) -> None:
         else:
             wrong.append(f"seed {seed}: quote on line {line}: {o.rows_read} of {rows} rows read, "
                          f"{o.rows_loaded} loaded, {o.rows_rejected} quarantined")
-    print(f"{sets} sets over a {rows:,}-row spend log: {dict(seen)}")
+    print(f"{sets} sets over a {rows:,}-row {'sheet' if path == SHEET else 'spend log'}: "
+          f"{dict(seen)}")
     print("wrong:", wrong or "none")
 
 
@@ -132,5 +136,7 @@ if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 60
     if "--sheet-cuts" in sys.argv:
         main_sheet_cuts(count)
+    elif "--sheet" in sys.argv:
+        main(count, SHEET)
     else:
         main_cuts(count) if "--cuts" in sys.argv else main(count)
