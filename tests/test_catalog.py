@@ -236,32 +236,40 @@ def test_a_team_line_with_a_field_too_many_is_a_problem_not_a_truncated_name(tmp
     assert not problems
 
 
-def test_a_stray_quote_in_the_team_directory_is_said_not_a_silent_loss_of_teams(tmp_path):
+def test_a_stray_quote_in_the_team_directory_loses_only_its_line(tmp_path):
     """An owner typed `"Ines` opened a quoted value that Python's lenient reader ran on to
     the next quote, four lines further: the mappings between were read into one owner and
-    gone, unsaid, and the line with the next quote was reported for another reason. The read
-    now stops there, saying which line; the lines before it map. A value run over lines by a
-    quote at each end is said, and the lines after it map."""
+    gone, unsaid. Read strictly as a whole, nothing after the quote could be split (the
+    forty-second session's reader stopped there, the teams after it unassigned). Each line
+    is now read on its own: the line with the quote is said and left out, every other line
+    maps."""
     path = tmp_path / "teams.csv"
     path.write_text('key_type,key_value,team,owner\n# owners\napi_key_id,key_0,chat,#chat\n\n'
                     'api_key_id,key_1,search,"Ines\nproject_id,proj_a,search,ines@x\n'
-                    'project_id,proj_b,growth,#growth\nproject_id,proj_c,voice,"Nair, Priya"\n')
+                    'project_id,proj_b,growth,#growth\nproject_id,proj_c,voice,"Nair, Priya"\n'
+                    'project_id,proj_d,voice,"Nair" P.\n  \nuser_id,user_1,voice,\n')
     keys, problems = cat.read_team_directory(path)
-    assert [k.key_value for k in keys] == ["key_0"]
+    assert [(k.key_value, k.owner) for k in keys] == [
+        ("key_0", "#chat"), ("proj_a", "ines@x"), ("proj_b", "#growth"),
+        ("proj_c", "Nair, Priya"), ("user_1", None)]
     assert problems == [
-        "teams.csv line 5 (or one after it) has a '\"' where CSV allows none (',' expected "
-        "after '\"'), so nothing from there on can be read: remove the quote, or quote the "
-        "whole value and double each quote inside it"]
+        "teams.csv line 5 has a quoted value that does not close on it (a stray '\"' at its "
+        "start?), so it is not read: remove the quote, or quote the whole value and double "
+        "each quote inside it",
+        "teams.csv line 9 has a '\"' where CSV allows none (',' expected after '\"'), so it "
+        "is not read: remove the quote, or quote the whole value and double each quote "
+        "inside it"]
+    # a value run over two lines by a quote at each end: the first is said; the second is
+    # read as the row it is, its stray quote kept in the owner's name
     path.write_text('key_type,key_value,team,owner\napi_key_id,key_1,search,"Ines\n'
                     'project_id,proj_a,search,ines@x"\nproject_id,proj_b,growth,#growth\n')
     keys, problems = cat.read_team_directory(path)
-    assert [k.key_value for k in keys] == ["proj_b"]
-    assert problems == ["teams.csv lines 2-3 are read as one row: a value runs over them (a "
-                        "stray '\"' at its start?): remove the quote, or quote the whole "
-                        "value and double each quote inside it"]
-    # blank lines between entries are no such value
-    path.write_text("key_type,key_value,team,owner\napi_key_id,key_1,search,Ines\n\n\n"
-                    "project_id,proj_b,growth,#growth\n\n")
+    assert [(k.key_value, k.owner) for k in keys] == [("proj_a", 'ines@x"'),
+                                                     ("proj_b", "#growth")]
+    assert [p.split(" has ")[0] for p in problems] == ["teams.csv line 2"]
+    # blank lines between entries, and at the end, are no rows
+    path.write_text("key_type,key_value,team,owner\r\napi_key_id,key_1,search,Ines\r\n\r\n"
+                    "\nproject_id,proj_b,growth,#growth\n\n")
     keys, problems = cat.read_team_directory(path)
     assert ([k.key_value for k in keys], problems) == (["key_1", "proj_b"], [])
 
@@ -274,8 +282,8 @@ def test_a_stray_quote_in_an_override_stops_the_read_naming_the_line(tmp_path):
     path.write_text(f"{header}\ngpt-4o,2026-03-01,,\"2.50,1.25,10.00\n"
                     "gpt-4o-mini,2026-03-01,,0.15,0.075,0.60\n")
     with pytest.raises(cat.CatalogError, match=re.escape(
-            "overrides.csv line 2 (or one after it) has a '\"' where CSV allows none "
-            "(unexpected end of data)")):
+            "overrides.csv line 2 has a quoted value that does not close on it (a stray '\"' "
+            "at its start?), so it is not read")):
         cat.read_overrides(path)
 
 

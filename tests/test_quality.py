@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from tests.conftest import REPO, run_job
+from tests.exports import TEAMS
 
 
 def report_health(radar) -> dict:
@@ -44,6 +45,7 @@ def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
     assert evaluations["deprecated_totals_match_daily"] == (True, "ERROR")
     assert evaluations["catalog_prices_are_valid"] == (True, "ERROR")
     assert evaluations["landing_folder_has_exports"] == (True, "WARN")
+    assert evaluations["team_directory_reads_cleanly"] == (True, "WARN")
     # the fixture has a negative count and a JSON file that is not a usage page
     assert evaluations["nothing_quarantined_this_run"] == (False, "WARN")
     rows = fixture_exports.query(
@@ -266,6 +268,37 @@ def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(
     # nothing was attributed with a guess: no mart was built from an empty directory
     assert not fixture_exports.warehouse.exists() or not fixture_exports.query(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'")[0][0]
+
+
+def test_a_team_directory_line_that_does_not_map_warns_and_the_others_map(
+        fixture_exports, refresh):
+    """team_directory_reads_cleanly: a typo in the team directory (a stray quote, here on the
+    line before alpha's) was only a line in the run log, and it stopped the read, so alpha's
+    usage went to unassigned. The line is now skipped alone, the run succeeds, and the
+    check warns, naming the line; with the line mended it passes."""
+    def teams_of_usage() -> set[str]:
+        return {t for (t,) in fixture_exports.query(
+            "SELECT DISTINCT team FROM marts.usage_cost_daily")}
+
+    fixture_exports.teams.write_text(
+        'key_type,key_value,team\napi_key_id,key_batch,"batch-team\nproject_id,proj_a,alpha\n'
+        'litellm_team_id,team-x,growth\n')
+    result = refresh()
+    assert check_evaluations(result)["team_directory_reads_cleanly"] == (False, "WARN")
+    (observed,) = fixture_exports.query(
+        "SELECT observed FROM quality.check_results WHERE \"check\" = "
+        "'team_directory_reads_cleanly' AND run_id = $run", {"run": result.run_id})[0]
+    found = json.loads(observed)
+    assert (found["keys_mapped"], found["lines_not_read"]) == (2, 1)
+    assert found["problems"][0].startswith("teams.csv line 2 has a quoted value that does "
+                                           "not close on it")
+    assert {"alpha", "growth"} <= teams_of_usage()
+    assert "batch-team" not in teams_of_usage()
+
+    fixture_exports.teams.write_text(TEAMS)
+    result = refresh()
+    assert check_evaluations(result)["team_directory_reads_cleanly"] == (True, "WARN")
+    assert "batch-team" in teams_of_usage()
 
 
 def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, refresh):

@@ -207,75 +207,63 @@ def _rows(path: Path, header: list[str],
     """The data rows of a CSV whose ``#`` lines are comments, each with its line number in the
     file as an editor shows it (comment lines counted), for error messages.
 
-    A row with more fields than the header names (a value with an unquoted separator, a
-    decimal comma in a comma-separated file: ``2,50`` would read as 2 and 50 in two columns)
-    is never read: its values from the split on sit in the wrong columns. Nor is a row with a
-    value over several lines (a stray '"' at a value's start, and another further on: the
-    lines between read as one value), and the read ends at a '"' CSV allows nowhere (a stray
-    one, met by a later quote: the lenient reader took every line up to it into one value,
-    and their teams or prices were gone unsaid). Each stops the read (``CatalogError``), or,
-    given ``problems``, is said there, the row left out (and after a '"' CSV allows nowhere,
-    every line from its row on)."""
-    numbers: list[int] = []  # the file's line number of each line the reader is given
-    blank: list[bool] = []  # and whether it is blank (the reader skips those)
-
-    def data_lines(fh):
-        for number, line in enumerate(fh, start=1):
-            if not line.startswith("#"):
-                numbers.append(number)
-                blank.append(not line.strip())
-                yield line
-
+    Each line is read on its own, by Python's strict CSV reader: no value of these files
+    holds a line break, and a file edited by hand is where a stray '"' gets typed. The
+    lenient reader ran every line after one (``"Ines``) into a single value up to the next
+    quote, their teams or prices gone unsaid; read as a whole, a strict reader cannot split
+    anything after it. A line with a quoted value that does not close on it, or a '"' CSV
+    allows nowhere, is not read; nor is a row with more fields than the header names (a
+    value with an unquoted separator, a decimal comma in a comma-separated file: ``2,50``
+    would read as 2 and 50 in two columns): its values from the split on sit in the wrong
+    columns. Each stops the read (``CatalogError``), or, given ``problems``, is said there,
+    that line left out and the lines after it read."""
     try:
         # a file edited in a spreadsheet on Windows is Windows-1252 (an owner's accented name)
         text, _ = decode_sheet(path.read_bytes())
     except ValueError as exc:
         raise CatalogError(f"{path}: {exc}") from exc
-    with io.StringIO(text, newline="") as fh:
-        lines = data_lines(fh)
-        first = next(lines, "")
-        # a sheet saved in a locale that writes decimal commas separates with semicolons
-        sep = separator_of(first)
-        reader = csv.DictReader(itertools.chain([first], lines), delimiter=sep, strict=True)
-        reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
-        missing = [c for c in header if c not in reader.fieldnames]
-        if missing:
-            raise CatalogError(f"{path}: missing columns {missing}; expected the header "
-                               f"{','.join(header)}, got {reader.fieldnames}")
+    # (blank lines between rows are no rows)
+    lines = [(number, line) for number, line in
+             enumerate(io.StringIO(text, newline=""), start=1)
+             if not line.startswith("#") and line.strip()]
+    # a sheet saved in a locale that writes decimal commas separates with semicolons
+    sep = separator_of(lines[0][1] if lines else "")
 
-        def problem(why: str) -> None:
-            if problems is None:
-                raise CatalogError(f"{path} {why}")
-            problems.append(f"{path.name} {why}")
+    def problem(why: str) -> None:
+        if problems is None:
+            raise CatalogError(f"{path} {why}")
+        problems.append(f"{path.name} {why}")
 
-        rows = []
-        read = reader.line_num  # the lines given to the reader so far
+    def fields(number: int, line: str) -> list[str] | None:
         try:
-            for row in reader:
-                line = numbers[reader.line_num - 1]
-                read = reader.line_num
-                if (surplus := row.pop(None, None)) is not None:
-                    problem(f"line {line} has {len(reader.fieldnames) + len(surplus)} fields "
-                            f"where the header names {len(reader.fieldnames)} (a value with "
-                            f"an unquoted {sep!r}, or a decimal comma?): quote the value, or "
-                            "write decimals with a point")
-                    continue
-                # (blank lines between rows are skipped by the reader, not values)
-                if breaks := sum(v.count("\n") for v in row.values() if isinstance(v, str)):
-                    start = numbers[reader.line_num - 1 - breaks]
-                    problem(f"lines {start}-{line} are read as one row: a value runs over "
-                            "them (a stray '\"' at its start?): remove the quote, or quote "
-                            "the whole value and double each quote inside it")
-                    continue
-                rows.append((line, row))
+            return next(csv.reader([line], delimiter=sep, strict=True), [])
         except csv.Error as exc:
-            # the line the row it could not read starts on
-            start = next((numbers[i] for i in range(read, len(numbers)) if not blank[i]),
-                         numbers[-1])
-            problem(f"line {start} (or one after it) has a '\"' where CSV allows none "
-                    f"({exc}), so nothing from there on can be read: remove the quote, or "
-                    "quote the whole value and double each quote inside it")
-        return rows
+            why = ("a quoted value that does not close on it (a stray '\"' at its start?)"
+                   if "unexpected end of data" in str(exc)
+                   else f"a '\"' where CSV allows none ({exc})")
+            problem(f"line {number} has {why}, so it is not read: remove the quote, or quote "
+                    "the whole value and double each quote inside it")
+            return None
+
+    names = [name.strip() for name in (fields(*lines[0]) or [])] if lines else []
+    missing = [c for c in header if c not in names]
+    if missing:
+        raise CatalogError(f"{path}: missing columns {missing}; expected the header "
+                           f"{','.join(header)}, got {names}")
+    rows = []
+    for number, line in lines[1:]:
+        values = fields(number, line)
+        if values is None:
+            continue
+        if len(values) > len(names):
+            problem(f"line {number} has {len(values)} fields where the header names "
+                    f"{len(names)} (a value with an unquoted {sep!r}, or a decimal comma?): "
+                    "quote the value, or write decimals with a point")
+            continue
+        # a row with fewer fields: the missing ones are None, as the csv module's DictReader
+        # gives them
+        rows.append((number, dict(itertools.zip_longest(names, values))))
+    return rows
 
 
 def read_prices(path: Path) -> list[Price]:

@@ -20,6 +20,8 @@ from pipelines.lib.catalog import (
     CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     KNOWN_THROUGH_SQL,
+    configured_file,
+    read_team_directory,
 )
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
@@ -574,6 +576,30 @@ def nothing_quarantined_this_run(
                         "not_model_usage_this_run": int(files["rows_not_usage"].sum())})
 
 
+TEAM_DIRECTORY = dg.AssetKey(["catalog", "team_directory"])
+
+
+@dg.asset_check(asset=TEAM_DIRECTORY, pool=WAREHOUSE_POOL,
+                description="WARN: every line of the team directory (RADAR_TEAMS_FILE) maps a "
+                "key. A line that does not (a stray quote, an unknown key type, a key already "
+                "mapped to another team, a missing team) is skipped, and the usage it would "
+                "have matched falls to the next key or to unassigned: the metadata lists each "
+                "such line and why.")
+def team_directory_reads_cleanly(
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    path = configured_file("RADAR_TEAMS_FILE", radar.settings().teams_file)
+    keys, problems = read_team_directory(path)
+    found = pl.DataFrame({"problem": problems}, schema={"problem": pl.String})
+    outcome = gx.run_suite("team_directory", found, [("ExpectTableRowCountToEqual",
+                                                      {"value": 0})])
+    with warehouse.get_connection() as con:
+        return _finish(context, con, TEAM_DIRECTORY, WARN, outcome,
+                       {"teams_file": str(path), "keys_mapped": len(keys),
+                        "lines_not_read": len(problems), "problems": problems[:20]})
+
+
 def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,
                      description: str) -> dg.AssetChecksDefinition:
     """A WARN check listing pairs of files whose groupings of the same day do not nest
@@ -664,6 +690,7 @@ def catalog_sources_agree(
 
 checks = [
     catalog_sources_agree, landing_folder_has_exports, usage_is_current,
+    team_directory_reads_cleanly,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
     deprecated_totals_match_daily, callers_add_up_to_deprecated_usage, unpriced_share_is_small,
