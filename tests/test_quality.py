@@ -294,6 +294,8 @@ def test_a_team_directory_line_that_does_not_map_warns_and_the_others_map(
                                            "not close on it")
     assert {"alpha", "growth"} <= teams_of_usage()
     assert "batch-team" not in teams_of_usage()
+    assert fixture_exports.query("SELECT position, problem FROM "
+                                 "catalog.team_directory_problems") == [(1, found["problems"][0])]
 
     fixture_exports.teams.write_text(TEAMS)
     result = refresh()

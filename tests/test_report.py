@@ -154,6 +154,40 @@ def test_unassigned_deprecated_callers_are_listed_to_be_mapped(radar):
     assert "proj_z" in unassigned and "proj_a" not in unassigned and "proj_y" not in unassigned
 
 
+def test_team_directory_lines_that_map_nothing_are_said_under_the_unassigned(radar):
+    """A typo in the team directory leaves its key unmapped, and its traffic turns up among
+    the unassigned callers, where the person who would fix it reads: the report says which
+    lines map no key (the latest team_directory_reads_cleanly check's), and stops saying it
+    once the line is mended."""
+    import json
+
+    from tests.exports import TEAMS, bucket, completion, page
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        completion(input_tokens=1_000, output_tokens=10, num_model_requests=3,
+                   project_id="proj_z", api_key_id="key_z", model="gpt-4o-2024-08-06",
+                   batch=False)])])))
+    radar.teams.write_text(TEAMS + 'project_id,proj_z,"zeta <b>\n')
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    intro = "**Unassigned callers** (deprecated-model traffic"
+    section = text.split(intro)[1].split("## 3.")[0]
+    assert ("The team directory has 1 line mapping no key, so the usage they would claim may "
+            "be among these: teams.csv line 5 has a quoted value that does not close on it"
+            in section)
+    assert "| proj_z | key_z |" in section
+    page_html = (radar.reports / "migration-status-2026-W48.html").read_text()
+    note = page_html.split("<h3>Unassigned callers</h3>")[1].split("</table>")[0]
+    assert "teams.csv line 5 has a quoted value" in note and "zeta &lt;b&gt;" not in note
+    assert "<b>" not in note
+
+    radar.teams.write_text(TEAMS + "project_id,proj_z,zeta\n")
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    assert "mapping no key" not in text
+    assert "| proj_z | key_z |" not in text.split(intro)[1]
+
+
 def test_freshness_warns_of_missing_data_not_of_a_late_day():
     """No usage in the window, or a source that stopped inside it, is said before any figure
     (zeros would read as a finished migration); one day late is a normal export lag."""

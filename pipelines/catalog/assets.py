@@ -181,7 +181,8 @@ def team_directory(
 ) -> dg.MaterializeResult:
     """Who owns which key: one row per (key_type, key_value) from `RADAR_TEAMS_FILE`.
     Usage is attributed to the most specific match: API key, then user, then project, then
-    LiteLLM team id; then the gateway's team alias; else `unassigned`."""
+    LiteLLM team id; then the gateway's team alias; else `unassigned`. The lines that map no
+    key are in `catalog.team_directory_problems`, saying why."""
     settings = radar.settings()
     keys, problems = cat.read_team_directory(
         cat.configured_file("RADAR_TEAMS_FILE", settings.teams_file))
@@ -189,6 +190,11 @@ def team_directory(
         context.log.warning(f"team directory: {problem}")
     rows = _load(warehouse, _text_frame(keys, ["key_type", "key_value", "team", "owner"]),
                  "team_directory")
+    # kept beside it for the check and the weekly report, which say them where they are read
+    _load(warehouse, pl.DataFrame({"position": range(1, len(problems) + 1),
+                                   "problem": problems},
+                                  schema={"position": pl.Int64, "problem": pl.String}),
+          "team_directory_problems")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "teams": len({k.team for k in keys}),

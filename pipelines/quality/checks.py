@@ -20,8 +20,6 @@ from pipelines.lib.catalog import (
     CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     KNOWN_THROUGH_SQL,
-    configured_file,
-    read_team_directory,
 )
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
@@ -584,20 +582,21 @@ TEAM_DIRECTORY = dg.AssetKey(["catalog", "team_directory"])
                 "key. A line that does not (a stray quote, an unknown key type, a key already "
                 "mapped to another team, a missing team) is skipped, and the usage it would "
                 "have matched falls to the next key or to unassigned: the metadata lists each "
-                "such line and why.")
+                "such line and why, as catalog.team_directory_problems keeps them.")
 def team_directory_reads_cleanly(
     context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
-    path = configured_file("RADAR_TEAMS_FILE", radar.settings().teams_file)
-    keys, problems = read_team_directory(path)
-    found = pl.DataFrame({"problem": problems}, schema={"problem": pl.String})
-    outcome = gx.run_suite("team_directory", found, [("ExpectTableRowCountToEqual",
-                                                      {"value": 0})])
     with warehouse.get_connection() as con:
+        found = frame(con, "SELECT problem FROM catalog.team_directory_problems "
+                           "ORDER BY position")
+        (mapped,) = run(con, "SELECT count(*) FROM catalog.team_directory")[0]
+        outcome = gx.run_suite("team_directory", found, [("ExpectTableRowCountToEqual",
+                                                          {"value": 0})])
         return _finish(context, con, TEAM_DIRECTORY, WARN, outcome,
-                       {"teams_file": str(path), "keys_mapped": len(keys),
-                        "lines_not_read": len(problems), "problems": problems[:20]})
+                       {"teams_file": str(radar.settings().teams_file), "keys_mapped": mapped,
+                        "lines_not_read": len(found),
+                        "problems": found["problem"].head(20).to_list()})
 
 
 def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,

@@ -266,6 +266,10 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
     checks: list[dict[str, Any]] = []
+    # the lines of the team directory that map no key, as this run read them
+    health["team_directory_problems"] = [text for (text,) in con.execute(
+        "SELECT problem FROM catalog.team_directory_problems ORDER BY position").fetchall()
+    ] if table_exists(con, "catalog.team_directory_problems") else []
     if table_exists(con, "quality.check_results"):
         checks = _dicts(con, """
             SELECT asset, "check", severity, arg_max(passed, checked_at) AS passed,
@@ -627,6 +631,21 @@ UNASSIGNED_INTRO = ("**Unassigned callers** (deprecated-model traffic in the win
                     "team claims: add its API key, user or project to `RADAR_TEAMS_FILE`, a "
                     "line `api_key_id,<API key>,<team>`, or `user_id,...` or `project_id,...`; "
                     "the owner of a key is usually the person to ask):")
+#: the check that lists the team directory's lines that map no key
+DIRECTORY_CHECK = "team_directory_reads_cleanly"
+
+
+def directory_line(h: dict) -> str:
+    """Under the unassigned callers: the team directory's lines that map no key, whose usage
+    may be among them (empty when its latest read mapped every line)."""
+    problems = h.get("team_directory_problems") or []
+    if not problems:
+        return ""
+    shown = "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "")
+    return (f"The team directory has {_n(len(problems), 'line')} mapping no key, so the "
+            f"usage they would claim may be among these: {shown} (check {DIRECTORY_CHECK}).")
+
+
 UNASSIGNED_COLUMNS = ["source", "project", "API key", "key name (owner)", "user", "model",
                       "requests (28d)", "last seen"]
 
@@ -736,6 +755,7 @@ def render_markdown(data: ReportData) -> str:
            CALLERS_INTRO, "",
            table(CALLERS_COLUMNS, caller_rows(data), limit=100), "",
            UNASSIGNED_INTRO, "",
+           *([directory_line(h), ""] if directory_line(h) else []),
            table(UNASSIGNED_COLUMNS, unassigned_rows(data), limit=20), "",
            "## 3. Progress",
            *([note, ""] if note else []),
@@ -861,6 +881,7 @@ project, user or gateway route to change. Every caller is in
 project to the team directory (<code>RADAR_TEAMS_FILE</code>), a line
 <code>api_key_id,&lt;API key&gt;,&lt;team&gt;</code>, or <code>user_id,...</code> or
 <code>project_id,...</code>; the owner of a key is usually the person to ask.</p>
+{f'<p class="note">{_e(directory_line(data.health))}</p>' if directory_line(data.health) else ""}
 {_html_table(UNASSIGNED_COLUMNS, [[fmt(v) for v in row] for row in unassigned_rows(data)],
              {6}, table_id="unassigned")}
 <h2>3. Progress</h2>
