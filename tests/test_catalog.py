@@ -267,6 +267,13 @@ def test_a_stray_quote_in_the_team_directory_loses_only_its_line(tmp_path):
     assert [(k.key_value, k.owner) for k in keys] == [("proj_a", 'ines@x"'),
                                                      ("proj_b", "#growth")]
     assert [p.split(" has ")[0] for p in problems] == ["teams.csv line 2"]
+    # the problems are said in the file's order, whatever kind each is
+    path.write_text('key_type,key_value,team\nproject,proj_a,search\napi_key_id,"key_1,search\n'
+                    'project_id,proj_b,\n')
+    keys, problems = cat.read_team_directory(path)
+    assert not keys
+    assert [p.split(" has ")[0].split(":")[0] for p in problems] == [
+        "teams.csv line 2", "teams.csv line 3", "teams.csv line 4"]
     # blank lines between entries, and at the end, are no rows
     path.write_text("key_type,key_value,team,owner\r\napi_key_id,key_1,search,Ines\r\n\r\n"
                     "\nproject_id,proj_b,growth,#growth\n\n")

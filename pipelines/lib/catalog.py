@@ -202,8 +202,8 @@ def configured_file(variable: str, path: Path) -> Path:
     return path
 
 
-def _rows(path: Path, header: list[str],
-          problems: list[str] | None = None) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path, header: list[str], problems: list[tuple[int, str]] | None = None
+          ) -> list[tuple[int, dict[str, str]]]:
     """The data rows of a CSV whose ``#`` lines are comments, each with its line number in the
     file as an editor shows it (comment lines counted), for error messages.
 
@@ -215,8 +215,8 @@ def _rows(path: Path, header: list[str],
     allows nowhere, is not read; nor is a row with more fields than the header names (a
     value with an unquoted separator, a decimal comma in a comma-separated file: ``2,50``
     would read as 2 and 50 in two columns): its values from the split on sit in the wrong
-    columns. Each stops the read (``CatalogError``), or, given ``problems``, is said there,
-    that line left out and the lines after it read."""
+    columns. Each stops the read (``CatalogError``), or, given ``problems``, is said there
+    (with its line number), that line left out and the lines after it read."""
     try:
         # a file edited in a spreadsheet on Windows is Windows-1252 (an owner's accented name)
         text, _ = decode_sheet(path.read_bytes())
@@ -229,10 +229,10 @@ def _rows(path: Path, header: list[str],
     # a sheet saved in a locale that writes decimal commas separates with semicolons
     sep = separator_of(lines[0][1] if lines else "")
 
-    def problem(why: str) -> None:
+    def problem(number: int, why: str) -> None:
         if problems is None:
-            raise CatalogError(f"{path} {why}")
-        problems.append(f"{path.name} {why}")
+            raise CatalogError(f"{path} line {number} {why}")
+        problems.append((number, f"{path.name} line {number} {why}"))
 
     def fields(number: int, line: str) -> list[str] | None:
         try:
@@ -241,8 +241,8 @@ def _rows(path: Path, header: list[str],
             why = ("a quoted value that does not close on it (a stray '\"' at its start?)"
                    if "unexpected end of data" in str(exc)
                    else f"a '\"' where CSV allows none ({exc})")
-            problem(f"line {number} has {why}, so it is not read: remove the quote, or quote "
-                    "the whole value and double each quote inside it")
+            problem(number, f"has {why}, so it is not read: remove the quote, or quote the "
+                    "whole value and double each quote inside it")
             return None
 
     names = [name.strip() for name in (fields(*lines[0]) or [])] if lines else []
@@ -256,9 +256,9 @@ def _rows(path: Path, header: list[str],
         if values is None:
             continue
         if len(values) > len(names):
-            problem(f"line {number} has {len(values)} fields where the header names "
-                    f"{len(names)} (a value with an unquoted {sep!r}, or a decimal comma?): "
-                    "quote the value, or write decimals with a point")
+            problem(number, f"has {len(values)} fields where the header names {len(names)} "
+                    f"(a value with an unquoted {sep!r}, or a decimal comma?): quote the "
+                    "value, or write decimals with a point")
             continue
         # a row with fewer fields: the missing ones are None, as the csv module's DictReader
         # gives them
@@ -550,7 +550,8 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
 
 
 def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
-    """Valid team mappings and a list of problems (bad key types, conflicting duplicates).
+    """Valid team mappings and a list of problems (lines that cannot be read, bad key types,
+    conflicting duplicates), in the file's order.
 
     Besides the contract's ``key_type,key_value,team``, an optional ``owner`` column names
     who to contact about the team; the weekly report shows it.
@@ -559,20 +560,21 @@ def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
     the next key in precedence order (or ``unassigned``), and the problem is reported.
     """
     keys: dict[tuple[str, str], TeamKey] = {}
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     for line, r in _rows(path, TEAM_HEADER, problems):
         kt, kv, team = ((r[c] or "").strip() for c in TEAM_HEADER)
         where = f"{path.name} line {line}"
         if kt not in TEAM_KEY_TYPES:
-            problems.append(f"{where}: key_type {kt!r} is not one of {list(TEAM_KEY_TYPES)}")
+            problems.append((line, f"{where}: key_type {kt!r} is not one of "
+                                   f"{list(TEAM_KEY_TYPES)}"))
             continue
         if not kv or not team:
-            problems.append(f"{where}: key_value and team are required")
+            problems.append((line, f"{where}: key_value and team are required"))
             continue
         prev = keys.get((kt, kv))
         if prev and prev.team != team:
-            problems.append(f"{where}: {kt} {kv} already maps to {prev.team!r}; "
-                            f"kept that, ignored {team!r}")
+            problems.append((line, f"{where}: {kt} {kv} already maps to {prev.team!r}; "
+                                   f"kept that, ignored {team!r}"))
             continue
         keys[(kt, kv)] = TeamKey(kt, kv, team, (r.get("owner") or "").strip() or None)
-    return list(keys.values()), problems
+    return list(keys.values()), [text for _, text in sorted(problems, key=lambda p: p[0])]
