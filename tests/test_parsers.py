@@ -388,26 +388,67 @@ class TestDashboardCsv:
         with pytest.raises(RaggedRows, match=r"^line 2 has 14 fields where the header names "):
             dashboard_csv.parse_dashboard_csv(path)
 
-    @pytest.mark.parametrize(("model", "what"), [
+    STRAY_QUOTES = pytest.mark.parametrize(("model", "what"), [
         ('gpt-4o"-2024-08-06', "a '\"' that does not pair up"),
         ('"gpt-4o-2024-08-06', "a '\"' that does not pair up"),
         ('"gpt-4o"-2024-08-06', "a '\"' where CSV allows none"),
     ], ids=["inside-a-value", "not-closed", "text-after-the-closing-quote"])
-    def test_a_stray_quote_refuses_the_sheet_naming_its_line(self, tmp_path, model, what):
-        """A '"' in a value typed by hand: polars refused the sheet with "CSV malformed:
-        expected 0 rows, actual 2 rows, in chunk starting at row_offset 0" or with the rows
-        it could not split, quoted whole. The rejection now names the line and what is
+
+    @STRAY_QUOTES
+    def test_a_stray_quote_in_a_sheet_that_quotes_values_refuses_it_naming_its_line(
+            self, tmp_path, model, what):
+        """A '"' typed into a sheet that quotes a value elsewhere (here the first row's user
+        id): the rows after it cannot be split for sure. polars refused the sheet with "CSV
+        malformed: expected 0 rows, actual 2 rows, in chunk starting at row_offset 0" or with
+        the rows it could not split, quoted whole; the rejection names the line and what is
         wrong with its quotes."""
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
-        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
-        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
-                          f"{e},{e + 86400}" + tail.format(model=model),
-                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        tail = ",,,proj_1,10,{user},key_1,{model},FALSE,default,100,10,0"
+        path = self.write(
+            tmp_path, f"{s},{e}" + tail.format(user='"user, 1"', model="gpt-4o-2024-08-06"),
+            f"{e},{e + 86400}" + tail.format(user="", model=model),
+            f"{e + 86400},{e + 2 * 86400}" + tail.format(user="", model="gpt-4o-mini"))
         with pytest.raises(StrayQuote, match=r"^line 3 has " + re.escape(what)):
             dashboard_csv.parse_dashboard_csv(path)
         con, outcome = self.ingest(tmp_path, path)
         assert outcome.status == "rejected"
         assert (outcome.error or "").startswith(f"StrayQuote: line 3 has {what}")
+
+    @STRAY_QUOTES
+    def test_a_stray_quote_in_a_sheet_that_quotes_nothing_sets_its_row_apart(
+            self, tmp_path, model, what):
+        """A sheet as the dashboard exports it quotes no value (ids, models, numbers): a '"'
+        in it is a typo, not quoting. The whole sheet was refused for it (the forty-second
+        session named the line), its usage missing from every mart until the sheet was
+        mended, which reads as migration. Now the sheet is read with '"' as a character: the
+        row that has one is quarantined, its text in raw, and the others load."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
+                          f"{e},{e + 86400}" + tail.format(model=model),
+                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", 3)
+        assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
+        assert bad(df)["reason"].to_list() == [dashboard_csv.QUOTE_REASON]
+        assert json.loads(bad(df)["raw"].item())["model"] == model
+        con, outcome = self.ingest(tmp_path, path)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 2, 1)
+
+    def test_a_quote_in_a_sheet_that_quotes_nothing_is_a_character_when_counting_fields(
+            self, tmp_path):
+        """A typed '"' at a value's start, in a sheet that quotes nothing, whose row also has
+        a comma too many: read as a character, the row is one field too long (quarantined,
+        its extra field kept), not a quoted value running on over the rows after it."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
+        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
+                          f"{e},{e + 86400}" + tail.format(model='"gpt-4o,mini'),
+                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        assert read == 3 and len(good(df)) == 2
+        assert bad(df)["reason"].to_list() == [SURPLUS_REASON]
+        assert json.loads(bad(df)["raw"].item())["radar_surplus_fields"] == ["0"]
 
     @pytest.mark.parametrize("line_end", ["", "\n", "\r\n"])
     def test_a_last_row_cut_short_is_quarantined_unless_a_line_end_follows_it(self, tmp_path,
@@ -463,9 +504,10 @@ class TestDashboardCsv:
     def test_an_unclosed_quote_on_a_last_line_that_ends_is_still_a_stray_quote(self,
                                                                                tmp_path):
         """Only a quote left open by the file's end is a cut: one on a last line that has
-        its line end is a stray quote, and the sheet is refused naming the line."""
+        its line end, in a sheet that quotes values, is a stray quote, and the sheet is
+        refused naming the line."""
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
-        path = self.write(tmp_path, f"{s},{e},,,0.42,usd,gpt-4o,proj_1,org_1,Acme",
+        path = self.write(tmp_path, f"{s},{e},,,0.42,usd,gpt-4o,proj_1,org_1,\"Acme, Inc\"",
                           f"{e},{e + 86400},,,0.42,usd,gpt-4o,proj_1,org_1,\"Acme",
                           header=self.COST_HEADER)
         with pytest.raises(StrayQuote, match=r"^line 3 has "):

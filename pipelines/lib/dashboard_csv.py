@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -136,6 +137,11 @@ CUT_REASON = ("fewer fields than the header names, and no line end after it: the
 #: held is kept in raw; a quote left open on a line that ends is a stray one (StrayQuote)
 CUT_QUOTE_REASON = ("a quoted value still open at the file's end, and no line end after it: "
                     "the file's last row, cut inside that value (a download that stopped?)")
+#: the reason of a row with a '"' in a value, in a sheet that quotes no value: a typo (an
+#: export quotes only a value that holds the separator, and then the whole value). The sheet
+#: is read with '"' as a character like any other, so the other rows load
+QUOTE_REASON = ("a '\"' inside a value, in a sheet that quotes no value (a typo?): the row is "
+                "set apart, its text kept in raw")
 #: the helper columns of a row's width problem and of the fields past the header's last
 _RAGGED, _SURPLUS = "_ragged", "_surplus_fields"
 
@@ -159,24 +165,35 @@ def _cut_in_quote(text: str) -> bool:
     return found is not None and found[0] == last > 1
 
 
-def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
+def _quotes_nothing(text: str, separator: str) -> bool:
+    """Whether CSV ``text`` has a '"' but no quoted value (a '"' at a value's start that
+    closes at its end, ``""`` inside), nor a '"' in its header line: every '"' in it is then
+    a character typed into a value, not quoting."""
+    if '"' not in text or '"' in text.split("\n", 1)[0]:
+        return False
+    sep = re.escape(separator)
+    return re.search(rf'(?:^|{sep})"(?:[^"\n]|"")*"(?={sep}|\r?$)', text, re.M) is None
+
+
+def _ragged(df: pl.DataFrame, text: str, quotes: bool = True) -> pl.DataFrame:
     """``df`` (read with its rows longer than the header cut to the header's width) with
     ``_RAGGED``, the reason of a row whose width is wrong (``SURPLUS_REASON``; ``CUT_REASON``
     for a last row cut short), and ``_SURPLUS``, the fields a longer row had past the header's
     last (JSON text), so a quarantined row keeps all it held. :class:`RaggedRows` when every
     row is longer, or most are (the header lost a name, and the rows that are not longer are
     rows a spreadsheet saved without their last empty cells, which would be read shifted),
-    or when the rows' widths cannot be told one by one and a row is longer."""
-    counted = field_counts(text)
+    or when the rows' widths cannot be told one by one and a row is longer. ``quotes=False``:
+    ``text`` is read with '"' as a character like any other (:data:`QUOTE_REASON`)."""
+    counted = field_counts(text, quotes)
     if counted is None or len(counted[1]) != df.height:
-        if (found := wider_row(text)) is not None:
+        if (found := wider_row(text, quotes)) is not None:
             raise RaggedRows(*found)
         return df.with_columns(pl.lit(None, dtype=pl.String).alias(_RAGGED),
                                pl.lit(None, dtype=pl.String).alias(_SURPLUS))
     names, widths = counted
     filled = [w for w in widths if w]
     if 2 * sum(w > names for w in filled) > len(filled):
-        found = wider_row(text)
+        found = wider_row(text, quotes)
         raise RaggedRows(*(found or (2, filled[0], names)))
     cut = (len(widths) - 1 if widths and 0 < widths[-1] < names
            and not text.endswith(("\n", "\r")) else None)
@@ -184,7 +201,8 @@ def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
                for i, w in enumerate(widths)]
     surplus: list[str | None] = [None] * len(widths)
     if any(w > names for w in widths):
-        rows = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+        rows = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]),
+                          quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE)
         next(rows, None)
         surplus = [json.dumps(row[names:], separators=(",", ":")) if len(row) > names else None
                    for row in rows]
@@ -195,18 +213,22 @@ def _ragged(df: pl.DataFrame, text: str) -> pl.DataFrame:
 def parse_dashboard_csv(path: Path) -> DashboardSheet:
     """The sheet's rows as typed usage or costs rows, each with its reason (NULL: good). A
     row with more fields than the header names is quarantined (``SURPLUS_REASON``), and so is
-    a last row cut short (``CUT_REASON``) or cut inside a quoted value (``CUT_QUOTE_REASON``);
-    a sheet whose rows are mostly longer is refused (:class:`RaggedRows`), and so is one with
-    a stray quote (:class:`formats.StrayQuote`)."""
+    a last row cut short (``CUT_REASON``) or cut inside a quoted value (``CUT_QUOTE_REASON``),
+    and a row with a '"' in a value of a sheet that quotes no value (``QUOTE_REASON``); a
+    sheet whose rows are mostly longer is refused (:class:`RaggedRows`), and so is one that
+    quotes values and has a stray quote (:class:`formats.StrayQuote`)."""
     source, text, encoding = _readable(path)
-    cut_in_quote = _cut_in_quote(text)
+    separator = separator_of(first_line(path))
+    # a '"' typed into a sheet that quotes nothing is a character, and its row set apart
+    literal = _quotes_nothing(text, separator)
+    cut_in_quote = not literal and _cut_in_quote(text)
     if cut_in_quote:  # read with the open value closed where the file ends
         text += '"'
         source = text.encode("utf-8")
     try:
         df = pl.read_csv(source, infer_schema=False, encoding="utf8",
-                         empty_string_is_null=False, separator=separator_of(first_line(path)),
-                         truncate_ragged_lines=True)
+                         empty_string_is_null=False, separator=separator,
+                         truncate_ragged_lines=True, quote_char=None if literal else '"')
     except pl.exceptions.ComputeError as exc:
         # polars says "CSV malformed: expected 0 rows, actual 185 rows" or quotes what it
         # could not parse, rows and all: say which line, and why
@@ -219,7 +241,7 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     header = df.columns
     present = set(header)
     measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
-    df = _ragged(df, text)
+    df = _ragged(df, text, quotes=not literal)
     if cut_in_quote:
         last = pl.int_range(pl.len()) == pl.len() - 1
         df = df.with_columns(pl.when(last).then(pl.lit(CUT_QUOTE_REASON))
@@ -228,6 +250,12 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     non_empty = pl.any_horizontal(
         [pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "") for c in measure_cols]
     ) if measure_cols else pl.lit(False)
+    if literal:  # (an empty bucket with a '"' in its times is still an empty bucket)
+        quoted = pl.any_horizontal([pl.col(c).str.contains('"', literal=True).fill_null(False)
+                                    for c in header])
+        df = df.with_columns(pl.when(pl.col(_RAGGED).is_null() & quoted & non_empty)
+                             .then(pl.lit(QUOTE_REASON)).otherwise(pl.col(_RAGGED))
+                             .alias(_RAGGED))
     df = df.filter(non_empty | pl.col(_RAGGED).is_not_null())
     fields = pl.struct([pl.col(c) for c in header]).struct.json_encode()
     # a longer row's fields past the header's last are kept with it, under a name no export

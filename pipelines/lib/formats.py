@@ -227,31 +227,35 @@ def strict_quote_problem(stream: TextIO, separator: str = ",", whole: bool = Tru
     return None
 
 
-def _after_header(text: str) -> tuple[int, Any]:
+def _after_header(text: str, quotes: bool = True) -> tuple[int, Any]:
     """The number of names in the header of CSV ``text``, and a reader over its rows after
-    it (its ``line_num``: the line a row ends on)."""
-    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]))
+    it (its ``line_num``: the line a row ends on); ``quotes=False``: a '"' is a character
+    like any other."""
+    lines = csv.reader(io.StringIO(text), delimiter=separator_of(text.split("\n", 1)[0]),
+                       quoting=csv.QUOTE_MINIMAL if quotes else csv.QUOTE_NONE)
     return len(next(lines, [])), lines
 
 
-def field_counts(text: str) -> tuple[int, list[int]] | None:
+def field_counts(text: str, quotes: bool = True) -> tuple[int, list[int]] | None:
     """The number of names in the header of CSV ``text`` and the number of fields of each
     row after it, in order (a blank line: 0); None when Python's reader cannot split it (a
-    field over its size limit), which a caller takes as "not known"."""
-    names, lines = _after_header(text)
+    field over its size limit), which a caller takes as "not known". ``quotes=False``: a
+    '"' is a character like any other."""
+    names, lines = _after_header(text, quotes)
     try:
         return names, [len(row) for row in lines]
     except csv.Error:
         return None
 
 
-def wider_row(text: str) -> tuple[int, int, int] | None:
+def wider_row(text: str, quotes: bool = True) -> tuple[int, int, int] | None:
     """The first row of CSV ``text`` (its header first) that has more fields than the header
     names: (its line number, its fields, the header's names); None when there is none. A
     shorter row is not one: the readers pad it (a spend log's is quarantined,
     ``litellm_csv.SHORT``; a dashboard sheet's is what a spreadsheet saves when a row's last
-    cells are empty, unless it is the file's last and no line end follows it)."""
-    names, lines = _after_header(text)
+    cells are empty, unless it is the file's last and no line end follows it).
+    ``quotes=False``: a '"' is a character like any other."""
+    names, lines = _after_header(text, quotes)
     for row in lines:
         if len(row) > names:
             return lines.line_num, len(row), names
