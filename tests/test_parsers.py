@@ -255,6 +255,15 @@ class TestDashboardCsv:
         path.write_text("\n".join([header or self.HEADER, *rows]) + "\n")
         return path
 
+    def three_days(self, tmp_path, model):
+        """A sheet of three days of one key's usage, the second day's on ``model`` (the
+        others on gpt-4o-2024-08-06 and gpt-4o-mini), written as given."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
+        return self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
+                          f"{e},{e + 86400}" + tail.format(model=model),
+                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+
     def ingest(self, tmp_path, path):
         """A new in-memory warehouse and the outcome of ingesting the sheet at ``path``
         (moved into a landing folder of its own)."""
@@ -361,11 +370,7 @@ class TestDashboardCsv:
         row a field too many. The whole sheet was refused for that row; now that row alone
         is quarantined, its fields past the header's last kept with it, and the others load.
         Every row longer is still a header that lost a name: the sheet is refused (above)."""
-        s, e = epoch("2025-10-05"), epoch("2025-10-06")
-        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
-        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
-                          f"{e},{e + 86400}" + tail.format(model="gpt-4o, mini"),
-                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        path = self.three_days(tmp_path, "gpt-4o, mini")
         kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 3)
         assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
@@ -422,11 +427,7 @@ class TestDashboardCsv:
         session named the line), its usage missing from every mart until the sheet was
         mended, which reads as migration. Now the sheet is read with '"' as a character: the
         row that has one is quarantined, its text in raw, and the others load."""
-        s, e = epoch("2025-10-05"), epoch("2025-10-06")
-        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
-        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
-                          f"{e},{e + 86400}" + tail.format(model=model),
-                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        path = self.three_days(tmp_path, model)
         kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 3)
         assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
@@ -440,11 +441,7 @@ class TestDashboardCsv:
         """A typed '"' at a value's start, in a sheet that quotes nothing, whose row also has
         a comma too many: read as a character, the row is one field too long (quarantined,
         its extra field kept), not a quoted value running on over the rows after it."""
-        s, e = epoch("2025-10-05"), epoch("2025-10-06")
-        tail = ",,,proj_1,10,,key_1,{model},FALSE,default,100,10,0"
-        path = self.write(tmp_path, f"{s},{e}" + tail.format(model="gpt-4o-2024-08-06"),
-                          f"{e},{e + 86400}" + tail.format(model='"gpt-4o,mini'),
-                          f"{e + 86400},{e + 2 * 86400}" + tail.format(model="gpt-4o-mini"))
+        path = self.three_days(tmp_path, '"gpt-4o,mini')
         kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
         assert read == 3 and len(good(df)) == 2
         assert bad(df)["reason"].to_list() == [SURPLUS_REASON]
