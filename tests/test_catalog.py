@@ -274,6 +274,11 @@ def test_a_stray_quote_in_the_team_directory_loses_only_its_line(tmp_path):
     assert not keys
     assert [p.split(" has ")[0].split(":")[0] for p in problems] == [
         "teams.csv line 2", "teams.csv line 3", "teams.csv line 4"]
+    # a header that cannot be read says why, not that its columns are missing
+    path.write_text('key_type,key_value,"team\nproject_id,proj_b,growth\n')
+    with pytest.raises(cat.CatalogError, match=r"teams\.csv line 1 has a quoted value that "
+                                                "does not close on it"):
+        cat.read_team_directory(path)
     # blank lines between entries, and at the end, are no rows
     path.write_text("key_type,key_value,team,owner\r\napi_key_id,key_1,search,Ines\r\n\r\n"
                     "\nproject_id,proj_b,growth,#growth\n\n")

@@ -229,12 +229,12 @@ def _rows(path: Path, header: list[str], problems: list[tuple[int, str]] | None 
     # a sheet saved in a locale that writes decimal commas separates with semicolons
     sep = separator_of(lines[0][1] if lines else "")
 
-    def problem(number: int, why: str) -> None:
-        if problems is None:
+    def problem(number: int, why: str, fatal: bool = False) -> None:
+        if problems is None or fatal:
             raise CatalogError(f"{path} line {number} {why}")
         problems.append((number, f"{path.name} line {number} {why}"))
 
-    def fields(number: int, line: str) -> list[str] | None:
+    def fields(number: int, line: str, fatal: bool = False) -> list[str] | None:
         try:
             return next(csv.reader([line], delimiter=sep, strict=True), [])
         except csv.Error as exc:
@@ -242,10 +242,11 @@ def _rows(path: Path, header: list[str], problems: list[tuple[int, str]] | None 
                    if "unexpected end of data" in str(exc)
                    else f"a '\"' where CSV allows none ({exc})")
             problem(number, f"has {why}, so it is not read: remove the quote, or quote the "
-                    "whole value and double each quote inside it")
+                    "whole value and double each quote inside it", fatal)
             return None
 
-    names = [name.strip() for name in (fields(*lines[0]) or [])] if lines else []
+    # (a header that cannot be read stops the read: no line after it could be)
+    names = [name.strip() for name in (fields(*lines[0], fatal=True) or [])] if lines else []
     missing = [c for c in header if c not in names]
     if missing:
         raise CatalogError(f"{path}: missing columns {missing}; expected the header "
