@@ -74,8 +74,8 @@ def test_every_model_on_the_deprecations_list_is_in_the_lifecycle():
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
 def test_catalog_build_regenerates_the_shipped_files(tmp_path):
     build_catalog(["--out", str(tmp_path)])
-    for name in ("model_prices.csv", "model_price_bands.csv", "model_lifecycle.csv",
-                 "catalog_conflicts.csv", "catalog_sources.csv"):
+    for name in ("model_prices.csv", "model_price_bands.csv", "model_unit_prices.csv",
+                 "model_lifecycle.csv", "catalog_conflicts.csv", "catalog_sources.csv"):
         assert (tmp_path / name).read_text() == (CATALOG_DATA_DIR / name).read_text(), name
 
 
@@ -544,7 +544,7 @@ def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
     out = tmp_path / "out"
     build_catalog(["--out", str(out), "--deprecations", str(missing), "--pull-models"])
 
-    for kept in ("model_prices.csv", "model_price_bands.csv"):
+    for kept in ("model_prices.csv", "model_price_bands.csv", "model_unit_prices.csv"):
         assert (out / kept).read_text() == (CATALOG_DATA_DIR / kept).read_text(), kept
     refreshed = {r.model: r for r in cat.read_lifecycle(out / "model_lifecycle.csv")}
     assert set(refreshed) == set(shipped) | {"gpt-brand-new-2026"}

@@ -25,7 +25,7 @@ PRICED_COLUMNS = {
     "lifecycle_status": "VARCHAR", "shutdown_date": "DATE", "replacement_model": "VARCHAR",
     "replacement_cost_usd": "DECIMAL(38, 10)", "price_model": "VARCHAR",
     "list_cost_usd": "DECIMAL(38, 10)", "team_matched_by": "VARCHAR", "provider": "VARCHAR",
-    "unpriced_reason": "VARCHAR",
+    "unpriced_reason": "VARCHAR", "units": "BIGINT", "unit": "VARCHAR",
 }
 
 

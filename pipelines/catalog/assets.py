@@ -55,20 +55,29 @@ threshold whose prices they are, and an empty price is the price row's. Built fr
 shipped `pipelines/catalog_data/model_price_bands.csv` (`make catalog`); a model's price
 override replaces its default-tier long-context prices for the dates it covers. Only gateway
 logs see single requests: usage from bucketed exports is priced at the base rate."""
+UNIT_PRICES_DOC = """Prices of models billed in other units than tokens, in USD per 1M units:
+seconds of audio transcribed (whisper-1, gpt-transcribe; the Usage API's audio_transcriptions)
+and characters turned into speech (tts-1; its audio_speeches). One row per model, unit and
+validity window, from the shipped `pipelines/catalog_data/model_unit_prices.csv` (`make
+catalog`: LiteLLM's `input_cost_per_second` and `input_cost_per_character` of the models
+billed by them alone)."""
 
 
 @dg.multi_asset(
     specs=[dg.AssetSpec(["catalog", "model_prices"], description=PRICES_DOC, group_name=GROUP,
                         owners=OWNERS, kinds={"duckdb", "csv"}),
            dg.AssetSpec(["catalog", "model_price_bands"], description=BANDS_DOC,
+                        group_name=GROUP, owners=OWNERS, kinds={"duckdb", "csv"}),
+           dg.AssetSpec(["catalog", "model_unit_prices"], description=UNIT_PRICES_DOC,
                         group_name=GROUP, owners=OWNERS, kinds={"duckdb", "csv"})],
     name="catalog__model_prices", pool=WAREHOUSE_POOL,
 )
 def model_prices(
     context: dg.AssetExecutionContext, radar: RadarConfig, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    """The price rows and their long-context prices, read together (one read of the shipped
-    prices, one step of the run: the long-context prices belong to the price rows)."""
+    """The price rows, their long-context prices and the per-unit prices, read together (one
+    read of the shipped prices, one step of the run: the long-context prices belong to the
+    price rows)."""
     settings = radar.settings()
     shipped = cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
     bands = cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv", shipped)
@@ -102,6 +111,16 @@ def model_prices(
         # default-tier bands of overridden models: not applied on the override's dates
         "bands_under_overrides": sum(1 for b in bands if b.service_tier is None
                                      and b.model in overridden),
+    })
+    unit_prices = cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")
+    rows = _load(warehouse, _text_frame(unit_prices, cat.UNIT_PRICE_COLUMNS),
+                 "model_unit_prices")
+    yield dg.MaterializeResult(asset_key=["catalog", "model_unit_prices"], metadata={
+        "dagster/row_count": rows,
+        "preview": dg.MetadataValue.md(table(
+            ["model", "unit", "USD per 1M units", "from", "to"],
+            [(u.model, u.unit, u.usd_per_1m_units, u.valid_from, u.valid_to or "")
+             for u in unit_prices], limit=len(unit_prices))),
     })
 
 

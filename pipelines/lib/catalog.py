@@ -130,6 +130,29 @@ BAND_COLUMNS = ["model", "service_tier", "valid_from", "valid_to", "min_prompt_t
                 "input_usd_per_1m", *BAND_OPTIONAL_PRICES, "source"]
 
 
+#: The units the Usage API meters a non-token endpoint in that the catalog has prices for, by
+#: endpoint: seconds of audio transcribed and characters turned into speech. Images (by size
+#: and quality), storage and tool calls stay unpriced.
+UNIT_OF_ENDPOINT = {"audio_transcriptions": "seconds", "audio_speeches": "characters"}
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    """The price of a model billed in other units than tokens (whisper-1 by the second of
+    audio, tts-1 by the character), in USD per 1M units (``money.unit_cost``), for the usage
+    of the endpoint that reports that unit (``UNIT_OF_ENDPOINT``)."""
+    model: str
+    unit: str
+    valid_from: dt.date
+    valid_to: dt.date | None  # exclusive; None = open
+    usd_per_1m_units: Decimal
+    source: str
+
+
+#: the shipped unit price file's columns
+UNIT_PRICE_COLUMNS = ["model", "unit", "valid_from", "valid_to", "usd_per_1m_units", "source"]
+
+
 #: a price row or a band: what ``_subtract`` cuts
 _Windowed = TypeVar("_Windowed", Price, PriceBand)
 
@@ -335,6 +358,34 @@ def read_bands(path: Path, prices: list[Price]) -> list[PriceBand]:
             raise CatalogError(f"{where}: the same band as line {seen[key]}")
         seen[key] = line
         out.append(band)
+    return out
+
+
+def read_unit_prices(path: Path) -> list[UnitPrice]:
+    """The shipped per-unit prices (``model_unit_prices.csv``); errors name the line: a unit
+    the Usage API does not report (``UNIT_OF_ENDPOINT``), a negative price, or two rows for
+    one model and unit starting on the same day."""
+    out: list[UnitPrice] = []
+    seen: dict[tuple, int] = {}
+    for line, r in _rows(path, UNIT_PRICE_COLUMNS):
+        where = f"{path.name} line {line}"
+        unit = (r["unit"] or "").strip()
+        if unit not in UNIT_OF_ENDPOINT.values():
+            raise CatalogError(f"{where}: unit {unit!r} is not one of "
+                               f"{sorted(UNIT_OF_ENDPOINT.values())}")
+        price = UnitPrice(
+            model=r["model"].strip(),
+            unit=unit,
+            valid_from=_date(r["valid_from"], where) or dt.date(2020, 1, 1),
+            valid_to=_date(r["valid_to"], where),
+            usd_per_1m_units=_price(r["usd_per_1m_units"], f"{where} usd_per_1m_units"),
+            source=r["source"].strip(),
+        )
+        key = (price.model, price.unit, price.valid_from)
+        if key in seen:
+            raise CatalogError(f"{where}: the same model, unit and start as line {seen[key]}")
+        seen[key] = line
+        out.append(price)
     return out
 
 

@@ -2,9 +2,10 @@
 
 Run ``make catalog`` (``python -m pipelines.lib.catalog_build``) to regenerate
 ``pipelines/catalog_data/model_prices.csv`` (with ``model_price_bands.csv``, the long-context
-prices) and ``model_lifecycle.csv`` when a provider announces the next retirement or changes a
-price. The product reads only those CSVs at run time; the sources are needed only for this
-command.
+prices, and ``model_unit_prices.csv``, the prices of models billed by the second of audio or
+the character of speech) and ``model_lifecycle.csv`` when a provider announces the next
+retirement or changes a price. The product reads only those CSVs at run time; the sources
+are needed only for this command.
 
 Scope: OpenAI's models (LiteLLM providers ``openai`` and ``text-completion-openai``, the
 legacy completion models), and every other provider's text models that LiteLLM prices per
@@ -45,13 +46,19 @@ from pipelines.lib.catalog import (
     BAND_COLUMNS,
     CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
+    UNIT_PRICE_COLUMNS,
     Lifecycle,
     Price,
     PriceBand,
+    UnitPrice,
     read_lifecycle,
 )
 from pipelines.lib.modelnames import parse_replacement
-from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT, per_token_to_per_million
+from pipelines.lib.money import (
+    DEFAULT_BATCH_DISCOUNT,
+    per_token_to_per_million,
+    per_unit_to_per_million,
+)
 from pipelines.lib.schema import PROMPT_BANDS
 
 #: valid_from of catalog prices whose start date no source states: before any usage in scope.
@@ -217,6 +224,54 @@ def build_prices(
         if key[0] not in current_models:  # only entries the current catalog deleted
             rows.setdefault(key, row)
     return sorted(rows.values(), key=lambda r: (r.model, r.service_tier or ""))
+
+
+#: LiteLLM's per-unit price of a model billed in the unit the Usage API reports for its
+#: endpoint (``catalog.UNIT_OF_ENDPOINT``), by that unit: (the entry's mode, its price field)
+LITELLM_UNIT_FIELDS = {"seconds": ("audio_transcription", "input_cost_per_second"),
+                       "characters": ("audio_speech", "input_cost_per_character")}
+
+
+def unit_prices_from_litellm(catalog: dict, source: str, left_out: list[str] | None = None
+                             ) -> dict[tuple[str, str], UnitPrice]:
+    """The per-unit prices of OpenAI's models billed by the second of audio transcribed
+    (whisper-1, gpt-transcribe) or the character of speech (tts-1): entries of that mode
+    with that price and no per-token price. An entry with a per-token price is billed by the
+    token (gpt-4o-transcribe, gpt-4o-mini-tts): LiteLLM's per-second figure for it is an
+    estimate, and its seconds stay unpriced. A price finer than 1e-15 USD per unit is left
+    out, never rounded (its key and reason appended to ``left_out``)."""
+    rows: dict[tuple[str, str], UnitPrice] = {}
+    for key, entry in catalog.items():
+        if not (is_openai_entry(key, entry) and in_scope(key, entry)):
+            continue
+        assert isinstance(entry, dict)
+        if entry.get("input_cost_per_token") is not None:
+            continue
+        for unit, (mode, field) in LITELLM_UNIT_FIELDS.items():
+            value = entry.get(field)
+            if entry.get("mode") != mode or value is None:
+                continue
+            try:
+                price = per_unit_to_per_million(
+                    format(value, ".15g") if isinstance(value, float) else value)
+            except ValueError as exc:
+                if left_out is not None:
+                    left_out.append(f"{key} ({source}): {exc}")
+                continue
+            rows[(key, unit)] = UnitPrice(key, unit, OPEN_START, None, price, source)
+    return rows
+
+
+def build_unit_prices(current: dict, older: dict, current_label: str, older_label: str,
+                      left_out: list[str] | None = None) -> list[UnitPrice]:
+    """The current catalog's per-unit prices, and the older copy's of the models the current
+    one deleted (as ``build_prices``)."""
+    rows = unit_prices_from_litellm(current, current_label, left_out)
+    current_models = {model for model, _ in rows} | set(current)
+    for key, row in unit_prices_from_litellm(older, older_label, left_out).items():
+        if key[0] not in current_models:
+            rows.setdefault(key, row)
+    return sorted(rows.values(), key=lambda r: (r.model, r.unit))
 
 
 #: LiteLLM's long-context input price of a tier (``_above_272k_tokens``, ``..._flex``), whose
@@ -485,6 +540,8 @@ def write_csv(path: Path, columns: list[str], rows: list) -> None:
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "catalog_data"
 #: the shipped long-context prices (``catalog.PriceBand``), beside the price rows
 BANDS_FILE = "model_price_bands.csv"
+#: the shipped per-unit prices (``catalog.UnitPrice``)
+UNIT_PRICES_FILE = "model_unit_prices.csv"
 
 
 def _shipped(folder: Path) -> tuple[Path, list[LifecycleRow], list[Conflict], list[Source]]:
@@ -548,6 +605,8 @@ def main(argv: list[str] | None = None) -> None:
         bands_left_out: list[str] = []
         bands = build_bands(current, older, args.litellm_label, args.litellm_old_label,
                             prices, bands_left_out)
+        unit_prices = build_unit_prices(current, older, args.litellm_label,
+                                        args.litellm_old_label, left_out)
         for line in left_out:
             print(f"left out, its usage stays unpriced: {line}")
         for line in bands_left_out:
@@ -591,13 +650,16 @@ def main(argv: list[str] | None = None) -> None:
     if prices_file is None:
         write_csv(args.out / "model_prices.csv", PRICE_COLUMNS, prices)
         write_csv(args.out / BANDS_FILE, BAND_COLUMNS, bands)
+        write_csv(args.out / UNIT_PRICES_FILE, UNIT_PRICE_COLUMNS, unit_prices)
         price_rows = len(prices)
         print(f"wrote {len(bands)} long-context price rows to {args.out / BANDS_FILE}")
+        print(f"wrote {len(unit_prices)} per-unit price rows to {args.out / UNIT_PRICES_FILE}")
     else:  # the shipped prices and long-context prices, kept as they are
         if args.out.resolve() != prices_file.parent.resolve():
             args.out.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(prices_file, args.out / prices_file.name)
-            shutil.copyfile(prices_file.parent / BANDS_FILE, args.out / BANDS_FILE)
+            for kept in (BANDS_FILE, UNIT_PRICES_FILE):
+                shutil.copyfile(prices_file.parent / kept, args.out / kept)
         price_rows = sum(1 for _ in prices_file.open(encoding="utf-8")) - 1
     write_csv(args.out / "model_lifecycle.csv", LIFECYCLE_COLUMNS, lifecycle)
     write_csv(args.out / "catalog_conflicts.csv", CONFLICT_COLUMNS, conflicts)

@@ -69,11 +69,13 @@ USAGE = Grouped(
     # extra_dims: the endpoint-specific ones (image size, source, ...), as one
     dimensions=("project_id", "user_id", "api_key_id", "model", "is_batch", "service_tier",
                 "extra_dims"),
+    # units: seconds, characters, images ... of an endpoint metered in them (NULL, read as 0,
+    # for tokens)
     measures=("requests", "failed_requests", "input_tokens", "cached_input_tokens",
-              "output_tokens", *TOKEN_PARTS),
+              "output_tokens", *TOKEN_PARTS, "units"),
     carried=("dedupe_key", "file_id", "usage_date", "source", "endpoint", "route",
              "project_id", "user_id", "api_key_id", "litellm_team_id", "team_alias", "model",
-             "service_tier", "is_batch", "bucket_start", "bucket_end"),
+             "service_tier", "is_batch", "unit", "bucket_start", "bucket_end"),
     # cached tokens are part of the input tokens, audio and image tokens parts of their
     # totals: what is left of a part fits in what is left of its whole (less the other part)
     capped=(("cached_input_tokens", ("input_tokens",)),
@@ -125,10 +127,13 @@ def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
     pattern = _pattern(dims)
     level = " + ".join(f"CAST({d} IS NOT NULL AS INTEGER)" for d in dims)
     part = ", ".join(spec.partition)
+    # a measure an endpoint does not report (units of a token endpoint) is 0 here
+    measured = ", ".join(f"coalesce({m}, 0) AS {m}" for m in measures)
     # only partitions with rows from two files or more can hold two groupings
     run(con, f"""
         CREATE OR REPLACE TEMP TABLE grouping_rows AS
-        WITH rows_ AS (SELECT * FROM {spec.staged} WHERE ({spec.where}) AND {_days(full)}),
+        WITH rows_ AS (SELECT * REPLACE ({measured}) FROM {spec.staged}
+                       WHERE ({spec.where}) AND {_days(full)}),
         shared AS (
             SELECT {part} FROM rows_ GROUP BY ALL HAVING count(DISTINCT file_id) > 1)
         SELECT r.*, {pattern} AS pattern, {level} AS level

@@ -169,8 +169,9 @@ def roll_up_usage_daily(con: duckdb.DuckDBPyConnection) -> RollUp:
     for the models downstream and empty ``pending_dates``. The caller owns the transaction."""
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
     # a warehouse from before the set-aside table, or before the audio, image or cache-write
-    # token columns or the long-context band, is rolled up again in full
-    exists = (all(table_exists(con, t) and set(TOKEN_PARTS) <= set(column_names(con, t))
+    # token columns, the units or the long-context band, is rolled up again in full
+    exists = (all(table_exists(con, t)
+                  and {*TOKEN_PARTS, "units", "unit"} <= set(column_names(con, t))
                   for t in ("intermediate.usage_daily", "intermediate.usage_set_aside"))
               and PROMPT_BAND in column_names(con, "intermediate.usage_daily"))
     if not exists:

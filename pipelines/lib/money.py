@@ -5,6 +5,11 @@
 * Every token is priced at its own rate: text input (uncached, cached, written to the prompt
   cache), output, and the audio and image parts of each at the catalog's audio and image
   prices (:func:`row_cost`).
+* Usage the Usage API meters in other units is priced the same way where the model is billed
+  in that unit alone: seconds of audio transcribed (whisper-1) and characters turned into
+  speech (tts-1). Units are integers; their prices are exact decimals in USD per 1M units,
+  DECIMAL(18, 9) (LiteLLM's gpt-live-transcribe, 0.000283333333333 USD a second, is
+  283.333333333 per 1M seconds) (:func:`unit_cost`).
 * The cost of one usage row is computed exactly and then rounded **once**, to 10 decimal
   places of a dollar (1e-10 USD), half away from zero. That is DuckDB's DECIMAL cast rule and
   Python's ``ROUND_HALF_UP``. Sums are taken over the rounded row costs, so every total is
@@ -22,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 COST_SCALE = Decimal("1e-10")
 PRICE_SCALE = Decimal("1e-6")
+UNIT_PRICE_SCALE = Decimal("1e-9")
 CENT = Decimal("0.01")
 ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
@@ -42,6 +48,31 @@ def per_token_to_per_million(value: float | int | str) -> Decimal:
     if quantized != result:
         raise ValueError(f"price {value!r} per token has more precision than 1e-12 USD")
     return quantized.normalize() if quantized == quantized.to_integral() else quantized
+
+
+def per_unit_to_per_million(value: float | int | str) -> Decimal:
+    """A per-unit price (USD a second, a character) written as a JSON float to USD per 1M
+    units, exactly, as :func:`per_token_to_per_million` does for tokens; a ValueError when it
+    is negative or has more precision than 1e-15 USD per unit."""
+    text = value if isinstance(value, str) else repr(value)
+    result = Decimal(text) * ONE_MILLION
+    if result < 0:
+        raise ValueError(f"negative price {value!r}")
+    quantized = result.quantize(UNIT_PRICE_SCALE, rounding=ROUND_HALF_UP)
+    if quantized != result:
+        raise ValueError(f"price {value!r} per unit has more precision than 1e-15 USD")
+    return quantized.normalize() if quantized == quantized.to_integral() else quantized
+
+
+def unit_cost(units: int, usd_per_1m_units: Decimal) -> Decimal:
+    """The cost of one usage row metered in other units than tokens (seconds, characters):
+    ``units`` at ``usd_per_1m_units``, exact, rounded once as every row cost is. Such usage
+    has no batch discount or tier."""
+    if not isinstance(units, int) or isinstance(units, bool) or units < 0:
+        raise ValueError(f"units must be a non-negative integer, got {units!r}")
+    if usd_per_1m_units < 0:
+        raise ValueError(f"negative price {usd_per_1m_units}")
+    return round_cost(units * usd_per_1m_units / ONE_MILLION)
 
 
 def round_cost(value: Decimal) -> Decimal:

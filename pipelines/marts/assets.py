@@ -22,6 +22,7 @@ from pipelines.settings import RadarSettings
 
 PRICES = ["catalog", "model_prices"]
 BANDS = ["catalog", "model_price_bands"]
+UNIT_PRICES = ["catalog", "model_unit_prices"]
 LIFECYCLE = ["catalog", "model_lifecycle"]
 TEAMS = ["catalog", "team_directory"]
 
@@ -121,7 +122,7 @@ def _reconciliation_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> di
 
 model_resolution = sql_table_asset(
     "intermediate", "model_resolution", "intermediate/int_model_resolution",
-    deps=[USAGE, PRICES, LIFECYCLE], group="intermediate")
+    deps=[USAGE, PRICES, UNIT_PRICES, LIFECYCLE], group="intermediate")
 lifecycle_as_of = sql_table_asset(
     "intermediate", "lifecycle_as_of", "intermediate/int_lifecycle_as_of",
     deps=[LIFECYCLE, ["intermediate", "model_resolution"]], group="intermediate")
@@ -194,12 +195,15 @@ LIFECYCLE_IN_USE = (
 
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
 PRICED_INPUTS = ("catalog.model_prices", "catalog.model_price_bands",
-                 "catalog.team_directory", "intermediate.model_resolution", LIFECYCLE_IN_USE)
+                 "catalog.model_unit_prices", "catalog.team_directory",
+                 "intermediate.model_resolution", LIFECYCLE_IN_USE)
 
 
 #: the catalog prices in effect on the as-of date (where the replacement's price is read)
 PRICES_ON_AS_OF = ("(SELECT model, service_tier, valid_from FROM catalog.model_prices "
                    "WHERE valid_from <= $as_of AND (valid_to IS NULL OR $as_of < valid_to))")
+UNIT_PRICES_ON_AS_OF = ("(SELECT model, unit, valid_from FROM catalog.model_unit_prices "
+                        "WHERE valid_from <= $as_of AND (valid_to IS NULL OR $as_of < valid_to))")
 
 
 def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
@@ -210,7 +214,8 @@ def _priced_inputs(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> str:
     status, replacement or price keeps the day-by-day build (a new date alone made every
     first run of a day a full build: at 30M, +4.5 s of ``usage_priced`` and
     ``usage_cost_daily``)."""
-    return digest_tables(con, (*PRICED_INPUTS, PRICES_ON_AS_OF), {"as_of": s.as_of})
+    return digest_tables(con, (*PRICED_INPUTS, PRICES_ON_AS_OF, UNIT_PRICES_ON_AS_OF),
+                         {"as_of": s.as_of})
 
 
 def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSettings], str]:
@@ -222,7 +227,8 @@ def _built_from(upstream: str) -> Callable[[duckdb.DuckDBPyConnection, RadarSett
 usage_priced = sql_table_asset(
     "intermediate", "usage_priced", "intermediate/int_usage_priced",
     deps=[["intermediate", "usage_daily"], ["intermediate", "model_resolution"],
-          ["intermediate", "lifecycle_as_of"], PRICES, BANDS, TEAMS], group="intermediate",
+          ["intermediate", "lifecycle_as_of"], PRICES, BANDS, UNIT_PRICES, TEAMS],
+    group="intermediate",
     extra_metadata=_priced_meta,
     by_day=ByDay(DAY_OF_ROW["intermediate.usage_priced"], _priced_inputs))
 

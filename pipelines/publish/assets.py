@@ -213,6 +213,7 @@ def write_parquet_files(con, folder: Path, run_id: str) -> None:
     key=["publish", "bi_copy"], group_name="publish", owners=["team:platform-finops"],
     kinds={"duckdb", "parquet"}, pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey(["catalog", "model_prices"]), dg.AssetKey(["catalog", "model_price_bands"]),
+          dg.AssetKey(["catalog", "model_unit_prices"]),
           dg.AssetKey(["catalog", "model_lifecycle"]), *MART_KEYS],
     output_required=False,
 )

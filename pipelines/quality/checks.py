@@ -20,6 +20,7 @@ from pipelines.lib.catalog import (
     CACHE_WRITE_PRICE_COLUMNS,
     IMAGE_PRICE_COLUMNS,
     KNOWN_THROUGH_SQL,
+    UNIT_OF_ENDPOINT,
 )
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
@@ -62,6 +63,7 @@ def sample_clause(rows: int, limit: int | None = None) -> str:
 
 
 PRICES = dg.AssetKey(["catalog", "model_prices"])
+UNIT_PRICES = dg.AssetKey(["catalog", "model_unit_prices"])
 LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
 COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
@@ -137,11 +139,12 @@ COUNTS = ("requests", "failed_requests", "input_tokens", "cached_input_tokens", 
 #: the staging.usage columns the staging suite reads (a sample of 100k rows of all 25 took
 #: twice as long to draw and to validate)
 VALIDATED_USAGE_COLUMNS = ("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
-                           "usage_date", *COUNTS, *TOKEN_PARTS)
+                           "usage_date", *COUNTS, *TOKEN_PARTS, "units")
 
 
 @dg.asset_check(asset=USAGE, blocking=True, pool=WAREHOUSE_POOL,
-                description="ERROR: the usage this run loaded has keys, non-negative counts, "
+                description="ERROR: the usage this run loaded has keys, non-negative counts "
+                "(and units), "
                 "cached <= input, each audio and image count and the cache writes (together) "
                 "inside their total, the 1-hour cache writes inside the cache writes, "
                 "failed <= requests, "
@@ -194,7 +197,7 @@ def staging_usage_is_valid(
         expectations: list[ExpectationSpec] = [
             *_not_null("dedupe_key", "source", "endpoint", "bucket_start", "bucket_end",
                        "usage_date"),
-            *_non_negative(*COUNTS, *TOKEN_PARTS),
+            *_non_negative(*COUNTS, *TOKEN_PARTS, "units"),
             _at_least("input_tokens", "cached_input_tokens"),
             _at_least("uncached_input_tokens", "uncached_input_parts"),
             _at_least("cached_input_tokens", "cached_input_parts"),
@@ -247,6 +250,34 @@ def catalog_prices_are_valid(
         return _finish(context, con, PRICES, ERROR, outcome)
 
 
+@dg.asset_check(asset=UNIT_PRICES, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: per-unit prices are non-negative decimals with a source, "
+                "in a unit the Usage API reports (seconds, characters); validity windows are "
+                "well formed and never overlap for one model and unit.")
+def catalog_unit_prices_are_valid(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
+                            "(SELECT count(*) FROM catalog.model_unit_prices q "
+                            " WHERE q.model = p.model AND q.unit = p.unit "
+                            " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
+                            " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
+                            "AS overlapping_windows FROM catalog.model_unit_prices p")
+        outcome = gx.run_suite("catalog_unit_prices", prices, [
+            *_not_null("model", "unit", "valid_from", "usd_per_1m_units", "source"),
+            *_non_negative("usd_per_1m_units"),
+            ("ExpectColumnValuesToBeInSet",
+             {"column": "unit", "value_set": sorted(UNIT_OF_ENDPOINT.values())}),
+            ("ExpectColumnPairValuesAToBeGreaterThanB",
+             {"column_A": "valid_until", "column_B": "valid_from"}),
+            ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
+                                               "max_value": 1}),
+        ])
+        return _finish(context, con, UNIT_PRICES, ERROR, outcome)
+
+
 @dg.asset_check(asset=LIFECYCLE, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: one lifecycle row per model, each with a source; a "
                 "shutdown is never before its announcement.")
@@ -265,7 +296,7 @@ def catalog_lifecycle_is_valid(
 
 
 @dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
-                additional_deps=[PRICES, DEPRECATED],
+                additional_deps=[PRICES, UNIT_PRICES, DEPRECATED],
                 description="WARN: the recommended replacement of every deprecated model "
                 "called in the window exists in the price catalog (exact name or snapshot "
                 "base), so its replacement cost can be computed. Unpriced replacements of "
@@ -277,7 +308,10 @@ def replacements_are_priced(
     with warehouse.get_connection() as con:
         rows = frame(con, (
             "SELECT l.model, l.replacement_model, "
-            "EXISTS (SELECT 1 FROM catalog.model_prices p WHERE p.model = l.replacement_model "
+            # a token price, or (gpt-live-transcribe, whisper-1's) a price per second
+            "EXISTS (SELECT 1 FROM (SELECT model FROM catalog.model_prices UNION "
+            "  SELECT model FROM catalog.model_unit_prices) p "
+            "  WHERE p.model = l.replacement_model "
             "  OR p.model = regexp_replace(l.replacement_model, "
             "     '-(\\d{4}-\\d{2}-\\d{2}|\\d{4})$', '')) AS replacement_priced, "
             # the end of each replacement chain that a caller in the window is pointed to
@@ -690,7 +724,8 @@ def catalog_sources_agree(
 checks = [
     catalog_sources_agree, landing_folder_has_exports, usage_is_current,
     team_directory_reads_cleanly,
-    staging_usage_is_valid, catalog_prices_are_valid, catalog_lifecycle_is_valid,
+    staging_usage_is_valid, catalog_prices_are_valid, catalog_unit_prices_are_valid,
+    catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
     deprecated_totals_match_daily, callers_add_up_to_deprecated_usage, unpriced_share_is_small,
     nothing_quarantined_this_run,

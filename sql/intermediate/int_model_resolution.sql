@@ -40,7 +40,13 @@ name_parts AS (
     FROM catalog_names
 ),
 
-priced_models AS (SELECT DISTINCT model FROM catalog.model_prices),
+-- a model is priced by its token prices or, billed by the second or the character
+-- (whisper-1, tts-1), by its unit prices
+priced_models AS (
+    SELECT model FROM catalog.model_prices
+    UNION
+    SELECT model FROM catalog.model_unit_prices
+),
 
 -- the catalog entry LiteLLM priced a gateway model at (its metadata's model_map_key), newest
 -- first: an Azure deployment logged by its own name (azure/my-prod-gpt4o) resolves by it,

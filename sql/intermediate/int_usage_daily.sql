@@ -14,6 +14,7 @@ WITH staged AS (
         input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
         input_image_tokens, cached_input_image_tokens, output_image_tokens,
         cache_write_input_tokens, cache_write_1h_input_tokens,
+        units, unit,
         bucket_start, bucket_end,
         1 AS staged_rows
     FROM staging.usage
@@ -29,6 +30,7 @@ set_aside AS (
         -input_audio_tokens, -cached_input_audio_tokens, -output_audio_tokens,
         -input_image_tokens, -cached_input_image_tokens, -output_image_tokens,
         -cache_write_input_tokens, -cache_write_1h_input_tokens,
+        -units, unit,
         NULL, NULL,
         -CAST(fully_set_aside AS INTEGER)
     FROM intermediate.usage_set_aside
@@ -68,6 +70,9 @@ SELECT
     sum(output_image_tokens)::BIGINT       AS output_image_tokens,
     sum(cache_write_input_tokens)::BIGINT  AS cache_write_input_tokens,
     sum(cache_write_1h_input_tokens)::BIGINT AS cache_write_1h_input_tokens,
+    -- seconds, characters, images ... of an endpoint metered in them (NULL for tokens)
+    (sum(units) FILTER (WHERE unit IS NOT NULL))::BIGINT AS units,
+    unit,
     min(bucket_start)          AS first_bucket_start,
     max(bucket_end)            AS last_bucket_end
 FROM counted

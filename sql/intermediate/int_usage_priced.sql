@@ -64,7 +64,11 @@ with_prices AS (
         CASE WHEN pt.model IS NOT NULL THEN pt ELSE p END AS listed_prices,
         CASE WHEN pt.model IS NOT NULL THEN bt ELSE b END AS band_prices,
         rp AS replacement_listed,
-        rb AS replacement_band
+        rb AS replacement_band,
+        -- a model billed in the unit its endpoint reports (whisper-1's seconds, tts-1's
+        -- characters): its price per 1M units on the usage date, the replacement's on $as_of
+        up.usd_per_1m_units AS unit_price,
+        rup.usd_per_1m_units AS replacement_unit_price
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
         ON p.model = x.price_model
@@ -100,6 +104,16 @@ with_prices AS (
        AND rb.prompt_band = x.prompt_band
        AND CAST($as_of AS DATE) >= rb.valid_from
        AND (rb.valid_to IS NULL OR CAST($as_of AS DATE) < rb.valid_to)
+    LEFT JOIN catalog.model_unit_prices AS up
+        ON up.model = x.price_model
+       AND up.unit = x.unit
+       AND x.usage_date >= up.valid_from
+       AND (up.valid_to IS NULL OR x.usage_date < up.valid_to)
+    LEFT JOIN catalog.model_unit_prices AS rup
+        ON rup.model = rr.price_model
+       AND rup.unit = x.unit
+       AND CAST($as_of AS DATE) >= rup.valid_from
+       AND (rup.valid_to IS NULL OR CAST($as_of AS DATE) < rup.valid_to)
 ),
 
 -- the prices each row pays: a price row, with its long-context prices where the row's
@@ -117,7 +131,7 @@ banded AS (
 ),
 
 -- the money formula (sql/macros/money.sql), applied to both price rows: the model's on the
--- usage date, the replacement's on $as_of
+-- usage date, the replacement's on $as_of; a row metered in units at the unit prices
 costed AS (
     SELECT
         * EXCLUDE (model_prices, replacement_prices),
@@ -127,11 +141,25 @@ costed AS (
         (input_audio_tokens = 0 OR model_prices.input_audio_usd_per_1m IS NOT NULL)
             AND (output_audio_tokens = 0 OR model_prices.output_audio_usd_per_1m IS NOT NULL)
             AS audio_priced,
-        radar_priceable(model_prices) AS priced,
+        radar_priceable(model_prices) AS token_priced,
         radar_gross_usd(model_prices) AS gross_usd,
-        radar_priceable(replacement_prices) AS replacement_priced,
-        radar_gross_usd(replacement_prices) AS replacement_gross_usd
+        radar_priceable(replacement_prices) AS replacement_token_priced,
+        radar_gross_usd(replacement_prices) AS replacement_gross_usd,
+        -- apart from the token costs, so each is rounded once from its own exact value
+        radar_unit_priceable(unit_price) AS unit_priced,
+        radar_unit_usd(units, unit_price) AS unit_usd,
+        radar_unit_priceable(replacement_unit_price) AS replacement_unit_priced,
+        radar_unit_usd(units, replacement_unit_price) AS replacement_unit_usd
     FROM banded
+),
+
+-- a row is priced in tokens or in its units, never both (a unit-priced row has no tokens)
+settled AS (
+    SELECT
+        *,
+        token_priced OR unit_priced AS priced,
+        replacement_token_priced OR replacement_unit_priced AS replacement_priced
+    FROM costed
 )
 
 SELECT
@@ -141,6 +169,9 @@ SELECT
     input_audio_tokens, cached_input_audio_tokens, output_audio_tokens,
     input_image_tokens, cached_input_image_tokens, output_image_tokens,
     cache_write_input_tokens, cache_write_1h_input_tokens,
+    -- seconds of audio, characters of speech, images ... of an endpoint metered in them
+    units,
+    unit,
     -- the long-context band of the requests' prompts (0: none), and the threshold whose
     -- prices the row is costed at (NULL: the price row's base rates), on the model and on
     -- the replacement
@@ -150,12 +181,18 @@ SELECT
     price_model,
     price_tier,
     priced,
-    CASE WHEN priced THEN CAST(
-        gross_usd
-        * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
-    AS DECIMAL(38, 10)) END AS cost_usd,
+    CASE
+        WHEN unit_priced THEN CAST(unit_usd AS DECIMAL(38, 10))
+        WHEN token_priced THEN CAST(
+            gross_usd
+            * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
+        AS DECIMAL(38, 10))
+    END AS cost_usd,
     -- the list price of the same tokens (no batch discount), for FOCUS ListCost
-    CASE WHEN priced THEN CAST(gross_usd AS DECIMAL(38, 10)) END AS list_cost_usd,
+    CASE
+        WHEN unit_priced THEN CAST(unit_usd AS DECIMAL(38, 10))
+        WHEN token_priced THEN CAST(gross_usd AS DECIMAL(38, 10))
+    END AS list_cost_usd,
     CASE
         WHEN catalog_lifecycle_status IS NOT NULL THEN catalog_lifecycle_status
         WHEN price_model IS NOT NULL THEN 'active'
@@ -163,19 +200,28 @@ SELECT
     END AS lifecycle_status,
     shutdown_date,
     replacement_model,
-    CASE WHEN replacement_priced THEN CAST(
-        replacement_gross_usd
-        * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
-    AS DECIMAL(38, 10)) END AS replacement_cost_usd,
+    CASE
+        WHEN replacement_unit_priced THEN CAST(replacement_unit_usd AS DECIMAL(38, 10))
+        WHEN replacement_token_priced THEN CAST(
+            replacement_gross_usd
+            * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
+        AS DECIMAL(38, 10))
+    END AS replacement_cost_usd,
     first_bucket_start,
     last_bucket_end,
     provider,
-    -- why a token-metered row of a model the catalog knows is not priced (the model-level
-    -- reasons are marts.unpriced_usage's)
+    -- why a row of a model the catalog knows is not priced (the model-level reasons are
+    -- marts.unpriced_usage's)
     CASE
-        WHEN priced OR NOT token_metered OR price_model IS NULL THEN NULL
+        WHEN priced OR price_model IS NULL THEN NULL
+        WHEN NOT token_metered AND unit IS NULL THEN NULL
+        WHEN NOT token_metered AND unit_price IS NULL
+            THEN 'metered in ' || unit || ', and the catalog has no price in ' || unit
+                || ' for the model on the usage date'
+        WHEN NOT token_metered
+            THEN 'metered in ' || unit || ' and reporting tokens too: not priced in either'
         WHEN NOT has_price THEN 'no catalog price in effect on the usage date'
         WHEN NOT audio_priced THEN 'audio tokens, and the catalog has no audio price for the model'
         ELSE 'image output tokens, and the catalog has no image output price for the model'
     END AS unpriced_reason
-FROM costed
+FROM settled

@@ -57,3 +57,14 @@ CREATE OR REPLACE TEMP MACRO radar_banded(r, b) AS
         cache_write_1h_input_usd_per_1m := coalesce(b.cache_write_1h_input_usd_per_1m,
                                                     r.cache_write_1h_input_usd_per_1m))
     END;
+
+-- Usage metered in other units than tokens (pipelines/lib/money.py unit_cost): whether the
+-- row is priced at `price` (USD per 1M of the row's units: seconds of audio transcribed,
+-- characters of speech), and the cost of `n` units (the row's `units`) before rounding. Only an endpoint that is not
+-- token-metered, with its units reported and no tokens.
+CREATE OR REPLACE TEMP MACRO radar_unit_priceable(price) AS
+    NOT token_metered AND price IS NOT NULL AND units IS NOT NULL
+    AND input_tokens = 0 AND output_tokens = 0;
+
+CREATE OR REPLACE TEMP MACRO radar_unit_usd(n, price) AS
+    n * price * CAST(0.000001 AS DECIMAL(7, 6));

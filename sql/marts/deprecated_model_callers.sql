@@ -80,7 +80,10 @@ callers AS (
              THEN sum(cost_usd) FILTER (WHERE in_window) END      AS cost_usd_28d,
         CASE WHEN bool_and(replacement_cost_usd IS NOT NULL) FILTER (WHERE in_window)
              THEN sum(replacement_cost_usd) FILTER (WHERE in_window) END
-                                                                  AS replacement_cost_usd_28d
+                                                                  AS replacement_cost_usd_28d,
+        -- seconds, characters, images ... of an endpoint metered in them (NULL for tokens)
+        sum(units) FILTER (WHERE in_window)::BIGINT               AS units_28d,
+        any_value(unit)                                           AS unit
     FROM deprecated_daily
     LEFT JOIN key_names USING (api_key_id)
     LEFT JOIN project_names USING (project_id)

@@ -28,7 +28,9 @@ window_usage AS (
         sum(output_tokens)::BIGINT       AS output_tokens_28d,
         CASE WHEN bool_and(priced) THEN sum(cost_usd) END AS cost_usd_28d,
         CASE WHEN bool_and(replacement_cost_usd IS NOT NULL)
-             THEN sum(replacement_cost_usd) END AS replacement_cost_usd_28d
+             THEN sum(replacement_cost_usd) END AS replacement_cost_usd_28d,
+        sum(units)::BIGINT               AS units_28d,
+        any_value(unit)                  AS unit
     FROM daily
     WHERE usage_date >= CAST($as_of AS DATE) - INTERVAL 27 DAY
       AND lifecycle_status IN ('deprecated', 'shutdown')
@@ -53,7 +55,11 @@ SELECT
     w.output_tokens_28d,
     w.cost_usd_28d,
     w.replacement_cost_usd_28d,
-    w.replacement_cost_usd_28d - w.cost_usd_28d AS migration_cost_delta_usd_28d
+    w.replacement_cost_usd_28d - w.cost_usd_28d AS migration_cost_delta_usd_28d,
+    -- an endpoint metered in other units than tokens: how many (seconds of audio
+    -- transcribed, characters of speech, images), and which; NULL for tokens
+    w.units_28d,
+    w.unit
 FROM window_usage AS w
 JOIN history AS h USING (team, endpoint, model)
 ORDER BY

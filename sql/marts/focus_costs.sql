@@ -42,8 +42,11 @@ SELECT
     cost_usd                                                    AS "EffectiveCost",
     -- list cost: the same tokens without the batch discount
     CASE WHEN is_batch THEN list_cost_usd ELSE cost_usd END     AS "ListCost",
-    CAST(input_tokens + output_tokens AS DECIMAL(38, 0))        AS "ConsumedQuantity",
-    'Tokens'                                                    AS "ConsumedUnit",
+    -- tokens, or the seconds of audio and characters of speech a row is priced in
+    CAST(CASE WHEN unit IS NOT NULL THEN units ELSE input_tokens + output_tokens END
+         AS DECIMAL(38, 0))                                     AS "ConsumedQuantity",
+    CASE unit WHEN 'seconds' THEN 'Seconds' WHEN 'characters' THEN 'Characters'
+              WHEN 'images' THEN 'Images' ELSE 'Tokens' END     AS "ConsumedUnit",
     CAST(requests AS DECIMAL(38, 0))                            AS "PricingQuantity",
     'Requests'                                                  AS "PricingUnit",
     coalesce(price_model, model)                                AS "SkuId",

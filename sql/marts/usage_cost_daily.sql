@@ -1,6 +1,8 @@
 -- marts.usage_cost_daily: one row per usage_date x source x team x project x user x API key x
 -- endpoint x route x model x service tier x batch flag. Read by FinOps dashboards.
 -- cost_usd is NULL (and priced = false) where the model or the unit is not in the catalog.
+-- Seconds of audio transcribed and characters of speech are priced where the model is billed
+-- in them (whisper-1, tts-1: catalog.model_unit_prices).
 WITH rolled_up AS (
     -- one row per day and key: the priced rows' prompt bands, gateway team ids and aliases
     -- summed together
@@ -48,7 +50,11 @@ WITH rolled_up AS (
         -- who serves the priced model (LiteLLM's provider id: openai, anthropic, azure, ...)
         any_value(provider)              AS provider,
         -- why a row of a known model is not priced (marts.unpriced_usage has the rest)
-        max(unpriced_reason)             AS unpriced_reason
+        max(unpriced_reason)             AS unpriced_reason,
+        -- an endpoint metered in other units than tokens: how many, and which (seconds of
+        -- audio transcribed, characters of speech, images ...); NULL for tokens
+        sum(units)::BIGINT               AS units,
+        any_value(unit)                  AS unit
     FROM intermediate.usage_priced
     GROUP BY
         usage_date, source, team, project_id, user_id, api_key_id, endpoint, route, model,

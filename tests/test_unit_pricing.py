@@ -1,0 +1,231 @@
+"""Seconds of audio transcribed and characters of speech are priced where the model is billed in
+them, never at zero and never as tokens.
+
+whisper-1 (shut down 2027-02-26, replacement gpt-live-transcribe) is billed by the second,
+$0.006 a minute; tts-1 (2027-01-06) by the character, $15 per 1M. The Usage API reports their
+usage in those units (`seconds`, `characters`) and no tokens. Before, every such row was
+unpriced: the teams still on them showed requests but no money, and no replacement cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from decimal import Decimal as D
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib import catalog as cat
+from pipelines.lib.catalog_build import unit_prices_from_litellm
+from pipelines.lib.duck import prepare
+from pipelines.lib.incremental import roll_up_usage_daily
+from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.money import per_unit_to_per_million, unit_cost
+from pipelines.settings import CATALOG_DATA_DIR
+from tests.exports import bucket, page
+from tests.test_quality import check_evaluations
+
+DAY = "2026-11-20"
+
+
+def transcription(seconds: int, requests: int, model: str | None = "whisper-1",
+                  project: str | None = "proj_a", **kw) -> dict:
+    return {"object": "organization.usage.audio_transcriptions.result", "seconds": seconds,
+            "num_model_requests": requests, "project_id": project, "user_id": None,
+            "api_key_id": "key_a" if project else None, "model": model, **kw}
+
+
+def speech(characters: int, requests: int, model: str = "tts-1") -> dict:
+    return {"object": "organization.usage.audio_speeches.result", "characters": characters,
+            "num_model_requests": requests, "project_id": "proj_a", "user_id": None,
+            "api_key_id": "key_a", "model": model}
+
+
+IMAGES = {"object": "organization.usage.images.result", "images": 12,
+          "source": "image.generation", "size": "1024x1024", "num_model_requests": 12,
+          "project_id": "proj_a", "user_id": None, "api_key_id": "key_a", "model": "dall-e-3"}
+
+
+def write_page(landing: Path, name: str, results: list[dict], day: str = DAY,
+               order: int = 0) -> None:
+    path = landing / "api" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(page([bucket(day, results)])))
+    if order:
+        os.utime(path, ns=(10**18 + order, 10**18 + order))  # processing order
+
+
+def test_unit_cost_is_exact_and_rounded_once_half_away_from_zero():
+    # an hour of whisper-1 at $100 per 1M seconds ($0.006 a minute)
+    assert unit_cost(3600, D("100")) == D("0.36")
+    # a second of gpt-live-transcribe at LiteLLM's 0.000283333333333 USD: exact, then 1e-10
+    assert unit_cost(1, D("283.333333333")) == D("0.0002833333")
+    assert unit_cost(7, D("283.333333333")) == D("0.0019833333")  # 0.001983333333331
+    assert unit_cost(3600, D("283.333333333")) == D("1.02")  # 1.0199999999988
+    # 50,000 units at 1e-15 USD each are 5e-11 USD: half a unit of the last place rounds up
+    assert unit_cost(50_000, D("0.000000001")) == D("1E-10")
+    assert unit_cost(49_999, D("0.000000001")) == 0
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="units must be a non-negative integer"):
+            unit_cost(bad, D("1"))
+
+
+def test_a_per_unit_price_converts_exactly_or_not_at_all():
+    assert per_unit_to_per_million(0.0001) == D("100")
+    assert per_unit_to_per_million(1.5e-05) == D("15")
+    assert per_unit_to_per_million("0.000283333333333") == D("283.333333333")
+    with pytest.raises(ValueError, match="more precision than 1e-15"):
+        per_unit_to_per_million("2.8333333333333e-4")
+    with pytest.raises(ValueError, match="negative"):
+        per_unit_to_per_million(-0.0001)
+
+
+def test_the_catalog_build_takes_unit_prices_only_of_models_billed_by_them():
+    litellm = {
+        "whisper-1": {"litellm_provider": "openai", "mode": "audio_transcription",
+                      "input_cost_per_second": 0.0001, "output_cost_per_second": 0.0001},
+        "tts-1": {"litellm_provider": "openai", "mode": "audio_speech",
+                  "input_cost_per_character": 1.5e-05},
+        # billed by the token: LiteLLM's per-second figure is an estimate
+        "gpt-4o-transcribe": {"litellm_provider": "openai", "mode": "audio_transcription",
+                              "input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
+                              "input_cost_per_second": 0.0001},
+        # another provider's speech model (no gateway log reports its units)
+        "azure/tts-1": {"litellm_provider": "azure", "mode": "audio_speech",
+                        "input_cost_per_character": 1.5e-05},
+        # a per-second price finer than the scale: left out, never rounded
+        "gpt-odd-transcribe": {"litellm_provider": "openai", "mode": "audio_transcription",
+                               "input_cost_per_second": 1.23456789e-10},
+    }
+    left_out: list[str] = []
+    rows = unit_prices_from_litellm(litellm, "litellm x", left_out)
+    assert {k: r.usd_per_1m_units for k, r in rows.items()} == {
+        ("whisper-1", "seconds"): D("100"), ("tts-1", "characters"): D("15")}
+    assert [line.split(" (")[0] for line in left_out] == ["gpt-odd-transcribe"]
+
+
+def test_the_shipped_unit_prices_read_and_bad_rows_name_their_line(tmp_path):
+    shipped = {(u.model, u.unit): u for u in
+               cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")}
+    assert shipped[("whisper-1", "seconds")].usd_per_1m_units == D("100")
+    assert shipped[("gpt-live-transcribe", "seconds")].usd_per_1m_units == D("283.333333333")
+    assert shipped[("tts-1", "characters")].usd_per_1m_units == D("15")
+    assert ("gpt-4o-transcribe", "seconds") not in shipped
+    path = tmp_path / "model_unit_prices.csv"
+    header = ",".join(cat.UNIT_PRICE_COLUMNS)
+    for body, message in [
+        ("whisper-1,minutes,2020-01-01,,100,x", "line 2: unit 'minutes' is not one of"),
+        ("whisper-1,seconds,2020-01-01,,-1,x", "line 2 usd_per_1m_units: '-1' must be a non"),
+        ("whisper-1,seconds,2020-01-01,,100,x\nwhisper-1,seconds,2020-01-01,,90,y",
+         "line 3: the same model, unit and start as line 2"),
+    ]:
+        path.write_text(f"{header}\n{body}\n")
+        with pytest.raises(cat.CatalogError, match=message):
+            cat.read_unit_prices(path)
+
+
+def test_transcription_and_speech_are_priced_in_their_units(radar, refresh):
+    write_page(radar.landing, "usage.json", [
+        transcription(3600, 40), speech(5000, 7), IMAGES,
+        transcription(1200, 9, model="gpt-4o-transcribe")])
+    result = refresh()
+    checks = check_evaluations(result)
+    assert checks["catalog_unit_prices_are_valid"] == (True, "ERROR")
+    # whisper-1's replacement is priced (by the second): no warning
+    assert checks["replacements_are_priced"] == (True, "WARN")
+    assert checks["costs_reconcile_across_layers"][0]
+    assert checks["deprecated_totals_match_daily"][0]
+    assert checks["callers_add_up_to_deprecated_usage"][0]
+    assert radar.query(
+        "SELECT model, units, unit, priced, cost_usd, replacement_model, replacement_cost_usd "
+        "FROM marts.usage_cost_daily ORDER BY model") == [
+        ("dall-e-3", 12, "images", False, None, "gpt-image-2", None),
+        # billed by the token: its seconds have no price (the replacement's are known)
+        ("gpt-4o-transcribe", 1200, "seconds", False, None, "gpt-live-transcribe",
+         unit_cost(1200, D("283.333333333"))),
+        # tts-1's replacement, gpt-realtime-2.1-mini, is billed by the token
+        ("tts-1", 5000, "characters", True, unit_cost(5000, D("15")),
+         "gpt-realtime-2.1-mini", None),
+        ("whisper-1", 3600, "seconds", True, D("0.36"), "gpt-live-transcribe", D("1.02")),
+    ]
+    # the table the platform team works from: what it costs now and on the replacement
+    assert radar.query(
+        "SELECT model, requests_28d, units_28d, unit, cost_usd_28d, replacement_cost_usd_28d, "
+        "migration_cost_delta_usd_28d FROM marts.deprecated_model_usage "
+        "WHERE model = 'whisper-1'") == [
+        ("whisper-1", 40, 3600, "seconds", D("0.36"), D("1.02"), D("0.66"))]
+    assert radar.query("SELECT units_28d, unit, cost_usd_28d FROM "
+                       "marts.deprecated_model_callers WHERE model = 'tts-1'") == [
+        (5000, "characters", D("0.075"))]
+    assert radar.query("SELECT model, units, unit, reason FROM marts.unpriced_usage "
+                       "ORDER BY model") == [
+        ("dall-e-3", 12, "images",
+         "metered in images, and the catalog has no price in images for the model"),
+        ("gpt-4o-transcribe", 1200, "seconds",
+         "metered in seconds, and the catalog has no price in seconds for the model on the "
+         "usage date")]
+    # FinOps tools see the quantity in the unit it is priced in
+    assert radar.query('SELECT "ConsumedQuantity", "ConsumedUnit", "BilledCost" FROM '
+                       'marts.focus_costs ORDER BY 2') == [
+        (5000, "Characters", D("0.075")), (3600, "Seconds", D("0.36"))]
+
+
+def test_the_sql_agrees_with_the_python_rule_to_the_last_digit(radar, refresh):
+    """Seconds whose cost has more than 10 decimal places at gpt-transcribe's 75 and
+    gpt-live-transcribe's 283.333333333 per 1M: each row rounded once."""
+    seconds = [1, 7, 13, 333, 86_399, 123_457]
+    write_page(radar.landing, "usage.json", [
+        transcription(s, 1, model=model, project=f"proj_{i}")
+        for i, s in enumerate(seconds)
+        for model in ("gpt-transcribe", "gpt-live-transcribe")])
+    refresh()
+    got = radar.query("SELECT project_id, model, cost_usd FROM marts.usage_cost_daily")
+    prices = {"gpt-transcribe": D("75"), "gpt-live-transcribe": D("283.333333333")}
+    assert sorted(got) == sorted(
+        (f"proj_{i}", model, unit_cost(s, prices[model]))
+        for i, s in enumerate(seconds) for model in prices)
+    assert any(c != c.quantize(D("1e-9")) for _, _, c in got)  # the 10th place is used
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    return prepare(duckdb.connect(":memory:"))
+
+
+def test_seconds_saved_at_two_groupings_count_once(tmp_path, con):
+    """An ungrouped save of the day's transcriptions beside the sync's pages grouped by project
+    and model: the seconds the finer rows report are taken out of the coarser row, as its
+    requests are, so an hour transcribed is not priced twice."""
+    landing = tmp_path / "landing"
+    write_page(landing, "notebook.json", [transcription(5000, 50, model=None, project=None)],
+               order=1)
+    write_page(landing, "sync.json", [transcription(3600, 40, batch=False),
+                                      transcription(600, 4, model="gpt-transcribe",
+                                                    batch=False)], order=2)
+    ingest_landing(con, landing)
+    built = roll_up_usage_daily(con)
+    assert built.set_aside_rows == 1
+    assert con.execute("SELECT model, requests, units, unit FROM intermediate.usage_daily "
+                       "ORDER BY model NULLS FIRST").fetchall() == [
+        (None, 6, 800, "seconds"), ("gpt-transcribe", 4, 600, "seconds"),
+        ("whisper-1", 40, 3600, "seconds")]
+    assert con.execute("SELECT sum(units) FROM intermediate.usage_daily").fetchone() == (5000,)
+
+
+def test_a_warehouse_rolled_up_before_the_units_is_rolled_up_again(tmp_path, con):
+    """usage_daily built before it kept the units: the next roll-up is a full one, so the
+    seconds of files loaded before are priced too (a file is never read again)."""
+    landing = tmp_path / "landing"
+    write_page(landing, "day1.json", [transcription(3600, 40)])
+    ingest_landing(con, landing)
+    roll_up_usage_daily(con)
+    con.execute("ALTER TABLE intermediate.usage_daily DROP COLUMN units")
+    write_page(landing, "day2.json", [transcription(60, 1)], day="2026-11-21")
+    ingest_landing(con, landing)
+    assert roll_up_usage_daily(con).mode == "full"
+    assert con.execute("SELECT usage_date, units FROM intermediate.usage_daily ORDER BY 1"
+                       ).fetchall() == [(dt.date(2026, 11, 20), 3600),
+                                        (dt.date(2026, 11, 21), 60)]
