@@ -12,6 +12,9 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
   *design* on an image model retiring or retired in the window (its image tokens priced at
   the image rates; no usage after its shutdown: the Usage API bills no failed call).
 * ``usage_api/embeddings.jsonl`` - embeddings pages as JSON Lines, the older field set.
+* ``usage_api/audio_transcriptions.json`` - Usage API pages of team *voice*'s call
+  transcripts, in seconds of audio, on a transcription model billed by the second that is
+  retiring (whisper-1, where it is), whose replacement is billed by the second too.
 * ``dashboard/activity_export.csv`` - a dashboard export for team *support* (float counts,
   TRUE/FALSE, empty rows), which also repeats three days of *search* buckets already in the
   API pages: they must count once.
@@ -38,7 +41,13 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.lib.catalog import Lifecycle, counts_as_announced, read_lifecycle, read_prices
+from pipelines.lib.catalog import (
+    Lifecycle,
+    counts_as_announced,
+    read_lifecycle,
+    read_prices,
+    read_unit_prices,
+)
 from pipelines.settings import CATALOG_DATA_DIR, WINDOW_DAYS, RadarSettings
 
 DAYS = 60
@@ -58,6 +67,8 @@ class DemoModels:
     other_provider: str | None = None  # Anthropic's, retiring or retired (through the gateway)
     voice: str | None = None  # an OpenAI audio model, retiring, with a replacement priced for audio
     image: str | None = None  # an OpenAI image model, retiring or retired in the window
+    # an OpenAI transcription model billed by the second, retiring, with a replacement that is
+    transcription: str | None = None
 
 
 def _status(row: Lifecycle | None, as_of: dt.date) -> str:
@@ -108,7 +119,24 @@ def pick_models(as_of: dt.date) -> DemoModels:
         other_provider=_other_provider(as_of, lifecycle, priced),
         voice=_voice(as_of, lifecycle, priced),
         image=_image(as_of, lifecycle, priced),
+        transcription=_transcription(as_of, lifecycle),
     )
+
+
+def _transcription(as_of: dt.date, lifecycle: dict[str, Lifecycle]) -> str | None:
+    """An OpenAI transcription model priced by the second, deprecated on as-of, whose
+    replacement is priced by the second too: whisper-1 where it qualifies, else the one
+    retiring next."""
+    per_second = {u.model for u in read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")
+                  if u.unit == "seconds"}
+
+    def candidate(m: str) -> bool:
+        row = lifecycle.get(m)
+        return (row is not None and _status(row, as_of) == "deprecated"
+                and (row.replacement_model or "") in per_second)
+    pool = sorted((m for m in per_second if candidate(m)),
+                  key=lambda m: (m != "whisper-1", lifecycle[m].shutdown_date or dt.date.max))
+    return pool[0] if pool else None
 
 
 def _voice(as_of: dt.date, lifecycle: dict[str, Lifecycle], priced: dict) -> str | None:
@@ -264,6 +292,35 @@ def image_results(day: dt.date, m: DemoModels, shutdown: dt.date | None) -> list
         "num_model_requests": requests, "project_id": "proj_design", "user_id": None,
         "api_key_id": "key_design_studio", "model": m.image, "batch": False,
         "service_tier": "default"}]
+
+
+def transcription_results(day: dt.date, m: DemoModels) -> list[dict]:
+    """Team voice's call transcripts: four to nine hours of recorded calls a day, in seconds
+    (the Usage API reports transcriptions in seconds of audio, no tokens)."""
+    if m.transcription is None:
+        return []
+    rng = _rng("transcription", day)
+    requests = rng.randint(150, 400)
+    return [{
+        "object": "organization.usage.audio_transcriptions.result",
+        "seconds": requests * rng.randint(60, 90), "num_model_requests": requests,
+        "project_id": "proj_voice", "user_id": None, "api_key_id": "key_voice_transcripts",
+        "model": m.transcription}]
+
+
+def write_transcriptions(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    """The audio_transcriptions endpoint's pages, 7 daily buckets each (as the sync saves
+    each endpoint's pages apart)."""
+    days = _days(as_of)
+    pages = []
+    for i in range(0, len(days), 7):
+        buckets = [{"object": "bucket", "start_time": _epoch(d),
+                    "end_time": _epoch(d + dt.timedelta(days=1)),
+                    "results": transcription_results(d, m)} for d in days[i:i + 7]]
+        more = i + 7 < len(days)
+        pages.append({"object": "page", "data": buckets, "has_more": more,
+                      "next_page": f"page_{i // 7 + 1:04d}" if more else None})
+    path.write_text(json.dumps(pages, indent=1), encoding="utf-8")
 
 
 def _image_shutdown(m: DemoModels) -> dt.date | None:
@@ -522,6 +579,8 @@ DEMO_KEYS = (
     ("proj_support", "key_support_bot", "support-bot", "service_account", "helpdesk-automation"),
     ("proj_support", "key_support_agent", "agent-assist", "service_account", "agent-assist"),
     ("proj_voice", "key_voice_agent", "phone-agent", "service_account", "voice-gateway"),
+    ("proj_voice", "key_voice_transcripts", "call-transcripts", "service_account",
+     "voice-gateway"),
     ("proj_design", "key_design_studio", "brand-studio", "service_account", "creative-tools"),
 )
 
@@ -582,6 +641,7 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
         (landing / sub).mkdir(parents=True, exist_ok=True)
     write_completions(landing / "usage_api" / "completions.json", as_of, m)
     write_embeddings(landing / "usage_api" / "embeddings.jsonl", as_of, m)
+    write_transcriptions(landing / "usage_api" / "audio_transcriptions.json", as_of, m)
     write_dashboard(landing / "dashboard" / "activity_export.csv", as_of, m)
     write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m, shutdown_days)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)

@@ -18,7 +18,7 @@ def main() -> None:
         "SELECT team, endpoint, model, lifecycle_status AS status, days_to_shutdown AS days_left, "
         "requests_28d, failed_requests_28d AS failed_28d, round(cost_usd_28d, 2) AS cost_28d, "
         "replacement_model, round(replacement_cost_usd_28d, 2) AS replacement_cost_28d "
-        "FROM marts.deprecated_model_usage LIMIT 10"
+        "FROM marts.deprecated_model_usage LIMIT 12"
     )
     columns = [d[0] for d in rows.description]
     data = rows.fetchall()
@@ -36,7 +36,7 @@ def main() -> None:
     print(f"  BI copy (read-only):      {s.publish_dir / 'radar.duckdb'}{readers}")
     print(f"  reports:                  {s.reports_dir}")
     print("\nTop deprecated-model users (last 28 days):\n")
-    print(table(columns, data, limit=10))
+    print(table(columns, data, limit=12))
     print(f"\nCallers behind them: {callers} (source, project, API key, user and route; see "
           "marts.deprecated_model_callers)")
     pairs = f"{unpriced[0]} model/endpoint pair{'' if unpriced[0] == 1 else 's'}"
