@@ -133,6 +133,11 @@ def test_transcription_and_speech_are_priced_in_their_units(radar, refresh):
         transcription(1200, 9, model="gpt-4o-transcribe")])
     result = refresh()
     checks = check_evaluations(result)
+    # the Dagster UI shows how much usage is in other units, and how much of it is priced
+    meta = result.asset_materializations_for_node("intermediate__usage_priced")[0].metadata
+    assert meta["usage_in_other_units"].value.splitlines()[2:] == [
+        "| characters | 1 | 5,000 | 1 | 0.08 |", "| images | 1 | 12 | 0 | 0.00 |",
+        "| seconds | 2 | 4,800 | 1 | 0.36 |"]
     assert checks["catalog_unit_prices_are_valid"] == (True, "ERROR")
     # whisper-1's replacement is priced (by the second): no warning
     assert checks["replacements_are_priced"] == (True, "WARN")

@@ -267,9 +267,8 @@ def build_unit_prices(current: dict, older: dict, current_label: str, older_labe
     """The current catalog's per-unit prices, and the older copy's of the models the current
     one deleted (as ``build_prices``)."""
     rows = unit_prices_from_litellm(current, current_label, left_out)
-    current_models = {model for model, _ in rows} | set(current)
     for key, row in unit_prices_from_litellm(older, older_label, left_out).items():
-        if key[0] not in current_models:
+        if key[0] not in current:  # only entries the current catalog deleted
             rows.setdefault(key, row)
     return sorted(rows.values(), key=lambda r: (r.model, r.unit))
 

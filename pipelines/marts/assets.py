@@ -16,6 +16,8 @@ from pipelines.lib.incremental import (
     roll_up_usage_daily,
     version_of,
 )
+from pipelines.lib.markdown import table
+from pipelines.lib.money import to_cents
 from pipelines.marts.factory import OWNERS, ByDay, preview, sql_description, sql_table_asset
 from pipelines.resources import WAREHOUSE_POOL, RadarConfig, WarehouseResource
 from pipelines.settings import RadarSettings
@@ -48,7 +50,8 @@ def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, 
     """How much of the usage is audio or image, priced at their own rates, and how much of it
     the catalog has no price for (those rows are unpriced, never priced as text); how many
     input tokens were written to a prompt cache (at the cache write price, else as input); how
-    many gateway requests were priced at long-context rates."""
+    many gateway requests were priced at long-context rates; how much usage is metered in
+    other units (seconds, characters, images), and how much of it is priced in them."""
     meta: dict[str, Any] = {}
     for kind in ("audio", "image"):
         parts = f"input_{kind}_tokens + cached_input_{kind}_tokens + output_{kind}_tokens"
@@ -68,6 +71,14 @@ def _priced_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, 
         # long prompts of a model without long-context prices: its base rate is its price
         "coalesce(sum(requests) FILTER (WHERE long_context_threshold IS NULL), 0) "
         "FROM intermediate.usage_priced WHERE prompt_band > 0").fetchall()[0]
+    by_unit = con.execute(
+        "SELECT unit, count(*), sum(units), count(*) FILTER (WHERE priced), "
+        "coalesce(sum(cost_usd), 0) FROM intermediate.usage_priced WHERE unit IS NOT NULL "
+        "GROUP BY unit ORDER BY unit").fetchall()
+    meta["usage_in_other_units"] = dg.MetadataValue.md(table(
+        ["unit", "rows", "units", "rows priced in them", "cost USD"],
+        [(u, n, total, priced, to_cents(cost)) for u, n, total, priced, cost in by_unit],
+        limit=len(by_unit)))
     return meta | {"rows_with_cache_writes": int(rows), "cache_write_tokens": int(tokens),
                    "cache_write_1h_tokens": int(one_hour),
                    "rows_at_long_context_rates": int(long_rows),
