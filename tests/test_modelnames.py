@@ -1,6 +1,7 @@
 import pytest
 
 from pipelines.lib.modelnames import (
+    named_models,
     parse_replacement,
     resolve_name,
     same_provider,
@@ -79,6 +80,21 @@ def test_snapshot_base():
 ])
 def test_ambiguous_replacements_keep_first_and_note(text, model, note):
     assert parse_replacement(text) == (model, note)
+    # every model the text names, the first being the replacement (the report names the
+    # others beside it)
+    named = named_models(text)
+    assert named[:1] == ([model] if model else [])
+
+
+def test_the_models_a_replacement_text_names():
+    assert named_models("gpt-live-transcribe or gpt-transcribe") == [
+        "gpt-live-transcribe", "gpt-transcribe"]
+    assert named_models("gpt-image-2, gpt-image-1, or gpt-image-1-mini") == [
+        "gpt-image-2", "gpt-image-1", "gpt-image-1-mini"]
+    assert named_models("gpt-5.6-sol (reasoning.mode: pro)") == ["gpt-5.6-sol"]
+    assert named_models("gpt-5 or gpt-5") == ["gpt-5"]
+    assert named_models("most capable cyber model available to the account") == []
+    assert named_models(None) == []
 
 
 NAMES = ["gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-2024-05-13", "gpt-4o-mini",

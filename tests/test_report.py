@@ -269,6 +269,35 @@ def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):
             "no priced replacement to compare: $0.15 now.") in text
 
 
+def test_a_replacement_the_provider_names_beside_another_is_said(radar):
+    """whisper-1's replacement is "gpt-live-transcribe or gpt-transcribe": the cost on the
+    replacement is the first's, $0.017 a minute against $0.006 now, while the second costs
+    $0.0045. The report names the second beside the first, and says whose cost is shown. A
+    replacement reached along the chain (gpt-4-0314's "gpt-5 or gpt-4.1": gpt-5 is itself
+    retiring, so gpt-5.6-sol) is not the provider's "or", and names no alternative."""
+    import json
+
+    from tests.exports import bucket, completion, page
+
+    transcripts = {"object": "organization.usage.audio_transcriptions.result",
+                   "seconds": 3600, "num_model_requests": 40, "project_id": "proj_a",
+                   "user_id": None, "api_key_id": "key_a", "model": "whisper-1"}
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        transcripts,
+        completion(input_tokens=1_000, output_tokens=100, num_model_requests=2,
+                   project_id="proj_a", model="gpt-4-0314", batch=False)])])))
+    assert run_job("weekly_migration_report").success
+    text = (radar.reports / "migration-status-2026-W48.md").read_text()
+    assert ("| alpha | audio_transcriptions | whisper-1 | deprecated | 93 days | 40 | 0 | $0.36 "
+            "| gpt-live-transcribe (or gpt-transcribe) | $1.02 | +$0.66 (costs more) |") in text
+    assert "| gpt-4-0314 | " in text and "| gpt-5.6-sol |" in text and "gpt-4.1" not in text
+    assert ('Where the provider names more than one replacement ("or ..."), the cost on the '
+            "replacement is the first one's.") in text
+    html = (radar.reports / "migration-status-2026-W48.html").read_text()
+    assert "gpt-live-transcribe (or gpt-transcribe)" in html
+    assert "(&quot;or ...&quot;), the cost on the replacement is the first one&#x27;s." in html
+
+
 def test_replacement_line_when_nothing_or_everything_compares():
     from decimal import Decimal
 

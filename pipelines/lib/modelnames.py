@@ -69,6 +69,17 @@ def resolve_name(model: str, known: set[str] | frozenset[str],
     return None
 
 
+def named_models(text: str | None) -> list[str]:
+    """The model ids a replacement text names, in its order: ``"gpt-image-2, gpt-image-1, or
+    gpt-image-1-mini"`` -> all three; a parameter in parentheses is dropped
+    (``"gpt-5.6-sol (reasoning.mode: pro)"`` -> ``["gpt-5.6-sol"]``), prose is no model id."""
+    if not text:
+        return []
+    names = (re.sub(r"\s*\(.*?\)\s*$", "", part).strip()
+             for part in re.split(r",|\bor\b", text))
+    return [n for n in dict.fromkeys(names) if n and _MODEL_ID_RE.match(n)]
+
+
 def parse_replacement(text: str | None) -> tuple[str | None, str | None]:
     """Split the deprecations page's replacement text into (model id, note).
 

@@ -22,6 +22,7 @@ from pipelines.lib.catalog import KNOWN_THROUGH_SQL, UNANNOUNCED_LEAD_DAYS
 from pipelines.lib.duck import column_names, table_exists
 from pipelines.lib.ingest import RETRY_NOTE
 from pipelines.lib.markdown import fmt, table
+from pipelines.lib.modelnames import named_models
 from pipelines.lib.money import to_cents
 from pipelines.lib.schema import NOT_MODEL_USAGE
 from pipelines.settings import CATALOG_MAX_AGE_DAYS, STALE_AFTER_DAYS
@@ -134,10 +135,15 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                (SELECT l.lifecycle_status FROM intermediate.model_resolution r
                 JOIN intermediate.lifecycle_as_of l ON l.model = r.lifecycle_model
                 WHERE r.model = d.replacement_model) AS replacement_status,
-               ml.announced_date, ml.deprecated_since
+               ml.announced_date, ml.deprecated_since,
+               -- the provider's own words where it names more than one replacement ("or"),
+               -- when the recommended one is its (not a later link of the chain)
+               CASE WHEN d.replacement_model = ml.provider_replacement_model
+                    THEN cl.replacement_note END AS replacement_note
         FROM marts.deprecated_model_usage d
         LEFT JOIN intermediate.model_resolution mr ON mr.model = d.model
         LEFT JOIN intermediate.lifecycle_as_of ml ON ml.model = mr.lifecycle_model
+        LEFT JOIN catalog.model_lifecycle cl ON cl.model = mr.lifecycle_model
         ORDER BY failing DESC, days_to_shutdown NULLS LAST, requests_28d DESC, team, model""", p)
     newly_deprecated = newly_deprecated_rows(actions, week_start, as_of)
     progress = _dicts(con, """
@@ -576,16 +582,32 @@ def action_rows(data: ReportData) -> list[list[str]]:
              r["owner"] or ""] for r in data.actions]
 
 
+def replacement_alternatives(r: dict) -> list[str]:
+    """The other models the provider names beside the recommended replacement (whisper-1:
+    "gpt-live-transcribe or gpt-transcribe"); the cost on replacement is the first one's."""
+    return [m for m in named_models(r.get("replacement_note"))
+            if m != r["replacement_model"]]
+
+
 def _replacement(r: dict) -> str:
     if not r["replacement_model"]:
         return "none given"
     if r.get("replacement_status") in ("deprecated", "shutdown"):
         return (f"{r['replacement_model']} (itself {r['replacement_status']}; no active "
                 "successor named)")
-    return r["replacement_model"]
+    others = replacement_alternatives(r)
+    return r["replacement_model"] + (f" (or {', '.join(others)})" if others else "")
 
 
 NO_USAGE_SINCE = "shutdown; no usage seen since"
+
+
+def alternatives_note(data: ReportData) -> str:
+    """What "(or ...)" beside a replacement means, where a row says it (empty otherwise)."""
+    if not any(replacement_alternatives(r) for r in data.actions if r["replacement_model"]):
+        return ""
+    return (" Where the provider names more than one replacement (\"or ...\"), the cost on "
+            "the replacement is the first one's.")
 
 
 def no_usage_since_note(data: ReportData) -> str:
@@ -750,7 +772,7 @@ def render_markdown(data: ReportData) -> str:
            "## 1. Headline", *[f"- {line}" for line in headline_lines(data)], "",
            "## 2. Action list",
            "Sorted by urgency: calls failing against shut-down models first, then days to "
-           "shutdown, then traffic." + no_usage_since_note(data), "",
+           "shutdown, then traffic." + no_usage_since_note(data) + alternatives_note(data), "",
            table(ACTION_COLUMNS, action_rows(data), limit=100), "",
            CALLERS_INTRO, "",
            table(CALLERS_COLUMNS, caller_rows(data), limit=100), "",
@@ -852,7 +874,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
          else "n/a", f"to the next shutdown ({data.headline['nearest_model'] or 'none'})"),
     ]
     action_classes = ["failing" if r["failing"] else "" for r in data.actions]
-    quiet = no_usage_since_note(data)
+    quiet = no_usage_since_note(data) + alternatives_note(data)
     checks_rows = [[c["asset"], c["check"], c["severity"], "pass" if c["passed"] else "FAIL",
                     c["failures_this_week"]] for c in data.checks]
     img = ('<img class="chart" alt="{alt}" src="data:image/svg+xml;base64,{b64}">')
