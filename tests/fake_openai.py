@@ -91,6 +91,10 @@ class FakeAdminApi:
             return [{"object": "organization.usage.embeddings.result", "input_tokens": n * 900,
                      "num_model_requests": n, "project_id": "proj_a", "user_id": None,
                      "api_key_id": "key_a", "model": "text-embedding-3-small"}]
+        if kind == "usage/audio_transcriptions":  # whisper-1, billed by the second
+            return [{"object": "organization.usage.audio_transcriptions.result",
+                     "seconds": n * 600, "num_model_requests": n, "project_id": "proj_a",
+                     "user_id": "user_ada", "api_key_id": "key_a", "model": "whisper-1"}]
         if kind == "costs":
             return [{"object": "organization.costs.result",
                      "amount": {"value": round(n * 0.37, 6), "currency": "usd"},
@@ -179,10 +183,12 @@ class FakeAdminApi:
             self.user_handler)
 
     def export_page(self) -> dict:
-        """The same completions, embeddings and costs as one saved page file each."""
+        """The same completions, embeddings, transcriptions and costs as one saved page file
+        each."""
         return {kind: {"object": "page", "data": self.buckets(kind), "has_more": False,
                        "next_page": None}
-                for kind in ("usage/completions", "usage/embeddings", "costs")}
+                for kind in ("usage/completions", "usage/embeddings",
+                             "usage/audio_transcriptions", "costs")}
 
 
 def project_key(key_id: str, name: str, user: dict | None = None,

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import time
+from decimal import Decimal
 
 import dagster as dg
 import pytest
@@ -68,7 +69,13 @@ def test_sync_then_refresh_equals_the_file_exports(radar, api, tmp_path, monkeyp
 
     assert run_job("radar_refresh").success
     synced = snapshot(radar)
-    # the same data, saved by hand as three page files, in a fresh warehouse
+    # whisper-1's seconds are priced at $0.006 a minute: every second the API reported
+    seconds_total = sum(r["seconds"] for b in api.buckets("usage/audio_transcriptions")
+                        for r in b["results"])
+    assert radar.query("SELECT sum(units), sum(cost_usd) FROM marts.usage_cost_daily "
+                       "WHERE model = 'whisper-1'") == [
+        (seconds_total, Decimal(seconds_total) * 100 / 1_000_000)]
+    # the same data, saved by hand as four page files, in a fresh warehouse
     other = tmp_path / "exports"
     other.mkdir()
     for kind, page in api.export_page().items():
@@ -88,19 +95,23 @@ def test_resync_of_a_day_replaces_its_pages(radar, api):
     assert run_job("openai_api_sync").success
     assert run_job("radar_refresh").success
     def last_day() -> list[tuple]:
-        return radar.query("SELECT endpoint, sum(requests) FROM marts.usage_cost_daily "
-                           "WHERE usage_date = $d GROUP BY ALL ORDER BY ALL", {"d": AS_OF})
+        return radar.query("SELECT endpoint, sum(requests), sum(units) FROM "
+                           "marts.usage_cost_daily WHERE usage_date = $d GROUP BY ALL "
+                           "ORDER BY ALL", {"d": AS_OF})
 
-    assert last_day() == [("completions", 1 * 10 + 1), ("embeddings", 1)]
+    # (the transcriptions in seconds of audio)
+    assert last_day() == [("audio_transcriptions", 1, 600), ("completions", 1 * 10 + 1, None),
+                          ("embeddings", 1, None)]
     total_before = radar.query("SELECT sum(requests) FROM marts.usage_cost_daily")[0][0]
     api.partial_last = False  # the day is over: the API now reports the whole day
     api.failures = {}
     assert run_job("openai_api_sync").success
     assert run_job("radar_refresh").success
     n = AS_OF.toordinal() % 7 + 3
-    assert last_day() == [("completions", n * 10 + n), ("embeddings", n)]
+    assert last_day() == [("audio_transcriptions", n, n * 600), ("completions", n * 10 + n, None),
+                          ("embeddings", n, None)]
     total_after = radar.query("SELECT sum(requests) FROM marts.usage_cost_daily")[0][0]
-    assert total_after - total_before == (n * 11 + n) - (11 + 1)  # replaced, not added
+    assert total_after - total_before == (n * 12 + n) - (12 + 1)  # replaced, not added
     # only the pages whose content changed were read again
     rows = radar.query("SELECT path, rows_loaded, rows_duplicate FROM staging.ingested_files "
                        "WHERE path LIKE '%completions_%' ORDER BY file_id")
