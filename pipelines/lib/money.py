@@ -33,6 +33,20 @@ ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
 
 
+def _per_million(value: float | int | str, scale: Decimal, per: str) -> Decimal:
+    """A price per ``per`` written as a JSON float, times 1M, exactly at ``scale`` or not at
+    all (a ValueError), as is; negative prices are refused."""
+    text = value if isinstance(value, str) else repr(value)
+    result = Decimal(text) * ONE_MILLION
+    if result < 0:
+        raise ValueError(f"negative price {value!r}")
+    quantized = result.quantize(scale, rounding=ROUND_HALF_UP)
+    if quantized != result:
+        raise ValueError(f"price {value!r} per {per} has more precision than "
+                         f"{scale / ONE_MILLION:.0e} USD")
+    return quantized.normalize() if quantized == quantized.to_integral() else quantized
+
+
 def per_token_to_per_million(value: float | int | str) -> Decimal:
     """Convert a per-token price written as a JSON float (``2.5e-06``) to USD per 1M, exactly.
 
@@ -40,28 +54,14 @@ def per_token_to_per_million(value: float | int | str) -> Decimal:
     ``repr`` and never through binary arithmetic: ``2.5e-06`` becomes ``Decimal('2.5')``, not
     ``2.4999999999999998``.
     """
-    text = value if isinstance(value, str) else repr(value)
-    result = Decimal(text) * ONE_MILLION
-    if result < 0:
-        raise ValueError(f"negative price {value!r}")
-    quantized = result.quantize(PRICE_SCALE, rounding=ROUND_HALF_UP)
-    if quantized != result:
-        raise ValueError(f"price {value!r} per token has more precision than 1e-12 USD")
-    return quantized.normalize() if quantized == quantized.to_integral() else quantized
+    return _per_million(value, PRICE_SCALE, "token")
 
 
 def per_unit_to_per_million(value: float | int | str) -> Decimal:
     """A per-unit price (USD a second, a character) written as a JSON float to USD per 1M
     units, exactly, as :func:`per_token_to_per_million` does for tokens; a ValueError when it
     is negative or has more precision than 1e-15 USD per unit."""
-    text = value if isinstance(value, str) else repr(value)
-    result = Decimal(text) * ONE_MILLION
-    if result < 0:
-        raise ValueError(f"negative price {value!r}")
-    quantized = result.quantize(UNIT_PRICE_SCALE, rounding=ROUND_HALF_UP)
-    if quantized != result:
-        raise ValueError(f"price {value!r} per unit has more precision than 1e-15 USD")
-    return quantized.normalize() if quantized == quantized.to_integral() else quantized
+    return _per_million(value, UNIT_PRICE_SCALE, "unit")
 
 
 def unit_cost(units: int, usd_per_1m_units: Decimal) -> Decimal:

@@ -218,6 +218,26 @@ def staging_usage_is_valid(
                        passed=outcome.passed and duplicates == 0)
 
 
+def _windows(table: str, same: str) -> str:
+    """SQL: the price rows of ``table`` (a code constant), each with the end of its window
+    (``valid_until``, far away for an open one) and how many windows of the same key (the
+    condition ``same`` on rows ``p`` and ``q``) overlap it, itself included."""
+    return ("SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
+            f"(SELECT count(*) FROM {table} q WHERE {same} "
+            " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
+            " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
+            f"AS overlapping_windows FROM {table} p")
+
+
+#: every price window ends after it starts, and overlaps only itself
+WINDOW_EXPECTATIONS: list[ExpectationSpec] = [
+    ("ExpectColumnPairValuesAToBeGreaterThanB",
+     {"column_A": "valid_until", "column_B": "valid_from"}),
+    ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
+                                       "max_value": 1}),
+]
+
+
 @dg.asset_check(asset=PRICES, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: prices are non-negative decimals with a source; validity "
                 "windows are well formed and never overlap for one model.")
@@ -226,13 +246,9 @@ def catalog_prices_are_valid(
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
-
-                            "(SELECT count(*) FROM catalog.model_prices q WHERE q.model = p.model "
-                            " AND q.service_tier IS NOT DISTINCT FROM p.service_tier "
-                            " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
-                            " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
-                            "AS overlapping_windows FROM catalog.model_prices p")
+        prices = frame(con, _windows(
+            "catalog.model_prices",
+            "q.model = p.model AND q.service_tier IS NOT DISTINCT FROM p.service_tier"))
         outcome = gx.run_suite("catalog_prices", prices, [
             *_not_null("model", "valid_from", "input_usd_per_1m", "output_usd_per_1m",
                        "batch_discount", "source"),
@@ -241,11 +257,7 @@ def catalog_prices_are_valid(
                            *CACHE_WRITE_PRICE_COLUMNS),
             ("ExpectColumnValuesToBeBetween", {"column": "batch_discount", "min_value": 0,
                                                "max_value": 1}),
-            ("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "valid_until", "column_B": "valid_from"}),
-            # each window overlaps only itself
-            ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
-                                               "max_value": 1}),
+            *WINDOW_EXPECTATIONS,
         ])
         return _finish(context, con, PRICES, ERROR, outcome)
 
@@ -259,21 +271,14 @@ def catalog_unit_prices_are_valid(
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        prices = frame(con, "SELECT *, coalesce(valid_to, DATE '9999-12-31') AS valid_until, "
-                            "(SELECT count(*) FROM catalog.model_unit_prices q "
-                            " WHERE q.model = p.model AND q.unit = p.unit "
-                            " AND q.valid_from < coalesce(p.valid_to, DATE '9999-12-31') "
-                            " AND coalesce(q.valid_to, DATE '9999-12-31') > p.valid_from) "
-                            "AS overlapping_windows FROM catalog.model_unit_prices p")
+        prices = frame(con, _windows("catalog.model_unit_prices",
+                                     "q.model = p.model AND q.unit = p.unit"))
         outcome = gx.run_suite("catalog_unit_prices", prices, [
             *_not_null("model", "unit", "valid_from", "usd_per_1m_units", "source"),
             *_non_negative("usd_per_1m_units"),
             ("ExpectColumnValuesToBeInSet",
              {"column": "unit", "value_set": sorted(UNIT_OF_ENDPOINT.values())}),
-            ("ExpectColumnPairValuesAToBeGreaterThanB",
-             {"column_A": "valid_until", "column_B": "valid_from"}),
-            ("ExpectColumnValuesToBeBetween", {"column": "overlapping_windows", "min_value": 1,
-                                               "max_value": 1}),
+            *WINDOW_EXPECTATIONS,
         ])
         return _finish(context, con, UNIT_PRICES, ERROR, outcome)
 
