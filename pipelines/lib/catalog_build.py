@@ -144,11 +144,17 @@ def _is_token_entry(key: str, entry: object) -> bool:
     return is_openai_entry(key, entry) or bool(inp or out)
 
 
+def _json_price(value: float | int) -> str | int:
+    """A JSON number read to 15 significant digits: a tool that computed a price in binary
+    floating point writes ``1.6000000000000001e-06`` for ``1.6e-06``, noise past the digits a
+    float holds."""
+    return format(value, ".15g") if isinstance(value, float) else value
+
+
 def _per_million(value: float | int) -> Decimal:
     """USD per 1M tokens, exactly (``money.per_token_to_per_million``), from a JSON number
-    read to 15 significant digits: a tool that computed a price in binary floating point
-    writes ``1.6000000000000001e-06`` for ``1.6e-06``, noise past the digits a float holds."""
-    return per_token_to_per_million(format(value, ".15g") if isinstance(value, float) else value)
+    (``_json_price``)."""
+    return per_token_to_per_million(_json_price(value))
 
 
 def _batch_discount(entry: dict, input_price: Decimal) -> Decimal:
@@ -252,8 +258,7 @@ def unit_prices_from_litellm(catalog: dict, source: str, left_out: list[str] | N
             if entry.get("mode") != mode or value is None:
                 continue
             try:
-                price = per_unit_to_per_million(
-                    format(value, ".15g") if isinstance(value, float) else value)
+                price = per_unit_to_per_million(_json_price(value))
             except ValueError as exc:
                 if left_out is not None:
                     left_out.append(f"{key} ({source}): {exc}")
