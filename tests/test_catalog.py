@@ -150,6 +150,35 @@ def test_each_override_mistake_is_named_with_its_line(tmp_path, row, message):
         cat.read_overrides(path)
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    # DuckDB's cast to the warehouse's DECIMAL(18, 6) rounded these: 0.0000004 to a price of 0
+    ("0.0000004", "'0.0000004' has more decimal places than the 6 a price per 1M tokens "
+     "keeps (1e-12 USD a token)"),
+    ("1.2345678", "'1.2345678' has more decimal places than the 6"),
+    # ... and stopped the run on this with a conversion error that named no file or line
+    ("1000000000000", "'1000000000000' is more than a price per 1M tokens holds (under "
+     "1000000000000)"),
+])
+def test_a_price_the_warehouse_would_round_or_could_not_hold_is_refused(tmp_path, value,
+                                                                       message):
+    """A price is written to the warehouse as DECIMAL(18, 6) per 1M tokens: a finer price was
+    rounded there, silently (a negotiated 0.0000004 priced every token at zero). The row is
+    refused with its line; trailing zeros are not precision and read as the number."""
+    path = tmp_path / "o.csv"
+    header = ",".join(cat.OVERRIDE_HEADER)
+    path.write_text(f"{header}\ngpt-4o,2026-01-01,,2.500000000,,8\n")
+    assert cat.read_overrides(path)[0].input_usd_per_1m == D("2.5")
+    path.write_text(f"{header}\ngpt-4o,2026-01-01,,2.5,,8\ngpt-4o,2026-02-01,,{value},,8\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            f"o.csv line 3 input_usd_per_1m: {message}")):
+        cat.read_overrides(path)
+    shipped = tmp_path / "model_prices.csv"
+    shipped.write_text(f"{header},batch_discount,source\ngpt-4o,,,{value},,8,,x\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            f"model_prices.csv line 2 input_usd_per_1m: {message}")):
+        cat.read_prices(shipped)
+
+
 def test_a_sheet_saved_with_semicolons_reads_like_the_csv_but_decimal_commas_stop(tmp_path):
     """A spreadsheet in a locale that writes decimal commas saves semicolon-separated, with a
     byte order mark, sometimes with spaces after the separators: the columns are found all

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -234,3 +235,111 @@ def test_a_warehouse_rolled_up_before_the_units_is_rolled_up_again(tmp_path, con
     assert con.execute("SELECT usage_date, units FROM intermediate.usage_daily ORDER BY 1"
                        ).fetchall() == [(dt.date(2026, 11, 20), 3600),
                                         (dt.date(2026, 11, 21), 60)]
+
+
+OVERRIDE_HEADER = ",".join([*cat.OVERRIDE_HEADER, *cat.UNIT_OVERRIDE_COLUMNS])
+
+
+def test_an_override_row_gives_a_price_per_second_or_character(tmp_path):
+    """A negotiated price per second of whisper-1, an estimate per second for gpt-4o-transcribe
+    (billed by the token, its seconds otherwise unpriced), a new transcription model: each is
+    an override row with a price per 1M seconds (or characters) and no token price. A row
+    giving both prices gives both; the shipped whisper-1 price stays in force before the
+    negotiated one starts."""
+    assert cat.UNIT_OVERRIDE_COLUMNS == {"seconds_usd_per_1m": "seconds",
+                                         "characters_usd_per_1m": "characters"}
+    path = tmp_path / "overrides.csv"
+    path.write_text(f"{OVERRIDE_HEADER}\n"
+                    "whisper-1,2026-11-01,,,,,80,\n"
+                    "gpt-4o-transcribe,2026-01-01,2027-01-01,2.5,1.25,10,100,\n"
+                    "house-tts,2026-01-01,,,,,,12.5\n"
+                    "gpt-4o,2026-03-01,,2,1,8,,\n")
+    tokens = cat.read_overrides(path)
+    assert [(p.model, p.input_usd_per_1m, p.source) for p in tokens] == [
+        ("gpt-4o-transcribe", D("2.5"), "override overrides.csv line 3"),
+        ("gpt-4o", D("2"), "override overrides.csv line 5")]
+    units = cat.read_unit_overrides(path)
+    assert units == [
+        cat.UnitPrice("whisper-1", "seconds", dt.date(2026, 11, 1), None, D("80"),
+                      "override overrides.csv line 2"),
+        cat.UnitPrice("gpt-4o-transcribe", "seconds", dt.date(2026, 1, 1),
+                      dt.date(2027, 1, 1), D("100"), "override overrides.csv line 3"),
+        cat.UnitPrice("house-tts", "characters", dt.date(2026, 1, 1), None, D("12.5"),
+                      "override overrides.csv line 4")]
+    merged = cat.apply_unit_overrides(
+        cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv"), units)
+    assert [(u.valid_from, u.valid_to, u.usd_per_1m_units, u.source[:8])
+            for u in merged if u.model == "whisper-1"] == [
+        (dt.date(2020, 1, 1), dt.date(2026, 11, 1), D("100"), "litellm "),
+        (dt.date(2026, 11, 1), None, D("80"), "override")]
+    assert {(u.model, u.unit) for u in merged} >= {("gpt-4o-transcribe", "seconds"),
+                                                    ("house-tts", "characters"),
+                                                    ("tts-1", "characters")}
+    # a file without the unit columns reads as before: no unit prices
+    path.write_text(",".join(cat.OVERRIDE_HEADER) + "\ngpt-4o,2026-03-01,,2,1,8\n")
+    assert cat.read_unit_overrides(path) == [] and len(cat.read_overrides(path)) == 1
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ("whisper-1,2026-11-01,,,,,,",
+     "line 2: no price: give input_usd_per_1m and output_usd_per_1m, or a price per 1M "
+     "units (seconds_usd_per_1m, characters_usd_per_1m)"),
+    ("whisper-1,2026-11-01,,,0.5,,80,",
+     "line 2: cached_input_usd_per_1m is a token price: give input_usd_per_1m and "
+     "output_usd_per_1m with it"),
+    ("gpt-4o,2026-11-01,,2,,,,", "line 2 output_usd_per_1m is required"),
+    ("whisper-1,2026-11-01,,,,,-80,", "line 2 seconds_usd_per_1m: '-80' must be a non"),
+    ("whisper-1,2026-11-01,,,,,0.0000000001,",
+     "line 2 seconds_usd_per_1m: '0.0000000001' has more decimal places than the 9"),
+])
+def test_a_unit_override_mistake_is_named_with_its_line(tmp_path, row, message):
+    path = tmp_path / "o.csv"
+    path.write_text(f"{OVERRIDE_HEADER}\n{row}\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(message)):
+        cat.read_overrides(path)
+    with pytest.raises(cat.CatalogError, match=re.escape(message)):
+        cat.read_unit_overrides(path)
+
+
+def test_unit_overrides_of_one_model_and_unit_that_overlap_stop_the_build(tmp_path):
+    path = tmp_path / "o.csv"
+    path.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,2026-11-01,,,,,80,\n"
+                    "whisper-1,2026-12-01,,,,,70,\ntts-1,2026-12-01,,,,,,10\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            "overrides for whisper-1 seconds overlap: override o.csv line 2 and override "
+            "o.csv line 3")):
+        cat.apply_unit_overrides([], cat.read_unit_overrides(path))
+
+
+def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkeypatch):
+    """Through a real refresh: whisper-1 at a negotiated 80 per 1M seconds from the usage day,
+    gpt-4o-transcribe's seconds at an estimate (before: unpriced), gpt-4o's tokens from the
+    same file. Changing the file re-prices the days already built."""
+    overrides = radar.root / "overrides.csv"
+    overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,80,\n"
+                         "gpt-4o-transcribe,2026-01-01,,,,,100,\n")
+    monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    write_page(radar.landing, "usage.json", [
+        transcription(3600, 40), transcription(1200, 9, model="gpt-4o-transcribe"),
+        speech(5000, 7)])
+    result = refresh()
+    assert check_evaluations(result)["catalog_unit_prices_are_valid"] == (True, "ERROR")
+    meta = result.asset_materializations_for_node("catalog__model_prices")
+    unit_meta = next(m.metadata for m in meta if m.asset_key.path[-1] == "model_unit_prices")
+    assert unit_meta["override_rows"].value == 2
+    assert radar.query("SELECT model, valid_from, usd_per_1m_units, source FROM "
+                       "catalog.model_unit_prices WHERE source LIKE 'override%' "
+                       "ORDER BY model") == [
+        ("gpt-4o-transcribe", dt.date(2026, 1, 1), D("100"), "override overrides.csv line 3"),
+        ("whisper-1", dt.date(2026, 11, 20), D("80"), "override overrides.csv line 2")]
+    cost = "SELECT model, cost_usd FROM marts.usage_cost_daily ORDER BY model"
+    assert radar.query(cost) == [("gpt-4o-transcribe", D("0.12")), ("tts-1", D("0.075")),
+                                 ("whisper-1", D("0.288"))]
+    assert radar.query("SELECT count(*) FROM marts.unpriced_usage") == [(0,)]
+    # the replacement's cost is at its own (list) price, not at the negotiated one
+    assert radar.query("SELECT replacement_cost_usd FROM marts.usage_cost_daily "
+                       "WHERE model = 'whisper-1'") == [(D("1.02"),)]
+    overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,60,\n")
+    refresh()
+    assert radar.query(cost) == [("gpt-4o-transcribe", None), ("tts-1", D("0.075")),
+                                 ("whisper-1", D("0.216"))]

@@ -35,12 +35,12 @@ def _text_frame(rows: list, columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
 
 
-def _price_overrides(radar: RadarConfig) -> list[cat.Price]:
+def _price_overrides(radar: RadarConfig) -> cat.Overrides:
     """The rows of ``RADAR_CATALOG_OVERRIDES`` (none when it is not set)."""
     path = radar.settings().catalog_overrides
     if path is None:
-        return []
-    return cat.read_overrides(cat.configured_file("RADAR_CATALOG_OVERRIDES", path))
+        return cat.Overrides([], [])
+    return cat.read_price_overrides(cat.configured_file("RADAR_CATALOG_OVERRIDES", path))
 
 
 PRICES_DOC = """Model prices in USD per 1M tokens (input, cached input, output) and batch discount,
@@ -60,7 +60,9 @@ seconds of audio transcribed (whisper-1, gpt-transcribe; the Usage API's audio_t
 and characters turned into speech (tts-1; its audio_speeches). One row per model, unit and
 validity window, from the shipped `pipelines/catalog_data/model_unit_prices.csv` (`make
 catalog`: LiteLLM's `input_cost_per_second` and `input_cost_per_character` of the models
-billed by them alone)."""
+billed by them alone), with the rows of `RADAR_CATALOG_OVERRIDES` that give a price per 1M
+units (`seconds_usd_per_1m`, `characters_usd_per_1m`) taking precedence for the dates they
+cover."""
 
 
 @dg.multi_asset(
@@ -81,7 +83,8 @@ def model_prices(
     settings = radar.settings()
     shipped = cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv")
     bands = cat.read_bands(CATALOG_DATA_DIR / "model_price_bands.csv", shipped)
-    overrides = _price_overrides(radar)
+    everything = _price_overrides(radar)
+    overrides = everything.prices
     prices = cat.apply_overrides(shipped, overrides) if overrides else shipped
     rows = _load(warehouse, _text_frame(prices, [f.name for f in dataclasses.fields(cat.Price)]),
                  "model_prices")
@@ -112,14 +115,16 @@ def model_prices(
         "bands_under_overrides": sum(1 for b in bands if b.service_tier is None
                                      and b.model in overridden),
     })
-    unit_prices = cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")
+    unit_prices = cat.apply_unit_overrides(
+        cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv"), everything.unit_prices)
     rows = _load(warehouse, _text_frame(unit_prices, cat.UNIT_PRICE_COLUMNS),
                  "model_unit_prices")
     yield dg.MaterializeResult(asset_key=["catalog", "model_unit_prices"], metadata={
         "dagster/row_count": rows,
+        "override_rows": len(everything.unit_prices),
         "preview": dg.MetadataValue.md(table(
-            ["model", "unit", "USD per 1M units", "from", "to"],
-            [(u.model, u.unit, u.usd_per_1m_units, u.valid_from, u.valid_to or "")
+            ["model", "unit", "USD per 1M units", "from", "to", "source"],
+            [(u.model, u.unit, u.usd_per_1m_units, u.valid_from, u.valid_to or "", u.source)
              for u in unit_prices], limit=len(unit_prices))),
     })
 

@@ -12,14 +12,19 @@ import csv
 import datetime as dt
 import io
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from pipelines.lib.formats import decode_sheet, separator_of
-from pipelines.lib.money import DEFAULT_BATCH_DISCOUNT
+from pipelines.lib.money import (
+    DEFAULT_BATCH_DISCOUNT,
+    PRICE_DIGITS,
+    PRICE_SCALE,
+    UNIT_PRICE_SCALE,
+)
 from pipelines.lib.schema import PROMPT_BANDS
 
 OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
@@ -151,10 +156,20 @@ class UnitPrice:
 
 #: the shipped unit price file's columns
 UNIT_PRICE_COLUMNS = ["model", "unit", "valid_from", "valid_to", "usd_per_1m_units", "source"]
+#: an override file's optional columns of a price per 1M units, by the unit they price
+UNIT_OVERRIDE_COLUMNS = {f"{unit}_usd_per_1m": unit for unit in UNIT_OF_ENDPOINT.values()}
 
 
-#: a price row or a band: what ``_subtract`` cuts
-_Windowed = TypeVar("_Windowed", Price, PriceBand)
+@dataclass(frozen=True)
+class Overrides:
+    """The rows of ``RADAR_CATALOG_OVERRIDES``: token prices, and prices per 1M units (an
+    override row may give either or both)."""
+    prices: list[Price]
+    unit_prices: list[UnitPrice]
+
+
+#: a price row, a band or a unit price: what ``_subtract`` cuts
+_Windowed = TypeVar("_Windowed", Price, PriceBand, UnitPrice)
 
 
 @dataclass(frozen=True)
@@ -195,10 +210,16 @@ def _date(text: str | None, what: str) -> dt.date | None:
 
 
 @overload
-def _price(text: str | None, what: str, required: Literal[True] = True) -> Decimal: ...
+def _price(text: str | None, what: str, required: Literal[True] = True,
+           per: str = "token") -> Decimal: ...
 @overload
-def _price(text: str | None, what: str, required: bool) -> Decimal | None: ...
-def _price(text: str | None, what: str, required: bool = True) -> Decimal | None:
+def _price(text: str | None, what: str, required: bool, per: str = "token"
+           ) -> Decimal | None: ...
+def _price(text: str | None, what: str, required: bool = True, per: str = "token"
+           ) -> Decimal | None:
+    """A price per 1M ``per``s (a token, or a unit: ``UNIT_PRICE_SCALE``) as written, or an
+    error naming ``what``: not a number, negative, finer than the warehouse keeps (its cast
+    would round it, a tiny price to zero) or larger than it holds."""
     text = (text or "").strip()
     if not text:
         if required:
@@ -212,6 +233,16 @@ def _price(text: str | None, what: str, required: bool = True) -> Decimal | None
         raise CatalogError(f"{what}: {text!r} is not a decimal number{point}") from exc
     if not value.is_finite() or value < 0:
         raise CatalogError(f"{what}: {text!r} must be a non-negative number")
+    scale = UNIT_PRICE_SCALE if per == "unit" else PRICE_SCALE
+    places = -int(scale.as_tuple().exponent)
+    limit = Decimal(10) ** (PRICE_DIGITS - places)
+    if value >= limit:
+        raise CatalogError(f"{what}: {text!r} is more than a price per 1M {per}s holds "
+                           f"(under {limit})")
+    if value != value.quantize(scale):
+        raise CatalogError(f"{what}: {text!r} has more decimal places than the {places} a "
+                           f"price per 1M {per}s keeps ({scale / 1_000_000:.0e} USD a {per}); "
+                           "it is never rounded: write the price meant to that many places")
     return value
 
 
@@ -298,9 +329,10 @@ def read_prices(path: Path) -> list[Price]:
             model=r["model"].strip(),
             valid_from=_date(r["valid_from"], where) or dt.date(2020, 1, 1),
             valid_to=_date(r["valid_to"], where),
-            input_usd_per_1m=_price(r["input_usd_per_1m"], where),
-            cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"], where, required=False),
-            output_usd_per_1m=_price(r["output_usd_per_1m"], where),
+            input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
+            cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"],
+                                           f"{where} cached_input_usd_per_1m", required=False),
+            output_usd_per_1m=_price(r["output_usd_per_1m"], f"{where} output_usd_per_1m"),
             batch_discount=_price(r["batch_discount"], where, required=False)
             or DEFAULT_BATCH_DISCOUNT,
             source=r["source"].strip(),
@@ -378,7 +410,8 @@ def read_unit_prices(path: Path) -> list[UnitPrice]:
             unit=unit,
             valid_from=_date(r["valid_from"], where) or dt.date(2020, 1, 1),
             valid_to=_date(r["valid_to"], where),
-            usd_per_1m_units=_price(r["usd_per_1m_units"], f"{where} usd_per_1m_units"),
+            usd_per_1m_units=_price(r["usd_per_1m_units"], f"{where} usd_per_1m_units",
+                                    per="unit"),
             source=r["source"].strip(),
         )
         key = (price.model, price.unit, price.valid_from)
@@ -446,9 +479,14 @@ def read_lifecycle(path: Path) -> list[Lifecycle]:
     return out
 
 
-def read_overrides(path: Path) -> list[Price]:
-    """Rows of ``RADAR_CATALOG_OVERRIDES`` (contract, section 4); errors name the line."""
-    out = []
+def read_price_overrides(path: Path) -> Overrides:
+    """Rows of ``RADAR_CATALOG_OVERRIDES`` (contract, section 4); errors name the line.
+
+    A row gives token prices (input and output, then the optional cached, audio, image and
+    cache-write ones), a price per 1M units (``UNIT_OVERRIDE_COLUMNS``: a model billed by
+    the second or the character), or both: a negotiated whisper-1 needs no token price."""
+    prices: list[Price] = []
+    unit_prices: list[UnitPrice] = []
     for line, r in _rows(path, OVERRIDE_HEADER):
         where = f"{path} line {line}"
         model = (r["model"] or "").strip()
@@ -460,17 +498,45 @@ def read_overrides(path: Path) -> list[Price]:
         end = _date(r["valid_to"], where)
         if end is not None and end <= start:
             raise CatalogError(f"{where}: valid_to {end} is not after valid_from {start}")
-        out.append(Price(
+        source = f"override {path.name} line {line}"
+        units = [UnitPrice(model, unit, start, end, price, source)
+                 for column, unit in UNIT_OVERRIDE_COLUMNS.items()
+                 if (price := _price(r.get(column), f"{where} {column}", required=False,
+                                     per="unit")) is not None]
+        unit_prices.extend(units)
+        given = [c for c in ("input_usd_per_1m", "output_usd_per_1m", "cached_input_usd_per_1m",
+                             *itertools.chain.from_iterable(MODAL_PRICE_COLUMNS))
+                 if (r.get(c) or "").strip()]
+        if units and not {"input_usd_per_1m", "output_usd_per_1m"} & set(given):
+            if given:  # half a token price: which input or output price was meant?
+                raise CatalogError(f"{where}: {given[0]} is a token price: give "
+                                   "input_usd_per_1m and output_usd_per_1m with it")
+            continue  # a price per unit alone
+        if not given:
+            raise CatalogError(
+                f"{where}: no price: give input_usd_per_1m and output_usd_per_1m, or a price "
+                f"per 1M units ({', '.join(UNIT_OVERRIDE_COLUMNS)})")
+        prices.append(Price(
             model=model, valid_from=start, valid_to=end,
             input_usd_per_1m=_price(r["input_usd_per_1m"], f"{where} input_usd_per_1m"),
             cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"],
                                            f"{where} cached_input_usd_per_1m", required=False),
             output_usd_per_1m=_price(r["output_usd_per_1m"], f"{where} output_usd_per_1m"),
             batch_discount=DEFAULT_BATCH_DISCOUNT,
-            source=f"override {path.name} line {line}",
+            source=source,
             **_modal_prices(r, where),
         ))
-    return out
+    return Overrides(prices, unit_prices)
+
+
+def read_overrides(path: Path) -> list[Price]:
+    """The token price rows of ``RADAR_CATALOG_OVERRIDES`` (``read_price_overrides``)."""
+    return read_price_overrides(path).prices
+
+
+def read_unit_overrides(path: Path) -> list[UnitPrice]:
+    """The prices per 1M units of ``RADAR_CATALOG_OVERRIDES`` (``read_price_overrides``)."""
+    return read_price_overrides(path).unit_prices
 
 
 def read_lifecycle_overrides(path: Path) -> list[Lifecycle]:
@@ -536,13 +602,35 @@ def apply_lifecycle_overrides(builtin: list[Lifecycle],
     return sorted(kept + overrides, key=lambda row: row.model)
 
 
-def _cut_around(rows: list[_Windowed], overrides: dict[str, list[Price]]) -> list[_Windowed]:
-    """``rows`` with each default-tier row's validity cut around the windows of its model's
-    ``overrides`` (by model); flex and priority rows are left as they are."""
+def _priced_thing(row: Price | PriceBand | UnitPrice) -> str:
+    """What an override of ``row``'s price replaces: a model's token prices, or its price in
+    one unit (``whisper-1 seconds``)."""
+    return f"{row.model} {row.unit}" if isinstance(row, UnitPrice) else row.model
+
+
+def _by_priced_thing(overrides: Iterable[_Windowed]) -> dict[str, list[_Windowed]]:
+    """Override rows by what they price (``_priced_thing``), each list by start; two rows of
+    one thing that overlap are an error: which one applies would be a guess."""
+    by_thing: dict[str, list[_Windowed]] = {}
+    for o in sorted(overrides, key=lambda p: (_priced_thing(p), p.valid_from)):
+        prev = by_thing.setdefault(_priced_thing(o), [])
+        if prev and (prev[-1].valid_to is None or prev[-1].valid_to > o.valid_from):
+            raise CatalogError(f"overrides for {_priced_thing(o)} overlap: {prev[-1].source} "
+                               f"and {o.source}")
+        prev.append(o)
+    return by_thing
+
+
+def _cut_around(rows: list[_Windowed], overrides: Mapping[str, Sequence[Price | UnitPrice]]
+                ) -> list[_Windowed]:
+    """``rows`` with each default-tier row's validity cut around the windows of the
+    ``overrides`` of what it prices (``_priced_thing``); flex and priority rows are left as
+    they are."""
     out: list[_Windowed] = []
     for row in rows:
         pieces = [row]
-        for o in overrides.get(row.model, []) if row.service_tier is None else []:
+        for o in (overrides.get(_priced_thing(row), [])
+                  if getattr(row, "service_tier", None) is None else []):
             pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
         out.extend(pieces)
     return out
@@ -584,12 +672,7 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
     would be a guess. Overrides set the default tier's price; flex and priority rows are
     left as they are.
     """
-    by_model: dict[str, list[Price]] = {}
-    for o in sorted(overrides, key=lambda p: (p.model, p.valid_from)):
-        prev = by_model.get(o.model, [])
-        if prev and (prev[-1].valid_to is None or prev[-1].valid_to > o.valid_from):
-            raise CatalogError(f"overrides for {o.model} overlap: {prev[-1].source} and {o.source}")
-        by_model.setdefault(o.model, []).append(o)
+    by_model = _by_priced_thing(overrides)
     result = _cut_around(builtin, by_model)
     for model, rows in by_model.items():
         base = next((p for p in builtin if p.model == model and p.service_tier is None), None)
@@ -599,6 +682,17 @@ def apply_overrides(builtin: list[Price], overrides: list[Price]) -> list[Price]
                               **_inherited_modal(o, base))
                       for o in rows)
     return sorted(result, key=lambda p: (p.model, p.valid_from))
+
+
+def apply_unit_overrides(builtin: list[UnitPrice], overrides: list[UnitPrice]
+                         ) -> list[UnitPrice]:
+    """Override rows replace the built-in price of that exact model in that unit for the dates
+    they cover, as ``apply_overrides`` does for token prices (overlapping overrides of one
+    model and unit are an error)."""
+    by_thing = _by_priced_thing(overrides)
+    kept = _cut_around(builtin, by_thing)
+    return sorted(kept + [o for rows in by_thing.values() for o in rows],
+                  key=lambda u: (u.model, u.unit, u.valid_from))
 
 
 def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:

@@ -28,6 +28,8 @@ from decimal import ROUND_HALF_UP, Decimal
 COST_SCALE = Decimal("1e-10")
 PRICE_SCALE = Decimal("1e-6")
 UNIT_PRICE_SCALE = Decimal("1e-9")
+#: the digits of a price column (DECIMAL(18, 6) per 1M tokens, DECIMAL(18, 9) per 1M units)
+PRICE_DIGITS = 18
 CENT = Decimal("0.01")
 ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
