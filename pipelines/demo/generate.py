@@ -23,7 +23,9 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
   model no catalog knows, and team *assistant* on another provider's model (Anthropic's)
   that is retiring or has retired. The prompt/response columns are filled and must never be
   loaded.
-* ``costs/costs_api.json`` - the Costs API's daily billed amounts per project.
+* ``costs/costs_api.json`` - the Costs API's daily billed amounts per project: the list
+  price of each project's OpenAI-reported usage that day (``billed_usd``), as OpenAI bills it,
+  so the reconciliation with the computed cost matches (to the bill's 6 decimal places).
 
 Models are chosen from the shipped catalog by their lifecycle status **as of the as-of date**,
 so the demo always shows an active model, a deprecated one with its shutdown ahead and a
@@ -39,15 +41,20 @@ import datetime as dt
 import json
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from pipelines.lib.catalog import (
     Lifecycle,
+    Price,
+    UnitPrice,
     counts_as_announced,
     read_lifecycle,
     read_prices,
     read_unit_prices,
 )
+from pipelines.lib.modelnames import resolve_name
+from pipelines.lib.money import row_cost, unit_cost
 from pipelines.settings import CATALOG_DATA_DIR, WINDOW_DAYS, RadarSettings
 
 DAYS = 60
@@ -347,21 +354,24 @@ def write_completions(path: Path, as_of: dt.date, m: DemoModels) -> None:
     path.write_text(json.dumps(pages, indent=1), encoding="utf-8")
 
 
+def embedding_results(day: dt.date, m: DemoModels) -> list[dict]:
+    rng = _rng("embeddings", day)
+    req = rng.randint(300, 500)
+    return [{"object": "organization.usage.embeddings.result",
+             "input_tokens": req * rng.randint(200, 400), "num_model_requests": req,
+             "project_id": "proj_search", "user_id": None, "api_key_id": "key_search_prod",
+             "model": m.embedding}]
+
+
 def write_embeddings(path: Path, as_of: dt.date, m: DemoModels) -> None:
     days = _days(as_of)
     lines = []
     for i in range(0, len(days), 7):
         buckets = []
         for d in days[i:i + 7]:
-            rng = _rng("embeddings", d)
-            req = rng.randint(300, 500)
             buckets.append({"object": "bucket", "start_time": _epoch(d),
-                            "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
-                                {"object": "organization.usage.embeddings.result",
-                                 "input_tokens": req * rng.randint(200, 400),
-                                 "num_model_requests": req, "project_id": "proj_search",
-                                 "user_id": None, "api_key_id": "key_search_prod",
-                                 "model": m.embedding}]})
+                            "end_time": _epoch(d + dt.timedelta(days=1)),
+                            "results": embedding_results(d, m)})
         more = i + 7 < len(days)
         lines.append(json.dumps({"object": "page", "data": buckets, "has_more": more,
                                  "next_page": f"emb_{i // 7 + 1:04d}" if more else None}))
@@ -530,18 +540,72 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
         writer.writerows(rows)
 
 
+@dataclass(frozen=True)
+class ListPrices:
+    """The shipped catalog's list prices, to bill the demo's usage as OpenAI would: a model's
+    price row by exact name or snapshot base, its tier's own where the catalog has one (else
+    the default tier's), on the usage day (the rule of ``int_usage_priced.sql``)."""
+    prices: tuple[Price, ...]
+    unit_prices: tuple[UnitPrice, ...]
+
+    @classmethod
+    def shipped(cls) -> ListPrices:
+        return cls(tuple(read_prices(CATALOG_DATA_DIR / "model_prices.csv")),
+                   tuple(read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")))
+
+    def cost(self, r: dict, day: dt.date) -> Decimal:
+        """One Usage API result's cost (``money.row_cost``, ``money.unit_cost``)."""
+        name = resolve_name(r["model"], frozenset(p.model for p in self.prices)
+                            | {u.model for u in self.unit_prices})
+        if "seconds" in r:
+            (unit,) = (u for u in self.unit_prices if u.model == name and u.unit == "seconds"
+                       and u.valid_from <= day and (u.valid_to is None or day < u.valid_to))
+            return unit_cost(r["seconds"], unit.usd_per_1m_units)
+        rows = {p.service_tier: p for p in self.prices if p.model == name and p.covers(day)}
+        p = rows.get(r.get("service_tier")) or rows[None]
+        return row_cost(
+            r["input_tokens"], r.get("input_cached_tokens", 0), r.get("output_tokens", 0),
+            p.input_usd_per_1m, p.cached_input_usd_per_1m, p.output_usd_per_1m,
+            bool(r.get("batch")), p.batch_discount,
+            input_audio_tokens=r.get("input_audio_tokens", 0),
+            cached_input_audio_tokens=r.get("input_cached_audio_tokens", 0),
+            output_audio_tokens=r.get("output_audio_tokens", 0),
+            input_audio_price=p.input_audio_usd_per_1m,
+            cached_audio_price=p.cached_input_audio_usd_per_1m,
+            output_audio_price=p.output_audio_usd_per_1m,
+            input_image_tokens=r.get("input_image_tokens", 0),
+            cached_input_image_tokens=r.get("input_cached_image_tokens", 0),
+            output_image_tokens=r.get("output_image_tokens", 0),
+            input_image_price=p.input_image_usd_per_1m,
+            cached_image_price=p.cached_input_image_usd_per_1m,
+            output_image_price=p.output_image_usd_per_1m)
+
+
+def billed_usd(day: dt.date, as_of: dt.date, m: DemoModels, prices: ListPrices
+               ) -> dict[str, Decimal]:
+    """What OpenAI bills each project for one day: the list price of all its usage the Usage
+    API and the dashboard report (each bucket once: the notebook's save and the dashboard's
+    repeat of the search buckets are the same usage), 6 decimal places as a bill shows."""
+    results = (search_buckets(day, as_of, m) + voice_results(day, m)
+               + image_results(day, m, _image_shutdown(m)) + embedding_results(day, m)
+               + transcription_results(day, m) + support_results(day, m))
+    bill: dict[str, Decimal] = {}
+    for r in results:
+        bill[r["project_id"]] = bill.get(r["project_id"], Decimal(0)) + prices.cost(r, day)
+    return {project: usd.quantize(Decimal("1e-6")) for project, usd in sorted(bill.items())}
+
+
 def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
-    """Daily billed amounts per project, near what the usage prices to (not exactly: bills
-    include line items the token catalog does not price)."""
+    """The Costs API's daily amounts per project (``billed_usd``)."""
     buckets = []
+    prices = ListPrices.shipped()
     for d in _days(as_of):
-        rng = _rng("costs", d)
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
                             {"object": "organization.costs.result",
-                             "amount": {"value": round(rng.uniform(20, 40), 6), "currency": "usd"},
-                             "line_item": None, "project_id": p, "api_key_id": None}
-                            for p in ("proj_search", "proj_support")]})
+                             "amount": {"value": float(usd), "currency": "usd"},
+                             "line_item": None, "project_id": project, "api_key_id": None}
+                            for project, usd in billed_usd(d, as_of, m, prices).items()]})
     path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
                                 "next_page": None}), encoding="utf-8")
 

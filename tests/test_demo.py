@@ -1,0 +1,39 @@
+"""The demo: what `make demo` shows a new user must be true of the product, not of the demo.
+
+Its Costs API bill is what OpenAI would charge for the demo's usage at list prices (priced in
+Python by `pipelines.demo.generate.ListPrices` with `money.row_cost`), so the reconciliation
+also checks the warehouse's SQL pricing against the Python rule over every kind of usage the
+demo has: cached, batch and flex tokens, audio and image tokens, embeddings and seconds of
+audio. Until 2026-12-06 the demo billed a random 20-40 USD a day per project: every day was
+`unexplained` and the reconciliation check failed in every demo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pipelines.demo.generate import generate
+from tests.conftest import run_refresh
+from tests.exports import AS_OF
+from tests.test_quality import check_evaluations
+
+
+def test_the_demo_bill_reconciles_with_the_computed_cost(radar, monkeypatch):
+    monkeypatch.delenv("RADAR_TEAMS_FILE")  # the shipped sample directory, as the demo has
+    generate(radar.landing, dt.date.fromisoformat(AS_OF))
+    result = run_refresh()
+    assert check_evaluations(result)["bill_matches_computed_cost"] == (True, "WARN")
+    rows = radar.query("SELECT project_id, classification, billed_usd, computed_usd "
+                       "FROM marts.cost_reconciliation")
+    assert len(rows) > 150 and {c for _, c, _, _ in rows} == {"matched"}
+    # the bill shows 6 decimal places: each day agrees to half of its last one
+    assert max(abs(b - c) for _, _, b, c in rows) <= Decimal("0.0000005")
+    # every project the OpenAI exports priced on a day is billed that day, and no other
+    assert set(radar.query(
+        "SELECT usage_date, project_id FROM marts.usage_cost_daily WHERE source <> 'litellm' "
+        "GROUP BY ALL HAVING sum(cost_usd) > 0")) == set(radar.query(
+            "SELECT usage_date, project_id FROM marts.cost_reconciliation"))
+    # the usage that makes it more than text tokens is in the bill
+    assert {p for p, _, _, _ in rows} == {"proj_sandbox", "proj_search", "proj_support",
+                                          "proj_voice", "proj_design"}
