@@ -688,3 +688,28 @@ def test_a_row_without_an_announcement_counts_as_announced_a_year_ahead(
     row = cat.Lifecycle("m", day(announced), day(shutdown), None, None, "litellm")
     assert cat.UNANNOUNCED_LEAD_DAYS == 365
     assert cat.counts_as_announced(row, day(as_of)) is expected
+
+
+def test_the_example_override_files_read_and_apply_to_the_shipped_catalog():
+    """The README points users at these two files to start their own from: they read as a
+    run reads them, and apply to the shipped catalog."""
+    sample = CATALOG_DATA_DIR.parent / "sample"
+    overrides = cat.read_price_overrides(sample / "catalog_overrides.example.csv")
+    assert [(p.model, p.output_usd_per_1m) for p in overrides.prices] == [
+        ("gpt-4o", D("8.00")), ("acme-llm-7b-instruct", D("0.60"))]
+    assert [(u.model, u.unit, u.usd_per_1m_units) for u in overrides.unit_prices] == [
+        ("whisper-1", "seconds", D("80"))]
+    merged = cat.apply_overrides(cat.read_prices(CATALOG_DATA_DIR / "model_prices.csv"),
+                                 overrides.prices)
+    (gpt_4o,) = [p for p in merged if p.model == "gpt-4o" and p.service_tier is None
+                 and p.covers(dt.date(2026, 6, 1))]
+    assert (gpt_4o.input_usd_per_1m, gpt_4o.source) == (
+        D("2.00"), "override catalog_overrides.example.csv line 9")
+    units = cat.apply_unit_overrides(
+        cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv"), overrides.unit_prices)
+    assert [u.usd_per_1m_units for u in units if u.model == "whisper-1"] == [D("100"), D("80")]
+    lifecycle = cat.read_lifecycle_overrides(sample / "lifecycle_overrides.example.csv")
+    assert [(r.model, r.shutdown_date, r.replacement_model) for r in lifecycle] == [
+        ("gpt-5.6-sol", dt.date(2027, 2, 15), "gpt-6-luna"),
+        ("gpt-4o-2024-08-06", dt.date(2027, 3, 31), "gpt-6-luna")]
+    assert lifecycle[1].replacement_note == "postponed to 2027-03-31, per the provider's notice"
