@@ -313,33 +313,42 @@ def test_unit_overrides_of_one_model_and_unit_that_overlap_stop_the_build(tmp_pa
 
 def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkeypatch):
     """Through a real refresh: whisper-1 at a negotiated 80 per 1M seconds from the usage day,
-    gpt-4o-transcribe's seconds at an estimate (before: unpriced), gpt-4o's tokens from the
-    same file. Changing the file re-prices the days already built."""
+    gpt-4o-transcribe's seconds at an estimate (before: unpriced), and a speech model the
+    catalog does not know at all, priced by the override alone. Changing the file re-prices
+    the days already built."""
     overrides = radar.root / "overrides.csv"
     overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,80,\n"
-                         "gpt-4o-transcribe,2026-01-01,,,,,100,\n")
+                         "gpt-4o-transcribe,2026-01-01,,,,,100,\n"
+                         "house-tts,2026-01-01,,,,,,12.5\n")
     monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
     write_page(radar.landing, "usage.json", [
         transcription(3600, 40), transcription(1200, 9, model="gpt-4o-transcribe"),
-        speech(5000, 7)])
+        speech(5000, 7), speech(1000, 2, model="house-tts")])
     result = refresh()
     assert check_evaluations(result)["catalog_unit_prices_are_valid"] == (True, "ERROR")
     meta = result.asset_materializations_for_node("catalog__model_prices")
     unit_meta = next(m.metadata for m in meta if m.asset_key.path[-1] == "model_unit_prices")
-    assert unit_meta["override_rows"].value == 2
+    assert unit_meta["override_rows"].value == 3
     assert radar.query("SELECT model, valid_from, usd_per_1m_units, source FROM "
                        "catalog.model_unit_prices WHERE source LIKE 'override%' "
                        "ORDER BY model") == [
         ("gpt-4o-transcribe", dt.date(2026, 1, 1), D("100"), "override overrides.csv line 3"),
+        ("house-tts", dt.date(2026, 1, 1), D("12.5"), "override overrides.csv line 4"),
         ("whisper-1", dt.date(2026, 11, 20), D("80"), "override overrides.csv line 2")]
     cost = "SELECT model, cost_usd FROM marts.usage_cost_daily ORDER BY model"
-    assert radar.query(cost) == [("gpt-4o-transcribe", D("0.12")), ("tts-1", D("0.075")),
-                                 ("whisper-1", D("0.288"))]
+    assert radar.query(cost) == [("gpt-4o-transcribe", D("0.12")), ("house-tts", D("0.0125")),
+                                 ("tts-1", D("0.075")), ("whisper-1", D("0.288"))]
+    assert radar.query("SELECT lifecycle_status FROM marts.usage_cost_daily "
+                       "WHERE model = 'house-tts'") == [("active",)]
     assert radar.query("SELECT count(*) FROM marts.unpriced_usage") == [(0,)]
     # the replacement's cost is at its own (list) price, not at the negotiated one
     assert radar.query("SELECT replacement_cost_usd FROM marts.usage_cost_daily "
                        "WHERE model = 'whisper-1'") == [(D("1.02"),)]
     overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,60,\n")
     refresh()
-    assert radar.query(cost) == [("gpt-4o-transcribe", None), ("tts-1", D("0.075")),
-                                 ("whisper-1", D("0.216"))]
+    assert radar.query(cost) == [("gpt-4o-transcribe", None), ("house-tts", None),
+                                 ("tts-1", D("0.075")), ("whisper-1", D("0.216"))]
+    # a model no catalog knows any more is unpriced for that reason, never at zero
+    assert radar.query("SELECT model, reason FROM marts.unpriced_usage ORDER BY model") == [
+        ("gpt-4o-transcribe", "metered in seconds, and the catalog has no price in seconds "
+         "for the model on the usage date"), ("house-tts", "model not in catalog")]
