@@ -179,6 +179,22 @@ def test_a_price_the_warehouse_would_round_or_could_not_hold_is_refused(tmp_path
         cat.read_prices(shipped)
 
 
+@pytest.mark.parametrize("discount", ["0.55555", "1.5", "-0.1", "half"])
+def test_a_batch_discount_the_warehouse_would_round_or_that_is_no_share_is_refused(
+        tmp_path, discount):
+    """DECIMAL(5, 4) in the warehouse: 0.55555 was rounded there to 0.5556, and a discount
+    of 1.5 made batch usage cost less than nothing. Empty is the default half; 0.5333
+    (LiteLLM's, to 4 places) and 0 read as written."""
+    path = tmp_path / "model_prices.csv"
+    header = ",".join(cat.OVERRIDE_HEADER) + ",batch_discount,source"
+    path.write_text(f"{header}\na,,,1,,2,,x\nb,,,1,,2,0.5333,x\nc,,,1,,2,0,x\n")
+    assert [p.batch_discount for p in cat.read_prices(path)] == [D("0.5"), D("0.5333"), D("0")]
+    path.write_text(f"{header}\na,,,1,,2,{discount},x\n")
+    with pytest.raises(cat.CatalogError, match=re.escape(
+            f"model_prices.csv line 2 batch_discount: {discount!r} is not")):
+        cat.read_prices(path)
+
+
 def test_a_sheet_saved_with_semicolons_reads_like_the_csv_but_decimal_commas_stop(tmp_path):
     """A spreadsheet in a locale that writes decimal commas saves semicolon-separated, with a
     byte order mark, sometimes with spaces after the separators: the columns are found all

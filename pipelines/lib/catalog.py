@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from pipelines.lib.formats import decode_sheet, separator_of
 from pipelines.lib.money import (
+    BATCH_SCALE,
     DEFAULT_BATCH_DISCOUNT,
     PRICE_DIGITS,
     PRICE_SCALE,
@@ -246,6 +247,22 @@ def _price(text: str | None, what: str, required: bool = True, per: str = "token
     return value
 
 
+def _discount(text: str | None, what: str) -> Decimal:
+    """A batch discount as written (empty: ``DEFAULT_BATCH_DISCOUNT``): a share from 0 to 1
+    with at most the 4 decimal places the warehouse keeps (DECIMAL(5, 4)), never rounded."""
+    text = (text or "").strip()
+    if not text:
+        return DEFAULT_BATCH_DISCOUNT
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise CatalogError(f"{what}: {text!r} is not a decimal number") from exc
+    if not value.is_finite() or not 0 <= value <= 1 or value != value.quantize(BATCH_SCALE):
+        raise CatalogError(f"{what}: {text!r} is not a share from 0 to 1 with at most 4 "
+                           "decimal places")
+    return value
+
+
 def configured_file(variable: str, path: Path) -> Path:
     """``path``, the file the setting ``variable`` names, or an error that says which setting
     to fix (a missing team directory must not quietly make every team ``unassigned``)."""
@@ -333,8 +350,7 @@ def read_prices(path: Path) -> list[Price]:
             cached_input_usd_per_1m=_price(r["cached_input_usd_per_1m"],
                                            f"{where} cached_input_usd_per_1m", required=False),
             output_usd_per_1m=_price(r["output_usd_per_1m"], f"{where} output_usd_per_1m"),
-            batch_discount=_price(r["batch_discount"], where, required=False)
-            or DEFAULT_BATCH_DISCOUNT,
+            batch_discount=_discount(r["batch_discount"], f"{where} batch_discount"),
             source=r["source"].strip(),
             mode=(r.get("mode") or "").strip() or None,
             service_tier=(r.get("service_tier") or "").strip() or None,

@@ -33,6 +33,8 @@ PRICE_DIGITS = 18
 CENT = Decimal("0.01")
 ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
+#: the places of a batch discount (DECIMAL(5, 4) in the warehouse)
+BATCH_SCALE = Decimal("1e-4")
 
 
 def _per_million(value: float | int | str, scale: Decimal, per: str) -> Decimal:
