@@ -545,23 +545,28 @@ class ListPrices:
     """The shipped catalog's list prices, to bill the demo's usage as OpenAI would: a model's
     price row by exact name or snapshot base, its tier's own where the catalog has one (else
     the default tier's), on the usage day (the rule of ``int_usage_priced.sql``)."""
-    prices: tuple[Price, ...]
-    unit_prices: tuple[UnitPrice, ...]
+    prices: dict[str, list[Price]]  # by model
+    unit_prices: dict[str, list[UnitPrice]]  # by model
+    known: frozenset[str]  # every model with a price of either kind
 
     @classmethod
     def shipped(cls) -> ListPrices:
-        return cls(tuple(read_prices(CATALOG_DATA_DIR / "model_prices.csv")),
-                   tuple(read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")))
+        prices: dict[str, list[Price]] = {}
+        for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv"):
+            prices.setdefault(p.model, []).append(p)
+        units: dict[str, list[UnitPrice]] = {}
+        for u in read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv"):
+            units.setdefault(u.model, []).append(u)
+        return cls(prices, units, frozenset(prices) | frozenset(units))
 
     def cost(self, r: dict, day: dt.date) -> Decimal:
         """One Usage API result's cost (``money.row_cost``, ``money.unit_cost``)."""
-        name = resolve_name(r["model"], frozenset(p.model for p in self.prices)
-                            | {u.model for u in self.unit_prices})
+        name = resolve_name(r["model"], self.known) or r["model"]
         if "seconds" in r:
-            (unit,) = (u for u in self.unit_prices if u.model == name and u.unit == "seconds"
+            (unit,) = (u for u in self.unit_prices.get(name, []) if u.unit == "seconds"
                        and u.valid_from <= day and (u.valid_to is None or day < u.valid_to))
             return unit_cost(r["seconds"], unit.usd_per_1m_units)
-        rows = {p.service_tier: p for p in self.prices if p.model == name and p.covers(day)}
+        rows = {p.service_tier: p for p in self.prices.get(name, []) if p.covers(day)}
         p = rows.get(r.get("service_tier")) or rows[None]
         return row_cost(
             r["input_tokens"], r.get("input_cached_tokens", 0), r.get("output_tokens", 0),
@@ -581,13 +586,13 @@ class ListPrices:
             output_image_price=p.output_image_usd_per_1m)
 
 
-def billed_usd(day: dt.date, as_of: dt.date, m: DemoModels, prices: ListPrices
-               ) -> dict[str, Decimal]:
+def billed_usd(day: dt.date, as_of: dt.date, m: DemoModels, prices: ListPrices,
+               image_shutdown: dt.date | None) -> dict[str, Decimal]:
     """What OpenAI bills each project for one day: the list price of all its usage the Usage
     API and the dashboard report (each bucket once: the notebook's save and the dashboard's
     repeat of the search buckets are the same usage), 6 decimal places as a bill shows."""
     results = (search_buckets(day, as_of, m) + voice_results(day, m)
-               + image_results(day, m, _image_shutdown(m)) + embedding_results(day, m)
+               + image_results(day, m, image_shutdown) + embedding_results(day, m)
                + transcription_results(day, m) + support_results(day, m))
     bill: dict[str, Decimal] = {}
     for r in results:
@@ -598,14 +603,14 @@ def billed_usd(day: dt.date, as_of: dt.date, m: DemoModels, prices: ListPrices
 def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
     """The Costs API's daily amounts per project (``billed_usd``)."""
     buckets = []
-    prices = ListPrices.shipped()
+    prices, shutdown = ListPrices.shipped(), _image_shutdown(m)
     for d in _days(as_of):
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
                             {"object": "organization.costs.result",
                              "amount": {"value": float(usd), "currency": "usd"},
                              "line_item": None, "project_id": project, "api_key_id": None}
-                            for project, usd in billed_usd(d, as_of, m, prices).items()]})
+                            for project, usd in billed_usd(d, as_of, m, prices, shutdown).items()]})
     path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
                                 "next_page": None}), encoding="utf-8")
 
