@@ -26,6 +26,7 @@ from pipelines.lib.incremental import roll_up_usage_daily
 from pipelines.lib.ingest import ingest_landing
 from pipelines.lib.money import per_unit_to_per_million, unit_cost
 from pipelines.settings import CATALOG_DATA_DIR
+from tests.conftest import run_job
 from tests.exports import bucket, page
 from tests.test_quality import check_evaluations
 
@@ -344,10 +345,19 @@ def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkey
     # the replacement's cost is at its own (list) price, not at the negotiated one
     assert radar.query("SELECT replacement_cost_usd FROM marts.usage_cost_daily "
                        "WHERE model = 'whisper-1'") == [(D("1.02"),)]
+    # the weekly report says which costs are the override file's, not list prices
+    assert run_job("weekly_migration_report").success
+    (report,) = radar.reports.glob("*.md")
+    assert ("- Prices from RADAR_CATALOG_OVERRIDES (negotiated or added, not the catalog's "
+            "list prices) for 3 models in the window: gpt-4o-transcribe, house-tts, "
+            "whisper-1.") in report.read_text()
     overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,60,\n")
     refresh()
     assert radar.query(cost) == [("gpt-4o-transcribe", None), ("house-tts", None),
                                  ("tts-1", D("0.075")), ("whisper-1", D("0.216"))]
+    assert run_job("weekly_migration_report").success
+    (report,) = radar.reports.glob("*.md")
+    assert ("for 1 model in the window: whisper-1.") in report.read_text()
     # a model no catalog knows any more is unpriced for that reason, never at zero
     assert radar.query("SELECT model, reason FROM marts.unpriced_usage ORDER BY model") == [
         ("gpt-4o-transcribe", "metered in seconds, and the catalog has no price in seconds "

@@ -271,6 +271,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
+    health["overridden_models"] = [model for (model,) in con.execute(
+        OVERRIDDEN_MODELS_SQL, {"window_start": p["window_start"], "as_of": as_of}).fetchall()]
     checks: list[dict[str, Any]] = []
     # the lines of the team directory that map no key, as this run read them
     health["team_directory_problems"] = [text for (text,) in con.execute(
@@ -707,6 +709,35 @@ def progress_rows(data: ReportData) -> list[list[str]]:
              fmt(r["deprecated_requests_this_week"] or 0)] for r in data.progress]
 
 
+#: the models whose usage in the window is priced by a row of RADAR_CATALOG_OVERRIDES (its
+#: default-tier token price, or its price in the row's unit, on the usage date)
+OVERRIDDEN_MODELS_SQL = """
+    SELECT DISTINCT u.price_model FROM intermediate.usage_priced AS u
+    WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.priced AND (
+        EXISTS (SELECT 1 FROM catalog.model_prices AS o
+                WHERE o.model = u.price_model AND o.service_tier IS NULL
+                  AND u.price_tier IS NULL AND u.unit IS NULL
+                  AND starts_with(o.source, 'override') AND u.usage_date >= o.valid_from
+                  AND (o.valid_to IS NULL OR u.usage_date < o.valid_to))
+        OR EXISTS (SELECT 1 FROM catalog.model_unit_prices AS o
+                   WHERE o.model = u.price_model AND o.unit = u.unit
+                     AND starts_with(o.source, 'override') AND u.usage_date >= o.valid_from
+                     AND (o.valid_to IS NULL OR u.usage_date < o.valid_to)))
+    ORDER BY 1"""
+
+
+def overrides_line(h: dict) -> str:
+    """The models whose costs in the window come from RADAR_CATALOG_OVERRIDES (negotiated or
+    added prices), so a reader knows which figures are not list prices; empty when none."""
+    models = h.get("overridden_models") or []
+    if not models:
+        return ""
+    return (f"Prices from RADAR_CATALOG_OVERRIDES (negotiated or added, not the catalog's list "
+            f"prices) for {_n(len(models), 'model')} in the window: {', '.join(models)}. "
+            "catalog.model_prices and catalog.model_unit_prices say `override <file> line N` "
+            "in `source`; replacement costs are at the replacement's own price.")
+
+
 def unpriced_line(h: dict) -> str:
     text = (f"Unpriced usage: {_n(h['unpriced_pairs'], 'model/endpoint pair')}, "
             f"{_n(h['unpriced_requests'], 'request')} ({h['unpriced_models'] or 'none'}).")
@@ -797,6 +828,7 @@ def render_markdown(data: ReportData) -> str:
            "## 4. Charts", "See the HTML report for the burn-down and cost charts.", "",
            "## 5. Data health",
            f"- {unpriced_line(h)}",
+           *([f"- {overrides_line(h)}"] if overrides_line(h) else []),
            *([f"- {regrouped_line(h)}"] if regrouped_line(h) else []),
            *([f"- {long_prompts_line(h)}"] if long_prompts_line(h) else []),
            f"- {rejected_line(h)}",
@@ -931,6 +963,7 @@ project to the team directory (<code>RADAR_TEAMS_FILE</code>), a line
             b64=chart_svgs["cost"])}
 <h2>5. Data health</h2>
 <ul><li>{_e(unpriced_line(h))}</li>
+{f"<li>{_e(overrides_line(h))}</li>" if overrides_line(h) else ""}
 {f"<li>{_e(regrouped_line(h))}</li>" if regrouped_line(h) else ""}
 {f"<li>{_e(long_prompts_line(h))}</li>" if long_prompts_line(h) else ""}
 <li>{_e(rejected_line(h))}</li>
