@@ -226,12 +226,7 @@ def _price(text: str | None, what: str, required: bool = True, per: str = "token
         if required:
             raise CatalogError(f"{what} is required")
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        point = (" (write the decimals after a point: a comma is never read as one, so a "
-                 "price is never guessed)" if "," in text else "")
-        raise CatalogError(f"{what}: {text!r} is not a decimal number{point}") from exc
+    value = _decimal(text, what)
     if not value.is_finite() or value < 0:
         raise CatalogError(f"{what}: {text!r} must be a non-negative number")
     scale = UNIT_PRICE_SCALE if per == "unit" else PRICE_SCALE
@@ -247,16 +242,24 @@ def _price(text: str | None, what: str, required: bool = True, per: str = "token
     return value
 
 
+def _decimal(text: str, what: str) -> Decimal:
+    """``text`` (stripped, not empty) as a Decimal, or an error naming ``what``; a decimal
+    comma is never read as a point."""
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        point = (" (write the decimals after a point: a comma is never read as one, so a "
+                 "price is never guessed)" if "," in text else "")
+        raise CatalogError(f"{what}: {text!r} is not a decimal number{point}") from exc
+
+
 def _discount(text: str | None, what: str) -> Decimal:
     """A batch discount as written (empty: ``DEFAULT_BATCH_DISCOUNT``): a share from 0 to 1
     with at most the 4 decimal places the warehouse keeps (DECIMAL(5, 4)), never rounded."""
     text = (text or "").strip()
     if not text:
         return DEFAULT_BATCH_DISCOUNT
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise CatalogError(f"{what}: {text!r} is not a decimal number") from exc
+    value = _decimal(text, what)
     if not value.is_finite() or not 0 <= value <= 1 or value != value.quantize(BATCH_SCALE):
         raise CatalogError(f"{what}: {text!r} is not a share from 0 to 1 with at most 4 "
                            "decimal places")
