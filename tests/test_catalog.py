@@ -123,6 +123,41 @@ def test_overlapping_overrides_are_an_error():
                                  price("m", "2026-02-01", None)])
 
 
+def test_the_list_prices_an_override_replaces_are_kept_beside_it():
+    """What ``apply_overrides`` cuts out of the shipped rows is kept (the list prices of the
+    negotiated dates, for FOCUS ListCost): the two together are the shipped windows again,
+    a list price change inside an override's window shows as two pieces, flex rows (which
+    overrides leave as they are) and a model new to the catalog have none."""
+    from dataclasses import replace
+
+    builtin = [price("m", "2020-01-01", "2026-03-15"), price("m", "2026-03-15", None, inp="1.2"),
+               replace(price("m", "2020-01-01", None, inp="0.5"), service_tier="flex"),
+               price("other", "2020-01-01", None)]
+    over = [price("m", "2026-03-01", "2026-04-01", inp="0.8", source="override"),
+            price("new-model", "2026-01-01", None, inp="3", source="override")]
+    replaced = cat.replaced_by_overrides(builtin, over)
+    assert [(p.model, p.valid_from.isoformat(), p.valid_to.isoformat(), p.input_usd_per_1m,
+             p.source, p.service_tier) for p in replaced] == [
+        ("m", "2026-03-01", "2026-03-15", D("1"), "builtin", None),
+        ("m", "2026-03-15", "2026-04-01", D("1.2"), "builtin", None)]
+    kept = [p for p in cat.apply_overrides(builtin, over)
+            if p.model == "m" and p.source == "builtin" and p.service_tier is None]
+    for day in (dt.date(2020, 1, 1) + dt.timedelta(days=n) for n in range(0, 2400, 3)):
+        (shipped,) = [p for p in builtin[:2] if p.covers(day)]
+        (piece,) = [p for p in kept + replaced if p.covers(day)]
+        assert piece.input_usd_per_1m == shipped.input_usd_per_1m, day
+    # an open override and an open list row: open from the override's start
+    assert [(p.valid_from.isoformat(), p.valid_to) for p in cat.replaced_by_overrides(
+        [price("m", "2020-01-01", None)], [price("m", "2026-05-01", None, source="o")])] == [
+        ("2026-05-01", None)]
+    # unit prices are replaced per model and unit
+    whisper = cat.UnitPrice("whisper-1", "seconds", dt.date(2023, 3, 1), None, D("100"), "litellm")
+    tts = cat.UnitPrice("tts-1", "characters", dt.date(2023, 11, 6), None, D("15"), "litellm")
+    negotiated = cat.UnitPrice("whisper-1", "seconds", dt.date(2026, 12, 1), None, D("80"), "o")
+    assert cat.replaced_by_overrides([whisper, tts], [negotiated]) == [
+        replace(whisper, valid_from=dt.date(2026, 12, 1))]
+
+
 def test_override_file_errors_name_the_line(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("model,valid_from,valid_to,input_usd_per_1m,cached_input_usd_per_1m,"

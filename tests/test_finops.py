@@ -62,9 +62,14 @@ def test_focus_export(fixture_exports, refresh):
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
         "AND table_name = 'focus_costs'")]
     for c in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
-              "ListCost", "ConsumedQuantity", "ConsumedUnit", "SkuId", "ServiceName",
-              "ServiceCategory", "Tags"):
+              "ListCost", "ContractedCost", "ChargeClass", "ChargeFrequency",
+              "ConsumedQuantity", "ConsumedUnit", "SkuId", "ServiceName", "ServiceCategory",
+              "Tags"):
         assert c in cols
+    # usage, none of it a correction; without overrides the contracted cost is the list cost
+    assert fixture_exports.query(
+        'SELECT DISTINCT "ChargeFrequency", "ChargeClass", "ContractedCost" = "ListCost" '
+        "FROM marts.focus_costs") == [("Usage-Based", None, True)]
     assert all(c[0].isupper() or c.startswith("x_") for c in cols)
     totals = fixture_exports.query(
         'SELECT sum("BilledCost"), count(DISTINCT "ServiceCategory"), '

@@ -196,6 +196,38 @@ def test_refresh_prices_long_prompts_at_long_context_rates(radar, refresh):
                         p.cached_input_usd_per_1m, p.output_usd_per_1m) == expected
 
 
+def test_a_negotiated_flat_price_keeps_the_list_s_long_context_rates_as_the_list_cost(
+        radar, refresh, monkeypatch):
+    """A negotiated gpt-5.6-sol price (3 / 15, no long-context rates) costs both of its
+    requests flat; their list cost stays the catalog's, the 272k band's for the one past it
+    (FOCUS ListCost against ContractedCost)."""
+    overrides = radar.root / "overrides.csv"
+    overrides.write_text(",".join(cat.OVERRIDE_HEADER) + "\ngpt-5.6-sol,2026-11-01,,3,,15\n")
+    monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
+    _gateway(radar)
+    refresh()
+    # 272,001 x 3 + 1,000 x 15 and 272,000 x 3 + 1,000 x 15 per 1M
+    over_negotiated, at_negotiated = D("0.831003"), D("0.831")
+    assert radar.query(
+        "SELECT prompt_band, long_context_threshold, cost_usd, contracted_cost_usd, "
+        "list_cost_usd FROM intermediate.usage_priced WHERE model = 'gpt-5.6-sol' "
+        "ORDER BY prompt_band") == [
+        (256_000, None, at_negotiated, at_negotiated, AT_COST),
+        (272_000, None, over_negotiated, over_negotiated, OVER_COST)]
+    assert radar.query('SELECT "ListCost", "ContractedCost", "BilledCost" FROM '
+                       "marts.focus_costs WHERE x_model = 'gpt-5.6-sol'") == [
+        (AT_COST + OVER_COST, at_negotiated + over_negotiated, at_negotiated + over_negotiated)]
+    # the list's default-tier bands, from the override's start: kept beside it, not applied
+    assert radar.query(
+        "SELECT DISTINCT model, service_tier, valid_from, valid_to, min_prompt_tokens "
+        "FROM catalog.replaced_model_price_bands") == [
+        ("gpt-5.6-sol", None, dt.date(2026, 11, 1), None, 272_000)]
+    # gpt-5-mini has no override: its list, contracted and billed costs are one
+    assert radar.query('SELECT "ListCost", "ContractedCost", "BilledCost" FROM '
+                       "marts.focus_costs WHERE x_model = 'gpt-5-mini-2025-08-07'") == [
+        (LONG_COST,) * 3]
+
+
 def test_a_hand_edited_band_without_a_price_row_stops_the_refresh_before_any_pricing(
         radar, monkeypatch, tmp_path):
     """The catalog step fails with the file and line, as for a bad price row: nothing is

@@ -269,7 +269,7 @@ def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh
     # alpha's gpt-4o-2024-08-06 usage on two days; a negotiated price for that exact model
     # from 2026-11-21 on
     (fixture_exports.landing / "api" / "next_day.json").write_text(json.dumps(page([
-        bucket("2026-11-21", [dict(RESULT_A)]),
+        bucket("2026-11-21", [dict(RESULT_A), dict(RESULT_A, batch=True)]),
         bucket("2026-11-21", [dict(RESULT_A, model="gpt-4o-2024-05-13", api_key_id="key_old",
                                    input_cached_tokens=0)])])))
     overrides = fixture_exports.root / "overrides.csv"
@@ -291,6 +291,38 @@ def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh
         "SELECT source FROM catalog.model_prices WHERE model = 'gpt-4o-2024-08-06' "
         "AND service_tier IS NULL ORDER BY valid_from")
     assert sources[0][0].startswith("litellm") and sources[1][0].startswith("override")
+    # the list price the override replaces is kept for its dates, and FOCUS shows the three
+    # costs apart: list (the catalog's 3.25), contracted (the negotiated 2.80) and billed
+    # (the contracted less the batch discount of the catalog row the override replaces)
+    assert fixture_exports.query(
+        "SELECT model, valid_from, valid_to, input_usd_per_1m, cached_input_usd_per_1m, "
+        "output_usd_per_1m FROM catalog.replaced_model_prices") == [
+        ("gpt-4o-2024-08-06", dt.date(2026, 11, 21), None, D("2.5"), D("1.25"), D("10"))]
+    rows = fixture_exports.query(
+        'SELECT "ChargePeriodStart", x_model, x_team, x_is_batch, "ListCost", '
+        '"ContractedCost", "BilledCost", "EffectiveCost" FROM marts.focus_costs '
+        "WHERE x_model LIKE 'gpt-4o-20%'")
+    focus = {f"{day:%m-%d} {model} {'batch' if batch else team}": costs
+             for day, model, team, batch, *costs in rows}
+    assert len(focus) == len(rows)
+    assert focus == {
+        "11-20 gpt-4o-2024-08-06 alpha": [D("3.25")] * 4,
+        "11-20 gpt-4o-2024-08-06 batch": [D("5"), D("5"), D("2.5"), D("2.5")],
+        "11-21 gpt-4o-2024-08-06 alpha": [D("3.25"), D("2.8"), D("2.8"), D("2.8")],
+        "11-21 gpt-4o-2024-08-06 batch": [D("3.25"), D("2.8"), D("1.4"), D("1.4")],
+        "11-21 gpt-4o-2024-05-13 alpha": [D("6.5")] * 4}
+    assert fixture_exports.query(
+        "SELECT sum(list_cost_usd), sum(contracted_cost_usd), sum(cost_usd) "
+        "FROM marts.usage_cost_daily WHERE model LIKE 'gpt-4o-20%'") == [
+        (D("21.25"), D("20.35"), D("16.45"))]
+    # without the file, list and contracted are one price again
+    monkeypatch.delenv("RADAR_CATALOG_OVERRIDES")
+    refresh()
+    assert fixture_exports.query("SELECT count(*) FROM catalog.replaced_model_prices") == [(0,)]
+    assert fixture_exports.query(
+        'SELECT count(*), count(*) FILTER ("ListCost" = "ContractedCost") '
+        "FROM marts.focus_costs") == [(fixture_exports.query(
+            "SELECT count(*) FROM marts.usage_cost_daily WHERE priced")[0][0],) * 2]
 
 
 def test_lifecycle_overrides_retire_and_withdraw(refreshed, refresh, monkeypatch):

@@ -24,7 +24,8 @@ PRICED_COLUMNS = {
     "output_tokens": "BIGINT", "cost_usd": "DECIMAL(38, 10)", "priced": "BOOLEAN",
     "lifecycle_status": "VARCHAR", "shutdown_date": "DATE", "replacement_model": "VARCHAR",
     "replacement_cost_usd": "DECIMAL(38, 10)", "price_model": "VARCHAR",
-    "list_cost_usd": "DECIMAL(38, 10)", "team_matched_by": "VARCHAR", "provider": "VARCHAR",
+    "contracted_cost_usd": "DECIMAL(38, 10)", "list_cost_usd": "DECIMAL(38, 10)",
+    "team_matched_by": "VARCHAR", "provider": "VARCHAR",
     "unpriced_reason": "VARCHAR", "units": "BIGINT", "unit": "VARCHAR",
 }
 
@@ -46,9 +47,10 @@ def usage_priced(rows: list[tuple[str, str]]) -> duckdb.DuckDBPyConnection:
     con.executemany(
         "INSERT INTO intermediate.usage_priced (usage_date, source, team, api_key_id, endpoint, "
         "model, is_batch, requests, failed_requests, input_tokens, cached_input_tokens, "
-        "output_tokens, cost_usd, priced, list_cost_usd, replacement_cost_usd, team_matched_by) "
+        "output_tokens, cost_usd, priced, contracted_cost_usd, list_cost_usd, "
+        "replacement_cost_usd, team_matched_by) "
         "VALUES (?, 'litellm', 'search', ?, 'completions', 'gpt-4o', false, 1, 0, 10, 0, 5, "
-        "0.25, true, 0.25, 0.125, ?)",
+        "0.25, true, 0.25, 0.25, 0.125, ?)",
         [(dt.date(2026, 11, 20), key, way) for key, way in rows])
     return con
 

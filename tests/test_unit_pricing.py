@@ -341,6 +341,17 @@ def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkey
                                  ("tts-1", D("0.075")), ("whisper-1", D("0.288"))]
     assert radar.query("SELECT lifecycle_status FROM marts.usage_cost_daily "
                        "WHERE model = 'house-tts'") == [("active",)]
+    # FOCUS: whisper-1's list price (100 per 1M seconds) is kept beside the negotiated one;
+    # the models the catalog has no price in seconds for are at the override's price in both
+    assert radar.query("SELECT model, unit, valid_from, usd_per_1m_units "
+                       "FROM catalog.replaced_model_unit_prices") == [
+        ("whisper-1", "seconds", dt.date(2026, 11, 20), D("100"))]
+    assert radar.query('SELECT x_model, "ListCost", "ContractedCost", "BilledCost" '
+                       "FROM marts.focus_costs ORDER BY x_model") == [
+        ("gpt-4o-transcribe", D("0.12"), D("0.12"), D("0.12")),
+        ("house-tts", D("0.0125"), D("0.0125"), D("0.0125")),
+        ("tts-1", D("0.075"), D("0.075"), D("0.075")),
+        ("whisper-1", D("0.36"), D("0.288"), D("0.288"))]
     assert radar.query("SELECT count(*) FROM marts.unpriced_usage") == [(0,)]
     # the replacement's cost is at its own (list) price, not at the negotiated one
     assert radar.query("SELECT replacement_cost_usd FROM marts.usage_cost_daily "
@@ -350,14 +361,17 @@ def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkey
     (report,) = radar.reports.glob("*.md")
     assert ("- Prices from RADAR_CATALOG_OVERRIDES (negotiated or added, not the catalog's "
             "list prices) for 3 models in the window: gpt-4o-transcribe, house-tts, "
-            "whisper-1.") in report.read_text()
+            "whisper-1. Before batch discounts their usage there costs $0.42 at these prices, "
+            "$0.49 at the catalog's list prices") in report.read_text()
     overrides.write_text(f"{OVERRIDE_HEADER}\nwhisper-1,{DAY},,,,,60,\n")
     refresh()
     assert radar.query(cost) == [("gpt-4o-transcribe", None), ("house-tts", None),
                                  ("tts-1", D("0.075")), ("whisper-1", D("0.216"))]
     assert run_job("weekly_migration_report").success
     (report,) = radar.reports.glob("*.md")
-    assert ("for 1 model in the window: whisper-1.") in report.read_text()
+    assert ("for 1 model in the window: whisper-1. Before batch discounts their usage there "
+            "costs $0.22 at these prices, $0.36 at the catalog's list prices") in (
+        report.read_text())
     # a model no catalog knows any more is unpriced for that reason, never at zero
     assert radar.query("SELECT model, reason FROM marts.unpriced_usage ORDER BY model") == [
         ("gpt-4o-transcribe", "metered in seconds, and the catalog has no price in seconds "

@@ -18,15 +18,25 @@ GROUP = "catalog"
 OWNERS = ["team:platform-finops"]
 
 
-def _load(warehouse: WarehouseResource, frame: pl.DataFrame, name: str) -> int:
-    """Replace ``catalog.<name>`` with ``sql/catalog/<name>.sql`` run over ``frame`` (visible
-    to the SQL as ``<name>_in``), in one transaction; return the row count."""
+def _load(warehouse: WarehouseResource, frame: pl.DataFrame, name: str,
+          table: str | None = None) -> int:
+    """Replace ``catalog.<table>`` (default: ``<name>``) with ``sql/catalog/<name>.sql`` run
+    over ``frame`` (visible to the SQL as ``<name>_in``), in one transaction; return the row
+    count."""
     with warehouse.get_connection() as con, transaction(con):
         run(con, "CREATE SCHEMA IF NOT EXISTS catalog")
         con.register(f"{name}_in", frame)
-        rows = build_table(con, f"catalog.{name}", f"catalog/{name}")
+        rows = build_table(con, f"catalog.{table or name}", f"catalog/{name}")
         con.unregister(f"{name}_in")
     return rows
+
+
+#: beside each price table, in its shape: the shipped rows an override replaces, for the
+#: dates it replaces them (``catalog.replaced_by_overrides``). The pricing step costs the
+#: usage those overrides price at them too: FOCUS's ListCost beside its ContractedCost.
+REPLACED = {"model_prices": "replaced_model_prices",
+            "model_price_bands": "replaced_model_price_bands",
+            "model_unit_prices": "replaced_model_unit_prices"}
 
 
 def _text_frame(rows: list, columns: list[str]) -> pl.DataFrame:
@@ -86,8 +96,11 @@ def model_prices(
     everything = _price_overrides(radar)
     overrides = everything.prices
     prices = cat.apply_overrides(shipped, overrides) if overrides else shipped
-    rows = _load(warehouse, _text_frame(prices, [f.name for f in dataclasses.fields(cat.Price)]),
-                 "model_prices")
+    price_columns = [f.name for f in dataclasses.fields(cat.Price)]
+    rows = _load(warehouse, _text_frame(prices, price_columns), "model_prices")
+    replaced = cat.replaced_by_overrides(shipped, overrides)
+    _load(warehouse, _text_frame(replaced, price_columns), "model_prices",
+          REPLACED["model_prices"])
     by_provider = Counter(provider or "(none: an override's new model)"
                           for _, provider in {(p.model, p.provider) for p in prices})
     yield dg.MaterializeResult(asset_key=["catalog", "model_prices"], metadata={
@@ -99,10 +112,16 @@ def model_prices(
             limit=len(by_provider))),
         "override_rows": len(overrides),
         "overrides_file": str(settings.catalog_overrides or ""),
+        # the list prices those overrides replace, kept for FOCUS ListCost
+        "replaced_list_rows": len(replaced),
     })
     cut = cat.apply_band_overrides(bands, overrides)
-    rows = _load(warehouse, _text_frame(cat.bands_by_prompt_band(cut), [
-        f.name for f in dataclasses.fields(cat.PriceBand)]), "model_price_bands")
+    band_columns = [f.name for f in dataclasses.fields(cat.PriceBand)]
+    rows = _load(warehouse, _text_frame(cat.bands_by_prompt_band(cut), band_columns),
+                 "model_price_bands")
+    _load(warehouse, _text_frame(cat.bands_by_prompt_band(
+        cat.replaced_by_overrides(bands, overrides)), band_columns), "model_price_bands",
+        REPLACED["model_price_bands"])
     thresholds = Counter(b.min_prompt_tokens for b in cut)
     overridden = {o.model for o in overrides}
     yield dg.MaterializeResult(asset_key=["catalog", "model_price_bands"], metadata={
@@ -115,13 +134,17 @@ def model_prices(
         "bands_under_overrides": sum(1 for b in bands if b.service_tier is None
                                      and b.model in overridden),
     })
-    unit_prices = cat.apply_unit_overrides(
-        cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv"), everything.unit_prices)
+    shipped_units = cat.read_unit_prices(CATALOG_DATA_DIR / "model_unit_prices.csv")
+    unit_prices = cat.apply_unit_overrides(shipped_units, everything.unit_prices)
     rows = _load(warehouse, _text_frame(unit_prices, cat.UNIT_PRICE_COLUMNS),
                  "model_unit_prices")
+    replaced_units = cat.replaced_by_overrides(shipped_units, everything.unit_prices)
+    _load(warehouse, _text_frame(replaced_units, cat.UNIT_PRICE_COLUMNS), "model_unit_prices",
+          REPLACED["model_unit_prices"])
     yield dg.MaterializeResult(asset_key=["catalog", "model_unit_prices"], metadata={
         "dagster/row_count": rows,
         "override_rows": len(everything.unit_prices),
+        "replaced_list_rows": len(replaced_units),
         "preview": dg.MetadataValue.md(table(
             ["model", "unit", "USD per 1M units", "from", "to", "source"],
             [(u.model, u.unit, u.usd_per_1m_units, u.valid_from, u.valid_to or "", u.source)

@@ -171,6 +171,8 @@ class Overrides:
 
 #: a price row, a band or a unit price: what ``_subtract`` cuts
 _Windowed = TypeVar("_Windowed", Price, PriceBand, UnitPrice)
+#: an override row: a token price or a unit price
+_Override = TypeVar("_Override", Price, UnitPrice)
 
 
 @dataclass(frozen=True)
@@ -652,6 +654,28 @@ def _cut_around(rows: list[_Windowed], overrides: Mapping[str, Sequence[Price | 
                   if getattr(row, "service_tier", None) is None else []):
             pieces = [q for p in pieces for q in _subtract(p, o.valid_from, o.valid_to)]
         out.extend(pieces)
+    return out
+
+
+def replaced_by_overrides(rows: list[_Windowed], overrides: Sequence[_Override]
+                         ) -> list[_Windowed]:
+    """The parts of the shipped ``rows`` (price rows, long-context prices or unit prices) that
+    the ``overrides`` replace: each default-tier row cut to the windows of the overrides of
+    what it prices, its own source kept. The complement of what ``apply_overrides`` keeps:
+    the list price of the dates a negotiated price covers, for FOCUS's ``ListCost`` beside
+    the ``ContractedCost`` at the negotiated price. A model the catalog does not know has
+    none: its override is its list price too."""
+    by_thing = _by_priced_thing(overrides)
+    out: list[_Windowed] = []
+    for row in rows:
+        if getattr(row, "service_tier", None) is not None:
+            continue
+        for o in by_thing.get(_priced_thing(row), []):
+            start = max(row.valid_from, o.valid_from)
+            ends = [d for d in (row.valid_to, o.valid_to) if d is not None]
+            end = min(ends) if ends else None
+            if end is None or start < end:
+                out.append(replace(row, valid_from=start, valid_to=end))
     return out
 
 

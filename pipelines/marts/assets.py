@@ -206,8 +206,9 @@ LIFECYCLE_IN_USE = (
 
 #: besides intermediate.usage_daily, what a row of intermediate.usage_priced depends on
 PRICED_INPUTS = ("catalog.model_prices", "catalog.model_price_bands",
-                 "catalog.model_unit_prices", "catalog.team_directory",
-                 "intermediate.model_resolution", LIFECYCLE_IN_USE)
+                 "catalog.model_unit_prices", "catalog.replaced_model_prices",
+                 "catalog.replaced_model_price_bands", "catalog.replaced_model_unit_prices",
+                 "catalog.team_directory", "intermediate.model_resolution", LIFECYCLE_IN_USE)
 
 
 #: the catalog prices in effect on the as-of date (where the replacement's price is read)

@@ -271,8 +271,12 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
-    health["overridden_models"] = [model for (model,) in con.execute(
-        OVERRIDDEN_MODELS_SQL, {"window_start": p["window_start"], "as_of": as_of}).fetchall()]
+    overridden = con.execute(OVERRIDDEN_MODELS_SQL, {
+        "window_start": p["window_start"], "as_of": as_of}).fetchall()
+    health["overridden_models"] = [model for model, _, _ in overridden]
+    # the same usage before batch discounts, at those prices and at the catalog's list prices
+    health["overridden_contracted_usd"] = sum((c for _, c, _ in overridden), Decimal(0))
+    health["overridden_list_usd"] = sum((lst for _, _, lst in overridden), Decimal(0))
     checks: list[dict[str, Any]] = []
     # the lines of the team directory that map no key, as this run read them
     health["team_directory_problems"] = [text for (text,) in con.execute(
@@ -712,7 +716,8 @@ def progress_rows(data: ReportData) -> list[list[str]]:
 #: the models whose usage in the window is priced by a row of RADAR_CATALOG_OVERRIDES (its
 #: default-tier token price, or its price in the row's unit, on the usage date)
 OVERRIDDEN_MODELS_SQL = """
-    SELECT DISTINCT u.price_model FROM intermediate.usage_priced AS u
+    SELECT u.price_model, sum(u.contracted_cost_usd), sum(u.list_cost_usd)
+    FROM intermediate.usage_priced AS u
     WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.priced AND (
         EXISTS (SELECT 1 FROM catalog.model_prices AS o
                 WHERE o.model = u.price_model AND o.service_tier IS NULL
@@ -723,7 +728,7 @@ OVERRIDDEN_MODELS_SQL = """
                    WHERE o.model = u.price_model AND o.unit = u.unit
                      AND starts_with(o.source, 'override') AND u.usage_date >= o.valid_from
                      AND (o.valid_to IS NULL OR u.usage_date < o.valid_to)))
-    ORDER BY 1"""
+    GROUP BY 1 ORDER BY 1"""
 
 
 def overrides_line(h: dict) -> str:
@@ -732,10 +737,14 @@ def overrides_line(h: dict) -> str:
     models = h.get("overridden_models") or []
     if not models:
         return ""
+    contracted, listed = h.get("overridden_contracted_usd"), h.get("overridden_list_usd")
+    versus = (f" Before batch discounts their usage there costs {money(contracted)} at these "
+              f"prices, {money(listed)} at the catalog's list prices (marts.focus_costs: "
+              "ContractedCost, ListCost)." if listed != contracted else "")
     return (f"Prices from RADAR_CATALOG_OVERRIDES (negotiated or added, not the catalog's list "
-            f"prices) for {_n(len(models), 'model')} in the window: {', '.join(models)}. "
-            "catalog.model_prices and catalog.model_unit_prices say `override <file> line N` "
-            "in `source`; replacement costs are at the replacement's own price.")
+            f"prices) for {_n(len(models), 'model')} in the window: {', '.join(models)}."
+            f"{versus} catalog.model_prices and catalog.model_unit_prices say `override <file> "
+            "line N` in `source`; replacement costs are at the replacement's own price.")
 
 
 def unpriced_line(h: dict) -> str:

@@ -4,6 +4,8 @@
 -- instead of its price row (intermediate/int_usage_priced); min_prompt_tokens is the
 -- threshold whose prices these are, and an empty price is the price row's.
 -- Input: `model_price_bands_in`, the shipped bands cut around RADAR_CATALOG_OVERRIDES (text).
+-- The same model builds catalog.replaced_model_price_bands from the shipped rows those overrides
+-- replace, for the dates they replace them: the list prices beside the negotiated ones.
 SELECT
     model,
     nullif(service_tier, '')                                    AS service_tier,

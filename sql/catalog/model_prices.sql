@@ -2,6 +2,8 @@
 -- exclusive, NULL = open; service_tier NULL = the default tier, else flex or priority;
 -- provider: who serves the model, as LiteLLM names it, e.g. openai, anthropic, azure).
 -- Input: `model_prices_in`, the shipped catalog merged with RADAR_CATALOG_OVERRIDES (text decimals).
+-- The same model builds catalog.replaced_model_prices from the shipped rows those overrides
+-- replace, for the dates they replace them: the list prices beside the negotiated ones.
 SELECT
     model,
     nullif(service_tier, '')                          AS service_tier,

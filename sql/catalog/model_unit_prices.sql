@@ -4,7 +4,10 @@
 -- `characters` turned into speech (its audio_speeches: tts-1), in USD per 1M units
 -- (pipelines/lib/money.py unit_cost). A model billed by the token (gpt-4o-transcribe) has
 -- none: its seconds stay unpriced.
--- Input: `model_unit_prices_in`, the shipped pipelines/catalog_data/model_unit_prices.csv (text).
+-- Input: `model_unit_prices_in`, the shipped pipelines/catalog_data/model_unit_prices.csv with
+-- the unit prices of RADAR_CATALOG_OVERRIDES (text). The same model builds
+-- catalog.replaced_model_unit_prices from the shipped rows those overrides replace, for the
+-- dates they replace them: the list prices beside the negotiated ones.
 SELECT
     model,
     unit,

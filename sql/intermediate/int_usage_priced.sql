@@ -68,7 +68,13 @@ with_prices AS (
         -- a model billed in the unit its endpoint reports (whisper-1's seconds, tts-1's
         -- characters): its price per 1M units on the usage date, the replacement's on $as_of
         up.usd_per_1m_units AS unit_price,
-        rup.usd_per_1m_units AS replacement_unit_price
+        rup.usd_per_1m_units AS replacement_unit_price,
+        -- where a RADAR_CATALOG_OVERRIDES row prices the row (a default-tier price): the
+        -- catalog's list prices it replaces on the usage date (catalog.replaced_*, empty
+        -- without overrides), for the list cost beside the negotiated one
+        CASE WHEN pt.model IS NULL AND lp.model IS NOT NULL THEN lp END AS replaced_listed,
+        CASE WHEN pt.model IS NULL AND lp.model IS NOT NULL THEN lb END AS replaced_band,
+        lup.usd_per_1m_units AS replaced_unit_price
     FROM resolved AS x
     LEFT JOIN catalog.model_prices AS p
         ON p.model = x.price_model
@@ -114,19 +120,35 @@ with_prices AS (
        AND rup.unit = x.unit
        AND CAST($as_of AS DATE) >= rup.valid_from
        AND (rup.valid_to IS NULL OR CAST($as_of AS DATE) < rup.valid_to)
+    LEFT JOIN catalog.replaced_model_prices AS lp
+        ON lp.model = x.price_model
+       AND x.usage_date >= lp.valid_from
+       AND (lp.valid_to IS NULL OR x.usage_date < lp.valid_to)
+    LEFT JOIN catalog.replaced_model_price_bands AS lb
+        ON lb.model = x.price_model
+       AND lb.prompt_band = x.prompt_band
+       AND x.usage_date >= lb.valid_from
+       AND (lb.valid_to IS NULL OR x.usage_date < lb.valid_to)
+    LEFT JOIN catalog.replaced_model_unit_prices AS lup
+        ON lup.model = x.price_model
+       AND lup.unit = x.unit
+       AND x.usage_date >= lup.valid_from
+       AND (lup.valid_to IS NULL OR x.usage_date < lup.valid_to)
 ),
 
 -- the prices each row pays: a price row, with its long-context prices where the row's
 -- requests exceed their threshold (sql/macros/money.sql radar_banded)
 banded AS (
     SELECT
-        * EXCLUDE (listed_prices, band_prices, replacement_listed, replacement_band),
+        * EXCLUDE (listed_prices, band_prices, replacement_listed, replacement_band,
+                   replaced_listed, replaced_band),
         CASE WHEN listed_prices.input_usd_per_1m IS NOT NULL
              THEN band_prices.min_prompt_tokens END AS long_context_threshold,
         CASE WHEN replacement_listed.input_usd_per_1m IS NOT NULL
              THEN replacement_band.min_prompt_tokens END AS replacement_long_context_threshold,
         radar_banded(listed_prices, band_prices) AS model_prices,
-        radar_banded(replacement_listed, replacement_band) AS replacement_prices
+        radar_banded(replacement_listed, replacement_band) AS replacement_prices,
+        radar_banded(replaced_listed, replaced_band) AS replaced_prices
     FROM with_prices
 ),
 
@@ -134,7 +156,7 @@ banded AS (
 -- usage date, the replacement's on $as_of; a row metered in units at the unit prices
 costed AS (
     SELECT
-        * EXCLUDE (model_prices, replacement_prices),
+        * EXCLUDE (model_prices, replacement_prices, replaced_prices),
         model_prices.batch_discount AS batch_discount,
         replacement_prices.batch_discount AS r_batch_discount,
         model_prices.input_usd_per_1m IS NOT NULL AS has_price,
@@ -149,7 +171,13 @@ costed AS (
         radar_unit_priceable(unit_price) AS unit_priced,
         radar_unit_usd(units, unit_price) AS unit_usd,
         radar_unit_priceable(replacement_unit_price) AS replacement_unit_priced,
-        radar_unit_usd(units, replacement_unit_price) AS replacement_unit_usd
+        radar_unit_usd(units, replacement_unit_price) AS replacement_unit_usd,
+        -- the same usage at the list prices an override replaces (NULL: no override covers
+        -- it, or the list cannot price all of it)
+        CASE WHEN radar_priceable(replaced_prices)
+             THEN radar_gross_usd(replaced_prices) END AS replaced_gross_usd,
+        CASE WHEN radar_unit_priceable(replaced_unit_price)
+             THEN radar_unit_usd(units, replaced_unit_price) END AS replaced_unit_usd
     FROM banded
 ),
 
@@ -158,7 +186,10 @@ settled AS (
     SELECT
         *,
         token_priced OR unit_priced AS priced,
-        replacement_token_priced OR replacement_unit_priced AS replacement_priced
+        replacement_token_priced OR replacement_unit_priced AS replacement_priced,
+        -- the usage at the price it is costed at, before the batch discount
+        CAST(CASE WHEN unit_priced THEN unit_usd WHEN token_priced THEN gross_usd END
+             AS DECIMAL(38, 10)) AS contracted_cost_usd
     FROM costed
 )
 
@@ -188,10 +219,18 @@ SELECT
             * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
         AS DECIMAL(38, 10))
     END AS cost_usd,
-    -- the list price of the same tokens (no batch discount), for FOCUS ListCost
+    -- the same usage at the price it is costed at, without the batch discount (FOCUS
+    -- ContractedCost): a negotiated price where RADAR_CATALOG_OVERRIDES gives one
+    contracted_cost_usd,
+    -- ... at the catalog's list price (FOCUS ListCost): where an override covers the usage
+    -- date, the shipped price it replaces; a model only an override prices (or whose list
+    -- price cannot price all of the row) at the override's
     CASE
-        WHEN unit_priced THEN CAST(unit_usd AS DECIMAL(38, 10))
-        WHEN token_priced THEN CAST(gross_usd AS DECIMAL(38, 10))
+        WHEN unit_priced AND replaced_unit_usd IS NOT NULL
+            THEN CAST(replaced_unit_usd AS DECIMAL(38, 10))
+        WHEN token_priced AND replaced_gross_usd IS NOT NULL
+            THEN CAST(replaced_gross_usd AS DECIMAL(38, 10))
+        ELSE contracted_cost_usd
     END AS list_cost_usd,
     CASE
         WHEN catalog_lifecycle_status IS NOT NULL THEN catalog_lifecycle_status

@@ -36,12 +36,17 @@ SELECT
     CAST(usage_date AS TIMESTAMP)                               AS "BillingPeriodStart",
     CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "BillingPeriodEnd",
     'Usage'                                                     AS "ChargeCategory",
+    -- not a correction of an earlier period's charge
+    CAST(NULL AS VARCHAR)                                       AS "ChargeClass",
+    'Usage-Based'                                               AS "ChargeFrequency",
     'Usage-Based'                                               AS "PricingCategory",
     'USD'                                                       AS "BillingCurrency",
     cost_usd                                                    AS "BilledCost",
     cost_usd                                                    AS "EffectiveCost",
-    -- list cost: the same tokens without the batch discount
-    CASE WHEN is_batch THEN list_cost_usd ELSE cost_usd END     AS "ListCost",
+    -- the same usage without the batch discount: at the catalog's list price, and at the
+    -- price it is costed at (a negotiated price where RADAR_CATALOG_OVERRIDES gives one)
+    list_cost_usd                                               AS "ListCost",
+    contracted_cost_usd                                         AS "ContractedCost",
     -- tokens, or the seconds of audio and characters of speech a row is priced in
     CAST(CASE WHEN unit IS NOT NULL THEN units ELSE input_tokens + output_tokens END
          AS DECIMAL(38, 0))                                     AS "ConsumedQuantity",

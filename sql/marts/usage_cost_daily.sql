@@ -31,6 +31,10 @@ WITH rolled_up AS (
         CASE WHEN bool_and(replacement_cost_usd IS NOT NULL) THEN sum(replacement_cost_usd) END
                                          AS replacement_cost_usd,
         any_value(price_model)           AS price_model,
+        -- the same usage before the batch discount: at the price it is costed at (an
+        -- override's, negotiated) and at the catalog's list price (FOCUS ContractedCost and
+        -- ListCost; the two differ only where RADAR_CATALOG_OVERRIDES prices the row)
+        CASE WHEN bool_and(priced) THEN sum(contracted_cost_usd) END AS contracted_cost_usd,
         CASE WHEN bool_and(priced) THEN sum(list_cost_usd) END AS list_cost_usd,
         -- the ways the rows' team was matched, one bit each (in the order of their names; the
         -- names replace the bits below): an integer aggregate, where a sorted list of names
