@@ -372,6 +372,14 @@ def test_a_negotiated_price_per_second_prices_the_refresh(radar, refresh, monkey
     assert ("for 1 model in the window: whisper-1. Before batch discounts their usage there "
             "costs $0.22 at these prices, $0.36 at the catalog's list prices") in (
         report.read_text())
+    # a warehouse priced before the contracted cost was kept apart (list_cost_usd was the
+    # override's price then): the report still names the model, and compares nothing
+    with duckdb.connect(str(radar.warehouse)) as con:
+        con.execute("ALTER TABLE intermediate.usage_priced DROP COLUMN contracted_cost_usd")
+        con.execute("UPDATE intermediate.usage_priced SET list_cost_usd = cost_usd")
+    assert run_job("weekly_migration_report").success
+    (report,) = radar.reports.glob("*.md")
+    assert "for 1 model in the window: whisper-1. catalog.model_prices" in report.read_text()
     # a model no catalog knows any more is unpriced for that reason, never at zero
     assert radar.query("SELECT model, reason FROM marts.unpriced_usage ORDER BY model") == [
         ("gpt-4o-transcribe", "metered in seconds, and the catalog has no price in seconds "

@@ -271,7 +271,11 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
-    overridden = con.execute(OVERRIDDEN_MODELS_SQL, {
+    # a warehouse priced before the contracted cost was kept apart: its list_cost_usd was
+    # the overrides' price, and the report says no list price it does not have
+    contracted = ("contracted_cost_usd" if "contracted_cost_usd" in column_names(
+        con, "intermediate.usage_priced") else "list_cost_usd")
+    overridden = con.execute(OVERRIDDEN_MODELS_SQL.format(contracted=contracted), {
         "window_start": p["window_start"], "as_of": as_of}).fetchall()
     health["overridden_models"] = [model for model, _, _ in overridden]
     # the same usage before batch discounts, at those prices and at the catalog's list prices
@@ -715,8 +719,10 @@ def progress_rows(data: ReportData) -> list[list[str]]:
 
 #: the models whose usage in the window is priced by a row of RADAR_CATALOG_OVERRIDES (its
 #: default-tier token price, or its price in the row's unit, on the usage date)
+#: per model priced by an override in the window: its usage before batch discounts at the
+#: prices it is costed at (``{contracted}``, a column name from the code) and at list prices
 OVERRIDDEN_MODELS_SQL = """
-    SELECT u.price_model, sum(u.contracted_cost_usd), sum(u.list_cost_usd)
+    SELECT u.price_model, sum(u.{contracted}), sum(u.list_cost_usd)
     FROM intermediate.usage_priced AS u
     WHERE u.usage_date BETWEEN $window_start AND $as_of AND u.priced AND (
         EXISTS (SELECT 1 FROM catalog.model_prices AS o
