@@ -98,6 +98,24 @@ def test_focus_export(fixture_exports, refresh):
     assert pq.read_schema(parquet).field("Tags").type == "string"
     batch = tags.filter(pl.col("x_is_batch"))["Tags"].to_list()
     assert [json.loads(t)["team"] for t in batch] == ["batch-team"]
+    # the charge period is a UTC day, marked as such in the Parquet file, and the BI copy's
+    # view gives the same instants to a session in another time zone (midnight in Paris is
+    # not the day's start; a DST change there does not make a 23-hour day)
+    period = pq.read_schema(parquet).field("ChargePeriodStart").type
+    assert (period.unit, str(period.tz)) == ("us", "UTC")
+    import duckdb
+
+    with duckdb.connect(str(fixture_exports.publish / "radar.duckdb"), read_only=True) as bi:
+        bi.execute("SET TimeZone = 'Europe/Paris'")
+        days = bi.execute(
+            'SELECT DISTINCT epoch("ChargePeriodStart"), '
+            'epoch("ChargePeriodEnd") - epoch("ChargePeriodStart"), '
+            '"BillingPeriodStart" = "ChargePeriodStart" FROM marts.focus_costs').fetchall()
+        usage_days = bi.execute("SELECT DISTINCT usage_date FROM marts.usage_cost_daily "
+                                "WHERE priced").fetchall()
+    assert sorted(dt.datetime.fromtimestamp(start, dt.UTC) for start, _, _ in days) == [
+        dt.datetime.combine(d, dt.time(), dt.UTC) for (d,) in sorted(usage_days)]
+    assert {(length, same) for _, length, same in days} == {(86400, True)}
 
 
 def test_fine_tuned_models_price_at_their_fine_tuned_rate(radar, refresh):

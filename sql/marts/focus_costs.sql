@@ -31,10 +31,13 @@ WITH costs AS (
 )
 
 SELECT
-    CAST(usage_date AS TIMESTAMP)                               AS "ChargePeriodStart",
-    CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "ChargePeriodEnd",
-    CAST(usage_date AS TIMESTAMP)                               AS "BillingPeriodStart",
-    CAST(usage_date AS TIMESTAMP) + INTERVAL 1 DAY              AS "BillingPeriodEnd",
+    -- a usage day is a UTC day (the exports' buckets are): its start and end as instants,
+    -- TIMESTAMP WITH TIME ZONE so a Parquet reader sees UTC (FOCUS), made from epoch seconds
+    -- so the view gives the same instants in a BI tool's session of any time zone
+    to_timestamp(epoch(usage_date))                             AS "ChargePeriodStart",
+    to_timestamp(epoch(usage_date) + 86400)                     AS "ChargePeriodEnd",
+    to_timestamp(epoch(usage_date))                             AS "BillingPeriodStart",
+    to_timestamp(epoch(usage_date) + 86400)                     AS "BillingPeriodEnd",
     'Usage'                                                     AS "ChargeCategory",
     -- not a correction of an earlier period's charge
     CAST(NULL AS VARCHAR)                                       AS "ChargeClass",
