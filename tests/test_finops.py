@@ -173,3 +173,56 @@ def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh
     # the day x project grain of the contract table is unchanged
     assert radar.query("SELECT billed_usd, computed_usd FROM marts.cost_reconciliation") == [
         (D("2.25"), D("2"))]
+
+
+def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:
+    """marts.focus_costs over one priced row per entry of the shipped catalog: (provider id,
+    entry) -> (ProviderName, PublisherName)."""
+    import duckdb
+
+    from pipelines.lib.duck import prepare, sql_text
+    from pipelines.settings import CATALOG_DATA_DIR
+
+    con = prepare(duckdb.connect())
+    con.execute("CREATE SCHEMA marts")
+    con.execute(
+        "CREATE TABLE marts.usage_cost_daily AS SELECT DISTINCT DATE '2026-11-20' AS usage_date, "
+        "'litellm' AS source, 'team' AS team, NULL::VARCHAR AS project_id, "
+        "NULL::VARCHAR AS api_key_id, 'completions' AS endpoint, NULL::VARCHAR AS route, "
+        "model, model AS price_model, provider, NULL::VARCHAR AS service_tier, false AS is_batch, "
+        "1::BIGINT AS requests, 1::BIGINT AS input_tokens, 0::BIGINT AS cached_input_tokens, "
+        "1::BIGINT AS output_tokens, NULL::BIGINT AS units, NULL::VARCHAR AS unit, "
+        "1.0::DECIMAL(38, 10) AS cost_usd, 1.0::DECIMAL(38, 10) AS contracted_cost_usd, "
+        "1.0::DECIMAL(38, 10) AS list_cost_usd, true AS priced, 'active' AS lifecycle_status, "
+        "NULL::VARCHAR AS replacement_model, NULL::DECIMAL(38, 10) AS replacement_cost_usd "
+        f"FROM read_csv('{CATALOG_DATA_DIR / 'model_prices.csv'}', all_varchar = true)")
+    rows = con.execute(f"SELECT x_provider, x_model, \"ProviderName\", \"PublisherName\" "
+                       f"FROM ({sql_text('marts/focus_costs')})").fetchall()
+    return {(provider, model): (name, publisher) for provider, model, name, publisher in rows}
+
+
+def test_the_publisher_is_who_made_the_model_where_another_sells_it():
+    focus = _focus_of_every_catalog_entry()
+    assert len(focus) > 4000
+    # resold: the provider sells, the model's maker publishes
+    assert focus[("bedrock_converse", "anthropic.claude-sonnet-4-5-20250929-v1:0")] == (
+        "AWS", "Anthropic")
+    assert focus[("azure", "azure/gpt-4o")] == ("Microsoft", "OpenAI")
+    assert focus[("azure_ai", "azure_ai/grok-4")] == ("Microsoft", "xAI")
+    assert {publisher for (provider, model), (_, publisher) in focus.items()
+            if provider == "vertex_ai-anthropic_models"} == {"Anthropic"}
+    # a family named after another's path: Z.ai's GLM served by Mistral is Z.ai's
+    assert {publisher for (provider, model), (_, publisher) in focus.items()
+            if provider == "mistral" and "glm" in model} == {"Z.ai"}
+    # every first party's own models are its own, hundreds of names: no family rule claims
+    # one for another maker
+    first_party = {"openai": "OpenAI", "text-completion-openai": "OpenAI",
+                   "anthropic": "Anthropic", "xai": "xAI", "gemini": "Google",
+                   "deepseek": "DeepSeek", "zai": "Z.ai", "moonshot": "Moonshot AI",
+                   "cohere_chat": "Cohere", "ai21": "AI21 Labs", "amazon_nova": "Amazon"}
+    for provider, maker in first_party.items():
+        publishers = {publisher for (p, _), (_, publisher) in focus.items() if p == provider}
+        assert publishers == {maker}, (provider, publishers)
+    # a family no rule names is published by its provider, as before
+    assert focus[("databricks", next(m for p, m in focus if p == "databricks"))][1] == \
+        "databricks"

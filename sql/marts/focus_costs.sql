@@ -28,6 +28,46 @@ WITH costs AS (
         END AS service_name
     FROM marts.usage_cost_daily
     WHERE priced
+),
+
+-- who made each model (FOCUS PublisherName) where another sells it (Claude on Bedrock or
+-- Vertex AI, GPT on Azure, Llama on Fireworks): the model family named in the catalog entry
+-- the usage priced at, once per entry; a family not listed here is its provider's
+skus AS (
+    SELECT DISTINCT coalesce(price_model, model) AS sku FROM costs
+),
+
+publishers AS (
+    SELECT
+        sku,
+        CASE
+            WHEN regexp_matches(name, '(^|[/.])(claude|anthropic)([-./:_]|$)') THEN 'Anthropic'
+            WHEN regexp_matches(name, '(^|[/.])(gpt|chatgpt|o1|o3|o4|openai|whisper|dall-e'
+                                      '|davinci|babbage|omni-moderation|codex-mini'
+                                      '|computer-use|text-embedding-ada|text-embedding-3'
+                                      '|tts-1)([-./:_]|$)') THEN 'OpenAI'
+            WHEN regexp_matches(name, '(^|[/.])(gemini|gemma|google|palm|text-bison|chat-bison'
+                                      '|code-bison|codechat-bison|textembedding-gecko)')
+                THEN 'Google'
+            WHEN regexp_matches(name, '(^|[/.])((code)?llama([-./:_0-9]|$)|meta[-./:_])')
+                THEN 'Meta'
+            WHEN regexp_matches(name, '(^|[/.])(open-)?(mistral|mixtral|ministral|codestral'
+                                      '|devstral|magistral|pixtral|voxtral)') THEN 'Mistral AI'
+            WHEN regexp_matches(name, '(^|[/.])(grok|xai)([-./:_0-9]|$)') THEN 'xAI'
+            WHEN regexp_matches(name, '(^|[/.])deepseek') THEN 'DeepSeek'
+            WHEN regexp_matches(name, '(^|[/.])(qwen|qwq)') THEN 'Alibaba Cloud'
+            WHEN regexp_matches(name, '(^|[/.])(kimi|moonshot)') THEN 'Moonshot AI'
+            WHEN regexp_matches(name, '(^|[/.])(glm|zai)([-./:_0-9]|$)') THEN 'Z.ai'
+            WHEN regexp_matches(name, '(^|[/.])(command|cohere|c4ai)([-./:_]|$)') THEN 'Cohere'
+            WHEN regexp_matches(name, '(^|[/.])(amazon|nova|titan)([-./:_]|$)') THEN 'Amazon'
+            WHEN regexp_matches(name, '(^|[/.])(phi|mai-ds)([-./:_0-9]|$)') THEN 'Microsoft'
+            WHEN regexp_matches(name, '(^|[/.])(jamba|ai21|j2)([-./:_]|$)') THEN 'AI21 Labs'
+            WHEN regexp_matches(name, '(^|[/.])minimax') THEN 'MiniMax'
+            WHEN regexp_matches(name, '(^|[/.])(nvidia|nemotron)') THEN 'NVIDIA'
+            WHEN regexp_matches(name, '(^|[/.])(granite|ibm)([-./:_0-9]|$)') THEN 'IBM'
+        END AS publisher_name
+    -- the name without its provider's path (mistral/zai-glm-4.6 is Z.ai's model)
+    FROM (SELECT sku, regexp_replace(lower(sku), '^[^/]*/', '') AS name FROM skus)
 )
 
 SELECT
@@ -60,7 +100,7 @@ SELECT
     coalesce(price_model, model)                                AS "SkuId",
     model || ' (' || endpoint || ')'                            AS "ChargeDescription",
     provider_name                                               AS "ProviderName",
-    provider_name                                               AS "PublisherName",
+    coalesce(publisher_name, provider_name)                     AS "PublisherName",
     provider_name                                               AS "InvoiceIssuerName",
     service_name                                                AS "ServiceName",
     'AI and Machine Learning'                                   AS "ServiceCategory",
@@ -86,3 +126,4 @@ SELECT
     output_tokens                                               AS x_output_tokens,
     provider                                                    AS x_provider
 FROM costs
+LEFT JOIN publishers ON publishers.sku = coalesce(costs.price_model, costs.model)
