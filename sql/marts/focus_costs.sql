@@ -31,43 +31,41 @@ WITH costs AS (
 ),
 
 -- who made each model (FOCUS PublisherName) where another sells it (Claude on Bedrock or
--- Vertex AI, GPT on Azure, Llama on Fireworks): the model family named in the catalog entry
--- the usage priced at, once per entry; a family not listed here is its provider's
-skus AS (
-    SELECT DISTINCT coalesce(price_model, model) AS sku FROM costs
+-- Vertex AI, GPT on Azure, Llama on Fireworks): the first family below named in the catalog
+-- entry the usage priced at, after the provider's path (mistral/zai-glm-4.6 is Z.ai's
+-- model); an entry no family names is its provider's
+families (rank, pattern, publisher) AS (
+    VALUES
+        (1, '(^|[/.])(claude|anthropic)([-./:_]|$)', 'Anthropic'),
+        (2, '(^|[/.])(gpt|chatgpt|o1|o3|o4|openai|whisper|dall-e|davinci|babbage'
+            '|omni-moderation|codex-mini|computer-use|text-embedding-ada|text-embedding-3'
+            '|tts-1)([-./:_]|$)', 'OpenAI'),
+        (3, '(^|[/.])(gemini|gemma|google|palm|text-bison|chat-bison|code-bison'
+            '|codechat-bison|textembedding-gecko)', 'Google'),
+        (4, '(^|[/.])((code)?llama([-./:_0-9]|$)|meta[-./:_])', 'Meta'),
+        (5, '(^|[/.])(open-)?(mistral|mixtral|ministral|codestral|devstral|magistral|pixtral'
+            '|voxtral)', 'Mistral AI'),
+        (6, '(^|[/.])(grok|xai)([-./:_0-9]|$)', 'xAI'),
+        (7, '(^|[/.])deepseek', 'DeepSeek'),
+        (8, '(^|[/.])(qwen|qwq)', 'Alibaba Cloud'),
+        (9, '(^|[/.])(kimi|moonshot)', 'Moonshot AI'),
+        (10, '(^|[/.])(glm|zai)([-./:_0-9]|$)', 'Z.ai'),
+        (11, '(^|[/.])(command|cohere|c4ai)([-./:_]|$)', 'Cohere'),
+        (12, '(^|[/.])(amazon|nova|titan)([-./:_]|$)', 'Amazon'),
+        (13, '(^|[/.])(phi|mai-ds)([-./:_0-9]|$)', 'Microsoft'),
+        (14, '(^|[/.])(jamba|ai21|j2)([-./:_]|$)', 'AI21 Labs'),
+        (15, '(^|[/.])minimax', 'MiniMax'),
+        (16, '(^|[/.])(nvidia|nemotron)', 'NVIDIA'),
+        (17, '(^|[/.])(granite|ibm)([-./:_0-9]|$)', 'IBM')
 ),
 
+-- once per catalog entry in the usage, not per row
 publishers AS (
-    SELECT
-        sku,
-        CASE
-            WHEN regexp_matches(name, '(^|[/.])(claude|anthropic)([-./:_]|$)') THEN 'Anthropic'
-            WHEN regexp_matches(name, '(^|[/.])(gpt|chatgpt|o1|o3|o4|openai|whisper|dall-e'
-                                      '|davinci|babbage|omni-moderation|codex-mini'
-                                      '|computer-use|text-embedding-ada|text-embedding-3'
-                                      '|tts-1)([-./:_]|$)') THEN 'OpenAI'
-            WHEN regexp_matches(name, '(^|[/.])(gemini|gemma|google|palm|text-bison|chat-bison'
-                                      '|code-bison|codechat-bison|textembedding-gecko)')
-                THEN 'Google'
-            WHEN regexp_matches(name, '(^|[/.])((code)?llama([-./:_0-9]|$)|meta[-./:_])')
-                THEN 'Meta'
-            WHEN regexp_matches(name, '(^|[/.])(open-)?(mistral|mixtral|ministral|codestral'
-                                      '|devstral|magistral|pixtral|voxtral)') THEN 'Mistral AI'
-            WHEN regexp_matches(name, '(^|[/.])(grok|xai)([-./:_0-9]|$)') THEN 'xAI'
-            WHEN regexp_matches(name, '(^|[/.])deepseek') THEN 'DeepSeek'
-            WHEN regexp_matches(name, '(^|[/.])(qwen|qwq)') THEN 'Alibaba Cloud'
-            WHEN regexp_matches(name, '(^|[/.])(kimi|moonshot)') THEN 'Moonshot AI'
-            WHEN regexp_matches(name, '(^|[/.])(glm|zai)([-./:_0-9]|$)') THEN 'Z.ai'
-            WHEN regexp_matches(name, '(^|[/.])(command|cohere|c4ai)([-./:_]|$)') THEN 'Cohere'
-            WHEN regexp_matches(name, '(^|[/.])(amazon|nova|titan)([-./:_]|$)') THEN 'Amazon'
-            WHEN regexp_matches(name, '(^|[/.])(phi|mai-ds)([-./:_0-9]|$)') THEN 'Microsoft'
-            WHEN regexp_matches(name, '(^|[/.])(jamba|ai21|j2)([-./:_]|$)') THEN 'AI21 Labs'
-            WHEN regexp_matches(name, '(^|[/.])minimax') THEN 'MiniMax'
-            WHEN regexp_matches(name, '(^|[/.])(nvidia|nemotron)') THEN 'NVIDIA'
-            WHEN regexp_matches(name, '(^|[/.])(granite|ibm)([-./:_0-9]|$)') THEN 'IBM'
-        END AS publisher_name
-    -- the name without its provider's path (mistral/zai-glm-4.6 is Z.ai's model)
-    FROM (SELECT sku, regexp_replace(lower(sku), '^[^/]*/', '') AS name FROM skus)
+    SELECT e.sku, arg_min(f.publisher, f.rank) AS publisher_name
+    FROM (SELECT DISTINCT coalesce(price_model, model) AS sku FROM costs) AS e
+    JOIN families AS f
+        ON regexp_matches(regexp_replace(lower(e.sku), '^[^/]*/', ''), f.pattern)
+    GROUP BY e.sku
 )
 
 SELECT
