@@ -718,9 +718,9 @@ def progress_rows(data: ReportData) -> list[list[str]]:
 
 
 #: the models whose usage in the window is priced by a row of RADAR_CATALOG_OVERRIDES (its
-#: default-tier token price, or its price in the row's unit, on the usage date)
-#: per model priced by an override in the window: its usage before batch discounts at the
-#: prices it is costed at (``{contracted}``, a column name from the code) and at list prices
+#: default-tier token price, or its price in the row's unit, on the usage date), each with
+#: that usage before batch discounts at the prices it is costed at (``{contracted}``, a
+#: column name from the code) and at the catalog's list prices
 OVERRIDDEN_MODELS_SQL = """
     SELECT u.price_model, sum(u.{contracted}), sum(u.list_cost_usd)
     FROM intermediate.usage_priced AS u

@@ -62,7 +62,10 @@ families (rank, pattern, publisher) AS (
 -- once per catalog entry in the usage, not per row
 publishers AS (
     SELECT e.sku, arg_min(f.publisher, f.rank) AS publisher_name
-    FROM (SELECT DISTINCT coalesce(price_model, model) AS sku FROM costs) AS e
+    -- (read from the mart, not from `costs`: a CTE read twice is materialized, every
+    -- row of it held in memory while the view is written)
+    FROM (SELECT DISTINCT coalesce(price_model, model) AS sku FROM marts.usage_cost_daily
+          WHERE priced) AS e
     JOIN families AS f
         ON regexp_matches(regexp_replace(lower(e.sku), '^[^/]*/', ''), f.pattern)
     GROUP BY e.sku
