@@ -124,6 +124,7 @@ def test_the_sql_model_resolves_as_the_python_rule():
                 {"c": sorted(CATALOG), "p": [PROVIDERS[m] for m in sorted(CATALOG)]})
     con.execute("CREATE TABLE catalog.model_lifecycle AS SELECT unnest($c) AS model, "
                 "NULL::VARCHAR AS replacement_model", {"c": sorted(CATALOG)})
+    con.execute("CREATE TABLE catalog.model_replacement_options (replacement_model VARCHAR)")
     # no model priced by the second or the character among these names
     con.execute("CREATE TABLE catalog.model_unit_prices (model VARCHAR)")
     got = dict(con.execute("SELECT model, price_model FROM ("

@@ -69,8 +69,8 @@ def test_published_copy_matches_the_working_file(fixture_exports, refresh):
     assert sorted(p.name for p in parquet.iterdir()) == [
         "cost_reconciliation.parquet", "deprecated_model_callers.parquet",
         "deprecated_model_usage.parquet", "focus_costs.parquet",
-        "migration_status_weekly.parquet", "unpriced_usage.parquet",
-        "usage_cost_daily.parquet"]
+        "migration_status_weekly.parquet", "replacement_options.parquet",
+        "unpriced_usage.parquet", "usage_cost_daily.parquet"]
     for mart in MARTS:  # written two at a time: each file holds its own mart
         path = parquet / f"{mart}.parquet"
         assert (duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()

@@ -274,7 +274,8 @@ def test_a_replacement_the_provider_names_beside_another_is_said(radar):
     replacement is the first's, $0.017 a minute against $0.006 now, while the second costs
     $0.0045. The report names the second beside the first, and says whose cost is shown. A
     replacement reached along the chain (gpt-4-0314's "gpt-5 or gpt-4.1": gpt-5 is itself
-    retiring, so gpt-5.6-sol) is not the provider's "or", and names no alternative."""
+    retiring, so gpt-5.6-sol) is not the provider's "or", and names no alternative there; the
+    replacement options below the list price every named one."""
     import json
 
     from tests.exports import bucket, completion, page
@@ -290,12 +291,21 @@ def test_a_replacement_the_provider_names_beside_another_is_said(radar):
     text = (radar.reports / "migration-status-2026-W48.md").read_text()
     assert ("| alpha | audio_transcriptions | whisper-1 | deprecated | 93 days | 40 | 0 | $0.36 "
             "| gpt-live-transcribe (or gpt-transcribe) | $1.02 | +$0.66 (costs more) |") in text
-    assert "| gpt-4-0314 | " in text and "| gpt-5.6-sol |" in text and "gpt-4.1" not in text
+    assert ("| alpha | completions | gpt-4-0314 | shutdown | 244 days ago | 2 | 0 | $0.04 | "
+            "gpt-5.6-sol | $0.01 |") in text
     assert ('Where the provider names more than one replacement ("or ..."), the cost on the '
-            "replacement is the first one's.") in text
+            "replacement is the first one's; each one's is under \"Replacement options\".") in (
+        text)
+    # ... where each named replacement is priced (tests/test_replacement_options.py): both of
+    # gpt-4-0314's lead on along their chains (gpt-4.1 to gpt-6-luna)
+    assert ("| alpha | completions | gpt-4-0314 | gpt-5.6-sol (recommended, for gpt-5, itself "
+            "retiring) | active | $0.04 | $0.01 | -$0.03 |\n| alpha | completions | gpt-4-0314 | "
+            "gpt-6-luna (cheapest, for gpt-4.1, itself retiring) | active | $0.04 | $0.00 | "
+            "-$0.04 |") in text
     html = (radar.reports / "migration-status-2026-W48.html").read_text()
     assert "gpt-live-transcribe (or gpt-transcribe)" in html
-    assert "(&quot;or ...&quot;), the cost on the replacement is the first one&#x27;s." in html
+    assert ("(&quot;or ...&quot;), the cost on the replacement is the first one&#x27;s; each "
+            "one&#x27;s is under &quot;Replacement options&quot;.") in html
 
 
 def test_replacement_line_when_nothing_or_everything_compares():

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
 from pipelines.lib.formats import decode_sheet, separator_of
+from pipelines.lib.modelnames import named_models
 from pipelines.lib.money import (
     BATCH_SCALE,
     DEFAULT_BATCH_DISCOUNT,
@@ -621,6 +622,34 @@ def apply_lifecycle_overrides(builtin: list[Lifecycle],
     replaced = {o.model for o in overrides}
     kept = [row for row in builtin if row.model not in replaced]
     return sorted(kept + overrides, key=lambda row: row.model)
+
+
+@dataclass(frozen=True)
+class ReplacementOption:
+    """One replacement the provider names for a retiring model: ``option_rank`` 1 is the
+    recommended one (the lifecycle row's ``replacement_model``), the others follow in the
+    order the provider's words name them."""
+
+    model: str
+    option_rank: int
+    replacement_model: str
+    source: str
+
+
+def replacement_options(rows: Iterable[Lifecycle]) -> list[ReplacementOption]:
+    """Every replacement named for each model: its ``replacement_model`` first, then the other
+    models its ``replacement_note`` names (whisper-1's "gpt-live-transcribe or
+    gpt-transcribe" gives both; dall-e-3's "gpt-image-2, gpt-image-1, or gpt-image-1-mini"
+    three). Each name once; a model never replaces itself; no replacement, no options."""
+    out: list[ReplacementOption] = []
+    for row in rows:
+        if row.replacement_model is None:
+            continue
+        names = dict.fromkeys([row.replacement_model, *named_models(row.replacement_note)])
+        names.pop(row.model, None)
+        out.extend(ReplacementOption(row.model, rank, name, row.source)
+                   for rank, name in enumerate(names, start=1))
+    return out
 
 
 def _priced_thing(row: Price | PriceBand | UnitPrice) -> str:

@@ -101,6 +101,33 @@ def _deprecated_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[s
     }
 
 
+def _options_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
+    """How many rows of deprecated_model_usage have more than one replacement named, and what
+    their usage would cost on the recommended option against the cheapest one."""
+    rows, recommended, cheapest = con.execute("""
+        SELECT count(DISTINCT (team, endpoint, model)),
+               coalesce(sum(replacement_cost_usd_28d) FILTER (WHERE option_rank = 1), 0),
+               coalesce(sum(replacement_cost_usd_28d) FILTER (WHERE cheapest), 0)
+        FROM marts.replacement_options
+        WHERE (team, endpoint, model) IN (SELECT (team, endpoint, model)
+                                          FROM marts.replacement_options
+                                          WHERE option_rank > 1)
+          -- where every option is priced: the two sums cover the same rows
+          AND (team, endpoint, model) NOT IN (SELECT (team, endpoint, model)
+                                              FROM marts.replacement_options
+                                              WHERE cheapest IS NULL)""").fetchall()[0]
+    return {
+        "rows_with_more_than_one_replacement": int(rows),
+        "on_the_recommended_replacement_usd_28d": float(recommended),
+        "on_the_cheapest_replacement_usd_28d": float(cheapest),
+        "preview": preview(con, (
+            "SELECT team, endpoint, model, option_rank, replacement_model, replacement_status, "
+            "cost_usd_28d, replacement_cost_usd_28d, cheapest FROM marts.replacement_options "
+            "WHERE (team, endpoint, model) IN (SELECT (team, endpoint, model) "
+            "FROM marts.replacement_options WHERE option_rank > 1)")),
+    }
+
+
 def _callers_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
     callers, pairs = con.execute(
         "SELECT count(*), count(DISTINCT (team, endpoint, model)) "
@@ -256,6 +283,12 @@ deprecated_model_callers = sql_table_asset(
     # after deprecated_model_usage, whose rows its check compares it with
     deps=[["marts", "usage_cost_daily"], ["marts", "deprecated_model_usage"]], group="marts",
     extra_metadata=_callers_meta)
+replacement_options = sql_table_asset(
+    "marts", "replacement_options", "marts/replacement_options",
+    deps=[["marts", "deprecated_model_usage"], ["intermediate", "usage_priced"],
+          ["intermediate", "model_resolution"], ["intermediate", "lifecycle_as_of"],
+          LIFECYCLE, PRICES, BANDS, UNIT_PRICES],
+    group="marts", extra_metadata=_options_meta)
 migration_status_weekly = sql_table_asset(
     "marts", "migration_status_weekly", "marts/migration_status_weekly",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_weekly_meta)
@@ -279,7 +312,8 @@ focus_costs = sql_table_asset(
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced, billed_costs,
-    usage_cost_daily, deprecated_model_usage, deprecated_model_callers, migration_status_weekly,
+    usage_cost_daily, deprecated_model_usage, deprecated_model_callers, replacement_options,
+    migration_status_weekly,
     unpriced_usage,
     cost_reconciliation, cost_reconciliation_by_key, focus_costs,
 ]

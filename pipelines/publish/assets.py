@@ -23,12 +23,13 @@ PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
 #: rows another export counts at a finer grouping (small: rows exist only where it happens)
 PUBLISHED_TABLES = (("intermediate", "usage_set_aside"), ("intermediate", "billed_set_aside"))
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "deprecated_model_callers",
-         "migration_status_weekly", "unpriced_usage", "cost_reconciliation", "focus_costs")
+         "replacement_options", "migration_status_weekly", "unpriced_usage",
+         "cost_reconciliation", "focus_costs")
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
 #: the order the Parquet files are written in: the largest first (``write_parquet_files``)
 PARQUET_ORDER = ("focus_costs", "usage_cost_daily", "deprecated_model_callers",
-                 "deprecated_model_usage", "migration_status_weekly", "unpriced_usage",
-                 "cost_reconciliation")
+                 "deprecated_model_usage", "replacement_options", "migration_status_weekly",
+                 "unpriced_usage", "cost_reconciliation")
 
 
 def _fsync(path: Path) -> None:

@@ -68,6 +68,7 @@ LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
 COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
 CALLERS = dg.AssetKey(["marts", "deprecated_model_callers"])
+OPTIONS = dg.AssetKey(["marts", "replacement_options"])
 UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
 RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
 USAGE_DAILY = dg.AssetKey(["intermediate", "usage_daily"])
@@ -503,6 +504,46 @@ def callers_add_up_to_deprecated_usage(
             "rows_that_differ": mismatched.select("team", "model").rows()[:20]})
 
 
+@dg.asset_check(asset=OPTIONS, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: the first replacement option of each row of "
+                "deprecated_model_usage is its recommended replacement, at its replacement "
+                "cost; every row with a replacement has options, and no other row has any.")
+def replacement_options_start_with_the_recommended_one(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        # a row per team, endpoint and model of either table; cost as text, exact,
+        # "unpriced" where it is NULL and "missing" where the table has no such row
+        pairs = frame(con, """
+            WITH u AS (SELECT team, endpoint, model, replacement_model,
+                              coalesce(CAST(replacement_cost_usd_28d AS VARCHAR), 'unpriced')
+                                  AS cost
+                       FROM marts.deprecated_model_usage WHERE replacement_model IS NOT NULL),
+            o AS (SELECT team, endpoint, model, replacement_model,
+                         coalesce(CAST(replacement_cost_usd_28d AS VARCHAR), 'unpriced')
+                             AS cost
+                  FROM marts.replacement_options WHERE option_rank = 1)
+            SELECT coalesce(u.team, o.team) AS team, coalesce(u.model, o.model) AS model,
+                   coalesce(u.replacement_model, 'missing') AS usage_replacement,
+                   coalesce(o.replacement_model, 'missing') AS option_replacement,
+                   coalesce(u.cost, 'missing') AS usage_cost,
+                   coalesce(o.cost, 'missing') AS option_cost
+            FROM u FULL JOIN o USING (team, endpoint, model)""")
+        outcome = gx.run_suite("replacement_options", pairs, [
+            _equal("usage_replacement", "option_replacement"),
+            _equal("usage_cost", "option_cost")])
+        differ = pairs.filter((pl.col("usage_replacement") != pl.col("option_replacement"))
+                              | (pl.col("usage_cost") != pl.col("option_cost")))
+        (options, rows_with_more) = con.execute(
+            "SELECT count(*), count(DISTINCT (team, endpoint, model)) FILTER "
+            "(WHERE option_rank > 1) FROM marts.replacement_options").fetchall()[0]
+        return _finish(context, con, OPTIONS, ERROR, outcome, {
+            "rows_of_deprecated_model_usage_with_a_replacement": pairs.height,
+            "options": int(options), "rows_with_more_than_one_option": int(rows_with_more),
+            "rows_that_differ": differ.select("team", "model").rows()[:20]})
+
+
 @dg.asset_check(asset=UNPRICED, pool=WAREHOUSE_POOL,
                 description="WARN: the share of the window's requests that cannot be priced stays "
                 "below RADAR_UNPRICED_MAX_SHARE (default 5%).")
@@ -732,7 +773,8 @@ checks = [
     staging_usage_is_valid, catalog_prices_are_valid, catalog_unit_prices_are_valid,
     catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
-    deprecated_totals_match_daily, callers_add_up_to_deprecated_usage, unpriced_share_is_small,
+    deprecated_totals_match_daily, callers_add_up_to_deprecated_usage,
+    replacement_options_start_with_the_recommended_one, unpriced_share_is_small,
     nothing_quarantined_this_run,
     bill_matches_computed_cost, groupings_nest, bill_groupings_nest,
 ]

@@ -71,6 +71,9 @@ class ReportData:
     callers: list[dict[str, Any]] = field(default_factory=list)
     #: the action rows whose model's retirement began to count this week (``newly_deprecated``)
     newly_deprecated: list[dict[str, Any]] = field(default_factory=list)
+    #: every replacement named for the action rows that have more than one
+    #: (``marts.replacement_options``), in the action list's order
+    options: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -210,6 +213,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     order = {(r["team"], r["endpoint"], r["model"]): i for i, r in enumerate(actions)}
     callers.sort(key=lambda r: (order.get((r["team"], r["endpoint"], r["model"]), len(order)),
                                 r["rank"]))
+    options = _option_rows(con, order, headline) if table_exists(
+        con, "marts.replacement_options") else []
     burn_down = _dicts(con, """
         SELECT week_start, team, deprecated_share, requests
         FROM marts.migration_status_weekly
@@ -300,7 +305,31 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     return ReportData(as_of, week_start, p["window_start"], headline, actions, progress,
                       migrated, new_callers, unassigned, burn_down, cost_by_model, health,
                       checks, freshness, week_through, catalog_max_age_days, callers,
-                      newly_deprecated)
+                      newly_deprecated, options)
+
+
+def _option_rows(con: duckdb.DuckDBPyConnection, order: dict[tuple, int],
+                 headline: dict[str, Any]) -> list[dict[str, Any]]:
+    """The replacement options of the action rows that have more than one, in ``order``
+    (the action list's); and, into ``headline``, what the compared traffic would cost on the
+    cheapest option of each row (the recommended one's cost where not every option of a row
+    has a price), over the rows the headline compares."""
+    rows = _dicts(con, """
+        SELECT * FROM marts.replacement_options
+        WHERE (team, endpoint, model) IN (SELECT (team, endpoint, model)
+                                          FROM marts.replacement_options WHERE option_rank > 1)
+        ORDER BY option_rank""", {})
+    rows.sort(key=lambda r: order.get((r["team"], r["endpoint"], r["model"]), len(order)))
+    headline["compared_cheapest_cost"] = con.execute("""
+        SELECT sum(coalesce(o.cheapest_cost, d.replacement_cost_usd_28d))
+        FROM marts.deprecated_model_usage AS d
+        LEFT JOIN (SELECT team, endpoint, model,
+                          min(replacement_cost_usd_28d) FILTER (WHERE cheapest) AS cheapest_cost
+                   FROM marts.replacement_options GROUP BY ALL) AS o
+            USING (team, endpoint, model)
+        WHERE d.cost_usd_28d IS NOT NULL AND d.replacement_cost_usd_28d IS NOT NULL
+        """).fetchall()[0][0]
+    return rows
 
 
 def newly_deprecated_rows(actions: list[dict[str, Any]], week_start: dt.date,
@@ -560,9 +589,25 @@ def replacement_line(h: dict) -> str:
             f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
     if not h["uncompared_requests"]:
         return (f"The same traffic on the recommended replacements would cost "
-                f"{money(h['compared_replacement_cost'])}: {than}.")
+                f"{money(h['compared_replacement_cost'])}: {than}.{cheapest_line(h)}")
     return (f"The part with a priced replacement ({money(h['compared_cost'])} now) would cost "
-            f"{money(h['compared_replacement_cost'])} on it: {than}. The other {uncompared}")
+            f"{money(h['compared_replacement_cost'])} on it: {than}.{cheapest_line(h)} "
+            f"The other {uncompared}")
+
+
+def cheapest_line(h: dict) -> str:
+    """Where the provider names more than one replacement and another costs less than the
+    recommended one: what the same compared traffic would cost on the cheapest of each
+    (empty otherwise)."""
+    cheapest = h.get("compared_cheapest_cost")
+    if cheapest is None or to_cents(Decimal(cheapest)) == to_cents(
+            Decimal(h["compared_replacement_cost"])):
+        return ""
+    d = to_cents(Decimal(cheapest) - Decimal(h["compared_cost"]))
+    than = ("the same as now" if d == 0 else
+            f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
+    return (f" On the cheapest replacement the provider names for each (see \"Replacement "
+            f"options\") it would cost {money(cheapest)}: {than}.")
 
 
 ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests", "failed",
@@ -617,7 +662,29 @@ def alternatives_note(data: ReportData) -> str:
     if not any(replacement_alternatives(r) for r in data.actions if r["replacement_model"]):
         return ""
     return (" Where the provider names more than one replacement (\"or ...\"), the cost on "
-            "the replacement is the first one's.")
+            "the replacement is the first one's"
+            + ("; each one's is under \"Replacement options\"." if data.options else "."))
+
+
+OPTIONS_INTRO = ("**Replacement options** (where the provider names more than one "
+                 "replacement: the same usage on each, at its price on {as_of}; every option "
+                 "of every row is in `marts.replacement_options`):")
+OPTIONS_COLUMNS = ["team", "endpoint", "model", "replacement", "status", "cost (28d)",
+                   "on it", "difference"]
+
+
+def _option_label(r: dict[str, Any]) -> str:
+    tags = [t for t, on in (("recommended", r["option_rank"] == 1),
+                            ("cheapest", bool(r["cheapest"]))) if on]
+    if r["named_replacement"] != r["replacement_model"]:
+        tags.append(f"for {r['named_replacement']}, itself retiring")
+    return r["replacement_model"] + (f" ({', '.join(tags)})" if tags else "")
+
+
+def option_rows(data: ReportData) -> list[list[str]]:
+    return [[r["team"], r["endpoint"], r["model"], _option_label(r), r["replacement_status"],
+             money(r["cost_usd_28d"]), money(r["replacement_cost_usd_28d"]),
+             _delta(r["cost_usd_28d"], r["replacement_cost_usd_28d"])] for r in data.options]
 
 
 def no_usage_since_note(data: ReportData) -> str:
@@ -820,6 +887,8 @@ def render_markdown(data: ReportData) -> str:
            "Sorted by urgency: calls failing against shut-down models first, then days to "
            "shutdown, then traffic." + no_usage_since_note(data) + alternatives_note(data), "",
            table(ACTION_COLUMNS, action_rows(data), limit=100), "",
+           *([OPTIONS_INTRO.format(as_of=data.as_of), "",
+              table(OPTIONS_COLUMNS, option_rows(data), limit=100), ""] if data.options else []),
            CALLERS_INTRO, "",
            table(CALLERS_COLUMNS, caller_rows(data), limit=100), "",
            UNASSIGNED_INTRO, "",
@@ -909,6 +978,16 @@ def _md_bold_to_html(line: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
+def options_html(data: ReportData) -> str:
+    """The replacement options section of the HTML report (nothing without options)."""
+    if not data.options:
+        return ""
+    return (f"<h3>Replacement options</h3>\n<p>Where the provider names more than one "
+            f"replacement: the same usage on each, at its price on {_e(data.as_of)}. Every "
+            f"option of every row is in <code>marts.replacement_options</code>.</p>\n"
+            + _html_table(OPTIONS_COLUMNS, option_rows(data), {5, 6, 7}, table_id="options"))
+
+
 def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
     h = data.health
     total_req = data.headline["requests"]
@@ -939,6 +1018,7 @@ def render_html(data: ReportData, chart_svgs: dict[str, str]) -> str:
 <p>Sorted by urgency: calls failing against shut-down models first, then days to shutdown,
 then traffic. A positive difference means the migration costs more.{_e(quiet)}</p>
 {_html_table(ACTION_COLUMNS, action_rows(data), {5, 6, 7, 9, 10}, action_classes, "actions")}
+{options_html(data)}
 <h3>Who sends the calls</h3>
 <p>The busiest callers behind each team's rows, in the action list's order: the key,
 project, user or gateway route to change. Every caller is in

@@ -1,5 +1,6 @@
 -- intermediate.model_resolution: one row per model name seen in usage or named as a
--- replacement, with the catalog entries its price and its lifecycle resolve to.
+-- replacement (any of those the provider names), with the catalog entries its price and
+-- its lifecycle resolve to.
 -- Rule (contract, section 5): exact name first, then (fine-tuned models) the catalog's
 -- fine-tuning entry of the base, then the name without a gateway's provider prefix where the
 -- catalog's entry for it is that provider's, then the dated snapshot's base name, then (a
@@ -9,8 +10,9 @@
 WITH names AS (
     SELECT DISTINCT model FROM staging.usage WHERE model IS NOT NULL
     UNION
-    SELECT DISTINCT replacement_model FROM catalog.model_lifecycle
-    WHERE replacement_model IS NOT NULL
+    -- every replacement the provider names (the recommended one is option 1), so each can
+    -- be priced in marts.replacement_options
+    SELECT DISTINCT replacement_model FROM catalog.model_replacement_options
 ),
 
 -- a gateway deployment configured as `openai/<model>` may log that prefix: it names the

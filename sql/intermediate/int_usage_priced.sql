@@ -50,9 +50,8 @@ resolved AS (
 with_prices AS (
     SELECT
         x.*,
-        -- only token-metered endpoints are priced from the token catalog; images, audio,
-        -- storage and tool calls are metered in other units and stay unpriced (NULL, flagged)
-        x.endpoint IN ('completions', 'embeddings', 'moderations') AS token_metered,
+        -- only token-metered endpoints are priced from the token catalog
+        radar_token_metered(x.endpoint) AS token_metered,
         CASE WHEN pt.model IS NOT NULL THEN x.service_tier END AS price_tier,
         -- who serves the model, as the catalog names it (LiteLLM's provider id)
         p.provider,
@@ -212,13 +211,7 @@ SELECT
     price_model,
     price_tier,
     priced,
-    CASE
-        WHEN unit_priced THEN CAST(unit_usd AS DECIMAL(38, 10))
-        WHEN token_priced THEN CAST(
-            gross_usd
-            * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
-        AS DECIMAL(38, 10))
-    END AS cost_usd,
+    radar_cost_usd(unit_priced, unit_usd, token_priced, gross_usd, batch_discount) AS cost_usd,
     -- the same usage at the price it is costed at, without the batch discount (FOCUS
     -- ContractedCost): a negotiated price where RADAR_CATALOG_OVERRIDES gives one
     contracted_cost_usd,
@@ -239,13 +232,8 @@ SELECT
     END AS lifecycle_status,
     shutdown_date,
     replacement_model,
-    CASE
-        WHEN replacement_unit_priced THEN CAST(replacement_unit_usd AS DECIMAL(38, 10))
-        WHEN replacement_token_priced THEN CAST(
-            replacement_gross_usd
-            * CASE WHEN is_batch THEN 1 - r_batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
-        AS DECIMAL(38, 10))
-    END AS replacement_cost_usd,
+    radar_cost_usd(replacement_unit_priced, replacement_unit_usd, replacement_token_priced,
+                   replacement_gross_usd, r_batch_discount) AS replacement_cost_usd,
     first_bucket_start,
     last_bucket_end,
     provider,

@@ -1,10 +1,16 @@
--- The money formula (pipelines/lib/money.py row_cost), written once for the two prices a
--- usage row is costed at (the model's, the replacement's: `r` is a catalog.model_prices row,
--- as a struct) and applied by intermediate/int_usage_priced. Temporary macros, created on
+-- The money formula (pipelines/lib/money.py row_cost), written once for the prices a usage
+-- row is costed at (the model's, the replacement's, each replacement option's: `r` is a
+-- catalog.model_prices row, as a struct) and applied by intermediate/int_usage_priced and
+-- marts/replacement_options. Temporary macros, created on
 -- every connection (pipelines/lib/duck.py prepare): nothing is stored in the warehouse.
 --
 -- The macros read the calling row's token columns by name (input_tokens, ...: the columns of
 -- intermediate.usage_daily); a macro's body sees the columns of the query that calls it.
+
+-- Whether the row's endpoint is priced from the token catalog: images, audio, storage and
+-- tool calls are metered in other units (priced, where the catalog can, by its unit prices).
+CREATE OR REPLACE TEMP MACRO radar_token_metered(endpoint) AS
+    endpoint IN ('completions', 'embeddings', 'moderations');
 
 -- Whether `r` prices every token of the row: a price in effect, the row token-metered, and an
 -- audio price for its audio and an image output price for its image output (never as text).
@@ -68,3 +74,16 @@ CREATE OR REPLACE TEMP MACRO radar_unit_priceable(price) AS
 
 CREATE OR REPLACE TEMP MACRO radar_unit_usd(n, price) AS
     n * price * CAST(0.000001 AS DECIMAL(7, 6));
+
+-- The row's cost from the parts above, rounded once to 1e-10 USD (the money rule): its units
+-- at the unit price where it is metered in them, else its tokens' cost less the batch
+-- discount on a batch row; NULL where neither prices it.
+CREATE OR REPLACE TEMP MACRO radar_cost_usd(unit_priced, unit_usd, token_priced, gross_usd,
+                                            batch_discount) AS
+    CASE
+        WHEN unit_priced THEN CAST(unit_usd AS DECIMAL(38, 10))
+        WHEN token_priced THEN CAST(
+            gross_usd
+            * CASE WHEN is_batch THEN 1 - batch_discount ELSE CAST(1 AS DECIMAL(5, 4)) END
+        AS DECIMAL(38, 10))
+    END;
