@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal as D
 
 import dagster as dg
 import duckdb
 
 from pipelines.lib.catalog import Lifecycle, ReplacementOption, replacement_options
-from tests.conftest import run_job
+from tests.conftest import REPO, run_job
 from tests.exports import bucket, completion, page
 from tests.test_quality import check_evaluations
 from tests.test_unit_pricing import transcription, write_page
@@ -143,6 +146,14 @@ def test_each_named_replacement_is_priced_and_the_report_weighs_them(radar, refr
         "$0.36 | $0.27 | -$0.09 |"]
     html = next(radar.reports.glob("*.html")).read_text()
     assert '<h3>Replacement options</h3>' in html and 'id="options"' in html
+    # the end of `make demo` names the cheaper one (gpt-6-luna, the cheapest of
+    # gpt-4o-2024-08-06's, is the recommended one: not named)
+    summary = subprocess.run([sys.executable, "-m", "pipelines.demo.summary"], cwd=REPO,
+                             env={**os.environ, **radar.env()}, capture_output=True, text=True,
+                             check=True).stdout
+    assert ("\nCheaper replacements named beside the recommended one: whisper-1 (alpha): "
+            "gpt-transcribe, $0.27 against $1.02 on gpt-live-transcribe (see "
+            "marts.replacement_options)\n") in summary
 
     # the check fails, naming the row, where option 1 says another cost than the row
     from pipelines.definitions import build_defs

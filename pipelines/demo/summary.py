@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
-from pipelines.lib.duck import file_format
+from pipelines.lib.duck import file_format, table_exists
 from pipelines.lib.markdown import table
-from pipelines.reports.report import catalog_line, catalog_too_old, iso_week_label
+from pipelines.reports.report import catalog_line, catalog_too_old, iso_week_label, money
 from pipelines.settings import RadarSettings
 
 
@@ -26,6 +26,14 @@ def main() -> None:
         "SELECT count(*), coalesce(sum(requests), 0) FROM marts.unpriced_usage").fetchall()[0]
     (callers,) = con.execute(
         "SELECT count(*) FROM marts.deprecated_model_callers").fetchall()[0]
+    cheaper = con.execute("""
+        SELECT c.team, c.model, c.replacement_model, c.replacement_cost_usd_28d,
+               r.replacement_model, r.replacement_cost_usd_28d
+        FROM marts.replacement_options AS c
+        JOIN marts.replacement_options AS r USING (team, endpoint, model)
+        WHERE c.cheapest AND c.option_rank > 1 AND r.option_rank = 1
+        ORDER BY r.replacement_cost_usd_28d - c.replacement_cost_usd_28d DESC, c.team
+        """).fetchall() if table_exists(con, "marts.replacement_options") else []
     (known,) = con.execute(KNOWN_THROUGH_SQL).fetchall()[0]
     storage = file_format(con, s.publish_dir / "radar.duckdb")
     con.close()
@@ -39,6 +47,13 @@ def main() -> None:
     print(table(columns, data, limit=12))
     print(f"\nCallers behind them: {callers} (source, project, API key, user and route; see "
           "marts.deprecated_model_callers)")
+    if cheaper:
+        named = "; ".join(f"{model} ({team}): {option}, {money(cost)} against {money(first)} on "
+                          f"{recommended}" for team, model, option, cost, recommended, first
+                          in cheaper[:3])
+        more = f"; and {len(cheaper) - 3} more" if len(cheaper) > 3 else ""
+        print(f"\nCheaper replacements named beside the recommended one: {named}{more} (see "
+              "marts.replacement_options)")
     pairs = f"{unpriced[0]} model/endpoint pair{'' if unpriced[0] == 1 else 's'}"
     requests = f"{unpriced[1]:,} request{'' if unpriced[1] == 1 else 's'}"
     print(f"\nUnpriced usage: {pairs}, {requests} (see marts.unpriced_usage)")
