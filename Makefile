@@ -9,6 +9,9 @@ export GX_ANALYTICS_ENABLED := false
 setup:
 	@./scripts/bootstrap.sh >/dev/null
 
+# without Dagster's notice that its CLI commands have a successor in `dg` (not installed;
+# README, troubleshooting)
+demo: export PYTHONWARNINGS := ignore::Warning:click.core
 demo: setup
 	@./scripts/dagster_home.sh
 	$(VENV)/python -m pipelines.demo.generate
