@@ -213,8 +213,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     order = {(r["team"], r["endpoint"], r["model"]): i for i, r in enumerate(actions)}
     callers.sort(key=lambda r: (order.get((r["team"], r["endpoint"], r["model"]), len(order)),
                                 r["rank"]))
-    options = _option_rows(con, order, headline) if table_exists(
-        con, "marts.replacement_options") else []
+    options, headline["compared_cheapest_cost"] = _replacement_options(con, order) if (
+        table_exists(con, "marts.replacement_options")) else ([], None)
     burn_down = _dicts(con, """
         SELECT week_start, team, deprecated_share, requests
         FROM marts.migration_status_weekly
@@ -308,19 +308,19 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                       newly_deprecated, options)
 
 
-def _option_rows(con: duckdb.DuckDBPyConnection, order: dict[tuple, int],
-                 headline: dict[str, Any]) -> list[dict[str, Any]]:
+def _replacement_options(con: duckdb.DuckDBPyConnection, order: dict[tuple, int]
+                         ) -> tuple[list[dict[str, Any]], Decimal | None]:
     """The replacement options of the action rows that have more than one, in ``order``
-    (the action list's); and, into ``headline``, what the compared traffic would cost on the
-    cheapest option of each row (the recommended one's cost where not every option of a row
-    has a price), over the rows the headline compares."""
+    (the action list's); and what the traffic the headline compares (the rows priced now and
+    on their recommended replacement) would cost on the cheapest option of each row (on the
+    recommended one where not every option of a row has a price)."""
     rows = _dicts(con, """
         SELECT * FROM marts.replacement_options
         WHERE (team, endpoint, model) IN (SELECT (team, endpoint, model)
                                           FROM marts.replacement_options WHERE option_rank > 1)
         ORDER BY option_rank""", {})
     rows.sort(key=lambda r: order.get((r["team"], r["endpoint"], r["model"]), len(order)))
-    headline["compared_cheapest_cost"] = con.execute("""
+    (cheapest,) = con.execute("""
         SELECT sum(coalesce(o.cheapest_cost, d.replacement_cost_usd_28d))
         FROM marts.deprecated_model_usage AS d
         LEFT JOIN (SELECT team, endpoint, model,
@@ -328,8 +328,8 @@ def _option_rows(con: duckdb.DuckDBPyConnection, order: dict[tuple, int],
                    FROM marts.replacement_options GROUP BY ALL) AS o
             USING (team, endpoint, model)
         WHERE d.cost_usd_28d IS NOT NULL AND d.replacement_cost_usd_28d IS NOT NULL
-        """).fetchall()[0][0]
-    return rows
+        """).fetchall()[0]
+    return rows, cheapest
 
 
 def newly_deprecated_rows(actions: list[dict[str, Any]], week_start: dt.date,
@@ -584,9 +584,7 @@ def replacement_line(h: dict) -> str:
                   + (f": {money(h['uncompared_cost'])} now." if h["uncompared_cost"] else "."))
     if h.get("compared_cost") is None:
         return f"None of it can be priced on a replacement: {uncompared}"
-    d = to_cents(Decimal(h["compared_replacement_cost"]) - Decimal(h["compared_cost"]))
-    than = ("the same as now" if d == 0 else
-            f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
+    than = _than_now(h["compared_replacement_cost"], h["compared_cost"])
     if not h["uncompared_requests"]:
         return (f"The same traffic on the recommended replacements would cost "
                 f"{money(h['compared_replacement_cost'])}: {than}.{cheapest_line(h)}")
@@ -603,11 +601,16 @@ def cheapest_line(h: dict) -> str:
     if cheapest is None or to_cents(Decimal(cheapest)) == to_cents(
             Decimal(h["compared_replacement_cost"])):
         return ""
-    d = to_cents(Decimal(cheapest) - Decimal(h["compared_cost"]))
-    than = ("the same as now" if d == 0 else
-            f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
     return (f" On the cheapest replacement the provider names for each (see \"Replacement "
-            f"options\") it would cost {money(cheapest)}: {than}.")
+            f"options\") it would cost {money(cheapest)}: "
+            f"{_than_now(cheapest, h['compared_cost'])}.")
+
+
+def _than_now(cost: Decimal, now: Decimal) -> str:
+    """``$4.86 less than now``, ``$1.00 more than now`` or ``the same as now``, in cents."""
+    d = to_cents(Decimal(cost) - Decimal(now))
+    return ("the same as now" if d == 0 else
+            f"{money(abs(d))} {'more' if d > 0 else 'less'} than now")
 
 
 ACTION_COLUMNS = ["team", "endpoint", "model", "status", "days left", "requests", "failed",
