@@ -59,5 +59,6 @@ def test_nothing_computed_as_of_a_day_depends_on_later_usage(tmp_path):
     # the whole exports do hold later usage, the cut ones none
     assert whole.pop("last_day") > DAY >= cut.pop("last_day")
     assert whole["deprecated_model_usage"] and whole["migration_status_weekly"]
+    assert whole["replacement_options"]
     assert f"As of {DAY.isoformat()}" in whole["report"]
     assert whole == cut

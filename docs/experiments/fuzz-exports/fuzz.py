@@ -522,6 +522,7 @@ AS_OF_QUERIES = {
         "SELECT * FROM marts.cost_reconciliation_by_key WHERE usage_date <= $d",
     "deprecated_model_usage": "SELECT * FROM marts.deprecated_model_usage",
     "deprecated_model_callers": "SELECT * FROM marts.deprecated_model_callers",
+    "replacement_options": "SELECT * FROM marts.replacement_options",
     "migration_status_weekly": "SELECT * FROM marts.migration_status_weekly",
     "unpriced_usage": "SELECT * FROM marts.unpriced_usage",
 }
