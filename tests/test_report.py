@@ -272,10 +272,9 @@ def test_replacement_cost_is_compared_only_where_a_replacement_is_priced(radar):
 def test_a_replacement_the_provider_names_beside_another_is_said(radar):
     """whisper-1's replacement is "gpt-live-transcribe or gpt-transcribe": the cost on the
     replacement is the first's, $0.017 a minute against $0.006 now, while the second costs
-    $0.0045. The report names the second beside the first, and says whose cost is shown. A
-    replacement reached along the chain (gpt-4-0314's "gpt-5 or gpt-4.1": gpt-5 is itself
-    retiring, so gpt-5.6-sol) is not the provider's "or", and names no alternative there; the
-    replacement options below the list price every named one."""
+    $0.0045. The report names the second beside the first, and says whose cost is shown.
+    gpt-4-0314's "gpt-5 or gpt-4.1" are both retiring: each is followed along its own chain,
+    to gpt-5.6-sol and gpt-6-luna, and the replacement options below the list price both."""
     import json
 
     from tests.exports import bucket, completion, page
@@ -292,12 +291,11 @@ def test_a_replacement_the_provider_names_beside_another_is_said(radar):
     assert ("| alpha | audio_transcriptions | whisper-1 | deprecated | 93 days | 40 | 0 | $0.36 "
             "| gpt-live-transcribe (or gpt-transcribe) | $1.02 | +$0.66 (costs more) |") in text
     assert ("| alpha | completions | gpt-4-0314 | shutdown | 244 days ago | 2 | 0 | $0.04 | "
-            "gpt-5.6-sol | $0.01 |") in text
+            "gpt-5.6-sol (or gpt-6-luna) | $0.01 |") in text
     assert ('Where the provider names more than one replacement ("or ..."), the cost on the '
             "replacement is the first one's; each one's is under \"Replacement options\".") in (
         text)
-    # ... where each named replacement is priced (tests/test_replacement_options.py): both of
-    # gpt-4-0314's lead on along their chains (gpt-4.1 to gpt-6-luna)
+    # ... where each named replacement is priced (tests/test_replacement_options.py)
     assert ("| alpha | completions | gpt-4-0314 | gpt-5.6-sol (recommended, for gpt-5, itself "
             "retiring) | active | $0.04 | $0.01 | -$0.03 |\n| alpha | completions | gpt-4-0314 | "
             "gpt-6-luna (cheapest, for gpt-4.1, itself retiring) | active | $0.04 | $0.00 | "

@@ -213,8 +213,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
     order = {(r["team"], r["endpoint"], r["model"]): i for i, r in enumerate(actions)}
     callers.sort(key=lambda r: (order.get((r["team"], r["endpoint"], r["model"]), len(order)),
                                 r["rank"]))
-    options, headline["compared_cheapest_cost"] = _replacement_options(con, order) if (
-        table_exists(con, "marts.replacement_options")) else ([], None)
+    has_options = table_exists(con, "marts.replacement_options")
+    options, headline["compared_cheapest_cost"] = (
+        _replacement_options(con, order) if has_options else ([], None))
+    if has_options:
+        # each action row's other replacements, as its options name them (chain followed)
+        others: dict[tuple, list[str]] = {}
+        for o in options:
+            if o["option_rank"] > 1:
+                others.setdefault((o["team"], o["endpoint"], o["model"]), []).append(
+                    o["replacement_model"])
+        for r in actions:
+            r["alternatives"] = others.get((r["team"], r["endpoint"], r["model"]), [])
     burn_down = _dicts(con, """
         SELECT week_start, team, deprecated_share, requests
         FROM marts.migration_status_weekly
@@ -642,7 +652,12 @@ def action_rows(data: ReportData) -> list[list[str]]:
 
 def replacement_alternatives(r: dict) -> list[str]:
     """The other models the provider names beside the recommended replacement (whisper-1:
-    "gpt-live-transcribe or gpt-transcribe"); the cost on replacement is the first one's."""
+    "gpt-live-transcribe or gpt-transcribe"); the cost on replacement is the first one's.
+    From the row's replacement options (each followed along its chain, as the recommended
+    one is); on a warehouse from before them, from the provider's words, where the
+    recommended replacement is the one they name first."""
+    if "alternatives" in r:
+        return r["alternatives"]
     return [m for m in named_models(r.get("replacement_note"))
             if m != r["replacement_model"]]
 
