@@ -146,6 +146,16 @@ def test_each_named_replacement_is_priced_and_the_report_weighs_them(radar, refr
         "$0.36 | $0.27 | -$0.09 |"]
     html = next(radar.reports.glob("*.html")).read_text()
     assert '<h3>Replacement options</h3>' in html and 'id="options"' in html
+    # its cost chart has a third bar per model: on the cheapest replacement named
+    from pipelines.reports.report import collect, cost_chart_series
+
+    with duckdb.connect(str(radar.warehouse), read_only=True) as con:
+        data = collect(con, dt.date(2026, 11, 25))
+    assert [r["model"] for r in data.cost_by_model] == ["gpt-4o-2024-08-06", "whisper-1"]
+    assert cost_chart_series(data.cost_by_model) == [
+        ("cost now (28 days)", [5.75, 0.36]),
+        ("on the recommended replacement", [0.232, 1.02]),
+        ("on the cheapest replacement named", [0.232, 0.27])]
     # the end of `make demo` names the cheaper one (gpt-6-luna, the cheapest of
     # gpt-4o-2024-08-06's, is the recommended one: not named)
     summary = subprocess.run([sys.executable, "-m", "pipelines.demo.summary"], cwd=REPO,
@@ -183,3 +193,16 @@ def test_each_named_replacement_is_priced_and_the_report_weighs_them(radar, refr
     text = markdown.read_text()
     assert "Replacement options" not in text and "On the cheapest" not in text
     assert "(or gpt-transcribe)" in text
+
+
+def test_the_cost_chart_has_no_cheapest_bar_where_the_recommended_one_is_cheapest():
+    from pipelines.reports.report import cost_chart_series
+
+    rows = [{"cost": D("3"), "replacement_cost": D("1"), "cheapest_cost": D("1")},
+            # no priced replacement: no bar, and nothing cheaper
+            {"cost": D("2"), "replacement_cost": None, "cheapest_cost": None}]
+    assert cost_chart_series(rows) == [("cost now (28 days)", [3.0, 2.0]),
+                                       ("on the recommended replacement", [1.0, 0.0])]
+    # a warehouse from before the options
+    assert len(cost_chart_series([{"cost": D("3"), "replacement_cost": D("1"),
+                                   "cheapest_cost": None}])) == 2

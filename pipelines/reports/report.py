@@ -230,11 +230,20 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         FROM marts.migration_status_weekly
         WHERE week_start BETWEEN $first_chart_week AND $week_start
         ORDER BY week_start, team""", p)
-    cost_by_model = _dicts(con, """
-        SELECT model, any_value(replacement_model) AS replacement_model,
-               sum(cost_usd_28d) AS cost, sum(replacement_cost_usd_28d) AS replacement_cost
-        FROM marts.deprecated_model_usage GROUP BY model
-        HAVING sum(cost_usd_28d) > 0 ORDER BY cost DESC""", p)
+    # ... and on the cheapest replacement named for each row (the recommended one's cost where
+    # not every option of the row has a price)
+    cheapest_cost, cheapest_join = ("sum(coalesce(o.cost, d.replacement_cost_usd_28d))", """
+        LEFT JOIN (SELECT team, endpoint, model,
+                          min(replacement_cost_usd_28d) FILTER (WHERE cheapest) AS cost
+                   FROM marts.replacement_options GROUP BY ALL) AS o
+            USING (team, endpoint, model)""") if has_options else ("NULL", "")
+    cost_by_model = _dicts(con, f"""
+        SELECT d.model, any_value(d.replacement_model) AS replacement_model,
+               sum(d.cost_usd_28d) AS cost, sum(d.replacement_cost_usd_28d) AS replacement_cost,
+               {cheapest_cost} AS cheapest_cost
+        FROM marts.deprecated_model_usage AS d {cheapest_join}
+        GROUP BY d.model
+        HAVING sum(d.cost_usd_28d) > 0 ORDER BY cost DESC""", p)
     health = _dicts(con, """
         SELECT (SELECT count(*) FROM marts.unpriced_usage) AS unpriced_pairs,
                (SELECT coalesce(sum(requests), 0) FROM marts.unpriced_usage) AS unpriced_requests,
@@ -393,21 +402,36 @@ def charts(data: ReportData) -> dict[str, str]:
     rows = data.cost_by_model[:8]
     labels = [r["model"] if r["replacement_cost"] is not None
               else f"{r['model']}\n(no priced replacement)" for r in rows]
-    now = [float(r["cost"] or 0) for r in rows]
-    repl = [float(r["replacement_cost"] or 0) for r in rows]  # no bar where there is none
+    series = cost_chart_series(rows)
     ys = range(len(rows))
-    ax.barh([y + 0.2 for y in ys], now, height=0.4, label="cost now (28 days)", color="#c0392b")
-    ax.barh([y - 0.2 for y in ys], repl, height=0.4, label="on the replacement",
-            color="#2e86c1")
+    height = 0.8 / len(series)
+    for i, ((label, values), color) in enumerate(zip(
+            series, ("#c0392b", "#2e86c1", "#1e8449"), strict=False)):
+        offset = 0.4 - height * (i + 0.5)  # the first series on top
+        ax.barh([y - offset for y in ys], values, height=height, label=label, color=color)
     ax.set_yticks(list(ys), labels)
     ax.invert_yaxis()
     ax.set_xlabel("USD, last 28 days")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, over no bar
     ax.set_title("Cost on deprecated models vs projected replacement cost")
     out["cost"] = _svg(fig)
     plt.close(fig)
     return out
+
+
+def cost_chart_series(rows: list[dict[str, Any]]) -> list[tuple[str, list[float]]]:
+    """The cost chart's bars, one value per model of ``rows``: the cost now, on the
+    recommended replacement, and, where for some model the cheapest replacement named costs
+    less than the recommended one, on the cheapest. No bar (0) where there is no price."""
+    series = [("cost now (28 days)", [float(r["cost"] or 0) for r in rows]),
+              ("on the recommended replacement",
+               [float(r["replacement_cost"] or 0) for r in rows])]
+    if any(r.get("cheapest_cost") is not None and r["replacement_cost"] is not None
+           and r["cheapest_cost"] < r["replacement_cost"] for r in rows):
+        series.append(("on the cheapest replacement named",
+                       [float(r["cheapest_cost"] or 0) for r in rows]))
+    return series
 
 
 # ---------------------------------------------------------------- markdown
