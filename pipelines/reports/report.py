@@ -230,13 +230,8 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         FROM marts.migration_status_weekly
         WHERE week_start BETWEEN $first_chart_week AND $week_start
         ORDER BY week_start, team""", p)
-    # ... and on the cheapest replacement named for each row (the recommended one's cost where
-    # not every option of the row has a price)
-    cheapest_cost, cheapest_join = ("sum(coalesce(o.cost, d.replacement_cost_usd_28d))", """
-        LEFT JOIN (SELECT team, endpoint, model,
-                          min(replacement_cost_usd_28d) FILTER (WHERE cheapest) AS cost
-                   FROM marts.replacement_options GROUP BY ALL) AS o
-            USING (team, endpoint, model)""") if has_options else ("NULL", "")
+    # ... and on the cheapest replacement named for each row
+    cheapest_cost, cheapest_join = (CHEAPEST_COST, CHEAPEST_JOIN) if has_options else ("NULL", "")
     cost_by_model = _dicts(con, f"""
         SELECT d.model, any_value(d.replacement_model) AS replacement_model,
                sum(d.cost_usd_28d) AS cost, sum(d.replacement_cost_usd_28d) AS replacement_cost,
@@ -327,6 +322,16 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
                       newly_deprecated, options)
 
 
+#: the rows of marts.deprecated_model_usage (``d``) at the cost on the cheapest replacement
+#: named for each; on the recommended one where not every option of a row has a price
+CHEAPEST_COST = "sum(coalesce(o.cost, d.replacement_cost_usd_28d))"
+CHEAPEST_JOIN = """
+    LEFT JOIN (SELECT team, endpoint, model,
+                      min(replacement_cost_usd_28d) FILTER (WHERE cheapest) AS cost
+               FROM marts.replacement_options GROUP BY ALL) AS o
+        USING (team, endpoint, model)"""
+
+
 def _replacement_options(con: duckdb.DuckDBPyConnection, order: dict[tuple, int]
                          ) -> tuple[list[dict[str, Any]], Decimal | None]:
     """The replacement options of the action rows that have more than one, in ``order``
@@ -339,13 +344,8 @@ def _replacement_options(con: duckdb.DuckDBPyConnection, order: dict[tuple, int]
                                           FROM marts.replacement_options WHERE option_rank > 1)
         ORDER BY option_rank""", {})
     rows.sort(key=lambda r: order.get((r["team"], r["endpoint"], r["model"]), len(order)))
-    (cheapest,) = con.execute("""
-        SELECT sum(coalesce(o.cheapest_cost, d.replacement_cost_usd_28d))
-        FROM marts.deprecated_model_usage AS d
-        LEFT JOIN (SELECT team, endpoint, model,
-                          min(replacement_cost_usd_28d) FILTER (WHERE cheapest) AS cheapest_cost
-                   FROM marts.replacement_options GROUP BY ALL) AS o
-            USING (team, endpoint, model)
+    (cheapest,) = con.execute(f"""
+        SELECT {CHEAPEST_COST} FROM marts.deprecated_model_usage AS d {CHEAPEST_JOIN}
         WHERE d.cost_usd_28d IS NOT NULL AND d.replacement_cost_usd_28d IS NOT NULL
         """).fetchall()[0]
     return rows, cheapest
