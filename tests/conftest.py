@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,17 @@ def stop_process_group(proc: subprocess.Popen, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def unique_dict(pairs: Iterable[tuple[Hashable, object]]) -> dict:
+    """``dict(pairs)`` of query rows, failing on a key seen twice: ``dict`` keeps the last of
+    them, in whichever order DuckDB returned the rows, and a test reading it would pass or
+    fail by chance (a batch and a non-batch row of one day and model once did)."""
+    out: dict = {}
+    for key, value in pairs:
+        assert key not in out, f"{key!r} is in two rows: {out[key]!r} and {value!r}"
+        out[key] = value
+    return out
 
 
 @dataclass

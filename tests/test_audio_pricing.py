@@ -21,6 +21,7 @@ from pipelines.lib import dashboard_csv, openai_pages
 from pipelines.lib.catalog_build import prices_from_litellm
 from pipelines.lib.money import row_cost
 from pipelines.settings import CATALOG_DATA_DIR
+from tests.conftest import unique_dict
 from tests.exports import LITELLM_HEADER, bucket, completion, epoch, litellm_row, page
 
 # gpt-realtime, 100 requests: 1,000,000 input tokens, of which 200,000 cached (100,000 of them
@@ -154,7 +155,7 @@ def test_refresh_prices_audio_and_leaves_audio_without_a_price_unpriced(radar, r
     # the Dagster UI shows how much audio there is, and how much of it has no price
     assert (meta["rows_with_audio"].value, meta["audio_tokens"].value,
             meta["audio_rows_without_an_audio_price"].value) == (2, 682_000, 1)
-    rows = dict((model, rest) for model, *rest in radar.query(
+    rows = unique_dict((model, rest) for model, *rest in radar.query(
         "SELECT model, cost_usd, list_cost_usd, replacement_model, replacement_cost_usd, "
         "priced, unpriced_reason FROM marts.usage_cost_daily"))
     assert rows["gpt-realtime"] == [REALTIME_COST, REALTIME_COST, "gpt-realtime-2.1",

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+from tests.conftest import unique_dict
 from tests.exports import bucket, completion, page
 
 D = Decimal
@@ -127,7 +128,7 @@ def test_fine_tuned_models_price_at_their_fine_tuned_rate(radar, refresh):
         for m in (ft, unknown_ft)])]
     (radar.landing / "ft.json").write_text(json.dumps(page(usage)))
     refresh()
-    rows = dict(radar.query("SELECT model, cost_usd FROM marts.usage_cost_daily"))
+    rows = unique_dict(radar.query("SELECT model, cost_usd FROM marts.usage_cost_daily"))
     # ft:gpt-4o-mini-2024-07-18 costs 0.30 in / 1.20 out per 1M, not the base's 0.15 / 0.60
     assert rows[ft] == D("1.5")
     assert rows[unknown_ft] is None
@@ -144,14 +145,14 @@ def test_service_tiers_price_at_the_tier_rates(radar, refresh):
         for tier in ("default", "flex", "priority") for model in ("gpt-5.6-sol", "gpt-4o-mini")])]
     (radar.landing / "tiers.json").write_text(json.dumps(page(usage)))
     refresh()
-    costs = dict(radar.query(
+    costs = unique_dict(radar.query(
         "SELECT service_tier || ' ' || model, cost_usd FROM marts.usage_cost_daily"))
     assert costs["default gpt-5.6-sol"] == D("6")    # 4 + 2
     assert costs["flex gpt-5.6-sol"] == D("3")       # 2 + 1
     assert costs["priority gpt-5.6-sol"] == D("12")  # 8 + 4
     assert costs["default gpt-4o-mini"] == costs["flex gpt-4o-mini"] == D("0.21")
-    tiers = dict(radar.query("SELECT service_tier || ' ' || model, price_tier "
-                             "FROM intermediate.usage_priced"))
+    tiers = unique_dict(radar.query("SELECT service_tier || ' ' || model, price_tier "
+                                    "FROM intermediate.usage_priced"))
     assert tiers["flex gpt-5.6-sol"] == "flex" and tiers["flex gpt-4o-mini"] is None
 
 

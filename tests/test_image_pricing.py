@@ -24,6 +24,7 @@ from pipelines.lib import dashboard_csv, openai_pages
 from pipelines.lib.catalog_build import prices_from_litellm
 from pipelines.lib.money import row_cost
 from pipelines.settings import CATALOG_DATA_DIR
+from tests.conftest import unique_dict
 from tests.exports import bucket, completion, epoch, page
 
 # 50 requests: 100,000 input tokens, of which 20,000 cached (10,000 of them image) and
@@ -187,9 +188,9 @@ def test_refresh_prices_image_tokens_and_the_replacement(radar, refresh):
     assert (meta["rows_with_image"].value, meta["image_tokens"].value,
             meta["image_rows_without_an_image_price"].value) == (4, 2 * 470_000 + 4_000 + 4_050,
                                                                  1)
-    rows = {(model, key): rest for model, key, *rest in radar.query(
+    rows = unique_dict(((model, key), rest) for model, key, *rest in radar.query(
         "SELECT model, api_key_id, cost_usd, replacement_model, replacement_cost_usd, priced, "
-        "unpriced_reason, lifecycle_status FROM marts.usage_cost_daily")}
+        "unpriced_reason, lifecycle_status FROM marts.usage_cost_daily"))
     assert rows[("gpt-image-1", "key_a")] == [GPT_IMAGE_1_COST, "gpt-image-2.5-sunburst",
                                               SUNBURST_COST, True, None, "shutdown"]
     assert rows[("gpt-image-1.5", "key_a")] == [GPT_IMAGE_15_COST, "gpt-image-2.5-sunburst",

@@ -11,7 +11,7 @@ import sys
 import duckdb
 import polars as pl
 
-from tests.conftest import REPO, run_job
+from tests.conftest import REPO, run_job, unique_dict
 from tests.exports import TEAMS
 
 
@@ -544,15 +544,15 @@ def test_a_file_read_again_after_an_upgrade_is_told_from_new_rejections(radar, r
         old.setattr(ingest_module, "READER_VERSION", 1)
         old.setattr(ingest_module, "text_repairs", lambda head: ())
         refresh()
-    first = dict(radar.query("SELECT regexp_extract(path, '[^/]+$'), status "
-                             "FROM staging.ingested_files"))
+    first = unique_dict(radar.query("SELECT regexp_extract(path, '[^/]+$'), status "
+                                    "FROM staging.ingested_files"))
     assert first == {"activity.txt": "rejected", "spend.csv": "loaded",
                      "picture.png": "rejected"}
     ((rejected_at,),) = radar.query("SELECT DISTINCT CAST(ingested_at AS DATE) "
                                     "FROM staging.ingested_files WHERE status = 'rejected'")
     (radar.landing / "broken.json").write_text("{\"object\": \"page\", \"data\": [")
     refresh()
-    manifest = dict((name, (status, note)) for name, status, note in radar.query(
+    manifest = unique_dict((name, (status, note)) for name, status, note in radar.query(
         "SELECT regexp_extract(path, '[^/]+$'), status, note FROM staging.ingested_files"))
     again = (f"read again after an upgrade of the readers (rejected whole on {rejected_at} by "
              "an older version)")

@@ -11,7 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from tests.conftest import RadarEnv, radar_environment, run_refresh
+from tests.conftest import RadarEnv, radar_environment, run_refresh, unique_dict
 from tests.exports import write_fixture_exports
 
 D = Decimal
@@ -71,9 +71,9 @@ def test_every_contract_table_and_column_exists(refreshed_once):
 
 
 def test_file_manifest_accounts_for_every_row(refreshed_once):
-    rows = {p.rsplit("/", 1)[-1]: r for p, *r in refreshed_once.query(
+    rows = unique_dict((p.rsplit("/", 1)[-1], r) for p, *r in refreshed_once.query(
         "SELECT path, format, status, rows_read, rows_loaded, rows_rejected, rows_duplicate "
-        "FROM staging.ingested_files")}
+        "FROM staging.ingested_files"))
     assert rows["completions.json"] == ["openai_api_json", "loaded", 3, 3, 0, 0]
     assert rows["completions_resent.jsonl"] == ["openai_api_json", "loaded", 1, 0, 0, 1]
     assert rows["copy_of_completions.json"][1] == "duplicate"
@@ -85,7 +85,7 @@ def test_file_manifest_accounts_for_every_row(refreshed_once):
 
 
 def test_rejections_have_reasons(refreshed_once):
-    reasons = dict(
+    reasons = unique_dict(
         (p.rsplit("/", 1)[-1], r) for p, r in refreshed_once.query(
             "SELECT source_file, reason FROM staging.rejected_rows"))
     assert "negative num_model_requests" in reasons["activity.csv"]
@@ -277,14 +277,17 @@ def test_overrides_and_a_price_change_inside_the_window(fixture_exports, refresh
                          "output_usd_per_1m\ngpt-4o-2024-08-06,2026-11-21,,2.00,,8.00\n")
     monkeypatch.setenv("RADAR_CATALOG_OVERRIDES", str(overrides))
     refresh()
-    costs = dict(fixture_exports.query(
-        "SELECT usage_date || ' ' || model, cost_usd FROM marts.usage_cost_daily "
-        "WHERE team = 'alpha' AND endpoint = 'completions'"))
+    costs = unique_dict(fixture_exports.query(
+        "SELECT usage_date || ' ' || model || if(is_batch, ' batch', ''), cost_usd "
+        "FROM marts.usage_cost_daily WHERE team = 'alpha' AND endpoint = 'completions'"))
     # before: the catalog's 2.50 / 1.25 / 10: 3.25 USD
     assert costs["2026-11-20 gpt-4o-2024-08-06"] == D("3.25")
     # from 2026-11-21 the override (2.00, no cached price so cached = input, 8.00):
     # (800,000 x 2 + 200,000 x 2 + 100,000 x 8) / 1e6 = 2.80 USD
     assert costs["2026-11-21 gpt-4o-2024-08-06"] == D("2.8")
+    # ... and the batch row of the same day gets the replaced catalog row's batch discount
+    # (50%) off it
+    assert costs["2026-11-21 gpt-4o-2024-08-06 batch"] == D("1.4")
     # a dated snapshot with its own entry keeps its own price ($5 / $15), not gpt-4o's
     assert costs["2026-11-21 gpt-4o-2024-05-13"] == D("6.5")
     sources = fixture_exports.query(
