@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -13,13 +14,34 @@ import duckdb
 from pipelines.settings import SQL_DIR
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def prepare(con: duckdb.DuckDBPyConnection, macros: bool = True) -> duckdb.DuckDBPyConnection:
     """Session settings every connection of ours uses: UTC everywhere, no progress bar, and
-    the SQL macros the models call (``sql/macros/``, temporary: never stored)."""
+    (with ``macros``) the SQL macros the models call (``sql/macros/``, temporary: never
+    stored). A run's steps connect without them: :func:`build_table` and the day-by-day
+    builds create them for the models that call them (two of ~twenty), which spares every
+    other step ~5 ms of macro definitions (~0.25 s of a small refresh's ~4 s)."""
     run(con, "SET TimeZone = 'UTC'")
     run(con, "SET enable_progress_bar = false")
-    run_script(con, "macros/money")
+    if macros:
+        run_script(con, "macros/money")
     return con
+
+
+#: a call of one of our SQL macros (all named ``radar_...``, ``sql/macros/``)
+MACRO_CALL = re.compile(r"\bradar_[a-z_]+\s*\(")
+
+
+def macros_called(sql: str) -> str:
+    """The text of the macro script ``sql`` calls, or "" when it calls none: a model's
+    fingerprint must change when a macro it calls does."""
+    return sql_text("macros/money") if MACRO_CALL.search(sql) else ""
+
+
+def with_macros(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """``sql``, after creating on ``con`` the macros it calls (when it calls any)."""
+    if macros_called(sql):
+        run_script(con, "macros/money")
+    return sql
 
 
 @cache
@@ -101,7 +123,7 @@ def build_table(
     Data values reach the SQL only as bound ``$name`` parameters; ``table`` and ``model`` are
     code constants. The caller owns the transaction.
     """
-    sql = sql_text(model)
+    sql = with_macros(con, sql_text(model))
     run(con, f"CREATE OR REPLACE TABLE {table} AS\n{sql}", params)
     return run(con, f"SELECT count(*) FROM {table}")[0][0]
 

@@ -6,7 +6,7 @@ sequence number. A model downstream of it whose rows are a function of one usage
 the catalog, the team directory and the as-of date) can then be brought up to date by
 replacing just those days, *if* none of its other inputs moved since it was last built.
 
-Whether they moved is a fingerprint: the model's SQL text plus either
+Whether they moved is a fingerprint: the model's SQL text (with the macros it calls) plus either
 
 * the digest of its other inputs' contents (``digest_tables``), for a model reading the
   catalog (``intermediate.usage_priced``: the lifecycle as of the as-of date and the prices
@@ -33,7 +33,15 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.duck import build_table, column_names, run, sql_text, table_exists
+from pipelines.lib.duck import (
+    build_table,
+    column_names,
+    macros_called,
+    run,
+    sql_text,
+    table_exists,
+    with_macros,
+)
 from pipelines.lib.groupings import settle_groupings
 from pipelines.lib.schema import PROMPT_BAND, TOKEN_PARTS
 
@@ -121,8 +129,9 @@ def build_by_day(
     transaction. ``date_expr`` is the usage day of a row of ``table``; ``inputs`` describes
     everything but ``usage_daily`` the rows depend on (see the module docstring)."""
     ensure_state(con)
-    sql = sql_text(model)
-    fingerprint = hashlib.sha256(f"{sql}\n{inputs}".encode()).hexdigest()
+    sql = with_macros(con, sql_text(model))
+    # the macros it calls are part of the model: a changed pricing rule rebuilds it in full
+    fingerprint = hashlib.sha256(f"{sql}\n{macros_called(sql)}\n{inputs}".encode()).hexdigest()
     latest = run(con, "SELECT coalesce(max(seq), 0) FROM intermediate.usage_daily_changes")[0][0]
     state = run(con, "SELECT fingerprint, version, change_seq FROM intermediate.model_builds "
                      "WHERE model = $m", {"m": table})

@@ -241,8 +241,13 @@ def validate_here(
         expectations=[getattr(gxe, cls)(**kwargs) for cls, kwargs in expectations],
     )
     batch = batch_def.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
-    result = batch.validate(suite, result_format={"result_format": "SUMMARY",
-                                                  "partial_unexpected_count": 5})
+    # pass or fail first, without the counts and samples a failure is told with: half the
+    # time of a suite that passes (20 expectations on 1,000 rows: 0.13-0.15 -> 0.065 s); only
+    # a suite that fails is validated again, for them
+    result = batch.validate(suite, result_format={"result_format": "BOOLEAN_ONLY"})
+    if not result.success:
+        result = batch.validate(suite, result_format={"result_format": "SUMMARY",
+                                                      "partial_unexpected_count": 5})
     failed = []
     for r in result.results:
         if r.success:
