@@ -146,6 +146,17 @@ def refresh() -> Callable[[], dg.ExecuteInProcessResult]:
     return run_refresh
 
 
+@pytest.fixture(scope="session")
+def fixture_refresh(tmp_path_factory) -> tuple[RadarEnv, dg.ExecuteInProcessResult]:
+    """One refresh of the fixture exports per test process, and its run's result, shared by
+    the tests of every module that only read what it wrote (its tables, its BI copy, its
+    events). A test that changes anything takes `fixture_exports` and refreshes itself."""
+    with radar_environment(tmp_path_factory.mktemp("fixture_refresh")) as env:
+        write_fixture_exports(env.landing)
+        result = run_refresh()
+    return env, result
+
+
 def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its count to the controller

@@ -16,7 +16,7 @@ def test_radar_refresh_from_the_command_line(fixture_exports):
     assert "TOP SECRET PROMPT TEXT" not in log
 
 
-def test_the_demo_summary_says_how_old_the_catalog_is(fixture_exports, refresh, monkeypatch):
+def test_the_demo_summary_says_how_old_the_catalog_is(fixture_refresh):
     """The end of `make demo`: the top deprecated-model users, and the catalog's age, with
     a warning once it is older than RADAR_CATALOG_MAX_AGE_DAYS."""
     import datetime as dt
@@ -26,7 +26,7 @@ def test_the_demo_summary_says_how_old_the_catalog_is(fixture_exports, refresh, 
     from tests.conftest import REPO
     from tests.test_report import catalog_known_through
 
-    refresh()
+    fixture_exports, _ = fixture_refresh
     known = catalog_known_through()
     env = fixture_exports.env()
 

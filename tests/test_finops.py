@@ -57,8 +57,8 @@ def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh,
                        "ORDER BY usage_date") == [(True,)] * 4
 
 
-def test_focus_export(fixture_exports, refresh):
-    refresh()
+def test_focus_export(fixture_refresh):
+    fixture_exports, _ = fixture_refresh
     cols = [r[0] for r in fixture_exports.query(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
         "AND table_name = 'focus_costs'")]

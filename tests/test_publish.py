@@ -49,8 +49,8 @@ def published_counts(path) -> dict[str, int]:
         con.close()
 
 
-def test_published_copy_matches_the_working_file(fixture_exports, refresh):
-    refresh()
+def test_published_copy_matches_the_working_file(fixture_refresh):
+    fixture_exports, _ = fixture_refresh
     pub = fixture_exports.publish / "radar.duckdb"
     con = duckdb.connect(str(pub), read_only=True)
     schemas = {r[0] for r in con.execute(
@@ -167,11 +167,11 @@ def test_focus_costs_is_a_view_in_both_files_and_replaces_an_older_table(fixture
     assert counts == [(daily[1],)]
 
 
-def test_the_bi_copy_opens_in_an_older_duckdb(fixture_exports, refresh):
+def test_the_bi_copy_opens_in_an_older_duckdb(fixture_refresh):
     """BI tools embed their own DuckDB, often a 1.x one, which cannot open a file in DuckDB
     2.0's format: the copy is written in the format every DuckDB from 1.0 reads, and DuckDB
     1.5's shell reads every table and view of it, with the rows the publish recorded."""
-    result = refresh()
+    fixture_exports, result = fixture_refresh
     pub = fixture_exports.publish / "radar.duckdb"
     with duckdb.connect() as con:
         assert file_format(con, pub) == "v1.0.0+"

@@ -37,8 +37,8 @@ def check_evaluations(result) -> dict[str, tuple[bool, str]]:
     return out
 
 
-def test_checks_run_and_results_are_persisted(fixture_exports, refresh):
-    result = refresh()
+def test_checks_run_and_results_are_persisted(fixture_refresh):
+    fixture_exports, result = fixture_refresh
     evaluations = check_evaluations(result)
     assert evaluations["staging_usage_is_valid"] == (True, "ERROR")
     assert evaluations["costs_reconcile_across_layers"] == (True, "ERROR")

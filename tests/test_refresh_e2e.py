@@ -11,8 +11,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from tests.conftest import RadarEnv, radar_environment, run_refresh, unique_dict
-from tests.exports import write_fixture_exports
+from tests.conftest import RadarEnv, unique_dict
 
 D = Decimal
 CONTRACT_COLUMNS = {
@@ -51,13 +50,10 @@ def refreshed(fixture_exports, refresh):
     return fixture_exports
 
 
-@pytest.fixture(scope="module")
-def refreshed_once(tmp_path_factory) -> RadarEnv:
-    """One refresh of the fixture exports, shared by the tests that only read its tables."""
-    with radar_environment(tmp_path_factory.mktemp("refreshed")) as env:
-        write_fixture_exports(env.landing)
-        run_refresh()
-    return env
+@pytest.fixture
+def refreshed_once(fixture_refresh) -> RadarEnv:
+    """The shared refresh of the fixture exports, for the tests that only read its tables."""
+    return fixture_refresh[0]
 
 
 def test_every_contract_table_and_column_exists(refreshed_once):
