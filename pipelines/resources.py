@@ -66,7 +66,7 @@ class WarehouseResource(DuckDBResource):
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
-            yield prepare(con, macros=False)  # the models that call them create them
+            yield prepare(con)
             if self.database != ":memory:":
                 if _wal_bytes(self.database):
                     with suppress(duckdb.Error):  # another connection's transaction is open:

@@ -60,9 +60,9 @@ def refresh_next_day(env, refresh, monkeypatch, day: str) -> dict[str, str]:
 
 
 def assert_same_as_full_rebuild(con: duckdb.DuckDBPyConnection, as_of: str) -> None:
-    prepare(con)  # the models call the SQL macros every connection of ours creates
+    prepare(con)
     for table, model in BY_DAY.items():
-        sql = sql_text(model)
+        sql = duck.with_macros(con, sql_text(model))
         params = {"as_of": dt.date.fromisoformat(as_of)} if "$as_of" in sql else {}
         full = f"({sql})"
         for a, b in ((table, full), (full, table)):

@@ -14,16 +14,11 @@ import duckdb
 from pipelines.settings import SQL_DIR
 
 
-def prepare(con: duckdb.DuckDBPyConnection, macros: bool = True) -> duckdb.DuckDBPyConnection:
-    """Session settings every connection of ours uses: UTC everywhere, no progress bar, and
-    (with ``macros``) the SQL macros the models call (``sql/macros/``, temporary: never
-    stored). A run's steps connect without them: :func:`build_table` and the day-by-day
-    builds create them for the models that call them (two of ~twenty), which spares every
-    other step ~5 ms of macro definitions (~0.25 s of a small refresh's ~4 s)."""
+def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Session settings every connection of ours uses: UTC everywhere, no progress bar. The
+    SQL macros the models call come with the models (:func:`with_macros`)."""
     run(con, "SET TimeZone = 'UTC'")
     run(con, "SET enable_progress_bar = false")
-    if macros:
-        run_script(con, "macros/money")
     return con
 
 
@@ -38,7 +33,9 @@ def macros_called(sql: str) -> str:
 
 
 def with_macros(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """``sql``, after creating on ``con`` the macros it calls (when it calls any)."""
+    """``sql``, after creating on ``con`` the macros it calls, when it calls any (temporary:
+    never stored). Only the two pricing models do, so no other connection pays the ~5 ms of
+    their definitions (a run's ~50 step connections did: ~0.25 s of a small refresh's ~4 s)."""
     if macros_called(sql):
         run_script(con, "macros/money")
     return sql
