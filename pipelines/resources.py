@@ -58,16 +58,17 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one step. When the step wrote (the write-ahead log is not empty),
-        its writes are checkpointed into the file before the next step starts: rows waiting
-        for a checkpoint stay in DuckDB's buffer pool, and at 10M requests the marts left
-        there made the publish read them back from spill (2.3 s -> 1.5 s) and the one
-        checkpoint at the end take 1.35 s (one per writing step: ~0.5 s in all)."""
+        """A connection for one step. When the step leaves DuckDB's buffer pool holding
+        `KEEP_CACHED_BYTES` or more, its writes (if any) are checkpointed into the file and
+        the pool released before the next step starts: rows waiting for a checkpoint stay in
+        the buffer pool, and at 10M requests the marts left there made the publish read them
+        back from spill (2.3 s -> 1.5 s) and the one checkpoint at the end take 1.35 s (one
+        per writing step: ~0.5 s in all)."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as con:
             yield prepare(con)
-            if self.database != ":memory:":
+            if self.database != ":memory:" and _cached_bytes(con) >= KEEP_CACHED_BYTES:
                 if _wal_bytes(self.database):
                     with suppress(duckdb.Error):  # another connection's transaction is open:
                         run(con, "CHECKPOINT")    # DuckDB checkpoints later by itself
@@ -89,6 +90,20 @@ class WarehouseResource(DuckDBResource):
             pass
         finally:
             run(con, f"SET memory_limit = '{limit}'")
+
+
+#: what the steps of a run may leave in DuckDB's buffer pool for the next ones: below it, a
+#: step's writes wait in the write-ahead log for a later checkpoint (DuckDB's own, a later
+#: step's or the run's end) and its cached blocks stay. A small refresh then skips the
+#: checkpoint and the release of ~40 steps (~8 ms each here); a large one (tens of MB a step
+#: from ~1M requests) does both after every step that reaches it
+KEEP_CACHED_BYTES = 64 << 20
+
+
+def _cached_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The bytes DuckDB's buffer pool holds now (the whole database's, every connection's)."""
+    (cached,) = run(con, "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0]
+    return int(cached)
 
 
 def _wal_bytes(database: str) -> int:

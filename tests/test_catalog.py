@@ -764,3 +764,28 @@ def test_the_example_override_files_read_and_apply_to_the_shipped_catalog():
         ("gpt-5.6-sol", dt.date(2027, 2, 15), "gpt-6-luna"),
         ("gpt-4o-2024-08-06", dt.date(2027, 3, 31), "gpt-6-luna")]
     assert lifecycle[1].replacement_note == "postponed to 2027-03-31, per the provider's notice"
+
+
+def test_the_shipped_catalog_is_parsed_once_per_content(tmp_path):
+    """A long-lived process (`dagster dev`, the suite) keeps the parsed shipped prices while
+    the file holds the same bytes, and reads it anew as soon as they change, even to the same
+    size within the same modification time; each caller gets a list of its own."""
+    import os
+
+    path = tmp_path / "model_prices.csv"
+    lines = (CATALOG_DATA_DIR / "model_prices.csv").read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1]]) + "\n")
+    first = cat.read_prices(path)
+    again = cat.read_prices(path)
+    assert first == again and first is not again
+    again.clear()  # a caller's list is its own
+    assert cat.read_prices(path) == first
+    stat = path.stat()
+    # one digit of the input price changed: the same size, the same modification time
+    changed = lines[1].replace(",2020-01-01,,1,0.1,", ",2020-01-01,,2,0.1,")
+    assert changed != lines[1] and len(changed) == len(lines[1])
+    path.write_text("\n".join([lines[0], changed]) + "\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    (price,) = cat.read_prices(path)
+    assert (first[0].input_usd_per_1m, price.input_usd_per_1m) == (D("1"), D("2"))

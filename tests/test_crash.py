@@ -149,11 +149,13 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(previous_state, demo_
     assert _snapshot(published, marts_only) == {t: reference[t] for t in marts_only}
 
 
-def test_a_step_that_wrote_leaves_its_writes_checkpointed_in_the_file(tmp_path):
-    """Each step's writes go from the write-ahead log into the file when its connection
-    closes (rows waiting for a checkpoint would otherwise sit in the buffer pool for the rest
-    of the run); another connection's open transaction makes that wait, never fail."""
-    from pipelines.resources import WarehouseResource
+def test_a_step_that_leaves_much_in_the_buffer_pool_checkpoints_its_writes(tmp_path):
+    """A step whose connection closes with `KEEP_CACHED_BYTES` or more in DuckDB's buffer
+    pool has its writes checkpointed from the write-ahead log into the file (rows waiting for
+    a checkpoint would otherwise sit in the pool for the rest of the run); a small step's
+    writes wait in the log for a later checkpoint, readable all the same. Another
+    connection's open transaction makes the checkpoint wait, never fail."""
+    from pipelines.resources import KEEP_CACHED_BYTES, WarehouseResource
 
     db = tmp_path / "w.duckdb"
     wal = Path(f"{db}.wal")
@@ -161,18 +163,28 @@ def test_a_step_that_wrote_leaves_its_writes_checkpointed_in_the_file(tmp_path):
     # as in a run, another connection keeps the database open between the steps (else the
     # last close would checkpoint anyway)
     anchor = duckdb.connect(str(db), config={"custom_user_agent": "dagster"})
+
+    def cached(con) -> int:
+        return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+
     with warehouse.get_connection() as con:
-        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
-        assert wal.exists() and wal.stat().st_size > 0
-    assert not wal.exists() or wal.stat().st_size == 0
+        con.execute("CREATE TABLE small AS SELECT range AS x FROM range(1000)")
+        assert cached(con) < KEEP_CACHED_BYTES
+    assert wal.stat().st_size > 0  # waits in the log
+    with warehouse.get_connection() as con:
+        assert con.execute("SELECT count(*) FROM small").fetchall() == [(1000,)]
+        con.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y, "
+                    "hash(range + 1) AS z FROM range(6000000)")
+        assert cached(con) >= KEEP_CACHED_BYTES
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed, the small one too
     anchor.execute("BEGIN TRANSACTION")
-    anchor.execute("INSERT INTO t VALUES (-1)")
+    anchor.execute("INSERT INTO t VALUES (-1, 0, 0)")
     with warehouse.get_connection() as con:
-        con.execute("INSERT INTO t VALUES (1000)")
+        con.execute("INSERT INTO t SELECT range + 6000000, hash(range), 0 FROM range(6000000)")
     anchor.execute("COMMIT")
     with warehouse.get_connection() as con:
         assert con.execute("SELECT count(*), min(x), max(x) FROM t").fetchall() == [
-            (1002, -1, 1000)]
+            (12_000_001, -1, 11_999_999)]
     anchor.close()
 
 
