@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import os
 import re
 from decimal import Decimal
 
@@ -770,8 +771,6 @@ def test_the_shipped_catalog_is_parsed_once_per_content(tmp_path):
     """A long-lived process (`dagster dev`, the suite) keeps the parsed shipped prices while
     the file holds the same bytes, and reads it anew as soon as they change, even to the same
     size within the same modification time; each caller gets a list of its own."""
-    import os
-
     path = tmp_path / "model_prices.csv"
     lines = (CATALOG_DATA_DIR / "model_prices.csv").read_text().splitlines()
     path.write_text("\n".join([lines[0], lines[1]]) + "\n")
