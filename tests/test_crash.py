@@ -149,6 +149,11 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_numbers(previous_state, demo_
     assert _snapshot(published, marts_only) == {t: reference[t] for t in marts_only}
 
 
+def _cached(con: duckdb.DuckDBPyConnection) -> int:
+    """The bytes DuckDB's buffer pool holds now, as read by the tests below."""
+    return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()[0][0]
+
+
 def test_a_step_that_leaves_much_in_the_buffer_pool_checkpoints_its_writes(tmp_path):
     """A step whose connection closes with `KEEP_CACHED_BYTES` or more in DuckDB's buffer
     pool has its writes checkpointed from the write-ahead log into the file (rows waiting for
@@ -164,18 +169,15 @@ def test_a_step_that_leaves_much_in_the_buffer_pool_checkpoints_its_writes(tmp_p
     # last close would checkpoint anyway)
     anchor = duckdb.connect(str(db), config={"custom_user_agent": "dagster"})
 
-    def cached(con) -> int:
-        return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
-
     with warehouse.get_connection() as con:
         con.execute("CREATE TABLE small AS SELECT range AS x FROM range(1000)")
-        assert cached(con) < KEEP_CACHED_BYTES
+        assert _cached(con) < KEEP_CACHED_BYTES
     assert wal.stat().st_size > 0  # waits in the log
     with warehouse.get_connection() as con:
         assert con.execute("SELECT count(*) FROM small").fetchall() == [(1000,)]
         con.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y, "
                     "hash(range + 1) AS z FROM range(6000000)")
-        assert cached(con) >= KEEP_CACHED_BYTES
+        assert _cached(con) >= KEEP_CACHED_BYTES
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed, the small one too
     anchor.execute("BEGIN TRANSACTION")
     anchor.execute("INSERT INTO t VALUES (-1, 0, 0)")
@@ -200,19 +202,15 @@ def test_a_step_hands_the_blocks_it_read_back_when_its_connection_closes(tmp_pat
     warehouse = WarehouseResource(database=str(db), connection_config=config)
     anchor = duckdb.connect(str(db), config={"custom_user_agent": "dagster", **config})
 
-    def cached_mb(con) -> float:
-        return con.execute("SELECT sum(memory_usage_bytes) / 2**20 FROM duckdb_memory()"
-                           ).fetchone()[0]
-
     with warehouse.get_connection() as con:
         con.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y, "
                     "hash(range + 1) AS z FROM range(6000000)")
     with warehouse.get_connection() as con:
         assert con.execute("SELECT count(*), sum(x), max(y), max(z) FROM t").fetchone()[0] \
             == 6_000_000
-        read_mb = cached_mb(con)
+        read_mb = _cached(con) / 2**20
     assert read_mb > 50
-    assert cached_mb(anchor) < read_mb / 4
+    assert _cached(anchor) / 2**20 < read_mb / 4
     limit = anchor.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert limit.startswith("286.")  # 300 MB, as DuckDB prints it (MiB)
     anchor.execute("BEGIN TRANSACTION")
