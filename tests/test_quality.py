@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import OrderedDict
 
 import duckdb
 import polars as pl
@@ -432,6 +433,7 @@ def test_the_worker_defers_altair_a_top_level_package_until_something_uses_it():
 def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
     from pipelines.quality import gx
 
+    monkeypatch.setattr(gx, "_OUTCOMES", OrderedDict())  # nothing validated before here
     worker = gx._Worker()
     worker.proc.kill()
     worker.proc.wait()
@@ -440,6 +442,64 @@ def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
     outcome = gx.validate("worker_suite", pl.DataFrame({"a": [None], "b": [1]}), WORKER_SUITE)
     assert not outcome.passed and outcome.failed[0]["columns"] == "a"
     assert gx._WORKER is None  # from now on this process validates itself
+
+
+def test_a_suite_validated_before_in_the_process_gives_that_outcome_again(monkeypatch):
+    """The same rows (values, types, order) with the same expectations under the same name
+    are validated once per process; any difference in one of them is validated anew."""
+    from pipelines.quality import gx
+
+    monkeypatch.setattr(gx, "_OUTCOMES", OrderedDict())
+    validated: list[str] = []
+    real = gx._validate
+
+    def counted(name, frame, expectations):
+        validated.append(name)
+        return real(name, frame, expectations)
+
+    monkeypatch.setattr(gx, "_validate", counted)
+    frame = pl.DataFrame({"a": [1, None, 3], "b": [0, 1, -1]})
+    first = gx.validate("memo", frame, WORKER_SUITE)
+    again = gx.validate("memo", frame.clone(), WORKER_SUITE)
+    assert validated == ["memo"]
+    assert not first.reused and again.reused
+    assert (again.passed, again.evaluated, again.rows_validated, again.failed) == (
+        first.passed, first.evaluated, first.rows_validated, first.failed)
+    assert not again.passed and len(again.failed) == 2
+    assert json.loads(json.dumps(again.observed()))["reused"] is True
+    assert "reused" not in first.observed()
+    assert again.markdown().startswith(first.markdown()) and "earlier in this process" in (
+        again.markdown())
+    # each caller gets an outcome of its own
+    again.failed.clear()
+    assert len(gx.validate("memo", frame, WORKER_SUITE).failed) == 2
+    # one value, a column's type, the row order, the expectations or the name differs
+    fixed = gx.validate("memo", frame.with_columns(pl.col("b").abs()), WORKER_SUITE)
+    assert not fixed.reused and [f["columns"] for f in fixed.failed] == ["a"]
+    as_float = gx.validate("memo", frame.with_columns(pl.col("b").cast(pl.Float64)),
+                           WORKER_SUITE)
+    reversed_rows = gx.validate("memo", frame.reverse(), WORKER_SUITE)
+    looser = [WORKER_SUITE[0], ("ExpectColumnValuesToBeBetween",
+                                {"column": "b", "min_value": -1})]
+    assert len(gx.validate("memo", frame, looser).failed) == 1
+    renamed = gx.validate("memo_too", frame, WORKER_SUITE)
+    assert not (as_float.reused or reversed_rows.reused or renamed.reused)
+    assert renamed.suite == "memo_too"
+    assert validated == ["memo", "memo", "memo", "memo", "memo", "memo_too"]
+
+
+def test_only_the_latest_outcomes_are_remembered(monkeypatch):
+    from pipelines.quality import gx
+
+    monkeypatch.setattr(gx, "_OUTCOMES", OrderedDict())
+    monkeypatch.setattr(gx, "REMEMBERED_OUTCOMES", 2)
+    frames = [pl.DataFrame({"a": [i], "b": [i]}) for i in range(3)]
+    for frame in [*frames, frames[1]]:  # the last look-up makes frame 1 the newest
+        gx.validate("bounded", frame, WORKER_SUITE)
+    assert len(gx._OUTCOMES) == 2
+    assert gx.validate("bounded", frames[1], WORKER_SUITE).reused
+    assert gx.validate("bounded", frames[2], WORKER_SUITE).reused
+    assert not gx.validate("bounded", frames[0], WORKER_SUITE).reused
 
 
 def test_callers_that_do_not_add_up_to_their_row_fail_the_check(fixture_exports, refresh):
