@@ -473,19 +473,27 @@ def test_a_suite_validated_before_in_the_process_gives_that_outcome_again(monkey
     # each caller gets an outcome of its own
     again.failed.clear()
     assert len(gx.validate("memo", frame, WORKER_SUITE).failed) == 2
-    # one value, a column's type, the row order, the expectations or the name differs
+    # the same rows in another order (no expectation of ours reads the order)
+    assert gx.validate("memo", frame.reverse(), WORKER_SUITE).reused
+    # one value, a column's type or name, a row more, the expectations or the name differs
     fixed = gx.validate("memo", frame.with_columns(pl.col("b").abs()), WORKER_SUITE)
     assert not fixed.reused and [f["columns"] for f in fixed.failed] == ["a"]
     as_float = gx.validate("memo", frame.with_columns(pl.col("b").cast(pl.Float64)),
                            WORKER_SUITE)
-    reversed_rows = gx.validate("memo", frame.reverse(), WORKER_SUITE)
+    renamed_column = gx.validate("memo", frame.rename({"b": "c"}), WORKER_SUITE)
+    assert sorted(f["columns"] for f in renamed_column.failed) == ["a", "b"]  # b is missing
+    twice = gx.validate("memo", pl.concat([frame, frame]), WORKER_SUITE)
+    assert twice.rows_validated == 6
     looser = [WORKER_SUITE[0], ("ExpectColumnValuesToBeBetween",
                                 {"column": "b", "min_value": -1})]
     assert len(gx.validate("memo", frame, looser).failed) == 1
     renamed = gx.validate("memo_too", frame, WORKER_SUITE)
-    assert not (as_float.reused or reversed_rows.reused or renamed.reused)
+    assert not any(o.reused for o in (as_float, renamed_column, twice, renamed))
     assert renamed.suite == "memo_too"
-    assert validated == ["memo", "memo", "memo", "memo", "memo", "memo_too"]
+    assert validated == ["memo"] * 6 + ["memo_too"]
+    # a frame polars cannot hash is validated each time
+    objects = pl.DataFrame({"a": [object()], "b": [1]}, schema={"a": pl.Object, "b": pl.Int64})
+    assert gx.validation_key("memo", objects, WORKER_SUITE) is None
 
 
 def test_only_the_latest_outcomes_are_remembered(monkeypatch):
