@@ -445,8 +445,9 @@ def test_a_worker_that_died_is_replaced_by_validation_in_process(monkeypatch):
 
 
 def test_a_suite_validated_before_in_the_process_gives_that_outcome_again(monkeypatch):
-    """The same rows (values, types, order) with the same expectations under the same name
-    are validated once per process; any difference in one of them is validated anew."""
+    """The same rows (values and types, in any order) with the same expectations under the
+    same name are validated once per process; any difference in one of them is validated
+    anew."""
     from pipelines.quality import gx
 
     monkeypatch.setattr(gx, "_OUTCOMES", OrderedDict())
