@@ -773,3 +773,30 @@ def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path):
     (second,) = ingest_landing(con, landing)
     assert (second.status, second.rows_loaded) == ("loaded", 4)
     assert staged(con) == (4, 4, 40, 4)
+
+
+def test_a_file_removed_after_the_listing_is_skipped_and_the_others_load(tmp_path):
+    """A file that goes away between the listing and its read (moved to an archive folder,
+    a sync replacing a page file): the run neither fails nor records it, the other files
+    load, and a file put back later is read by the next run. The file goes in the ingest's
+    start callback, called between the listing and the first read."""
+    landing = tmp_path / "landing"
+    write(landing, "a.csv", [litellm_row("r1", "gpt-4o-2024-08-06", 10, 1, "", "a", "success")], 1)
+    write(landing, "b.csv", [litellm_row("r2", "gpt-4o-2024-08-06", 20, 2, "", "a", "success")], 2)
+    moved = tmp_path / "archive" / "a.csv"
+    moved.parent.mkdir()
+
+    def archived(_bytes: int) -> None:
+        (landing / "a.csv").rename(moved)
+
+    con = prepare(duckdb.connect(":memory:"))
+    outcomes = {Path(o.path).name: o for o in ingest_landing(con, landing, on_start=archived)}
+    assert outcomes["a.csv"].status == "skipped" and "No such file" in outcomes["a.csv"].error
+    assert (outcomes["b.csv"].status, outcomes["b.csv"].rows_loaded) == ("loaded", 1)
+    assert con.execute("SELECT path FROM staging.ingested_files").fetchall() == [
+        (str((landing / "b.csv").resolve()),)]
+    assert staged(con) == (1, 1, 20, 2)
+    moved.rename(landing / "a.csv")
+    (again,) = ingest_landing(con, landing)
+    assert (Path(again.path).name, again.status, again.rows_loaded) == ("a.csv", "loaded", 1)
+    assert staged(con) == (2, 2, 30, 3)
