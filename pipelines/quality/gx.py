@@ -217,10 +217,9 @@ def validation_key(name: str, frame: pl.DataFrame,
     pair of columns in a row, a column's set of values or the row count), only which
     unexpected values a failure shows as its sample. So each row is hashed by its values
     (polars' row hash, with two seeds: two 64-bit hashes a row) and each seed's hashes, sorted,
-    are hashed
-    (~2 ms for the 4,769 catalog prices, 17-39 ms for 100,000 rows of 13 columns, the most a
-    check sends: GX takes ~0.5 s on those; Arrow IPC bytes are no key: equal frames came out
-    different, their strings laid out in other buffers). None for a column of Python
+    are hashed (~2 ms for the 4,769 catalog prices, 17-39 ms for 100,000 rows of 13 columns,
+    the most a check sends: GX takes ~0.5 s on those; Arrow IPC bytes are no key: equal
+    frames came out different, their strings laid out in other buffers). None for a column of Python
     objects (polars would hash their identity, not their value; frames from DuckDB have
     none) or one polars cannot hash: such a frame is validated every time."""
     import polars as pl  # imported already: the frame is one
