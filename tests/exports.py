@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 AS_OF = "2026-11-25"
 
@@ -26,7 +27,7 @@ def completion(**kw) -> dict:
     return base
 
 
-def bucket(day: str, results: list[dict]) -> dict:
+def bucket(day: str, results: list[Any]) -> dict:
     start = epoch(day)
     return {"object": "bucket", "start_time": start, "end_time": start + 86_400,
             "results": results}

@@ -14,6 +14,7 @@ import datetime as dt
 import importlib.util
 import os
 import shutil
+from typing import Any
 
 from pipelines.demo.generate import generate
 from tests.conftest import REPO, radar_environment, run_job, run_refresh
@@ -30,7 +31,7 @@ _spec.loader.exec_module(fuzz)
 DAY = dt.date.fromisoformat(AS_OF) - dt.timedelta(days=7)
 
 
-def _as_of_view(root, source, cut: bool) -> dict[str, object]:
+def _as_of_view(root, source, cut: bool) -> dict[str, Any]:
     root.mkdir()
     with radar_environment(root) as env:
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
@@ -41,7 +42,7 @@ def _as_of_view(root, source, cut: bool) -> dict[str, object]:
         os.environ.pop("RADAR_TEAMS_FILE")  # the shipped sample directory, as the demo has
         run_refresh()
         assert run_job("weekly_migration_report").success
-        view: dict[str, object] = {
+        view: dict[str, Any] = {
             name: env.query(f"{q} ORDER BY ALL", {"d": DAY} if "$d" in q else {})
             for name, q in fuzz.AS_OF_QUERIES.items()}
         (report,) = env.reports.glob("*.md")

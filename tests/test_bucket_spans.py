@@ -135,7 +135,7 @@ def test_a_bucket_that_straddles_a_loaded_one_is_quarantined(tmp_path):
     assert (second.rows_read, second.rows_loaded, second.rows_duplicate,
             second.rows_rejected) == (3, 1, 1, 1)
     assert staged(con) == [(h(0), h(17.5), 70), (h(18), h(19), 4)]
-    (reason,) = con.execute("SELECT reason FROM staging.rejected_rows").fetchone()
+    [(reason,)] = con.execute("SELECT reason FROM staging.rejected_rows").fetchall()
     assert reason == ("overlaps the loaded bucket 2026-11-20 00:00:00 to 2026-11-20 17:30:00 "
                       "of the same key without covering it or being covered: not counted twice")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -184,7 +185,7 @@ ONE_HOUR_REPLACEMENT_COST = D("0.0181")
 
 
 def test_row_cost_prices_one_hour_cache_writes_at_their_own_rate():
-    kw = {"cache_write_input_tokens": 3_000, "cache_write_price": D("3.75")}
+    kw: dict[str, Any] = {"cache_write_input_tokens": 3_000, "cache_write_price": D("3.75")}
     assert row_cost(10_000, 6_000, 500, D("3"), D("0.3"), D("15"), **kw,
                     cache_write_1h_input_tokens=2_000, cache_write_1h_price=D("6")) \
         == ONE_HOUR_COST

@@ -604,7 +604,9 @@ def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
 
     shipped = {r.model: r for r in cat.read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
     moved = next(m for m, r in sorted(shipped.items()) if r.shutdown_date and r.announced_date)
-    new_date = shipped[moved].shutdown_date + dt.timedelta(days=30)
+    old_date = shipped[moved].shutdown_date
+    assert old_date is not None
+    new_date = old_date + dt.timedelta(days=30)
     project_key = "sk-proj-refresh-0123456789"
     httpserver.expect_request(
         "/v1/models", headers={"Authorization": f"Bearer {project_key}"}).respond_with_data(

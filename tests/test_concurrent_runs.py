@@ -70,7 +70,8 @@ def test_two_queued_refreshes_run_one_after_the_other(tmp_path):
     # a failed run would have been retried (dagster.yaml): a third run would show it too
     assert [r.dagster_run.status for r in records] == [DagsterRunStatus.SUCCESS] * 2, [
         (r.dagster_run.run_id, r.dagster_run.status) for r in records]
-    first, second = sorted(records, key=lambda r: r.start_time)
+    first, second = sorted(records, key=lambda r: r.start_time or 0)
+    assert first.end_time is not None and second.start_time is not None
     assert second.start_time >= first.end_time
 
 

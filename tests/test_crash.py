@@ -206,18 +206,18 @@ def test_a_step_hands_the_blocks_it_read_back_when_its_connection_closes(tmp_pat
         con.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y, "
                     "hash(range + 1) AS z FROM range(6000000)")
     with warehouse.get_connection() as con:
-        assert con.execute("SELECT count(*), sum(x), max(y), max(z) FROM t").fetchone()[0] \
+        assert con.execute("SELECT count(*), sum(x), max(y), max(z) FROM t").fetchall()[0][0] \
             == 6_000_000
         read_mb = _cached(con) / 2**20
     assert read_mb > 50
     assert _cached(anchor) / 2**20 < read_mb / 4
-    limit = anchor.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    limit = anchor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     assert limit.startswith("286.")  # 300 MB, as DuckDB prints it (MiB)
     anchor.execute("BEGIN TRANSACTION")
     anchor.execute("INSERT INTO t SELECT range, range, range FROM range(1000000)")
     with warehouse.get_connection() as con:
-        assert con.execute("SELECT count(*) FROM t").fetchone()[0] == 6_000_000
-    assert anchor.execute("SELECT current_setting('memory_limit')").fetchone()[0] == limit
+        assert con.execute("SELECT count(*) FROM t").fetchall()[0][0] == 6_000_000
+    assert anchor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == limit
     anchor.execute("COMMIT")
-    assert anchor.execute("SELECT count(*) FROM t").fetchone()[0] == 7_000_000
+    assert anchor.execute("SELECT count(*) FROM t").fetchall()[0][0] == 7_000_000
     anchor.close()

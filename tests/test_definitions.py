@@ -96,14 +96,14 @@ def test_landing_sensor_requests_a_run_only_for_new_or_changed_files(tmp_path, m
     (tmp_path / "a.json").write_text("{}")
     with dg.instance_for_test() as instance:
         first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-        assert len(first.run_requests) == 1
+        assert first.run_requests is not None and len(first.run_requests) == 1
         again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance,
                                                              cursor=first.cursor))
         assert again.run_requests == [] and again.skip_message
         (tmp_path / "b.csv").write_text("x")
         changed = sensor.evaluate_tick(dg.build_sensor_context(instance=instance,
                                                                cursor=first.cursor))
-        assert len(changed.run_requests) == 1
+        assert changed.run_requests is not None and len(changed.run_requests) == 1
         assert changed.run_requests[0].run_key != first.run_requests[0].run_key
 
 

@@ -248,8 +248,10 @@ def test_a_hand_edited_band_without_a_price_row_stops_the_refresh_before_any_pri
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert failure.step_key == "catalog__model_prices"
+    error = failure.step_failure_data.error
+    assert error is not None and error.cause is not None
     assert (f"model_price_bands.csv line {lines + 1}: gpt-nowhere has no price row"
-            in failure.event_specific_data.error.cause.message)
+            in error.cause.message)
     assert not result.asset_materializations_for_node("intermediate__usage_priced")
 
 

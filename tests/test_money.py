@@ -48,7 +48,8 @@ def test_prices_from_json_floats_are_exact():
 @pytest.mark.parametrize("bad", [(-1, 0, 0), (10, 11, 0), (1.5, 0, 0)])
 def test_invalid_counts_are_refused(bad):
     with pytest.raises(ValueError):
-        row_cost(*bad, D("1"), None, D("1"))
+        input_tokens, cached, output = bad
+        row_cost(input_tokens, cached, output, D("1"), None, D("1"))
 
 
 @given(st.integers(0, 10**12), st.integers(0, 10**12), st.integers(0, 10**12))

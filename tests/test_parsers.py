@@ -741,7 +741,7 @@ def test_gateway_columns_are_those_duckdb_reads(tmp_path):
     path = tmp_path / "spend.csv"
     path.write_bytes(b'\xef\xbb\xbfrequest_id, call_type ,startTime,model,model,,"quoted ""x"""'
                      b',metadata\nr1,completion,2026-01-01,m,m2,z,q,{}\n')
-    duck = {d[0] for d in duckdb.sql(
+    duck = {d[0] for d in duckdb.execute(
         f"SELECT * FROM read_csv('{path}', header = true, all_varchar = true) LIMIT 0"
     ).description}
     ours = set(litellm_csv.csv_columns(path))
@@ -786,7 +786,7 @@ def test_a_page_file_not_utf8_after_its_head_is_rejected_whole(tmp_path):
     outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
     bad_file, fine = outcomes["a_latin1.json"], outcomes["b_fine.json"]
     assert bad_file.status == "rejected" and fine.status == "loaded"
-    assert f"not UTF-8 text (byte {at}: invalid continuation byte)" in bad_file.error
+    assert f"not UTF-8 text (byte {at}: invalid continuation byte)" in (bad_file.error or "")
     assert con.execute("SELECT user_id FROM staging.usage").fetchall() == [("ok",)]
 
 
@@ -927,14 +927,15 @@ class TestOpenAIDirectoryLists:
                            ).fetchall() == [("key id is not a string: ''",)]
         assert mixed.status == "rejected"
         assert "document 2 is a project API key list, in a file of other documents" \
-            in mixed.error
+            in (mixed.error or "")
         assert con.execute("SELECT count(*) FROM staging.usage").fetchall() == [(0,)]
         assert (outcomes["projects.json"].format, outcomes["projects.json"].rows_loaded) == (
             "openai_projects_json", 1)
         assert con.execute("SELECT project_id, project_name, status FROM staging.openai_projects"
                            ).fetchall() == [("proj_a", "Checkout", "active")]
         assert both.status == "rejected"
-        assert "document 1 is a project API key list, in a file of other documents" in both.error
+        assert "document 1 is a project API key list, in a file of other documents" in (
+            both.error or "")
 
 
 def test_a_bucket_longer_than_a_day_is_quarantined_not_the_run(tmp_path):

@@ -73,7 +73,7 @@ def test_published_copy_matches_the_working_file(fixture_refresh):
         "unpriced_usage.parquet", "usage_cost_daily.parquet"]
     for mart in MARTS:  # written two at a time: each file holds its own mart
         path = parquet / f"{mart}.parquet"
-        assert (duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()
+        assert (duckdb.execute(f"SELECT count(*) FROM '{path}'").fetchall()
                 == fixture_exports.query(f"SELECT count(*) FROM marts.{mart}")), mart
     assert fixture_exports.query("SELECT count(*) FROM marts.usage_cost_daily")[0][0] > 0
     assert not list(fixture_exports.publish.glob(".*tmp*"))
@@ -88,7 +88,7 @@ def test_parquet_writes_cover_every_mart_and_report_a_failed_one(tmp_path):
             con.execute(f"CREATE TABLE marts.{mart} AS SELECT range AS n FROM range({i + 1})")
     with pytest.raises(duckdb.CatalogException, match="unpriced_usage"):
         write_parquet_files(con, tmp_path, "r1")
-    written = {p.name: duckdb.sql(f"SELECT count(*) FROM '{p}'").fetchall()[0][0]
+    written = {p.name: duckdb.execute(f"SELECT count(*) FROM '{p}'").fetchall()[0][0]
                for p in tmp_path.glob("*.parquet")}
     assert written == {f"{m}.parquet": i + 1 for i, m in enumerate(MARTS)
                        if m != "unpriced_usage"}

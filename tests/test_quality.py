@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
 
 from tests.conftest import REPO, run_job, unique_dict
 from tests.exports import TEAMS
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def report_health(radar) -> dict:
@@ -36,6 +40,13 @@ def check_evaluations(result) -> dict[str, tuple[bool, str]]:
             data = event.event_specific_data
             out[data.check_name] = (data.passed, data.severity.value)
     return out
+
+
+def observed_of(evaluation: dg.AssetCheckEvaluation) -> dict[str, Any]:
+    """The JSON object a check put in its evaluation's ``observed`` metadata."""
+    value = evaluation.metadata["observed"].value
+    assert isinstance(value, dict), value
+    return value
 
 
 def test_checks_run_and_results_are_persisted(fixture_refresh):
@@ -263,8 +274,7 @@ def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(
     monkeypatch.setenv("RADAR_TEAMS_FILE", str(fixture_exports.root / "teams-typo.csv"))
     result = run_job()
     assert not result.success
-    errors = [e.event_specific_data.error.to_string() for e in result.all_events
-              if e.event_type_value == "STEP_FAILURE"]
+    errors = [str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
     assert any("RADAR_TEAMS_FILE names" in m and "does not exist" in m for m in errors)
     # nothing was attributed with a guess: no mart was built from an empty directory
     assert not fixture_exports.warehouse.exists() or not fixture_exports.query(
@@ -324,8 +334,9 @@ def test_failed_blocking_check_keeps_bad_data_out_of_the_marts(fixture_exports, 
     assert (fixture_exports.publish / "radar.duckdb").stat().st_mtime_ns == published_before
 
 
-WORKER_SUITE = [("ExpectColumnValuesToNotBeNull", {"column": "a"}),
-                ("ExpectColumnValuesToBeBetween", {"column": "b", "min_value": 0})]
+WORKER_SUITE: list[tuple[str, dict[str, Any]]] = [
+    ("ExpectColumnValuesToNotBeNull", {"column": "a"}),
+    ("ExpectColumnValuesToBeBetween", {"column": "b", "min_value": 0})]
 
 
 def test_the_validation_worker_gives_the_in_process_result():
@@ -534,9 +545,9 @@ def test_callers_that_do_not_add_up_to_their_row_fail_the_check(fixture_exports,
                                                raise_on_error=False)
         assert check_evaluations(result)["callers_add_up_to_deprecated_usage"] == (
             False, "ERROR")
-        (evaluation,) = [e.event_specific_data for e in result.all_events
+        (evaluation,) = [e.asset_check_evaluation_data for e in result.all_events
                          if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-        return evaluation.metadata["observed"].value
+        return observed_of(evaluation)
 
     observed = observed_after(
         "UPDATE marts.deprecated_model_callers SET cost_usd_28d = cost_usd_28d + 0.0000000001 "

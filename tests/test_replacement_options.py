@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 from decimal import Decimal as D
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -24,7 +25,7 @@ import duckdb
 from pipelines.lib.catalog import Lifecycle, ReplacementOption, replacement_options
 from tests.conftest import REPO, run_job
 from tests.exports import bucket, completion, page
-from tests.test_quality import check_evaluations
+from tests.test_quality import check_evaluations, observed_of
 from tests.test_unit_pricing import transcription, write_page
 
 CHECK = "replacement_options_start_with_the_recommended_one"
@@ -179,9 +180,9 @@ def test_each_named_replacement_is_priced_and_the_report_weighs_them(radar, refr
     result = only_check.execute_in_process(instance=dg.DagsterInstance.ephemeral(),
                                            raise_on_error=False)
     assert check_evaluations(result)[CHECK] == (False, "ERROR")
-    (evaluation,) = [e.event_specific_data for e in result.all_events
+    (evaluation,) = [e.asset_check_evaluation_data for e in result.all_events
                      if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert evaluation.metadata["observed"].value["rows_that_differ"] == [["alpha", "whisper-1"]]
+    assert observed_of(evaluation)["rows_that_differ"] == [["alpha", "whisper-1"]]
 
     # a warehouse from before the options: the report is written, with the first one's cost
     # (the report's own step, on that file: the job would rebuild the marts first)
@@ -198,9 +199,10 @@ def test_each_named_replacement_is_priced_and_the_report_weighs_them(radar, refr
 def test_the_cost_chart_has_no_cheapest_bar_where_the_recommended_one_is_cheapest():
     from pipelines.reports.report import cost_chart_series
 
-    rows = [{"cost": D("3"), "replacement_cost": D("1"), "cheapest_cost": D("1")},
-            # no priced replacement: no bar, and nothing cheaper
-            {"cost": D("2"), "replacement_cost": None, "cheapest_cost": None}]
+    rows: list[dict[str, Any]] = [
+        {"cost": D("3"), "replacement_cost": D("1"), "cheapest_cost": D("1")},
+        # no priced replacement: no bar, and nothing cheaper
+        {"cost": D("2"), "replacement_cost": None, "cheapest_cost": None}]
     assert cost_chart_series(rows) == [("cost now (28 days)", [3.0, 2.0]),
                                        ("on the recommended replacement", [1.0, 0.0])]
     # a warehouse from before the options

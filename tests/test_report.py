@@ -99,10 +99,15 @@ def test_report_in_a_real_browser(report, tmp_path):
     env, _ = report
     errors: list[str] = []
     dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:  # an alert() or confirm(): noted and dismissed
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     with browser_page() as page:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("dialog", on_dialog)
         page.goto((env.reports / "migration-status-2026-W48.html").as_uri())
         page.wait_for_load_state("load")
         assert page.title() == "Migration status 2026-W48"
@@ -464,9 +469,10 @@ def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_
     monday = dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC)
     # a RADAR_AS_OF in the environment wins, as everywhere
     pinned = weekly_report_schedule(dg.build_schedule_context(scheduled_execution_time=monday))
-    assert pinned.run_config == {}
+    assert isinstance(pinned, dg.RunRequest) and pinned.run_config == {}
     monkeypatch.delenv("RADAR_AS_OF")
     request = weekly_report_schedule(dg.build_schedule_context(scheduled_execution_time=monday))
+    assert isinstance(request, dg.RunRequest)
     assert request.run_config == {"resources": {"radar": {"config": {"as_of": "2026-11-29"}}}}
     job = build_defs().resolve_job_def("weekly_migration_report")
     result = job.execute_in_process(run_config=request.run_config,
@@ -474,7 +480,8 @@ def test_the_monday_schedule_reports_the_week_that_ended_and_keeps_the_newer_bi_
     assert result.success
     text = (fixture_exports.reports / "migration-status-2026-W48.md").read_text()
     assert text.startswith("# Migration status 2026-W48\nAs of 2026-11-29 ·")
-    materialized = {"/".join(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+                    if e.asset_key is not None}
     assert "reports/migration_status_report" in materialized
     assert "publish/bi_copy" not in materialized
     assert bi_as_of() == dt.date(2026, 11, 30)

@@ -24,8 +24,8 @@ def test_the_code_passes_ruff():
 def test_the_pipelines_type_check():
     """The type hints of the product's code, its benchmark and its tests hold: a function
     annotated to return a frame returns one, a price that may be None is never passed where
-    one is required, a query's row is not taken for granted. (A test function without
-    annotations has its body left unchecked, mypy's default.)"""
+    one is required, a query's row is not taken for granted. Bodies without annotations are
+    checked too (``check_untyped_defs``), the tests' included."""
     done = _run(str(BIN / "mypy"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues found" in done.stdout

@@ -118,7 +118,8 @@ def test_a_byte_order_mark_before_text_that_is_not_utf16_is_quarantined(tmp_path
     con = prepare(duckdb.connect(str(tmp_path / "w.duckdb")))
     outcomes = {o.path.rsplit("/", 1)[-1]: o for o in ingest_landing(con, landing)}
     assert outcomes["broken.csv"].status == "rejected"
-    assert outcomes["broken.csv"].error.startswith("not UTF-16 text after its byte order mark")
+    assert (outcomes["broken.csv"].error or "").startswith(
+        "not UTF-16 text after its byte order mark")
     assert outcomes["good.csv"].rows_loaded == 3
     assert con.execute("SELECT count(*) FROM staging.rejected_rows WHERE reason LIKE "
                        "'not UTF-16 text%'").fetchone() == (1,)
@@ -275,9 +276,9 @@ def test_only_a_dashboard_sheet_is_read_as_windows_1252(tmp_path):
     assert {name: o.status for name, o in outcomes.items()} == dict.fromkeys(
         ("spend.csv", "page.json", "other.csv", "neither.csv"), "rejected")
     for name in ("spend.csv", "page.json", "other.csv"):
-        assert "not UTF-8 text (byte " in outcomes[name].error, name
-    assert "nor Windows-1252 (byte" in outcomes["neither.csv"].error
-    assert "save it as CSV UTF-8" in outcomes["neither.csv"].error
+        assert "not UTF-8 text (byte " in (outcomes[name].error or ""), name
+    assert "nor Windows-1252 (byte" in (outcomes["neither.csv"].error or "")
+    assert "save it as CSV UTF-8" in (outcomes["neither.csv"].error or "")
     assert con.execute("SELECT count(*) FROM staging.usage").fetchone() == (0,)
 
 

@@ -15,6 +15,7 @@ import os
 import re
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -70,7 +71,8 @@ def test_unit_cost_is_exact_and_rounded_once_half_away_from_zero():
     # 50,000 units at 1e-15 USD each are 5e-11 USD: half a unit of the last place rounds up
     assert unit_cost(50_000, D("0.000000001")) == D("1E-10")
     assert unit_cost(49_999, D("0.000000001")) == 0
-    for bad in (-1, 1.5, True):
+    bads: tuple[Any, ...] = (-1, 1.5, True)  # not counts, whatever the annotation says
+    for bad in bads:
         with pytest.raises(ValueError, match="units must be a non-negative integer"):
             unit_cost(bad, D("1"))
 
