@@ -565,7 +565,7 @@ def test_catalog_build_records_the_day_each_source_speaks_for(tmp_path, httpserv
     deprecations = read_deprecations(SHARED_DATA / "openai_deprecations.csv")
     newest = max(r["announced"] for r in deprecations if r["announced"])
     assert deprecations_as_of(deprecations) == dt.date.fromisoformat(newest)
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()
     assert sources == {
         DEPRECATIONS_LABEL: ("lifecycle", newest),
         LITELLM_LABEL: ("prices and lifecycle", ""),
@@ -644,7 +644,7 @@ def test_the_shipped_catalog_refreshes_from_the_models_api_without_the_sources(
         sources = list(csv.DictReader(fh))
     with (CATALOG_DATA_DIR / "catalog_sources.csv").open() as fh:
         assert sources[:-1] == list(csv.DictReader(fh))
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()
     assert sources[-1] == {"source": f"OpenAI Models API GET /v1/models (pulled {today})",
                            "kind": "lifecycle", "as_of": str(today)}
     # run again on the refreshed catalog (as make catalog does, in place): the same files

@@ -222,3 +222,34 @@ def test_the_request_ledger_keeps_its_last_days_up_to_as_of(monkeypatch):
     monkeypatch.setenv("RADAR_AS_OF", "2099-12-04")
     today = dt.datetime.now(dt.UTC).date()
     assert RadarSettings.from_env().request_ledger_kept_from == today - dt.timedelta(days=399)
+
+
+#: run in a process whose clock is set (POSIX TZ, no tz database needed) to a zone where the
+#: date differs from UTC's now: 12 hours behind UTC in the UTC morning, 14 ahead after noon
+DEFAULT_AS_OF_IN_ANOTHER_ZONE = """
+import datetime as dt, json, os, time
+os.environ["TZ"] = "ZZZ+12" if dt.datetime.now(dt.UTC).hour < 12 else "ZZZ-14"
+time.tzset()
+from pipelines.settings import RadarSettings
+settings = RadarSettings.from_env()
+print(json.dumps({"as_of": str(settings.as_of), "sync_start": str(settings.sync_start),
+                  "local": str(dt.date.today()), "utc": str(dt.datetime.now(dt.UTC).date())}))
+"""
+
+
+def test_the_default_as_of_is_today_in_utc_whatever_the_machine_time_zone(monkeypatch):
+    """RADAR_AS_OF unset: the as-of date is today in UTC (the contract's default), not the
+    machine's local date, which in the evening west of Greenwich is already tomorrow's in
+    UTC's terms, and in the morning east of it still yesterday's."""
+    import json
+
+    monkeypatch.delenv("RADAR_AS_OF", raising=False)
+    monkeypatch.delenv("RADAR_SYNC_START", raising=False)
+    done = subprocess.run([sys.executable, "-c", DEFAULT_AS_OF_IN_ANOTHER_ZONE], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["local"] != seen["utc"]  # the process's clock is in another day
+    assert seen["as_of"] == seen["utc"]
+    assert dt.date.fromisoformat(seen["sync_start"]) == (
+        dt.date.fromisoformat(seen["utc"]) - dt.timedelta(days=35))

@@ -642,8 +642,9 @@ def main(argv: list[str] | None = None) -> None:
                                key_variable="OPENAI_API_KEY",
                                auth_hint=MODELS_KEY_HINT) as client:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
-        models_label += f" (pulled {dt.date.today()})"
-        pulled = Source(models_label, "lifecycle", dt.date.today())
+        pulled_on = dt.datetime.now(dt.UTC).date()  # the UTC day, as every date here
+        models_label += f" (pulled {pulled_on})"
+        pulled = Source(models_label, "lifecycle", pulled_on)
     if pulled is not None and pulled not in sources:  # a second pull the same day: once
         sources.append(pulled)
     found = find_conflicts(lifecycle, current, older, args.litellm_label,

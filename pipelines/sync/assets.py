@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import time
 import warnings
 
 import dagster as dg
@@ -56,20 +57,20 @@ with warnings.catch_warnings():
         window = context.partition_time_window
         start = window.start.date()
         end = (window.end - dt.timedelta(days=1)).date()
-        started = dt.datetime.now()
+        started = time.monotonic()
         stats = _pull(radar.settings(), start, end)
         return dg.MaterializeResult(metadata=_metadata(
-            stats, start, end, (dt.datetime.now() - started).total_seconds()))
+            stats, start, end, time.monotonic() - started))
 
 
 @dg.op(description="Download RADAR_SYNC_START .. RADAR_AS_OF from the OpenAI Admin API into "
        "the landing folder.")
 def pull_openai_usage(context: dg.OpExecutionContext, radar: RadarConfig) -> None:
     settings = radar.settings()
-    started = dt.datetime.now()
+    started = time.monotonic()
     stats = _pull(settings, settings.sync_start, settings.as_of)
     meta = _metadata(stats, settings.sync_start, settings.as_of,
-                     (dt.datetime.now() - started).total_seconds())
+                     time.monotonic() - started)
     context.log.info(f"openai_api_sync: {meta}")
 
 
