@@ -8,6 +8,7 @@ row count differs from what that publish recorded), and which publishes it saw.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,12 @@ def main(published: str, stop_file: str, max_seconds: float) -> None:
             queries += 1
         except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
             errors += 1
-            messages.append(f"{type(exc).__name__}: {exc}"[:200])
+            try:  # what the path holds now: a publish since, or a file shorter than read?
+                st = os.stat(published)
+                now = f" [the path now: {st.st_size} bytes, inode {st.st_ino}]"
+            except OSError as gone:
+                now = f" [the path now: {gone}]"
+            messages.append(f"{type(exc).__name__}: {exc}"[:500] + now)
         time.sleep(0.005)
     print(json.dumps({"queries": queries, "errors": errors, "partial": partial,
                       "publishes_seen": sorted(seen), "messages": messages[:5]}))
