@@ -71,9 +71,9 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-#: the as-of date of the one-more-day run (RADAR_AS_OF, else today, UTC); the history is the year
-#: before it, and the full refresh runs as of its last day, as the daily schedule's run of the
-#: day before would
+#: the as-of date of the one-more-day run (RADAR_AS_OF, else today, UTC); the history is the
+#: year before it, and the full refresh runs as of its last day, as the daily schedule's run of
+#: the day before would
 AS_OF = dt.date.fromisoformat(os.environ.get("RADAR_AS_OF")
                                or dt.datetime.now(dt.UTC).date().isoformat())
 DAYS = 365

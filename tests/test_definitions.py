@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import time
@@ -239,10 +240,8 @@ print(json.dumps({"as_of": str(settings.as_of), "sync_start": str(settings.sync_
 
 def test_the_default_as_of_is_today_in_utc_whatever_the_machine_time_zone(monkeypatch):
     """RADAR_AS_OF unset: the as-of date is today in UTC (the contract's default), not the
-    machine's local date, which in the evening west of Greenwich is already tomorrow's in
-    UTC's terms, and in the morning east of it still yesterday's."""
-    import json
-
+    machine's local date: west of Greenwich, in its evening, that is still the day before
+    UTC's; east of it, in its morning, already the day after."""
     monkeypatch.delenv("RADAR_AS_OF", raising=False)
     monkeypatch.delenv("RADAR_SYNC_START", raising=False)
     done = subprocess.run([sys.executable, "-c", DEFAULT_AS_OF_IN_ANOTHER_ZONE], cwd=REPO,
