@@ -93,7 +93,10 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date,
 
     A reader that opens ``radar.duckdb`` sees either the previous publish or this one, never a
     mix: the new file is complete (checkpointed, fsynced) before the rename, and a rename within
-    one folder is atomic. Readers holding the old file keep their snapshot until they reconnect.
+    one folder is atomic; one that connects across the rename (DuckDB opens the path more than
+    once as it connects) reads the previous publish, which the new file keeps whole
+    (:func:`_keep_previous_blocks`). Readers holding the old file keep their snapshot until
+    they reconnect.
 
     The new file starts as a byte copy of the previous publish: the small tables are replaced
     whole, the day-by-day marts (``BY_DAY``) get only the days that changed since, when the
@@ -168,10 +171,39 @@ def publish(con, publish_dir: Path, run_id: str, as_of: dt.date,
         run(con, "CHECKPOINT bi_copy")
     finally:
         run(con, "DETACH bi_copy")
+    _keep_previous_blocks(final_db, tmp)
     _fsync(tmp)
     os.replace(tmp, final_db)
     write_parquet_files(con, publish_dir / "parquet", run_id)
     return counts
+
+
+#: DuckDB's main header and its two database headers, at the start of a database file
+DUCKDB_HEADERS_BYTES = 3 * 4096
+
+
+def _keep_previous_blocks(previous: Path, new: Path) -> int:
+    """Pad ``new`` with ``previous``'s bytes past its end, when it is shorter; return how many.
+
+    A reader connecting as the new copy is renamed over the old can read the old copy's
+    headers and then the new copy's blocks: DuckDB opens the path once for the headers and
+    again for the blocks (docs/experiments/bi-copy-swap/). The new copy starts as a byte copy
+    of the old, and DuckDB writes only into blocks the old headers do not use, so the old
+    publish is still whole inside the new file, except where the checkpoint truncated the
+    file's free tail: the bytes put back here. Such a reader then sees the previous publish,
+    whole, as one that connected a moment earlier. DuckDB ignores the bytes past its own
+    blocks, and the next publish's checkpoint truncates them again."""
+    try:
+        old_size = previous.stat().st_size
+    except FileNotFoundError:
+        return 0
+    new_size = new.stat().st_size
+    if new_size >= old_size:
+        return 0
+    with previous.open("rb") as src, new.open("ab") as dst:
+        src.seek(new_size)
+        shutil.copyfileobj(src, dst)
+    return old_size - new_size
 
 
 def _write_parquet(con, mart: str, folder: Path, run_id: str) -> None:
