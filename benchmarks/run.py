@@ -71,11 +71,12 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pipelines.settings import parse_as_of  # noqa: E402 - the product's reading of it
+
 #: the as-of date of the one-more-day run (RADAR_AS_OF, else today, UTC); the history is the
 #: year before it, and the full refresh runs as of its last day, as the daily schedule's run of
 #: the day before would
-AS_OF = dt.date.fromisoformat(os.environ.get("RADAR_AS_OF")
-                               or dt.datetime.now(dt.UTC).date().isoformat())
+AS_OF = parse_as_of(os.environ.get("RADAR_AS_OF"))
 DAYS = 365
 FIRST_DAY = AS_OF - dt.timedelta(days=DAYS)  # history: FIRST_DAY .. AS_OF - 1
 HISTORY_AS_OF = AS_OF - dt.timedelta(days=1)  # the full refresh's as-of

@@ -60,6 +60,7 @@ from pipelines.lib.money import (
     per_unit_to_per_million,
 )
 from pipelines.lib.schema import PROMPT_BANDS
+from pipelines.settings import today_utc
 
 #: valid_from of catalog prices whose start date no source states: before any usage in scope.
 OPEN_START = dt.date(2020, 1, 1)
@@ -642,7 +643,7 @@ def main(argv: list[str] | None = None) -> None:
                                key_variable="OPENAI_API_KEY",
                                auth_hint=MODELS_KEY_HINT) as client:
             models_api = {m["id"]: m.get("shutdown_date") for m in client.models()}
-        pulled_on = dt.datetime.now(dt.UTC).date()  # the UTC day, as every date here
+        pulled_on = today_utc()  # the UTC day, as every date here
         models_label += f" (pulled {pulled_on})"
         pulled = Source(models_label, "lifecycle", pulled_on)
     if pulled is not None and pulled not in sources:  # a second pull the same day: once
