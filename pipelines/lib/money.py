@@ -18,12 +18,13 @@
 
 :func:`row_cost` is the reference implementation of the contract's formula; the SQL
 (``sql/macros/money.sql``, applied in ``sql/intermediate/int_usage_priced.sql``) must agree
-with it to the last digit (tested).
+with it to the last digit, on any row and price the warehouse can hold
+(``tests/test_money_sql.py``, generated rows against the macros).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 COST_SCALE = Decimal("1e-10")
 PRICE_SCALE = Decimal("1e-6")
@@ -35,6 +36,12 @@ ONE_MILLION = Decimal(1_000_000)
 DEFAULT_BATCH_DISCOUNT = Decimal("0.5")
 #: the places of a batch discount (DECIMAL(5, 4) in the warehouse)
 BATCH_SCALE = Decimal("1e-4")
+#: the arithmetic of every cost: exact for any count and price the warehouse can hold.
+#: Python's default context keeps 28 significant digits, and a row's cost can need more (a
+#: price of DECIMAL(18, 6) times a count near 10^15, to 16 decimal places before the
+#: rounding), where DuckDB's DECIMAL arithmetic widens: the reference must not round first
+#: (or fail to round at all) where the warehouse does not.
+EXACT = Context(prec=100, rounding=ROUND_HALF_UP)
 
 
 def _per_million(value: float | int | str, scale: Decimal, per: str) -> Decimal:
@@ -76,17 +83,18 @@ def unit_cost(units: int, usd_per_1m_units: Decimal) -> Decimal:
         raise ValueError(f"units must be a non-negative integer, got {units!r}")
     if usd_per_1m_units < 0:
         raise ValueError(f"negative price {usd_per_1m_units}")
-    return round_cost(units * usd_per_1m_units / ONE_MILLION)
+    with localcontext(EXACT):
+        return round_cost(units * usd_per_1m_units / ONE_MILLION)
 
 
 def round_cost(value: Decimal) -> Decimal:
-    return value.quantize(COST_SCALE, rounding=ROUND_HALF_UP)
+    return value.quantize(COST_SCALE, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def to_cents(value: Decimal | int | str) -> Decimal:
     """A dollar amount as reports and previews display it: cents, half away from zero (never
     Python's default half-even), and no negative zero."""
-    cents = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    cents = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
     return cents.copy_abs() if cents == 0 else cents
 
 
@@ -179,20 +187,21 @@ def row_cost(
     cached_image = cached if cached_image_price is None else cached_image_price
     cache_write = input_price if cache_write_price is None else cache_write_price
     cache_write_1h = cache_write if cache_write_1h_price is None else cache_write_1h_price
-    gross = (
-        uncached_text * input_price
-        + (cache_write_input_tokens - cache_write_1h_input_tokens) * cache_write
-        + cache_write_1h_input_tokens * cache_write_1h
-        + cached_text * cached
-        + input_audio_tokens * (input_audio_price or 0)
-        + cached_input_audio_tokens * cached_audio
-        + input_image_tokens * image_in
-        + cached_input_image_tokens * cached_image
-        + output_text * output_price
-        + output_audio_tokens * (output_audio_price or 0)
-        + output_image_tokens * (output_image_price or 0)
-    ) / ONE_MILLION
-    if is_batch:
-        discount = DEFAULT_BATCH_DISCOUNT if batch_discount is None else batch_discount
-        gross = gross * (1 - discount)
-    return round_cost(gross)
+    with localcontext(EXACT):
+        gross = (
+            uncached_text * input_price
+            + (cache_write_input_tokens - cache_write_1h_input_tokens) * cache_write
+            + cache_write_1h_input_tokens * cache_write_1h
+            + cached_text * cached
+            + input_audio_tokens * (input_audio_price or 0)
+            + cached_input_audio_tokens * cached_audio
+            + input_image_tokens * image_in
+            + cached_input_image_tokens * cached_image
+            + output_text * output_price
+            + output_audio_tokens * (output_audio_price or 0)
+            + output_image_tokens * (output_image_price or 0)
+        ) / ONE_MILLION
+        if is_batch:
+            discount = DEFAULT_BATCH_DISCOUNT if batch_discount is None else batch_discount
+            gross = gross * (1 - discount)
+        return round_cost(gross)
