@@ -91,7 +91,7 @@ def test_dashboard_export_reads_the_audio_columns(tmp_path):
                     f"{s},{e},proj_a,100.0,gpt-realtime,FALSE,1000000.0,100000.0,200000.0,"
                     "500000.0,100000.0,80000.0\n"
                     f"{s},{e},proj_b,1.0,gpt-realtime,FALSE,10.0,10.0,0.0,0.0,0.0,11.0\n")
-    kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+    kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
     assert (kind, read) == ("usage", 2)
     good = df.filter(df["reason"].is_null())
     assert good.select("input_audio_tokens", "cached_input_audio_tokens",

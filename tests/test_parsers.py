@@ -282,7 +282,7 @@ class TestDashboardCsv:
             "gpt-4o-2024-08-06,TRUE,default,59200.0,1200.0,0.0",
             f"{s},{e},2025-10-05T00:00:00+00:00,2025-10-06T00:00:00+00:00,,,,,,,,,,")
         assert detect_format(path) == DASHBOARD_CSV
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 1)
         row = df.row(0, named=True)
         assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
@@ -295,7 +295,7 @@ class TestDashboardCsv:
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
         path = self.write(tmp_path, f"{s * 1000},{e * 1000}{tail}", f"{s},{e}{tail}")
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 2)
         assert bad(df)["reason"].to_list() == [
             f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}"]
@@ -320,7 +320,7 @@ class TestDashboardCsv:
         path = self.write(tmp_path, *(f"{a},{b}{tail.format(n=n)}"
                                       for n, (a, b) in enumerate(rows, start=1)),
                           header=header)
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 6)
         ok = good(df)
         assert ok["requests"].to_list() == [1, 2, 3, 4, 5]
@@ -341,7 +341,7 @@ class TestDashboardCsv:
         pasted = tmp_path / "pasted.tsv"
         pasted.write_text(f"{self.HEADER}\n{row}\n".replace(",", sep))
         assert detect_format(pasted) == DASHBOARD_CSV
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(pasted)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(pasted)
         assert (kind, read) == ("usage", 1)
         assert df.drop("raw").equals(want)
         assert want["requests"].to_list() == [10]
@@ -371,7 +371,7 @@ class TestDashboardCsv:
         is quarantined, its fields past the header's last kept with it, and the others load.
         Every row longer is still a header that lost a name: the sheet is refused (above)."""
         path = self.three_days(tmp_path, "gpt-4o, mini")
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 3)
         assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
         (rejected,) = bad(df).iter_rows(named=True)
@@ -428,7 +428,7 @@ class TestDashboardCsv:
         mended, which reads as migration. Now the sheet is read with '"' as a character: the
         row that has one is quarantined, its text in raw, and the others load."""
         path = self.three_days(tmp_path, model)
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 3)
         assert good(df)["model"].to_list() == ["gpt-4o-2024-08-06", "gpt-4o-mini"]
         assert bad(df)["reason"].to_list() == [dashboard_csv.QUOTE_REASON]
@@ -442,7 +442,7 @@ class TestDashboardCsv:
         a comma too many: read as a character, the row is one field too long (quarantined,
         its extra field kept), not a quoted value running on over the rows after it."""
         path = self.three_days(tmp_path, '"gpt-4o,mini')
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert read == 3 and len(good(df)) == 2
         assert bad(df)["reason"].to_list() == [SURPLUS_REASON]
         assert json.loads(bad(df)["raw"].item())["radar_surplus_fields"] == ["0"]
@@ -459,7 +459,7 @@ class TestDashboardCsv:
         cut = f"{e},{e + 86400},,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100"
         path = tmp_path / "export.csv"
         path.write_bytes(f"{self.HEADER}\n{full}\n{cut}{line_end}".encode())
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 2)
         assert good(df)["output_tokens"].to_list() == ([10, 0] if line_end else [10])
         want = [] if line_end else [dashboard_csv.CUT_REASON]
@@ -490,7 +490,7 @@ class TestDashboardCsv:
             kept = '"api_key_id":"key"'
         path = tmp_path / "export.csv"
         path.write_bytes("\r\n".join([header, *rows]).encode())
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert read == 2
         assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5)]
         assert bad(df)["reason"].to_list() == [dashboard_csv.CUT_QUOTE_REASON]
@@ -521,7 +521,7 @@ class TestDashboardCsv:
         tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
         path = self.write(tmp_path, f"{s},{e}{tail}", second_header,
                           f"{e},{e + 86400}{tail}")
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read) == ("usage", 3)
         assert bad(df)["reason"].to_list() == [
             "not model usage: a repeated header line (two exports concatenated into one "
@@ -539,7 +539,7 @@ class TestDashboardCsv:
                           "2025-10-06T00:00:00+00:00,100.0",
                           header="num_model_requests,model,start_time_iso,end_time_iso,"
                           "input_tokens")
-        kind, df, _, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, *_ = dashboard_csv.parse_dashboard_csv(path)
         row = good(df).row(0, named=True)
         assert (kind, row["endpoint"], row["requests"]) == ("usage", "embeddings", 5)
         assert row["bucket_start"].isoformat().startswith("2025-10-05T00:00:00")
@@ -563,7 +563,7 @@ class TestDashboardCsv:
             tmp_path, f"{times},{filled},org-1,Acme", f"{times},,,,,org-1,Acme",
             header="start_time,end_time,start_time_iso,end_time_iso,"
                    f"{measures},organization_id,organization_name")
-        kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert (kind, read, len(df), len(bad(df))) == (view, 1, 1, 0)
 
     def test_cost_export(self, tmp_path):
@@ -572,9 +572,29 @@ class TestDashboardCsv:
             "0.8958740000000000,usd,,proj_1,org-1,Acme",
             header="start_time,end_time,start_time_iso,end_time_iso,amount_value,"
             "amount_currency,line_item,project_id,organization_id,organization_name")
-        kind, df, _, _ = dashboard_csv.parse_dashboard_csv(path)
+        kind, df, *_ = dashboard_csv.parse_dashboard_csv(path)
         assert kind == "costs"
         assert df["amount_usd"].to_list() == ["0.8958740000000000"]
+
+    def test_a_sheet_names_its_organisations_and_the_manifest_keeps_them(self, tmp_path):
+        """The cost view names the organisation on every row: the sheet says which (each
+        once, a second export's header line and empty cells left out), and so does the
+        file's manifest row; a sheet without the column names none."""
+        header = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,"
+                  "amount_currency,line_item,project_id,organization_id,organization_name")
+        day = "1759622400,1759708800,,,0.5,usd,,"
+        path = self.write(tmp_path, f"{day},org-b,Beta", f"{day}proj_1, org-a ,Acme",
+                          f"{day}proj_2,org-a,Acme", header, f"{day}proj_3,,", header=header)
+        sheet = dashboard_csv.parse_dashboard_csv(path)
+        assert sheet.organizations == ("org-a", "org-b")
+        con, outcome = self.ingest(tmp_path, path)
+        assert outcome.status == "loaded"
+        assert con.execute("SELECT organization_ids FROM staging.ingested_files").fetchall() == [
+            ("org-a, org-b",)]
+        (tmp_path / "plain").mkdir()
+        plain = self.write(tmp_path / "plain", "1759622400,1759708800,,,proj_1,3,,,gpt-4o,"
+                           "FALSE,default,100,10,0")
+        assert dashboard_csv.parse_dashboard_csv(plain).organizations == ()
 
 
 class TestLiteLLM:
@@ -954,7 +974,7 @@ def test_a_bucket_longer_than_a_day_is_quarantined_not_the_run(tmp_path):
     path = tmp_path / "sheet.csv"
     path.write_text("start_time,end_time,model,num_model_requests,input_tokens,output_tokens\n"
                     f"{s},{s + 7 * 86_400},gpt-4o,1,10,1\n{s},{s + 86_400},gpt-4o,2,10,1\n")
-    kind, df, read, _ = dashboard_csv.parse_dashboard_csv(path)
+    kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
     assert bad(df)["reason"].to_list() == [
         "bucket longer than a day: the dashboard's buckets are 1h or 1d wide"]
     assert good(df)["requests"].to_list() == [2]

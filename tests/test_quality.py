@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import OrderedDict
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -267,6 +268,41 @@ def test_a_landing_folder_that_is_not_there_is_said_not_read_as_no_usage(
     (files,) = [m for m in result.asset_materializations_for_node("ingest_landing_folder")
                 if m.asset_key.path == ["staging", "ingested_files"]]
     assert files.metadata["landing_dir_exists"].value is False
+
+
+def test_exports_of_two_organisations_in_one_landing_folder_warn(radar):
+    """Two organisations' ungrouped bills of the same day have the same bucket key: only the
+    newer counts, and nothing else would say so. The dashboard's cost view names its
+    organisation, so the check does: one organisation in two files passes, a second fails
+    and is listed with its file."""
+    header = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,"
+              "line_item,project_id,organization_id,organization_name")
+    day = "1795392000,1795478400,2026-11-23T00:00:00+00:00,2026-11-24T00:00:00+00:00"
+
+    def bill(name: str, org: str, amount: str) -> None:
+        (radar.landing / name).write_text(f"{header}\n{day},{amount},usd,,,{org},Org {org}\n")
+
+    bill("acme-nov.csv", "org-acme", "10.00")
+    bill("acme-nov-again.csv", "org-acme", "10.50")
+    result = run_job()
+    assert result.success
+    assert check_evaluations(result)["one_organisation_per_landing_folder"] == (True, "WARN")
+    bill("beta-nov.csv", "org-beta", "7.25")  # the same day, no project: the same key
+    result = run_job()
+    assert result.success
+    evaluation = next(e.asset_check_evaluation_data for e in result.all_events
+                      if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                      and e.asset_check_evaluation_data.check_name
+                      == "one_organisation_per_landing_folder")
+    assert (evaluation.passed, evaluation.severity.value) == (False, "WARN")
+    assert observed_of(evaluation)["organisations"] == [
+        {"organization_id": "org-acme", "files": 2,
+         "first_file": str(radar.landing / "acme-nov-again.csv")},
+        {"organization_id": "org-beta", "files": 1,
+         "first_file": str(radar.landing / "beta-nov.csv")}]
+    # ... which is what the warning is for: one bill of the day counts, the newest file's
+    assert radar.query("SELECT sum(billed_usd) FROM marts.cost_reconciliation") == [(
+        Decimal("7.25"),)]
 
 
 def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(

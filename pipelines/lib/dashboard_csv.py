@@ -123,6 +123,19 @@ class DashboardSheet(NamedTuple):
     rows: pl.DataFrame  # each with its `reason` (NULL: good)
     rows_read: int
     encoding: str  # utf-8, or SHEET_ENCODING for a sheet that is not UTF-8
+    #: the OpenAI organisations the sheet's rows name (its ``organization_id`` values): one
+    #: for an export, none where the sheet has no such column
+    organizations: tuple[str, ...] = ()
+
+
+def organizations_of(df: pl.DataFrame) -> tuple[str, ...]:
+    """The ``organization_id`` values of a sheet read as text, sorted, each once: what it
+    names as its organisation (a second export's header line left out)."""
+    if "organization_id" not in df.columns:
+        return ()
+    values = df.get_column("organization_id").str.strip_chars().drop_nulls().unique()
+    return tuple(sorted(v for v in values.to_list()
+                        if v and v.lower() not in ORGANISATION_COLUMNS))
 
 
 #: the reason of a sheet's last row when it has fewer fields than the header names and no
@@ -240,6 +253,7 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     header = df.columns
     present = set(header)
+    organizations = organizations_of(df)
     measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
     df = _ragged(df, text, quotes=not literal)
     if cut_in_quote:
@@ -285,9 +299,9 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     )
     if "amount_value" in present:
         return DashboardSheet("costs", _costs(df, present, start, end, time_error, raw),
-                              len(df), encoding)
+                              len(df), encoding, organizations)
     return DashboardSheet("usage", _usage(df, present, start, end, time_error, raw), len(df),
-                          encoding)
+                          encoding, organizations)
 
 
 def _unparseable(col: str, present: set[str]) -> pl.Expr:

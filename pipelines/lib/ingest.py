@@ -354,7 +354,7 @@ def _file_meta(path: Path) -> tuple[int, dt.datetime]:
 
 def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, run_id,
               dup_of=None, meta: tuple[int, dt.datetime] | None = None,
-              note: str | None = None):
+              note: str | None = None, organizations: tuple[str, ...] = ()):
     """The file's manifest row, written last in the transaction that loads, rejects or
     records it: if the file's size or modification time is no longer ``meta`` (what the
     listing saw), it was being written while it was read, and :class:`FileChanged` rolls the
@@ -370,13 +370,13 @@ def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now,
     _x(con, 
         "INSERT INTO staging.ingested_files (file_id, path, sha256, format, status, rows_read, "
         "rows_loaded, rows_rejected, rows_duplicate, error, size_bytes, modified_at, "
-        "ingested_at, duplicate_of, run_id, note) VALUES "
+        "ingested_at, duplicate_of, run_id, note, organization_ids) VALUES "
         "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
-        "$mtime, $now, $dup_of, $run_id, $note)",
+        "$mtime, $now, $dup_of, $run_id, $note, $orgs)",
         {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
          "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
          "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of,
-         "run_id": run_id, "note": note},
+         "run_id": run_id, "note": note, "orgs": ", ".join(organizations) or None},
     )
 
 
@@ -512,6 +512,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     costs_df: pl.DataFrame | None = None
     #: a saved directory list (keys, projects or users): (its rows, their staging table)
     directory: tuple[pl.DataFrame, str] | None = None
+    #: the organisations a dashboard export names (the other formats name none)
+    organizations: tuple[str, ...] = ()
     try:
         fmt = detect_format(source)
         if fmt == OPENAI_JSON:
@@ -533,6 +535,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                                   else (None, sheet.rows))
             if sheet.encoding == SHEET_ENCODING:
                 read_as += (SHEET_ENCODING,)
+            organizations = sheet.organizations
         elif fmt == LITELLM_CSV:
             check_row_widths(source)
             columns = litellm_csv.csv_columns(source)
@@ -603,7 +606,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                      + ", see staging.rejected_rows" if counts.rejected else None)
             note = "; ".join(READ_NOTES[r] for r in read_as) or None
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id,
-                      meta=meta, note=note)
+                      meta=meta, note=note, organizations=organizations)
     except FileChanged:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast

@@ -620,6 +620,33 @@ def landing_folder_has_exports(
                         "files_loaded": loaded})
 
 
+@dg.asset_check(asset=INGESTED_FILES, pool=WAREHOUSE_POOL,
+                description="WARN: the loaded exports name one OpenAI organisation at most. "
+                "Usage API pages and activity exports do not say whose they are, and the "
+                "bucket key has no organisation, so two organisations' exports of the same "
+                "days in one landing folder can be taken for the same usage twice (two "
+                "ungrouped saves: only the newer counts). The dashboard's exports name their "
+                "organisation; when they name two, the metadata lists them with their files: "
+                "give each organisation its own landing folder and working file.")
+def one_organisation_per_landing_folder(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        named = frame(con, """
+            WITH named AS (
+                SELECT unnest(string_split(organization_ids, ', ')) AS organization_id, path
+                FROM staging.ingested_files
+                WHERE status = 'loaded' AND organization_ids IS NOT NULL)
+            SELECT organization_id, count(*) AS files, min(path) AS first_file
+            FROM named GROUP BY organization_id ORDER BY organization_id""")
+        found = pl.DataFrame({"organisations": [len(named)]})
+        outcome = gx.run_suite("organisations", found, [
+            ("ExpectColumnValuesToBeBetween", {"column": "organisations", "max_value": 1})])
+        return _finish(context, con, INGESTED_FILES, WARN, outcome,
+                       {"organisations": named.head(20).to_dicts()})
+
+
 @dg.asset_check(asset=REJECTED_ROWS, pool=WAREHOUSE_POOL,
                 description="WARN: this run quarantined no file and no row. When it did, the "
                 "metadata lists the files and the most common reasons. Rows that are not "
@@ -768,8 +795,8 @@ def catalog_sources_agree(
 
 
 checks = [
-    catalog_sources_agree, landing_folder_has_exports, usage_is_current,
-    team_directory_reads_cleanly,
+    catalog_sources_agree, landing_folder_has_exports, one_organisation_per_landing_folder,
+    usage_is_current, team_directory_reads_cleanly,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_unit_prices_are_valid,
     catalog_lifecycle_is_valid,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
