@@ -288,6 +288,23 @@ class TestDashboardCsv:
         assert (row["requests"], row["input_tokens"], row["is_batch"], row["endpoint"]) == (
             10, 59200, True, "completions")
 
+    def test_counts_written_oddly_are_read_or_quarantined_with_the_right_reason(self, tmp_path):
+        """A spreadsheet's exponent is a number (``1e3``, whole: 1000); ``NaN``, Python's
+        ``1_000`` and hex are not, and infinity is too large: each row says which."""
+        s, e = epoch("2025-10-05"), epoch("2025-10-06")
+        row = "{s},{e},,,proj_{n},{requests},,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
+        written = ["1e3", "NaN", "nan", "1_000", "0x10", "inf"]
+        path = self.write(tmp_path, *(row.format(s=s, e=e, n=n, requests=w)
+                                      for n, w in enumerate(written)))
+        kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
+        assert (kind, read) == ("usage", len(written))
+        assert good(df).select("project_id", "requests").rows() == [("proj_0", 1000)]
+        assert bad(df).sort("position")["reason"].to_list() == [
+            "num_model_requests is not a number: NaN", "num_model_requests is not a number: nan",
+            "num_model_requests is not a number: 1_000",
+            "num_model_requests is not a number: 0x10",
+            "num_model_requests implausibly large (over 10^15): inf"]
+
     def test_times_in_milliseconds_are_quarantined_and_the_rest_loads(self, tmp_path):
         """Unix times past 2100 are milliseconds (or not times): each such row is rejected
         with the reason, never dated thousands of years ahead, and the file's other rows

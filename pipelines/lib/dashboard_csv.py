@@ -63,9 +63,12 @@ def _str(col: str, present: set[str]) -> pl.Expr:
 
 
 def _count(col: str, present: set[str]) -> tuple[pl.Expr, pl.Expr]:
-    """(value, error) for a count column: whole numbers written as int or float text."""
+    """(value, error) for a count column: whole numbers written as int or float text
+    (``10``, ``10.0``, a spreadsheet's ``1e3``); ``NaN`` is not a number (polars orders it
+    above every number: it read as "implausibly large")."""
     text = _str(col, present)
     as_float = text.cast(pl.Float64, strict=False)
+    as_float = pl.when(as_float.is_nan()).then(None).otherwise(as_float)
     whole = as_float.floor() == as_float
     value = (
         pl.when(text.is_null()).then(0)
