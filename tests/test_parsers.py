@@ -607,7 +607,7 @@ class TestDashboardCsv:
         con, outcome = self.ingest(tmp_path, path)
         assert outcome.status == "loaded"
         assert con.execute("SELECT organization_ids FROM staging.ingested_files").fetchall() == [
-            ("org-a, org-b",)]
+            (["org-a", "org-b"],)]
         (tmp_path / "plain").mkdir()
         plain = self.write(tmp_path / "plain", "1759622400,1759708800,,,proj_1,3,,,gpt-4o,"
                            "FALSE,default,100,10,0")

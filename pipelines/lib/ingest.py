@@ -376,7 +376,7 @@ def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now,
         {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
          "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
          "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of,
-         "run_id": run_id, "note": note, "orgs": ", ".join(organizations) or None},
+         "run_id": run_id, "note": note, "orgs": list(organizations) or None},
     )
 
 

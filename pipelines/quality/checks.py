@@ -635,7 +635,7 @@ def one_organisation_per_landing_folder(
     with warehouse.get_connection() as con:
         named = frame(con, """
             WITH named AS (
-                SELECT unnest(string_split(organization_ids, ', ')) AS organization_id, path
+                SELECT unnest(organization_ids) AS organization_id, path
                 FROM staging.ingested_files
                 WHERE status = 'loaded' AND organization_ids IS NOT NULL)
             SELECT organization_id, count(*) AS files, min(path) AS first_file

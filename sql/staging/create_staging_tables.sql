@@ -20,13 +20,13 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     run_id         VARCHAR,              -- the Dagster run that looked at the file
     note           VARCHAR,              -- how the text was read when not plain UTF-8; a file
                                           -- read again after an upgrade of the readers
-    organization_ids VARCHAR              -- the OpenAI organisations a dashboard export names
-                                          -- (comma-separated; NULL: the file names none)
+    organization_ids VARCHAR[]            -- the OpenAI organisations a dashboard export names
+                                          -- (NULL: the file names none)
 );
 -- added 2026-12-05: working files from before take the column on
 ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS note VARCHAR;
 -- added 2026-12-07, the same way (files loaded before name no organisation)
-ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS organization_ids VARCHAR;
+ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS organization_ids VARCHAR[];
 
 -- Usage at the source's own grain, one row per dedupe_key: an OpenAI bucket x group (the
 -- newest file's version of that bucket), or a gateway file's requests of one day and one set
