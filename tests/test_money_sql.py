@@ -96,9 +96,10 @@ COUNT = st.one_of(st.integers(0, 20), st.integers(0, 10**15 - 1))
 
 @st.composite
 def usage_rows(draw) -> dict[str, int]:
-    """The counts of one row as staging admits them: each part inside the total it belongs
-    to (audio, image and cache writes in the uncached input, their cached parts in the
-    cached input, 1-hour cache writes in the cache writes), every count below 10^15."""
+    """The counts of one row as the daily roll-up holds them: each part inside the total it
+    belongs to (audio, image and cache writes in the uncached input, their cached parts in
+    the cached input, 1-hour cache writes in the cache writes); each part below the 10^15
+    staging admits for a count, a total their sum (a day's sum may pass 10^15)."""
     parts = {name: draw(COUNT) for name in (
         "uncached_text", "input_audio_tokens", "input_image_tokens", "cache_write_5m",
         "cache_write_1h_input_tokens", "cached_text", "cached_input_audio_tokens",

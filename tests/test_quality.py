@@ -21,17 +21,29 @@ if TYPE_CHECKING:
     import dagster as dg
 
 
-def report_health(radar) -> dict:
-    """The weekly report's data-health figures over the test warehouse, as of the fixture's
-    as-of date."""
+def _report_data(radar):
+    """What the weekly report collects over the test warehouse, as of the fixture's as-of."""
     from pipelines.reports.report import collect
     from tests.exports import AS_OF
 
     con = duckdb.connect(str(radar.warehouse), read_only=True)
     try:
-        return collect(con, dt.date.fromisoformat(AS_OF)).health
+        return collect(con, dt.date.fromisoformat(AS_OF))
     finally:
         con.close()
+
+
+def report_health(radar) -> dict:
+    """The weekly report's data-health figures over the test warehouse, as of the fixture's
+    as-of date."""
+    return _report_data(radar).health
+
+
+def report_headline(radar) -> list[str]:
+    """The lines of the weekly report's headline over the test warehouse."""
+    from pipelines.reports.report import headline_lines
+
+    return headline_lines(_report_data(radar))
 
 
 def check_evaluations(result) -> dict[str, tuple[bool, str]]:
@@ -287,6 +299,8 @@ def test_exports_of_two_organisations_in_one_landing_folder_warn(radar):
     result = run_job()
     assert result.success
     assert check_evaluations(result)["one_organisation_per_landing_folder"] == (True, "WARN")
+    assert report_health(radar)["organisations"] == ["org-acme"]
+    assert not any("Several organisations" in line for line in report_headline(radar))
     bill("beta-nov.csv", "org-beta", "7.25")  # the same day, no project: the same key
     result = run_job()
     assert result.success
@@ -303,6 +317,13 @@ def test_exports_of_two_organisations_in_one_landing_folder_warn(radar):
     # ... which is what the warning is for: one bill of the day counts, the newest file's
     assert radar.query("SELECT sum(billed_usd) FROM marts.cost_reconciliation") == [(
         Decimal("7.25"),)]
+    # and the weekly report's headline says it first thing
+    assert [line for line in report_headline(radar) if "Several organisations" in line] == [
+        "**Several organisations in one landing folder**: the exports name 2 OpenAI "
+        "organisations (org-acme, org-beta). Usage or bills of one day that two of them saved "
+        "without grouping by project look like the same usage saved twice, and count once: "
+        "give each organisation its own landing folder and working file (README, "
+        "troubleshooting; check `one_organisation_per_landing_folder` lists their files)."]
 
 
 def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(

@@ -102,6 +102,20 @@ COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "
                 "usage_date", "project_id", "api_key_id", "line_item", "amount_usd", "currency")
 
 
+#: the OpenAI organisations the loaded exports name (the dashboard's: ``organization_ids``),
+#: each with how many files name it and the first of them by path. More than one in a landing
+#: folder and their usage may be counted once where it is two (the bucket key has no
+#: organisation): the check ``one_organisation_per_landing_folder`` and the weekly report
+#: say so.
+ORGANISATIONS_SQL = """
+    WITH named AS (
+        SELECT unnest(organization_ids) AS organization_id, path
+        FROM staging.ingested_files
+        WHERE status = 'loaded' AND organization_ids IS NOT NULL)
+    SELECT organization_id, count(*) AS files, min(path) AS first_file
+    FROM named GROUP BY organization_id ORDER BY organization_id"""
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     path: str

@@ -25,6 +25,7 @@ from pipelines.lib.catalog import (
 from pipelines.lib.duck import run, transaction, used_params
 from pipelines.lib.groupings import BILLED, Grouped, unnested_groupings_sql
 from pipelines.lib.groupings import USAGE as USAGE_GROUPED
+from pipelines.lib.ingest import ORGANISATIONS_SQL
 from pipelines.lib.schema import (
     CACHE_WRITE_1H_TOKENS,
     CACHE_WRITE_TOKENS,
@@ -633,13 +634,7 @@ def one_organisation_per_landing_folder(
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
-        named = frame(con, """
-            WITH named AS (
-                SELECT unnest(organization_ids) AS organization_id, path
-                FROM staging.ingested_files
-                WHERE status = 'loaded' AND organization_ids IS NOT NULL)
-            SELECT organization_id, count(*) AS files, min(path) AS first_file
-            FROM named GROUP BY organization_id ORDER BY organization_id""")
+        named = frame(con, ORGANISATIONS_SQL)
         found = pl.DataFrame({"organisations": [len(named)]})
         outcome = gx.run_suite("organisations", found, [
             ("ExpectColumnValuesToBeBetween", {"column": "organisations", "max_value": 1})])

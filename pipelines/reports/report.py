@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL, UNANNOUNCED_LEAD_DAYS
 from pipelines.lib.duck import column_names, table_exists
-from pipelines.lib.ingest import RETRY_NOTE
+from pipelines.lib.ingest import ORGANISATIONS_SQL, RETRY_NOTE
 from pipelines.lib.markdown import fmt, table
 from pipelines.lib.modelnames import named_models
 from pipelines.lib.money import to_cents
@@ -290,6 +290,10 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         KNOWN_THROUGH_SQL if table_exists(con, "catalog.sources")
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
+    # the OpenAI organisations the loaded exports name (a working file from before the
+    # column: none)
+    health["organisations"] = [row[0] for row in con.execute(ORGANISATIONS_SQL).fetchall()] \
+        if "organization_ids" in column_names(con, "staging.ingested_files") else []
     # a warehouse priced before the contracted cost was kept apart: its list_cost_usd was
     # the overrides' price, and the report says no list price it does not have
     contracted = ("contracted_cost_usd" if "contracted_cost_usd" in column_names(
@@ -458,9 +462,10 @@ def _n(count: int, noun: str) -> str:
 
 def freshness_lines(data: ReportData) -> list[str]:
     """Warnings that the figures are not the whole picture: a catalog too old to know the
-    latest retirements, no usage in the window at all, or a source whose exports stopped
-    inside it (a drop that is missing data, not migration)."""
-    lines = catalog_age_lines(data)
+    latest retirements, exports of several organisations in one landing folder, no usage in
+    the window at all, or a source whose exports stopped inside it (a drop that is missing
+    data, not migration)."""
+    lines = catalog_age_lines(data) + organisations_lines(data)
     if not data.freshness:
         return [*lines, f"**No usage in the window** ({data.window_start} to {data.as_of}): "
                 "the zeros below mean nothing was loaded for these days, not that the "
@@ -473,6 +478,19 @@ def freshness_lines(data: ReportData) -> list[str]:
                      "days after, so a drop there is missing exports, not migration: check "
                      "those exports.")
     return lines
+
+
+def organisations_lines(data: ReportData) -> list[str]:
+    """A warning when the loaded exports name more than one OpenAI organisation."""
+    orgs = data.health.get("organisations") or []
+    if len(orgs) < 2:
+        return []
+    return [f"**Several organisations in one landing folder**: the exports name "
+            f"{len(orgs)} OpenAI organisations ({', '.join(orgs)}). Usage or bills of one day "
+            "that two of them saved without grouping by project look like the same usage "
+            "saved twice, and count once: give each organisation its own landing folder "
+            "and working file (README, troubleshooting; check "
+            "`one_organisation_per_landing_folder` lists their files)."]
 
 
 def catalog_too_old(known: dt.date | None, as_of: dt.date, max_age_days: int) -> bool:
