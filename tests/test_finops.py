@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 from tests.conftest import unique_dict
-from tests.exports import bucket, completion, page
+from tests.exports import bucket, completion, epoch, page
 
 D = Decimal
 
@@ -65,7 +65,8 @@ def test_focus_export(fixture_refresh):
     for c in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
               "ListCost", "ContractedCost", "ChargeClass", "ChargeFrequency",
               "ConsumedQuantity", "ConsumedUnit", "SkuId", "ServiceName", "ServiceCategory",
-              "Tags"):
+              "Tags", "BillingAccountId", "BillingAccountName", "SubAccountId",
+              "SubAccountName", "ResourceId", "ResourceName"):
         assert c in cols
     # usage, none of it a correction; without overrides the contracted cost is the list cost
     assert fixture_exports.query(
@@ -197,6 +198,9 @@ def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:
         "1.0::DECIMAL(38, 10) AS list_cost_usd, true AS priced, 'active' AS lifecycle_status, "
         "NULL::VARCHAR AS replacement_model, NULL::DECIMAL(38, 10) AS replacement_cost_usd "
         f"FROM read_csv('{CATALOG_DATA_DIR / 'model_prices.csv'}', all_varchar = true)")
+    # no account named: the names are NULL
+    con.execute("CREATE TABLE marts.accounts (account_type VARCHAR, account_id VARCHAR, "
+                "account_name VARCHAR, key_owner VARCHAR, named_in VARCHAR)")
     rows = con.execute(f"SELECT x_provider, x_model, \"ProviderName\", \"PublisherName\" "
                        f"FROM ({sql_text('marts/focus_costs')})").fetchall()
     return {(provider, model): (name, publisher) for provider, model, name, publisher in rows}
@@ -227,3 +231,85 @@ def test_the_publisher_is_who_made_the_model_where_another_sells_it():
     # a family no rule names is published by its provider, as before
     assert focus[("databricks", next(m for p, m in focus if p == "databricks"))][1] == \
         "databricks"
+
+
+def test_focus_names_the_accounts_the_exports_name(radar, refresh):
+    """FOCUS asks for the billing account (BillingAccountId, -Name) and the names of the sub
+    account and resource. The dashboard's cost export names the OpenAI organisation, the
+    saved project and key lists name projects and keys, the spend log a gateway key's alias:
+    marts.accounts holds them, and marts.focus_costs (in the BI copy and its Parquet file
+    too) names each row by them. The organisation is OpenAI's usage's billing account only
+    where exactly one is named; a gateway row names no provider account."""
+    import csv
+    import io
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from tests.exports import LITELLM_HEADER, RESULT_A, litellm_row
+    from tests.fake_openai import project_key
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24", [
+        RESULT_A, dict(RESULT_A, project_id="proj_x", api_key_id="key_x")])])))
+    row = litellm_row("r1", "gpt-4o", 1_000, 100, "", "growth", "success", day="2026-11-24")
+    row[LITELLM_HEADER.index("metadata")] = json.dumps(
+        {"user_api_key_team_alias": "growth", "user_api_key_alias": "growth-service"})
+    log = io.StringIO()
+    csv.writer(log).writerows([LITELLM_HEADER, row])
+    (radar.landing / "spend.csv").write_text(log.getvalue())
+    refresh()
+    # no list names a project yet: a BI tool's own totals over the view (its DuckDB's
+    # defaults, none of our settings) still add up to the daily table's
+    totals = ('SELECT x_team, sum(x_input_tokens), sum("BilledCost") FROM marts.focus_costs '
+              'GROUP BY ALL ORDER BY ALL')
+    with duckdb.connect(str(radar.publish / "radar.duckdb"), read_only=True) as bi:
+        assert bi.execute(totals).fetchall() == radar.query(
+            "SELECT team, sum(input_tokens), sum(cost_usd) FROM marts.usage_cost_daily "
+            "WHERE priced GROUP BY ALL ORDER BY ALL") == [
+            ("alpha", 1_000_000, D("3.25")), ("growth", 1_000, D("0.0035")),
+            ("unassigned", 1_000_000, D("3.25"))]
+
+    (radar.landing / "projects.json").write_text(json.dumps({"object": "list", "data": [
+        {"object": "organization.project", "id": "proj_a", "name": "Checkout",
+         "created_at": 1_711_471_533, "archived_at": None, "status": "active"}],
+        "first_id": "proj_a", "last_id": "proj_a", "has_more": False}))
+    (radar.landing / "keys.json").write_text(json.dumps({"object": "list", "data": [
+        project_key("key_a", "checkout-prod", service_account={"name": "svc"})],
+        "first_id": "key_a", "last_id": "key_a", "has_more": False}))
+    header = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,"
+              "line_item,project_id,organization_id,organization_name")
+    day = f"{epoch('2026-11-24')},{epoch('2026-11-25')},,"
+
+    def bill(name: str, *rows: str) -> None:
+        (radar.landing / name).write_text("\n".join([header, *rows]) + "\n")
+
+    # the name is on the second row only: the organisation still goes by it
+    bill("acme.csv", f"{day},1.00,usd,,proj_a,org-acme,", f"{day},2.25,usd,,proj_x,org-acme,Acme")
+    refresh()
+    assert radar.query("SELECT account_type, account_id, account_name, key_owner, named_in "
+                       "FROM marts.accounts") == [
+        ("api_key", "hashed0123", "growth-service", None, "litellm"),
+        ("api_key", "key_a", "checkout-prod", "svc", "openai_api_keys_json"),
+        ("organization", "org-acme", "Acme", None, "openai_dashboard"),
+        ("project", "proj_a", "Checkout", None, "openai_projects_json")]
+    focus = ('SELECT x_source, "BillingAccountId", "BillingAccountName", "SubAccountId", '
+             '"SubAccountName", "ResourceId", "ResourceName", "BilledCost" '
+             'FROM marts.focus_costs ORDER BY x_source, "SubAccountId"')
+    want = [("litellm", None, None, None, None, "hashed0123", "growth-service", D("0.0035")),
+            ("openai_usage_api", "org-acme", "Acme", "proj_a", "Checkout", "key_a",
+             "checkout-prod", D("3.25")),
+            ("openai_usage_api", "org-acme", "Acme", "proj_x", None, "key_x", None, D("3.25"))]
+    assert radar.query(focus) == want
+    with duckdb.connect(str(radar.publish / "radar.duckdb"), read_only=True) as bi:
+        assert bi.execute(focus).fetchall() == want
+    names = pq.read_schema(radar.publish / "parquet" / "focus_costs.parquet").names
+    assert {"BillingAccountId", "BillingAccountName", "SubAccountName", "ResourceName"} <= set(
+        names)
+    assert (radar.publish / "parquet" / "accounts.parquet").exists()
+
+    # a second organisation's export in the same folder: whose usage is whose is not known
+    bill("beta.csv", f"{epoch('2026-11-23')},{epoch('2026-11-24')},,,4.00,usd,,,org-beta,Beta")
+    refresh()
+    assert radar.query("SELECT account_id FROM marts.accounts "
+                       "WHERE account_type = 'organization'") == [("org-acme",), ("org-beta",)]
+    assert radar.query('SELECT DISTINCT "BillingAccountId" FROM marts.focus_costs') == [(None,)]

@@ -604,10 +604,14 @@ class TestDashboardCsv:
                           f"{day}proj_2,org-a,Acme", header, f"{day}proj_3,,", header=header)
         sheet = dashboard_csv.parse_dashboard_csv(path)
         assert sheet.organizations == ("org-a", "org-b")
+        assert sheet.organization_names == ("Acme", "Beta")
         con, outcome = self.ingest(tmp_path, path)
         assert outcome.status == "loaded"
         assert con.execute("SELECT organization_ids FROM staging.ingested_files").fetchall() == [
             (["org-a", "org-b"],)]
+        assert con.execute("SELECT organization_id, organization_name, file_id FROM "
+                           "staging.openai_organizations ORDER BY 1").fetchall() == [
+            ("org-a", "Acme", 1), ("org-b", "Beta", 1)]
         (tmp_path / "plain").mkdir()
         plain = self.write(tmp_path / "plain", "1759622400,1759708800,,,proj_1,3,,,gpt-4o,"
                            "FALSE,default,100,10,0")

@@ -74,7 +74,7 @@ def test_published_copy_matches_the_working_file(fixture_refresh):
         "SELECT * FROM marts.deprecated_model_usage"))
     parquet = fixture_exports.publish / "parquet"
     assert sorted(p.name for p in parquet.iterdir()) == [
-        "cost_reconciliation.parquet", "deprecated_model_callers.parquet",
+        "accounts.parquet", "cost_reconciliation.parquet", "deprecated_model_callers.parquet",
         "deprecated_model_usage.parquet", "focus_costs.parquet",
         "migration_status_weekly.parquet", "replacement_options.parquet",
         "unpriced_usage.parquet", "usage_cost_daily.parquet"]

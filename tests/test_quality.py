@@ -333,9 +333,11 @@ def test_a_team_directory_that_is_not_there_fails_the_run_and_names_the_setting(
     assert not result.success
     errors = [str(e.step_failure_data.error) for e in result.all_events if e.is_step_failure]
     assert any("RADAR_TEAMS_FILE names" in m and "does not exist" in m for m in errors)
-    # nothing was attributed with a guess: no mart was built from an empty directory
+    # nothing was attributed with a guess: no mart of teams was built from an empty
+    # directory (marts.accounts, the names the exports give, needs none)
     assert not fixture_exports.warehouse.exists() or not fixture_exports.query(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts'")[0][0]
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'marts' "
+        "AND column_name = 'team'")[0][0]
 
 
 def test_a_team_directory_line_that_does_not_map_warns_and_the_others_map(
@@ -612,6 +614,32 @@ def test_callers_that_do_not_add_up_to_their_row_fail_the_check(fixture_exports,
     assert observed["rows_that_differ"] == [["alpha", "gpt-4o-mini-2024-07-18"]]
     observed = observed_after("DELETE FROM marts.deprecated_model_callers WHERE team = 'growth'")
     assert ["growth", "gpt-4.1-nano-2025-04-14"] in observed["rows_that_differ"]
+
+
+def test_an_account_named_twice_fails_the_check(fixture_exports, refresh):
+    """accounts_are_unique passes on a real run; a second row for a key (edited in behind
+    the pipeline's back, then the check run alone) would count its callers twice, and fails
+    it, as a row without an id or of an unknown kind does."""
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.quality.checks import ACCOUNTS
+
+    assert check_evaluations(refresh())["accounts_are_unique"] == (True, "ERROR")
+    key = dg.AssetCheckKey(ACCOUNTS, "accounts_are_unique")
+    only_check = dg.Definitions.merge(build_defs(), dg.Definitions(jobs=[dg.define_asset_job(
+        "only_check", selection=dg.AssetSelection.checks(key))])).resolve_job_def("only_check")
+    for edit in ("INSERT INTO marts.accounts VALUES ('api_key', 'key_a', 'a', NULL, 'litellm'), "
+                 "('api_key', 'key_a', 'b', NULL, 'openai_api_keys_json')",
+                 "INSERT INTO marts.accounts VALUES ('project', NULL, 'a', NULL, 'x')",
+                 "INSERT INTO marts.accounts VALUES ('team', 't', 'a', NULL, 'x')"):
+        con = duckdb.connect(str(fixture_exports.warehouse))
+        con.execute("DELETE FROM marts.accounts")
+        con.execute(edit)
+        con.close()
+        result = only_check.execute_in_process(instance=dg.DagsterInstance.ephemeral(),
+                                               raise_on_error=False)
+        assert check_evaluations(result)["accounts_are_unique"] == (False, "ERROR"), edit
 
 
 def test_a_check_frame_past_its_bound_is_a_sample_cut_at_it():

@@ -129,16 +129,26 @@ class DashboardSheet(NamedTuple):
     #: the OpenAI organisations the sheet's rows name (its ``organization_id`` values): one
     #: for an export, none where the sheet has no such column
     organizations: tuple[str, ...] = ()
+    #: the name each of them goes by (``organization_name``; the last row's that gives one),
+    #: in the order of ``organizations``: None where no row names it
+    organization_names: tuple[str | None, ...] = ()
 
 
-def organizations_of(df: pl.DataFrame) -> tuple[str, ...]:
+def organizations_of(df: pl.DataFrame) -> dict[str, str | None]:
     """The ``organization_id`` values of a sheet read as text, sorted, each once: what it
-    names as its organisation (a second export's header line left out)."""
+    names as its organisation (a second export's header line and empty cells left out),
+    each with the ``organization_name`` that the last row giving one has for it (None: no
+    row does, or the sheet has no such column)."""
     if "organization_id" not in df.columns:
-        return ()
-    values = df.get_column("organization_id").str.strip_chars().drop_nulls().unique()
-    return tuple(sorted(v for v in values.to_list()
-                        if v and v.lower() not in ORGANISATION_COLUMNS))
+        return {}
+    name = (pl.col("organization_name").str.strip_chars() if "organization_name" in df.columns
+            else pl.lit(None, pl.String))
+    rows = df.select(pl.col("organization_id").str.strip_chars().alias("org"), name.alias("name"))
+    named = (rows.filter((pl.col("org") != "")
+                         & ~pl.col("org").str.to_lowercase().is_in(ORGANISATION_COLUMNS))
+             .group_by("org").agg(pl.col("name").filter(pl.col("name") != "").last())
+             .sort("org"))
+    return dict(zip(named["org"].to_list(), named["name"].to_list(), strict=True))
 
 
 #: the reason of a sheet's last row when it has fewer fields than the header names and no
@@ -256,7 +266,8 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     header = df.columns
     present = set(header)
-    organizations = organizations_of(df)
+    named = organizations_of(df)
+    organizations, organization_names = tuple(named), tuple(named.values())
     measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
     df = _ragged(df, text, quotes=not literal)
     if cut_in_quote:
@@ -302,9 +313,9 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     )
     if "amount_value" in present:
         return DashboardSheet("costs", _costs(df, present, start, end, time_error, raw),
-                              len(df), encoding, organizations)
+                              len(df), encoding, organizations, organization_names)
     return DashboardSheet("usage", _usage(df, present, start, end, time_error, raw), len(df),
-                          encoding, organizations)
+                          encoding, organizations, organization_names)
 
 
 def _unparseable(col: str, present: set[str]) -> pl.Expr:

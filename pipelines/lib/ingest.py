@@ -526,8 +526,10 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     costs_df: pl.DataFrame | None = None
     #: a saved directory list (keys, projects or users): (its rows, their staging table)
     directory: tuple[pl.DataFrame, str] | None = None
-    #: the organisations a dashboard export names (the other formats name none)
+    #: the organisations a dashboard export names, and their names (the other formats name
+    #: none)
     organizations: tuple[str, ...] = ()
+    organization_names: tuple[str | None, ...] = ()
     try:
         fmt = detect_format(source)
         if fmt == OPENAI_JSON:
@@ -549,7 +551,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                                   else (None, sheet.rows))
             if sheet.encoding == SHEET_ENCODING:
                 read_as += (SHEET_ENCODING,)
-            organizations = sheet.organizations
+            organizations, organization_names = sheet.organizations, sheet.organization_names
         elif fmt == LITELLM_CSV:
             check_row_widths(source)
             columns = litellm_csv.csv_columns(source)
@@ -619,6 +621,10 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                         if counts.not_usage else "")
                      + ", see staging.rejected_rows" if counts.rejected else None)
             note = "; ".join(READ_NOTES[r] for r in read_as) or None
+            if organizations and status == "loaded":
+                con.executemany("INSERT INTO staging.openai_organizations VALUES (?, ?, ?)",
+                                [(org, name, file_id) for org, name
+                                 in zip(organizations, organization_names, strict=True)])
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id,
                       meta=meta, note=note, organizations=organizations)
     except FileChanged:

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
-from pipelines.ingest.assets import BILLED_COSTS, USAGE
+from pipelines.ingest.assets import BILLED_COSTS, INGESTED_FILES, USAGE
 from pipelines.lib.duck import build_table, run, sql_text, transaction
 from pipelines.lib.groupings import BILLED, settle_groupings
 from pipelines.lib.incremental import (
@@ -126,6 +126,19 @@ def _options_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str,
             "WHERE (team, endpoint, model) IN (SELECT (team, endpoint, model) "
             "FROM marts.replacement_options WHERE option_rank > 1)")),
     }
+
+
+def _accounts_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
+    """How many accounts of each kind have a name, and which OpenAI organisations the cost
+    exports name (FOCUS's billing account: known where exactly one is)."""
+    counts = dict(con.execute("SELECT account_type, count(*) FROM marts.accounts "
+                              "GROUP BY ALL").fetchall())
+    orgs = [r[0] for r in con.execute("SELECT account_id FROM marts.accounts WHERE "
+                                      "account_type = 'organization' ORDER BY 1").fetchall()]
+    return {**{f"{kind}s": int(counts.get(kind, 0))
+               for kind in ("organization", "project", "user", "api_key")},
+            "billing_account": orgs[0] if len(orgs) == 1 else "",
+            "organizations_named": ", ".join(orgs)}
 
 
 def _callers_meta(con: duckdb.DuckDBPyConnection, s: RadarSettings) -> dict[str, Any]:
@@ -278,10 +291,15 @@ usage_cost_daily = sql_table_asset(
 deprecated_model_usage = sql_table_asset(
     "marts", "deprecated_model_usage", "marts/deprecated_model_usage",
     deps=[["marts", "usage_cost_daily"]], group="marts", extra_metadata=_deprecated_meta)
+accounts = sql_table_asset(
+    "marts", "accounts", "marts/accounts",
+    # the saved key, project and user lists and the cost exports, staged by the ingest
+    deps=[INGESTED_FILES], group="marts", extra_metadata=_accounts_meta)
 deprecated_model_callers = sql_table_asset(
     "marts", "deprecated_model_callers", "marts/deprecated_model_callers",
     # after deprecated_model_usage, whose rows its check compares it with
-    deps=[["marts", "usage_cost_daily"], ["marts", "deprecated_model_usage"]], group="marts",
+    deps=[["marts", "usage_cost_daily"], ["marts", "deprecated_model_usage"],
+          ["marts", "accounts"]], group="marts",
     extra_metadata=_callers_meta)
 replacement_options = sql_table_asset(
     "marts", "replacement_options", "marts/replacement_options",
@@ -308,11 +326,12 @@ cost_reconciliation_by_key = sql_table_asset(
 # for a projection readers compute as they read it (its Parquet file costs ~0.3 s more)
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
-    deps=[["marts", "usage_cost_daily"]], group="marts", view=True)
+    deps=[["marts", "usage_cost_daily"], ["marts", "accounts"]], group="marts", view=True)
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced, billed_costs,
-    usage_cost_daily, deprecated_model_usage, deprecated_model_callers, replacement_options,
+    usage_cost_daily, accounts, deprecated_model_usage, deprecated_model_callers,
+    replacement_options,
     migration_status_weekly,
     unpriced_usage,
     cost_reconciliation, cost_reconciliation_by_key, focus_costs,

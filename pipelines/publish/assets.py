@@ -24,12 +24,12 @@ PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
 PUBLISHED_TABLES = (("intermediate", "usage_set_aside"), ("intermediate", "billed_set_aside"))
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "deprecated_model_callers",
          "replacement_options", "migration_status_weekly", "unpriced_usage",
-         "cost_reconciliation", "focus_costs")
+         "cost_reconciliation", "focus_costs", "accounts")
 MART_KEYS = [dg.AssetKey(["marts", m]) for m in MARTS]
 #: the order the Parquet files are written in: the largest first (``write_parquet_files``)
 PARQUET_ORDER = ("focus_costs", "usage_cost_daily", "deprecated_model_callers",
                  "deprecated_model_usage", "replacement_options", "migration_status_weekly",
-                 "unpriced_usage", "cost_reconciliation")
+                 "unpriced_usage", "cost_reconciliation", "accounts")
 
 
 def _fsync(path: Path) -> None:

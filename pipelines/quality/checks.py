@@ -69,6 +69,7 @@ LIFECYCLE = dg.AssetKey(["catalog", "model_lifecycle"])
 COST_DAILY = dg.AssetKey(["marts", "usage_cost_daily"])
 DEPRECATED = dg.AssetKey(["marts", "deprecated_model_usage"])
 CALLERS = dg.AssetKey(["marts", "deprecated_model_callers"])
+ACCOUNTS = dg.AssetKey(["marts", "accounts"])
 OPTIONS = dg.AssetKey(["marts", "replacement_options"])
 UNPRICED = dg.AssetKey(["marts", "unpriced_usage"])
 RECONCILIATION = dg.AssetKey(["marts", "cost_reconciliation"])
@@ -300,6 +301,26 @@ def catalog_lifecycle_is_valid(
             _at_least("shutdown_date", "announced_date"),
         ])
         return _finish(context, con, LIFECYCLE, ERROR, outcome)
+
+
+@dg.asset_check(asset=ACCOUNTS, blocking=True, pool=WAREHOUSE_POOL,
+                description="ERROR: one row per account type and id, each with an id and of a "
+                "known type: the callers mart joins its names on them (a second row for a key "
+                "would count its calls twice).")
+def accounts_are_unique(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    gx: GreatExpectationsResource,
+) -> dg.AssetCheckResult:
+    with warehouse.get_connection() as con:
+        rows = frame(con, "SELECT account_type, account_id, "
+                          "account_type || ':' || account_id AS account FROM marts.accounts")
+        outcome = gx.run_suite("accounts", rows, [
+            *_not_null("account_type", "account_id"),
+            ("ExpectColumnValuesToBeUnique", {"column": "account"}),
+            ("ExpectColumnValuesToBeInSet", {"column": "account_type", "value_set": [
+                "organization", "project", "user", "api_key"]}),
+        ])
+        return _finish(context, con, ACCOUNTS, ERROR, outcome)
 
 
 @dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
@@ -793,7 +814,7 @@ checks = [
     catalog_sources_agree, landing_folder_has_exports, one_organisation_per_landing_folder,
     usage_is_current, team_directory_reads_cleanly,
     staging_usage_is_valid, catalog_prices_are_valid, catalog_unit_prices_are_valid,
-    catalog_lifecycle_is_valid,
+    catalog_lifecycle_is_valid, accounts_are_unique,
     replacements_are_priced, catalog_is_recent, costs_reconcile_across_layers,
     deprecated_totals_match_daily, callers_add_up_to_deprecated_usage,
     replacement_options_start_with_the_recommended_one, unpriced_share_is_small,

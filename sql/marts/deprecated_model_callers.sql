@@ -4,43 +4,22 @@
 -- the calls, so a team knows which key, project or service to change; the sums of a team,
 -- endpoint and model's callers are its row there. key_alias: the name the key goes by;
 -- key_owner: the user or service account that owns an OpenAI key; project_name and
--- user_name: the names an OpenAI project and user go by.
-WITH gateway_key_names AS (
-    -- the name each gateway key went by most recently (LiteLLM's user_api_key_alias)
-    SELECT api_key_id, key_alias, NULL::VARCHAR AS key_owner
-    FROM staging.gateway_key_aliases
-    QUALIFY row_number() OVER (PARTITION BY api_key_id
-                               ORDER BY last_seen DESC, file_id DESC, key_alias) = 1
-),
-
-openai_key_names AS (
-    -- each OpenAI key as the newest saved project key list has it
-    SELECT api_key_id, key_alias, key_owner
-    FROM staging.openai_api_keys
-    QUALIFY row_number() OVER (PARTITION BY api_key_id ORDER BY file_id DESC) = 1
-),
-
-key_names AS (
-    -- OpenAI key ids (key_...) and gateway key hashes never collide; were one listed in
-    -- both, the gateway's alias is the name the calls were logged under
-    SELECT * FROM gateway_key_names
-    UNION ALL BY NAME
-    SELECT * FROM openai_key_names
-    WHERE api_key_id NOT IN (SELECT api_key_id FROM gateway_key_names)
+-- user_name: the names an OpenAI project and user go by (all from marts.accounts).
+WITH key_names AS (
+    -- the names, as marts.accounts has them (a gateway key by its alias, an OpenAI key as
+    -- the newest saved key list names it, with its owner)
+    SELECT account_id AS api_key_id, account_name AS key_alias, key_owner
+    FROM marts.accounts WHERE account_type = 'api_key'
 ),
 
 project_names AS (
-    -- each OpenAI project as the newest saved project list has it
-    SELECT project_id, project_name
-    FROM staging.openai_projects
-    QUALIFY row_number() OVER (PARTITION BY project_id ORDER BY file_id DESC) = 1
+    SELECT account_id AS project_id, account_name AS project_name
+    FROM marts.accounts WHERE account_type = 'project'
 ),
 
 user_names AS (
-    -- each OpenAI user as the newest saved user list has them
-    SELECT user_id, user_name
-    FROM staging.openai_users
-    QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY file_id DESC) = 1
+    SELECT account_id AS user_id, account_name AS user_name
+    FROM marts.accounts WHERE account_type = 'user'
 ),
 
 deprecated_daily AS (

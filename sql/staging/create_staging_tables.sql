@@ -142,6 +142,15 @@ CREATE TABLE IF NOT EXISTS staging.openai_projects (
     file_id      BIGINT NOT NULL
 );
 
+-- The names OpenAI organisations go by: the dashboard's cost exports name theirs on every row
+-- (organization_id, organization_name). One row per loaded file x organisation; the newest
+-- file's name wins (marts.accounts).
+CREATE TABLE IF NOT EXISTS staging.openai_organizations (
+    organization_id   VARCHAR NOT NULL,
+    organization_name VARCHAR,
+    file_id           BIGINT NOT NULL
+);
+
 -- The names OpenAI users go by: saved user lists (the Admin API's GET /organization/users,
 -- pulled by the sync): a user's name, else e-mail. One row per file x user; the newest wins.
 CREATE TABLE IF NOT EXISTS staging.openai_users (
