@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pipelines.demo.generate import generate
+from pipelines.demo.generate import COST_VIEW_DAYS, generate
 from tests.conftest import run_refresh
 from tests.exports import AS_OF
 from tests.test_quality import check_evaluations
@@ -37,3 +37,14 @@ def test_the_demo_bill_reconciles_with_the_computed_cost(radar, monkeypatch):
     # the usage that makes it more than text tokens is in the bill
     assert {p for p, _, _, _ in rows} == {"proj_sandbox", "proj_search", "proj_support",
                                           "proj_voice", "proj_design"}
+    # the bill's last week comes from the dashboard's cost view, which names the organisation:
+    # FOCUS's billing account of OpenAI's own usage (a spend log names none)
+    last_week = [r for r in radar.query("SELECT usage_date FROM marts.cost_reconciliation")
+                 if r[0] >= dt.date.fromisoformat(AS_OF) - dt.timedelta(days=COST_VIEW_DAYS)]
+    assert radar.query("SELECT status, rows_loaded, organization_ids FROM "
+                       "staging.ingested_files WHERE path LIKE '%cost_view_export.csv'") == [
+        ("loaded", len(last_week), ["org-demo"])]
+    assert radar.query('SELECT DISTINCT x_source, "BillingAccountId", "BillingAccountName" '
+                       "FROM marts.focus_costs ORDER BY ALL") == [
+        ("litellm", None, None), ("openai_dashboard", "org-demo", "Demo Co"),
+        ("openai_usage_api", "org-demo", "Demo Co")]

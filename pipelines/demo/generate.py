@@ -26,6 +26,8 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
 * ``costs/costs_api.json`` - the Costs API's daily billed amounts per project: the list
   price of each project's OpenAI-reported usage that day (``billed_usd``), as OpenAI bills it,
   so the reconciliation with the computed cost matches (to the bill's 6 decimal places).
+* ``costs/cost_view_export.csv`` - the bill's last week, downloaded from the dashboard's
+  cost view instead: it names the organisation (``org-demo``, FOCUS's billing account).
 
 Models are chosen from the shipped catalog by their lifecycle status **as of the as-of date**,
 so the demo always shows an active model, a deprecated one with its shutdown ahead and a
@@ -600,11 +602,21 @@ def billed_usd(day: dt.date, as_of: dt.date, m: DemoModels, prices: ListPrices,
     return {project: usd.quantize(Decimal("1e-6")) for project, usd in sorted(bill.items())}
 
 
+#: the last days of the bill, downloaded from the dashboard's cost view rather than pulled
+#: from the Costs API; the export names the organisation (FOCUS's billing account)
+COST_VIEW_DAYS = 7
+DEMO_ORGANIZATION = ("org-demo", "Demo Co")
+COST_VIEW_HEADER = ("start_time", "end_time", "start_time_iso", "end_time_iso", "amount_value",
+                    "amount_currency", "line_item", "project_id", "organization_id",
+                    "organization_name")
+
+
 def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
-    """The Costs API's daily amounts per project (``billed_usd``)."""
+    """The Costs API's daily amounts per project (``billed_usd``), but for the last
+    ``COST_VIEW_DAYS`` days (:func:`write_cost_view`)."""
     buckets = []
     prices, shutdown = ListPrices.shipped(), _image_shutdown(m)
-    for d in _days(as_of):
+    for d in _days(as_of)[:-COST_VIEW_DAYS]:
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
                             {"object": "organization.costs.result",
@@ -613,6 +625,22 @@ def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
                             for project, usd in billed_usd(d, as_of, m, prices, shutdown).items()]})
     path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
                                 "next_page": None}), encoding="utf-8")
+
+
+def write_cost_view(path: Path, as_of: dt.date, m: DemoModels) -> None:
+    """The bill's last ``COST_VIEW_DAYS`` days as the dashboard's cost view exports them: one
+    row per day and project, the amount printed with 16 decimals, the organisation named on
+    every row (formats.md 4)."""
+    prices, shutdown = ListPrices.shipped(), _image_shutdown(m)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COST_VIEW_HEADER)
+        for d in _days(as_of)[-COST_VIEW_DAYS:]:
+            end = d + dt.timedelta(days=1)
+            for project, usd in billed_usd(d, as_of, m, prices, shutdown).items():
+                w.writerow([_epoch(d), _epoch(end), f"{d}T00:00:00+00:00",
+                            f"{end}T00:00:00+00:00", f"{usd:.16f}", "usd", "", project,
+                            *DEMO_ORGANIZATION])
 
 
 NOTEBOOK_DAYS = 14
@@ -714,6 +742,7 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
     write_dashboard(landing / "dashboard" / "activity_export.csv", as_of, m)
     write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m, shutdown_days)
     write_costs(landing / "costs" / "costs_api.json", as_of, m)
+    write_cost_view(landing / "costs" / "cost_view_export.csv", as_of, m)
     write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
     write_project_list(landing / "usage_api" / "projects.json", as_of)
     write_user_list(landing / "usage_api" / "users.json", as_of)
