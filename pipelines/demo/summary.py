@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.lib.catalog import KNOWN_THROUGH_SQL
-from pipelines.lib.duck import file_format, table_exists
+from pipelines.lib.duck import file_format, prepare, table_exists
 from pipelines.lib.markdown import table
 from pipelines.reports.report import catalog_line, catalog_too_old, iso_week_label, money
 from pipelines.settings import RadarSettings
@@ -13,7 +13,7 @@ from pipelines.settings import RadarSettings
 
 def main() -> None:
     s = RadarSettings.from_env()
-    con = duckdb.connect(str(s.warehouse), read_only=True)
+    con = prepare(duckdb.connect(str(s.warehouse), read_only=True))
     rows = con.execute(
         "SELECT team, endpoint, model, lifecycle_status AS status, days_to_shutdown AS days_left, "
         "requests_28d, failed_requests_28d AS failed_28d, round(cost_usd_28d, 2) AS cost_28d, "
