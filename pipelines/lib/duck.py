@@ -14,7 +14,8 @@ import duckdb
 from pipelines.settings import SQL_DIR
 
 #: DuckDB optimizers our connections turn off. ``compressed_materialization`` in DuckDB 2.0.0
-#: (not 1.5.6) sums wrong after a LEFT JOIN whose filtered side has no matching row: with
+#: (not 1.5.6) sums wrong after a LEFT JOIN on one kind of a table's rows when the table holds
+#: none of that kind (a row of it that matches nothing is enough to sum right): with
 #: ``u(team, project_id, n)`` and an empty ``a(kind, id, name)``, ``SELECT team, sum(n) FROM u
 #: LEFT JOIN a ON a.kind = 'project' AND a.id = u.project_id GROUP BY ALL ORDER BY ALL`` gives
 #: -32 for 1,100,000 (the sum cut to its lowest byte) or fails to cast it to TINYINT
