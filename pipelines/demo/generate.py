@@ -611,33 +611,37 @@ COST_VIEW_HEADER = ("start_time", "end_time", "start_time_iso", "end_time_iso", 
                     "organization_name")
 
 
-def write_costs(path: Path, as_of: dt.date, m: DemoModels) -> None:
-    """The Costs API's daily amounts per project (``billed_usd``), but for the last
-    ``COST_VIEW_DAYS`` days (:func:`write_cost_view`)."""
-    buckets = []
+def bills(as_of: dt.date, m: DemoModels) -> list[tuple[dt.date, dict[str, Decimal]]]:
+    """Each day of the demo with its bill per project (``billed_usd``), at the shipped list
+    prices: what :func:`write_costs` and :func:`write_cost_view` split between them."""
     prices, shutdown = ListPrices.shipped(), _image_shutdown(m)
-    for d in _days(as_of)[:-COST_VIEW_DAYS]:
+    return [(d, billed_usd(d, as_of, m, prices, shutdown)) for d in _days(as_of)]
+
+
+def write_costs(path: Path, bill: list[tuple[dt.date, dict[str, Decimal]]]) -> None:
+    """The Costs API's daily amounts per project for the days of ``bill``."""
+    buckets = []
+    for d, by_project in bill:
         buckets.append({"object": "bucket", "start_time": _epoch(d),
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
                             {"object": "organization.costs.result",
                              "amount": {"value": float(usd), "currency": "usd"},
                              "line_item": None, "project_id": project, "api_key_id": None}
-                            for project, usd in billed_usd(d, as_of, m, prices, shutdown).items()]})
+                            for project, usd in by_project.items()]})
     path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
                                 "next_page": None}), encoding="utf-8")
 
 
-def write_cost_view(path: Path, as_of: dt.date, m: DemoModels) -> None:
-    """The bill's last ``COST_VIEW_DAYS`` days as the dashboard's cost view exports them: one
-    row per day and project, the amount printed with 16 decimals, the organisation named on
-    every row (formats.md 4)."""
-    prices, shutdown = ListPrices.shipped(), _image_shutdown(m)
+def write_cost_view(path: Path, bill: list[tuple[dt.date, dict[str, Decimal]]]) -> None:
+    """The days of ``bill`` as the dashboard's cost view exports them: one row per day and
+    project, the amount printed with 16 decimals, the organisation named on every row
+    (formats.md 4)."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(COST_VIEW_HEADER)
-        for d in _days(as_of)[-COST_VIEW_DAYS:]:
+        for d, by_project in bill:
             end = d + dt.timedelta(days=1)
-            for project, usd in billed_usd(d, as_of, m, prices, shutdown).items():
+            for project, usd in by_project.items():
                 w.writerow([_epoch(d), _epoch(end), f"{d}T00:00:00+00:00",
                             f"{end}T00:00:00+00:00", f"{usd:.16f}", "usd", "", project,
                             *DEMO_ORGANIZATION])
@@ -741,8 +745,10 @@ def generate(landing: Path, as_of: dt.date) -> DemoModels:
     write_transcriptions(landing / "usage_api" / "audio_transcriptions.json", as_of, m)
     write_dashboard(landing / "dashboard" / "activity_export.csv", as_of, m)
     write_litellm(landing / "gateway" / "litellm_spend_logs.csv", as_of, m, shutdown_days)
-    write_costs(landing / "costs" / "costs_api.json", as_of, m)
-    write_cost_view(landing / "costs" / "cost_view_export.csv", as_of, m)
+    # the bill: Costs API pages, but for its last days, saved from the dashboard's cost view
+    bill = bills(as_of, m)
+    write_costs(landing / "costs" / "costs_api.json", bill[:-COST_VIEW_DAYS])
+    write_cost_view(landing / "costs" / "cost_view_export.csv", bill[-COST_VIEW_DAYS:])
     write_key_lists(landing / "usage_api" / "api_keys.jsonl", as_of)
     write_project_list(landing / "usage_api" / "projects.json", as_of)
     write_user_list(landing / "usage_api" / "users.json", as_of)
