@@ -41,9 +41,10 @@ def test_the_demo_bill_reconciles_with_the_computed_cost(radar, monkeypatch):
     # FOCUS's billing account of OpenAI's own usage (a spend log names none)
     last_week = [r for r in radar.query("SELECT usage_date FROM marts.cost_reconciliation")
                  if r[0] >= dt.date.fromisoformat(AS_OF) - dt.timedelta(days=COST_VIEW_DAYS)]
-    assert radar.query("SELECT status, rows_loaded, organization_ids FROM "
-                       "staging.ingested_files WHERE path LIKE '%cost_view_export.csv'") == [
-        ("loaded", len(last_week), ["org-demo"])]
+    assert radar.query("SELECT f.status, f.rows_loaded, o.organization_id, o.organization_name "
+                       "FROM staging.ingested_files AS f JOIN staging.openai_organizations "
+                       "AS o USING (file_id) WHERE f.path LIKE '%cost_view_export.csv'") == [
+        ("loaded", len(last_week), "org-demo", "Demo Co")]
     assert radar.query('SELECT DISTINCT x_source, "BillingAccountId", "BillingAccountName" '
                        "FROM marts.focus_costs ORDER BY ALL") == [
         ("litellm", None, None), ("openai_dashboard", "org-demo", "Demo Co"),

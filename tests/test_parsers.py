@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipelines.lib import dashboard_csv, litellm_csv, openai_pages
-from pipelines.lib.duck import prepare
+from pipelines.lib.duck import column_names, prepare
 from pipelines.lib.formats import (
     DASHBOARD_CSV,
     LITELLM_CSV,
@@ -22,7 +22,7 @@ from pipelines.lib.formats import (
     UnrecognisedFile,
     detect_format,
 )
-from pipelines.lib.ingest import ingest_landing
+from pipelines.lib.ingest import ORGANISATIONS_SQL, ingest_landing
 from pipelines.lib.schema import SURPLUS_REASON
 from tests.exports import RESULT_A, RESULT_C, bucket, epoch, page
 
@@ -593,29 +593,61 @@ class TestDashboardCsv:
         assert kind == "costs"
         assert df["amount_usd"].to_list() == ["0.8958740000000000"]
 
-    def test_a_sheet_names_its_organisations_and_the_manifest_keeps_them(self, tmp_path):
+    def test_a_sheet_names_its_organisations_and_staging_keeps_them(self, tmp_path):
         """The cost view names the organisation on every row: the sheet says which (each
-        once, a second export's header line and empty cells left out), and so does the
-        file's manifest row; a sheet without the column names none."""
+        once, a second export's header line and empty cells left out) with its name, and
+        staging keeps them with the file; a sheet without the column names none."""
         header = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,"
                   "amount_currency,line_item,project_id,organization_id,organization_name")
         day = "1759622400,1759708800,,,0.5,usd,,"
         path = self.write(tmp_path, f"{day},org-b,Beta", f"{day}proj_1, org-a ,Acme",
                           f"{day}proj_2,org-a,Acme", header, f"{day}proj_3,,", header=header)
         sheet = dashboard_csv.parse_dashboard_csv(path)
-        assert sheet.organizations == ("org-a", "org-b")
-        assert sheet.organization_names == ("Acme", "Beta")
+        assert sheet.organizations == {"org-a": "Acme", "org-b": "Beta"}
         con, outcome = self.ingest(tmp_path, path)
         assert outcome.status == "loaded"
-        assert con.execute("SELECT organization_ids FROM staging.ingested_files").fetchall() == [
-            (["org-a", "org-b"],)]
+        (key,) = con.execute("SELECT path FROM staging.ingested_files").fetchone()
+        assert con.execute(ORGANISATIONS_SQL).fetchall() == [("org-a", 1, key), ("org-b", 1, key)]
         assert con.execute("SELECT organization_id, organization_name, file_id FROM "
                            "staging.openai_organizations ORDER BY 1").fetchall() == [
             ("org-a", "Acme", 1), ("org-b", "Beta", 1)]
         (tmp_path / "plain").mkdir()
         plain = self.write(tmp_path / "plain", "1759622400,1759708800,,,proj_1,3,,,gpt-4o,"
                            "FALSE,default,100,10,0")
-        assert dashboard_csv.parse_dashboard_csv(plain).organizations == ()
+        assert dashboard_csv.parse_dashboard_csv(plain).organizations == {}
+
+    def test_a_manifest_that_kept_the_organisations_hands_them_to_staging(self, tmp_path):
+        """For a while on 2026-12-07 the manifest kept the organisations a file names in a
+        list column, and the files loaded before their names were kept have them only there:
+        the next ingest moves those to staging (name not known), adds nothing for a file
+        staging has already, takes none of a rejected file, and drops the column."""
+        header = ("start_time,end_time,start_time_iso,end_time_iso,amount_value,"
+                  "amount_currency,line_item,project_id,organization_id,organization_name")
+        path = self.write(tmp_path, "1759622400,1759708800,,,0.5,usd,,proj_1,org-a,Acme",
+                          header=header)
+        con, outcome = self.ingest(tmp_path, path)
+        assert outcome.status == "loaded"
+        # the working file as that version left it
+        con.execute("ALTER TABLE staging.ingested_files ADD COLUMN organization_ids VARCHAR[]")
+        con.execute("UPDATE staging.ingested_files SET organization_ids = ['org-a']")
+        con.execute("""
+            INSERT INTO staging.ingested_files (file_id, path, sha256, format, status,
+                rows_read, rows_loaded, rows_rejected, rows_duplicate, ingested_at,
+                organization_ids)
+            VALUES (2, 'older.csv', 'x', 'openai_dashboard_csv', 'loaded', 1, 1, 0, 0,
+                    TIMESTAMP '2026-12-07 06:00', ['org-b', 'org-b']),
+                   (3, 'broken.csv', 'y', NULL, 'rejected', 1, 0, 1, 0,
+                    TIMESTAMP '2026-12-07 06:00', ['org-c'])""")
+        assert ingest_landing(con, tmp_path / "landing") == []  # nothing new to read
+        assert "organization_ids" not in column_names(con, "staging.ingested_files")
+        assert con.execute("SELECT organization_id, organization_name, file_id FROM "
+                           "staging.openai_organizations ORDER BY 1").fetchall() == [
+            ("org-a", "Acme", 1), ("org-b", None, 2)]
+        assert [org for org, *_ in con.execute(ORGANISATIONS_SQL).fetchall()] == [
+            "org-a", "org-b"]
+        # and a working file without the column is left as it is
+        ingest_landing(con, tmp_path / "landing")
+        assert con.execute("SELECT count(*) FROM staging.openai_organizations").fetchone() == (2,)
 
 
 class TestLiteLLM:

@@ -126,12 +126,10 @@ class DashboardSheet(NamedTuple):
     rows: pl.DataFrame  # each with its `reason` (NULL: good)
     rows_read: int
     encoding: str  # utf-8, or SHEET_ENCODING for a sheet that is not UTF-8
-    #: the OpenAI organisations the sheet's rows name (its ``organization_id`` values): one
-    #: for an export, none where the sheet has no such column
-    organizations: tuple[str, ...] = ()
-    #: the name each of them goes by (``organization_name``; the last row's that gives one),
-    #: in the order of ``organizations``: None where no row names it
-    organization_names: tuple[str | None, ...] = ()
+    #: the OpenAI organisations the sheet's rows name (its ``organization_id`` values, sorted):
+    #: one for an export, none where the sheet has no such column; each with the name it goes
+    #: by (``organization_name``; the last row's that gives one), None where no row names it
+    organizations: dict[str, str | None]
 
 
 def organizations_of(df: pl.DataFrame) -> dict[str, str | None]:
@@ -266,8 +264,7 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     header = df.columns
     present = set(header)
-    named = organizations_of(df)
-    organizations, organization_names = tuple(named), tuple(named.values())
+    organizations = organizations_of(df)
     measure_cols = [c for c in header if c not in (*TIME_COLUMNS, *ORGANISATION_COLUMNS)]
     df = _ragged(df, text, quotes=not literal)
     if cut_in_quote:
@@ -313,9 +310,9 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
     )
     if "amount_value" in present:
         return DashboardSheet("costs", _costs(df, present, start, end, time_error, raw),
-                              len(df), encoding, organizations, organization_names)
+                              len(df), encoding, organizations)
     return DashboardSheet("usage", _usage(df, present, start, end, time_error, raw), len(df),
-                          encoding, organizations, organization_names)
+                          encoding, organizations)
 
 
 def _unparseable(col: str, present: set[str]) -> pl.Expr:

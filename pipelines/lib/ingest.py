@@ -37,7 +37,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib import dashboard_csv, litellm_csv, openai_directory, openai_pages
-from pipelines.lib.duck import memory_limit_bytes, run_script, transaction
+from pipelines.lib.duck import column_names, memory_limit_bytes, run_script, transaction
 from pipelines.lib.duck import run as _x
 from pipelines.lib.formats import (
     DASHBOARD_CSV,
@@ -102,18 +102,17 @@ COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "
                 "usage_date", "project_id", "api_key_id", "line_item", "amount_usd", "currency")
 
 
-#: the OpenAI organisations the loaded exports name (the dashboard's: ``organization_ids``),
-#: each with how many files name it and the first of them by path. More than one in a landing
-#: folder and their usage may be counted once where it is two (the bucket key has no
-#: organisation): the check ``one_organisation_per_landing_folder`` and the weekly report
-#: say so.
+#: the OpenAI organisations the loaded exports name (the dashboard's, in
+#: ``staging.openai_organizations``), each with how many files name it and the first of them
+#: by path. More than one in a landing folder and their usage may be counted once where it
+#: is two (the bucket key has no organisation): the check
+#: ``one_organisation_per_landing_folder`` and the weekly report say so.
 ORGANISATIONS_SQL = """
-    WITH named AS (
-        SELECT unnest(organization_ids) AS organization_id, path
-        FROM staging.ingested_files
-        WHERE status = 'loaded' AND organization_ids IS NOT NULL)
-    SELECT organization_id, count(*) AS files, min(path) AS first_file
-    FROM named GROUP BY organization_id ORDER BY organization_id"""
+    SELECT o.organization_id, count(*) AS files, min(f.path) AS first_file
+    FROM staging.openai_organizations AS o
+    JOIN staging.ingested_files AS f USING (file_id)
+    WHERE f.status = 'loaded'
+    GROUP BY o.organization_id ORDER BY o.organization_id"""
 
 
 @dataclass(frozen=True)
@@ -177,6 +176,24 @@ def discover(landing_dir: Path) -> list[Path]:
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     run_script(con, "staging/create_staging_tables")
+    _move_manifest_organisations(con)
+
+
+def _move_manifest_organisations(con: duckdb.DuckDBPyConnection) -> None:
+    """For a while on 2026-12-07 the manifest kept the organisations a dashboard export names
+    in a list column, ``organization_ids``, and the files loaded before their names were kept
+    (``staging.openai_organizations``) have them only there: move them there (name not
+    known: NULL), then drop the column. A working file without the column is left as is."""
+    if "organization_ids" not in column_names(con, "staging.ingested_files"):
+        return
+    with transaction(con):
+        _x(con, """
+            INSERT INTO staging.openai_organizations
+            SELECT DISTINCT unnest(organization_ids), NULL, file_id
+            FROM staging.ingested_files
+            WHERE status = 'loaded' AND organization_ids IS NOT NULL
+              AND file_id NOT IN (SELECT file_id FROM staging.openai_organizations)""")
+        _x(con, "ALTER TABLE staging.ingested_files DROP COLUMN organization_ids")
 
 
 #: Raised when a reader learns to read files it rejected whole: the first ingest of the new
@@ -368,7 +385,7 @@ def _file_meta(path: Path) -> tuple[int, dt.datetime]:
 
 def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now, run_id,
               dup_of=None, meta: tuple[int, dt.datetime] | None = None,
-              note: str | None = None, organizations: tuple[str, ...] = ()):
+              note: str | None = None):
     """The file's manifest row, written last in the transaction that loads, rejects or
     records it: if the file's size or modification time is no longer ``meta`` (what the
     listing saw), it was being written while it was read, and :class:`FileChanged` rolls the
@@ -384,13 +401,13 @@ def _manifest(con, file_id, key, sha, fmt, status, c: _Counts, error, path, now,
     _x(con, 
         "INSERT INTO staging.ingested_files (file_id, path, sha256, format, status, rows_read, "
         "rows_loaded, rows_rejected, rows_duplicate, error, size_bytes, modified_at, "
-        "ingested_at, duplicate_of, run_id, note, organization_ids) VALUES "
+        "ingested_at, duplicate_of, run_id, note) VALUES "
         "($file_id, $path, $sha, $fmt, $status, $read, $loaded, $rejected, $dup, $error, $size, "
-        "$mtime, $now, $dup_of, $run_id, $note, $orgs)",
+        "$mtime, $now, $dup_of, $run_id, $note)",
         {"file_id": file_id, "path": key, "sha": sha, "fmt": fmt, "status": status,
          "read": c.read, "loaded": c.loaded, "rejected": c.rejected, "dup": c.duplicate,
          "error": error, "size": size, "mtime": mtime, "now": now, "dup_of": dup_of,
-         "run_id": run_id, "note": note, "orgs": list(organizations) or None},
+         "run_id": run_id, "note": note},
     )
 
 
@@ -526,10 +543,9 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
     costs_df: pl.DataFrame | None = None
     #: a saved directory list (keys, projects or users): (its rows, their staging table)
     directory: tuple[pl.DataFrame, str] | None = None
-    #: the organisations a dashboard export names, and their names (the other formats name
-    #: none)
-    organizations: tuple[str, ...] = ()
-    organization_names: tuple[str | None, ...] = ()
+    #: the organisations a dashboard export names, each with its name (the other formats
+    #: name none)
+    organizations: dict[str, str | None] = {}
     try:
         fmt = detect_format(source)
         if fmt == OPENAI_JSON:
@@ -551,7 +567,7 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                                   else (None, sheet.rows))
             if sheet.encoding == SHEET_ENCODING:
                 read_as += (SHEET_ENCODING,)
-            organizations, organization_names = sheet.organizations, sheet.organization_names
+            organizations = sheet.organizations
         elif fmt == LITELLM_CSV:
             check_row_widths(source)
             columns = litellm_csv.csv_columns(source)
@@ -623,10 +639,9 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
             note = "; ".join(READ_NOTES[r] for r in read_as) or None
             if organizations and status == "loaded":
                 con.executemany("INSERT INTO staging.openai_organizations VALUES (?, ?, ?)",
-                                [(org, name, file_id) for org, name
-                                 in zip(organizations, organization_names, strict=True)])
+                                [(org, name, file_id) for org, name in organizations.items()])
             _manifest(con, file_id, key, sha, fmt, status, counts, error, path, now, run_id,
-                      meta=meta, note=note, organizations=organizations)
+                      meta=meta, note=note)
     except FileChanged:
         raise
     except Exception as exc:  # noqa: BLE001 - e.g. a value DuckDB cannot cast

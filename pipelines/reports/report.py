@@ -291,9 +291,9 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         else "SELECT max(announced_date) FROM catalog.model_lifecycle").fetchall()[0][0]
     health.update(_names_health(con) if has_callers else {})
     # the OpenAI organisations the loaded exports name (a working file from before the
-    # column: none)
+    # table: none)
     health["organisations"] = [row[0] for row in con.execute(ORGANISATIONS_SQL).fetchall()] \
-        if "organization_ids" in column_names(con, "staging.ingested_files") else []
+        if table_exists(con, "staging.openai_organizations") else []
     # a warehouse priced before the contracted cost was kept apart: its list_cost_usd was
     # the overrides' price, and the report says no list price it does not have
     contracted = ("contracted_cost_usd" if "contracted_cost_usd" in column_names(

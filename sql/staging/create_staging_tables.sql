@@ -18,15 +18,13 @@ CREATE TABLE IF NOT EXISTS staging.ingested_files (
     ingested_at    TIMESTAMP NOT NULL,
     duplicate_of   VARCHAR,              -- for status duplicate: the path first loaded
     run_id         VARCHAR,              -- the Dagster run that looked at the file
-    note           VARCHAR,              -- how the text was read when not plain UTF-8; a file
+    note           VARCHAR               -- how the text was read when not plain UTF-8; a file
                                           -- read again after an upgrade of the readers
-    organization_ids VARCHAR[]            -- the OpenAI organisations a dashboard export names
-                                          -- (NULL: the file names none)
 );
 -- added 2026-12-05: working files from before take the column on
 ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS note VARCHAR;
--- added 2026-12-07, the same way (files loaded before name no organisation)
-ALTER TABLE staging.ingested_files ADD COLUMN IF NOT EXISTS organization_ids VARCHAR[];
+-- (a working file written for a while on 2026-12-07 has a column organization_ids here too:
+-- ingest.ensure_tables moves it to staging.openai_organizations)
 
 -- Usage at the source's own grain, one row per dedupe_key: an OpenAI bucket x group (the
 -- newest file's version of that bucket), or a gateway file's requests of one day and one set
