@@ -155,6 +155,9 @@ class RadarSettings:
     sync_names: bool = True
     #: the DuckDB storage format of the BI copy (``PUBLISH_STORAGE_VERSION``)
     publish_storage_version: str = PUBLISH_STORAGE_VERSION
+    #: ``RADAR_BILLING_ACCOUNTS``: the account each provider bills (FOCUS's BillingAccountId
+    #: where the exports name none); None: not set
+    billing_accounts: Path | None = None
 
     @property
     def window_start(self) -> dt.date:
@@ -176,6 +179,7 @@ class RadarSettings:
         day = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
         overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
         lifecycle_overrides = os.environ.get("RADAR_LIFECYCLE_OVERRIDES", "").strip()
+        billing_accounts = os.environ.get("RADAR_BILLING_ACCOUNTS", "").strip()
         sync_start_raw = os.environ.get("RADAR_SYNC_START", "").strip()
         sync_start = (
             _iso_date("RADAR_SYNC_START", sync_start_raw)
@@ -206,4 +210,6 @@ class RadarSettings:
             sync_names=_flag("RADAR_SYNC_NAMES", True),
             publish_storage_version=_storage_version("RADAR_PUBLISH_STORAGE_VERSION",
                                                      PUBLISH_STORAGE_VERSION),
+            billing_accounts=(_path("RADAR_BILLING_ACCOUNTS", Path())
+                              if billing_accounts else None),
         )

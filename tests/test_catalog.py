@@ -472,6 +472,34 @@ def test_a_lifecycle_override_file_without_the_header_says_which(tmp_path):
         cat.read_lifecycle_overrides(path)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("provider,billing_account_id\nOpenAI,\n", "line 2: provider and billing_account_id "
+                                                "are required"),
+    ("provider,billing_account_id\n,org-a\n", "line 2: provider and billing_account_id "
+                                               "are required"),
+    ("# ours\nprovider,billing_account_id\nOpenAI,org-a\nAnthropic,ws-1\nopenai,org-b\n",
+     "line 5: openai already has an account, on line 3"),
+    ("provider,account\nOpenAI,org-a\n", r"missing columns \['billing_account_id'\]"),
+    ('provider,billing_account_id\nOpenAI,"org-a\n', "line 2 has a quoted value that does "
+                                                      "not close on it"),
+])
+def test_a_billing_accounts_mistake_stops_the_read_naming_the_line(tmp_path, text, message):
+    """An account set wrongly would put a provider's whole bill on it: no line is guessed."""
+    path = tmp_path / "billing_accounts.csv"
+    path.write_text(text)
+    with pytest.raises(cat.CatalogError, match=message):
+        cat.read_billing_accounts(path)
+
+
+def test_billing_accounts_read_with_their_names_and_lines(tmp_path):
+    path = tmp_path / "billing_accounts.csv"
+    path.write_text("provider,billing_account_id,billing_account_name\n"
+                    " OpenAI , org-a ,Acme\n\nAnthropic,ws-1\n")
+    assert cat.read_billing_accounts(path) == [
+        cat.BillingAccount("OpenAI", "org-a", "Acme", "billing_accounts.csv line 2"),
+        cat.BillingAccount("Anthropic", "ws-1", None, "billing_accounts.csv line 4")]
+
+
 def test_team_directory_problems_are_reported_not_guessed(tmp_path):
     path = tmp_path / "teams.csv"
     path.write_text("key_type,key_value,team\nproject_id,p1,a\nproject_id,p1,b\n"
@@ -745,8 +773,8 @@ def test_a_row_without_an_announcement_counts_as_announced_a_year_ahead(
 
 
 def test_the_example_override_files_read_and_apply_to_the_shipped_catalog():
-    """The README points users at these two files to start their own from: they read as a
-    run reads them, and apply to the shipped catalog."""
+    """The README points users at these files to start their own from: they read as a run
+    reads them, and the overrides apply to the shipped catalog."""
     sample = CATALOG_DATA_DIR.parent / "sample"
     overrides = cat.read_price_overrides(sample / "catalog_overrides.example.csv")
     assert [(p.model, p.output_usd_per_1m) for p in overrides.prices] == [
@@ -767,6 +795,9 @@ def test_the_example_override_files_read_and_apply_to_the_shipped_catalog():
         ("gpt-5.6-sol", dt.date(2027, 2, 15), "gpt-6-luna"),
         ("gpt-4o-2024-08-06", dt.date(2027, 3, 31), "gpt-6-luna")]
     assert lifecycle[1].replacement_note == "postponed to 2027-03-31, per the provider's notice"
+    accounts = cat.read_billing_accounts(sample / "billing_accounts.example.csv")
+    assert [(a.provider, a.billing_account_name) for a in accounts] == [
+        ("OpenAI", "Example Co"), ("Anthropic", "Example Co (Claude)")]
 
 
 def test_the_shipped_catalog_is_parsed_once_per_content(tmp_path):

@@ -201,6 +201,9 @@ def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:
     # no account named: the names are NULL
     con.execute("CREATE TABLE marts.accounts (account_type VARCHAR, account_id VARCHAR, "
                 "account_name VARCHAR, key_owner VARCHAR, named_in VARCHAR)")
+    con.execute("CREATE SCHEMA catalog")
+    con.execute("CREATE TABLE catalog.billing_accounts (provider VARCHAR, "
+                "billing_account_id VARCHAR, billing_account_name VARCHAR, source VARCHAR)")
     rows = con.execute(f"SELECT x_provider, x_model, \"ProviderName\", \"PublisherName\" "
                        f"FROM ({sql_text('marts/focus_costs')})").fetchall()
     return {(provider, model): (name, publisher) for provider, model, name, publisher in rows}
@@ -313,3 +316,61 @@ def test_focus_names_the_accounts_the_exports_name(radar, refresh):
     assert radar.query("SELECT account_id FROM marts.accounts "
                        "WHERE account_type = 'organization'") == [("org-acme",), ("org-beta",)]
     assert radar.query('SELECT DISTINCT "BillingAccountId" FROM marts.focus_costs') == [(None,)]
+
+
+def test_the_billing_accounts_setting_names_what_the_exports_do_not(radar, refresh,
+                                                                   monkeypatch):
+    """FOCUS wants every row's billing account; a spend log names no provider account, nor
+    do OpenAI's API pages. RADAR_BILLING_ACCOUNTS names the account each provider bills
+    (provider as FOCUS's ProviderName, in any case): those rows take it, and the
+    organisation a cost export names still wins for OpenAI's own usage."""
+    import csv
+    import io
+
+    import duckdb
+
+    from tests.exports import LITELLM_HEADER, RESULT_A, litellm_row
+
+    (radar.landing / "usage.json").write_text(json.dumps(page([bucket("2026-11-24",
+                                                                      [RESULT_A])])))
+    log = io.StringIO()
+    csv.writer(log).writerows([
+        LITELLM_HEADER,
+        litellm_row("r1", "gpt-4o", 1_000, 100, "", "growth", "success", day="2026-11-24"),
+        litellm_row("r2", "claude-sonnet-4-5-20250929", 2_000, 100, "", "growth", "success",
+                    day="2026-11-24"),
+        litellm_row("r3", "mistral/mistral-large-latest", 1_000, 10, "", "growth", "success",
+                    day="2026-11-24")])
+    (radar.landing / "spend.csv").write_text(log.getvalue())
+    accounts = radar.root / "billing_accounts.csv"
+    accounts.write_text("provider,billing_account_id,billing_account_name\n"
+                        "openai,org-main,Main org\n"
+                        " Anthropic ,anthropic-ws-1,\n")
+    monkeypatch.setenv("RADAR_BILLING_ACCOUNTS", str(accounts))
+    refresh()
+    focus = ('SELECT x_source, x_model, "ProviderName", "BillingAccountId", '
+             '"BillingAccountName" FROM marts.focus_costs ORDER BY ALL')
+    want = [
+        ("litellm", "claude-sonnet-4-5-20250929", "Anthropic", "anthropic-ws-1", None),
+        ("litellm", "gpt-4o", "OpenAI", "org-main", "Main org"),
+        # a provider the file does not name: no account
+        ("litellm", "mistral/mistral-large-latest", "mistral", None, None),
+        ("openai_usage_api", "gpt-4o-2024-08-06", "OpenAI", "org-main", "Main org")]
+    assert radar.query(focus) == want
+    # and so in the BI copy, which holds the setting's rows too
+    with duckdb.connect(str(radar.publish / "radar.duckdb"), read_only=True) as bi:
+        assert bi.execute(focus).fetchall() == want
+        assert bi.execute("SELECT provider, billing_account_id, billing_account_name, source "
+                          "FROM catalog.billing_accounts").fetchall() == [
+            ("Anthropic", "anthropic-ws-1", None, "billing_accounts.csv line 3"),
+            ("openai", "org-main", "Main org", "billing_accounts.csv line 2")]
+
+    # a cost export names the organisation: OpenAI's own usage is billed to it, whatever
+    # the setting says; the gateway's calls to OpenAI keep the setting's account
+    (radar.landing / "bill.csv").write_text(
+        "start_time,end_time,start_time_iso,end_time_iso,amount_value,amount_currency,"
+        "line_item,project_id,organization_id,organization_name\n"
+        f"{epoch('2026-11-24')},{epoch('2026-11-25')},,,3.25,usd,,,org-acme,Acme\n")
+    refresh()
+    assert radar.query(focus) == [*want[:3], ("openai_usage_api", "gpt-4o-2024-08-06",
+                                              "OpenAI", "org-acme", "Acme")]

@@ -260,6 +260,30 @@ def team_directory(
 
 
 @dg.asset(
+    key=["catalog", "billing_accounts"], group_name=GROUP, owners=OWNERS,
+    kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
+)
+def billing_accounts(radar: RadarConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The account each provider bills this company's usage to, one row per provider, from
+    `RADAR_BILLING_ACCOUNTS` (empty when it is not set): FOCUS's `BillingAccountId` and
+    `-Name` in `marts.focus_costs` where the exports name no account (a gateway's spend log;
+    OpenAI's API pages without a dashboard cost export naming the organisation)."""
+    path = radar.settings().billing_accounts
+    rows_in = ([] if path is None else
+               cat.read_billing_accounts(cat.configured_file("RADAR_BILLING_ACCOUNTS", path)))
+    columns = [f.name for f in dataclasses.fields(cat.BillingAccount)]
+    rows = _load(warehouse, _text_frame(rows_in, columns), "billing_accounts")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "billing_accounts_file": str(path or ""),
+        "accounts": dg.MetadataValue.md(table(
+            ["provider", "billing_account_id", "billing_account_name", "source"],
+            [(a.provider, a.billing_account_id, a.billing_account_name or "", a.source)
+             for a in rows_in]) if rows_in else "none (RADAR_BILLING_ACCOUNTS not set)"),
+    })
+
+
+@dg.asset(
     key=["catalog", "conflicts"], group_name=GROUP, owners=OWNERS,
     kinds={"duckdb", "csv"}, pool=WAREHOUSE_POOL,
 )
@@ -282,4 +306,4 @@ def conflicts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     })
 
 
-assets = [sources, model_prices, model_lifecycle, team_directory, conflicts]
+assets = [sources, model_prices, model_lifecycle, team_directory, billing_accounts, conflicts]

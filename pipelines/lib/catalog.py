@@ -35,6 +35,9 @@ OVERRIDE_HEADER = ["model", "valid_from", "valid_to", "input_usd_per_1m",
                    "cached_input_usd_per_1m", "output_usd_per_1m"]
 LIFECYCLE_OVERRIDE_HEADER = ["model", "announced_date", "shutdown_date", "replacement_model"]
 TEAM_HEADER = ["key_type", "key_value", "team"]
+#: ``RADAR_BILLING_ACCOUNTS``: the account each provider bills (an optional third column,
+#: ``billing_account_name``)
+BILLING_ACCOUNT_HEADER = ["provider", "billing_account_id"]
 #: what ``lifecycle_override_effects`` says of an override the shipped catalog has caught up with
 SAME_AS_CATALOG = "same as the catalog"
 
@@ -823,3 +826,38 @@ def read_team_directory(path: Path) -> tuple[list[TeamKey], list[str]]:
             continue
         keys[(kt, kv)] = TeamKey(kt, kv, team, (r.get("owner") or "").strip() or None)
     return list(keys.values()), [text for _, text in sorted(problems, key=lambda p: p[0])]
+
+
+@dataclass(frozen=True)
+class BillingAccount:
+    """The account a provider bills this company's usage to, as ``RADAR_BILLING_ACCOUNTS``
+    names it: FOCUS's ``BillingAccountId`` and ``-Name`` of the usage whose exports name none
+    (a gateway's spend log; OpenAI's API pages without a cost export naming the
+    organisation)."""
+    provider: str  # FOCUS ProviderName as marts.focus_costs gives it (OpenAI, Anthropic, ...)
+    billing_account_id: str
+    billing_account_name: str | None
+    source: str
+
+
+def read_billing_accounts(path: Path) -> list[BillingAccount]:
+    """Rows of ``RADAR_BILLING_ACCOUNTS``: header ``provider,billing_account_id`` and an
+    optional ``billing_account_name``; one row per provider (named as FOCUS's ProviderName,
+    in any case). A mistake stops the read, naming the line: an account set wrongly would
+    put a provider's whole bill on it."""
+    out: dict[str, BillingAccount] = {}
+    lines: dict[str, int] = {}
+    for line, r in _rows(path, BILLING_ACCOUNT_HEADER):
+        where = f"{path} line {line}"
+        provider = (r["provider"] or "").strip()
+        account = (r["billing_account_id"] or "").strip()
+        if not provider or not account:
+            raise CatalogError(f"{where}: provider and billing_account_id are required")
+        if (first := lines.get(provider.casefold())) is not None:
+            raise CatalogError(f"{where}: {provider} already has an account, on line {first}; "
+                               "a provider bills one account here")
+        lines[provider.casefold()] = line
+        out[provider.casefold()] = BillingAccount(
+            provider, account, (r.get("billing_account_name") or "").strip() or None,
+            f"{path.name} line {line}")
+    return list(out.values())

@@ -326,7 +326,8 @@ cost_reconciliation_by_key = sql_table_asset(
 # for a projection readers compute as they read it (its Parquet file costs ~0.3 s more)
 focus_costs = sql_table_asset(
     "marts", "focus_costs", "marts/focus_costs",
-    deps=[["marts", "usage_cost_daily"], ["marts", "accounts"]], group="marts", view=True)
+    deps=[["marts", "usage_cost_daily"], ["marts", "accounts"], ["catalog", "billing_accounts"]],
+    group="marts", view=True)
 
 assets = [
     model_resolution, lifecycle_as_of, usage_daily, usage_priced, billed_costs,

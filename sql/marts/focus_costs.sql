@@ -72,10 +72,11 @@ publishers AS (
 ),
 
 -- the OpenAI organisation the landing folder's exports are of, where the dashboard's cost
--- exports name exactly one (none named, or several: not known, NULL)
+-- exports name exactly one (several: not known, NULL), and how many they name
 billing_account AS (
     SELECT CASE WHEN count(*) = 1 THEN any_value(account_id) END AS billing_account_id,
-           CASE WHEN count(*) = 1 THEN any_value(account_name) END AS billing_account_name
+           CASE WHEN count(*) = 1 THEN any_value(account_name) END AS billing_account_name,
+           count(*) AS organisations_named
     FROM marts.accounts
     WHERE account_type = 'organization'
 )
@@ -114,10 +115,17 @@ SELECT
     provider_name                                               AS "InvoiceIssuerName",
     service_name                                                AS "ServiceName",
     'AI and Machine Learning'                                   AS "ServiceCategory",
-    -- OpenAI's own usage (the Usage API, the dashboard) is billed to its organisation; what
-    -- a gateway logs names no provider account
-    CASE WHEN source LIKE 'openai%' THEN billing_account_id END AS "BillingAccountId",
-    CASE WHEN source LIKE 'openai%' THEN billing_account_name END
+    -- OpenAI's own usage (the Usage API, the dashboard) is billed to the organisation its
+    -- cost exports name (several named: not known, NULL). Where they name none, and on what a
+    -- gateway logs (no provider account in it), the account RADAR_BILLING_ACCOUNTS gives the
+    -- row's provider (catalog.billing_accounts; none given: NULL)
+    CASE WHEN source LIKE 'openai%' AND organisations_named > 0 THEN billing_account_id
+         ELSE (SELECT any_value(b.billing_account_id) FROM catalog.billing_accounts AS b
+               WHERE lower(b.provider) = lower(costs.provider_name)) END
+                                                                AS "BillingAccountId",
+    CASE WHEN source LIKE 'openai%' AND organisations_named > 0 THEN billing_account_name
+         ELSE (SELECT any_value(b.billing_account_name) FROM catalog.billing_accounts AS b
+               WHERE lower(b.provider) = lower(costs.provider_name)) END
                                                                 AS "BillingAccountName",
     -- the names as scalar subqueries (one row each, whatever marts.accounts holds), not
     -- LEFT JOINs on one kind of its rows: the shape DuckDB 2.0.0 can sum wrong
