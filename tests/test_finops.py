@@ -345,9 +345,16 @@ def test_the_billing_accounts_setting_names_what_the_exports_do_not(radar, refre
     accounts = radar.root / "billing_accounts.csv"
     accounts.write_text("provider,billing_account_id,billing_account_name\n"
                         "openai,org-main,Main org\n"
-                        " Anthropic ,anthropic-ws-1,\n")
+                        " Anthropic ,anthropic-ws-1,\n"
+                        "Open AI,org-typo,\n")
     monkeypatch.setenv("RADAR_BILLING_ACCOUNTS", str(accounts))
-    refresh()
+    result = refresh()
+    # the view's materialization says which rows still lack an account, and which of the
+    # file's providers matched no row (a misspelt name)
+    (view,) = result.asset_materializations_for_node("marts__focus_costs")
+    assert view.metadata["rows_without_billing_account"].value == 1
+    assert "| litellm | mistral | 1 |" in view.metadata["without_billing_account"].value
+    assert view.metadata["billing_accounts_matching_no_row"].value == "Open AI"
     focus = ('SELECT x_source, x_model, "ProviderName", "BillingAccountId", '
              '"BillingAccountName" FROM marts.focus_costs ORDER BY ALL')
     want = [
@@ -363,6 +370,7 @@ def test_the_billing_accounts_setting_names_what_the_exports_do_not(radar, refre
         assert bi.execute("SELECT provider, billing_account_id, billing_account_name, source "
                           "FROM catalog.billing_accounts").fetchall() == [
             ("Anthropic", "anthropic-ws-1", None, "billing_accounts.csv line 3"),
+            ("Open AI", "org-typo", None, "billing_accounts.csv line 4"),
             ("openai", "org-main", "Main org", "billing_accounts.csv line 2")]
 
     # a cost export names the organisation: OpenAI's own usage is billed to it, whatever
