@@ -98,7 +98,8 @@ class FakeAdminApi:
         if kind == "costs":
             return [{"object": "organization.costs.result",
                      "amount": {"value": round(n * 0.37, 6), "currency": "usd"},
-                     "line_item": None, "project_id": "proj_a", "api_key_id": None}]
+                     "line_item": None, "project_id": "proj_a", "api_key_id": None,
+                     "quantity": None, "quantity_unit": None}]
         return []
 
     def handler(self, kind: str):

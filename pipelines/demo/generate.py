@@ -626,7 +626,8 @@ def write_costs(path: Path, bill: list[tuple[dt.date, dict[str, Decimal]]]) -> N
                         "end_time": _epoch(d + dt.timedelta(days=1)), "results": [
                             {"object": "organization.costs.result",
                              "amount": {"value": float(usd), "currency": "usd"},
-                             "line_item": None, "project_id": project, "api_key_id": None}
+                             "line_item": None, "project_id": project, "api_key_id": None,
+                             "quantity": None, "quantity_unit": None}
                             for project, usd in by_project.items()]})
     path.write_text(json.dumps({"object": "page", "data": buckets, "has_more": False,
                                 "next_page": None}), encoding="utf-8")

@@ -337,6 +337,9 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     zeros = len(str(MAX_AMOUNT_USD)) - 1
     too_large = amount.str.contains(rf"^-?0*[1-9]\d{{{zeros},}}")
     currency = _str("amount_currency", present).str.to_lowercase().fill_null("usd")
+    # the Costs API's quantity of a line item, in an export that has the column (the cost
+    # view seen so far does not): a plain non-negative decimal, as amount_value
+    quantity, unit = _str("quantity", present), _str("quantity_unit", present)
     reason = pl.coalesce(
         time_error,
         pl.when(amount.is_null()).then(pl.lit("missing amount_value"))
@@ -344,6 +347,11 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
         .when(too_large)
         .then(pl.lit("amount_value implausibly large (over 10^15 USD): ") + amount)
         .when(currency != "usd").then(pl.lit("currency is not usd: ") + currency)
+        .when(quantity.str.starts_with("-")).then(pl.lit("quantity is negative: ") + quantity)
+        .when(~quantity.str.contains(r"^\d+(\.\d+)?$"))
+        .then(pl.lit("quantity is not a decimal number: ") + quantity)
+        .when(quantity.cast(pl.Float64, strict=False) > float(MAX_COUNT))
+        .then(pl.lit("quantity implausibly large (over 10^15): ") + quantity)
         .otherwise(None),
     )
     project, api_key, line_item = (_str(c, present) for c in ("project_id", "api_key_id",
@@ -355,6 +363,7 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
         pl.col("position"), pl.lit(SOURCE).alias("source"), start.alias("bucket_start"),
         end.alias("bucket_end"), project.alias("project_id"), api_key.alias("api_key_id"),
         line_item.alias("line_item"), amount.alias("amount_usd"), currency.alias("currency"),
+        quantity.alias("quantity"), unit.alias("quantity_unit"),
         key.alias("dedupe_key"), reason.alias("reason"), raw.alias("raw"),
     ).cast(COST_SCHEMA)
 

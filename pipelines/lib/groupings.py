@@ -96,9 +96,11 @@ USAGE = Grouped(
 BILLED = Grouped(
     staged="staging.billed_costs", set_aside="intermediate.billed_set_aside", where="TRUE",
     partition=("usage_date",), dimensions=("project_id", "api_key_id", "line_item"),
-    measures=("amount_usd",),
+    # quantity: of a line item, so only rows grouped by it have one, and a row contains only
+    # rows of its own line item (one unit); NULL, read as 0, elsewhere
+    measures=("amount_usd", "quantity"),
     carried=("dedupe_key", "file_id", "usage_date", "source", "project_id", "api_key_id",
-             "line_item", "currency", "bucket_start", "bucket_end"),
+             "line_item", "currency", "quantity_unit", "bucket_start", "bucket_end"),
 )
 
 
@@ -119,11 +121,14 @@ def settle_groupings(con: duckdb.DuckDBPyConnection, full: bool,
     measure (requests; dollars for the bill). The caller owns the transaction."""
     dims, measures = spec.dimensions, spec.measures
     run(con, "CREATE SCHEMA IF NOT EXISTS intermediate")
+    if full:  # every row is recomputed: made anew, with the columns of this version
+        run(con, f"DROP TABLE IF EXISTS {spec.set_aside}")
     run(con, f"CREATE TABLE IF NOT EXISTS {spec.set_aside} AS SELECT "
              f"{', '.join(spec.carried)}, {', '.join(measures)}, "
              f"FALSE AS fully_set_aside, 0::BIGINT AS finer_rows, "
              f"NULL::VARCHAR AS finer_files FROM {spec.staged} LIMIT 0")
-    run(con, f"DELETE FROM {spec.set_aside} WHERE {_days(full)}")
+    if not full:
+        run(con, f"DELETE FROM {spec.set_aside} WHERE {_days(full)}")
     pattern = _pattern(dims)
     level = " + ".join(f"CAST({d} IS NOT NULL AS INTEGER)" for d in dims)
     part = ", ".join(spec.partition)

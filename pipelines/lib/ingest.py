@@ -97,9 +97,10 @@ USAGE_DIMENSIONS = ("endpoint", "project_id", "user_id", "api_key_id", "model", 
                     "service_tier", "extra_dims")
 COST_DIMENSIONS = ("project_id", "api_key_id", "line_item")
 COST_VALUE_COLUMNS = ("bucket_start", "bucket_end", "project_id", "api_key_id", "line_item",
-                      "amount_usd", "currency")
+                      "amount_usd", "currency", "quantity", "quantity_unit")
 COST_COLUMNS = ("dedupe_key", "file_id", "position", "source", "bucket_start", "bucket_end",
-                "usage_date", "project_id", "api_key_id", "line_item", "amount_usd", "currency")
+                "usage_date", "project_id", "api_key_id", "line_item", "amount_usd", "currency",
+                "quantity", "quantity_unit")
 
 
 #: the OpenAI organisations the loaded exports name (the dashboard's, in
@@ -623,7 +624,8 @@ def _ingest_content(con, path: Path, source: Path, key: str, sha: str, now: dt.d
                 con.register("incoming_costs_df", _naive_utc(costs_df))
                 _x(con, 
                     "CREATE OR REPLACE TEMP TABLE incoming_costs AS SELECT * REPLACE "
-                    "(CASE WHEN reason IS NULL THEN amount_usd END AS amount_usd) "
+                    "(CASE WHEN reason IS NULL THEN amount_usd END AS amount_usd, "
+                    "CASE WHEN reason IS NULL THEN quantity END AS quantity) "
                     "FROM incoming_costs_df"
                 )
                 con.unregister("incoming_costs_df")
@@ -736,7 +738,7 @@ def _apply(con, incoming: str, target: str, columns, value_columns, file_id: int
     select = ", ".join(
         "$file_id" if c == "file_id"
         else "CAST(bucket_start AS DATE)" if c == "usage_date"
-        else "CAST(amount_usd AS DECIMAL(38, 10))" if c == "amount_usd"
+        else f"CAST({c} AS DECIMAL(38, 10))" if c in ("amount_usd", "quantity")
         else c
         for c in columns)
     _x(con, f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM good", p)

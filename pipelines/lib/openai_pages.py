@@ -357,4 +357,26 @@ def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> 
     key = "|".join(["costs", str(start), project or "", api_key or "", line_item or ""])
     # in COST_SCHEMA order
     return (position, SOURCE, start, end, project, api_key, line_item, format(dec, "f"),
-            currency, key, None, raw)
+            currency, _quantity(r.get("quantity")), _dim(r.get("quantity_unit"), "quantity_unit"),
+            key, None, raw)
+
+
+def _quantity(value: Any) -> str | None:
+    """A costs result's ``quantity`` (how much of its line item was used, in its
+    ``quantity_unit``) as exact decimal text; None when absent or null. A value that is no
+    number, negative or over MAX_COUNT rejects the row, as a bad count does."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"quantity is not a number: {value!r}")
+    try:
+        dec = Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"quantity is not a number: {value!r}") from exc
+    if not dec.is_finite():
+        raise ValueError(f"quantity is not finite: {value!r}")
+    if dec < 0:
+        raise ValueError(f"quantity is negative: {value!r}")
+    if dec > MAX_COUNT:
+        raise ValueError(f"quantity implausibly large (over 10^15): {value!r}")
+    return format(dec, "f")

@@ -142,6 +142,10 @@ COST_SCHEMA: dict[str, ColumnType] = {
     "line_item": pl.String,
     "amount_usd": pl.String,  # exact decimal text; cast to DECIMAL in DuckDB
     "currency": pl.String,
+    # how much of the line item was used, and in what (Costs API results grouped by line
+    # item, since 2026-05-13 and 2026-08-21): exact decimal text, NULL where not reported
+    "quantity": pl.String,
+    "quantity_unit": pl.String,
     "dedupe_key": pl.String,
     "reason": pl.String,
     "raw": pl.String,

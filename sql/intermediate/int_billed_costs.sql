@@ -15,7 +15,9 @@ SELECT
     b.api_key_id,
     b.line_item,
     b.amount_usd - coalesce(s.amount_usd, 0) AS amount_usd,
-    b.currency
+    b.currency,
+    b.quantity - coalesce(s.quantity, 0) AS quantity,
+    b.quantity_unit
 FROM staging.billed_costs AS b
 LEFT JOIN intermediate.billed_set_aside AS s USING (dedupe_key)
 WHERE NOT coalesce(s.fully_set_aside, false)

@@ -33,9 +33,9 @@ WITH costs AS (
 -- the account RADAR_BILLING_ACCOUNTS gives each provider (catalog.billing_accounts), one
 -- row per provider name in lower case, for an equi-join on it: a LEFT JOIN on all of a
 -- table's rows (DuckDB 2.0.0's wrong sum comes of one on one kind of them). Looked up by
--- scalar subqueries instead, the view took 0.2-0.5 s more to count (each refresh counts it)
--- and up to 1.3 s more to write as Parquet on a warehouse of 30M requests, where it takes
--- 0.02-0.03 s and 0.8 s this way (docs/experiments/focus-view-lookups/)
+-- scalar subqueries instead, the view took 0.45-0.5 s more to count (each refresh counts
+-- it) and up to 1.4 s more to write as Parquet on a warehouse of 30M requests, where it takes
+-- 0.02-0.05 s and 0.8-0.9 s this way (docs/experiments/focus-view-lookups/)
 provider_accounts AS (
     SELECT lower(provider) AS provider_key,
            any_value(billing_account_id) AS provider_account_id,

@@ -179,8 +179,15 @@ CREATE TABLE IF NOT EXISTS staging.billed_costs (
     api_key_id   VARCHAR,
     line_item    VARCHAR,
     amount_usd   DECIMAL(38, 10) NOT NULL,
-    currency     VARCHAR NOT NULL
+    currency     VARCHAR NOT NULL,
+    -- how much of the line item was used, in quantity_unit (tokens, images, ...): the Costs
+    -- API's, where a file has it (results grouped by line item); NULL where not reported
+    quantity      DECIMAL(38, 10),
+    quantity_unit VARCHAR
 );
+-- a warehouse from before 2026-12-07: its rows keep NULL (their files are not read again)
+ALTER TABLE staging.billed_costs ADD COLUMN IF NOT EXISTS quantity DECIMAL(38, 10);
+ALTER TABLE staging.billed_costs ADD COLUMN IF NOT EXISTS quantity_unit VARCHAR;
 
 -- Everything that could not be loaded, with the reason; a whole unreadable file has position NULL.
 CREATE TABLE IF NOT EXISTS staging.rejected_rows (
