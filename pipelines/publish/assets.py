@@ -20,8 +20,11 @@ from pipelines.settings import PUBLISH_STORAGE_VERSION, today_utc
 #: what BI sees: every catalog and mart table, and the data-health history
 PUBLISHED_SCHEMAS = ("catalog", "marts", "quality")
 #: and, of the other layers, what the weekly report sends readers to: the usage and billed
-#: rows another export counts at a finer grouping (small: rows exist only where it happens)
-PUBLISHED_TABLES = (("intermediate", "usage_set_aside"), ("intermediate", "billed_set_aside"))
+#: rows another export counts at a finer grouping (small: rows exist only where it happens);
+#: and the bill counted once, by line item with its quantity (small: a row a day per project,
+#: key and line item), which the reconciliation marts sum by day and project
+PUBLISHED_TABLES = (("intermediate", "usage_set_aside"), ("intermediate", "billed_set_aside"),
+                    ("intermediate", "billed_costs"))
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "deprecated_model_callers",
          "replacement_options", "migration_status_weekly", "unpriced_usage",
          "cost_reconciliation", "focus_costs", "accounts")
