@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from pipelines.lib import openai_pages
-from pipelines.lib.duck import build_table, prepare
-from pipelines.lib.groupings import BILLED, settle_groupings
+from pipelines.lib.duck import prepare
 from pipelines.lib.ingest import ingest_landing
 from tests.exports import bucket, epoch, page
+from tests.test_groupings import billed as groupings_billed
 from tests.test_groupings import drop
 
 D = Decimal
@@ -34,12 +34,8 @@ def con() -> duckdb.DuckDBPyConnection:
 
 
 def billed(con: duckdb.DuckDBPyConnection, landing: Path) -> list[tuple]:
-    """Ingest ``landing``, count the bill once, and read ``intermediate.billed_costs``."""
-    ingest_landing(con, landing)
-    settle_groupings(con, full=True, spec=BILLED)
-    build_table(con, "intermediate.billed_costs", "intermediate/int_billed_costs")
-    return con.execute("SELECT project_id, line_item, amount_usd, quantity, quantity_unit "
-                       "FROM intermediate.billed_costs ORDER BY ALL NULLS FIRST").fetchall()
+    return groupings_billed(con, landing,
+                            "project_id, line_item, amount_usd, quantity, quantity_unit")
 
 
 def test_a_cost_result_keeps_its_quantity_and_unit():

@@ -321,15 +321,18 @@ def cost(project: str | None, line: str | None, amount: str, key: str | None = N
             "line_item": line, "amount": {"value": amount, "currency": "usd"}}
 
 
-def billed(con: duckdb.DuckDBPyConnection, landing: Path) -> list[tuple]:
+def billed(con: duckdb.DuckDBPyConnection, landing: Path,
+           columns: str = "project_id, line_item, CAST(amount_usd AS VARCHAR)") -> list[tuple]:
+    """Ingest ``landing``, count the bill once, and read ``columns`` of
+    ``intermediate.billed_costs``."""
     from pipelines.lib.duck import build_table
     from pipelines.lib.groupings import BILLED, settle_groupings
 
     ingest_landing(con, landing)
     settle_groupings(con, full=True, spec=BILLED)
     build_table(con, "intermediate.billed_costs", "intermediate/int_billed_costs")
-    return con.execute("SELECT project_id, line_item, CAST(amount_usd AS VARCHAR) FROM "
-                       "intermediate.billed_costs ORDER BY ALL NULLS FIRST").fetchall()
+    return con.execute(f"SELECT {columns} FROM intermediate.billed_costs "
+                       "ORDER BY ALL NULLS FIRST").fetchall()
 
 
 def test_an_ungrouped_cost_save_beside_the_grouped_pages_bills_once(tmp_path, con):

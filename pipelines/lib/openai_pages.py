@@ -338,14 +338,7 @@ def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> 
     if not isinstance(amount, dict) or "value" not in amount:
         raise ValueError("costs result without amount.value")
     value = amount["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"amount.value is not a number: {value!r}")
-    try:
-        dec = Decimal(value if isinstance(value, str) else repr(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"amount.value is not a number: {value!r}") from exc
-    if not dec.is_finite():
-        raise ValueError(f"amount.value is not finite: {value!r}")
+    dec = _decimal(value, "amount.value")
     if abs(dec) >= MAX_AMOUNT_USD:
         raise ValueError(f"amount.value implausibly large (over 10^15 USD): {value!r}")
     currency = (amount.get("currency") or "usd").lower()
@@ -361,20 +354,27 @@ def _cost_row(position: int, start: int, end: int, r: dict, raw: str | None) -> 
             key, None, raw)
 
 
+def _decimal(value: Any, name: str) -> Decimal:
+    """A JSON number (or a number written as a string) as the exact decimal it prints as
+    (``repr`` of a float: ``0.1`` is 0.1, not its binary neighbour)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} is not a number: {value!r}")
+    try:
+        dec = Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"{name} is not a number: {value!r}") from exc
+    if not dec.is_finite():
+        raise ValueError(f"{name} is not finite: {value!r}")
+    return dec
+
+
 def _quantity(value: Any) -> str | None:
     """A costs result's ``quantity`` (how much of its line item was used, in its
     ``quantity_unit``) as exact decimal text; None when absent or null. A value that is no
     number, negative or over MAX_COUNT rejects the row, as a bad count does."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"quantity is not a number: {value!r}")
-    try:
-        dec = Decimal(value if isinstance(value, str) else repr(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"quantity is not a number: {value!r}") from exc
-    if not dec.is_finite():
-        raise ValueError(f"quantity is not finite: {value!r}")
+    dec = _decimal(value, "quantity")
     if dec < 0:
         raise ValueError(f"quantity is negative: {value!r}")
     if dec > MAX_COUNT:
