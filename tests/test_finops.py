@@ -158,13 +158,16 @@ def test_service_tiers_price_at_the_tier_rates(radar, refresh):
 
 
 def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh):
+    import duckdb
+
     usage = [bucket("2026-11-10", [completion(
         input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id=k,
         model="gpt-4o", batch=False) for k in ("key_1", "key_2")])]
     costs = [bucket("2026-11-10", [
         {"object": "organization.costs.result", "amount": {"value": v, "currency": "usd"},
-         "line_item": None, "project_id": "proj_x", "api_key_id": k}
-        for k, v in (("key_1", 1.00), ("key_2", 1.25))])]
+         "line_item": None, "project_id": "proj_x", "api_key_id": k, "quantity": q,
+         "quantity_unit": q and "tokens"}
+        for k, v, q in (("key_1", 1.00, 400_000), ("key_2", 1.25, None))])]
     (radar.landing / "usage.json").write_text(json.dumps(page(usage)))
     (radar.landing / "costs.json").write_text(json.dumps(page(costs)))
     refresh()
@@ -175,6 +178,11 @@ def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh
     # the day x project grain of the contract table is unchanged
     assert radar.query("SELECT billed_usd, computed_usd FROM marts.cost_reconciliation") == [
         (D("2.25"), D("2"))]
+    # the bill counted once, each row with its quantity, is in the BI copy
+    with duckdb.connect(str(radar.publish / "radar.duckdb"), read_only=True) as bi:
+        assert bi.execute("SELECT api_key_id, amount_usd, quantity, quantity_unit FROM "
+                          "intermediate.billed_costs ORDER BY 1").fetchall() == [
+            ("key_1", D("1"), D("400000"), "tokens"), ("key_2", D("1.25"), None, None)]
 
 
 def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:

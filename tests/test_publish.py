@@ -69,9 +69,6 @@ def test_published_copy_matches_the_working_file(fixture_refresh):
     assert sorted(con.execute("SELECT table_name FROM information_schema.tables WHERE "
                               "table_schema = 'intermediate'").fetchall()) == [
         ("billed_costs",), ("billed_set_aside",), ("usage_set_aside",)]
-    assert con.execute("SELECT count(*), sum(amount_usd) FROM intermediate.billed_costs"
-                       ).fetchall() == fixture_exports.query(
-        "SELECT count(*), sum(amount_usd) FROM intermediate.billed_costs")
     published = sorted(con.execute("SELECT * FROM marts.deprecated_model_usage").fetchall())
     con.close()
     assert published == sorted(fixture_exports.query(
