@@ -12,10 +12,10 @@ from tests.exports import bucket, completion, epoch, page
 D = Decimal
 
 
-def _cost(day: str, value: float, line_item: str | None = None) -> dict:
+def _cost(day: str, value: float, line_item: str | None = None, **quantity) -> dict:
     return bucket(day, [{"object": "organization.costs.result",
                          "amount": {"value": value, "currency": "usd"},
-                         "line_item": line_item, "project_id": "proj_x"}])
+                         "line_item": line_item, "project_id": "proj_x", **quantity}])
 
 
 def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh,
@@ -25,12 +25,15 @@ def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh,
         input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id="k",
         model="gpt-4o", batch=False)]) for d in (10, 11, 12, 13)]
     costs = [_cost("2026-11-10", 1.00), _cost("2026-11-10", 7.00, "fine-tuning training"),
+             # storage by its unit, whatever its name says
+             _cost("2026-11-10", 2.00, "Data retention", quantity=48,
+                   quantity_unit="gibibyte_hours"),
              _cost("2026-11-11", 1.50), _cost("2026-11-12", 0.50),  # billed a day early
              _cost("2026-11-13", 3.00)]  # money nobody can explain
     merged = [costs[0]]
-    merged[0]["results"] += costs[1]["results"]
+    merged[0]["results"] += costs[1]["results"] + costs[2]["results"]
     (radar.landing / "usage.json").write_text(json.dumps(page(usage)))
-    (radar.landing / "costs.json").write_text(json.dumps(page(merged + costs[2:])))
+    (radar.landing / "costs.json").write_text(json.dumps(page(merged + costs[3:])))
     refresh()
     rows = radar.query(
         "SELECT usage_date, billed_usd, computed_usd, difference_usd, within_tolerance, "
@@ -38,7 +41,7 @@ def test_reconciliation_classifies_matched_offset_unexplained(radar, refresh,
         "FROM marts.cost_reconciliation ORDER BY usage_date")
     d = dt.date
     assert rows == [
-        (d(2026, 11, 10), D("1"), D("1"), D("0"), True, D("7"), "matched", True),
+        (d(2026, 11, 10), D("1"), D("1"), D("0"), True, D("9"), "matched", True),
         (d(2026, 11, 11), D("1.5"), D("1"), D("0.5"), False, D("0"), "offset", False),
         (d(2026, 11, 12), D("0.5"), D("1"), D("-0.5"), False, D("0"), "offset", True),
         (d(2026, 11, 13), D("3"), D("1"), D("2"), False, D("0"), "unexplained", False),
@@ -165,9 +168,12 @@ def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh
         model="gpt-4o", batch=False) for k in ("key_1", "key_2")])]
     costs = [bucket("2026-11-10", [
         {"object": "organization.costs.result", "amount": {"value": v, "currency": "usd"},
-         "line_item": None, "project_id": "proj_x", "api_key_id": k, "quantity": q,
-         "quantity_unit": q and "tokens"}
-        for k, v, q in (("key_1", 1.00, 400_000), ("key_2", 1.25, None))])]
+         "line_item": line, "project_id": "proj_x", "api_key_id": k, "quantity": q,
+         "quantity_unit": unit}
+        for k, v, line, q, unit in (("key_1", 1.00, None, 400_000, "tokens"),
+                                    ("key_2", 1.25, None, None, None),
+                                    # storage (by its unit) is kept apart, per key too
+                                    ("key_1", 5.00, "Data retention", 24, "gibibyte_hours"))])]
     (radar.landing / "usage.json").write_text(json.dumps(page(usage)))
     (radar.landing / "costs.json").write_text(json.dumps(page(costs)))
     refresh()
@@ -181,8 +187,9 @@ def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh
     # the bill counted once, each row with its quantity, is in the BI copy
     with duckdb.connect(str(radar.publish / "radar.duckdb"), read_only=True) as bi:
         assert bi.execute("SELECT api_key_id, amount_usd, quantity, quantity_unit FROM "
-                          "intermediate.billed_costs ORDER BY 1").fetchall() == [
-            ("key_1", D("1"), D("400000"), "tokens"), ("key_2", D("1.25"), None, None)]
+                          "intermediate.billed_costs ORDER BY ALL").fetchall() == [
+            ("key_1", D("1"), D("400000"), "tokens"), ("key_1", D("5"), D("24"), "gibibyte_hours"),
+            ("key_2", D("1.25"), None, None)]
 
 
 def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:

@@ -17,7 +17,14 @@ SELECT
     b.amount_usd - coalesce(s.amount_usd, 0) AS amount_usd,
     b.currency,
     b.quantity - coalesce(s.quantity, 0) AS quantity,
-    b.quantity_unit
+    b.quantity_unit,
+    -- a line item our token prices cannot explain (fine-tuning, storage, tools, credits,
+    -- support, taxes), which the reconciliation marts keep apart: by its name, or by its
+    -- unit (gibibyte-hours are storage, whatever the line is called)
+    regexp_matches(lower(coalesce(b.line_item, '')),
+        'fine.?tun|training|storage|vector|file.?search|web.?search|code.?interpreter'
+        || '|container|credit|refund|tool|assistant|support|tax')
+        OR coalesce(b.quantity_unit = 'gibibyte_hours', false) AS is_other_line_item
 FROM staging.billed_costs AS b
 LEFT JOIN intermediate.billed_set_aside AS s USING (dedupe_key)
 WHERE NOT coalesce(s.fully_set_aside, false)

@@ -2,7 +2,8 @@
 -- (Costs API pages or the dashboard cost export, counted once: intermediate.billed_costs). Where the bill is not split by project,
 -- project_id is NULL and the row compares the whole organisation's day.
 -- billed_usd counts the line items our token prices can explain; line items for tools,
--- storage, fine-tuning and credits are kept apart in billed_other_usd.
+-- storage, fine-tuning and credits are kept apart in billed_other_usd
+-- (intermediate.billed_costs.is_other_line_item).
 -- Computed cost counts only OpenAI-reported usage (Usage API, dashboard export): gateway logs
 -- describe the same traffic from the other side and would count it twice.
 -- Tolerance: $tolerance_share of the billed amount or $tolerance_usd, whichever is larger.
@@ -14,9 +15,7 @@ WITH billed_lines AS (
         usage_date,
         project_id,
         amount_usd,
-        regexp_matches(lower(coalesce(line_item, '')),
-            'fine.?tun|training|storage|vector|file.?search|web.?search|code.?interpreter'
-            || '|container|credit|refund|tool|assistant|support|tax') AS is_other
+        is_other_line_item AS is_other
     FROM intermediate.billed_costs
 ),
 

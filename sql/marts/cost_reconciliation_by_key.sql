@@ -5,10 +5,7 @@
 WITH billed AS (
     SELECT usage_date, project_id, api_key_id, sum(amount_usd) AS billed_usd
     FROM intermediate.billed_costs
-    WHERE api_key_id IS NOT NULL
-      AND NOT regexp_matches(lower(coalesce(line_item, '')),
-            'fine.?tun|training|storage|vector|file.?search|web.?search|code.?interpreter'
-            || '|container|credit|refund|tool|assistant|support|tax')
+    WHERE api_key_id IS NOT NULL AND NOT is_other_line_item
     GROUP BY ALL
 ),
 
