@@ -10,20 +10,11 @@
 -- Usage and cost data do not always cut days at the same instant, so each day is also
 -- compared over a rolling 7-day window and classified: matched, offset (the difference is
 -- balanced by a neighbouring day: money shifted, not missing) or unexplained.
-WITH billed_lines AS (
-    SELECT
-        usage_date,
-        project_id,
-        amount_usd,
-        is_other_line_item AS is_other
-    FROM intermediate.billed_costs
-),
-
-billed AS (
+WITH billed AS (
     SELECT usage_date, project_id,
-           coalesce(sum(amount_usd) FILTER (WHERE NOT is_other), 0) AS billed_usd,
-           coalesce(sum(amount_usd) FILTER (WHERE is_other), 0)     AS billed_other_usd
-    FROM billed_lines
+           coalesce(sum(amount_usd) FILTER (WHERE NOT is_other_line_item), 0) AS billed_usd,
+           coalesce(sum(amount_usd) FILTER (WHERE is_other_line_item), 0)     AS billed_other_usd
+    FROM intermediate.billed_costs
     GROUP BY usage_date, project_id
 ),
 
