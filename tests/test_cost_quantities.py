@@ -22,7 +22,7 @@ from tests.test_groupings import drop
 D = Decimal
 
 
-def cost(amount: str, line: str | None = "gpt-4o, input", project: str | None = "proj_a",
+def cost(amount: str | float, line: str | None = "gpt-4o, input", project: str | None = "proj_a",
          **quantity) -> dict:
     return {"object": "organization.costs.result", "amount": {"value": amount, "currency": "usd"},
             "line_item": line, "project_id": project, "api_key_id": None, **quantity}
@@ -95,6 +95,41 @@ def test_quantities_reach_the_bill_from_pages_and_from_a_cost_view(tmp_path, con
         "quantity implausibly large (over 10^15): " + "9" * 16,
         "quantity is negative: -1", "quantity is negative: -3",
         "quantity is not a decimal number: 3,5"]
+
+
+def test_amounts_and_quantities_in_scientific_notation_load_exactly(tmp_path, con):
+    """A cost export saved by pandas or a spreadsheet writes a small amount as ``1.25e-05``
+    and a large quantity as ``3.2E+07``: read as the exact decimals they print (the Costs
+    API's pages already were), kept to the bill's 1e-10 USD, half away from zero. An
+    exponent that puts an amount at 10^15 USD or more, and one of more than three digits (no
+    amount or quantity has one), quarantine their row with the reason."""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    s, e = epoch("2026-11-21"), epoch("2026-11-22")
+    (landing / "cost_view.csv").write_text(
+        "start_time,end_time,amount_value,amount_currency,line_item,project_id,quantity,"
+        f"quantity_unit\n{s},{e},1.25e-05,usd,embeddings,proj_a,3.2E+07,tokens\n"
+        f"{s},{e},-2.5E-3,usd,credit,proj_a,,\n"
+        f"{s},{e},2.5e-10,usd,half,proj_a,1.5e0,images\n"
+        f"{s},{e},9.5e+14,usd,large,proj_a,1e15,tokens\n"
+        f"{s},{e},1e15,usd,too large,proj_a,,\n"
+        f"{s},{e},0.5,usd,too many,proj_a,1.1e15,tokens\n"
+        f"{s},{e},1e-1000,usd,tiny,proj_a,,\n"
+        f"{s},{e},0.5,usd,tiny quantity,proj_a,2e+1000,tokens\n")
+    drop(landing, "costs.json", [cost(1.25e-05, "embeddings", quantity=3.2e7,
+                                      quantity_unit="tokens")], 1, day="2026-11-20")
+    assert billed(con, landing) == [
+        ("proj_a", "credit", D("-0.0025"), None, None),
+        ("proj_a", "embeddings", D("0.0000125"), D("32000000"), "tokens"),
+        ("proj_a", "embeddings", D("0.0000125"), D("32000000"), "tokens"),
+        ("proj_a", "half", D("0.0000000003"), D("1.5"), "images"),
+        ("proj_a", "large", D("950000000000000"), D("1000000000000000"), "tokens")]
+    assert sorted(r for (r,) in con.execute(
+        "SELECT reason FROM staging.rejected_rows").fetchall()) == [
+        "amount_value implausibly large (over 10^15 USD): 1e15",
+        "amount_value is not a decimal number: 1e-1000",
+        "quantity implausibly large (over 10^15): 1.1e15",
+        "quantity is not a decimal number: 2e+1000"]
 
 
 def test_a_quantity_is_counted_once_as_its_amount_is(tmp_path, con):

@@ -329,16 +329,28 @@ def _unparseable(col: str, present: set[str]) -> pl.Expr:
             .otherwise(pl.lit(f"unparseable {col}")))
 
 
+#: a decimal as a cost export writes it: plain (``0.8958740000000000``) or, saved by pandas or
+#: a spreadsheet, in scientific notation (``1.25e-05``), read as the exact decimal it prints.
+#: An exponent has at most three digits: no amount needs more, and DuckDB's cast to DECIMAL
+#: fails on one past 32767 (the whole file's insert, not the row).
+DECIMAL_TEXT = r"\d+(\.\d+)?([eE][+-]?\d{1,3})?"
+
+
 def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     amount = _str("amount_value", present)
-    amount_ok = amount.str.contains(r"^-?\d+(\.\d+)?$")
-    # at least MAX_AMOUNT_USD (a power of ten): a non-zero digit and as many more before the
-    # point as it has zeros
+    amount_ok = amount.str.contains(rf"^-?{DECIMAL_TEXT}$")
+    # at least MAX_AMOUNT_USD (a power of ten): plain, a non-zero digit and as many more
+    # before the point as it has zeros; with an exponent, its value as a float (within a
+    # float's precision of 10^15, 0.1 USD, either side may be taken)
     zeros = len(str(MAX_AMOUNT_USD)) - 1
-    too_large = amount.str.contains(rf"^-?0*[1-9]\d{{{zeros},}}")
+    too_large = (
+        pl.when(amount.str.contains("[eE]"))
+        .then(amount.cast(pl.Float64, strict=False).abs() >= float(MAX_AMOUNT_USD))
+        .otherwise(amount.str.contains(rf"^-?0*[1-9]\d{{{zeros},}}"))
+    )
     currency = _str("amount_currency", present).str.to_lowercase().fill_null("usd")
     # the Costs API's quantity of a line item, in an export that has the column (the cost
-    # view seen so far does not): a plain non-negative decimal, as amount_value
+    # view seen so far does not): a non-negative decimal, written as amount_value may be
     quantity, unit = _str("quantity", present), _str("quantity_unit", present)
     reason = pl.coalesce(
         time_error,
@@ -348,7 +360,7 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
         .then(pl.lit("amount_value implausibly large (over 10^15 USD): ") + amount)
         .when(currency != "usd").then(pl.lit("currency is not usd: ") + currency)
         .when(quantity.str.starts_with("-")).then(pl.lit("quantity is negative: ") + quantity)
-        .when(~quantity.str.contains(r"^\d+(\.\d+)?$"))
+        .when(~quantity.str.contains(rf"^{DECIMAL_TEXT}$"))
         .then(pl.lit("quantity is not a decimal number: ") + quantity)
         .when(quantity.cast(pl.Float64, strict=False) > float(MAX_COUNT))
         .then(pl.lit("quantity implausibly large (over 10^15): ") + quantity)
