@@ -198,16 +198,16 @@ def test_a_model_nobody_calls_retiring_on_the_new_day_keeps_the_day_by_day_build
     assert_warehouse_same_as_full_rebuild(fixture_exports, "2026-11-26")
 
 
-@pytest.mark.parametrize("change", ["as_of", "catalog", "pricing_rule"])
+@pytest.mark.parametrize("change", ["as_of", "catalog", "macros/money", "macros/prices"])
 def test_anything_else_changing_rebuilds_in_full(fixture_exports, refresh, monkeypatch,
                                                  change):
     refresh()
     if change == "as_of":  # gpt-4o-2024-08-06, which has usage, is shut down from this day
         monkeypatch.setenv("RADAR_AS_OF", "2027-01-14")
-    elif change == "pricing_rule":  # an upgrade changes a macro the pricing model calls
+    elif change.startswith("macros/"):  # an upgrade changes a macro the pricing model calls
         read = duck.sql_text
         monkeypatch.setattr(duck, "sql_text", lambda name: read(name) + (
-            "\n-- a changed rule\n" if name == "macros/money" else ""))
+            "\n-- a changed rule\n" if name == change else ""))
     else:  # a price correction for a model with usage in the past
         overrides = fixture_exports.root / "overrides.csv"
         overrides.write_text(

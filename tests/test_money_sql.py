@@ -178,3 +178,50 @@ def test_the_sql_cost_of_a_row_is_row_cost_to_the_last_digit(row, prices, is_bat
 @example(10**15 - 1, D("999999999.999999999"))  # the largest price its column holds
 def test_the_sql_cost_of_a_row_in_units_is_unit_cost_to_the_last_digit(units, price):
     assert _sql_cost(UNIT_SQL, {"units": units, "price": price}) == unit_cost(units, price)
+
+
+def test_the_pricing_models_create_the_macros_they_call():
+    """The two pricing models call both macro scripts (the money formula and the prices in
+    force on a day); a model that prices nothing creates neither; a change to either script
+    changes the pricing models' fingerprints (``macros_called``)."""
+    from pipelines.lib.duck import macro_scripts, macros_called, sql_text
+
+    both = ["macros/money", "macros/prices"]
+    for model in ("intermediate/int_usage_priced", "marts/replacement_options"):
+        assert macro_scripts(sql_text(model)) == both
+        assert all(sql_text(s) in macros_called(sql_text(model)) for s in both)
+    assert macro_scripts(sql_text("marts/usage_cost_daily")) == []
+
+
+def test_the_prices_in_force_on_a_day():
+    """A price row is in force from its valid_from to the day before its valid_to; the
+    lookups a replacement is priced by take the default tier's only (a flex price row is
+    not a replacement's price), the long-context bands by prompt band, unit prices by unit."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA catalog")
+    con.execute("CREATE TABLE catalog.model_prices AS SELECT * FROM (VALUES "
+                "('m', NULL, DATE '2026-01-01', DATE '2026-12-01', 2.0), "
+                "('m', NULL, DATE '2026-12-01', NULL, 1.0), "
+                "('m', 'flex', DATE '2026-01-01', NULL, 0.5)) "
+                "AS t(model, service_tier, valid_from, valid_to, input_usd_per_1m)")
+    con.execute("CREATE TABLE catalog.model_price_bands AS SELECT * FROM (VALUES "
+                "('m', NULL, '128k', DATE '2026-01-01', NULL, 4.0), "
+                "('m', 'flex', '128k', DATE '2026-01-01', NULL, 1.0)) "
+                "AS t(model, service_tier, prompt_band, valid_from, valid_to, input_usd_per_1m)")
+    con.execute("CREATE TABLE catalog.model_unit_prices AS SELECT * FROM (VALUES "
+                "('w', 'seconds', DATE '2026-01-01', DATE '2026-12-01', 100.0), "
+                "('w', 'seconds', DATE '2026-12-01', NULL, 150.0)) "
+                "AS t(model, unit, valid_from, valid_to, usd_per_1m_units)")
+    run_script(con, "macros/prices")
+
+    def on(macro: str, column: str, day: str) -> list:
+        return [v for (v,) in con.execute(
+            f"SELECT {column} FROM {macro}(CAST($day AS DATE)) ORDER BY ALL", {"day": day})
+            .fetchall()]
+
+    assert on("radar_prices_on", "input_usd_per_1m", "2025-12-31") == []
+    assert on("radar_prices_on", "input_usd_per_1m", "2026-11-30") == [D("2.0")]
+    assert on("radar_prices_on", "input_usd_per_1m", "2026-12-01") == [D("1.0")]
+    assert on("radar_price_bands_on", "input_usd_per_1m", "2026-12-07") == [D("4.0")]
+    assert on("radar_unit_prices_on", "usd_per_1m_units", "2026-11-30") == [D("100.0")]
+    assert on("radar_unit_prices_on", "usd_per_1m_units", "2026-12-01") == [D("150.0")]

@@ -35,22 +35,36 @@ def prepare(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     return con
 
 
-#: a call of one of our SQL macros (all named ``radar_...``, ``sql/macros/``)
-MACRO_CALL = re.compile(r"\bradar_[a-z_]+\s*\(")
+#: our SQL macro scripts (``sql/macros/``): the money formula's scalar macros, and the table
+#: macros of the prices in force on a day
+MACRO_SCRIPTS = ("macros/money", "macros/prices")
+#: a macro a script defines (all ours are named ``radar_...``)
+MACRO_DEFINITION = re.compile(r"CREATE OR REPLACE TEMP MACRO (radar_[a-z_]+)")
+
+
+def macro_scripts(sql: str) -> list[str]:
+    """The macro scripts that define a macro ``sql`` calls, in ``MACRO_SCRIPTS`` order."""
+    return [name for name in MACRO_SCRIPTS
+            if any(re.search(rf"\b{macro}\s*\(", sql) for macro in _macros_of(name))]
+
+
+@cache
+def _macros_of(script: str) -> tuple[str, ...]:
+    return tuple(MACRO_DEFINITION.findall(sql_text(script)))
 
 
 def macros_called(sql: str) -> str:
-    """The text of the macro script ``sql`` calls, or "" when it calls none: a model's
+    """The text of the macro scripts ``sql`` calls, "" when it calls none: a model's
     fingerprint must change when a macro it calls does."""
-    return sql_text("macros/money") if MACRO_CALL.search(sql) else ""
+    return "".join(sql_text(name) for name in macro_scripts(sql))
 
 
 def with_macros(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     """``sql``, after creating on ``con`` the macros it calls, when it calls any (temporary:
     never stored). Only the two pricing models do, so no other connection pays the ~5 ms of
     their definitions (a run's ~50 step connections did: ~0.25 s of a small refresh's ~4 s)."""
-    if macros_called(sql):
-        run_script(con, "macros/money")
+    for name in macro_scripts(sql):
+        run_script(con, name)
     return sql
 
 

@@ -98,27 +98,16 @@ with_prices AS (
        AND x.usage_date >= bt.valid_from
        AND (bt.valid_to IS NULL OR x.usage_date < bt.valid_to)
     LEFT JOIN intermediate.model_resolution AS rr ON rr.model = x.replacement_model
-    LEFT JOIN catalog.model_prices AS rp
-        ON rp.model = rr.price_model
-       AND rp.service_tier IS NULL
-       AND CAST($as_of AS DATE) >= rp.valid_from
-       AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
-    LEFT JOIN catalog.model_price_bands AS rb
-        ON rb.model = rr.price_model
-       AND rb.service_tier IS NULL
-       AND rb.prompt_band = x.prompt_band
-       AND CAST($as_of AS DATE) >= rb.valid_from
-       AND (rb.valid_to IS NULL OR CAST($as_of AS DATE) < rb.valid_to)
+    LEFT JOIN radar_prices_on(CAST($as_of AS DATE)) AS rp ON rp.model = rr.price_model
+    LEFT JOIN radar_price_bands_on(CAST($as_of AS DATE)) AS rb
+        ON rb.model = rr.price_model AND rb.prompt_band = x.prompt_band
     LEFT JOIN catalog.model_unit_prices AS up
         ON up.model = x.price_model
        AND up.unit = x.unit
        AND x.usage_date >= up.valid_from
        AND (up.valid_to IS NULL OR x.usage_date < up.valid_to)
-    LEFT JOIN catalog.model_unit_prices AS rup
-        ON rup.model = rr.price_model
-       AND rup.unit = x.unit
-       AND CAST($as_of AS DATE) >= rup.valid_from
-       AND (rup.valid_to IS NULL OR CAST($as_of AS DATE) < rup.valid_to)
+    LEFT JOIN radar_unit_prices_on(CAST($as_of AS DATE)) AS rup
+        ON rup.model = rr.price_model AND rup.unit = x.unit
     LEFT JOIN catalog.replaced_model_prices AS lp
         ON lp.model = x.price_model
        AND x.usage_date >= lp.valid_from

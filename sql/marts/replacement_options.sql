@@ -68,22 +68,11 @@ with_prices AS (
     FROM window_rows AS w
     JOIN options AS o USING (team, endpoint, model)
     LEFT JOIN intermediate.model_resolution AS rr ON rr.model = o.replacement_model
-    LEFT JOIN catalog.model_prices AS rp
-        ON rp.model = rr.price_model
-       AND rp.service_tier IS NULL
-       AND CAST($as_of AS DATE) >= rp.valid_from
-       AND (rp.valid_to IS NULL OR CAST($as_of AS DATE) < rp.valid_to)
-    LEFT JOIN catalog.model_price_bands AS rb
-        ON rb.model = rr.price_model
-       AND rb.service_tier IS NULL
-       AND rb.prompt_band = w.prompt_band
-       AND CAST($as_of AS DATE) >= rb.valid_from
-       AND (rb.valid_to IS NULL OR CAST($as_of AS DATE) < rb.valid_to)
-    LEFT JOIN catalog.model_unit_prices AS rup
-        ON rup.model = rr.price_model
-       AND rup.unit = w.unit
-       AND CAST($as_of AS DATE) >= rup.valid_from
-       AND (rup.valid_to IS NULL OR CAST($as_of AS DATE) < rup.valid_to)
+    LEFT JOIN radar_prices_on(CAST($as_of AS DATE)) AS rp ON rp.model = rr.price_model
+    LEFT JOIN radar_price_bands_on(CAST($as_of AS DATE)) AS rb
+        ON rb.model = rr.price_model AND rb.prompt_band = w.prompt_band
+    LEFT JOIN radar_unit_prices_on(CAST($as_of AS DATE)) AS rup
+        ON rup.model = rr.price_model AND rup.unit = w.unit
 ),
 
 -- the money formula (sql/macros/money.sql), as int_usage_priced applies it to the
