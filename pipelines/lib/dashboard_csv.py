@@ -340,8 +340,8 @@ def _costs(df, present, start, end, time_error, raw) -> pl.DataFrame:
     amount = _str("amount_value", present)
     amount_ok = amount.str.contains(rf"^-?{DECIMAL_TEXT}$")
     # at least MAX_AMOUNT_USD (a power of ten): plain, a non-zero digit and as many more
-    # before the point as it has zeros; with an exponent, its value as a float (within a
-    # float's precision of 10^15, 0.1 USD, either side may be taken)
+    # before the point as it has zeros; with an exponent, its value as a float (exact to
+    # 0.125 USD near 10^15: an amount closer than that may be taken for either side)
     zeros = len(str(MAX_AMOUNT_USD)) - 1
     too_large = (
         pl.when(amount.str.contains("[eE]"))

@@ -10,9 +10,9 @@ rows_duplicate). With `--same` only mutations that leave the numbers as they are
 byte-order mark, CRLF line ends, UTF-16, a CSV or JSON Lines line repeated): then the
 per-source totals of marts.usage_cost_daily must equal those of the unmutated files (nothing
 lost, nothing counted twice). With `--numbers` one to three numbers of a file are damaged
-instead (made negative, 23 digits long, text, or given a fraction): then neither the
-gateway's totals nor the OpenAI sources' together may exceed the unmutated files'. One JSON
-line per set.
+instead (made negative, 23 digits long, text, given a fraction, or an exponent of five
+digits): then neither the gateway's totals nor the OpenAI sources' together may exceed the
+unmutated files'. One JSON line per set.
 
 With `--reshape` the files are left as they are and each, with probability 1/2, gets a
 second file beside it holding the same usage reshaped: re-saved (CRLF, every CSV field
@@ -72,7 +72,7 @@ TOTALS = ("SELECT source, sum(requests), sum(input_tokens), sum(output_tokens) "
 NUMBER = re.compile(rb"(?<=[,:])\d+(?=[,}\n])")
 #: --numbers: any number between separators, decimals and pretty-printed JSON's too
 ANY_NUMBER = re.compile(rb"(?:(?<=[,:])|(?<=: ))\d+(?:\.\d+)?(?=\s*[,}\]\r\n])")
-NUMBER_KINDS = ["negnum", "bignum", "text_in_num", "fraction"]
+NUMBER_KINDS = ["negnum", "bignum", "text_in_num", "fraction", "exponent"]
 RESHAPE_KINDS = ["resaved", "part", "shuffled", "reformatted", "twice", "converted"]
 #: --reshape: every mart, row for row (cost_reconciliation is the bill against the usage)
 MARTS = ("usage_cost_daily", "deprecated_model_usage", "migration_status_weekly",
@@ -142,8 +142,9 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
 
 
 def mutate_numbers(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
-    """--numbers: one to three numbers of the file made negative, 23 digits long, text, or a
-    whole number given a fraction."""
+    """--numbers: one to three numbers of the file made negative, 23 digits long, text, a
+    whole number given a fraction, or given an exponent past any number's (``e+99999``,
+    ``e-99999``: DuckDB's cast to DECIMAL fails on one past 32767)."""
     kinds = []
     for _ in range(rng.randint(1, 3)):
         found = list(ANY_NUMBER.finditer(data))
@@ -151,7 +152,8 @@ def mutate_numbers(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
             break
         m, kind = rng.choice(found), rng.choice(NUMBER_KINDS)
         new = {"negnum": b"-" + m.group(), "bignum": b"9" * 23, "text_in_num": b"abc",
-               "fraction": m.group().split(b".")[0] + b".5"}[kind]
+               "fraction": m.group().split(b".")[0] + b".5",
+               "exponent": m.group() + rng.choice([b"e+99999", b"e-99999"])}[kind]
         data = data[: m.start()] + new + data[m.end():]
         kinds.append(kind)
     return data, kinds
