@@ -15,7 +15,7 @@ import duckdb
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.duck import run_script
+from pipelines.lib.duck import macro_scripts, macros_called, run_script, sql_text
 from pipelines.lib.money import row_cost, unit_cost
 
 D = Decimal
@@ -184,8 +184,6 @@ def test_the_pricing_models_create_the_macros_they_call():
     """The two pricing models call both macro scripts (the money formula and the prices in
     force on a day); a model that prices nothing creates neither; a change to either script
     changes the pricing models' fingerprints (``macros_called``)."""
-    from pipelines.lib.duck import macro_scripts, macros_called, sql_text
-
     both = ["macros/money", "macros/prices"]
     for model in ("intermediate/int_usage_priced", "marts/replacement_options"):
         assert macro_scripts(sql_text(model)) == both
