@@ -1,8 +1,8 @@
 -- The money formula (pipelines/lib/money.py row_cost), written once for the prices a usage
 -- row is costed at (the model's, the replacement's, each replacement option's: `r` is a
 -- catalog.model_prices row, as a struct) and applied by intermediate/int_usage_priced and
--- marts/replacement_options. Temporary macros, created on
--- every connection (pipelines/lib/duck.py prepare): nothing is stored in the warehouse.
+-- marts/replacement_options. Temporary macros, created with the models that call them
+-- (pipelines/lib/duck.py with_macros): nothing is stored in the warehouse.
 --
 -- The macros read the calling row's token columns by name (input_tokens, ...: the columns of
 -- intermediate.usage_daily); a macro's body sees the columns of the query that calls it.
