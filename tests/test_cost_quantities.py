@@ -33,6 +33,15 @@ def con() -> duckdb.DuckDBPyConnection:
     return prepare(duckdb.connect(":memory:"))
 
 
+def cost_view(landing: Path, rows: list[str]) -> None:
+    """A dashboard cost export with the quantity columns, of 2026-11-21: each row from its
+    amount_value on."""
+    s = epoch("2026-11-21")
+    (landing / "cost_view.csv").write_text(
+        "start_time,end_time,amount_value,amount_currency,line_item,project_id,quantity,"
+        "quantity_unit\n" + "".join(f"{s},{s + 86400},{row}\n" for row in rows))
+
+
 def billed(con: duckdb.DuckDBPyConnection, landing: Path) -> list[tuple]:
     return groupings_billed(con, landing,
                             "project_id, line_item, amount_usd, quantity, quantity_unit")
@@ -77,14 +86,9 @@ def test_quantities_reach_the_bill_from_pages_and_from_a_cost_view(tmp_path, con
                                  cost("0.30", "gpt-4o, output", quantity=0.25,
                                       quantity_unit="1000_tokens"),
                                  cost("5", "bad", quantity=-1, quantity_unit="tokens")], 1)
-    s, e = epoch("2026-11-21"), epoch("2026-11-22")
-    (landing / "cost_view.csv").write_text(
-        "start_time,end_time,amount_value,amount_currency,line_item,project_id,quantity,"
-        f"quantity_unit\n{s},{e},2.50,usd,Images,proj_b,4.0,images\n"
-        f"{s},{e},0.75,usd,Other,proj_b,,\n"
-        f"{s},{e},1.00,usd,minus,proj_b,-3,images\n"
-        f"{s},{e},1.00,usd,comma,proj_b,\"3,5\",images\n"
-        f"{s},{e},1.00,usd,huge,proj_b,{'9' * 16},tokens\n")
+    cost_view(landing, ["2.50,usd,Images,proj_b,4.0,images", "0.75,usd,Other,proj_b,,",
+                        "1.00,usd,minus,proj_b,-3,images", '1.00,usd,comma,proj_b,"3,5",images',
+                        f"1.00,usd,huge,proj_b,{'9' * 16},tokens"])
     assert billed(con, landing) == [
         ("proj_a", "gpt-4o, input", D("1.2"), D("12000"), "tokens"),
         ("proj_a", "gpt-4o, output", D("0.3"), D("0.25"), "1000_tokens"),
@@ -105,17 +109,11 @@ def test_amounts_and_quantities_in_scientific_notation_load_exactly(tmp_path, co
     amount or quantity has one), quarantine their row with the reason."""
     landing = tmp_path / "landing"
     landing.mkdir()
-    s, e = epoch("2026-11-21"), epoch("2026-11-22")
-    (landing / "cost_view.csv").write_text(
-        "start_time,end_time,amount_value,amount_currency,line_item,project_id,quantity,"
-        f"quantity_unit\n{s},{e},1.25e-05,usd,embeddings,proj_a,3.2E+07,tokens\n"
-        f"{s},{e},-2.5E-3,usd,credit,proj_a,,\n"
-        f"{s},{e},2.5e-10,usd,half,proj_a,1.5e0,images\n"
-        f"{s},{e},9.5e+14,usd,large,proj_a,1e15,tokens\n"
-        f"{s},{e},1e15,usd,too large,proj_a,,\n"
-        f"{s},{e},0.5,usd,too many,proj_a,1.1e15,tokens\n"
-        f"{s},{e},1e-1000,usd,tiny,proj_a,,\n"
-        f"{s},{e},0.5,usd,tiny quantity,proj_a,2e+1000,tokens\n")
+    cost_view(landing, ["1.25e-05,usd,embeddings,proj_a,3.2E+07,tokens",
+                        "-2.5E-3,usd,credit,proj_a,,", "2.5e-10,usd,half,proj_a,1.5e0,images",
+                        "9.5e+14,usd,large,proj_a,1e15,tokens", "1e15,usd,too large,proj_a,,",
+                        "0.5,usd,too many,proj_a,1.1e15,tokens", "1e-1000,usd,tiny,proj_a,,",
+                        "0.5,usd,tiny quantity,proj_a,2e+1000,tokens"])
     drop(landing, "costs.json", [cost(1.25e-05, "embeddings", quantity=3.2e7,
                                       quantity_unit="tokens")], 1, day="2026-11-20")
     assert billed(con, landing) == [
