@@ -332,7 +332,7 @@ def _unparseable(col: str, present: set[str]) -> pl.Expr:
 #: a decimal as a cost export writes it: plain (``0.8958740000000000``) or, saved by pandas or
 #: a spreadsheet, in scientific notation (``1.25e-05``), read as the exact decimal it prints.
 #: An exponent has at most three digits: no amount needs more, and DuckDB's cast to DECIMAL
-#: fails on one past 32767 (the whole file's insert, not the row).
+#: fails on one below -32768 (DuckDB 2.0.0: the whole file's insert, not the row).
 DECIMAL_TEXT = r"\d+(\.\d+)?([eE][+-]?\d{1,3})?"
 
 

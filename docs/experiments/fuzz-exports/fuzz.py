@@ -144,7 +144,7 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
 def mutate_numbers(data: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
     """--numbers: one to three numbers of the file made negative, 23 digits long, text, a
     whole number given a fraction, or given an exponent past any number's (``e+99999``,
-    ``e-99999``: DuckDB's cast to DECIMAL fails on one past 32767)."""
+    ``e-99999``: DuckDB's cast to DECIMAL fails on one below -32768)."""
     kinds = []
     for _ in range(rng.randint(1, 3)):
         found = list(ANY_NUMBER.finditer(data))
