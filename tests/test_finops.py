@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import duckdb
+
 from tests.conftest import unique_dict
 from tests.exports import bucket, completion, epoch, page
 
@@ -108,8 +110,6 @@ def test_focus_export(fixture_refresh):
     # not the day's start; a DST change there does not make a 23-hour day)
     period = pq.read_schema(parquet).field("ChargePeriodStart").type
     assert (period.unit, str(period.tz)) == ("us", "UTC")
-    import duckdb
-
     with duckdb.connect(str(fixture_exports.publish / "radar.duckdb"), read_only=True) as bi:
         bi.execute("SET TimeZone = 'Europe/Paris'")
         days = bi.execute(
@@ -161,8 +161,6 @@ def test_service_tiers_price_at_the_tier_rates(radar, refresh):
 
 
 def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh):
-    import duckdb
-
     usage = [bucket("2026-11-10", [completion(
         input_tokens=400_000, num_model_requests=4, project_id="proj_x", api_key_id=k,
         model="gpt-4o", batch=False) for k in ("key_1", "key_2")])]
@@ -195,8 +193,6 @@ def test_reconciliation_by_api_key_where_the_bill_is_split_by_key(radar, refresh
 def _focus_of_every_catalog_entry() -> dict[tuple[str, str], tuple[str, str]]:
     """marts.focus_costs over one priced row per entry of the shipped catalog: (provider id,
     entry) -> (ProviderName, PublisherName)."""
-    import duckdb
-
     from pipelines.lib.duck import prepare, sql_text
     from pipelines.settings import CATALOG_DATA_DIR
 
@@ -261,7 +257,6 @@ def test_focus_names_the_accounts_the_exports_name(radar, refresh):
     import csv
     import io
 
-    import duckdb
     import pyarrow.parquet as pq
 
     from tests.exports import LITELLM_HEADER, RESULT_A, litellm_row
@@ -341,8 +336,6 @@ def test_the_billing_accounts_setting_names_what_the_exports_do_not(radar, refre
     organisation a cost export names still wins for OpenAI's own usage."""
     import csv
     import io
-
-    import duckdb
 
     from tests.exports import LITELLM_HEADER, RESULT_A, litellm_row
 
