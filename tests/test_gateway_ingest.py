@@ -407,6 +407,50 @@ def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
     assert staged(con) == (4, 4, 165, 4)
 
 
+def test_a_count_with_a_negative_exponent_is_judged_as_the_number_it_writes(tmp_path):
+    """DuckDB's text-to-integer cast reads an exponent too, and rounds what it gives: '15E-1'
+    was 2 tokens, '5e-1' 1, '2043e-5' 0, all loaded. Such a count is judged as the decimal
+    it writes: a fraction quarantined, a whole number ('10e-1', '1e3') counted; a metadata
+    count given as such a string counts as none when it is a fraction, as a fractional one
+    does. The same on the first read and on a re-read of an overlapping export."""
+    landing = tmp_path / "landing"
+    prompt, completion = LITELLM_HEADER.index("prompt_tokens"), \
+        LITELLM_HEADER.index("completion_tokens")
+
+    def row(rid: str, p: str, c: str = "1") -> list[str]:
+        r = litellm_row(rid, "gpt-4o", 0, 0, "", "alpha", "success")
+        r[prompt], r[completion] = p, c
+        return r
+
+    rows = [row("rounded-up", "15E-1"), row("half", "5e-1"), row("small", "2043e-5"),
+            row("out", "7", "25e-1"), row("whole", "10e-1"), row("thousand", "1e3", "2E+1")]
+    cached = litellm_row("cached", "gpt-4o", 50, 1, "", "alpha", "success")
+    meta = LITELLM_HEADER.index("metadata")
+    cached[meta] = json.dumps({"user_api_key_team_alias": "alpha", "usage_object": {
+        "prompt_tokens_details": {"cached_tokens": "15e-1"}}})
+    write(landing, "spend.csv", [*rows, cached], 1)
+    con = prepare(duckdb.connect(":memory:"))
+    (first,) = ingest_landing(con, landing)
+    assert (first.rows_loaded, first.rows_rejected) == (3, 4)
+    want = sorted(["prompt_tokens is not a whole number: 15E-1",
+                   "prompt_tokens is not a whole number: 5e-1",
+                   "prompt_tokens is not a whole number: 2043e-5",
+                   "completion_tokens is not a whole number: 25e-1"])
+    assert sorted(r for (r,) in con.execute("SELECT reason FROM staging.rejected_rows")
+                  .fetchall()) == want
+    # 1 + 1000 + 50 prompt tokens, 1 + 20 + 1 completion tokens
+    assert staged(con) == (3, 3, 1051, 22)
+    assert con.execute("SELECT sum(cached_input_tokens) FROM staging.usage").fetchall() \
+        == [(0,)]
+    write(landing, "later.csv", [*rows, row("new", "5")], 2)
+    (second,) = ingest_landing(con, landing)
+    assert (second.rows_loaded, second.rows_rejected, second.rows_duplicate) == (1, 4, 2)
+    assert sorted(r for (r,) in con.execute(
+        "SELECT reason FROM staging.rejected_rows WHERE source_file LIKE '%later.csv'")
+        .fetchall()) == want
+    assert staged(con) == (4, 4, 1056, 23)
+
+
 def test_a_spend_log_the_csv_reader_refuses_says_which_line_and_why_not_what_it_holds(tmp_path):
     """A byte that is not UTF-8 deep in a spend log (past what format detection reads) makes
     DuckDB's CSV reader refuse the file. Its error quotes the whole line, prompt and response

@@ -314,12 +314,19 @@ def needs_serial_read(error: Exception) -> bool:
     return isinstance(error, duckdb.Error) and "quoted new lines" in str(error)
 
 
-def _integer_sql(text: str) -> str:
-    """SQL of ``text`` as an integer when it is written without a point, else NULL: DuckDB's
-    VARCHAR to BIGINT cast rounds a decimal ('2022.5' is 2023, '-0.4' is 0), so a count with
-    a point takes the decimal rules of :func:`_count_sql`, which refuse a fraction. (The
+def _plain_integer_sql(text: str) -> str:
+    """SQL: whether ``text`` is written with neither a point nor a '-' past its first
+    character, so that DuckDB's VARCHAR to BIGINT cast reads it exactly. The cast rounds a
+    decimal ('2022.5' is 2023, '-0.4' is 0) and a negative exponent ('15E-1' is 2, '2043e-5'
+    is 0); any other text takes the decimal rules, which judge it exactly, only slower. (The
     cast also reads '1e3' and '1_000' as 1000: whole numbers, kept.)"""
-    return f"CASE WHEN strpos({text}, '.') = 0 THEN try_cast({text} AS BIGINT) END"
+    return f"(strpos({text}, '.') = 0 AND strpos({text}, '-') < 2)"
+
+
+def _integer_sql(text: str) -> str:
+    """SQL of ``text`` as an integer when :func:`_plain_integer_sql`, else NULL: the others
+    take the decimal rules of :func:`_count_sql`, which refuse a fraction."""
+    return f"CASE WHEN {_plain_integer_sql(text)} THEN try_cast({text} AS BIGINT) END"
 
 
 def _count_sql(name: str) -> tuple[str, str]:
@@ -559,7 +566,7 @@ def _metadata_counts(meta: str) -> dict[str, str]:
     for name, path in METADATA_COUNTS.items():
         text = f"{meta}[{METADATA_PATHS.index(path) + 1}]"
         number = f"try_cast({text} AS DECIMAL(38, 6))"
-        out[name] = (f"coalesce({_integer_sql(text)}, CASE WHEN strpos({text}, '.') > 0 "
+        out[name] = (f"coalesce({_integer_sql(text)}, CASE WHEN NOT {_plain_integer_sql(text)} "
                      f"AND {number} = floor({number}) THEN try_cast({number} AS BIGINT) END, 0)")
     return out
 
