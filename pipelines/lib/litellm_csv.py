@@ -315,27 +315,40 @@ def needs_serial_read(error: Exception) -> bool:
 
 
 def _plain_integer_sql(text: str) -> str:
-    """SQL: whether ``text`` is written with neither a point nor a '-' past its first
-    character, so that DuckDB's VARCHAR to BIGINT cast reads it exactly. The cast rounds a
-    decimal ('2022.5' is 2023, '-0.4' is 0) and a negative exponent ('15E-1' is 2, '2043e-5'
-    is 0); any other text takes the decimal rules, which judge it exactly, only slower. (The
-    cast also reads '1e3' and '1_000' as 1000: whole numbers, kept.)"""
-    return f"(strpos({text}, '.') = 0 AND strpos({text}, '-') < 2)"
+    """SQL: whether ``text`` is an integer written as digits alone (after an optional '-'),
+    which DuckDB's VARCHAR to BIGINT cast reads exactly: the fast path, every count of a real
+    spend log. The cast also reads other texts, not all exactly: it rounds a decimal
+    ('2022.5' is 2023, '10.0000001' is 10) and a negative exponent ('15E-1' is 2), and
+    reads hexadecimal ('0x10' is 16). Those take :func:`_number_sql`'s rules instead, only
+    slower. (The regular expression costs what two ``strpos`` did, ~3% of a file's roll-up
+    more than one: docs/experiments/count-exponents.)"""
+    return f"regexp_full_match({text}, '-?[0-9]+')"
 
 
 def _integer_sql(text: str) -> str:
     """SQL of ``text`` as an integer when :func:`_plain_integer_sql`, else NULL: the others
-    take the decimal rules of :func:`_count_sql`, which refuse a fraction."""
+    take the rules of :func:`_count_sql`'s slow path, which refuse a fraction."""
     return f"CASE WHEN {_plain_integer_sql(text)} THEN try_cast({text} AS BIGINT) END"
+
+
+def _number_sql(text: str) -> str:
+    """SQL of ``text`` as a number, as the other readers read a count (a dashboard sheet's
+    polars cast to Float64, a JSON page's float): a double, NULL for no number, for NaN and
+    for digits grouped by '_' (DuckDB's cast reads ``1_000``, polars' does not). Exact for
+    every whole number up to 2^53, past the largest count kept (10^15); so the same text is
+    judged alike in every format (``10.0000001`` a fraction, ``1e3`` 1000; DECIMAL(38, 6)
+    rounded the first to 10)."""
+    return (f"nullif(try_cast(CASE WHEN strpos({text}, '_') = 0 THEN {text} END AS DOUBLE), "
+            "'NaN'::DOUBLE)")
 
 
 def _count_sql(name: str) -> tuple[str, str]:
     """(value, error) SQL for the count column ``name`` (its trimmed text ``{name}_text`` and
     integer cast ``{name}_whole`` are computed once, a level below): integers on the fast
-    path, whole numbers written as decimals (``10.0``) on the slow one, anything else an error
-    that quotes the value. CASE evaluates a branch only for the rows that reach it."""
+    path, whole numbers written otherwise (``10.0``, ``1e3``) on the slow one, anything else an
+    error that quotes the value. CASE evaluates a branch only for the rows that reach it."""
     text, whole = f"{name}_text", f"{name}_whole"
-    num = f"try_cast({text} AS DECIMAL(38, 6))"
+    num = _number_sql(text)
     value = (f"CASE WHEN {text} IS NULL THEN 0 "
              f"WHEN {whole} IS NOT NULL THEN "
              f"(CASE WHEN {whole} BETWEEN 0 AND {MAX_COUNT} THEN {whole} END) "
@@ -565,7 +578,7 @@ def _metadata_counts(meta: str) -> dict[str, str]:
     out = {}
     for name, path in METADATA_COUNTS.items():
         text = f"{meta}[{METADATA_PATHS.index(path) + 1}]"
-        number = f"try_cast({text} AS DECIMAL(38, 6))"
+        number = _number_sql(text)
         out[name] = (f"coalesce({_integer_sql(text)}, CASE WHEN NOT {_plain_integer_sql(text)} "
                      f"AND {number} = floor({number}) THEN try_cast({number} AS BIGINT) END, 0)")
     return out

@@ -68,20 +68,24 @@ class ParsedPages:
 
 
 def _count(value: Any, name: str, required: bool) -> int:
+    """A count as an int: a JSON integer, or a float that is whole (``10.0``, ``1e3``).
+    Judged in the order, and so with the reasons, of the CSV readers (tests/test_count_texts):
+    no number, negative, a fraction, over :data:`MAX_COUNT` (infinity among them)."""
     if value is None:
         if required:
             raise ValueError(f"missing required count {name}")
         return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name} is not a whole number: {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} is not a whole number: {value!r}")
+    if value != value:  # NaN (Python's JSON reads the literal)
+        raise ValueError(f"{name} is not a number: {value!r}")
     if value < 0:
         raise ValueError(f"negative {name}: {value}")
+    if isinstance(value, float) and not (value.is_integer() or value == float("inf")):
+        raise ValueError(f"{name} is not a whole number: {value!r}")
     if value > MAX_COUNT:
         raise ValueError(f"{name} implausibly large (over 10^15): {value}")
-    return value
+    return int(value)
 
 
 def _dim(value: Any, name: str) -> str | None:
