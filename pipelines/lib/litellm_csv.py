@@ -320,7 +320,7 @@ def _plain_integer_sql(text: str) -> str:
     spend log. The cast also reads other texts, not all exactly: it rounds a decimal
     ('2022.5' is 2023, '10.0000001' is 10) and a negative exponent ('15E-1' is 2), and
     reads hexadecimal ('0x10' is 16). Those take :func:`_number_sql`'s rules instead, only
-    slower. (The regular expression costs what two ``strpos`` did, ~3% of a file's roll-up
+    slower. (The regular expression costs what two ``strpos`` did, ~2% of a file's roll-up
     more than one: docs/experiments/count-exponents.)"""
     return f"regexp_full_match({text}, '-?[0-9]+')"
 
