@@ -364,12 +364,30 @@ def test_a_last_header_name_with_quotes_is_read_as_a_name_not_as_sql(tmp_path):
     assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 2, 0)
 
 
-def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
-    """DuckDB's text-to-integer cast rounds a decimal ('2022.5' is 2023, '-0.4' is 0). A
-    token count with a fraction is quarantined with the reason, never rounded into the
-    totals; a whole one written with a point ('10.0') counts. The same on the first read and
-    on a re-read of an overlapping export; a fractional cached count in the metadata counts
-    as none, as an unreadable one does."""
+@pytest.mark.parametrize(("counts", "cached", "want", "first_staged", "second_staged"), [
+    # with a point: the cast made '2022.5' 2023 and '-0.4' 0
+    ([("whole", "10.0", "1"), ("half", "2022.5", "1"), ("neg", "-0.4", "1"),
+      ("point", ".5", "1"), ("out", "7", "3.5"), ("plain", "100", "1")], 12.5,
+     ["prompt_tokens is not a whole number: 2022.5", "negative prompt_tokens: -0.4",
+      "prompt_tokens is not a whole number: .5", "completion_tokens is not a whole number: 3.5"],
+     (3, 3, 160, 3), (4, 4, 165, 4)),
+    # with a negative exponent: the cast made '15E-1' 2, '5e-1' 1 and '2043e-5' 0 (until
+    # 2026-12-07); 1 + 1000 + 50 prompt tokens, 1 + 20 + 1 completion tokens
+    ([("rounded-up", "15E-1", "1"), ("half", "5e-1", "1"), ("small", "2043e-5", "1"),
+      ("out", "7", "25e-1"), ("whole", "10e-1", "1"), ("thousand", "1e3", "2E+1")], "15e-1",
+     ["prompt_tokens is not a whole number: 15E-1", "prompt_tokens is not a whole number: 5e-1",
+      "prompt_tokens is not a whole number: 2043e-5",
+      "completion_tokens is not a whole number: 25e-1"],
+     (3, 3, 1051, 22), (4, 4, 1056, 23)),
+], ids=["point", "exponent"])
+def test_a_count_with_a_fraction_is_quarantined_not_rounded(
+        tmp_path, counts, cached, want, first_staged, second_staged):
+    """DuckDB's text-to-integer cast rounds a decimal and a negative exponent. A token count
+    with a fraction is quarantined with the reason, never rounded into the totals; a whole
+    one written with a point or an exponent ('10.0', '10e-1', '1e3') counts. The same on the
+    first read and on a re-read of an overlapping export; a fractional cached count in the
+    metadata (a number, or a string with an exponent) counts as none, as an unreadable one
+    does."""
     landing = tmp_path / "landing"
     prompt, completion = LITELLM_HEADER.index("prompt_tokens"), \
         LITELLM_HEADER.index("completion_tokens")
@@ -379,22 +397,18 @@ def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
         r[prompt], r[completion] = p, c
         return r
 
-    rows = [row("whole", "10.0"), row("half", "2022.5"), row("neg", "-0.4"),
-            row("point", ".5"), row("out", "7", "3.5"), row("plain", "100")]
-    cached = litellm_row("cached", "gpt-4o", 50, 1, "", "alpha", "success")
-    meta = LITELLM_HEADER.index("metadata")
-    cached[meta] = json.dumps({"user_api_key_team_alias": "alpha", "usage_object": {
-        "prompt_tokens_details": {"cached_tokens": 12.5}}})
-    write(landing, "spend.csv", [*rows, cached], 1)
+    rows = [row(*count) for count in counts]
+    cached_row = litellm_row("cached", "gpt-4o", 50, 1, "", "alpha", "success")
+    cached_row[LITELLM_HEADER.index("metadata")] = json.dumps({
+        "user_api_key_team_alias": "alpha",
+        "usage_object": {"prompt_tokens_details": {"cached_tokens": cached}}})
+    write(landing, "spend.csv", [*rows, cached_row], 1)
     con = prepare(duckdb.connect(":memory:"))
     (first,) = ingest_landing(con, landing)
     assert (first.rows_loaded, first.rows_rejected) == (3, 4)
-    want = sorted(["prompt_tokens is not a whole number: 2022.5",
-                   "negative prompt_tokens: -0.4", "prompt_tokens is not a whole number: .5",
-                   "completion_tokens is not a whole number: 3.5"])
     assert sorted(r for (r,) in con.execute("SELECT reason FROM staging.rejected_rows")
-                  .fetchall()) == want
-    assert staged(con) == (3, 3, 160, 3)
+                  .fetchall()) == sorted(want)
+    assert staged(con) == first_staged
     assert con.execute("SELECT sum(cached_input_tokens) FROM staging.usage").fetchall() \
         == [(0,)]
     # re-read request by request (an export overlapping the first): the same verdicts
@@ -403,52 +417,8 @@ def test_a_count_with_a_fraction_is_quarantined_not_rounded(tmp_path):
     assert (second.rows_loaded, second.rows_rejected, second.rows_duplicate) == (1, 4, 2)
     assert sorted(r for (r,) in con.execute(
         "SELECT reason FROM staging.rejected_rows WHERE source_file LIKE '%later.csv'")
-        .fetchall()) == want
-    assert staged(con) == (4, 4, 165, 4)
-
-
-def test_a_count_with_a_negative_exponent_is_judged_as_the_number_it_writes(tmp_path):
-    """DuckDB's text-to-integer cast reads an exponent too, and rounds what it gives: '15E-1'
-    was 2 tokens, '5e-1' 1, '2043e-5' 0, all loaded. Such a count is judged as the decimal
-    it writes: a fraction quarantined, a whole number ('10e-1', '1e3') counted; a metadata
-    count given as such a string counts as none when it is a fraction, as a fractional one
-    does. The same on the first read and on a re-read of an overlapping export."""
-    landing = tmp_path / "landing"
-    prompt, completion = LITELLM_HEADER.index("prompt_tokens"), \
-        LITELLM_HEADER.index("completion_tokens")
-
-    def row(rid: str, p: str, c: str = "1") -> list[str]:
-        r = litellm_row(rid, "gpt-4o", 0, 0, "", "alpha", "success")
-        r[prompt], r[completion] = p, c
-        return r
-
-    rows = [row("rounded-up", "15E-1"), row("half", "5e-1"), row("small", "2043e-5"),
-            row("out", "7", "25e-1"), row("whole", "10e-1"), row("thousand", "1e3", "2E+1")]
-    cached = litellm_row("cached", "gpt-4o", 50, 1, "", "alpha", "success")
-    meta = LITELLM_HEADER.index("metadata")
-    cached[meta] = json.dumps({"user_api_key_team_alias": "alpha", "usage_object": {
-        "prompt_tokens_details": {"cached_tokens": "15e-1"}}})
-    write(landing, "spend.csv", [*rows, cached], 1)
-    con = prepare(duckdb.connect(":memory:"))
-    (first,) = ingest_landing(con, landing)
-    assert (first.rows_loaded, first.rows_rejected) == (3, 4)
-    want = sorted(["prompt_tokens is not a whole number: 15E-1",
-                   "prompt_tokens is not a whole number: 5e-1",
-                   "prompt_tokens is not a whole number: 2043e-5",
-                   "completion_tokens is not a whole number: 25e-1"])
-    assert sorted(r for (r,) in con.execute("SELECT reason FROM staging.rejected_rows")
-                  .fetchall()) == want
-    # 1 + 1000 + 50 prompt tokens, 1 + 20 + 1 completion tokens
-    assert staged(con) == (3, 3, 1051, 22)
-    assert con.execute("SELECT sum(cached_input_tokens) FROM staging.usage").fetchall() \
-        == [(0,)]
-    write(landing, "later.csv", [*rows, row("new", "5")], 2)
-    (second,) = ingest_landing(con, landing)
-    assert (second.rows_loaded, second.rows_rejected, second.rows_duplicate) == (1, 4, 2)
-    assert sorted(r for (r,) in con.execute(
-        "SELECT reason FROM staging.rejected_rows WHERE source_file LIKE '%later.csv'")
-        .fetchall()) == want
-    assert staged(con) == (4, 4, 1056, 23)
+        .fetchall()) == sorted(want)
+    assert staged(con) == second_staged
 
 
 def test_a_spend_log_the_csv_reader_refuses_says_which_line_and_why_not_what_it_holds(tmp_path):
