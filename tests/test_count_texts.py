@@ -25,7 +25,9 @@ TEXTS = ["10", "10.0", "10.5", "10.0000001", "10.000000000000002", "0.0000001", 
          "1E+3", "15E-1", "10e-1", "1.0e15", "-3", "-0.0", "-5e-1", "999999999999999",
          "1000000000000000", "1000000000000001", "1e16", "9999999999999999999999", "nan",
          "NaN", "inf", "-inf", "Infinity", "-Infinity", ".5", "5.", "+5", "007", "0x10",
-         "0b11", "1_000", "abc", "1,5"]
+         "0b11", "1_000", "abc", "1,5", "9" * 400,
+         # more digits than Python converts to an int: the page was rejected whole
+         "9" * 5000, "-" + "9" * 5000]
 #: what the JSON grammar allows as a number (the page's text is JSON), and the names Python's
 #: JSON reader takes for the floats JSON has none for
 JSON_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|NaN|-?Infinity")
@@ -47,7 +49,10 @@ def verdict(value: int | None, reason: str | None) -> Verdict:
 def page_verdict(text: str) -> Verdict:
     doc = page([bucket("2026-11-20", [completion(input_tokens=5, output_tokens="N",
                                                  num_model_requests=1, model="gpt-4o")])])
-    usage = openai_pages.parse_pages(json.dumps(doc).replace('"N"', text)).usage
+    try:
+        usage = openai_pages.parse_pages(json.dumps(doc).replace('"N"', text)).usage
+    except ValueError:
+        return (None, "the whole file rejected")
     (row,) = usage.select("output_tokens", "reason").rows()
     return verdict(*row)
 
@@ -113,6 +118,7 @@ def test_a_count_text_gets_the_same_verdict_in_every_format(verdicts, text):
     ("inf", (None, "implausibly large")), ("Infinity", (None, "implausibly large")),
     ("NaN", (None, "not a number")), ("-Infinity", (None, "negative")),
     ("0x10", (None, "not a number")), ("1_000", (None, "not a number")),
+    ("9" * 5000, (None, "implausibly large")), ("-" + "9" * 5000, (None, "negative")),
 ])
 def test_what_the_formats_agree_on(verdicts, text, expected):
     assert verdicts[text]["gateway"] == expected

@@ -120,6 +120,16 @@ class TestOpenAIPages:
         assert len(good(df)) == 1
         assert reason in bad(df)["reason"].item()
 
+    def test_an_integer_too_long_for_python_loses_its_row_not_the_file(self):
+        """Python refuses to convert an integer of more than 4,300 digits: the page was
+        rejected whole. Now the count is read as infinity and its row quarantined."""
+        doc = page([bucket("2026-11-20", [dict(RESULT_A, output_tokens="N"), RESULT_C])])
+        text = json.dumps(doc).replace('"N"', "9" * 5000)
+        df = openai_pages.parse_pages(text).usage
+        assert good(df)["input_tokens"].to_list() == [RESULT_C["input_tokens"]]
+        assert bad(df)["reason"].to_list() == [
+            "output_tokens implausibly large (over 10^15): inf"]
+
     def test_parts_of_the_totals_given_as_zeros_are_none(self):
         zeros = dict.fromkeys(openai_pages.MODAL_FIELDS, 0)
         doc = page([bucket("2026-11-20", [dict(RESULT_A, **dict(zeros, input_audio_tokens=None)),
