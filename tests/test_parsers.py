@@ -321,14 +321,19 @@ class TestDashboardCsv:
         load (such a file was rejected whole, with a TypeError, before)."""
         s, e = epoch("2025-10-05"), epoch("2025-10-06")
         tail = ",,,proj_1,10,,key_1,gpt-4o-2024-08-06,FALSE,default,100,10,0"
-        path = self.write(tmp_path, f"{s * 1000},{e * 1000}{tail}", f"{s},{e}{tail}")
+        # NaN and a negative time said "after 2100" and "unparseable" (polars orders NaN above
+        # every number)
+        path = self.write(tmp_path, f"{s * 1000},{e * 1000}{tail}", f"{s},{e}{tail}",
+                          f"NaN,{e}{tail}", f"-1,{e}{tail}")
         kind, df, read, *_ = dashboard_csv.parse_dashboard_csv(path)
-        assert (kind, read) == ("usage", 2)
-        assert bad(df)["reason"].to_list() == [
-            f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}"]
+        assert (kind, read) == ("usage", 4)
+        assert bad(df).sort("position")["reason"].to_list() == [
+            f"start_time is not Unix seconds (after 2100; milliseconds?): {s * 1000}",
+            "start_time is not a number: NaN",
+            "start_time is not Unix seconds (before 1970): -1"]
         assert good(df)["bucket_start"].dt.date().to_list() == [dt.date(2025, 10, 5)]
         con, outcome = self.ingest(tmp_path, path)
-        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 1)
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_rejected) == ("loaded", 1, 3)
 
     def test_iso_times_written_several_ways_in_one_file_all_read(self, tmp_path):
         """A sheet edited by hand mixes ISO forms (offset, Z, a space, a date alone). One

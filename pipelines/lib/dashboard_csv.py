@@ -318,12 +318,15 @@ def parse_dashboard_csv(path: Path) -> DashboardSheet:
 def _unparseable(col: str, present: set[str]) -> pl.Expr:
     """The reason for a bucket time that did not parse: a number past 2100 as Unix seconds
     says so (an export in milliseconds would otherwise date its usage thousands of years
-    ahead), and so does an ISO time outside 1970-2100."""
+    ahead), and so do a negative one, NaN (which polars orders above every number) and an
+    ISO time outside 1970-2100."""
     text = _str(col, present)
     epoch = text.cast(pl.Float64, strict=False)
     iso_text = _str(f"{col}_iso", present)
-    return (pl.when(epoch >= MAX_EPOCH_SECONDS)
+    return (pl.when(epoch.is_nan()).then(pl.lit(f"{col} is not a number: ") + text)
+            .when(epoch >= MAX_EPOCH_SECONDS)
             .then(pl.lit(f"{col} is not Unix seconds (after 2100; milliseconds?): ") + text)
+            .when(epoch < 0).then(pl.lit(f"{col} is not Unix seconds (before 1970): ") + text)
             .when(pl.col(_ISO[col]).is_not_null())
             .then(pl.lit(f"{col}_iso outside 1970-2100: ") + iso_text)
             .otherwise(pl.lit(f"unparseable {col}")))
