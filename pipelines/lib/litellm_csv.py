@@ -579,8 +579,10 @@ def _metadata_counts(meta: str) -> dict[str, str]:
     for name, path in METADATA_COUNTS.items():
         text = f"{meta}[{METADATA_PATHS.index(path) + 1}]"
         number = _number_sql(text)
-        out[name] = (f"coalesce({_integer_sql(text)}, CASE WHEN NOT {_plain_integer_sql(text)} "
-                     f"AND {number} = floor({number}) THEN try_cast({number} AS BIGINT) END, 0)")
+        # the fast path's test once a row (it ran twice: in _integer_sql, then negated)
+        out[name] = (f"coalesce(CASE WHEN {_plain_integer_sql(text)} THEN try_cast({text} AS "
+                     f"BIGINT) WHEN {number} = floor({number}) THEN try_cast({number} AS BIGINT) "
+                     "END, 0)")
     return out
 
 #: the status as parse_sql normalises it
