@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 
 from pipelines.demo.generate import COST_VIEW_DAYS, generate
-from tests.conftest import run_refresh
+from tests.conftest import REPO, run_job, run_refresh
 from tests.exports import AS_OF
 from tests.test_quality import check_evaluations
 
@@ -49,3 +49,56 @@ def test_the_demo_bill_reconciles_with_the_computed_cost(radar, monkeypatch):
                        "FROM marts.focus_costs ORDER BY ALL") == [
         ("litellm", None, None), ("openai_dashboard", "org-demo", "Demo Co"),
         ("openai_usage_api", "org-demo", "Demo Co")]
+
+
+def _last_openai_chat_shutdown() -> dt.date:
+    """The last shutdown date of an OpenAI chat model in the shipped catalog: from that day
+    on the catalog names none still deprecated (2027-04-01 with the catalog of 2026-09-11)."""
+    from pipelines.lib.catalog import read_lifecycle, read_prices
+    from pipelines.settings import CATALOG_DATA_DIR
+
+    chat = {p.model for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv")
+            if p.mode == "chat" and p.provider == "openai"}
+    return max(r.shutdown_date for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")
+               if r.model in chat and r.shutdown_date)
+
+
+def test_the_demo_runs_once_the_catalog_names_no_model_still_deprecated(
+        radar, monkeypatch, capsys):
+    """`make demo` on a day past every OpenAI chat model's shutdown the shipped catalog knows
+    (a fresh machine some months after the catalog's sources) stopped with `the catalog has
+    no priced chat model that is deprecated on ...`. Now the teams the demo puts on such a
+    model call the active one, the demo says why, and the refresh, the weekly report and the
+    summary run; what is left to migrate from is the shut-down models."""
+    from pipelines.demo import summary
+    from pipelines.demo.generate import main, pick_models
+
+    monkeypatch.delenv("RADAR_TEAMS_FILE")  # the shipped sample directory, as the demo has
+    day = _last_openai_chat_shutdown()
+    before = pick_models(day - dt.timedelta(days=1))
+    assert before.deprecated is not None and before.deprecated_later is not None
+    models = pick_models(day)
+    assert models.deprecated is None and models.deprecated_later is None
+    # the README says from which day
+    assert f"still deprecated on the run date, from {day}\n" in (REPO / "README.md").read_text()
+    main(["--landing", str(radar.landing), "--as-of", day.isoformat()])
+    assert (f"The catalog names no OpenAI chat model still deprecated on {day}: its\n"
+            "knowledge of retirements has run out by then (`make catalog` brings newer ones).\n"
+            f"The demo's teams on such a model call {models.active} instead.\n"
+            ) in capsys.readouterr().out
+
+    monkeypatch.setenv("RADAR_AS_OF", day.isoformat())
+    result = run_job("weekly_migration_report")
+    assert result.success
+    assert check_evaluations(result)["bill_matches_computed_cost"] == (True, "WARN")
+    rows = radar.query("SELECT team, model, lifecycle_status FROM marts.deprecated_model_usage")
+    # the teams on the active model now are not in it; the shut-down models' callers are
+    assert {team for team, _, _ in rows} >= {"growth", "data-science"}
+    assert not {team for team, _, _ in rows} & {"search", "support", "unassigned", "platform"}
+    assert {(model, status) for team, model, status in rows if team == "growth"} == {
+        (models.shutdown, "shutdown")}
+    assert list(radar.reports.glob(f"migration-status-{day:%G-W%V}.*"))
+    summary.main()
+    out = capsys.readouterr().out
+    assert f"Sunset Radar, as of {day}" in out
+    assert f"| growth | completions | {models.shutdown} | shutdown |" in out

@@ -30,9 +30,12 @@ What it writes, in the four real formats (see ``../shared/reference/formats.md``
   cost view instead: it names the organisation (``org-demo``, FOCUS's billing account).
 
 Models are chosen from the shipped catalog by their lifecycle status **as of the as-of date**,
-so the demo always shows an active model, a deprecated one with its shutdown ahead and a
-shut-down one, whatever day it runs. Values for a given day depend only on the seed and that
-day, so regenerating tomorrow repeats today's buckets exactly (exact duplicates, not new usage).
+so the demo shows an active model, a deprecated one with its shutdown ahead and a shut-down
+one, whatever day it runs: once the catalog names no OpenAI chat model still deprecated on
+that day (its knowledge of retirements has run out: ``make catalog`` brings newer ones), the
+teams the demo puts on one call the active model instead, and the demo says so. Values for
+a given day depend only on the seed and that day, so regenerating tomorrow repeats today's
+buckets exactly (exact duplicates, not new usage).
 """
 
 from __future__ import annotations
@@ -68,8 +71,10 @@ UNKNOWN_MODEL = "acme-llm-7b-instruct"
 class DemoModels:
     active: str
     active_cheap: str
-    deprecated: str          # deprecated, shutdown ahead, nearest
-    deprecated_later: str    # deprecated, shutdown further ahead (the migration in progress)
+    # deprecated, shutdown ahead: the nearest, and one further ahead (the migration in
+    # progress); None once the catalog names none on as-of (`deprecated_or_active`)
+    deprecated: str | None
+    deprecated_later: str | None
     shutdown: str            # shut down recently: gateway calls now fail
     shutdown_long_ago: str   # shut down long ago, still called through the gateway
     embedding: str
@@ -78,6 +83,17 @@ class DemoModels:
     image: str | None = None  # an OpenAI image model, retiring or retired in the window
     # an OpenAI transcription model billed by the second, retiring, with a replacement that is
     transcription: str | None = None
+
+    @property
+    def deprecated_or_active(self) -> str:
+        """What the teams on the nearest deprecated model call: it, or, once the catalog names
+        none on as-of, the active model (they have migrated)."""
+        return self.deprecated or self.active
+
+    @property
+    def deprecated_later_or_active(self) -> str:
+        """What the teams mid-migration call on their old model: it, or the active model."""
+        return self.deprecated_later or self.active
 
 
 def _status(row: Lifecycle | None, as_of: dt.date) -> str:
@@ -97,22 +113,27 @@ def pick_models(as_of: dt.date) -> DemoModels:
     def status(m: str) -> str:
         return _status(lifecycle.get(m), as_of)
 
-    def first(preferred: list[str], want: str, key=None) -> str:
+    def pick(preferred: list[str], want: str, key=None) -> str | None:
         for m in preferred:
             if m in priced and status(m) == want:
                 return m
         pool = [m for m in chat if status(m) == want]
-        if not pool:
+        return (sorted(pool, key=key)[0] if key else pool[0]) if pool else None
+
+    def first(preferred: list[str], want: str, key=None) -> str:
+        model = pick(preferred, want, key)
+        if model is None:
             raise RuntimeError(f"the catalog has no priced chat model that is {want} on {as_of}")
-        return sorted(pool, key=key)[0] if key else pool[0]
+        return model
 
     def shutdown_of(m: str) -> dt.date:
         row = lifecycle.get(m)
         return row.shutdown_date if row and row.shutdown_date else dt.date.max
 
     ahead = sorted((m for m in chat if status(m) == "deprecated"), key=shutdown_of)
-    deprecated = first(["gpt-5-mini-2025-08-07", "gpt-4o-mini-2024-07-18"], "deprecated",
-                       key=shutdown_of)
+    # None once the catalog's knowledge of retirements has run out by as-of
+    deprecated = pick(["gpt-5-mini-2025-08-07", "gpt-4o-mini-2024-07-18"], "deprecated",
+                      key=shutdown_of)
     later = [m for m in ["gpt-4o-2024-08-06", *ahead]
              if m in priced and status(m) == "deprecated" and m != deprecated]
     return DemoModels(
@@ -240,15 +261,21 @@ def search_buckets(day: dt.date, as_of: dt.date, m: DemoModels) -> list[dict]:
     total = rng.randint(900, 1300)
     old = round(total * _migration_share(day, as_of))
     evals = old // 6  # a nightly evaluation job, on its own key, still on the old model
+    # a bucket has one result per key and model: once the old model is the active one (the
+    # catalog names none still deprecated), the production key's two shares are one result
+    calls: dict[tuple[str, str], int] = {}
+    for model, key, requests in ((m.deprecated_later_or_active, "key_search_prod", old - evals),
+                                 (m.deprecated_later_or_active, "key_search_eval", evals),
+                                 (m.active, "key_search_prod", total - old)):
+        calls[model, key] = calls.get((model, key), 0) + requests
     results = [
-        _completion(rng, m.deprecated_later, "proj_search", "key_search_prod", False,
-                    old - evals),
-        _completion(rng, m.deprecated_later, "proj_search", "key_search_eval", False, evals),
-        _completion(rng, m.active, "proj_search", "key_search_prod", False, total - old),
+        *(_completion(rng, model, "proj_search", key, False, requests)
+          for (model, key), requests in calls.items()),
         # the batch indexer moved to the active model at the start of the as-of week
-        _completion(rng, m.deprecated_later if day < _week_start(as_of) else m.active,
+        _completion(rng, m.deprecated_later_or_active if day < _week_start(as_of) else m.active,
                     "proj_search", "key_search_batch", True, rng.randint(150, 260)),
-        _completion(rng, m.deprecated, "proj_sandbox", "key_sandbox", False, rng.randint(20, 60)),
+        _completion(rng, m.deprecated_or_active, "proj_sandbox", "key_sandbox", False,
+                    rng.randint(20, 60)),
     ]
     if day.weekday() == 6:  # quiet Sundays: the sandbox is idle
         results.pop()
@@ -414,9 +441,9 @@ def support_results(day: dt.date, m: DemoModels) -> list[dict]:
     if day.weekday() == 5 and rng.random() < 0.5:
         return []
     return [
-        _completion(rng, m.deprecated, "proj_support", "key_support_bot", False,
+        _completion(rng, m.deprecated_or_active, "proj_support", "key_support_bot", False,
                     rng.randint(400, 700)),
-        _completion(rng, m.deprecated, "proj_support", "key_support_bot", True,
+        _completion(rng, m.deprecated_or_active, "proj_support", "key_support_bot", True,
                     rng.randint(80, 160)),
         _completion(rng, m.active_cheap, "proj_support", "key_support_agent", False,
                     rng.randint(50, 90), tier="flex", user="user_ana"),
@@ -474,7 +501,7 @@ def write_litellm(path: Path, as_of: dt.date, m: DemoModels,
         ("team-91c2-platform", "platform", "d2e7c3b14a60",
          # a regression: platform starts calling a deprecated model two days before as-of
          lambda d: [(m.embedding, 30), (m.active_cheap, 15)]
-         + ([(m.deprecated, 16)] if (as_of - d).days <= 2 else [])),
+         + ([(m.deprecated, 16)] if m.deprecated and (as_of - d).days <= 2 else [])),
         # another provider's model through the same gateway (Anthropic's)
         ("team-5d0e-assistant", "assistant", "e81a6c0f29d3",
          lambda d: [(m.other_provider, 20)] if m.other_provider else []),
@@ -767,7 +794,11 @@ def main(argv: list[str] | None = None) -> None:
     m = generate(args.landing, args.as_of)
     print(f"demo exports for {DAYS} days before {args.as_of} written to {args.landing}")
     for role, model in vars(m).items():
-        print(f"  {role:18} {model}")
+        print(f"  {role:18} {model or '(none in the catalog on this day)'}")
+    if m.deprecated is None:
+        print(f"The catalog names no OpenAI chat model still deprecated on {args.as_of}: its\n"
+              "knowledge of retirements has run out by then (`make catalog` brings newer ones).\n"
+              f"The demo's teams on such a model call {m.active} instead.")
 
 
 if __name__ == "__main__":
