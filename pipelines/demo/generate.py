@@ -45,6 +45,7 @@ import csv
 import datetime as dt
 import json
 import random
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -65,6 +66,7 @@ from pipelines.settings import CATALOG_DATA_DIR, WINDOW_DAYS, RadarSettings
 DAYS = 60
 SEED = 20260217
 UNKNOWN_MODEL = "acme-llm-7b-instruct"
+_NOT_TEXT_CHAT = re.compile(r"audio|realtime|search|computer-use")
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,11 @@ def _status(row: Lifecycle | None, as_of: dt.date) -> str:
 def pick_models(as_of: dt.date) -> DemoModels:
     lifecycle = {r.model: r for r in read_lifecycle(CATALOG_DATA_DIR / "model_lifecycle.csv")}
     priced = {p.model: p for p in read_prices(CATALOG_DATA_DIR / "model_prices.csv")}
+    # OpenAI's text chat models: the demo's teams send text, so no fine-tune and none of the
+    # audio, realtime, search or computer-use models LiteLLM files as chat too
     chat = sorted(m for m, p in priced.items()
-                  if p.mode == "chat" and p.provider == "openai" and not m.startswith("ft:"))
+                  if p.mode == "chat" and p.provider == "openai" and not m.startswith("ft:")
+                  and not _NOT_TEXT_CHAT.search(m))
 
     def status(m: str) -> str:
         return _status(lifecycle.get(m), as_of)
