@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -21,15 +22,32 @@ from pipelines.settings import RadarSettings
 WAREHOUSE_POOL = "radar_warehouse"
 
 
+def run_start_day(start_time: float | None, created: dt.datetime | None) -> dt.date | None:
+    """The UTC day a run started (``start_time``, seconds since the epoch, as Dagster's run
+    storage records it), else the day it was created; None for neither (no run)."""
+    if start_time is not None:
+        return dt.datetime.fromtimestamp(start_time, dt.UTC).date()
+    return created.astimezone(dt.UTC).date() if created is not None else None
+
+
 class RadarConfig(dg.ConfigurableResource):
     """The contract's RADAR_* settings. Empty fields fall back to the environment variable of
-    the same name, then to the default; the as-of date is resolved when the run starts, so a
-    long-lived `dagster dev` never reports against the day it was started."""
+    the same name, then to the default. The default as-of (today, UTC) is the day the run
+    started, the same for every step and check of the run: a run started before midnight
+    whose last steps run after it reports one day throughout (until 2026-12-07 each call read
+    the clock), and a long-lived `dagster dev` never reports against the day it was started."""
 
     as_of: str = ""
+    _run_day: dt.date | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        record = (context.instance.get_run_record_by_id(context.run_id)
+                  if context.instance is not None and context.run_id else None)
+        self._run_day = (run_start_day(record.start_time, record.create_timestamp)
+                         if record is not None else None)
 
     def settings(self) -> RadarSettings:
-        return RadarSettings.from_env(as_of=self.as_of or None)
+        return RadarSettings.from_env(as_of=self.as_of or None, today=self._run_day)
 
 
 class WarehouseResource(DuckDBResource):

@@ -127,10 +127,11 @@ def today_utc() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def parse_as_of(value: str | None) -> dt.date:
-    """`RADAR_AS_OF` as a date; empty means today in UTC."""
+def parse_as_of(value: str | None, today: dt.date | None = None) -> dt.date:
+    """`RADAR_AS_OF` as a date; empty means ``today`` (the day the run started, where there
+    is a run), else today in UTC."""
     if value is None or not value.strip():
-        return today_utc()
+        return today or today_utc()
     return _iso_date("RADAR_AS_OF", value)
 
 
@@ -174,9 +175,10 @@ class RadarSettings:
         return end - dt.timedelta(days=self.request_ledger_days - 1)
 
     @classmethod
-    def from_env(cls, as_of: str | None = None) -> RadarSettings:
-        """Read the contract's variables now; ``as_of`` (if given) wins over RADAR_AS_OF."""
-        day = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"))
+    def from_env(cls, as_of: str | None = None, today: dt.date | None = None) -> RadarSettings:
+        """Read the contract's variables now; ``as_of`` (if given) wins over RADAR_AS_OF, and
+        with neither the as-of is ``today`` (if given) or the UTC day of the call."""
+        day = parse_as_of(as_of if as_of else os.environ.get("RADAR_AS_OF"), today)
         overrides = os.environ.get("RADAR_CATALOG_OVERRIDES", "").strip()
         lifecycle_overrides = os.environ.get("RADAR_LIFECYCLE_OVERRIDES", "").strip()
         billing_accounts = os.environ.get("RADAR_BILLING_ACCOUNTS", "").strip()

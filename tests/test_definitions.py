@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from pipelines.resources import RadarConfig, run_start_day
 from tests.conftest import REPO
 
 
@@ -252,3 +253,36 @@ def test_the_default_as_of_is_today_in_utc_whatever_the_machine_time_zone(monkey
     assert seen["as_of"] == seen["utc"]
     assert dt.date.fromisoformat(seen["sync_start"]) == (
         dt.date.fromisoformat(seen["utc"]) - dt.timedelta(days=35))
+
+
+def test_a_run_is_as_of_the_utc_day_it_started(monkeypatch):
+    """RADAR_AS_OF unset, a run's as-of is the UTC day its run record says it started (else
+    was created), whatever the day its later steps run on; outside a run, the day of the
+    call; a RADAR_AS_OF or the resource's own as_of wins over both."""
+    last_second = dt.datetime(2026, 12, 6, 23, 59, 59, 900000, tzinfo=dt.UTC)
+    east = dt.timezone(dt.timedelta(hours=2))
+    assert run_start_day(last_second.timestamp(), None) == dt.date(2026, 12, 6)
+    assert run_start_day(last_second.timestamp() + 0.1, None) == dt.date(2026, 12, 7)
+    # created at 01:00 in UTC+2: still the day before in UTC; the start wins when there is one
+    created = dt.datetime(2026, 12, 7, 1, 0, tzinfo=east)
+    assert run_start_day(None, created) == dt.date(2026, 12, 6)
+    assert run_start_day(last_second.timestamp() + 86_400, created) == dt.date(2026, 12, 7)
+    assert run_start_day(None, None) is None
+
+    monkeypatch.delenv("RADAR_AS_OF", raising=False)
+    seen: list[dt.date] = []
+
+    @dg.asset
+    def as_of(radar: RadarConfig) -> None:
+        seen.append(radar.settings().as_of)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([as_of], resources={"radar": RadarConfig()}, instance=instance)
+    record = instance.get_run_record_by_id(result.run_id)
+    assert record is not None and record.start_time is not None
+    assert seen == [run_start_day(record.start_time, None)]
+    assert RadarConfig().settings().as_of == dt.datetime.now(dt.UTC).date()
+    monkeypatch.setenv("RADAR_AS_OF", "2026-11-02")
+    dg.materialize([as_of], resources={"radar": RadarConfig()})
+    dg.materialize([as_of], resources={"radar": RadarConfig(as_of="2026-10-05")})
+    assert seen[1:] == [dt.date(2026, 11, 2), dt.date(2026, 10, 5)]

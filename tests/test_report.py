@@ -715,3 +715,54 @@ def test_a_retirement_that_began_this_week_is_said_apart(radar, monkeypatch):
     headline, rows, html = newly_deprecated(
         "2026-12-02", "gpt-5.6-sol,2026-11-24,2027-05-24,gpt-6-luna\n")
     assert headline == [] and rows == [] and '<p class="empty">None.</p>' in html
+
+
+def test_a_report_lists_the_checks_of_its_own_week(fixture_exports, monkeypatch):
+    """The report's quality checks are those of the runs as of a day of its week up to its
+    as-of, each run being as of one day throughout: a report re-run for an earlier week
+    does not count the checks of every run since (until 2026-12-07 it picked them by the
+    time they ran)."""
+    import dagster as dg
+    import duckdb
+
+    from pipelines.definitions import build_defs
+    from pipelines.resources import run_start_day
+
+    # a refresh with no RADAR_AS_OF: as of the day it started, which is after the fixture's
+    # week, so its usage (through 2026-11-24) is too old and usage_is_current fails
+    monkeypatch.delenv("RADAR_AS_OF")
+    instance = dg.DagsterInstance.ephemeral()
+    today = build_defs().resolve_job_def("radar_refresh").execute_in_process(
+        instance=instance, raise_on_error=False)
+    record = instance.get_run_record_by_id(today.run_id)
+    assert record is not None
+    started = run_start_day(record.start_time, record.create_timestamp)
+    assert started is not None and started > dt.date(2026, 11, 29)
+
+    def results(run_id: str) -> list[tuple]:
+        with duckdb.connect(str(fixture_exports.warehouse), read_only=True) as con:
+            return con.execute("""SELECT as_of, "check", passed FROM quality.check_results
+                                  WHERE run_id = $run ORDER BY "check" """,
+                               {"run": run_id}).fetchall()
+
+    todays = results(today.run_id)
+    assert len(todays) > 10 and {as_of for as_of, _, _ in todays} == {started}
+    assert (started, "usage_is_current", False) in todays
+    # the report of the fixture's week, as of its day: its failures this week are those of
+    # its own run (the check fails as of that day too: the fixture's OpenAI exports end 3 and
+    # 4 days before it), not of the later day's run as well
+    monkeypatch.setenv("RADAR_AS_OF", AS_OF)
+    report = run_job("weekly_migration_report")
+    assert report.success
+    own = results(report.run_id)
+    assert {as_of for as_of, _, _ in own} == {dt.date.fromisoformat(AS_OF)}
+    text = (fixture_exports.reports / "migration-status-2026-W48.md").read_text()
+    rows = [line.split(" | ") for line in text.split("failures this week |")[1].splitlines()
+            if line.startswith("| ") and not line.startswith("| ---")]
+    assert sorted((row[1], row[3], row[4]) for row in rows) == [
+        (check, "pass" if passed else "FAIL", "0 |" if passed else "1 |")
+        for _, check, passed in own]
+    assert ("usage_is_current", "FAIL", "1 |") in [(row[1], row[3], row[4]) for row in rows]
+    failing = sum(1 for _, _, passed in own if not passed)
+    assert (f"- Quality checks this week: {len(own) - failing} passing, {failing} failing at "
+            "their last run.") in text

@@ -3,7 +3,7 @@
 ERROR checks are blocking: when one fails, the assets downstream of the guarded asset do not
 run in that run, so wrong numbers never reach the marts. WARN checks report without blocking.
 Every result is also appended to ``quality.check_results`` (run id, asset, check, severity,
-passed, observed, checked_at) so BI can chart data health over time.
+passed, observed, seconds, checked_at, the run's as-of) so BI can chart data health over time.
 """
 
 import datetime as dt
@@ -80,8 +80,10 @@ CHECK_RESULTS_DDL = """
 CREATE SCHEMA IF NOT EXISTS quality;
 CREATE TABLE IF NOT EXISTS quality.check_results (
     run_id VARCHAR, asset VARCHAR, "check" VARCHAR, severity VARCHAR, passed BOOLEAN,
-    observed VARCHAR, seconds DOUBLE, checked_at TIMESTAMP
+    observed VARCHAR, seconds DOUBLE, checked_at TIMESTAMP, as_of DATE
 );
+-- a warehouse from before 2026-12-07 has no as_of: its rows read NULL there
+ALTER TABLE quality.check_results ADD COLUMN IF NOT EXISTS as_of DATE;
 """
 
 
@@ -91,7 +93,8 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
 
 
 def _finish(
-    context: dg.AssetCheckExecutionContext, con: duckdb.DuckDBPyConnection, asset: dg.AssetKey,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, con: duckdb.DuckDBPyConnection,
+    asset: dg.AssetKey,
     severity: dg.AssetCheckSeverity, outcome: SuiteOutcome, extra: dict[str, Any] | None = None,
     passed: bool | None = None,
 ) -> dg.AssetCheckResult:
@@ -101,11 +104,14 @@ def _finish(
     with transaction(con):
         for statement in con.extract_statements(CHECK_RESULTS_DDL):
             con.execute(statement).fetchall()
-        run(con, "INSERT INTO quality.check_results VALUES ($run, $asset, $check, $sev, $passed, "
-                 "$observed, $seconds, $now)",
+        run(con, "INSERT INTO quality.check_results BY NAME SELECT $run AS run_id, "
+                 "$asset AS asset, $check AS \"check\", $sev AS severity, $passed AS passed, "
+                 "$observed AS observed, $seconds AS seconds, $now AS checked_at, "
+                 "CAST($as_of AS DATE) AS as_of",
             {"run": context.run.run_id, "asset": asset.to_user_string(), "check": check_name,
              "sev": severity.value, "passed": passed, "observed": json.dumps(observed, default=str),
-             "seconds": outcome.seconds, "now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+             "seconds": outcome.seconds, "now": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+             "as_of": radar.settings().as_of})
     return dg.AssetCheckResult(
         passed=passed, severity=severity,
         metadata={
@@ -215,7 +221,7 @@ def staging_usage_is_valid(
             expectations.append(_at_least("max_bucket_seconds", "bucket_seconds"))
         outcome = gx.run_suite("staging_usage", changed, expectations)
         duplicates = total - distinct_keys
-        return _finish(context, con, USAGE, ERROR, outcome,
+        return _finish(context, radar, con, USAGE, ERROR, outcome,
                        {"rows_on_changed_days": total, "duplicate_keys": duplicates,
                         "changed_days": [str(lo), str(hi)]},
                        passed=outcome.passed and duplicates == 0)
@@ -245,7 +251,7 @@ WINDOW_EXPECTATIONS: list[ExpectationSpec] = [
                 description="ERROR: prices are non-negative decimals with a source; validity "
                 "windows are well formed and never overlap for one model.")
 def catalog_prices_are_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -262,7 +268,7 @@ def catalog_prices_are_valid(
                                                "max_value": 1}),
             *WINDOW_EXPECTATIONS,
         ])
-        return _finish(context, con, PRICES, ERROR, outcome)
+        return _finish(context, radar, con, PRICES, ERROR, outcome)
 
 
 @dg.asset_check(asset=UNIT_PRICES, blocking=True, pool=WAREHOUSE_POOL,
@@ -270,7 +276,7 @@ def catalog_prices_are_valid(
                 "in a unit the Usage API reports (seconds, characters); validity windows are "
                 "well formed and never overlap for one model and unit.")
 def catalog_unit_prices_are_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -283,14 +289,14 @@ def catalog_unit_prices_are_valid(
              {"column": "unit", "value_set": sorted(UNIT_OF_ENDPOINT.values())}),
             *WINDOW_EXPECTATIONS,
         ])
-        return _finish(context, con, UNIT_PRICES, ERROR, outcome)
+        return _finish(context, radar, con, UNIT_PRICES, ERROR, outcome)
 
 
 @dg.asset_check(asset=LIFECYCLE, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: one lifecycle row per model, each with a source; a "
                 "shutdown is never before its announcement.")
 def catalog_lifecycle_is_valid(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -300,7 +306,7 @@ def catalog_lifecycle_is_valid(
             ("ExpectColumnValuesToBeUnique", {"column": "model"}),
             _at_least("shutdown_date", "announced_date"),
         ])
-        return _finish(context, con, LIFECYCLE, ERROR, outcome)
+        return _finish(context, radar, con, LIFECYCLE, ERROR, outcome)
 
 
 @dg.asset_check(asset=ACCOUNTS, blocking=True, pool=WAREHOUSE_POOL,
@@ -308,7 +314,7 @@ def catalog_lifecycle_is_valid(
                 "known type: the callers mart joins its names on them (a second row for a key "
                 "would count its calls twice).")
 def accounts_are_unique(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -320,7 +326,7 @@ def accounts_are_unique(
             ("ExpectColumnValuesToBeInSet", {"column": "account_type", "value_set": [
                 "organization", "project", "user", "api_key"]}),
         ])
-        return _finish(context, con, ACCOUNTS, ERROR, outcome)
+        return _finish(context, radar, con, ACCOUNTS, ERROR, outcome)
 
 
 @dg.asset_check(asset=LIFECYCLE, pool=WAREHOUSE_POOL,
@@ -330,7 +336,7 @@ def accounts_are_unique(
                 "base), so its replacement cost can be computed. Unpriced replacements of "
                 "models nobody calls change no figure: listed in the metadata, no warning.")
 def replacements_are_priced(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -351,7 +357,7 @@ def replacements_are_priced(
             ("ExpectColumnValuesToBeInSet", {"column": "replacement_priced", "value_set": [True]}),
         ])
         missing = rows.filter(~pl.col("replacement_priced"))
-        return _finish(context, con, LIFECYCLE, WARN, outcome, {
+        return _finish(context, radar, con, LIFECYCLE, WARN, outcome, {
             "unpriced_replacements_in_use": sorted(set(
                 missing.filter(pl.col("in_use"))["replacement_model"])),
             "unpriced_replacements": sorted(set(missing["replacement_model"]))})
@@ -382,7 +388,7 @@ def catalog_is_recent(
         ])
         lifecycle_sources = run(con, "SELECT source, CAST(as_of AS VARCHAR) FROM catalog.sources "
                                      "WHERE kind LIKE '%lifecycle%' ORDER BY as_of DESC NULLS LAST")
-        return _finish(context, con, LIFECYCLE, WARN, outcome, {
+        return _finish(context, radar, con, LIFECYCLE, WARN, outcome, {
             "known_through": str(known or ""), "age_days": age,
             "max_age_days": settings.catalog_max_age_days,
             "lifecycle_sources": [{"source": s, "as_of": a} for s, a in lifecycle_sources]})
@@ -395,7 +401,7 @@ def catalog_is_recent(
                 "intermediate rows (a daily row that sums an unpriced one has none); no "
                 "priced row without a cost.")
 def costs_reconcile_across_layers(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -438,7 +444,7 @@ def costs_reconcile_across_layers(
             ("ExpectColumnValuesToBeBetween", {"column": "priced_without_cost", "min_value": 0,
                                                "max_value": 0}),
         ])
-        return _finish(context, con, COST_DAILY, ERROR, outcome, totals.row(0, named=True))
+        return _finish(context, radar, con, COST_DAILY, ERROR, outcome, totals.row(0, named=True))
 
 
 @dg.asset_check(asset=DEPRECATED, blocking=True, pool=WAREHOUSE_POOL,
@@ -483,14 +489,14 @@ def deprecated_totals_match_daily(
             _equal("daily_requests", "mart_requests"), _equal("daily_failed", "mart_failed"),
             _equal("daily_input", "mart_input"), _equal("daily_cost", "mart_cost"),
         ])
-        return _finish(context, con, DEPRECATED, ERROR, outcome, totals.row(0, named=True))
+        return _finish(context, radar, con, DEPRECATED, ERROR, outcome, totals.row(0, named=True))
 
 
 @dg.asset_check(asset=CALLERS, blocking=True, pool=WAREHOUSE_POOL,
                 description="ERROR: the callers of each team, endpoint and deprecated model add "
                 "up to its row of deprecated_model_usage: requests, failures, tokens, cost.")
 def callers_add_up_to_deprecated_usage(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     sums = ", ".join(f"sum({c}_28d) AS {c}" for c in COUNTS)
@@ -520,7 +526,7 @@ def callers_add_up_to_deprecated_usage(
             _equal(f"usage_{c}", f"callers_{c}") for c in compared_columns])
         mismatched = pairs.filter(pl.any_horizontal(
             [pl.col(f"usage_{c}") != pl.col(f"callers_{c}") for c in compared_columns]))
-        return _finish(context, con, CALLERS, ERROR, outcome, {
+        return _finish(context, radar, con, CALLERS, ERROR, outcome, {
             "rows_of_deprecated_model_usage": pairs.height,
             "callers": int(pairs["callers"].sum() or 0),
             "rows_that_differ": mismatched.select("team", "model").rows()[:20]})
@@ -531,7 +537,7 @@ def callers_add_up_to_deprecated_usage(
                 "deprecated_model_usage is its recommended replacement, at its replacement "
                 "cost; every row with a replacement has options, and no other row has any.")
 def replacement_options_start_with_the_recommended_one(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -560,7 +566,7 @@ def replacement_options_start_with_the_recommended_one(
         (options, rows_with_more) = con.execute(
             "SELECT count(*), count(DISTINCT (team, endpoint, model)) FILTER "
             "(WHERE option_rank > 1) FROM marts.replacement_options").fetchall()[0]
-        return _finish(context, con, OPTIONS, ERROR, outcome, {
+        return _finish(context, radar, con, OPTIONS, ERROR, outcome, {
             "rows_of_deprecated_model_usage_with_a_replacement": pairs.height,
             "options": int(options), "rows_with_more_than_one_option": int(rows_with_more),
             "rows_that_differ": differ.select("team", "model").rows()[:20]})
@@ -589,7 +595,7 @@ def unpriced_share_is_small(
             ("ExpectColumnValuesToBeBetween", {"column": "unpriced_share", "min_value": 0,
                                                "max_value": threshold}),
         ])
-        return _finish(context, con, UNPRICED, WARN, outcome,
+        return _finish(context, radar, con, UNPRICED, WARN, outcome,
                        {**share.row(0, named=True), "threshold": threshold})
 
 
@@ -615,7 +621,7 @@ def usage_is_current(
             ("ExpectColumnValuesToBeBetween", {"column": "days_behind", "min_value": 0,
                                                "max_value": STALE_AFTER_DAYS}),
         ])
-        return _finish(context, con, COST_DAILY, WARN, outcome,
+        return _finish(context, radar, con, COST_DAILY, WARN, outcome,
                        {"as_of": settings.as_of, "sources": sources.to_dicts()})
 
 
@@ -637,7 +643,7 @@ def landing_folder_has_exports(
             ("ExpectColumnValuesToBeInSet", {"column": "is_folder", "value_set": [True]}),
             ("ExpectColumnValuesToBeBetween", {"column": "files_loaded", "min_value": 1}),
         ])
-        return _finish(context, con, INGESTED_FILES, WARN, outcome,
+        return _finish(context, radar, con, INGESTED_FILES, WARN, outcome,
                        {"landing_dir": str(landing), "is_folder": is_folder,
                         "files_loaded": loaded})
 
@@ -651,7 +657,7 @@ def landing_folder_has_exports(
                 "organisation; when they name two, the metadata lists them with their files: "
                 "give each organisation its own landing folder and working file.")
 def one_organisation_per_landing_folder(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -659,7 +665,7 @@ def one_organisation_per_landing_folder(
         found = pl.DataFrame({"organisations": [len(named)]})
         outcome = gx.run_suite("organisations", found, [
             ("ExpectColumnValuesToBeBetween", {"column": "organisations", "max_value": 1})])
-        return _finish(context, con, INGESTED_FILES, WARN, outcome,
+        return _finish(context, radar, con, INGESTED_FILES, WARN, outcome,
                        {"organisations": named.head(20).to_dicts()})
 
 
@@ -670,7 +676,7 @@ def one_organisation_per_landing_folder(
                 "repeated header line) are kept in staging.rejected_rows too, but are no data "
                 "problem: counted apart.")
 def nothing_quarantined_this_run(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -691,7 +697,7 @@ def nothing_quarantined_this_run(
                                                "max_value": 0}),
         ])
         bad = files.filter((pl.col("status") == "rejected") | (pl.col("rows_quarantined") > 0))
-        return _finish(context, con, REJECTED_ROWS, WARN, outcome,
+        return _finish(context, radar, con, REJECTED_ROWS, WARN, outcome,
                        {"quarantined": bad.select("path", "status", "rows_quarantined",
                                                   "error").head(10).to_dicts(),
                         "not_model_usage_this_run": int(files["rows_not_usage"].sum())})
@@ -716,7 +722,7 @@ def team_directory_reads_cleanly(
         (mapped,) = run(con, "SELECT count(*) FROM catalog.team_directory")[0]
         outcome = gx.run_suite("team_directory", found, [("ExpectTableRowCountToEqual",
                                                           {"value": 0})])
-        return _finish(context, con, TEAM_DIRECTORY, WARN, outcome,
+        return _finish(context, radar, con, TEAM_DIRECTORY, WARN, outcome,
                        {"teams_file": str(radar.settings().teams_file), "keys_mapped": mapped,
                         "lines_not_read": len(found),
                         "problems": found["problem"].head(20).to_list()})
@@ -728,13 +734,13 @@ def _groupings_check(name: str, asset: dg.AssetKey, spec: Grouped,
     (``groupings.unnested_groupings_sql``)."""
     @dg.asset_check(asset=asset, name=name, pool=WAREHOUSE_POOL, description=description)
     def _check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+        context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
         gx: GreatExpectationsResource,
     ) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             pairs = frame(con, unnested_groupings_sql(spec))
             outcome = gx.run_suite(name, pairs, [("ExpectTableRowCountToEqual", {"value": 0})])
-            return _finish(context, con, asset, WARN, outcome,
+            return _finish(context, radar, con, asset, WARN, outcome,
                            {"pairs": len(pairs), "first_pairs": pairs.head(10).to_dicts()})
     return _check
 
@@ -759,7 +765,7 @@ bill_groupings_nest = _groupings_check(
                 "$0.01); the metadata splits the "
                 "others into offset (shifted to a neighbouring day) and unexplained.")
 def bill_matches_computed_cost(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+    context: dg.AssetCheckExecutionContext, radar: RadarConfig, warehouse: WarehouseResource,
     gx: GreatExpectationsResource,
 ) -> dg.AssetCheckResult:
     with warehouse.get_connection() as con:
@@ -770,7 +776,7 @@ def bill_matches_computed_cost(
             ("ExpectColumnValuesToBeInSet", {"column": "within_tolerance", "value_set": [True]}),
         ])
         by_class = (rows.group_by("classification").len().to_dicts() if len(rows) else [])
-        return _finish(context, con, RECONCILIATION, WARN, outcome,
+        return _finish(context, radar, con, RECONCILIATION, WARN, outcome,
                        {"days_outside_tolerance": int((~rows["within_tolerance"]).sum())
                         if len(rows) else 0, "by_classification": by_class})
 
@@ -803,7 +809,7 @@ def catalog_sources_agree(
         used = rows.filter(pl.col("used_in_window"))
         outcome = gx.run_suite("catalog_conflicts", used, [
             ("ExpectTableRowCountToEqual", {"value": 0})])
-        return _finish(context, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
+        return _finish(context, radar, con, dg.AssetKey(["catalog", "conflicts"]), WARN, outcome,
                        {"conflicts_on_models_in_use": used.drop("used_in_window").to_dicts(),
                         "conflicts": len(rows),
                         "other_conflicts": rows.filter(~pl.col("used_in_window"))

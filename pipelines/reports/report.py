@@ -310,11 +310,18 @@ def collect(con: duckdb.DuckDBPyConnection, as_of: dt.date,
         "SELECT problem FROM catalog.team_directory_problems ORDER BY position").fetchall()
     ] if table_exists(con, "catalog.team_directory_problems") else []
     if table_exists(con, "quality.check_results"):
-        checks = _dicts(con, """
+        # the checks of the runs as of a day of this week up to as-of (a report of an earlier
+        # week lists that week's, not every one since); a result written before the table
+        # had an as_of (2026-12-07) counts by the time it was written, as it did then
+        as_of_known = "as_of" in column_names(con, "quality.check_results")
+        this_week = ("CASE WHEN as_of IS NULL THEN checked_at >= $week_start "
+                     "ELSE as_of BETWEEN $week_start AND $as_of END" if as_of_known
+                     else "checked_at >= $week_start")
+        checks = _dicts(con, f"""
             SELECT asset, "check", severity, arg_max(passed, checked_at) AS passed,
                    max(checked_at) AS checked_at,
                    count(*) FILTER (WHERE NOT passed) AS failures_this_week
-            FROM quality.check_results WHERE checked_at >= $week_start
+            FROM quality.check_results WHERE {this_week}
             GROUP BY asset, "check", severity ORDER BY passed, severity, asset, "check"
             """, p)
     freshness = _dicts(con, """
