@@ -5,6 +5,7 @@ refresh."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib.util
 import json
 import os
@@ -32,6 +33,9 @@ def _script(name: str, file: str) -> types.ModuleType:
 bench = _script("radar_benchmark", "run.py")
 gap = _script("radar_gap", "gap.py")
 summary = _script("radar_summary", "summary.py")
+#: the history of the tests' benchmark data (the benchmark's is a year): a year of Usage API
+#: buckets, 109,500 results, made most of the tiny run's 50-70 s
+TINY_DAYS = 30
 
 
 def test_step_durations_are_read_in_every_unit_dagster_writes():
@@ -97,11 +101,14 @@ def test_the_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path, monkeypatch):
     monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run.py"), "--rows", "2000",
-         "--workdir", str(tmp_path / "bench")],
+         "--days", str(TINY_DAYS), "--workdir", str(tmp_path / "bench")],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["rows"] == 2000 and "sizes" not in result
+    assert result["history_days"] == TINY_DAYS
+    assert f"2,000 gateway rows + {TINY_DAYS} days of Usage API buckets" in done.stdout
+    assert f"{50 * 6 * TINY_DAYS:,} Usage API results" in done.stdout
     assert "| radar_refresh (full, Dagster)" in done.stdout and "marginal" not in done.stdout
     for key in ("refresh_s", "floor_s", "pandas_s", "incremental_s", "checks_s"):
         assert result[key] > 0, key
@@ -412,10 +419,31 @@ def test_baselines_agree_only_on_equal_groups_tokens_and_cost():
                                  "200 output tokens, 12.345678 USD\n") == a
 
 
+def test_the_generated_history_has_every_request_and_day(tmp_path, monkeypatch):
+    """A year before 2027-01-01 starts on Jan 1: its second twelfth starts on Jan 31, in the
+    same month, and once overwrote the first one's file (named by the month), losing a
+    twelfth of the requests. Each day of the history has its Usage API bucket, and a shorter
+    history spreads the same requests over fewer files."""
+    for days, as_of, files in ((bench.DAYS, dt.date(2027, 1, 1), 12),
+                               (TINY_DAYS, dt.date(2026, 11, 25), 1)):
+        monkeypatch.setattr(bench, "AS_OF", as_of)
+        monkeypatch.setattr(bench, "NEXT_DAY", as_of)
+        landing = bench.generate(tmp_path / str(days), 1200, days)
+        logs = sorted((landing / "gateway").glob("*.csv"))
+        assert len(logs) == files, logs
+        rows = [line.split(",")[7][:10] for p in logs for line in p.read_text().splitlines()[1:]]
+        assert len(rows) == 1200
+        assert min(rows) == str(as_of - dt.timedelta(days=days)) and max(rows) < str(as_of)
+        buckets = [b for p in (landing / "usage_api").glob("*.json")
+                   for b in json.loads(p.read_text())["data"]]
+        assert len(buckets) == days
+        assert all(len(b["results"]) == 50 * 6 for b in buckets)
+
+
 def test_the_duckdb_floor_computes_its_sums(tmp_path, capsys):
     """Counted through a subquery, the floor query lost its sums to the optimizer: it must
     keep its result (and so parse and add up the token counts)."""
-    landing = bench.generate(tmp_path / "bench", 2000)
+    landing = bench.generate(tmp_path / "bench", 2000, TINY_DAYS)
     found = {}
     for grain in bench.GRAINS:
         bench.run_floor_duckdb(landing, grain)
@@ -446,7 +474,7 @@ def test_the_gap_script_takes_one_file_apart(tmp_path, monkeypatch):
     """benchmarks/gap.py on a tiny file, every stage for real: the stages agree on the file's
     tokens, the ingest read every request, and the ratio is the ingest over the floor."""
     monkeypatch.setenv("RADAR_AS_OF", "2026-11-25")
-    landing = bench.generate(tmp_path / "bench", 1500)
+    landing = bench.generate(tmp_path / "bench", 1500, TINY_DAYS)
     path = max((landing / "gateway").glob("*.csv"), key=lambda p: p.stat().st_size)
     requests = sum(1 for _ in path.open()) - 1
     done = subprocess.run(

@@ -4,10 +4,10 @@
 against one DuckDB file. A run holds the warehouse for its whole length, so the second must
 wait for the first to end, not fail on DuckDB's file lock (without the pool's limit recorded
 in the instance, the queue's first pass starts both and one fails: that is what this catches).
-The runs read 20,000 gateway requests (the benchmark's generator). Let go together, the two
-would start within a second of each other and each holds the file from its start to its end
-(10-20 s here, most of it Dagster's own start and bookkeeping), so they would overlap: with
-the pool's limit not recorded, one run fails (checked)."""
+The runs read 20,000 gateway requests over 30 days (the benchmark's generator). Let go
+together, the two would start within a second of each other and each holds the file from its
+start to its end (several seconds, most of it Dagster's own start and bookkeeping), so they
+would overlap: with the pool's limit not recorded, one run fails (checked)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from dagster._core.storage.dagster_run import RunRecord
 
 from pipelines.resources import WAREHOUSE_POOL
 from tests.conftest import REPO, stop_process_group
-from tests.test_benchmark import bench
+from tests.test_benchmark import TINY_DAYS, bench
 
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
@@ -52,7 +52,7 @@ def _launch_two(env: dict[str, str]) -> None:
 
 def test_two_queued_refreshes_run_one_after_the_other(tmp_path):
     home, root = tmp_path / "home", tmp_path / "root"
-    bench.generate(root, 20_000)
+    bench.generate(root, 20_000, TINY_DAYS)
     env = _env(home, root)
     # the instance as `make dev` prepares it (without the pool's limit recorded, the queue's
     # first pass would start both runs)
