@@ -147,9 +147,9 @@ def generate(workdir: Path, rows: int, days: int = DAYS) -> Path:
     per_day = rows / days
     first_day = AS_OF - dt.timedelta(days=days)  # history: first_day .. AS_OF - 1
 
-    def litellm(path: Path, first: int, count: int, day0: dt.date, days: int) -> None:
-        """`count` requests spread evenly over `days` days from `day0`, ids from `first`."""
-        span = days * 86400
+    def litellm(path: Path, first: int, count: int, day0: dt.date, span_days: int) -> None:
+        """`count` requests spread evenly over `span_days` days from `day0`, ids from `first`."""
+        span = span_days * 86400
         con.execute(f"""
             COPY (
               SELECT
