@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -45,11 +44,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "benchmarks"))
 import run as bench  # noqa: E402
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _events(home: Path) -> list[tuple[float, str, str | None, bytes]]:
@@ -82,10 +76,10 @@ def one_round(workdir: Path, landing: Path, history: Path, code: Path) -> dict:
     env = {**bench.refresh_env(workdir, landing, bench.AS_OF), "DAGSTER_HOME": str(home)}
     os.sync()
     try:
-        cpu0, start = _children_cpu(), time.time()
+        (cpu0, _), start = bench._children_usage(), time.time()
         proc = subprocess.run(refresh_cmd(code), env=env, cwd=code, capture_output=True,
                               text=True)
-        end, cpu = time.time(), _children_cpu() - cpu0
+        end, cpu = time.time(), bench._children_usage()[0] - cpu0
     finally:
         for stray in landing.rglob(f"*{bench.NEXT_DAY}*"):
             stray.unlink()
